@@ -1,0 +1,63 @@
+"""Which trainer image a commit runs: Artifact Registry references and the content tag.
+
+The content tag is a hash of the image's build inputs (trainer code, Dockerfile, the pinned
+requirements, cloudbuild.yaml) as git stores them at a revision. A commit that only edits
+experiments.yaml has the same content tag as its parent, so it names the image already built
+instead of waiting for a new build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from scripts.paths import REPO_ROOT
+
+# What goes into the image; a change anywhere else never needs a new build.
+BUILD_INPUTS = ("trainer", "Dockerfile", ".dockerignore", "requirements", "cloudbuild.yaml")
+CONTENT_TAG_PREFIX = "inputs-"
+
+
+def image_uri(region: str, project: str, repository: str, image: str, tag: str) -> str:
+    """`REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG`."""
+    return f"{region}-docker.pkg.dev/{project}/{repository}/{image}:{tag}"
+
+
+def content_tag(revision: str = "HEAD", repo: Path = REPO_ROOT) -> str:
+    """The content tag of the build inputs at a git revision (or of the work tree, with no git)."""
+    try:
+        listing = subprocess.run(
+            ["git", "ls-tree", "-r", "--format=%(objectname)%x09%(path)", revision, "--", *BUILD_INPUTS],
+            cwd=repo, check=True, capture_output=True, text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        listing = _work_tree_listing(repo)
+    # Each line: "<blob sha>\t<path>", sorted by path: the same in every clone of the commit.
+    digest = hashlib.sha256(listing.encode()).hexdigest()
+    return CONTENT_TAG_PREFIX + digest[:16]
+
+
+def _work_tree_listing(repo: Path) -> str:
+    lines = []
+    for name in BUILD_INPUTS:
+        root = repo / name
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            data = path.read_bytes()
+            # git's blob id, so that both listings hash alike
+            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            lines.append(f"{blob}\t{path.relative_to(repo).as_posix()}")
+    return "".join(line + "\n" for line in sorted(lines, key=lambda line: line.split("\t")[1]))
+
+
+def head_commit(repo: Path = REPO_ROOT) -> str | None:
+    """The commit checked out, or None outside a git repository."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None

@@ -1,0 +1,34 @@
+"""The labels that identify a job this project submitted.
+
+A job is the same job when its experiment, spec hash and commit labels match: that is how a
+re-run finds the job it already created instead of submitting a second one, on Vertex and on
+the local emulator alike. Vertex label rules: keys and values at most 63 characters of
+lowercase letters, digits, `_` and `-`; keys start with a letter.
+"""
+
+from __future__ import annotations
+
+import re
+
+EXPERIMENT = "hpt-experiment"
+SPEC_HASH = "hpt-spec-hash"
+COMMIT = "hpt-commit"
+PULL_REQUEST = "hpt-pr"
+REPOSITORY = "hpt-repo"
+MANAGED_BY = "managed-by"
+MANAGED_BY_VALUE = "vertex-hpt-actions"
+
+# The labels that decide whether two jobs are the same submission.
+IDENTITY = (EXPERIMENT, SPEC_HASH, COMMIT)
+
+_INVALID = re.compile(r"[^a-z0-9_-]+")
+
+
+def label_value(text: str) -> str:
+    """`text` made into a valid label value: lowercased, other characters as `-`, 63 at most."""
+    return _INVALID.sub("-", text.lower()).strip("-")[:63]
+
+
+def identity_filter(labels: dict[str, str]) -> str:
+    """The `ListHyperparameterTuningJobs` filter that finds jobs with the same identity labels."""
+    return " AND ".join(f'labels.{key}="{labels[key]}"' for key in IDENTITY if key in labels)
