@@ -1,0 +1,129 @@
+"""The one comment of ours per key on a pull request: found by a hidden marker, edited in place.
+
+A sticky comment is made of named sections, each wrapped in hidden markers, so that the plan,
+the submitted jobs and each job's result can be updated independently without losing the
+others, and so that "is this job's result already posted?" is a question about the comment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from scripts.github.api import GitHubClient
+
+MARKER_PREFIX = "vertex-hpt"
+DEFAULT_KEY = "experiments"
+# GitHub rejects comment bodies over 65536 characters.
+MAX_BODY = 65536
+
+_KEY = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def marker(key: str) -> str:
+    """The hidden first line that identifies our comment for `key`."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"comment key {key!r}: use letters, digits and . _ : -")
+    return f"<!-- {MARKER_PREFIX}:{key} -->"
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    body: str
+    url: str
+
+
+def find_comment(client: GitHubClient, pull_request: int, key: str) -> Comment | None:
+    """Our comment for `key` on the pull request, looking through every page of comments."""
+    wanted = marker(key)
+    for item in client.paginate(client.repo_path(f"issues/{pull_request}/comments")):
+        body = item.get("body") or ""
+        if body.startswith(wanted):
+            return _comment(item)
+    return None
+
+
+def upsert_comment(client: GitHubClient, pull_request: int, key: str, body: str) -> tuple[str, Comment]:
+    """Create our comment for `key`, or update it; returns ("created"|"updated"|"unchanged", comment)."""
+    full = fit(with_marker(key, body))
+    existing = find_comment(client, pull_request, key)
+    if existing is None:
+        item = client.post(client.repo_path(f"issues/{pull_request}/comments"), {"body": full})
+        return "created", _comment(item)
+    if existing.body == full:
+        return "unchanged", existing
+    item = client.patch(client.repo_path(f"issues/comments/{existing.id}"), {"body": full})
+    return "updated", _comment(item)
+
+
+def with_marker(key: str, body: str) -> str:
+    head = marker(key)
+    return body if body.startswith(head) else f"{head}\n{body}"
+
+
+def fit(body: str, limit: int = MAX_BODY) -> str:
+    """`body` cut to GitHub's limit, saying so, never cutting a hidden marker in half."""
+    if len(body) <= limit:
+        return body
+    note = "\n\n… (cut to fit GitHub's comment size limit; the full text is in the workflow run's summary)\n"
+    cut = body[: limit - len(note)]
+    open_comment = cut.rfind("<!--")
+    if open_comment > cut.rfind("-->"):
+        cut = cut[:open_comment]
+    return cut + note
+
+
+def _comment(item: dict[str, Any]) -> Comment:
+    return Comment(id=int(item["id"]), body=item.get("body") or "", url=item.get("html_url", ""))
+
+
+# -- sections -----------------------------------------------------------------------------------
+
+
+def _begin(name: str) -> str:
+    return f"<!-- {MARKER_PREFIX}-section:{name} -->"
+
+
+def _end(name: str) -> str:
+    return f"<!-- /{MARKER_PREFIX}-section:{name} -->"
+
+
+_SECTION = re.compile(
+    rf"<!-- {MARKER_PREFIX}-section:(?P<name>[^ ]+) -->\n"
+    rf"(?P<content>.*?)\n"
+    rf"<!-- /{MARKER_PREFIX}-section:(?P=name) -->",
+    re.DOTALL,
+)
+
+
+def sections(body: str) -> dict[str, str]:
+    """The named sections of a sticky comment body, in order."""
+    return {match["name"]: match["content"] for match in _SECTION.finditer(body)}
+
+
+def set_section(body: str, name: str, content: str, *, order: tuple[str, ...] = ()) -> str:
+    """`body` with section `name` holding `content`: replaced in place, or added.
+
+    A new section goes before the first existing section that `order` lists after it (so the
+    plan stays above the submitted jobs, which stay above the results), otherwise at the end.
+    """
+    if not _KEY.fullmatch(name):
+        raise ValueError(f"section name {name!r}: use letters, digits and . _ : -")
+    block = f"{_begin(name)}\n{content.strip()}\n{_end(name)}"
+    for match in _SECTION.finditer(body):
+        if match["name"] == name:
+            return body[: match.start()] + block + body[match.end() :]
+    rank = _rank(name, order)
+    for match in _SECTION.finditer(body):
+        if _rank(match["name"], order) > rank:
+            return body[: match.start()] + block + "\n\n" + body[match.start() :]
+    return (body.rstrip("\n") + "\n\n" + block) if body.strip() else block
+
+
+def _rank(name: str, order: tuple[str, ...]) -> int:
+    for index, prefix in enumerate(order):
+        if name == prefix or name.startswith(prefix + ":"):
+            return index
+    return len(order)

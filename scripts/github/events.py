@@ -1,0 +1,159 @@
+"""The GitHub event that started the workflow, read from `$GITHUB_EVENT_PATH` into typed values.
+
+Only the fields the flows use are kept. Everything in a payload that a user typed (titles,
+comment bodies, branch names) is data: it never reaches a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts.cli import UserError
+
+ZERO_SHA = "0" * 40
+# Users who can push to the repository; only they may start runs from a comment.
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+@dataclass(frozen=True)
+class PullRequestEvent:
+    action: str
+    number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    merged: bool
+    from_fork: bool
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    ref: str
+    before: str  # ZERO_SHA for a new branch
+    after: str
+
+
+@dataclass(frozen=True)
+class DispatchEvent:
+    ref: str
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IssueCommentEvent:
+    action: str
+    number: int
+    on_pull_request: bool
+    body: str
+    author: str
+    author_association: str
+
+    @property
+    def trusted(self) -> bool:
+        return self.author_association in TRUSTED_ASSOCIATIONS
+
+
+Event = PullRequestEvent | PushEvent | DispatchEvent | IssueCommentEvent
+
+
+def load_event(environ: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+    """The event name and payload of the running workflow."""
+    env = os.environ if environ is None else environ
+    name = env.get("GITHUB_EVENT_NAME", "")
+    path = env.get("GITHUB_EVENT_PATH", "")
+    if not name or not path:
+        raise UserError("GITHUB_EVENT_NAME and GITHUB_EVENT_PATH are not set: run this inside GitHub Actions")
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read the event payload: {error}") from None
+    if not isinstance(payload, dict):
+        raise UserError(f"{path}: the event payload is not a JSON object")
+    return name, payload
+
+
+def parse_event(name: str, payload: dict[str, Any]) -> Event:
+    try:
+        if name in ("pull_request", "pull_request_target"):
+            return _pull_request(payload)
+        if name == "push":
+            return PushEvent(
+                ref=payload["ref"], before=payload.get("before") or ZERO_SHA, after=payload["after"]
+            )
+        if name == "workflow_dispatch":
+            inputs = payload.get("inputs") or {}
+            return DispatchEvent(ref=payload.get("ref", ""), inputs={k: _text(v) for k, v in inputs.items()})
+        if name == "issue_comment":
+            return _issue_comment(payload)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(f"the {name} event payload lacks a field this step needs: {error}") from None
+    raise UserError(f"event {name!r} is not one this step handles")
+
+
+def _pull_request(payload: dict[str, Any]) -> PullRequestEvent:
+    pull = payload["pull_request"]
+    head_repo = (pull["head"].get("repo") or {}).get("full_name")
+    base_repo = pull["base"]["repo"]["full_name"]
+    return PullRequestEvent(
+        action=payload["action"],
+        number=int(pull["number"]),
+        head_sha=pull["head"]["sha"],
+        base_sha=pull["base"]["sha"],
+        base_ref=pull["base"]["ref"],
+        merged=bool(pull.get("merged")),
+        # A deleted fork has no head repository: treat it as a fork.
+        from_fork=head_repo != base_repo,
+    )
+
+
+def _issue_comment(payload: dict[str, Any]) -> IssueCommentEvent:
+    issue = payload["issue"]
+    comment = payload["comment"]
+    return IssueCommentEvent(
+        action=payload["action"],
+        number=int(issue["number"]),
+        on_pull_request="pull_request" in issue,
+        body=comment.get("body") or "",
+        author=(comment.get("user") or {}).get("login", ""),
+        author_association=comment.get("author_association", "NONE"),
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# -- `/hpt` comment commands ----------------------------------------------------------------------
+
+_COMMAND_LINE = re.compile(r"^/hpt(?:\s+(?P<rest>.*))?$")
+_EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+@dataclass(frozen=True)
+class HptCommand:
+    verb: str  # "plan" | "run"
+    experiment: str = ""
+
+
+def parse_command(body: str) -> HptCommand | None:
+    """The `/hpt ...` command on the first line of a comment; None when there is none.
+
+    Raises UserError for a malformed command, with the usage, so the author learns the syntax.
+    """
+    first = body.strip().splitlines()[0].strip() if body.strip() else ""
+    match = _COMMAND_LINE.match(first)
+    if not match:
+        return None
+    words = (match["rest"] or "").split()
+    if words == ["plan"]:
+        return HptCommand("plan")
+    if len(words) == 2 and words[0] == "run" and _EXPERIMENT_NAME.fullmatch(words[1]):
+        return HptCommand("run", words[1])
+    raise UserError("unknown command; use `/hpt plan` or `/hpt run <experiment>`")

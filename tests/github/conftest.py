@@ -1,0 +1,31 @@
+"""Fixtures: a fake GitHub API on loopback and the environment our commands read."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.github.fake_github import FakeGitHub
+
+
+@pytest.fixture
+def github(httpserver) -> FakeGitHub:
+    fake = FakeGitHub(base_url=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake.handle)
+    return fake
+
+
+@pytest.fixture
+def github_env(github, monkeypatch, tmp_path) -> dict[str, str]:
+    """The variables a GitHub Actions step sees, pointing at the fake API."""
+    env = {
+        "GITHUB_API_URL": github.base_url,
+        "GITHUB_TOKEN": github.token,
+        "GITHUB_REPOSITORY": github.repository,
+        "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary.md"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -1,0 +1,157 @@
+"""A fake of the GitHub REST endpoints this project calls, served by pytest-httpserver.
+
+It keeps state (comments, pull requests, file contents) like the real service, paginates with
+Link headers, checks the bearer token, and records every request so tests can assert on what
+was sent. It serves real HTTP on loopback: our client, `python -m scripts` subprocesses and
+workflows run by act all reach it the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug import Request, Response
+
+TOKEN = "ghs_faketoken0123456789abcdefABCDEF"
+REPOSITORY = "octo-org/hpt-demo"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    authorization: str
+
+
+@dataclass
+class FakeGitHub:
+    base_url: str
+    repository: str = REPOSITORY
+    token: str = TOKEN
+    page_size: int = 30
+    read_only: bool = False  # as for a pull request from a fork
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
+    requests: list[Recorded] = field(default_factory=list)
+    # Responses served before the normal ones, for throttling and error tests: (method, regex, Response)
+    scripted: list[tuple[str, str, Response]] = field(default_factory=list)
+    _next_id: int = 1000
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- arranging ----------------------------------------------------------------------------
+
+    def add_comment(self, number: int, body: str, user: str = "someone") -> dict[str, Any]:
+        with self._lock:
+            return self._new_comment(number, body, user)
+
+    def add_pull(self, number: int, head_sha: str, base_sha: str, merge_sha: str | None = None) -> None:
+        self.pulls[number] = {
+            "number": number,
+            "state": "closed" if merge_sha else "open",
+            "merged_at": "2026-11-27T12:00:00Z" if merge_sha else None,
+            "merge_commit_sha": merge_sha,
+            "head": {"sha": head_sha, "ref": f"feature-{number}", "repo": {"full_name": self.repository}},
+            "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": self.repository}},
+            "html_url": f"https://github.com/{self.repository}/pull/{number}",
+        }
+        if merge_sha:
+            self.commit_pulls.setdefault(merge_sha, []).append(number)
+
+    def ours(self, number: int) -> list[dict[str, Any]]:
+        """The comments on pull request `number` that this project wrote."""
+        return [c for c in self.comments.get(number, []) if c["body"].startswith("<!-- vertex-hpt:")]
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        body = request.get_json(silent=True) if request.data else None
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path,
+                dict(request.args),
+                body,
+                request.headers.get("Authorization", ""),
+            )
+        )
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return _json({"message": "Bad credentials"}, 401)
+        for index, (method, pattern, response) in enumerate(self.scripted):
+            if method == request.method and re.fullmatch(pattern, request.path):
+                del self.scripted[index]
+                return response
+        prefix = f"/repos/{self.repository}"
+        if not request.path.startswith(prefix + "/"):
+            return _json({"message": "Not Found"}, 404)
+        route = request.path[len(prefix) :]
+        with self._lock:
+            return self._route(request, route, body)
+
+    def _route(self, request: Request, route: str, body: Any) -> Response:
+        if request.method in ("POST", "PATCH") and self.read_only:
+            return _json({"message": "Resource not accessible by integration"}, 403)
+        if match := re.fullmatch(r"/issues/(\d+)/comments", route):
+            number = int(match[1])
+            if number not in self.pulls and number not in self.comments:
+                return _json({"message": "Not Found"}, 404)
+            if request.method == "GET":
+                return self._page(request, self.comments.get(number, []))
+            if request.method == "POST":
+                return _json(self._new_comment(number, body["body"], "github-actions[bot]"), 201)
+        if (match := re.fullmatch(r"/issues/comments/(\d+)", route)) and request.method == "PATCH":
+            for comment in (c for cs in self.comments.values() for c in cs):
+                if comment["id"] == int(match[1]):
+                    comment["body"] = body["body"]
+                    return _json(comment)
+            return _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", route)) and request.method == "GET":
+            return _json([self.pulls[n] for n in self.commit_pulls.get(match[1], [])])
+        if (match := re.fullmatch(r"/pulls/(\d+)", route)) and request.method == "GET":
+            pull = self.pulls.get(int(match[1]))
+            return _json(pull) if pull else _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/contents/(.+)", route)) and request.method == "GET":
+            text = self.contents.get((match[1], request.args.get("ref", "")))
+            if text is None:
+                return _json({"message": "Not Found"}, 404)
+            encoded = base64.b64encode(text.encode()).decode()
+            # GitHub wraps the base64 content at 60 columns
+            wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
+            return _json({"type": "file", "encoding": "base64", "path": match[1], "content": wrapped})
+        return _json({"message": "Not Found"}, 404)
+
+    def _new_comment(self, number: int, body: str, user: str) -> dict[str, Any]:
+        self._next_id += 1
+        comment = {
+            "id": self._next_id,
+            "body": body,
+            "user": {"login": user},
+            "html_url": f"https://github.com/{self.repository}/pull/{number}#issuecomment-{self._next_id}",
+        }
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def _page(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        per_page = min(int(request.args.get("per_page", 30)), self.page_size)
+        page = int(request.args.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        response = _json(chunk)
+        if page * per_page < len(items):
+            url = f"{self.base_url}{request.path}?per_page={per_page}&page={page + 1}"
+            response.headers["Link"] = f'<{url}>; rel="next"'
+        return response
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status=status, content_type="application/json")

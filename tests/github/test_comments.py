@@ -1,0 +1,146 @@
+"""Sticky comments: one per key, found through pagination, edited in place; and `comment`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scripts.github.api import GitHubClient
+from scripts.github.comments import MAX_BODY, fit, marker, sections, set_section, upsert_comment
+
+
+@pytest.fixture
+def client(github) -> GitHubClient:
+    return GitHubClient(github.repository, github.token, github.base_url)
+
+
+def test_created_once_then_updated(github, client):
+    github.add_pull(5, "a" * 40, "b" * 40)
+
+    first, created = upsert_comment(client, 5, "experiments", "plan v1")
+    second, updated = upsert_comment(client, 5, "experiments", "plan v2")
+
+    assert (first, second) == ("created", "updated")
+    assert created.id == updated.id
+    assert [c["body"] for c in github.ours(5)] == [f"{marker('experiments')}\nplan v2"]
+
+
+def test_an_unchanged_body_is_not_written_again(github, client):
+    github.add_pull(5, "a" * 40, "b" * 40)
+    upsert_comment(client, 5, "experiments", "same")
+    writes = len(github.writes())
+
+    action, _ = upsert_comment(client, 5, "experiments", "same")
+
+    assert action == "unchanged"
+    assert len(github.writes()) == writes
+
+
+def test_the_marker_is_found_on_a_later_page(github, client):
+    github.page_size = 10
+    github.add_pull(5, "a" * 40, "b" * 40)
+    for index in range(25):
+        github.add_comment(5, f"review comment {index}")
+    ours = github.add_comment(5, f"{marker('experiments')}\nold plan", user="github-actions[bot]")
+    for index in range(3):
+        github.add_comment(5, f"later {index}")
+
+    action, comment = upsert_comment(client, 5, "experiments", "new plan")
+
+    assert (action, comment.id) == ("updated", ours["id"])
+    assert len(github.comments[5]) == 29
+    assert {r.query.get("page", "1") for r in github.requests if r.method == "GET"} == {"1", "2", "3"}
+
+
+def test_keys_are_separate_comments_and_quoting_a_marker_does_not_count(github, client):
+    github.add_pull(5, "a" * 40, "b" * 40)
+    github.add_comment(5, f"> {marker('experiments')}\n> quoted by a reviewer")
+
+    upsert_comment(client, 5, "experiments", "plan")
+    upsert_comment(client, 5, "other", "something else")
+
+    assert [c["body"].splitlines()[0] for c in github.ours(5)] == [marker("experiments"), marker("other")]
+
+
+def test_sections_are_replaced_in_place_and_added_in_order():
+    order = ("plan", "submitted", "result")
+    body = set_section("", "plan", "the plan", order=order)
+    body = set_section(body, "result:job-1", "best 0.9", order=order)
+    body = set_section(body, "submitted", "job-1 submitted", order=order)
+    body = set_section(body, "plan", "the new plan", order=order)
+
+    assert list(sections(body)) == ["plan", "submitted", "result:job-1"]
+    assert sections(body)["plan"] == "the new plan"
+
+
+def test_fit_cuts_to_the_limit_without_breaking_a_marker():
+    body = "x" * (MAX_BODY - 20) + "<!-- vertex-hpt-section:result:abc -->\n" + "y" * 100
+    cut = fit(body)
+    assert len(cut) <= MAX_BODY
+    assert "<!-- vertex-hpt-section" not in cut
+    assert "cut to fit" in cut
+
+
+def _comment_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scripts", "comment", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_comment_command_creates_then_updates(github, github_env, tmp_path):
+    import os
+
+    github.add_pull(12, "a" * 40, "b" * 40)
+    body = tmp_path / "body.md"
+    env = {**os.environ, **github_env}
+
+    body.write_text("## Plan\nfirst")
+    created = _comment_cli("--pr", "12", "--body-file", str(body), "--key", "plan", env=env)
+    body.write_text("## Plan\nsecond")
+    updated = _comment_cli("--pr", "12", "--body-file", str(body), "--key", "plan", env=env)
+
+    assert created.returncode == 0 and created.stdout.startswith("created comment")
+    assert updated.returncode == 0 and updated.stdout.startswith("updated comment")
+    assert [c["body"] for c in github.ours(12)] == [f"{marker('plan')}\n## Plan\nsecond"]
+    assert github.token not in created.stdout + created.stderr + updated.stdout + updated.stderr
+
+
+def test_comment_command_on_a_fork_token_fails_in_one_line(github, github_env, tmp_path):
+    import os
+
+    github.add_pull(12, "a" * 40, "b" * 40)
+    github.read_only = True
+    body = tmp_path / "body.md"
+    body.write_text("plan")
+
+    result = _comment_cli("--pr", "12", "--body-file", str(body), env={**os.environ, **github_env})
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pull-requests: write" in result.stderr and "forks get a read-only token" in result.stderr
+
+
+def test_comment_command_404_on_a_missing_pull_request(github, github_env, tmp_path):
+    import os
+
+    body = tmp_path / "body.md"
+    body.write_text("plan")
+    result = _comment_cli("--pr", "404", "--body-file", str(body), env={**os.environ, **github_env})
+    assert result.returncode == 1
+    assert "HTTP 404: not found in octo-org/hpt-demo" in result.stderr
+
+
+def test_comment_command_missing_body_file(github_env, tmp_path):
+    import os
+
+    result = _comment_cli(
+        "--pr", "1", "--body-file", str(tmp_path / "nope.md"), env={**os.environ, **github_env}
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.md'}: No such file or directory"
