@@ -61,3 +61,19 @@ def head_commit(repo: Path = REPO_ROOT) -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def dirty_build_inputs(repo: Path = REPO_ROOT) -> list[str]:
+    """Build inputs whose work-tree state differs from HEAD (modified, staged or untracked).
+
+    The content tag names what HEAD holds, so an image built from a work tree with such changes
+    would carry a tag that does not describe it.
+    """
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", *BUILD_INPUTS],
+            cwd=repo, check=True, capture_output=True, text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return sorted(line[3:] for line in status.splitlines() if line.strip())

@@ -3,15 +3,126 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
+from scripts import images
 from scripts.cli import UserError
+from scripts.cloudbuild import settings
 
-HELP = "Build and push the trainer image with Cloud Build."
+HELP = "Build the trainer image with Cloud Build (skipped when its content tag is already pushed)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    settings.add_arguments(parser, bucket=True)
+    parser.add_argument("--force", action="store_true",
+                        help="build even if the content-tagged image exists or a build of it is running")
+    parser.add_argument("--no-wait", action="store_true", help="submit, print the log URL and return")
+    parser.add_argument("--source", type=Path, default=images.REPO_ROOT,
+                        help="the git work tree to build (default: this repository)")
+    parser.add_argument("--poll-interval", type=float, default=5.0, metavar="SECONDS",
+                        help="first wait between status checks; it grows to 30 s (default 5)")
+
+
+def _set_output(name: str, value: str) -> None:
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{name}={value}\n")
+
+
+def _source_url() -> str:
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    return f"{server}/{repository}" if repository else ""
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 7)")
+    from scripts.cloudbuild import archive, config, registry, submit
+
+    try:
+        target = settings.resolve(args, need_bucket=True)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    source = args.source.resolve()
+    commit = images.head_commit(source)
+    if commit is None:
+        raise UserError(f"{source} is not a git work tree: the image is tagged with its commit")
+    dirty = images.dirty_build_inputs(source)
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise UserError(f"uncommitted changes in the image's inputs ({shown}): commit them first, "
+                        "so that the commit and content tags describe what is built")
+    content_tag = images.content_tag("HEAD", source)
+    name = registry.ImageName(target.region, target.project, target.repository, target.image)
+    reference = name.reference(content_tag)
+
+    try:
+        existing = registry.find_digest(name, content_tag)
+    except registry.RegistryError as error:
+        raise UserError(str(error)) from None
+    if existing and not args.force:
+        _log(f"{reference} already exists: its inputs are unchanged, nothing to build (--force rebuilds)")
+        return _finish(reference, existing, built=False)
+
+    # Everything is checked before anything is uploaded or submitted.
+    build_target = config.Target(target.project, target.region, target.repository, target.image,
+                                 content_tag, commit, _source_url())
+    try:
+        source_archive = archive.build_archive(source)
+        build = config.load_build(source / "cloudbuild.yaml", build_target, target.bucket or "", "")
+    except (archive.ArchiveError, config.ConfigError) as error:
+        raise UserError(str(error)) from None
+    client = submit.cloud_build_client()
+
+    from google.api_core import exceptions
+
+    try:
+        running = None
+        if not args.force:
+            running = submit.ongoing_build(client, target.project, target.region, content_tag)
+        if running is not None:
+            _log(f"build {running.id} of the same inputs is running already; following it")
+            started = submit.Started(build_id=running.id, log_url=running.log_url)
+        else:
+            object_name = submit.upload_source(submit.storage_client(target.project), target.bucket or "",
+                                               source_archive)
+            _log(f"uploaded {len(source_archive.members)} files ({len(source_archive.data) / 1024:.0f} KiB, "
+                 f"filtered by {source_archive.ignore_file}) to gs://{target.bucket}/{object_name}")
+            build.source.storage_source.object_ = object_name
+            started = submit.start(client, target.project, target.region, build)
+        _log(f"build {started.build_id}: logs at {started.log_url}")
+        _set_output("build-id", started.build_id)
+        _set_output("log-url", started.log_url)
+        if args.no_wait:
+            _set_output("image", reference)
+            return 0
+        final = submit.follow(client, target.project, target.region, started,
+                              poll_interval=args.poll_interval)
+    except submit.BuildError as error:
+        raise UserError(str(error)) from None
+    except exceptions.GoogleAPICallError as error:
+        raise UserError(f"Cloud Build: {type(error).__name__}: {error.message}") from None
+
+    digest = submit.pushed_digest(final, reference)
+    if digest is None:
+        try:
+            digest = registry.find_digest(name, content_tag)
+        except registry.RegistryError as error:
+            raise UserError(f"the build succeeded but {error}") from None
+    if digest is None:
+        raise UserError(f"build {final.id} succeeded but {reference} is not in the registry")
+    return _finish(reference, digest, built=True)
+
+
+def _finish(reference: str, digest: str, *, built: bool) -> int:
+    print(f"{reference}@{digest}")
+    _set_output("image", reference)
+    _set_output("digest", digest)
+    _set_output("built", "true" if built else "false")
+    return 0

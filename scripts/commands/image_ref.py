@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 
+from scripts import images
 from scripts.cli import UserError
+from scripts.cloudbuild import settings
 
-HELP = "Print the trainer image a commit should use."
+HELP = "Print the trainer image a commit should use (its content-tagged image)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--commit", default="HEAD", help="a git revision (default HEAD)")
+    parser.add_argument("--tag-only", action="store_true", help="print only the content tag")
+    settings.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 7)")
+    try:
+        subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.commit}^{{commit}}"],
+                       cwd=images.REPO_ROOT, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise UserError(f"--commit {args.commit!r} is not a commit of this repository") from None
+    tag = images.content_tag(args.commit)
+    if args.tag_only:
+        print(tag)
+        return 0
+    try:
+        target = settings.resolve(args)
+    except ValueError as error:
+        raise UserError(f"{error} (or use --tag-only)") from None
+    print(images.image_uri(target.region, target.project, target.repository, target.image, tag))
+    return 0

@@ -1,0 +1,86 @@
+"""cloudbuild.yaml as the `Build` message that `CreateBuild` takes, with our source and substitutions.
+
+The YAML file uses the Build resource's JSON field names (`machineType`, `waitFor`, ...), so it
+parses with the protobuf JSON mapping; a misspelt field is an error here, before anything is
+uploaded or submitted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from google.cloud.devtools import cloudbuild_v1
+
+# A build tag that marks the builds of this project, next to the content tag.
+BUILD_TAG = "hpt-trainer"
+
+
+class ConfigError(Exception):
+    """cloudbuild.yaml cannot become a Build; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the image goes and which build inputs it holds."""
+
+    project: str
+    region: str
+    repository: str
+    image: str
+    content_tag: str
+    commit: str
+    source_url: str = ""
+
+    def substitutions(self) -> dict[str, str]:
+        # COMMIT_SHA is a built-in that only triggered builds fill in; a build from a storage
+        # source may set it, as `gcloud builds submit --substitutions` does.
+        return {
+            "_REGION": self.region,
+            "_REPOSITORY": self.repository,
+            "_IMAGE": self.image,
+            "_CONTENT_TAG": self.content_tag,
+            "_SOURCE_URL": self.source_url,
+            "COMMIT_SHA": self.commit,
+        }
+
+
+def load_build(path: Path, target: Target, bucket: str, object_name: str) -> cloudbuild_v1.Build:
+    """The Build of `path` with its source at gs://bucket/object_name and the target's substitutions."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not document.get("steps"):
+        raise ConfigError(f"{path}: a build config needs a `steps` list")
+    declared = document.get("substitutions") or {}
+    unknown = sorted(key for key in target.substitutions() if key.startswith("_") and key not in declared)
+    if unknown:
+        raise ConfigError(f"{path}: substitutions: declare {', '.join(unknown)} with a default")
+    try:
+        build = cloudbuild_v1.Build.from_json(json.dumps(document), ignore_unknown_fields=False)
+    except Exception as error:  # json_format.ParseError names the field; nothing else raises here
+        raise ConfigError(f"{path}: {error}") from None
+    build.substitutions.update(target.substitutions())
+    build.source = cloudbuild_v1.Source(
+        storage_source=cloudbuild_v1.StorageSource(bucket=bucket, object_=object_name)
+    )
+    build.tags.extend(tag for tag in (BUILD_TAG, target.content_tag) if tag not in build.tags)
+    return build
+
+
+def expand(text: str, substitutions: dict[str, str], project: str) -> str:
+    """`text` with `$NAME` / `${NAME}` replaced as Cloud Build does (for the image names we report)."""
+    values = {"PROJECT_ID": project, **substitutions}
+    for name in sorted(values, key=len, reverse=True):
+        text = text.replace("${" + name + "}", values[name]).replace("$" + name, values[name])
+    return text

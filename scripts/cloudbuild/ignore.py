@@ -1,0 +1,203 @@
+"""Which files of the work tree go into the Cloud Build source archive.
+
+Two ignore-file dialects, each with the semantics of the tool that owns it:
+
+- `.gcloudignore` (what `gcloud builds submit` reads): gitignore rules. A pattern without a `/`
+  (other than a trailing one) matches a name at any depth; a leading or inner `/` anchors it to
+  the root; a trailing `/` matches directories only; `*` and `?` stop at `/`; `**` spans
+  directories; `!` re-includes, except under a directory that is itself excluded (git does not
+  descend into it). `#!include:FILE` pulls in another ignore file, as gcloud does.
+- `.dockerignore` (what `docker build` reads): every pattern is anchored to the root (a leading
+  `/` is dropped, paths are cleaned); `*` and `?` stop at `/`; `**` spans directories; a pattern
+  that matches a directory excludes everything under it; later lines win, so `!` re-includes a
+  path even under an excluded directory, and `*` followed by `!name` lines makes an allowlist.
+
+`.gcloudignore` wins when both exist, as it does for gcloud.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+GCLOUDIGNORE = ".gcloudignore"
+DOCKERIGNORE = ".dockerignore"
+
+
+@dataclass(frozen=True)
+class IgnoreFile:
+    """The rules of one ignore file, for `/`-separated paths relative to the root.
+
+    `ignored(path, is_dir)` decides a path; `may_reinclude(directory)` says whether a path under
+    an ignored directory could still be kept, so that a walk knows when it can skip the directory.
+    """
+
+    path: Path | None
+    ignored: Callable[[str, bool], bool]
+    may_reinclude: Callable[[str], bool] = lambda directory: False
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else "(no ignore file)"
+
+
+def load(root: Path) -> IgnoreFile:
+    """The ignore rules that apply to `root`: `.gcloudignore`, else `.dockerignore`, else none."""
+    gcloud = root / GCLOUDIGNORE
+    if gcloud.is_file():
+        return IgnoreFile(gcloud, GitignoreRules(_gcloudignore_lines(gcloud, root)).ignored)
+    docker = root / DOCKERIGNORE
+    if docker.is_file():
+        rules = DockerignoreRules(docker.read_text().splitlines())
+        return IgnoreFile(docker, rules.ignored, rules.may_reinclude)
+    return IgnoreFile(None, lambda path, is_dir: False)
+
+
+def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#!include:"):
+            included = (root / line.removeprefix("#!include:").strip()).resolve()
+            if included in seen or included == path.resolve():
+                continue
+            if included.is_file():
+                lines.extend(_gcloudignore_lines(included, root, seen | {path.resolve()}))
+            continue
+        lines.append(line)
+    return lines
+
+
+def _translate(glob: str) -> str:
+    """A regular expression for a glob where `*`, `?` and `[...]` stop at `/` and `**` spans it."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("/**", i) and i + 3 == len(glob):
+            out.append("/.*")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif char == "*":
+            out.append("[^/]*")
+            i += 1
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        elif char == "[":
+            end = glob.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(char))
+                i += 1
+            else:
+                body = glob[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end + 1
+        elif char == "\\" and i + 1 < len(glob):
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return "".join(out)
+
+
+def _parents(path: str) -> list[str]:
+    """`a/b/c` -> `["a", "a/b"]`."""
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    negated: bool
+    dir_only: bool = False
+
+
+class DockerignoreRules:
+    """`.dockerignore` semantics, as Docker's pattern matcher applies them to the build context."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.rules: list[_Rule] = []
+        self._exceptions: list[str] = []
+        for raw in lines:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            pattern = posixpath.normpath(line[1:].strip() if negated else line).lstrip("/")
+            if pattern in ("", "."):
+                continue
+            self.rules.append(_Rule(re.compile(_translate(pattern) + r"\Z"), negated))
+            if negated:
+                self._exceptions.append(pattern)
+
+    def ignored(self, path: str, is_dir: bool = False) -> bool:
+        matched = False
+        candidates = [path, *_parents(path)]
+        for rule in self.rules:
+            # An exclusion can only change an included path and an exception an excluded one.
+            if rule.negated != matched:
+                continue
+            if any(rule.regex.match(candidate) for candidate in candidates):
+                matched = not rule.negated
+        return matched
+
+    def may_reinclude(self, directory: str) -> bool:
+        for pattern in self._exceptions:
+            literal = re.split(r"[*?\[\\]", pattern, maxsplit=1)[0]
+            if len(literal) < len(pattern) and "/" not in literal:
+                return True  # a wildcard in the first segment could match anything
+            if literal.startswith(directory + "/") or (directory + "/").startswith(literal):
+                return True
+        return False
+
+
+class GitignoreRules:
+    """`.gitignore` semantics (which `.gcloudignore` uses)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.rules: list[_Rule] = []
+        for raw in lines:
+            line = raw.rstrip("\n")
+            # Trailing spaces are ignored unless escaped.
+            while line.endswith(" ") and not line.endswith("\\ "):
+                line = line[:-1]
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            if negated or line.startswith("\\!") or line.startswith("\\#"):
+                line = line[1:]
+            dir_only = line.endswith("/")
+            line = line.rstrip("/")
+            if not line:
+                continue
+            anchored = "/" in line
+            line = line.lstrip("/")
+            regex = _translate(line) if anchored else "(?:.*/)?" + _translate(line)
+            self.rules.append(_Rule(re.compile(regex + r"\Z"), negated, dir_only))
+
+    def _match(self, path: str, is_dir: bool) -> bool:
+        matched = False
+        for rule in self.rules:
+            if rule.dir_only and not is_dir:
+                continue
+            if rule.regex.match(path):
+                matched = not rule.negated
+        return matched
+
+    def ignored(self, path: str, is_dir: bool = False) -> bool:
+        # Git never looks inside an excluded directory, so nothing under it can be re-included.
+        if any(self._match(parent, True) for parent in _parents(path)):
+            return True
+        return self._match(path, is_dir)

@@ -1,0 +1,89 @@
+"""Whether an image tag exists in Artifact Registry, through the Docker Registry HTTP API v2.
+
+`HEAD /v2/PROJECT/REPOSITORY/IMAGE/manifests/TAG` on `https://REGION-docker.pkg.dev` answers 200
+with the manifest digest (`Docker-Content-Digest`) or 404, with an OAuth access token from
+Application Default Credentials as the bearer token. It is the same lookup `docker pull` does, so
+"exists" means exactly "a trial can pull it", and it needs no client library beyond google-auth.
+
+`HPT_REGISTRY_URL` (for example `http://127.0.0.1:5000`) sends the lookup to another registry
+without credentials, as tests and local registries need.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+REGISTRY_URL_ENV = "HPT_REGISTRY_URL"
+# Every manifest type a pushed image can have: single-platform or index, Docker or OCI.
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+TIMEOUT_SECONDS = 30
+
+
+class RegistryError(Exception):
+    """The registry could not answer whether the image exists; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImageName:
+    region: str
+    project: str
+    repository: str
+    image: str
+
+    @property
+    def host(self) -> str:
+        return f"{self.region}-docker.pkg.dev"
+
+    def reference(self, tag: str) -> str:
+        return f"{self.host}/{self.project}/{self.repository}/{self.image}:{tag}"
+
+    def manifest_url(self, tag: str, base_url: str | None = None) -> str:
+        base = (base_url or f"https://{self.host}").rstrip("/")
+        return f"{base}/v2/{self.project}/{self.repository}/{self.image}/manifests/{tag}"
+
+
+def _access_token() -> str:
+    import google.auth
+    import google.auth.transport.requests
+    from google.auth.exceptions import DefaultCredentialsError, RefreshError
+
+    try:
+        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+        credentials.refresh(google.auth.transport.requests.Request())
+    except (DefaultCredentialsError, RefreshError) as error:
+        raise RegistryError(f"no Google credentials to read Artifact Registry with: {error}") from None
+    return credentials.token
+
+
+def find_digest(name: ImageName, tag: str) -> str | None:
+    """The digest of `name:tag` if the registry has it, else None."""
+    import requests
+
+    base_url = os.environ.get(REGISTRY_URL_ENV)
+    headers = {"Accept": MANIFEST_TYPES}
+    if not base_url:
+        headers["Authorization"] = f"Bearer {_access_token()}"
+    url = name.manifest_url(tag, base_url)
+    try:
+        response = requests.head(url, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=True)
+    except requests.RequestException as error:
+        raise RegistryError(f"cannot reach {name.host}: {type(error).__name__}") from None
+    if response.status_code == 404:
+        return None
+    if response.status_code in (401, 403):
+        raise RegistryError(
+            f"not allowed to read {name.reference(tag)} (HTTP {response.status_code}): the caller needs "
+            f"roles/artifactregistry.reader on repository {name.repository}"
+        )
+    if response.status_code != 200:
+        raise RegistryError(f"{name.host} answered HTTP {response.status_code} for {name.reference(tag)}")
+    digest = response.headers.get("Docker-Content-Digest", "")
+    if not digest.startswith("sha256:"):
+        raise RegistryError(f"{name.host} sent no manifest digest for {name.reference(tag)}")
+    return digest

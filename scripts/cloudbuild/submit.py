@@ -1,0 +1,194 @@
+"""Submit a build to Cloud Build and follow it to the end.
+
+`CLOUD_BUILD_EMULATOR_HOST=host:port` sends every Cloud Build call to that address over an
+insecure channel (as `VERTEX_AI_EMULATOR_HOST` does for Vertex AI); `STORAGE_EMULATOR_HOST`, which
+google-cloud-storage honours itself, does the same for the source upload.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from scripts.cloudbuild.archive import SourceArchive
+
+if TYPE_CHECKING:
+    from google.api_core import operation as operation_module
+    from google.cloud import storage
+    from google.cloud.devtools import cloudbuild_v1
+
+EMULATOR_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"
+SOURCE_PREFIX = "hpt-build-source"
+
+# Build.Status names: still going, and the ends that are not a success.
+RUNNING = frozenset({"STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING"})
+FAILED = frozenset({"FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED"})
+
+
+class BuildError(Exception):
+    """The build could not be submitted or did not succeed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Started:
+    build_id: str
+    log_url: str
+    operation: operation_module.Operation | None = None
+
+
+def cloud_build_client() -> cloudbuild_v1.CloudBuildClient:
+    """The Cloud Build client: Application Default Credentials, or the emulator when one is set."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    host = os.environ.get(EMULATOR_HOST_ENV)
+    if host:
+        import grpc
+        from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import grpc as transports
+
+        channel = grpc.insecure_channel(host)
+        return cloudbuild_v1.CloudBuildClient(transport=transports.CloudBuildGrpcTransport(channel=channel))
+    return cloudbuild_v1.CloudBuildClient()
+
+
+def storage_client(project: str) -> storage.Client:
+    from google.cloud import storage
+
+    return storage.Client(project=project)
+
+
+def _parent(project: str, region: str) -> str:
+    return f"projects/{project}/locations/{region}"
+
+
+def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -> str:
+    """Upload the archive under a name made of its hash (once: a re-run finds it) and return the name."""
+    from google.api_core import exceptions
+
+    name = f"{SOURCE_PREFIX}/{archive.sha256[:32]}.tar.gz"
+    blob = client.bucket(bucket).blob(name)
+    try:
+        blob.upload_from_string(archive.data, content_type="application/gzip", if_generation_match=0)
+    except exceptions.PreconditionFailed:
+        pass  # the same bytes are already there
+    except exceptions.NotFound:
+        raise BuildError(f"staging bucket gs://{bucket} does not exist") from None
+    except exceptions.Forbidden:
+        raise BuildError(f"cannot write to gs://{bucket}: grant roles/storage.objectCreator") from None
+    return name
+
+
+def ongoing_build(
+    client: cloudbuild_v1.CloudBuildClient, project: str, region: str, content_tag: str
+) -> cloudbuild_v1.Build | None:
+    """A build of the same content tag that has not finished yet, if there is one."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    request = cloudbuild_v1.ListBuildsRequest(
+        project_id=project, parent=_parent(project, region), filter=f'tags="{content_tag}"', page_size=50
+    )
+    # Newest first; a running build of these inputs is among the most recent ones.
+    for build in itertools.islice(client.list_builds(request=request), 50):
+        if content_tag in build.tags and build.status.name in RUNNING:
+            return build
+    return None
+
+
+def start(
+    client: cloudbuild_v1.CloudBuildClient, project: str, region: str, build: cloudbuild_v1.Build
+) -> Started:
+    """Create the build; its id and log URL come from the operation's metadata at once."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    parent = _parent(project, region)
+    request = cloudbuild_v1.CreateBuildRequest(project_id=project, parent=parent, build=build)
+    operation = client.create_build(request=request)
+    metadata = operation.metadata
+    if metadata is None or not metadata.build.id:
+        raise BuildError(f"Cloud Build named no build id in operation {operation.operation.name}")
+    return Started(build_id=metadata.build.id, log_url=metadata.build.log_url, operation=operation)
+
+
+def _progress(build: cloudbuild_v1.Build) -> str:
+    steps = ", ".join(
+        f"{step.id or step.name}={step.status.name}"
+        for step in build.steps
+        if step.status.name != "STATUS_UNKNOWN"
+    )
+    return f"build {build.id}: {build.status.name}" + (f" ({steps})" if steps else "")
+
+
+def follow(
+    client: cloudbuild_v1.CloudBuildClient,
+    project: str,
+    region: str,
+    started: Started,
+    *,
+    poll_interval: float = 5.0,
+    max_interval: float = 30.0,
+    stream: TextIO = sys.stderr,
+    sleep: Callable[[float], None] = time.sleep,
+) -> cloudbuild_v1.Build:
+    """Poll until the build ends; return it if it succeeded, else raise BuildError naming the failing step.
+
+    With an operation, polling is `GetOperation` (what the operation's `done()` does); its
+    metadata carries the build's progress. The final word is `GetBuild`: a build can fail while
+    its operation carries no error, so the build's own status decides.
+    """
+    name = f"{_parent(project, region)}/builds/{started.build_id}"
+    interval = poll_interval
+    last = ""
+    while True:
+        if started.operation is not None:
+            done = started.operation.done()
+            build = started.operation.metadata.build if started.operation.metadata else None
+        else:
+            build = client.get_build(name=name, project_id=project, id=started.build_id)
+            done = build.status.name not in RUNNING
+        if build is not None:
+            line = _progress(build)
+            if line != last:
+                print(line, file=stream, flush=True)
+                last = line
+        if done:
+            break
+        sleep(interval)
+        interval = min(interval * 1.5, max_interval)
+
+    final = client.get_build(name=name, project_id=project, id=started.build_id)
+    operation_error = ""
+    if started.operation is not None and started.operation.operation.HasField("error"):
+        error = started.operation.operation.error
+        operation_error = error.message or f"code {error.code}"
+    if final.status.name != "SUCCESS" or operation_error:
+        raise BuildError(describe_failure(final, operation_error))
+    return final
+
+
+def describe_failure(build: cloudbuild_v1.Build, operation_error: str = "") -> str:
+    """One line: the build's status, the step that failed and why, and where the logs are."""
+    parts = [f"build {build.id} ended {build.status.name}"]
+    failing = next((step for step in build.steps if step.status.name in FAILED), None)
+    if failing is None:
+        # A build that timed out or was cancelled may leave the step it stopped in as WORKING.
+        failing = next((step for step in build.steps if step.status.name in {"QUEUED", "WORKING"}), None)
+    if failing is not None:
+        parts.append(f"at step {failing.id or failing.name!r} ({failing.status.name})")
+    details = [text for text in (build.status_detail, build.failure_info.detail, operation_error) if text]
+    if details:
+        parts.append("- " + "; ".join(dict.fromkeys(details)))
+    if build.log_url:
+        parts.append(f"- logs: {build.log_url}")
+    return " ".join(parts)
+
+
+def pushed_digest(build: cloudbuild_v1.Build, reference: str) -> str | None:
+    """The digest Cloud Build recorded for the pushed image `reference` (`name:tag`)."""
+    for image in build.results.images:
+        if image.name == reference:
+            return image.digest or None
+    return None
