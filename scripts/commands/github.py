@@ -1,17 +1,90 @@
-"""GitHub Actions glue: pull-request plans, merge submissions, result reports."""
+"""GitHub Actions glue: pull-request plans, merge submissions, result reports, `/hpt` commands.
+
+Each subcommand is one step of a workflow. It reads the event from `$GITHUB_EVENT_PATH` (never
+from `${{ }}` expressions in the shell), talks to `$GITHUB_API_URL` with `$GITHUB_TOKEN`, and
+writes `$GITHUB_OUTPUT` and the job summary.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from scripts.cli import UserError
 
-HELP = "GitHub Actions glue: pull-request plans, merge submissions, result reports."
+HELP = "GitHub Actions glue: pull-request plans, merge submissions, result reports, /hpt commands."
+
+SUBCOMMANDS = {
+    "plan": "pull_request: validate and post the plan of the added or changed experiments",
+    "submit": "push to main: submit the added or changed experiments, update the pull request's comment",
+    "dispatch": "workflow_dispatch: run one experiment with the dispatch inputs (or plan it, for a dry run)",
+    "report": "post the best trial of every ended job of this repository, once",
+    "command": "issue_comment: answer `/hpt plan`; authorize `/hpt run` for the next job",
+    "command-run": "issue_comment: submit an authorized `/hpt run <experiment>`",
+    "merged-pr": "print the pull request a commit merged (empty when none)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name, summary in SUBCOMMANDS.items():
+        sub = steps.add_parser(name, help=summary, description=summary)
+        if name == "report":
+            sub.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
+            sub.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
+        if name == "merged-pr":
+            sub.add_argument("--commit", default=os.environ.get("GITHUB_SHA"), help="default: $GITHUB_SHA")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 6)")
+    from scripts.github import events, runner
+    from scripts.github.api import GitHubClient
+
+    if args.step == "merged-pr":
+        from scripts.github.submit_flow import merged_pull_request
+
+        if not args.commit:
+            raise UserError("--commit is required outside GitHub Actions")
+        number = merged_pull_request(GitHubClient.from_environment(), args.commit)
+        runner.set_output("pull_request", str(number or ""))
+        print(number or "")
+        return 0
+    if args.step == "report":
+        from scripts.github import report_flow
+
+        name = os.environ.get("GITHUB_EVENT_NAME", "")
+        return report_flow.run(
+            args.project,
+            args.region,
+            GitHubClient.from_environment(),
+            include_unlinked=name == "workflow_dispatch",
+        )
+
+    name, payload = events.load_event()
+    event = events.parse_event(name, payload)
+    expected = {
+        "plan": events.PullRequestEvent,
+        "submit": events.PushEvent,
+        "dispatch": events.DispatchEvent,
+        "command": events.IssueCommentEvent,
+        "command-run": events.IssueCommentEvent,
+    }[args.step]
+    if not isinstance(event, expected):
+        raise UserError(f"`github {args.step}` handles {expected.__name__} events, not {name}")
+    if args.step == "plan":
+        from scripts.github import plan_flow
+
+        return plan_flow.run(event)
+    if args.step == "submit":
+        from scripts.github import submit_flow
+
+        return submit_flow.run(event, GitHubClient.from_environment())
+    if args.step == "dispatch":
+        from scripts.github import dispatch_flow
+
+        return dispatch_flow.run(event, os.environ.get("GITHUB_SHA", ""))
+    from scripts.github import comment_commands
+
+    if args.step == "command":
+        return comment_commands.run_command(event, GitHubClient.from_environment())
+    return comment_commands.run_submit(event, GitHubClient.from_environment())

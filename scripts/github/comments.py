@@ -127,3 +127,27 @@ def _rank(name: str, order: tuple[str, ...]) -> int:
         if name == prefix or name.startswith(prefix + ":"):
             return index
     return len(order)
+
+
+def update_sections(
+    client: GitHubClient,
+    pull_request: int,
+    updates: dict[str, str],
+    *,
+    key: str = DEFAULT_KEY,
+    title: str = "",
+    order: tuple[str, ...] = (),
+) -> tuple[str, Comment]:
+    """Write `updates` (section name -> Markdown) into our comment for `key`, keeping other sections."""
+    existing = find_comment(client, pull_request, key)
+    body = existing.body if existing else with_marker(key, title)
+    for name, content in updates.items():
+        body = set_section(body, name, content, order=order)
+    body = fit(body)
+    if existing is None:
+        item = client.post(client.repo_path(f"issues/{pull_request}/comments"), {"body": body})
+        return "created", _comment(item)
+    if existing.body == body:
+        return "unchanged", existing
+    item = client.patch(client.repo_path(f"issues/comments/{existing.id}"), {"body": body})
+    return "updated", _comment(item)

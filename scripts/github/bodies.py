@@ -1,0 +1,87 @@
+"""The Markdown our sticky comment is made of: plan, submitted jobs, results, command replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scripts.github.ours import Change
+
+TITLE = "## Vertex AI hyperparameter tuning"
+# Sections appear in this order in the comment, whichever is written first.
+SECTION_ORDER = ("plan", "command", "submitted", "result")
+
+
+@dataclass(frozen=True)
+class Submitted:
+    experiment: str
+    job_name: str = ""
+    state: str = ""
+    link: str = ""
+    error: str = ""
+
+
+def header() -> str:
+    return TITLE
+
+
+def plan_section(
+    commit: str, plans: Sequence[tuple[str, str]], removed: Sequence[str], problems: Sequence[str]
+) -> str:
+    """The plan of the added and changed experiments at `commit`, or why there is none."""
+    lines = [f"### Plan for {commit[:12]}", ""]
+    if problems:
+        lines += ["`experiments.yaml` has problems; nothing can be planned until they are fixed:", "", "```"]
+        lines += [*problems, "```"]
+        return "\n".join(lines)
+    if not plans and not removed:
+        lines.append("No experiment is added or changed: merging submits nothing.")
+    for experiment, markdown in plans:
+        lines += [
+            f"<details open><summary><b>{experiment}</b></summary>",
+            "",
+            markdown.strip(),
+            "",
+            "</details>",
+            "",
+        ]
+    if removed:
+        names = ", ".join(f"`{name}`" for name in removed)
+        lines.append(f"Removed: {names} (jobs already submitted keep running; cancel them with `cancel`).")
+    if plans:
+        lines += ["", "Merging this pull request submits the experiments above to Vertex AI."]
+    return "\n".join(lines).strip()
+
+
+def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -> str:
+    lines = [f"### Submitted for {commit[:12]}", ""]
+    if image:
+        lines += [f"Image: `{image}`", ""]
+    lines += ["| experiment | job | state |", "|---|---|---|"]
+    for job in jobs:
+        if job.error:
+            lines.append(f"| `{job.experiment}` | not submitted: {_cell(job.error)} | |")
+            continue
+        label = job.job_name.rsplit("/", 1)[-1]
+        shown = f"[`{label}`]({job.link})" if job.link else f"`{label}`"
+        lines.append(f"| `{job.experiment}` | {shown} | {job.state.removeprefix('JOB_STATE_').lower()} |")
+    lines += ["", "The best trial of each job is posted here when it ends."]
+    return "\n".join(lines)
+
+
+def changes_summary(changes: Sequence[Change]) -> str:
+    if not changes:
+        return "no experiment added, changed or removed"
+    return ", ".join(f"{change.experiment} ({change.kind})" for change in changes)
+
+
+def refusal(author: str) -> str:
+    return (
+        f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so only people with write "
+        "access to this repository (owners, members and collaborators) can use them. Nothing was run; "
+        "a maintainer can run the command for you."
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,72 @@
+"""Manual dispatch: run one named experiment, with overrides, reporting to a pull request or the summary.
+
+The inputs are read from the event payload, never from `${{ inputs.* }}` in a shell line, and
+checked here: an experiment name, two optional positive integers, an optional pull request
+number, and dry run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scripts.cli import UserError
+from scripts.github import bodies, ours, runner
+from scripts.github.events import DispatchEvent
+from scripts.github.publish import publish
+from scripts.github.submit_flow import submit_all
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+@dataclass(frozen=True)
+class DispatchRequest:
+    experiment: str
+    overrides: tuple[str, ...]
+    pull_request: int | None
+    dry_run: bool
+
+
+def parse_inputs(inputs: dict[str, str]) -> DispatchRequest:
+    experiment = inputs.get("experiment", "").strip()
+    if not _NAME.fullmatch(experiment):
+        raise UserError(f"input experiment: {experiment!r} is not an experiment name")
+    overrides = []
+    for field, name in (("max_trial_count", "max_trials"), ("parallel_trial_count", "parallel_trials")):
+        value = _positive(inputs.get(name, ""), name)
+        if value is not None:
+            overrides.append(f"{field}={value}")
+    pull_request = _positive(inputs.get("pull_request", ""), "pull_request")
+    dry_run = inputs.get("dry_run", "false").strip().lower()
+    if dry_run not in ("true", "false"):
+        raise UserError(f"input dry_run: {dry_run!r} is neither true nor false")
+    return DispatchRequest(experiment, tuple(overrides), pull_request, dry_run == "true")
+
+
+def _positive(text: str, name: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"input {name}: {text!r} is not a positive whole number")
+    return int(text)
+
+
+def run(event: DispatchEvent, commit: str) -> int:
+    request = parse_inputs(event.inputs)
+    if request.dry_run:
+        result = ours.scripts_command(
+            ["plan", request.experiment, "--format", "markdown"]
+            + [item for override in request.overrides for item in ("--set", override)]
+        )
+        if not result.ok:
+            raise UserError(f"plan {request.experiment}: {result.error_line()}")
+        runner.append_summary(f"### Dry run: {request.experiment}\n\n{result.stdout}")
+        return 0
+    jobs, all_ok = submit_all(
+        [request.experiment], pull_request=request.pull_request, overrides=request.overrides
+    )
+    runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
+    section = f"submitted:{request.experiment}"
+    publish({section: bodies.submitted_section(commit, jobs)}, request.pull_request)
+    return 0 if all_ok else 1

@@ -1,0 +1,55 @@
+"""Pull request → plan comment: validate, then the plan of every added or changed experiment.
+
+Runs on `pull_request`, where the checkout is the pull request's merge commit and no cloud
+credential is present; nothing here calls a cloud.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from scripts.github import bodies, ours, runner
+from scripts.github.events import PullRequestEvent
+from scripts.github.publish import publish
+from scripts.paths import REPO_ROOT
+
+
+def plan_section_for(base: str, head: str) -> tuple[str, list[ours.Change], bool]:
+    """(Markdown, changes, valid) of the experiments changed from `base` to `head` in this checkout."""
+    problems = ours.validate()
+    if problems:
+        return bodies.plan_section(head, [], [], problems), [], False
+    changes = ours.changed(merge_base(base, head), head)
+    plans, failures = [], []
+    for change in changes:
+        if change.kind == "removed":
+            continue
+        result = ours.plan_markdown(change.experiment)
+        if result.ok:
+            plans.append((change.experiment, result.stdout))
+        else:
+            failures.append(f"{change.experiment}: {result.error_line()}")
+    removed = [change.experiment for change in changes if change.kind == "removed"]
+    if failures:
+        return bodies.plan_section(head, [], [], failures), changes, False
+    return bodies.plan_section(head, plans, removed, []), changes, True
+
+
+def merge_base(base: str, head: str) -> str:
+    """Where the pull request branched off, so that later changes on main are not counted as its own."""
+    try:
+        found = subprocess.run(
+            ["git", "merge-base", base, head], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return base
+    return found or base
+
+
+def run(event: PullRequestEvent) -> int:
+    section, changes, valid = plan_section_for(event.base_sha, event.head_sha)
+    runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
+    publish({"plan": section}, event.number, may_comment=not event.from_fork)
+    print(f"pull request #{event.number}: {bodies.changes_summary(changes)}")
+    # An invalid experiments file fails the check, so it cannot be merged by accident.
+    return 0 if valid else 1

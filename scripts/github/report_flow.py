@@ -1,0 +1,116 @@
+"""Ended jobs → best-trial summaries on their pull requests, each posted exactly once.
+
+The jobs are found by the labels `run` put on them (this repository, and the pull request they
+report to). Whether a result is already posted is read off the sticky comment itself (a section
+per job), so running the reporter twice, or two reporters in turn, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scripts import labels
+from scripts.cli import UserError
+from scripts.github import bodies, ours, runner
+from scripts.github.api import GitHubClient
+from scripts.github.comments import find_comment, sections, update_sections
+
+ENDED_STATES = frozenset(
+    {
+        "JOB_STATE_SUCCEEDED",
+        "JOB_STATE_FAILED",
+        "JOB_STATE_CANCELLED",
+        "JOB_STATE_EXPIRED",
+        "JOB_STATE_PARTIALLY_SUCCEEDED",
+    }
+)
+
+
+@dataclass(frozen=True)
+class EndedJob:
+    name: str
+    experiment: str
+    pull_request: int | None
+
+    @property
+    def section(self) -> str:
+        return f"result:{self.name.rsplit('/', 1)[-1]}"
+
+
+def repository_filter(repository: str) -> str:
+    """The List filter for this repository's jobs (the labels `run` sets)."""
+    return f'labels.{labels.REPOSITORY}="{labels.label_value(repository)}"'
+
+
+def ended_jobs(project: str, region: str, repository: str) -> list[EndedJob]:
+    """This repository's tuning jobs in `project`/`region` that have ended."""
+    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+    from scripts.vertex.client import job_service_client
+
+    client = job_service_client(region)
+    request = ListHyperparameterTuningJobsRequest(
+        parent=f"projects/{project}/locations/{region}", filter=repository_filter(repository)
+    )
+    found = []
+    for job in client.list_hyperparameter_tuning_jobs(request=request):
+        if job.state.name not in ENDED_STATES:
+            continue
+        pull = job.labels.get(labels.PULL_REQUEST, "")
+        found.append(
+            EndedJob(
+                job.name,
+                job.labels.get(labels.EXPERIMENT, job.display_name),
+                int(pull) if pull.isdigit() else None,
+            )
+        )
+    return found
+
+
+def report(
+    jobs: Iterable[EndedJob], client: GitHubClient, *, include_unlinked: bool = False
+) -> dict[str, int]:
+    """Post the result of every job not yet on its pull request; counts of posted/skipped/unlinked.
+
+    Jobs without a pull request (started by dispatch) go to the job summary when
+    `include_unlinked`: a scheduled run would otherwise render every one of them each time.
+    """
+    by_pull: dict[int, list[EndedJob]] = defaultdict(list)
+    counts = {"posted": 0, "already posted": 0, "without pull request": 0}
+    for job in jobs:
+        if job.pull_request is None:
+            counts["without pull request"] += 1
+            if include_unlinked:
+                runner.append_summary(ours.report_markdown(job.name))
+        else:
+            by_pull[job.pull_request].append(job)
+    for pull_request, pull_jobs in sorted(by_pull.items()):
+        comment = find_comment(client, pull_request, "experiments")
+        posted = sections(comment.body) if comment else {}
+        new = {job.section: ours.report_markdown(job.name) for job in pull_jobs if job.section not in posted}
+        counts["already posted"] += len(pull_jobs) - len(new)
+        if not new:
+            continue
+        action, written = update_sections(
+            client, pull_request, new, title=bodies.header(), order=bodies.SECTION_ORDER
+        )
+        counts["posted"] += len(new)
+        print(f"{action} comment on pull request #{pull_request} with {len(new)} result(s): {written.url}")
+    return counts
+
+
+def run(
+    project: str | None, region: str | None, client: GitHubClient, *, include_unlinked: bool = False
+) -> int:
+    if not project or not region:
+        raise UserError(
+            "report needs --project and --region (or GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_REGION)"
+        )
+    jobs = ended_jobs(project, region, client.repository)
+    counts = report(jobs, client, include_unlinked=include_unlinked)
+    line = ", ".join(f"{count} {what}" for what, count in counts.items())
+    print(f"ended jobs of {client.repository}: {line}")
+    runner.set_output("posted", str(counts["posted"]))
+    return 0
