@@ -1,17 +1,57 @@
-"""Run the local Vertex AI JobService emulator as a standalone server."""
+"""Run the local Vertex AI JobService emulator as a standalone server, until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
 
 from scripts.cli import UserError
 
-HELP = "Run the local Vertex AI JobService emulator as a standalone server."
+HELP = "Run the local Vertex AI JobService emulator as a standalone server (until Ctrl-C)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="jobs, trials and trial outputs (default: $HPT_STATE_DIR or .hpt/)")
+    parser.add_argument("--max-parallel", type=int, default=None,
+                        help="trials run at once, at most (default: this machine's cores)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of every study (default: derived from each job's name and study spec)")
+    parser.add_argument("--entrypoint", default=None,
+                        help="command standing for the image's ENTRYPOINT when a worker pool sets none "
+                             "(default: 'python -m trainer.task' in the repository root)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 5)")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port: {args.port} is not a port number")
+    if args.max_parallel is not None and args.max_parallel < 1:
+        raise UserError("--max-parallel: must be at least 1")
+    entrypoint = shlex.split(args.entrypoint) if args.entrypoint else None
+    if entrypoint is not None and not entrypoint:
+        raise UserError("--entrypoint: empty command")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+
+    from scripts.emulator.embedded import running_emulator
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        with running_emulator(args.state_dir, port=args.port, max_parallel=args.max_parallel,
+                              entrypoint=entrypoint, seed=args.seed) as address:
+            print(f"export VERTEX_AI_EMULATOR_HOST={address}", flush=True)
+            print("serving the Vertex AI JobService emulator; Ctrl-C stops it "
+                  "(unfinished jobs resume on the next start)", file=sys.stderr, flush=True)
+            while not stop.wait(0.5):
+                pass
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        raise UserError(f"cannot start the emulator: {error}") from error
+    return 0

@@ -1,0 +1,71 @@
+"""Automated early stopping: the median rule, as Vertex's `MedianAutomatedStoppingSpec` defines it.
+
+Vertex: "stops a pending Trial if the Trial's best objective_value is strictly below the median
+'performance' of all completed Trials reported up to the Trial's last measurement", where
+performance is the running average of a trial's objective values. "Up to" is by step count, or
+by elapsed time with `use_elapsed_duration`. "Below" means worse for the goal.
+
+The emulator applies the same rule for `decay_curve_stopping_spec` and
+`convex_automated_stopping_spec` (they are model-based on Vertex and not reproduced here); the
+runner logs that substitution. A rule needs `MIN_COMPLETED_TRIALS` completed trials with a
+measurement by that point before it stops anything: one reference trial is no median.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from google.cloud.aiplatform_v1 import Measurement, StudySpec
+
+MIN_COMPLETED_TRIALS = 2
+
+
+def stopping_enabled(spec: StudySpec) -> bool:
+    return StudySpec.pb(spec).WhichOneof("automated_stopping_spec") is not None
+
+
+def uses_elapsed_duration(spec: StudySpec) -> bool:
+    which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
+    if which == "median_automated_stopping_spec":
+        return spec.median_automated_stopping_spec.use_elapsed_duration
+    if which == "decay_curve_stopping_spec":
+        return spec.decay_curve_stopping_spec.use_elapsed_duration
+    if which == "convex_automated_stopping_spec":
+        return spec.convex_automated_stopping_spec.use_elapsed_duration
+    return False
+
+
+def substituted_rule(spec: StudySpec) -> str | None:
+    """The name of the spec's rule when the emulator applies the median rule in its place."""
+    which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
+    return which if which not in (None, "median_automated_stopping_spec") else None
+
+
+def should_stop(
+    spec: StudySpec, measurements: Sequence[Measurement], completed: Sequence[Sequence[Measurement]]
+) -> bool:
+    """Whether a running trial with `measurements` should stop, given the completed trials' ones."""
+    if not stopping_enabled(spec) or not measurements:
+        return False
+    by_time = uses_elapsed_duration(spec)
+
+    def position(measurement: Measurement) -> float:
+        if by_time:
+            return measurement.elapsed_duration.total_seconds()
+        return float(measurement.step_count)
+
+    minimize = spec.metrics[0].goal == StudySpec.MetricSpec.GoalType.MINIMIZE
+    values = [m.metrics[0].value for m in measurements]
+    best = min(values) if minimize else max(values)
+    horizon = position(measurements[-1])
+
+    performances = []
+    for other in completed:
+        upto = [m.metrics[0].value for m in other if position(m) <= horizon]
+        if upto:
+            performances.append(sum(upto) / len(upto))
+    if len(performances) < MIN_COMPLETED_TRIALS:
+        return False
+    median = statistics.median(performances)
+    return best > median if minimize else best < median

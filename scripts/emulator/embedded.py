@@ -1,0 +1,63 @@
+"""`running_emulator`: the local backend for the length of one `with` block.
+
+    with running_emulator(state_dir) as address:      # "127.0.0.1:<port>"
+        client = JobServiceClient(transport=JobServiceGrpcTransport(
+            channel=grpc.insecure_channel(address)))
+        ...
+
+On entry it opens the store under `state_dir` and resumes the jobs it left unfinished; on exit
+it stops the server and every trial still running, leaving such jobs unfinished in the store,
+so the next start resumes them (cancel a job first to end it for good).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scripts.paths import state_dir as default_state_dir
+
+
+@contextmanager
+def running_emulator(
+    state_dir: Path | str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_parallel: int | None = None,
+    entrypoint: tuple[str, ...] | list[str] | None = None,
+    seed: int | None = None,
+    poll_interval: float = 0.1,
+    stop_grace_seconds: float = 5.0,
+) -> Iterator[str]:
+    """Serve the JobService emulator on `host:port` (0: a free port) and yield `host:port`.
+
+    `entrypoint` stands for the trainer image's ENTRYPOINT when a worker pool sets no command
+    (default `python -m trainer.task` in the repository root); `max_parallel` caps trials run at
+    once (default: this machine's cores); `seed` fixes every study's seed.
+    """
+    from scripts.emulator.scheduler import Options, Scheduler
+    from scripts.emulator.server import JobService, serve
+    from scripts.emulator.store import Store
+    from scripts.emulator.trials import DEFAULT_ENTRYPOINT
+
+    directory = Path(state_dir).resolve() if state_dir is not None else default_state_dir()
+    options = Options(
+        state_dir=directory,
+        max_parallel=max_parallel,
+        entrypoint=tuple(entrypoint) if entrypoint else DEFAULT_ENTRYPOINT,
+        seed=seed,
+        poll_interval=poll_interval,
+        stop_grace_seconds=stop_grace_seconds,
+    )
+    store = Store(directory)
+    scheduler = Scheduler(store, options)
+    server, bound = serve(JobService(store, scheduler), host, port)
+    try:
+        scheduler.resume()
+        yield f"{host}:{bound}"
+    finally:
+        server.stop(grace=1).wait()
+        scheduler.shutdown()
+        store.close()

@@ -1,0 +1,265 @@
+"""Trial suggestions for a `StudySpec`, from Optuna, through its ask-and-tell interface.
+
+The algorithm maps to a sampler: unspecified (Vertex's default Bayesian search) to TPE,
+`RANDOM_SEARCH` to random sampling, `GRID_SEARCH` to every combination of the values, in order,
+once. Each job's study lives in Optuna's RDB storage, in a SQLite file beside the emulator's
+own (`optuna.sqlite3`), named after the job, so a resumed job continues the same study.
+
+Parameters are suggested define-by-run, in the spec's order, so a conditional child is only
+suggested when its parent took one of the values that enable it. Scales:
+
+- `UNIT_LOG_SCALE`: Optuna's log-uniform sampling (the range must be positive, as on Vertex).
+- `UNIT_REVERSE_LOG_SCALE`: Optuna has none. Vertex spreads the values near the top of the range
+  out, so the emulator samples `y` log-uniformly and reflects it: `x = max + min - y`, which is
+  dense near `max`. When `min <= 0` both ends are shifted by `1 - min` before taking logs.
+- `DISCRETE` values and `CATEGORICAL` values are Optuna categorical choices.
+
+The seed makes a study reproducible: the emulator's `seed` option when given, else a hash of
+the job's display name and study spec (the same experiment suggests the same first trials).
+With trials in parallel, later suggestions also depend on which trial finished first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
+
+logger = logging.getLogger(__name__)
+
+STORAGE_FILE = "optuna.sqlite3"
+
+ParameterSpec = StudySpec.ParameterSpec
+Algorithm = StudySpec.Algorithm
+Scale = ParameterSpec.ScaleType
+
+
+class UnsupportedSpec(ValueError):
+    """The study spec asks for something this emulator cannot run (INVALID_ARGUMENT)."""
+
+
+def study_seed(job: HyperparameterTuningJob) -> int:
+    digest = hashlib.sha256(job.display_name.encode() + StudySpec.serialize(job.study_spec)).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def validate(spec: StudySpec) -> None:
+    """Raise `UnsupportedSpec` for a spec Vertex would reject or this emulator cannot run."""
+    if len(spec.metrics) != 1:
+        raise UnsupportedSpec(
+            f"study_spec.metrics: the local backend tunes exactly one metric, got {len(spec.metrics)}"
+        )
+    if not spec.parameters:
+        raise UnsupportedSpec("study_spec.parameters: at least one parameter is required")
+    for path, parameter in _walk_specs(spec.parameters, "study_spec.parameters"):
+        _validate_parameter(path, parameter, spec.algorithm == Algorithm.GRID_SEARCH)
+
+
+def _walk_specs(parameters: Sequence[ParameterSpec], path: str) -> Iterator[tuple[str, ParameterSpec]]:
+    for index, parameter in enumerate(parameters):
+        here = f"{path}[{index}]"
+        yield here, parameter
+        for child_index, conditional in enumerate(parameter.conditional_parameter_specs):
+            child_path = f"{here}.conditional_parameter_specs[{child_index}].parameter_spec"
+            yield from _walk_specs([conditional.parameter_spec], child_path)
+
+
+def _validate_parameter(path: str, parameter: ParameterSpec, grid: bool) -> None:
+    kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
+    if not parameter.parameter_id:
+        raise UnsupportedSpec(f"{path}.parameter_id: required")
+    if kind is None:
+        raise UnsupportedSpec(f"{path}: one of double/integer/categorical/discrete_value_spec is required")
+    if kind in ("double_value_spec", "integer_value_spec"):
+        bounds = getattr(parameter, kind)
+        if bounds.min_value > bounds.max_value:
+            raise UnsupportedSpec(f"{path}.{kind}: min_value is greater than max_value")
+        if parameter.scale_type == Scale.UNIT_LOG_SCALE and bounds.min_value <= 0:
+            raise UnsupportedSpec(f"{path}.{kind}.min_value: a log scale needs a positive range")
+    if kind == "double_value_spec" and grid:
+        raise UnsupportedSpec(f"{path}: GRID_SEARCH needs integer, discrete or categorical parameters")
+    if kind == "discrete_value_spec" and not parameter.discrete_value_spec.values:
+        raise UnsupportedSpec(f"{path}.discrete_value_spec.values: required")
+    if kind == "categorical_value_spec" and not parameter.categorical_value_spec.values:
+        raise UnsupportedSpec(f"{path}.categorical_value_spec.values: required")
+
+
+def _sampler(job: HyperparameterTuningJob, seed: int):
+    import optuna
+
+    algorithm = job.study_spec.algorithm
+    if algorithm in (Algorithm.RANDOM_SEARCH, Algorithm.GRID_SEARCH):
+        # Grid trials come from the queue (see `Optimizer.ask`); the sampler is never consulted.
+        return optuna.samplers.RandomSampler(seed=seed)
+    # A few random trials first, then TPE; with Vertex's small budgets the default 10 would be all.
+    startup = max(2, min(10, job.max_trial_count // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+
+
+class Optimizer:
+    """One job's study: `ask` the next trial's parameters, `tell` its outcome."""
+
+    def __init__(self, directory: Path, job: HyperparameterTuningJob, seed: int | None = None) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self._job = job
+        self._spec = job.study_spec
+        self._grid = self._spec.algorithm == Algorithm.GRID_SEARCH
+        self.seed = study_seed(job) if seed is None else seed
+        goal = self._spec.metrics[0].goal
+        direction = "minimize" if goal == StudySpec.MetricSpec.GoalType.MINIMIZE else "maximize"
+        self._storage_url = f"sqlite:///{directory / STORAGE_FILE}"
+        self._study = optuna.create_study(
+            storage=self._storage_url,
+            study_name=job.name,
+            direction=direction,
+            sampler=_sampler(job, self.seed),
+            load_if_exists=True,
+        )
+
+    def forget_unknown(self, known_numbers: set[int]) -> None:
+        """Fail study trials the emulator never recorded (asked just before a crash)."""
+        from optuna.trial import TrialState
+
+        for frozen in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            if frozen.number not in known_numbers:
+                self._study.tell(frozen.number, state=TrialState.FAIL, skip_if_finished=True)
+
+    def grid_size(self) -> int | None:
+        return len(self._grid_points()) if self._grid else None
+
+    def ask(self, index: int) -> tuple[int, list[Trial.Parameter]] | None:
+        """The optimizer's number and parameters for the job's trial `index` (0-based).
+
+        None when the search space is used up (a grid with fewer points than trials).
+        """
+        if self._grid:
+            points = self._grid_points()
+            if index >= len(points):
+                return None
+            self._study.enqueue_trial(points[index])
+        trial = self._study.ask()
+        values = _suggest(trial, self._spec.parameters, self._grid)
+        parameters = [Trial.Parameter(parameter_id=key, value=value) for key, value in values.items()]
+        return trial.number, parameters
+
+    def tell(self, number: int, value: float | None) -> None:
+        """The trial's final metric, or None for a trial without one (infeasible)."""
+        from optuna.trial import TrialState
+
+        if value is None or not math.isfinite(value):
+            self._study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+        else:
+            self._study.tell(number, value, skip_if_finished=True)
+
+    def delete(self) -> None:
+        import optuna
+
+        optuna.delete_study(study_name=self._job.name, storage=self._storage_url)
+
+    def _grid_points(self) -> list[dict[str, Any]]:
+        return list(_grid(self._spec.parameters))
+
+
+def delete_study(directory: Path, job_name: str) -> None:
+    """Remove a deleted job's study, if it has one."""
+    import optuna
+
+    if not (directory / STORAGE_FILE).exists():
+        return
+    with contextlib.suppress(KeyError):
+        optuna.delete_study(study_name=job_name, storage=f"sqlite:///{directory / STORAGE_FILE}")
+
+
+# -- define-by-run suggestions --------------------------------------------------------------------
+
+
+def _suggest(trial, parameters: Sequence[ParameterSpec], grid: bool) -> dict[str, Any]:
+    """Suggest each parameter, then its children whose parent condition matches."""
+    values: dict[str, Any] = {}
+    for parameter in parameters:
+        value = _suggest_one(trial, parameter, grid)
+        values[parameter.parameter_id] = value
+        for conditional in parameter.conditional_parameter_specs:
+            if _condition_holds(conditional, value):
+                values.update(_suggest(trial, [conditional.parameter_spec], grid))
+    return values
+
+
+def _suggest_one(trial, parameter: ParameterSpec, grid: bool) -> Any:
+    name = parameter.parameter_id
+    kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
+    scale = parameter.scale_type
+    if kind == "categorical_value_spec":
+        return trial.suggest_categorical(name, list(parameter.categorical_value_spec.values))
+    if kind == "discrete_value_spec":
+        return trial.suggest_categorical(name, [float(v) for v in parameter.discrete_value_spec.values])
+    if kind == "integer_value_spec":
+        low, high = int(parameter.integer_value_spec.min_value), int(parameter.integer_value_spec.max_value)
+        if grid or scale != Scale.UNIT_REVERSE_LOG_SCALE:
+            return trial.suggest_int(name, low, high, log=scale == Scale.UNIT_LOG_SCALE and not grid)
+        shift = _reverse_log_shift(low)
+        # Optuna records the reflected value under a private name; the trial gets `x`.
+        reflected = trial.suggest_int(f"{name}@reverse_log", low + shift, high + shift, log=True)
+        return high + low - (reflected - shift)
+    low, high = parameter.double_value_spec.min_value, parameter.double_value_spec.max_value
+    if scale != Scale.UNIT_REVERSE_LOG_SCALE:
+        return trial.suggest_float(name, low, high, log=scale == Scale.UNIT_LOG_SCALE)
+    shift = _reverse_log_shift(low)
+    reflected = trial.suggest_float(f"{name}@reverse_log", low + shift, high + shift, log=True)
+    return min(high, max(low, high + low - (reflected - shift)))
+
+
+def _reverse_log_shift(low: float) -> float:
+    return 0 if low > 0 else 1 - low
+
+
+def _condition_holds(conditional: ParameterSpec.ConditionalParameterSpec, parent_value: Any) -> bool:
+    which = ParameterSpec.ConditionalParameterSpec.pb(conditional).WhichOneof("parent_value_condition")
+    if which == "parent_discrete_values":
+        return float(parent_value) in {float(v) for v in conditional.parent_discrete_values.values}
+    if which == "parent_int_values":
+        return int(parent_value) in {int(v) for v in conditional.parent_int_values.values}
+    if which == "parent_categorical_values":
+        return parent_value in set(conditional.parent_categorical_values.values)
+    return False
+
+
+def reverse_log_value(low: float, high: float, unit: float) -> float:
+    """The reverse-log value at `unit` in [0, 1] (0 -> `high`, 1 -> `low`): the emulator's definition."""
+    shift = _reverse_log_shift(low)
+    reflected = math.exp(math.log(low + shift) + unit * (math.log(high + shift) - math.log(low + shift)))
+    return high + low - (reflected - shift)
+
+
+# -- grid -----------------------------------------------------------------------------------------
+
+
+def _values(parameter: ParameterSpec) -> list[Any]:
+    kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
+    if kind == "categorical_value_spec":
+        return list(parameter.categorical_value_spec.values)
+    if kind == "discrete_value_spec":
+        return [float(v) for v in parameter.discrete_value_spec.values]
+    low, high = int(parameter.integer_value_spec.min_value), int(parameter.integer_value_spec.max_value)
+    return list(range(low, high + 1))
+
+
+def _grid(parameters: Sequence[ParameterSpec]) -> Iterator[dict[str, Any]]:
+    """Every combination, the first parameter varying slowest; children only under their parents."""
+    if not parameters:
+        yield {}
+        return
+    first, rest = parameters[0], parameters[1:]
+    for value in _values(first):
+        children = [c.parameter_spec for c in first.conditional_parameter_specs if _condition_holds(c, value)]
+        for below, after in itertools.product(_grid(children), list(_grid(rest))):
+            yield {first.parameter_id: value, **below, **after}

@@ -1,0 +1,382 @@
+"""Drives jobs to an end: one runner thread per job asks for trials, runs them, and ends the job.
+
+A runner loop, every `poll_interval` seconds: read each running trial's new measurements, apply
+early stopping, finish the trials whose process ended, fail the job if too many trials failed,
+then start trials until `parallel_trial_count` run (capped by this machine's cores) or
+`max_trial_count` trials exist. Every change is written to the store first, so a killed
+emulator restarts each unfinished job where it was: trials that had ended are kept, trials that
+were running are started again under the same id with the same parameters.
+
+How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial INFEASIBLE):
+
+- exit status 0 with measurements: SUCCEEDED, `final_measurement` by `measurement_selection_type`;
+- exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
+- any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
+- stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
+  measurement chosen among the measurements it reported (Vertex keeps no separate flag for it);
+- cut off by a cancelled or failed job: INFEASIBLE, with its measurements so far.
+
+Failed (INFEASIBLE) trials and `max_failed_trial_count`: N > 0 fails the job once N trials have
+failed, as the API text says ("the number of failed Trials that need to be seen before failing").
+With 0 Vertex "decides"; its rule is not published, so the emulator fails the job when its first
+`DEFAULT_FAILED_TRIALS` trials (or all of them, if fewer) fail without one success, and a job
+that ends with no successful trial ends FAILED.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, Trial
+from google.rpc import code_pb2, status_pb2
+
+from scripts.emulator import early_stopping
+from scripts.emulator.optimizer import Optimizer
+from scripts.emulator.store import Store, TrialRecord, now
+from scripts.emulator.trials import (
+    DEFAULT_ENTRYPOINT,
+    TrialProcess,
+    build_launch,
+    final_measurement,
+    kill_leftover,
+    metric_value,
+    read_measurements,
+)
+
+logger = logging.getLogger("scripts.emulator")
+
+DEFAULT_FAILED_TRIALS = 3
+ENDED = (Trial.State.SUCCEEDED, Trial.State.INFEASIBLE)
+
+
+def machine_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class Options:
+    """How the emulator runs trials; the same for every job it serves."""
+
+    state_dir: Path
+    max_parallel: int | None = None  # None: this machine's cores
+    entrypoint: tuple[str, ...] = DEFAULT_ENTRYPOINT
+    seed: int | None = None  # None: derived from each job (see optimizer)
+    poll_interval: float = 0.1
+    stop_grace_seconds: float = 5.0
+
+
+@dataclass
+class _Running:
+    record: TrialRecord
+    process: TrialProcess
+    reports: dict[float, Measurement] = field(default_factory=dict)
+
+
+class Scheduler:
+    """The runners of every unfinished job in the store."""
+
+    def __init__(self, store: Store, options: Options) -> None:
+        self.store = store
+        self.options = options
+        self._runners: dict[str, _JobRunner] = {}
+        self._lock = threading.Lock()
+
+    def resume(self) -> list[str]:
+        """Start a runner for every job the store left unfinished; their names."""
+        names = self.store.unfinished_jobs()
+        for name in names:
+            logger.info("resuming %s", name)
+            self.start(name)
+        return names
+
+    def start(self, name: str) -> None:
+        with self._lock:
+            runner = self._runners.get(name)
+            if runner is not None and runner.is_alive():
+                return
+            runner = _JobRunner(self, name)
+            self._runners[name] = runner
+            runner.start()
+
+    def cancel(self, name: str) -> None:
+        """The job is CANCELLING in the store; have its runner stop its trials and end it."""
+        with self._lock:
+            runner = self._runners.get(name)
+        if runner is not None and runner.is_alive():
+            runner.cancel.set()
+            runner.wake.set()
+        else:
+            self.start(name)  # no runner (yet): one will end it as CANCELLED
+
+    def wait(self, name: str, timeout: float | None = None) -> bool:
+        with self._lock:
+            runner = self._runners.get(name)
+        if runner is not None:
+            runner.join(timeout)
+            return not runner.is_alive()
+        return True
+
+    def shutdown(self) -> None:
+        """Stop every trial and runner, leaving jobs unfinished in the store, to resume later."""
+        with self._lock:
+            runners = list(self._runners.values())
+        for runner in runners:
+            runner.shutdown.set()
+            runner.wake.set()
+        for runner in runners:
+            runner.join()
+
+
+class _JobRunner(threading.Thread):
+    def __init__(self, scheduler: Scheduler, name: str) -> None:
+        super().__init__(name=f"job-{name.rsplit('/', 1)[-1]}", daemon=True)
+        self.scheduler = scheduler
+        self.store = scheduler.store
+        self.options = scheduler.options
+        self.job_name = name
+        self.cancel = threading.Event()
+        self.shutdown = threading.Event()
+        self.wake = threading.Event()
+        self.running: dict[int, _Running] = {}
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as error:  # the job must end, whatever went wrong here
+            logger.exception("job %s: the emulator failed", self.job_name)
+            for running in list(self.running.values()):
+                running.process.kill(self.options.stop_grace_seconds)
+            job = self.store.job(self.job_name, with_trials=False)
+            if job is not None:
+                self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}")
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        job = self.store.job(self.job_name, with_trials=False)
+        if job is None:
+            return
+        if job.state == JobState.JOB_STATE_CANCELLING:
+            self._stop_all_and_end(job, cancelled=True)
+            return
+        self.job = job
+        self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
+        self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
+        self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
+        relaunch = self._interrupted_trials()
+        if job.state == JobState.JOB_STATE_PENDING:
+            job.state = JobState.JOB_STATE_RUNNING
+            job.start_time = now()
+            self.store.save_job(job)
+        parallel = self._parallel(job)
+        substituted = early_stopping.substituted_rule(job.study_spec)
+        if substituted:
+            logger.warning("job %s: %s is applied as the median stopping rule locally", job.name, substituted)
+        exhausted = False
+
+        while True:
+            if self.cancel.is_set():
+                self._stop_all_and_end(job, cancelled=True)
+                return
+            if self.shutdown.is_set():
+                for running in list(self.running.values()):
+                    running.process.kill(self.options.stop_grace_seconds)
+                return  # the job stays RUNNING in the store; the next start resumes it
+            for trial_id in list(self.running):
+                self._watch(trial_id)
+            failure = self._failure(job)
+            if failure:
+                self._stop_all_and_end(job, cancelled=False, message=failure)
+                return
+            while len(self.running) < parallel:
+                if relaunch:
+                    record = self.records[relaunch.pop(0)]
+                elif len(self.records) < job.max_trial_count and not exhausted:
+                    record = self._new_trial(len(self.records))
+                    if record is None:
+                        exhausted = True
+                        continue
+                else:
+                    break
+                self._launch(record)
+            if not self.running:
+                self._finish(job)
+                return
+            self.wake.wait(self.options.poll_interval)
+            self.wake.clear()
+
+    def _parallel(self, job: HyperparameterTuningJob) -> int:
+        wanted = max(1, job.parallel_trial_count)
+        cap = self.options.max_parallel or machine_cores()
+        if wanted > cap:
+            logger.warning(
+                "job %s: parallel_trial_count %d capped to %d (this machine's %s)", job.name, wanted, cap,
+                "--max-parallel" if self.options.max_parallel else "cores",
+            )
+        self.threads_per_trial = max(1, machine_cores() // min(wanted, cap))
+        return min(wanted, cap)
+
+    def _interrupted_trials(self) -> list[int]:
+        """Trials a crash left unfinished: kill what is left of them; they run again, same id."""
+        interrupted = []
+        for trial_id, record in sorted(self.records.items()):
+            if record.trial.state in ENDED:
+                continue
+            if kill_leftover(record.pid, record.pid_start_time):
+                logger.info("job %s: killed the leftover process of trial %s", self.job_name, trial_id)
+            trial = record.trial
+            trial.state = Trial.State.REQUESTED
+            del trial.measurements[:]
+            trial.final_measurement = None
+            record.pid = record.pid_start_time = None
+            record.stopped_early = False
+            self.store.save_trial(self.job_name, record)
+            interrupted.append(trial_id)
+        return interrupted
+
+    def _new_trial(self, index: int) -> TrialRecord | None:
+        asked = self.optimizer.ask(index)
+        if asked is None:
+            return None
+        number, parameters = asked
+        trial = Trial(id=str(index + 1), state=Trial.State.REQUESTED, parameters=parameters)
+        record = TrialRecord(trial, number)
+        self.records[index + 1] = record
+        self.store.save_trial(self.job_name, record)
+        return record
+
+    def _launch(self, record: TrialRecord) -> None:
+        launch = build_launch(
+            self.job, record.trial, self.options.state_dir, self.options.entrypoint, self.threads_per_trial
+        )
+        process = TrialProcess(launch)
+        trial = record.trial
+        trial.state = Trial.State.ACTIVE
+        trial.start_time = now()
+        record.pid, record.pid_start_time = process.pid, process.start_time
+        self.store.save_trial(self.job_name, record)
+        self.running[int(trial.id)] = _Running(record, process)
+        flags = launch.argv[len(launch.argv) - len(trial.parameters):]
+        logger.info("job %s: trial %s started: %s", self.job_name, trial.id, " ".join(flags))
+
+    # -- one trial ----------------------------------------------------------------------------
+
+    def _read(self, running: _Running) -> bool:
+        metric_id = self.job.study_spec.metrics[0].metric_id
+        fresh = read_measurements(running.process.launch.metric_file, metric_id, running.process.started)
+        if fresh.keys() <= running.reports.keys():
+            return False
+        running.reports.update(fresh)
+        trial = running.record.trial
+        del trial.measurements[:]
+        trial.measurements.extend(running.reports[stamp] for stamp in sorted(running.reports))
+        return True
+
+    def _watch(self, trial_id: int) -> None:
+        running = self.running[trial_id]
+        record, process, trial = running.record, running.process, running.record.trial
+        changed = self._read(running)
+        status = process.poll()
+        if status is None:
+            if process.stopping:
+                process.stop(self.options.stop_grace_seconds)  # SIGKILL once the grace period is over
+            elif changed and early_stopping.should_stop(
+                self.job.study_spec, list(trial.measurements), self._completed_measurements()
+            ):
+                record.stopped_early = True
+                trial.state = Trial.State.STOPPING
+                process.stop(self.options.stop_grace_seconds)
+                logger.info("job %s: trial %s stopped early (median rule)", self.job_name, trial.id)
+                changed = True
+            if changed:
+                self.store.save_trial(self.job_name, record)
+            return
+        self._read(running)
+        if record.stopped_early or status == 0:
+            chosen = final_measurement(list(trial.measurements), self.job.study_spec)
+            if chosen is not None:
+                trial.state = Trial.State.SUCCEEDED
+                trial.final_measurement = chosen
+            else:
+                self._infeasible(trial, "The trial reported no measurement of metric "
+                                 f"'{self.job.study_spec.metrics[0].metric_id}'.")
+        else:
+            self._infeasible(trial, f"The trial's process exited with status {status}; "
+                             f"see {process.launch.log_path}.")
+        self._end_trial(trial_id)
+
+    def _infeasible(self, trial: Trial, reason: str) -> None:
+        trial.state = Trial.State.INFEASIBLE
+        trial.infeasible_reason = reason
+
+    def _end_trial(self, trial_id: int) -> None:
+        running = self.running.pop(trial_id)
+        record, trial = running.record, running.record.trial
+        trial.end_time = now()
+        record.pid = record.pid_start_time = None
+        self.store.save_trial(self.job_name, record)
+        value = metric_value(trial.final_measurement) if trial.state == Trial.State.SUCCEEDED else None
+        self.optimizer.tell(record.optimizer_number, value)
+        logger.info("job %s: trial %s %s", self.job_name, trial.id, trial.state.name)
+
+    def _completed_measurements(self) -> list[list[Measurement]]:
+        succeeded = [r.trial for r in self.records.values() if r.trial.state == Trial.State.SUCCEEDED]
+        return [list(trial.measurements) for trial in succeeded]
+
+    # -- the job ------------------------------------------------------------------------------
+
+    def _failure(self, job: HyperparameterTuningJob) -> str | None:
+        states = [r.trial.state for r in self.records.values()]
+        failed = states.count(Trial.State.INFEASIBLE)
+        succeeded = states.count(Trial.State.SUCCEEDED)
+        if job.max_failed_trial_count > 0:
+            if failed >= job.max_failed_trial_count:
+                return (f"{failed} trials failed, max_failed_trial_count is {job.max_failed_trial_count}"
+                        f"{self._last_reason()}")
+            return None
+        threshold = min(DEFAULT_FAILED_TRIALS, job.max_trial_count)
+        if succeeded == 0 and failed >= threshold:
+            return f"the first {failed} trials failed{self._last_reason()}"
+        return None
+
+    def _last_reason(self) -> str:
+        reasons = [r.trial.infeasible_reason for r in self.records.values() if r.trial.infeasible_reason]
+        return f"; the last: {reasons[-1]}" if reasons else ""
+
+    def _finish(self, job: HyperparameterTuningJob) -> None:
+        states = [r.trial.state for r in self.records.values()]
+        if Trial.State.SUCCEEDED in states:
+            self._end_job(job, JobState.JOB_STATE_SUCCEEDED)
+        else:
+            self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION,
+                          f"no trial succeeded{self._last_reason()}")
+
+    def _stop_all_and_end(self, job: HyperparameterTuningJob, cancelled: bool, message: str = "") -> None:
+        why = "the job was cancelled" if cancelled else "the job failed"
+        for trial_id in list(self.running):
+            running = self.running[trial_id]
+            running.process.kill(self.options.stop_grace_seconds)
+            self._read(running)
+            self._infeasible(running.record.trial, f"Stopped before it finished: {why}.")
+            self._end_trial(trial_id)
+        if cancelled:
+            self._end_job(job, JobState.JOB_STATE_CANCELLED, code_pb2.CANCELLED, "the job was cancelled")
+        else:
+            self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, message)
+
+    def _end_job(
+        self, job: HyperparameterTuningJob, state: JobState, code: int = 0, message: str = ""
+    ) -> None:
+        job.state = state
+        job.end_time = now()
+        if code:
+            job.error = status_pb2.Status(code=code, message=message)
+        self.store.save_job(job)
+        logger.info("job %s: %s%s", job.name, state.name, f" ({message})" if message else "")

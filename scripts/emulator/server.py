@@ -1,0 +1,273 @@
+"""The gRPC side: JobService's hyperparameter tuning methods over the real `aiplatform.v1` messages.
+
+No generated servicer: each method is a generic handler that deserializes the request message,
+calls a plain function, and serializes the response, so the GAPIC `JobServiceClient` talks to
+it unchanged. Errors carry the status codes Vertex uses: NOT_FOUND for an unknown job,
+INVALID_ARGUMENT for a job or filter the emulator cannot take, FAILED_PRECONDITION for
+cancelling a finished job or deleting a running one.
+
+Served: Create, Get, List (filters `labels.KEY="VALUE"`, `labels.KEY:*`, `display_name="..."`,
+`state=JOB_STATE_...`, joined with AND; page tokens), Cancel, Delete (its long-running operation
+is returned already done; `google.longrunning.Operations/GetOperation` answers for it too).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from google.cloud.aiplatform_v1 import (
+    CancelHyperparameterTuningJobRequest,
+    CreateHyperparameterTuningJobRequest,
+    DeleteHyperparameterTuningJobRequest,
+    DeleteOperationMetadata,
+    GenericOperationMetadata,
+    GetHyperparameterTuningJobRequest,
+    HyperparameterTuningJob,
+    JobState,
+    ListHyperparameterTuningJobsRequest,
+    ListHyperparameterTuningJobsResponse,
+)
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2, empty_pb2
+
+from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
+from scripts.emulator.scheduler import Scheduler
+from scripts.emulator.store import UNFINISHED, Store, now
+
+SERVICE = "google.cloud.aiplatform.v1.JobService"
+OPERATIONS_SERVICE = "google.longrunning.Operations"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+_PARENT = re.compile(r"^projects/[^/]+/locations/[^/]+$")
+_JOB_NAME = re.compile(r"^(projects/[^/]+/locations/[^/]+)/hyperparameterTuningJobs/\d+$")
+_TERM = re.compile(r'^\s*(labels\.[A-Za-z0-9_-]+|display_name|state)\s*(=|!=|:)\s*(.*?)\s*$')
+
+
+class RpcFailure(Exception):
+    """Ends the call with a status code and message."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- filters --------------------------------------------------------------------------------------
+
+def parse_filter(text: str) -> list[Callable[[HyperparameterTuningJob], bool]]:
+    """The filter as a list of predicates that must all hold (AIP-160's AND of simple terms)."""
+    if not text.strip():
+        return []
+    predicates = []
+    for term in re.split(r"\s+AND\s+", text.strip()):
+        match = _TERM.match(term)
+        if not match:
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported filter term: {term!r}")
+        field, operator, raw = match.groups()
+        value = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+        predicates.append(_predicate(field, operator, value))
+    return predicates
+
+
+def _predicate(field: str, operator: str, value: str) -> Callable[[HyperparameterTuningJob], bool]:
+    def actual(job: HyperparameterTuningJob) -> str | None:
+        if field.startswith("labels."):
+            return job.labels.get(field.removeprefix("labels."))
+        if field == "state":
+            return job.state.name
+        return job.display_name
+
+    if operator == ":":
+        if value == "*":
+            return lambda job: actual(job) is not None
+        return lambda job: value in (actual(job) or "")
+    if operator == "=":
+        return lambda job: actual(job) == value
+    return lambda job: actual(job) != value
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _page_offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
+    except ValueError as error:
+        raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid page_token: {token!r}") from error
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+def check_runnable(job: HyperparameterTuningJob) -> None:
+    """Raise INVALID_ARGUMENT for a job the emulator cannot run, naming the field."""
+    def invalid(message: str) -> RpcFailure:
+        return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+    if not job.display_name:
+        raise invalid("hyperparameter_tuning_job.display_name: required")
+    if job.max_trial_count <= 0:
+        raise invalid("hyperparameter_tuning_job.max_trial_count: must be positive")
+    if job.parallel_trial_count <= 0:
+        raise invalid("hyperparameter_tuning_job.parallel_trial_count: must be positive")
+    if job.max_failed_trial_count < 0:
+        raise invalid("hyperparameter_tuning_job.max_failed_trial_count: must not be negative")
+    pools = job.trial_job_spec.worker_pool_specs
+    if not pools:
+        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs: required")
+    if len(pools) > 1 or pools[0].replica_count > 1:
+        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs: the local backend runs "
+                      "one worker pool with one replica")
+    if "container_spec" not in pools[0]:
+        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs[0].container_spec: "
+                      "required locally (python_package_spec is not supported)")
+    try:
+        validate(job.study_spec)
+    except UnsupportedSpec as error:
+        raise invalid(f"hyperparameter_tuning_job.{error}") from error
+
+
+class JobService:
+    """The methods, as plain functions of the request; the server wraps them into handlers."""
+
+    def __init__(self, store: Store, scheduler: Scheduler) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self._operations: dict[str, operations_pb2.Operation] = {}
+        self._lock = threading.Lock()
+
+    def _job(self, name: str) -> HyperparameterTuningJob:
+        if not _JOB_NAME.match(name):
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid job name: {name!r}")
+        job = self.store.job(name)
+        if job is None:
+            raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"HyperparameterTuningJob {name} not found")
+        return job
+
+    def create(self, request: CreateHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
+        if not _PARENT.match(request.parent):
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT,
+                             f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}")
+        check_runnable(request.hyperparameter_tuning_job)
+        job = self.store.create_job(request.parent, request.hyperparameter_tuning_job)
+        self.scheduler.start(job.name)
+        return job
+
+    def get(self, request: GetHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
+        return self._job(request.name)
+
+    def list(self, request: ListHyperparameterTuningJobsRequest) -> ListHyperparameterTuningJobsResponse:
+        if not _PARENT.match(request.parent):
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"parent: invalid {request.parent!r}")
+        predicates = parse_filter(request.filter)
+        matching = [job for job in self.store.jobs(request.parent) if all(p(job) for p in predicates)]
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        offset = _page_offset(request.page_token)
+        page = matching[offset:offset + size]
+        more = offset + size < len(matching)
+        return ListHyperparameterTuningJobsResponse(
+            hyperparameter_tuning_jobs=page, next_page_token=_page_token(offset + size) if more else ""
+        )
+
+    def cancel(self, request: CancelHyperparameterTuningJobRequest) -> empty_pb2.Empty:
+        job = self._job(request.name)
+        if job.state not in UNFINISHED:
+            raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"cannot cancel {job.name}: it is already {job.state.name}")
+        if job.state != JobState.JOB_STATE_CANCELLING:
+            del job.trials[:]
+            job.state = JobState.JOB_STATE_CANCELLING
+            self.store.save_job(job)
+        self.scheduler.cancel(job.name)
+        return empty_pb2.Empty()
+
+    def delete(self, request: DeleteHyperparameterTuningJobRequest) -> operations_pb2.Operation:
+        job = self._job(request.name)
+        if job.state in UNFINISHED:
+            raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"cannot delete {job.name} while it is {job.state.name}; cancel it first")
+        self.store.delete_job(job.name)
+        delete_study(self.store.path.parent, job.name)
+        stamp = now()
+        metadata = DeleteOperationMetadata(
+            generic_metadata=GenericOperationMetadata(create_time=stamp, update_time=stamp)
+        )
+        operation = operations_pb2.Operation(name=f"{job.name}/operations/delete", done=True)
+        operation.metadata.Pack(DeleteOperationMetadata.pb(metadata))
+        operation.response.CopyFrom(_packed(empty_pb2.Empty()))
+        with self._lock:
+            self._operations[operation.name] = operation
+        return operation
+
+    def get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+        with self._lock:
+            operation = self._operations.get(request.name)
+        if operation is None:
+            raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"operation {request.name} not found")
+        return operation
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def _unary(function: Callable[[Any], Any], request_type: Any, response_serializer: Callable[[Any], bytes]):
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return function(request)
+        except RpcFailure as failure:
+            context.abort(failure.code, str(failure))
+
+    return grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=request_type, response_serializer=response_serializer
+    )
+
+
+def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
+    def plain(message: Any) -> bytes:
+        return message.SerializeToString()
+
+    job = HyperparameterTuningJob.serialize
+    return [
+        grpc.method_handlers_generic_handler(SERVICE, {
+            "CreateHyperparameterTuningJob": _unary(
+                service.create, CreateHyperparameterTuningJobRequest.deserialize, job),
+            "GetHyperparameterTuningJob": _unary(
+                service.get, GetHyperparameterTuningJobRequest.deserialize, job),
+            "ListHyperparameterTuningJobs": _unary(
+                service.list, ListHyperparameterTuningJobsRequest.deserialize,
+                ListHyperparameterTuningJobsResponse.serialize),
+            "CancelHyperparameterTuningJob": _unary(
+                service.cancel, CancelHyperparameterTuningJobRequest.deserialize, plain),
+            "DeleteHyperparameterTuningJob": _unary(
+                service.delete, DeleteHyperparameterTuningJobRequest.deserialize, plain),
+        }),
+        grpc.method_handlers_generic_handler(OPERATIONS_SERVICE, {
+            "GetOperation": _unary(
+                service.get_operation, operations_pb2.GetOperationRequest.FromString, plain),
+        }),
+    ]
+
+
+def serve(service: JobService, host: str = "127.0.0.1", port: int = 0) -> tuple[grpc.Server, int]:
+    """Start a gRPC server for `service`; the server and the port it listens on."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="emulator-rpc"))
+    server.add_generic_rpc_handlers(handlers(service))
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as error:  # grpc raises instead of returning 0 in recent versions
+        raise OSError(f"cannot listen on {host}:{port}") from error
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port}")
+    server.start()
+    return server, bound

@@ -1,0 +1,189 @@
+"""Jobs and trials in SQLite, so that a run killed at any moment resumes where it stopped.
+
+A job row holds the `HyperparameterTuningJob` as the client sent it plus its state and times
+(serialized without trials); each trial row holds one `Trial` and what the scheduler needs to
+find its process again after a crash (pid and the process's start time, so that a recycled pid
+is never killed). Every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Trial
+from google.protobuf import timestamp_pb2
+
+DATABASE_FILE = "emulator.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT UNIQUE,
+    parent TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    job BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    trial_id INTEGER NOT NULL,
+    optimizer_number INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    trial BLOB NOT NULL,
+    pid INTEGER,
+    pid_start_time INTEGER,
+    stopped_early INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, trial_id)
+);
+"""
+
+# Jobs a runner still has to drive to an end.
+UNFINISHED = (JobState.JOB_STATE_PENDING, JobState.JOB_STATE_RUNNING, JobState.JOB_STATE_CANCELLING)
+
+
+@dataclass
+class TrialRecord:
+    """A stored trial and the bookkeeping around it."""
+
+    trial: Trial
+    optimizer_number: int
+    pid: int | None = None
+    pid_start_time: int | None = None
+    stopped_early: bool = False
+
+
+def now() -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    return stamp
+
+
+def job_id(name: str) -> int:
+    """The number at the end of `projects/P/locations/L/hyperparameterTuningJobs/N`."""
+    return int(name.rsplit("/", 1)[-1])
+
+
+class Store:
+    """The emulator's durable state: one SQLite file, shared by the server and the runners."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DATABASE_FILE
+        # One connection guarded by a lock: writes are small and the runners are few.
+        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA foreign_keys=ON")
+        self._connection.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create_job(self, parent: str, job: HyperparameterTuningJob) -> HyperparameterTuningJob:
+        """Store a new job as PENDING under the next free number and return it with its name."""
+        job = HyperparameterTuningJob(job)
+        del job.trials[:]
+        job.state = JobState.JOB_STATE_PENDING
+        job.create_time = job.update_time = now()
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO jobs (parent, state, job) VALUES (?, ?, ?)", (parent, job.state, b"")
+            )
+            job.name = f"{parent}/hyperparameterTuningJobs/{row.lastrowid}"
+            db.execute(
+                "UPDATE jobs SET name = ?, job = ? WHERE id = ?",
+                (job.name, HyperparameterTuningJob.serialize(job), row.lastrowid),
+            )
+        return job
+
+    def job(self, name: str, with_trials: bool = True) -> HyperparameterTuningJob | None:
+        with self._lock:
+            row = self._connection.execute("SELECT job FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            job = HyperparameterTuningJob.deserialize(row[0])
+            if with_trials:
+                job.trials.extend(record.trial for record in self.trials(name))
+            return job
+
+    def jobs(self, parent: str) -> list[HyperparameterTuningJob]:
+        """Every job under `parent`, newest first (as Vertex lists them), with trials."""
+        with self._lock:
+            names = [
+                row[0]
+                for row in self._connection.execute(
+                    "SELECT name FROM jobs WHERE parent = ? ORDER BY id DESC", (parent,)
+                )
+            ]
+            return [job for job in (self.job(name) for name in names) if job is not None]
+
+    def unfinished_jobs(self) -> list[str]:
+        marks = ",".join("?" * len(UNFINISHED))
+        with self._lock:
+            return [
+                row[0]
+                for row in self._connection.execute(
+                    f"SELECT name FROM jobs WHERE state IN ({marks}) ORDER BY id",
+                    [int(state) for state in UNFINISHED],
+                )
+            ]
+
+    def save_job(self, job: HyperparameterTuningJob) -> None:
+        """Write the job's own fields (never its trials, which have their own rows)."""
+        job = HyperparameterTuningJob(job)
+        del job.trials[:]
+        job.update_time = now()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, job = ? WHERE name = ?",
+                (int(job.state), HyperparameterTuningJob.serialize(job), job.name),
+            )
+
+    def delete_job(self, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM trials WHERE job_id = ?", (job_id(name),))
+            db.execute("DELETE FROM jobs WHERE name = ?", (name,))
+
+    # -- trials -------------------------------------------------------------------------------
+
+    def trials(self, job_name: str) -> list[TrialRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT trial, optimizer_number, pid, pid_start_time, stopped_early FROM trials"
+                " WHERE job_id = ? ORDER BY trial_id",
+                (job_id(job_name),),
+            ).fetchall()
+        return [
+            TrialRecord(Trial.deserialize(row[0]), row[1], row[2], row[3], bool(row[4])) for row in rows
+        ]
+
+    def save_trial(self, job_name: str, record: TrialRecord) -> None:
+        """Insert or replace one trial; its id is unique within the job, so never duplicated."""
+        trial = record.trial
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO trials (job_id, trial_id, optimizer_number, state, trial, pid,"
+                " pid_start_time, stopped_early) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id(job_name), int(trial.id), record.optimizer_number, int(trial.state),
+                    Trial.serialize(trial), record.pid, record.pid_start_time, int(record.stopped_early),
+                ),
+            )
