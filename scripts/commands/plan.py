@@ -3,15 +3,43 @@
 from __future__ import annotations
 
 import argparse
-
-from scripts.cli import UserError
+import sys
 
 HELP = "Print the Vertex job an experiment compiles to (json) or its plan for a pull request (markdown)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from scripts.experiments.cli_args import add_experiment_arguments
+
+    add_experiment_arguments(parser)
+    parser.add_argument(
+        "--format",
+        choices=("json", "markdown"),
+        default="json",
+        help="json: the HyperparameterTuningJob in the protobuf JSON mapping; markdown: the plan",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="REV",
+        help="markdown: say what changed compared with the experiments file at this git revision",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 3)")
+    from scripts.experiments import InvalidExperiments
+    from scripts.experiments.cli_args import compile_from_args
+
+    try:
+        compiled = compile_from_args(args)
+    except InvalidExperiments as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(compiled.to_json())
+        return 0
+    from scripts.experiments.plan import render_plan
+
+    print(render_plan(compiled, base=args.base, file=args.file))
+    return 0

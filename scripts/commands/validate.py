@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import argparse
-
-from scripts.cli import UserError
+import sys
 
 HELP = "Check experiments.yaml; print FILE:LINE:COL: field: message for each problem."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from scripts.experiments.cli_args import add_file_argument
+
+    add_file_argument(parser)
+    parser.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="text: FILE:LINE:COL: field: message; github: workflow error annotations too",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 3)")
+    from scripts.experiments import InvalidExperiments, load
+
+    try:
+        experiments = load(args.file)
+    except InvalidExperiments as error:
+        for problem in error.problems:
+            print(problem)
+            if args.format == "github":
+                message = f"{problem.field}: {problem.message}".replace("%", "%25").replace("\n", "%0A")
+                print(f"::error file={problem.file},line={problem.line},col={problem.column}::{message}")
+        count = len(error.problems)
+        print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    names = experiments.names
+    profiles = len(experiments.profiles)
+    print(
+        f"{args.file}: OK ({len(names)} experiment{'s' if len(names) != 1 else ''}, "
+        f"{profiles} profile{'s' if profiles != 1 else ''})",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,75 @@
+"""The `--file`, `--profile` and `--set` options, shared by every command that compiles an experiment.
+
+    def add_arguments(parser):
+        add_experiment_arguments(parser)            # EXPERIMENT, --file, --profile, --set
+    def run(args):
+        compiled = compile_from_args(args)          # raises UserError / InvalidExperiments
+
+GitHub context (commit, pull request, repository) comes from `--commit`/`--pr`/`--repository`
+when given, else from the Actions environment (`GITHUB_SHA`, `GITHUB_REPOSITORY`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+
+from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment
+from scripts.experiments.loader import load, parse_overrides
+from scripts.experiments.model import ExperimentsFile
+from scripts.paths import EXPERIMENTS_FILE
+
+
+def add_file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file",
+        default=str(EXPERIMENTS_FILE),
+        metavar="F",
+        help="the experiments file (default: experiments.yaml at the repository root)",
+    )
+
+
+def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool = True) -> None:
+    """EXPERIMENT (unless `experiment=False`), --file, --profile, --set, --commit, --pr, --repository."""
+    if experiment:
+        parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment name from the file")
+    add_file_argument(parser)
+    parser.add_argument(
+        "--profile", default=None, help="apply a profile from the file's `profiles:` (e.g. offline)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field of the experiment, e.g. max_trial_count=3 (repeatable)",
+    )
+    parser.add_argument(
+        "--commit", default=None, help="the commit the job runs (default: $GITHUB_SHA, else HEAD)"
+    )
+    parser.add_argument("--pr", dest="pull_request", default=None, help="the pull request it comes from")
+    parser.add_argument("--repository", default=None, help="OWNER/REPO (default: $GITHUB_REPOSITORY)")
+
+
+def context_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompileContext:
+    env = dict(os.environ if env is None else env)
+    return CompileContext(
+        env=env,
+        commit=getattr(args, "commit", None) or env.get("GITHUB_SHA") or None,
+        pull_request=getattr(args, "pull_request", None),
+        repository=getattr(args, "repository", None) or env.get("GITHUB_REPOSITORY") or None,
+        profile=getattr(args, "profile", None),
+        overrides=parse_overrides(list(getattr(args, "overrides", None) or [])),
+    )
+
+
+def load_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ExperimentsFile:
+    return load(args.file, env=os.environ if env is None else env)
+
+
+def compile_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompiledExperiment:
+    """Load `args.file` and compile `args.experiment` with the profile, overrides and context given."""
+    context = context_from_args(args, env)
+    return compile_experiment(load_from_args(args, context.env), args.experiment, context)

@@ -1,0 +1,83 @@
+"""`${VAR}` and `${VAR:-default}` references, resolved from an environment mapping.
+
+A value that is exactly one reference takes the type its text reads as in YAML (so
+`max_trial_count: ${MAX_TRIALS:-6}` is the integer 6); a reference inside longer text is
+spliced in as text. `$${` writes a literal `${`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from scripts.experiments.problems import Problem
+from scripts.experiments.source import Path, Source, dotted
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def resolve(source: Source, data: Any, env: Mapping[str, str], root: Path = ()) -> tuple[Any, list[Problem]]:
+    """A copy of `data` (found at `root` in `source`) with every reference in its strings resolved."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, path: Path) -> Any:
+        if isinstance(value, dict):
+            return {key: walk(item, (*path, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, (*path, index)) for index, item in enumerate(value)]
+        if isinstance(value, str) and "${" in value:
+            return _substitute(value, path)
+        return value
+
+    def _substitute(text: str, path: Path) -> Any:
+        whole = _REFERENCE.fullmatch(text)
+        failed = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal failed
+            if match.group(0) == "$${":
+                return "${"
+            body = match.group(1)
+            name, has_default, default = body.partition(":-")
+            if not _NAME.fullmatch(name):
+                failed = True
+                _report(path, f"invalid reference ${{{body}}}: expected ${{NAME}} or ${{NAME:-default}}")
+                return ""
+            found = env.get(name)
+            if found:
+                return found
+            if has_default:
+                return default
+            failed = True
+            _report(
+                path,
+                f"${{{name}}} is not set in the environment and has no default (write ${{{name}:-default}})",
+            )
+            return ""
+
+        result = _REFERENCE.sub(replace, text)
+        if failed:
+            return None
+        if whole and whole.group(1) is not None:
+            return _typed(result)
+        return result
+
+    def _report(path: Path, message: str) -> None:
+        where = source.where(path)
+        problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
+
+    return walk(data, root), problems
+
+
+def _typed(text: str) -> Any:
+    """`"6"` -> 6, `"true"` -> True, anything that is not a plain YAML scalar stays text."""
+    try:
+        value = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text

@@ -1,0 +1,235 @@
+"""Reading an experiments file: parse, resolve `${VAR}`, check; and the variants compile asks for.
+
+A variant is one experiment as a profile and `--set` overrides change it. It is checked by the
+same rules as the file itself; an override's problems point at `--set:N:1` (the N-th override).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path as FilePath
+from typing import Any
+
+import yaml
+
+from scripts.experiments import schema
+from scripts.experiments.environment import resolve
+from scripts.experiments.model import Experiment, ExperimentsFile, Settings
+from scripts.experiments.problems import InvalidExperiments, Problem
+from scripts.experiments.source import Path, Position, Source, dotted, parse
+
+OVERRIDES_FILE = "--set"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ExperimentsFile:
+    """Read and check an experiments file; raise `InvalidExperiments` with every problem."""
+    name = str(path)
+    try:
+        text = FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InvalidExperiments([Problem(name, 1, 1, "", f"cannot read the file: {reason}")]) from None
+    return load_text(text, name, env)
+
+
+def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> ExperimentsFile:
+    """Check experiments-file text; `file` names it in problems."""
+    env = os.environ if env is None else env
+    source = parse(text, file)
+    if source.data is None and source.problems:
+        raise InvalidExperiments(source.problems)
+    data, problems = resolve(source, source.data, env)
+    defaults, raw_experiments, raw_profiles, checker = schema.check_file(source, data)
+    defaults = defaults or Settings()
+    experiments: dict[str, Experiment] = {}
+    for name, raw in raw_experiments.items():
+        experiment = schema.check_experiment(checker, name, raw, ("experiments", name), defaults)
+        if experiment is not None:
+            experiments[name] = experiment
+    profiles = {}
+    for name, raw in raw_profiles.items():
+        profile = schema.check_profile(checker, name, raw, ("profiles", name))
+        if profile is not None:
+            profiles[name] = profile
+    problems += source.problems + checker.problems
+    if not problems:
+        # A profile must make a valid variant of every experiment, or `run --profile` fails later.
+        for profile_name in profiles:
+            for name in experiments:
+                try:
+                    variant(source, name, env, profile_name, {})
+                except InvalidExperiments as error:
+                    problems += error.problems
+    if problems:
+        raise InvalidExperiments(problems)
+    return ExperimentsFile(
+        path=file, defaults=defaults, experiments=experiments, profiles=profiles, source=source
+    )
+
+
+def variant(
+    source: Source, name: str, env: Mapping[str, str], profile: str | None, overrides: Mapping[str, Any]
+) -> Experiment:
+    """Experiment `name` with `env` resolved, `profile` applied, then `overrides`; checked again."""
+    source = Source(source.file, source.data, dict(source.values), dict(source.keys), [])
+    root: Path = ("experiments", name)
+    top = source.data if isinstance(source.data, dict) else {}
+    # Resolve only what this variant reads: another experiment's unset variable is not its problem.
+    defaults_raw, problems = resolve(source, top.get("defaults"), env, ("defaults",))
+    raw, more = resolve(source, copy.deepcopy((top.get("experiments") or {}).get(name)), env, root)
+    problems += more
+    checker = schema.Checker(source)
+    defaults = schema.check_settings(checker, defaults_raw, ("defaults",)) or Settings()
+    if raw is None:
+        raw = {}
+    if profile is not None:
+        profiles = top.get("profiles") or {}
+        if profile not in profiles:
+            known = ", ".join(profiles) or "none are defined"
+            raise InvalidExperiments(
+                [Problem(OVERRIDES_FILE, 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
+            )
+        profile_raw, more = resolve(source, profiles[profile], env, ("profiles", profile))
+        problems += more
+        _apply_profile(source, raw, root, ("profiles", profile), profile_raw or {}, problems)
+    for index, (field, value) in enumerate(overrides.items(), start=1):
+        where = Position(OVERRIDES_FILE, index, 1)
+        if isinstance(value, str):
+            value = _read_value(value)
+        _set(source, raw, root, field, value, where, problems)
+    if problems:
+        raise InvalidExperiments(problems)
+    experiment = schema.check_experiment(checker, name, raw, root, defaults)
+    if checker.problems or experiment is None:
+        raise InvalidExperiments(checker.problems or [Problem(source.file, 1, 1, dotted(root), "invalid")])
+    return experiment
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, Any]:
+    """`["max_trial_count=3", ...]` -> `{"max_trial_count": 3, ...}` (values read as YAML)."""
+    result: dict[str, Any] = {}
+    problems = []
+    for index, assignment in enumerate(assignments, start=1):
+        field, equals, value = assignment.partition("=")
+        if not equals or not field.strip():
+            problems.append(
+                Problem(
+                    OVERRIDES_FILE,
+                    index,
+                    1,
+                    field.strip(),
+                    f"expected FIELD=VALUE (e.g. max_trial_count=3), got {assignment!r}",
+                )
+            )
+            continue
+        result[field.strip()] = _read_value(value)
+    if problems:
+        raise InvalidExperiments(problems)
+    return result
+
+
+def _apply_profile(
+    source: Source, raw: dict, root: Path, profile_path: Path, profile: dict, problems: list[Problem]
+) -> None:
+    if not isinstance(raw, dict):
+        return  # the experiment's own check reports it
+    trainer = raw.get("trainer")
+    if not isinstance(trainer, dict):
+        trainer = raw["trainer"] = {}
+    args = profile.get("trainer_args") or []
+    if args:
+        existing = trainer.get("args")
+        existing = list(existing) if isinstance(existing, list) else []
+        for offset in range(len(args)):
+            source.values[(*root, "trainer", "args", len(existing) + offset)] = source.where(
+                (*profile_path, "trainer_args", offset)
+            )
+        trainer["args"] = existing + list(args)
+    env = profile.get("trainer_env") or {}
+    if env:
+        existing = trainer.get("env") if isinstance(trainer.get("env"), dict) else {}
+        for key in env:
+            source.values[(*root, "trainer", "env", key)] = source.where((*profile_path, "trainer_env", key))
+            source.keys[(*root, "trainer", "env", key)] = source.where(
+                (*profile_path, "trainer_env", key), key=True
+            )
+        trainer["env"] = {**existing, **env}
+    for field, value in (profile.get("set") or {}).items():
+        _set(source, raw, root, field, value, source.where((*profile_path, "set", field)), problems)
+
+
+def _set(
+    source: Source, raw: dict, root: Path, field: str, value: Any, where: Position, problems: list[Problem]
+) -> None:
+    """Set dotted `field` (`a.b`, `a.0.b` or `a[0].b`) in `raw`, recording `where` it came from."""
+    parts: list[Any] = []
+    for piece in field.split("."):
+        matches = list(_PATH_PART.finditer(piece))
+        if not piece or "".join(m.group(0) for m in matches) != piece:
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.column,
+                    field,
+                    "not a field path like max_trial_count or worker_pools.0.replica_count",
+                )
+            )
+            return
+        for match in matches:
+            parts.append(
+                int(match.group(2))
+                if match.group(2)
+                else int(match.group(1))
+                if match.group(1).isdigit()
+                else match.group(1)
+            )
+    node: Any = raw
+    for depth, part in enumerate(parts[:-1]):
+        nxt = parts[depth + 1]
+        if isinstance(node, dict) and not isinstance(part, int):
+            if not isinstance(node.get(part), (dict, list)):
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            if not isinstance(node[part], (dict, list)):
+                node[part] = {}
+            node = node[part]
+        else:
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.column,
+                    dotted((*root, *parts[: depth + 1])),
+                    "no such field to set",
+                )
+            )
+            return
+    last = parts[-1]
+    settable = isinstance(node, dict) and not isinstance(last, int)
+    settable = settable or (isinstance(node, list) and isinstance(last, int) and last < len(node))
+    if settable:
+        node[last] = value
+    else:
+        problems.append(
+            Problem(where.file, where.line, where.column, dotted((*root, *parts)), "no such field to set")
+        )
+        return
+    target = (*root, *parts)
+    for table in (source.values, source.keys):
+        for path in [path for path in table if path[: len(target)] == target]:
+            del table[path]
+        table[target] = where
+
+
+def _read_value(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return text

@@ -1,0 +1,107 @@
+"""Machine types and accelerators: which accelerator a machine can take, and how many.
+
+`ACCELERATOR_TYPES` mirrors `google.cloud.aiplatform_v1.AcceleratorType` (a test keeps the
+two equal) so that `validate` needs no cloud library. The attachment rules follow the Compute
+Engine GPU and TPU machine families: N1 machines take K80/P4/T4/P100/V100 GPUs in the counts
+listed; the accelerator-optimized families (A2, A3, A4, G2) come with a fixed number of one
+GPU model, written in the machine type's name or table below.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCELERATOR_TYPES: tuple[str, ...] = (
+    "NVIDIA_TESLA_K80",
+    "NVIDIA_TESLA_P100",
+    "NVIDIA_TESLA_V100",
+    "NVIDIA_TESLA_P4",
+    "NVIDIA_TESLA_T4",
+    "NVIDIA_TESLA_A100",
+    "NVIDIA_A100_80GB",
+    "NVIDIA_L4",
+    "NVIDIA_H100_80GB",
+    "NVIDIA_H100_MEGA_80GB",
+    "NVIDIA_H200_141GB",
+    "NVIDIA_B200",
+    "NVIDIA_GB200",
+    "NVIDIA_RTX_PRO_6000",
+    "TPU_V2",
+    "TPU_V3",
+    "TPU_V4_POD",
+    "TPU_V5_LITEPOD",
+)
+
+# GPUs that attach to N1 machines, and the counts a machine can take.
+_N1_GPU_COUNTS: dict[str, tuple[int, ...]] = {
+    "NVIDIA_TESLA_K80": (1, 2, 4, 8),
+    "NVIDIA_TESLA_P4": (1, 2, 4),
+    "NVIDIA_TESLA_T4": (1, 2, 4),
+    "NVIDIA_TESLA_P100": (1, 2, 4),
+    "NVIDIA_TESLA_V100": (1, 2, 4, 8),
+}
+
+# Accelerator-optimized families: machine type pattern -> (accelerator, count from the name).
+_FIXED_GPU_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"a2-(?:highgpu|megagpu)-(\d+)g"), "NVIDIA_TESLA_A100"),
+    (re.compile(r"a2-ultragpu-(\d+)g"), "NVIDIA_A100_80GB"),
+    (re.compile(r"a3-highgpu-(\d+)g"), "NVIDIA_H100_80GB"),
+    (re.compile(r"a3-megagpu-(\d+)g"), "NVIDIA_H100_MEGA_80GB"),
+    (re.compile(r"a3-ultragpu-(\d+)g"), "NVIDIA_H200_141GB"),
+    (re.compile(r"a4-highgpu-(\d+)g"), "NVIDIA_B200"),
+    (re.compile(r"a4x-highgpu-(\d+)g"), "NVIDIA_GB200"),
+)
+# G2 machines: one to eight L4 GPUs, by size.
+_G2_L4_COUNTS = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
+_G2 = re.compile(r"g2-standard-(\d+)")
+_TPU_MACHINE = re.compile(r"cloud-tpu|ct\d")
+_MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+
+
+def is_machine_type_name(name: str) -> bool:
+    """Looks like a Compute Engine machine type (`n1-standard-4`, `a2-highgpu-1g`, `cloud-tpu`)."""
+    return bool(_MACHINE_TYPE.fullmatch(name))
+
+
+def accelerator_problem(machine_type: str, accelerator: str | None, count: int) -> str | None:
+    """Why `machine_type` cannot take `count` x `accelerator` (None: it can)."""
+    if accelerator is None:
+        for pattern, gpu in _FIXED_GPU_FAMILIES:
+            if pattern.fullmatch(machine_type):
+                return f"machine type {machine_type} comes with {gpu} GPUs: set accelerator.type to {gpu}"
+        if _G2.fullmatch(machine_type):
+            return f"machine type {machine_type} comes with NVIDIA_L4 GPUs: set accelerator.type to NVIDIA_L4"
+        return None
+    if accelerator.startswith("TPU_"):
+        if not _TPU_MACHINE.match(machine_type):
+            return f"{accelerator} needs a TPU machine type (e.g. cloud-tpu), not {machine_type}"
+        return None
+    if machine_type.startswith("n1-"):
+        counts = _N1_GPU_COUNTS.get(accelerator)
+        if counts is None:
+            return f"N1 machines take {', '.join(_N1_GPU_COUNTS)} GPUs, not {accelerator}"
+        if count not in counts:
+            return (
+                f"{machine_type} takes {accelerator} in counts of {', '.join(map(str, counts))}, not {count}"
+            )
+        return None
+    for pattern, gpu in _FIXED_GPU_FAMILIES:
+        match = pattern.fullmatch(machine_type)
+        if match:
+            if accelerator != gpu:
+                return f"machine type {machine_type} comes with {gpu} GPUs, not {accelerator}"
+            if count != int(match.group(1)):
+                return f"machine type {machine_type} comes with exactly {match.group(1)} {gpu}, not {count}"
+            return None
+    match = _G2.fullmatch(machine_type)
+    if match:
+        expected = _G2_L4_COUNTS.get(int(match.group(1)))
+        if accelerator != "NVIDIA_L4":
+            return f"machine type {machine_type} comes with NVIDIA_L4 GPUs, not {accelerator}"
+        if expected is not None and count != expected:
+            return f"machine type {machine_type} comes with exactly {expected} NVIDIA_L4, not {count}"
+        return None
+    if machine_type.startswith(("e2-", "n2-", "n2d-", "c2-", "c2d-", "m1-", "t2d-")):
+        family = machine_type.split("-")[0].upper()
+        return f"{family} machines take no accelerators; use an N1 machine or an accelerator-optimized type"
+    return None
