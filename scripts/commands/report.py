@@ -1,17 +1,43 @@
-"""Summarize a finished tuning job: best trial, trial table, chart (markdown or json)."""
+"""Summarize a tuning job: best trial, trial table, chart (markdown or json)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-from scripts.cli import UserError
+from scripts.vertex.command_args import add_job_arguments, job_and_client
 
-HELP = "Summarize a finished tuning job: best trial, trial table, chart (markdown or json)."
+HELP = "Summarize a tuning job: best trial, trial table, chart (markdown or json)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    add_job_arguments(parser)
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--output", type=Path, help="write the summary to this file instead of stdout")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="most characters of Markdown (default: GitHub's comment limit, 65536)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 4)")
+    from scripts.results.markdown import COMMENT_LIMIT, render_summary
+    from scripts.results.summary import summary
+    from scripts.vertex.follow import get_job
+
+    name, client = job_and_client(args)
+    job = get_job(client, str(name))
+    data = summary(job)
+    if args.format == "json":
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        text = render_summary(data, limit=args.limit or COMMENT_LIMIT)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0

@@ -1,17 +1,179 @@
-"""Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."""
+"""Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end.
+
+Both backends go through the same code: compile the experiment, submit it exactly once, follow
+it, write the summary. `local` serves the Vertex JobService from an emulator on loopback (the one
+at VERTEX_AI_EMULATOR_HOST, or one started here) and always waits for the end.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from scripts.cli import UserError
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
 
 HELP = "Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("experiment", metavar="EXPERIMENT", help="name of the experiment in experiments.yaml")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "vertex"),
+        required=True,
+        help="vertex: Vertex AI (Application Default Credentials); local: the emulator on this machine",
+    )
+    parser.add_argument("--wait", action="store_true", help="follow the job to its end (always on for local)")
+    parser.add_argument(
+        "--json", action="store_true", help="print the final job, with its trials, as protobuf JSON on stdout"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="submit a new job even if one with the same experiment, spec and commit exists",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="first wait between polls; it grows while nothing changes (default 5, local 1)",
+    )
+    parser.add_argument(
+        "--max-poll-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="longest wait between polls (default 60, local 5)",
+    )
+    _add_experiment_arguments(parser)
+
+
+def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """--file/--profile/--set: the experiment-selection arguments every command shares."""
+    parser.add_argument("--file", default=None, help="experiments file (default: experiments.yaml)")
+    parser.add_argument("--profile", default=None, help="a profile of the experiments file")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="override a field (repeatable)"
+    )
+
+
+def _compile(args: argparse.Namespace):
+    """The experiment compiled to the job to send (`scripts.experiments.CompiledExperiment`)."""
+    raise UserError("the experiments compiler (issue 3) is not available yet")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 4)")
+    compiled = _compile(args)
+    if args.backend == "vertex":
+        return _submit_and_follow(args, compiled, address=None, wait=args.wait, cancel_on_interrupt=False)
+    with _local_emulator() as address:
+        return _submit_and_follow(args, compiled, address=address, wait=True, cancel_on_interrupt=True)
+
+
+@contextlib.contextmanager
+def _local_emulator() -> Iterator[str]:
+    """The emulator's address: the one at VERTEX_AI_EMULATOR_HOST, or one served here until the end."""
+    from scripts.vertex.client import EMULATOR_HOST_ENV, emulator_host
+
+    address = emulator_host()
+    if address:
+        yield address
+        return
+    from scripts.emulator.embedded import running_emulator
+    from scripts.paths import state_dir
+
+    with running_emulator(state_dir()) as address:
+        previous = os.environ.get(EMULATOR_HOST_ENV)
+        # Summaries decide between console links and local paths by this variable.
+        os.environ[EMULATOR_HOST_ENV] = address
+        try:
+            yield address
+        finally:
+            if previous is None:
+                os.environ.pop(EMULATOR_HOST_ENV, None)
+            else:
+                os.environ[EMULATOR_HOST_ENV] = previous
+
+
+def _submit_and_follow(
+    args: argparse.Namespace, compiled, *, address: str | None, wait: bool, cancel_on_interrupt: bool
+) -> int:
+    from scripts.vertex.client import job_service_client
+    from scripts.vertex.follow import PollSchedule, exit_status, follow
+    from scripts.vertex.jobjson import to_json
+    from scripts.vertex.names import job_console_url
+    from scripts.vertex.submit import submit
+
+    client = job_service_client(compiled.location)
+    job = submit(client, compiled, force=args.force)
+    where = job_console_url(job.name) if address is None else f"emulator at {address}"
+    _say(f"job {job.name}\n  {where}")
+    if not wait:
+        if args.json:
+            print(to_json(job))
+        _say(f"follow it with: python -m scripts status {job.name}")
+        return 0
+
+    local = address is not None
+    schedule = PollSchedule(
+        initial=args.poll_interval or (1.0 if local else 5.0),
+        maximum=args.max_poll_interval or (5.0 if local else 60.0),
+    )
+    try:
+        job = follow(client, job.name, schedule=schedule)
+    except KeyboardInterrupt:
+        if not cancel_on_interrupt:
+            _say(f"stopped following; the job goes on. Cancel it with: python -m scripts cancel {job.name}")
+            return 130
+        job = _cancel_and_settle(client, job.name)
+        _finish(args, job)
+        return 130
+    _finish(args, job)
+    return exit_status(job)
+
+
+def _cancel_and_settle(client: JobServiceClient, name: str) -> HyperparameterTuningJob:
+    """Ctrl-C on a local run: cancel the job and wait until its trials have stopped."""
+    from scripts.vertex.follow import PollSchedule, cancel_job, follow
+
+    _say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
+    cancel_job(client, name)
+    try:
+        return follow(client, name, schedule=PollSchedule(initial=0.5, maximum=2.0))
+    except KeyboardInterrupt:
+        raise UserError(f"stopped waiting; {name} is being cancelled") from None
+
+
+def _finish(args: argparse.Namespace, job: HyperparameterTuningJob) -> None:
+    """The end of a waited run: say how it went, write the summary files, print the job if asked."""
+    from scripts.results.files import run_dir, write_summary
+    from scripts.results.trials import best_trial, final_value, objective
+    from scripts.vertex.jobjson import to_json
+
+    state = job.state.name.removeprefix("JOB_STATE_")
+    goal = objective(job)
+    best = best_trial(job)
+    if best is not None:
+        parameters = ", ".join(f"{p.parameter_id}={p.value}" for p in best.parameters)
+        value = final_value(best, goal.metric_id)
+        _say(f"job {state}; best trial {best.id}: {goal.metric_id}={value:.6g} ({parameters})")
+    else:
+        _say(f"job {state}; no trial succeeded with a final {goal.metric_id}")
+    if job.error.message:
+        _say(f"error: {job.error.message}")
+    for path in write_summary(job, run_dir(job)):
+        _say(f"wrote {path}")
+    if args.json:
+        print(to_json(job))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

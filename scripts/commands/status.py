@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
 
-from scripts.cli import UserError
+from scripts.vertex.command_args import add_job_arguments, job_and_client
 
 HELP = "Show a tuning job's state and trials."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    add_job_arguments(parser)
+    parser.add_argument(
+        "--json", action="store_true", help="print the job (with its trials) as protobuf JSON"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 4)")
+    from scripts.results.trials import best_trial, objective
+    from scripts.vertex.follow import get_job
+    from scripts.vertex.jobjson import to_json
+    from scripts.vertex.names import job_console_url
+    from scripts.vertex.progress import ProgressDisplay
+
+    name, client = job_and_client(args)
+    job = get_job(client, str(name))
+    if args.json:
+        print(to_json(job))
+        return 0
+    print(f"{job.name} ({job.display_name})")
+    url = job_console_url(job.name)
+    if url:
+        print(url)
+    for line in ProgressDisplay.table(job, dt.datetime.now(dt.UTC)):
+        print(line)
+    best = best_trial(job)
+    if best is not None:
+        goal = objective(job)
+        value = next(m.value for m in best.final_measurement.metrics if m.metric_id == goal.metric_id)
+        print(f"best so far: trial {best.id}, {goal.metric_id}={value:.6g} ({goal.goal})")
+    if job.error.message:
+        print(f"error: {job.error.message}", file=sys.stderr)
+    return 0

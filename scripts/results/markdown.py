@@ -1,0 +1,225 @@
+"""The job summary as GitHub-flavoured Markdown, for pull-request comments and step summaries.
+
+It shows the best hyperparameters and metric, the trial counts, how long the job ran, a Mermaid
+`xychart-beta` of the metric per trial (GitHub draws it; no image to host), the trials sorted by
+metric, and links: console pages on Vertex AI, local paths for the emulator.
+
+GitHub rejects a comment over 65,536 characters. A summary that would be longer keeps the best
+trials that fit and says how many it left out; it is never cut in the middle of the Markdown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scripts.vertex import names
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+COMMENT_LIMIT = 65_536
+
+
+def render_markdown(
+    job: HyperparameterTuningJob,
+    *,
+    emulator: bool | None = None,
+    run_dir: Path | None = None,
+    limit: int = COMMENT_LIMIT,
+) -> str:
+    """The summary of `job` in at most `limit` characters (pass less to leave room for a marker)."""
+    from scripts.results.summary import summary
+
+    return render_summary(summary(job, emulator=emulator, run_dir=run_dir), limit=limit)
+
+
+def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT) -> str:
+    """`render_markdown` from the data of `scripts.results.summary.summary`."""
+    total = len(data["trials"])
+    full = _render(data, shown=total)
+    if len(full) <= limit:
+        return full
+    # The longest table that fits: rendering grows with the number of rows shown.
+    low, high = 0, total - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_render(data, shown=middle)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    text = _render(data, shown=low)
+    if len(text) <= limit:
+        return text
+    return _fallback(data, limit)
+
+
+def _render(data: dict[str, Any], *, shown: int) -> str:
+    metric = data["metric"]["id"] or "metric"
+    parts = [_heading(data), _best(data, metric), _facts(data)]
+    if data["error"]:
+        parts.append(f"> **Error:** {_inline(data['error'])}")
+    trials = data["trials"][:shown]
+    omitted = len(data["trials"]) - shown
+    if omitted:
+        parts.append(
+            f"> Shortened to fit a GitHub comment: the table and chart show the best {shown} of "
+            f"{len(data['trials'])} trials ({omitted} left out); `report --format json` has them all."
+        )
+    chart = _chart(trials, metric)
+    if chart:
+        parts.append(chart)
+    if trials:
+        parts.append(_table(trials, metric, vertex=data["backend"] == "vertex"))
+    parts.append(_links(data))
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _heading(data: dict[str, Any]) -> str:
+    name = data["display_name"] or data["id"]
+    backend = "Vertex AI" if data["backend"] == "vertex" else "local emulator"
+    return f"### Hyperparameter tuning `{_code(name)}`: {_state(data['state'])} ({backend})"
+
+
+def _state(state: str) -> str:
+    return state.removeprefix("JOB_STATE_")
+
+
+def _best(data: dict[str, Any], metric: str) -> str:
+    best = data["best_trial"]
+    goal = data["metric"]["goal"]
+    if best is None:
+        return f"**No best trial yet**: no trial succeeded with a final `{_code(metric)}` ({goal})."
+    lines = [
+        f"**Best trial {_inline(best['id'])}**: `{_code(metric)}` = **{_number(best['value'])}** ({goal})",
+        "",
+        "| hyperparameter | value |",
+        "|---|---|",
+    ]
+    lines += [f"| `{_code(key)}` | {_cell(value)} |" for key, value in best["parameters"].items()]
+    return "\n".join(lines)
+
+
+def _facts(data: dict[str, Any]) -> str:
+    counts = data["counts"]
+    facts = [
+        f"{counts['total']} of {counts['max_trial_count']} trials",
+        f"{counts['succeeded']} succeeded",
+        f"{counts['infeasible']} infeasible",
+        f"{counts['failed']} failed",
+        f"{counts['stopped']} stopped",
+    ]
+    if counts["active"]:
+        facts.append(f"{counts['active']} running")
+    if data["duration_seconds"] is not None:
+        facts.append(f"ran {format_duration(data['duration_seconds'])}")
+    return " · ".join(facts)
+
+
+def _chart(trials: list[dict[str, Any]], metric: str) -> str:
+    points = sorted((t for t in trials if t["value"] is not None), key=lambda t: _id_key(t["id"]))
+    if not points:
+        return ""
+    categories = ", ".join(f'"{_quoted(t["id"])}"' for t in points)
+    values = ", ".join(_number(t["value"]) for t in points)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{_quoted(metric)} per trial"',
+            f'    x-axis "trial" [{categories}]',
+            f'    y-axis "{_quoted(metric)}"',
+            f"    bar [{values}]",
+            "```",
+        ]
+    )
+
+
+def _table(trials: list[dict[str, Any]], metric: str, *, vertex: bool) -> str:
+    keys: list[str] = []
+    for trial in trials:
+        keys += [key for key in trial["parameters"] if key not in keys]
+    header = ["trial", f"`{_code(metric)}`", "state", *(f"`{_code(k)}`" for k in keys), "time"]
+    if vertex:
+        header.append("job")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for trial in trials:
+        row = [
+            _inline(trial["id"]),
+            _number(trial["value"]) if trial["value"] is not None else "–",
+            trial["outcome"],
+            *(_cell(trial["parameters"].get(k, "")) for k in keys),
+            format_duration(trial["seconds"]) if trial["seconds"] is not None else "",
+        ]
+        if vertex:
+            url = names.custom_job_console_url(trial.get("custom_job", ""))
+            row.append(f"[console]({url})" if url else "")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _links(data: dict[str, Any]) -> str:
+    links = data["links"]
+    items = []
+    if "console" in links:
+        items.append(f"[Vertex AI console]({links['console']})")
+    if "run" in links:
+        items.append(f"run directory `{_code(links['run'])}`")
+    if "outputs" in links:
+        items.append(f"trial outputs `{_code(links['outputs'])}`")
+    items.append(f"job `{_code(data['job'])}`")
+    return " · ".join(items)
+
+
+def _fallback(data: dict[str, Any], limit: int) -> str:
+    """Heading and best metric only, for the pathological case where even no table fits."""
+    best = data["best_trial"]
+    lines = [_heading(data)]
+    if best is not None:
+        lines.append(f"Best trial {_inline(best['id'])}: {_number(best['value'])}.")
+    lines.append("The full summary is too long for a comment; `report --format json` has it.")
+    text = "\n\n".join(line[: max(0, limit // 4)] for line in lines) + "\n"
+    return text if len(text) <= limit else ""
+
+
+def format_duration(seconds: float) -> str:
+    """`45 s`, `3 min 12 s`, `2 h 05 min`."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _number(value: float | int) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _cell(value: Any) -> str:
+    return _number(value) if isinstance(value, int | float) else _inline(str(value))
+
+
+def _inline(text: str) -> str:
+    """Text safe inside a table cell or a line: no line breaks, pipes or HTML."""
+    text = " ".join(str(text).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """Text safe inside a `code span` (and a table cell)."""
+    return " ".join(str(text).split()).replace("`", "'").replace("|", "\\|")
+
+
+def _quoted(text: str) -> str:
+    """Text safe inside a Mermaid double-quoted string."""
+    return " ".join(str(text).split()).replace('"', "'")
+
+
+def _id_key(trial_id: str) -> tuple[int, int, str]:
+    from scripts.results.trials import trial_sort_key
+
+    return trial_sort_key(trial_id)

@@ -1,0 +1,114 @@
+"""A tuning job summarized as plain JSON data: the single source for the Markdown, too.
+
+`summary(job)` is what `report --format json` prints and what `summary.json` holds; its keys are
+a stable interface for other tools (the pull-request comment, dashboards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scripts.results import trials as trial_results
+from scripts.vertex import names
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
+
+
+def _timestamp(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _has(message, field: str) -> bool:
+    return field in message
+
+
+def duration_seconds(job: HyperparameterTuningJob, now: dt.datetime | None = None) -> float | None:
+    """How long the job ran: start to end, or start to now while it runs; None before it starts."""
+    if not _has(job, "start_time"):
+        return None
+    end = job.end_time if _has(job, "end_time") else (now or dt.datetime.now(dt.UTC))
+    return max(0.0, (end - job.start_time).total_seconds())
+
+
+def _trial_seconds(trial: Trial) -> float | None:
+    if not _has(trial, "start_time") or not _has(trial, "end_time"):
+        return None
+    return max(0.0, (trial.end_time - trial.start_time).total_seconds())
+
+
+def trial_record(trial: Trial, metric_id: str, output_prefix: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": trial.id,
+        "state": trial.state.name,
+        "outcome": trial_results.outcome(trial, metric_id),
+        "parameters": {p.parameter_id: trial_results.parameter_value(p) for p in trial.parameters},
+        "value": trial_results.final_value(trial, metric_id),
+        "step": int(trial.final_measurement.step_count) if _has(trial, "final_measurement") else None,
+        "seconds": _trial_seconds(trial),
+    }
+    if trial.infeasible_reason:
+        record["reason"] = trial.infeasible_reason
+    if output_prefix:
+        record["output"] = f"{output_prefix.rstrip('/')}/{trial.id}/"
+    if trial.custom_job:
+        record["custom_job"] = trial.custom_job
+    return record
+
+
+def links(job: HyperparameterTuningJob, *, emulator: bool, run_dir: Path | None = None) -> dict[str, str]:
+    """Where to look at the job: console pages on Vertex, local paths on the emulator."""
+    found: dict[str, str] = {}
+    if emulator:
+        if run_dir is not None:
+            found["run"] = str(run_dir)
+    else:
+        url = names.job_console_url(job.name)
+        if url:
+            found["console"] = url
+    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    if prefix:
+        found["outputs"] = prefix
+    return found
+
+
+def summary(
+    job: HyperparameterTuningJob,
+    *,
+    emulator: bool | None = None,
+    run_dir: Path | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The job as JSON-ready data. `emulator` defaults to whether VERTEX_AI_EMULATOR_HOST is set."""
+    if emulator is None:
+        from scripts.vertex.client import emulator_host
+
+        emulator = emulator_host() is not None
+    goal = trial_results.objective(job)
+    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    records = {t.id: trial_record(t, goal.metric_id, prefix) for t in job.trials}
+    ranked_ids = [t.id for t in trial_results.ranked(job)]
+    unranked = sorted((i for i in records if i not in set(ranked_ids)), key=trial_results.trial_sort_key)
+    best = records[ranked_ids[0]] if ranked_ids else None
+    parsed = names.parse_job_name(job.name)
+    return {
+        "job": job.name,
+        "id": parsed.id if parsed else job.name.rsplit("/", 1)[-1],
+        "display_name": job.display_name,
+        "state": job.state.name,
+        "backend": "local" if emulator else "vertex",
+        "metric": {"id": goal.metric_id, "goal": goal.goal},
+        "best_trial": best,
+        "counts": {**trial_results.count_outcomes(job), "max_trial_count": job.max_trial_count},
+        "created": _timestamp(job.create_time if _has(job, "create_time") else None),
+        "started": _timestamp(job.start_time if _has(job, "start_time") else None),
+        "ended": _timestamp(job.end_time if _has(job, "end_time") else None),
+        "duration_seconds": duration_seconds(job, now),
+        "error": job.error.message if _has(job, "error") and job.error.message else None,
+        "labels": dict(job.labels),
+        "links": links(job, emulator=emulator, run_dir=run_dir),
+        # Best first, then the trials without a value in id order.
+        "trials": [records[i] for i in ranked_ids + unranked],
+    }

@@ -1,0 +1,71 @@
+"""JobService errors turned into one-line messages that say what to fix.
+
+Vertex AI answers a bad request with a gRPC status (and often an `ErrorInfo` reason). The raw
+message is kept at the end of ours, because it names the exact permission, field or resource;
+the hint in front says which role to grant, which API to enable or which field to change.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from scripts.cli import UserError
+from scripts.vertex.retry import status_code
+
+SETUP_DOC = "docs/backends.md"
+
+
+def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str) -> str:
+    text = message.lower()
+    project_flag = f" --project {project}" if project else ""
+    if reason == "SERVICE_DISABLED" or "has not been used in project" in text or "is disabled" in text:
+        return (
+            "the Vertex AI API is not enabled: run "
+            f"`gcloud services enable aiplatform.googleapis.com{project_flag}`"
+        )
+    if code == grpc.StatusCode.PERMISSION_DENIED and (
+        "actas" in text or "serviceaccountuser" in text or "service account" in text
+    ):
+        return (
+            "the caller may not run trials as the job's service account: grant it "
+            "`roles/iam.serviceAccountUser` on the trial service account (worker pool `service_account`)"
+        )
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return (
+            "permission denied: grant the identity in use (Application Default Credentials, or the "
+            f"workload identity of the workflow) `roles/aiplatform.user` on project {project or 'PROJECT'}"
+        )
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return (
+            "the credentials were rejected: run `gcloud auth application-default login` "
+            "(or check the workflow's auth step)"
+        )
+    if ("bucket" in text or "gs://" in text) and ("region" in text or "location" in text):
+        return (
+            "the staging bucket (`base_output_directory`) must be in the job's region: "
+            "use a bucket in the same location"
+        )
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return (
+            "Vertex AI rejected the job: fix the field it names in experiments.yaml "
+            "(`python -m scripts plan EXPERIMENT --format json` shows what is sent)"
+        )
+    if code == grpc.StatusCode.NOT_FOUND:
+        return "not found: check the job name, the project and the region"
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return "Vertex AI cannot do this in the current state of the project or job"
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return "quota exhausted after several retries: ask for more quota or lower parallel_trial_count"
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL):
+        return "Vertex AI did not answer after several retries: try again later"
+    return "the call failed"
+
+
+def explain(error: BaseException, *, action: str, project: str = "") -> UserError:
+    """A one-line `UserError` for a failed JobService call made while doing `action`."""
+    code = status_code(error)
+    reason = getattr(error, "reason", None) or ""
+    message = getattr(error, "message", None) or str(error)
+    message = " ".join(str(message).split())  # one line, whatever the server sent
+    code_name = code.name if code is not None else type(error).__name__
+    return UserError(f"{action}: {_hint(code, reason, message, project)} ({code_name}: {message})")

@@ -1,0 +1,118 @@
+"""Follow a tuning job to its end: poll with a growing interval, show progress, cancel cleanly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scripts.vertex.errors import explain
+from scripts.vertex.progress import ProgressDisplay
+from scripts.vertex.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+
+CALL_TIMEOUT = 60.0
+
+# The job states after which nothing changes any more.
+TERMINAL_STATES = frozenset(
+    {
+        "JOB_STATE_SUCCEEDED",
+        "JOB_STATE_FAILED",
+        "JOB_STATE_CANCELLED",
+        "JOB_STATE_EXPIRED",
+        "JOB_STATE_PARTIALLY_SUCCEEDED",
+    }
+)
+# The exit status of `run --wait` for each end state: scripts and CI steps branch on it.
+EXIT_STATUS = {"JOB_STATE_SUCCEEDED": 0, "JOB_STATE_CANCELLED": 3}
+FAILED_EXIT_STATUS = 1
+
+
+@dataclass
+class PollSchedule:
+    """Seconds between polls: from `initial`, times `growth` after each poll, at most `maximum`.
+
+    A poll that sees a change starts over from `initial`, so a busy job is watched closely and a
+    quiet one (hours of training on Vertex) costs few calls.
+    """
+
+    initial: float = 5.0
+    growth: float = 1.5
+    maximum: float = 60.0
+
+    def __post_init__(self) -> None:
+        self._next = self.initial
+
+    def next(self, changed: bool) -> float:
+        if changed:
+            self._next = self.initial
+        wait = self._next
+        self._next = min(self.maximum, self._next * self.growth)
+        return wait
+
+
+def is_terminal(job: HyperparameterTuningJob) -> bool:
+    return job.state.name in TERMINAL_STATES
+
+
+def exit_status(job: HyperparameterTuningJob) -> int:
+    """0 for SUCCEEDED, 3 for CANCELLED, 1 for any other end (FAILED, EXPIRED...)."""
+    return EXIT_STATUS.get(job.state.name, FAILED_EXIT_STATUS)
+
+
+def get_job(
+    client: JobServiceClient, name: str, policy: RetryPolicy | None = None
+) -> HyperparameterTuningJob:
+    policy = policy or RetryPolicy()
+    try:
+        return policy.call(
+            lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
+        )
+    except Exception as error:
+        raise explain(error, action=f"reading job {name}", project=_project(name)) from None
+
+
+def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None = None) -> None:
+    """Ask the service to cancel; the job goes CANCELLING, then CANCELLED."""
+    policy = policy or RetryPolicy()
+    try:
+        policy.call(
+            lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
+        )
+    except Exception as error:
+        raise explain(error, action=f"cancelling job {name}", project=_project(name)) from None
+
+
+def follow(
+    client: JobServiceClient,
+    name: str,
+    *,
+    schedule: PollSchedule | None = None,
+    policy: RetryPolicy | None = None,
+    display: ProgressDisplay | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HyperparameterTuningJob:
+    """Poll the job until it ends, showing progress; returns the final job with its trials."""
+    schedule = schedule or PollSchedule()
+    display = display or ProgressDisplay()
+    previous = None
+    try:
+        while True:
+            job = get_job(client, name, policy)
+            display.update(job)
+            if is_terminal(job):
+                return job
+            fingerprint = type(job).serialize(job)
+            changed = fingerprint != previous
+            previous = fingerprint
+            sleep(schedule.next(changed))
+    finally:
+        display.close()
+
+
+def _project(name: str) -> str:
+    parts = name.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "projects" else ""

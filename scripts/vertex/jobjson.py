@@ -1,0 +1,25 @@
+"""A HyperparameterTuningJob to and from the protobuf JSON mapping (what `--json` prints)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+
+def to_json(job: HyperparameterTuningJob) -> str:
+    """The job in the protobuf JSON mapping: lowerCamelCase fields, enums by name, defaults omitted."""
+    from google.protobuf import json_format
+
+    return json_format.MessageToJson(type(job).pb(job), indent=2)
+
+
+def from_json(text: str) -> HyperparameterTuningJob:
+    """The job printed by `to_json` (or by `run --json`), read back."""
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+    from google.protobuf import json_format
+
+    message = HyperparameterTuningJob.pb()()
+    json_format.Parse(text, message, ignore_unknown_fields=True)
+    return HyperparameterTuningJob.wrap(message)

@@ -1,0 +1,92 @@
+"""When to retry a JobService call, and how long to wait in between.
+
+Transient codes (the service is briefly unavailable, overloaded, or a reply was lost) are
+retried with exponential backoff and jitter, a bounded number of times. Everything else is the
+caller's to explain: retrying a rejected request only repeats the rejection.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import grpc
+
+T = TypeVar("T")
+
+# Worth another try: the request may not have reached the service, or it was shed under load.
+TRANSIENT_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+# A create that failed this way may still have been applied: the reply, not the request, was lost.
+AMBIGUOUS_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+
+
+def status_code(error: BaseException) -> grpc.StatusCode | None:
+    """The gRPC status code of a google.api_core error (or of a raw grpc.RpcError), else None."""
+    code = getattr(error, "grpc_status_code", None)
+    if code is None and isinstance(error, grpc.RpcError) and hasattr(error, "code"):
+        code = error.code()
+    return code if isinstance(code, grpc.StatusCode) else None
+
+
+def is_transient(error: BaseException) -> bool:
+    return status_code(error) in TRANSIENT_CODES
+
+
+def is_ambiguous(error: BaseException) -> bool:
+    return status_code(error) in AMBIGUOUS_CODES
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with "equal jitter": each wait is between half and all of the delay.
+
+    `sleep` and `rng` are injectable so that tests run instantly and deterministically.
+    """
+
+    max_attempts: int = 6
+    initial_delay: float = 1.0
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, retry_number: int) -> float:
+        """The wait before retry number `retry_number` (1 for the first retry)."""
+        ceiling = min(self.max_delay, self.initial_delay * self.multiplier ** (retry_number - 1))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def call(
+        self,
+        operation: Callable[[], T],
+        *,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+    ) -> T:
+        """`operation()`, retried on transient errors; the last error propagates."""
+        attempt = 1
+        while True:
+            try:
+                return operation()
+            except Exception as error:
+                if not is_transient(error) or attempt >= self.max_attempts:
+                    raise
+                wait = self.delay(attempt)
+                if on_retry is not None:
+                    on_retry(error, wait)
+                self.sleep(wait)
+                attempt += 1

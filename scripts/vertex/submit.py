@@ -1,0 +1,177 @@
+"""Submit a compiled experiment exactly once.
+
+The rules, in order:
+
+1. Look for jobs under the parent with the same identity labels (experiment, spec hash, commit;
+   `scripts.labels.IDENTITY`). Reuse the newest one unless it failed, was cancelled or expired.
+   `force=True` skips the reuse, never the look-up (see 3).
+2. Create the job. Transient errors are retried with backoff (`RetryPolicy`).
+3. When a create fails in a way that may have been applied anyway (the reply was lost:
+   UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL), look the jobs up again before the next create: a job
+   with our labels that was not there before the first create is ours, and is returned.
+4. Any other error stops at once with a message that says what to fix; nothing is retried.
+
+The HyperparameterTuningJob create call takes no request id, so the labels are what make a
+create idempotent.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
+
+from scripts import labels as identity_labels
+from scripts.cli import UserError
+from scripts.vertex.errors import explain
+from scripts.vertex.retry import RetryPolicy, is_ambiguous, is_transient, status_code
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+
+# Seconds one JobService call may take before it counts as DEADLINE_EXCEEDED (and is retried).
+CALL_TIMEOUT = 60.0
+
+
+class Compiled(Protocol):
+    """What submit needs of `scripts.experiments.CompiledExperiment`."""
+
+    name: str
+    project: str
+    parent: str
+    job: HyperparameterTuningJob
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _not_reusable_states() -> frozenset:
+    from google.cloud.aiplatform_v1 import JobState
+
+    return frozenset(
+        {
+            JobState.JOB_STATE_FAILED,
+            JobState.JOB_STATE_CANCELLING,
+            JobState.JOB_STATE_CANCELLED,
+            JobState.JOB_STATE_EXPIRED,
+        }
+    )
+
+
+def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
+    """The job's identity labels; all of them must be present for exactly-once submission."""
+    found = {key: job.labels[key] for key in identity_labels.IDENTITY if key in job.labels}
+    missing = [key for key in identity_labels.IDENTITY if key not in found]
+    if missing:
+        raise UserError(
+            f"the job {job.display_name!r} lacks the identity labels {', '.join(missing)}: "
+            "without them a re-run could not find it and would submit it twice"
+        )
+    return found
+
+
+def find_jobs(
+    client: JobServiceClient,
+    parent: str,
+    identity: dict[str, str],
+    policy: RetryPolicy,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+) -> list[HyperparameterTuningJob]:
+    """Jobs under `parent` whose labels carry `identity`, newest first."""
+    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+    request = ListHyperparameterTuningJobsRequest(
+        parent=parent, filter=identity_labels.identity_filter(identity)
+    )
+
+    def list_all() -> list[HyperparameterTuningJob]:
+        pager = client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT)
+        return list(pager)
+
+    jobs = policy.call(list_all, on_retry=on_retry)
+    # The filter does the work on the server; checking again here costs nothing and guards
+    # against a server (or emulator) that ignores part of it.
+    matching = [job for job in jobs if all(job.labels.get(k) == v for k, v in identity.items())]
+    return sorted(
+        matching, key=lambda job: job.create_time.timestamp() if job.create_time else 0.0, reverse=True
+    )
+
+
+def reusable(jobs: Iterable[HyperparameterTuningJob]) -> HyperparameterTuningJob | None:
+    """The newest job that still counts as this submission: not failed, cancelled or expired."""
+    excluded = _not_reusable_states()
+    return next((job for job in jobs if job.state not in excluded), None)
+
+
+def submit(
+    client: JobServiceClient,
+    compiled: Compiled,
+    force: bool = False,
+    *,
+    policy: RetryPolicy | None = None,
+    notify: Callable[[str], None] = _stderr,
+) -> HyperparameterTuningJob:
+    """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
+    from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
+
+    policy = policy or RetryPolicy()
+    identity = identity_of(compiled.job)
+    action = f"submitting experiment {compiled.name!r} to {compiled.parent}"
+
+    def on_retry(error: BaseException, wait: float) -> None:
+        notify(f"listing jobs failed with {_code(error)}; retrying in {wait:.1f}s")
+
+    try:
+        existing = find_jobs(client, compiled.parent, identity, policy, on_retry)
+    except Exception as error:
+        raise explain(
+            error, action=f"looking up earlier jobs of {compiled.name!r}", project=compiled.project
+        ) from None
+
+    if not force:
+        previous = reusable(existing)
+        if previous is not None:
+            state = previous.state.name.removeprefix("JOB_STATE_")
+            notify(
+                f"reusing {previous.name} ({state}): it has the same experiment, spec and commit; "
+                "--force submits a new job"
+            )
+            return previous
+    known = {job.name for job in existing}
+
+    request = CreateHyperparameterTuningJobRequest(
+        parent=compiled.parent, hyperparameter_tuning_job=compiled.job
+    )
+    attempt = 1
+    while True:
+        try:
+            return client.create_hyperparameter_tuning_job(request=request, retry=None, timeout=CALL_TIMEOUT)
+        except Exception as error:
+            if not is_transient(error):
+                raise explain(error, action=action, project=compiled.project) from None
+            if attempt >= policy.max_attempts:
+                raise explain(error, action=action, project=compiled.project) from None
+            wait = policy.delay(attempt)
+            notify(f"create failed with {_code(error)}; retrying in {wait:.1f}s")
+            policy.sleep(wait)
+            attempt += 1
+            if is_ambiguous(error):
+                # The create may have been applied with its reply lost: look before creating again.
+                try:
+                    found = find_jobs(client, compiled.parent, identity, policy, on_retry)
+                except Exception as lookup_error:
+                    raise explain(
+                        lookup_error,
+                        action=f"checking whether {compiled.name!r} was created",
+                        project=compiled.project,
+                    ) from None
+                ours = [job for job in found if job.name not in known]
+                if ours:
+                    notify(f"the lost create had been applied: found {ours[0].name}")
+                    return ours[0]
+
+
+def _code(error: BaseException) -> str:
+    code = status_code(error)
+    return code.name if code is not None else type(error).__name__

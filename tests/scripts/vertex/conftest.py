@@ -1,0 +1,117 @@
+"""Fixtures for the Vertex backend tests: a fake JobService on loopback and a compiled experiment."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+from google.cloud.aiplatform_v1 import (
+    ContainerSpec,
+    CustomJobSpec,
+    GcsDestination,
+    HyperparameterTuningJob,
+    MachineSpec,
+    StudySpec,
+    WorkerPoolSpec,
+)
+
+from scripts import labels
+from scripts.vertex.client import job_service_client
+from scripts.vertex.retry import RetryPolicy
+from tests.fakes.job_service import FakeJobService
+
+PROJECT = "demo-project"
+LOCATION = "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
+
+
+@dataclass
+class Compiled:
+    """Shaped like `scripts.experiments.CompiledExperiment`."""
+
+    name: str
+    project: str
+    location: str
+    parent: str
+    job: HyperparameterTuningJob
+    spec_hash: str
+
+
+def codelab_job(goal: str = "MAXIMIZE", commit: str = "abc123") -> HyperparameterTuningJob:
+    """The codelab's job: accuracy, learning_rate/momentum/num_units, 6 trials, 2 in parallel."""
+    goal_type = StudySpec.MetricSpec.GoalType[goal]
+    spec = StudySpec(
+        metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=goal_type)],
+        parameters=[
+            StudySpec.ParameterSpec(
+                parameter_id="learning_rate",
+                double_value_spec=StudySpec.ParameterSpec.DoubleValueSpec(min_value=0.001, max_value=1),
+                scale_type=StudySpec.ParameterSpec.ScaleType.UNIT_LOG_SCALE,
+            ),
+            StudySpec.ParameterSpec(
+                parameter_id="num_units",
+                discrete_value_spec=StudySpec.ParameterSpec.DiscreteValueSpec(values=[64, 128, 512]),
+            ),
+        ],
+    )
+    pool = WorkerPoolSpec(
+        machine_spec=MachineSpec(
+            machine_type="n1-standard-4", accelerator_type="NVIDIA_TESLA_V100", accelerator_count=2
+        ),
+        replica_count=1,
+        container_spec=ContainerSpec(image_uri="us-central1-docker.pkg.dev/demo-project/hpt/trainer:abc123"),
+    )
+    return HyperparameterTuningJob(
+        display_name="horses-humans",
+        study_spec=spec,
+        max_trial_count=6,
+        parallel_trial_count=2,
+        trial_job_spec=CustomJobSpec(
+            worker_pool_specs=[pool],
+            base_output_directory=GcsDestination(output_uri_prefix="gs://demo-bucket/horses-humans"),
+        ),
+        labels={
+            labels.EXPERIMENT: "horses-humans",
+            labels.SPEC_HASH: "0123456789abcdef",
+            labels.COMMIT: commit,
+            labels.MANAGED_BY: labels.MANAGED_BY_VALUE,
+        },
+    )
+
+
+def make_compiled(job: HyperparameterTuningJob | None = None) -> Compiled:
+    return Compiled("horses-humans", PROJECT, LOCATION, PARENT, job or codelab_job(), "0123456789abcdef")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    with FakeJobService() as service:
+        monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", service.address)
+        yield service
+
+
+@pytest.fixture
+def client(fake):
+    return job_service_client(LOCATION)
+
+
+@pytest.fixture
+def compiled() -> Compiled:
+    return make_compiled()
+
+
+class RecordedSleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()
+
+
+@pytest.fixture
+def policy(sleeps) -> RetryPolicy:
+    """Real backoff arithmetic, no real waiting."""
+    return RetryPolicy(sleep=sleeps, rng=random.Random(7))
