@@ -338,12 +338,12 @@ class _JobRunner(threading.Thread):
         succeeded = states.count(Trial.State.SUCCEEDED)
         if job.max_failed_trial_count > 0:
             if failed >= job.max_failed_trial_count:
-                return (f"{failed} trials failed, max_failed_trial_count is {job.max_failed_trial_count}"
+                return (f"{failed} failed trials reached max_failed_trial_count {job.max_failed_trial_count}"
                         f"{self._last_reason()}")
             return None
         threshold = min(DEFAULT_FAILED_TRIALS, job.max_trial_count)
         if succeeded == 0 and failed >= threshold:
-            return f"the first {failed} trials failed{self._last_reason()}"
+            return f"{failed} failed trials and none succeeded{self._last_reason()}"
         return None
 
     def _last_reason(self) -> str:

@@ -1,0 +1,119 @@
+"""What a trial sees and how its end is recorded: the trial contract, failures, parallelism."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from google.cloud.aiplatform_v1 import ContainerSpec, EnvVar, GcsDestination, JobState, Trial
+
+from .conftest import STANDIN, ParameterSpec, StudySpec, discrete, double, make_job
+
+
+def _records(directory: Path) -> dict[str, dict]:
+    return {path.stem.removeprefix("trial-"): json.loads(path.read_text()) for path in directory.glob("trial-*.json")}
+
+
+def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
+    job = make_job(
+        args=[f"--record={emulator.records}", "--steps=1"],
+        parameters=[
+            double("learning_rate", 0.001, 1.0, ParameterSpec.ScaleType.UNIT_LOG_SCALE),
+            discrete("num_units", [64, 128, 512]),
+            ParameterSpec(parameter_id="optimizer",
+                          categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=["sgd"])),
+            ParameterSpec(parameter_id="layers",
+                          integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=2, max_value=2)),
+        ],
+        max_trials=1,
+    )
+    job.trial_job_spec.base_output_directory = GcsDestination(output_uri_prefix="gs://bucket/runs/one")
+    job.trial_job_spec.worker_pool_specs[0].container_spec.env = [EnvVar(name="EXTRA", value="yes")]
+    job = emulator.wait(emulator.submit(job).name)
+    trial = job.trials[0]
+    record = _records(emulator.records)["1"]
+
+    values = {p.parameter_id: p.value for p in trial.parameters}
+    # The container args, then one flag per parameter; integers without ".0", as the codelab expects.
+    assert record["argv"] == [
+        f"--record={emulator.records}", "--steps=1",
+        f"--learning_rate={values['learning_rate']!r}", f"--num_units={int(values['num_units'])}",
+        "--optimizer=sgd", "--layers=2",
+    ]
+    assert record["cwd"] == str(repo_root)
+    env = record["env"]
+    assert env["CLOUD_ML_TRIAL_ID"] == "1"
+    metric_file = Path(env["CLOUD_ML_HP_METRIC_FILE"])
+    assert metric_file.is_absolute() and metric_file.is_relative_to(emulator.state_dir)
+    outputs = emulator.state_dir / "gcs" / "bucket" / "runs" / "one" / "1"
+    assert env["AIP_MODEL_DIR"] == str(outputs / "model")
+    assert env["AIP_CHECKPOINT_DIR"] == str(outputs / "checkpoints")
+    assert env["AIP_TENSORBOARD_LOG_DIR"] == str(outputs / "logs")
+    assert env["EXTRA"] == "yes"
+    cluster = json.loads(env["CLUSTER_SPEC"])
+    assert cluster["task"] == {"type": "workerpool0", "index": 0, "trial": "1"}
+    assert len(cluster["cluster"]["workerpool0"]) == 1
+    tf_config = json.loads(env["TF_CONFIG"])
+    assert list(tf_config["cluster"]) == ["chief"] and tf_config["task"]["type"] == "chief"
+    # Each trial's output goes to its own log file.
+    log = emulator.state_dir / "jobs" / job.name.rsplit("/", 1)[-1] / "trials" / "1" / "trial.log"
+    assert "--learning_rate=" in log.read_text()
+
+
+def test_a_container_command_replaces_the_entrypoint(emulator):
+    job = make_job(max_trials=1)
+    # The emulator's entrypoint would pass the stand-in's path first; the command puts it in args.
+    job.trial_job_spec.worker_pool_specs[0].container_spec = ContainerSpec(
+        image_uri="unused", command=[sys.executable], args=[str(STANDIN), f"--record={emulator.records}"]
+    )
+    job = emulator.wait(emulator.submit(job).name)
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    assert _records(emulator.records)["1"]["argv"][0] == f"--record={emulator.records}"
+
+
+def test_two_trials_overlap_in_time_when_parallel_is_two(emulator):
+    job = make_job(args=[f"--record={emulator.records}", "--sleep=0.8"], max_trials=2, parallel=2)
+    emulator.wait(emulator.submit(job).name)
+    first, second = sorted(_records(emulator.records).values(), key=lambda r: r["started"])
+
+    assert second["started"] < first["ended"]
+
+
+def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_why(emulator):
+    job = make_job(args=["--report_nothing"], max_trials=1)
+    job = emulator.wait(emulator.submit(job).name)
+    assert job.trials[0].state == Trial.State.INFEASIBLE
+    assert "no measurement of metric 'accuracy'" in job.trials[0].infeasible_reason
+    assert job.state == JobState.JOB_STATE_FAILED and "1 failed trials and none succeeded" in job.error.message
+
+    job = make_job(args=["--exit_code=3"], max_trials=1)
+    job = emulator.wait(emulator.submit(job).name)
+    assert job.trials[0].state == Trial.State.INFEASIBLE
+    assert "exited with status 3" in job.trials[0].infeasible_reason
+    assert job.trials[0].measurements  # what it reported before failing is kept
+
+
+@pytest.mark.parametrize(
+    ("max_failed", "expected_trials", "message"),
+    [(2, 2, "2 failed trials reached max_failed_trial_count 2"), (0, 3, "3 failed trials and none succeeded")],
+)
+def test_failed_trials_fail_the_job_at_max_failed_trial_count(emulator, max_failed, expected_trials, message):
+    job = make_job(args=["--exit_code=1"], max_trials=6, parallel=1, max_failed=max_failed)
+    job = emulator.wait(emulator.submit(job).name)
+
+    assert job.state == JobState.JOB_STATE_FAILED
+    assert len(job.trials) == expected_trials  # no trial started after the limit
+    assert message in job.error.message
+    assert "exited with status 1" in job.error.message
+
+
+def test_some_failed_trials_below_the_limit_do_not_fail_the_job(emulator):
+    # A tuned flag named like the stand-in's `--exit_code` makes the second grid point crash.
+    job = make_job(parameters=[discrete("exit_code", [0, 1])], max_trials=2, max_failed=5,
+                   algorithm=StudySpec.Algorithm.GRID_SEARCH)
+    job = emulator.wait(emulator.submit(job).name)
+
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    assert [t.state for t in job.trials] == [Trial.State.SUCCEEDED, Trial.State.INFEASIBLE]
