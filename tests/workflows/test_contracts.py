@@ -1,0 +1,224 @@
+"""What the workflows promise, checked on their parsed YAML: triggers, permissions, pins, commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from scripts.cli import COMMANDS
+from scripts.commands.github import SUBCOMMANDS
+from scripts.images import BUILD_INPUTS
+from tests.workflows.workflows import REPO_ROOT, load_actions, load_workflows, steps, workflow
+
+WORKFLOWS = load_workflows()
+DOCUMENTS = WORKFLOWS + load_actions()
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
+# Steps that write to pull requests and therefore may hold `pull-requests: write`.
+COMMENTING = {
+    "github plan",
+    "github submit",
+    "github dispatch",
+    "github report",
+    "github command",
+    "github command-run",
+}
+AUTH_ACTION = "google-github-actions/auth@"
+
+
+def _ids(documents):
+    return [
+        document.name if document.path.name != "action.yml" else document.path.parent.name
+        for document in documents
+    ]
+
+
+def _make_targets() -> set[str]:
+    text = (REPO_ROOT / "Makefile").read_text()
+    return {match[1] for match in re.finditer(r"^([A-Za-z][\w-]*):", text, re.MULTILINE)}
+
+
+def _our_command(line: str) -> str:
+    """`make X` or `python -m scripts C [SUB]` as the short form used above; fails otherwise."""
+    words = shlex.split(line)
+    if words[:1] == ["make"] and len(words) == 2:
+        assert words[1] in _make_targets(), f"make target {words[1]!r} does not exist"
+        return f"make {words[1]}"
+    assert words[:3] == [".venv/bin/python", "-m", "scripts"], f"not one of our commands: {line!r}"
+    assert words[3] in COMMANDS, f"unknown command {words[3]!r}"
+    if words[3] == "github":
+        assert words[4] in SUBCOMMANDS, f"unknown github step {words[4]!r}"
+        return f"github {words[4]}"
+    return words[3]
+
+
+def test_there_are_the_five_workflows():
+    assert {w.name for w in WORKFLOWS} == {
+        "ci.yml",
+        "build-image.yml",
+        "experiments.yml",
+        "report.yml",
+        "hpt-commands.yml",
+    }
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=_ids(DOCUMENTS))
+def test_every_run_step_is_one_command_of_ours_without_expressions(document):
+    for _, step in steps(document):
+        if "run" not in step:
+            continue
+        script = step["run"].strip()
+        assert "${{" not in script, f"{document.name}: expression inside run: {script!r}"
+        assert "\n" not in script, f"{document.name}: one command per step: {script!r}"
+        _our_command(script)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=_ids(DOCUMENTS))
+def test_every_action_is_local_or_pinned_to_a_commit_with_its_version(document):
+    lines = document.text.splitlines()
+    for _, step in steps(document):
+        uses = step.get("uses")
+        if uses is None:
+            continue
+        if uses.startswith("$/"):
+            assert (REPO_ROOT / uses[2:] / "action.yml").is_file(), f"{uses} does not exist"
+            continue
+        assert PINNED.match(uses), f"{document.name}: {uses} is not pinned to a full commit SHA"
+        line = next(line for line in lines if f"uses: {uses}" in line)
+        assert VERSION_COMMENT.search(line), f"{document.name}: {uses} lacks its `# vX.Y.Z` comment"
+
+
+def test_one_version_of_each_action_everywhere():
+    pins: dict[str, set[str]] = {}
+    for document in DOCUMENTS:
+        for _, step in steps(document):
+            if "@" in step.get("uses", ""):
+                name, sha = step["uses"].split("@")
+                pins.setdefault(name, set()).add(sha)
+    assert {name: len(shas) for name, shas in pins.items()} == dict.fromkeys(pins, 1)
+
+
+@pytest.mark.parametrize("document", WORKFLOWS, ids=_ids(WORKFLOWS))
+def test_least_privilege(document):
+    assert document.data.get("permissions") == {}, "workflow-level permissions must be {}"
+    for job_name, job in document.jobs.items():
+        permissions = job.get("permissions")
+        assert permissions is not None, f"{job_name}: no job-level permissions"
+        assert permissions.get("contents") == "read"
+        extra = {name: level for name, level in permissions.items() if name != "contents"}
+        assert set(extra) <= {"id-token", "pull-requests"}, f"{job_name}: {extra}"
+        job_steps = job.get("steps", [])
+        commands = {_our_command(step["run"]) for step in job_steps if "run" in step}
+        authenticates = any(step.get("uses", "").startswith(AUTH_ACTION) for step in job_steps)
+        assert (extra.get("id-token") == "write") == authenticates, f"{job_name}: id-token only with auth"
+        assert (extra.get("pull-requests") == "write") == bool(commands & COMMENTING), job_name
+
+
+@pytest.mark.parametrize("document", WORKFLOWS, ids=_ids(WORKFLOWS))
+def test_every_job_has_a_timeout_and_checkouts_keep_no_credentials(document):
+    for job_name, job in document.jobs.items():
+        assert 0 < job["timeout-minutes"] <= 60, job_name
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, job_name
+
+
+@pytest.mark.parametrize("document", WORKFLOWS, ids=_ids(WORKFLOWS))
+def test_github_token_and_cloud_identity_only_from_contexts_not_secrets(document):
+    for job_name, step in steps(document):
+        env = step.get("env", {})
+        if "GITHUB_TOKEN" in env:
+            assert env["GITHUB_TOKEN"] == "${{ github.token }}", job_name
+        if step.get("uses", "").startswith(AUTH_ACTION):
+            # Workload Identity Federation: no key file, no secret
+            assert set(step["with"]) == {"workload_identity_provider", "service_account"}
+            assert all(value.startswith("${{ vars.") for value in step["with"].values())
+    assert "secrets." not in document.text
+
+
+def test_jobs_that_submit_share_one_queue_and_are_never_cancelled():
+    submitting = [
+        (document.name, job_name, job)
+        for document in WORKFLOWS
+        for job_name, job in document.jobs.items()
+        if {_our_command(s["run"]) for s in job.get("steps", []) if "run" in s}
+        & {"github submit", "github dispatch", "github command-run"}
+    ]
+    assert len(submitting) == 3
+    for name, job_name, job in submitting:
+        assert job["concurrency"] == {"group": "hpt-submit", "cancel-in-progress": False}, (name, job_name)
+
+
+def test_ci_runs_on_pull_requests_and_pushes_and_calls_lint_validate_test():
+    ci = workflow("ci.yml")
+    assert set(ci.triggers) == {"pull_request", "push"}
+    commands = [_our_command(step["run"]) for _, step in steps(ci) if "run" in step]
+    assert commands == ["make lint", "validate", "make test"]
+
+
+def test_the_setup_action_caches_the_environment_on_the_requirements_and_installs_with_make():
+    (setup,) = load_actions()
+    cache = next(step for _, step in steps(setup) if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".venv"
+    assert "hashFiles('requirements/*.txt')" in cache["with"]["key"]
+    assert "steps.python.outputs.python-version" in cache["with"]["key"]
+    assert [_our_command(step["run"]) for _, step in steps(setup) if "run" in step] == ["make install"]
+
+
+def test_image_builds_when_any_build_input_changes_and_on_dispatch():
+    build = workflow("build-image.yml")
+    assert set(build.triggers) == {"push", "workflow_dispatch"}
+    push = build.triggers["push"]
+    assert push["branches"] == ["main"]
+    expected = {f"{name}/**" if (REPO_ROOT / name).is_dir() else name for name in BUILD_INPUTS}
+    assert set(push["paths"]) == expected
+    commands = [_our_command(step["run"]) for _, step in steps(build) if "run" in step]
+    assert commands == ["build"]
+
+
+def test_experiments_workflow_triggers_and_dispatch_inputs():
+    from scripts.github.dispatch_flow import parse_inputs
+
+    experiments = workflow("experiments.yml")
+    on = experiments.triggers
+    assert on["pull_request"] == {"paths": ["experiments.yaml"]}
+    assert on["push"] == {"branches": ["main"], "paths": ["experiments.yaml"]}
+    inputs = on["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"experiment", "max_trials", "parallel_trials", "pull_request", "dry_run"}
+    assert inputs["experiment"]["required"] is True
+    assert inputs["dry_run"]["type"] == "boolean"
+    # What the form sends is what the flow reads.
+    request = parse_inputs(
+        {"experiment": "x", "max_trials": "3", "parallel_trials": "1", "pull_request": "", "dry_run": "true"}
+    )
+    assert request.overrides == ("max_trial_count=3", "parallel_trial_count=1")
+    jobs = experiments.jobs
+    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["plan"]["concurrency"]["cancel-in-progress"] is True
+    assert jobs["submit"]["if"] == "github.event_name == 'push'"
+    assert jobs["dispatch"]["if"] == "github.event_name == 'workflow_dispatch'"
+    checkout = jobs["plan"]["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0  # the merge base must be in the clone
+
+
+def test_report_runs_on_a_schedule_and_by_dispatch():
+    report = workflow("report.yml")
+    assert set(report.triggers) == {"schedule", "workflow_dispatch"}
+    assert report.triggers["schedule"][0]["cron"]
+    assert report.data["concurrency"]["cancel-in-progress"] is False
+
+
+def test_comment_commands_never_check_out_the_pull_request():
+    commands = workflow("hpt-commands.yml")
+    assert commands.triggers == {"issue_comment": {"types": ["created"]}}
+    for _, step in steps(commands):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert "ref" not in step.get("with", {}), "issue_comment must check out the default branch only"
+            assert "repository" not in step.get("with", {})
+    first, second = commands.jobs["command"], commands.jobs["run"]
+    assert "id-token" not in first["permissions"]
+    assert second["needs"] == "command"
+    assert second["if"] == "needs.command.outputs.verb == 'run'"
+    assert "github.event.issue.pull_request" in first["if"]
