@@ -8,6 +8,8 @@ uploaded or submitted.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,13 +71,35 @@ def load_build(path: Path, target: Target, bucket: str, object_name: str) -> clo
     try:
         build = cloudbuild_v1.Build.from_json(json.dumps(document), ignore_unknown_fields=False)
     except Exception as error:  # json_format.ParseError names the field; nothing else raises here
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(_parse_error(path, str(error))) from None
     build.substitutions.update(target.substitutions())
     build.source = cloudbuild_v1.Source(
         storage_source=cloudbuild_v1.StorageSource(bucket=bucket, object_=object_name)
     )
     build.tags.extend(tag for tag in (BUILD_TAG, target.content_tag) if tag not in build.tags)
     return build
+
+
+def _parse_error(path: Path, message: str) -> str:
+    """`FILE:LINE:COL: message` for the protobuf parser's first line, pointing at the unknown field."""
+    first = message.splitlines()[0].strip() if message.strip() else "not a valid build config"
+    match = re.search(r'has no field named "([^"]+)"', first)
+    if match:
+        for key in _mapping_keys(yaml.compose(path.read_text())):
+            if key.value == match.group(1):
+                mark = key.start_mark
+                return f"{path}:{mark.line + 1}:{mark.column + 1}: unknown field {key.value!r} ({first})"
+    return f"{path}: {first}"
+
+
+def _mapping_keys(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield from _mapping_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _mapping_keys(item)
 
 
 def expand(text: str, substitutions: dict[str, str], project: str) -> str:

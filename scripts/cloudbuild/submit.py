@@ -130,7 +130,7 @@ def follow(
     *,
     poll_interval: float = 5.0,
     max_interval: float = 30.0,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> cloudbuild_v1.Build:
     """Poll until the build ends; return it if it succeeded, else raise BuildError naming the failing step.
@@ -140,6 +140,7 @@ def follow(
     its operation carries no error, so the build's own status decides.
     """
     name = f"{_parent(project, region)}/builds/{started.build_id}"
+    stream = stream or sys.stderr
     interval = poll_interval
     last = ""
     while True:

@@ -1,0 +1,193 @@
+"""`python -m scripts build` end to end through the real clients: google-cloud-build against a fake
+Cloud Build gRPC server, google-cloud-storage and the registry lookup against a local HTTP server."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+import yaml
+
+from scripts import cli, images
+from scripts.cloudbuild import registry
+from tests.scripts.cloudbuild.conftest import BUCKET, PROJECT, git, outputs
+from tests.scripts.cloudbuild.fake_cloudbuild import Script, Status
+
+IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/hpt/trainer"
+
+
+def build(repo, *extra: str) -> int:
+    return cli.main(["build", "--project", PROJECT, "--bucket", f"gs://{BUCKET}", "--source", str(repo),
+                     "--poll-interval", "0.01", *extra])
+
+
+def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_and_reports_the_digest(
+    git_repo, google_http, cloud_build, capsys, tmp_path
+):
+    assert build(git_repo) == 0
+    out, err = capsys.readouterr()
+    tag = images.content_tag("HEAD", git_repo)
+    commit = git(git_repo, "rev-parse", "HEAD")
+
+    # The request: our project and region, cloudbuild.yaml's steps and images, our source and tags.
+    (request,) = cloud_build.create_requests
+    assert request.project_id == PROJECT
+    assert request.parent == f"projects/{PROJECT}/locations/us-central1"
+    config = yaml.safe_load((git_repo / "cloudbuild.yaml").read_text())
+    sent = request.build
+    assert [step.id for step in sent.steps] == [step["id"] for step in config["steps"]]
+    assert [list(step.args) for step in sent.steps] == [step["args"] for step in config["steps"]]
+    assert list(sent.images) == config["images"]
+    assert sent.options.machine_type.name == config["options"]["machineType"]
+    assert sent.timeout.total_seconds() == 3600
+    assert dict(sent.substitutions) == {
+        "_REGION": "us-central1", "_REPOSITORY": "hpt", "_IMAGE": "trainer", "_CONTENT_TAG": tag,
+        "_SOURCE_URL": "", "COMMIT_SHA": commit,
+    }
+    assert tag in sent.tags
+    assert sent.source.storage_source.bucket == BUCKET
+
+    # The uploaded archive is the object the build reads, and holds only what the image needs.
+    data = google_http.objects[sent.source.storage_source.object_]
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = sorted(tar.getnames())
+    assert "Dockerfile" in members and "trainer/task.py" in members and "requirements/trainer.txt" in members
+    unwanted = [m for m in members
+                if "gha-creds" in m or ".pyc" in m or m.startswith((".hpt", ".git/", "tests"))]
+    assert unwanted == []
+    assert "experiments.yaml" not in members
+
+    # The log URL is printed before the build's progress, and the outputs name image and digest.
+    assert "logs at https://console.cloud.google.com/cloud-build/builds" in err
+    assert err.index("logs at") < err.index("SUCCESS")
+    pushed = {image.name: image.digest for image in cloud_build.builds["build-1"].results.images}
+    digest = pushed[f"{IMAGE}:{tag}"]
+    assert out.strip() == f"{IMAGE}:{tag}@{digest}"
+    assert outputs(tmp_path) == {
+        "build-id": "build-1", "log-url": cloud_build.builds["build-1"].log_url,
+        "image": f"{IMAGE}:{tag}", "digest": digest, "built": "true",
+    }
+    assert cloud_build.operation_polls >= 2  # followed through GetOperation
+
+
+@pytest.mark.parametrize("operation_error", ["Build failed; check build logs for details", None],
+                         ids=["with-operation-error", "without-operation-error"])
+def test_a_failed_build_exits_nonzero_naming_the_failing_step(
+    git_repo, google_http, cloud_build, capsys, tmp_path, operation_error
+):
+    cloud_build.script = Script(states=[
+        (Status.WORKING, {"check-substitutions": Status.SUCCESS, "build": Status.WORKING}),
+        (Status.FAILURE, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
+                          "build": Status.SUCCESS, "smoke-test": Status.FAILURE}),
+    ], operation_error=operation_error, failure_detail='Build step failure: step "smoke-test" exited 1')
+
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: build build-1 ended FAILURE at step 'smoke-test' (FAILURE)")
+    assert 'step "smoke-test" exited 1' in last and "logs: https://" in last
+    assert "Traceback" not in err
+    assert "digest" not in outputs(tmp_path)
+
+
+def test_a_timed_out_build_names_the_step_it_stopped_in(git_repo, google_http, cloud_build, capsys):
+    cloud_build.script = Script(states=[
+        (Status.WORKING, {"build": Status.WORKING}),
+        (Status.TIMEOUT, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
+                          "build": Status.TIMEOUT}),
+    ], operation_error="Build timeout")
+
+    assert build(git_repo) == 1
+    assert "ended TIMEOUT at step 'build' (TIMEOUT)" in capsys.readouterr().err
+
+
+def test_an_existing_content_tag_skips_the_build_and_reports_the_pushed_digest(
+    git_repo, google_http, cloud_build, capsys, tmp_path
+):
+    tag = images.content_tag("HEAD", git_repo)
+    google_http.manifests[tag] = "sha256:" + "b" * 64
+
+    assert build(git_repo) == 0
+    out, err = capsys.readouterr()
+    assert "already exists" in err
+    assert out.strip() == f"{IMAGE}:{tag}@sha256:{'b' * 64}"
+    assert outputs(tmp_path)["built"] == "false"
+    assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
+    # The registry is asked with every manifest type a pushed image can have.
+    assert google_http.manifest_heads[-1]["Accept"] == registry.MANIFEST_TYPES
+
+    assert build(git_repo, "--force") == 0
+    assert len(cloud_build.create_requests) == 1
+
+
+def test_a_rerun_after_success_builds_nothing_and_uploads_nothing(git_repo, google_http, cloud_build, capsys):
+    tag = images.content_tag("HEAD", git_repo)
+    # The fake registry learns of the image when the fake build pushes it.
+    def push(done) -> None:
+        google_http.manifests[tag] = done.results.images[1].digest
+
+    cloud_build.script.on_success = push
+
+    assert build(git_repo) == 0
+    assert build(git_repo) == 0
+    assert len(cloud_build.create_requests) == 1
+    assert google_http.upload_attempts == 1
+
+
+def test_a_build_of_the_same_inputs_that_is_running_is_followed_not_duplicated(
+    git_repo, google_http, cloud_build, capsys
+):
+    from google.cloud.devtools import cloudbuild_v1
+
+    tag = images.content_tag("HEAD", git_repo)
+    image = f"{IMAGE}:{tag}"
+    cloud_build.add_listed(cloudbuild_v1.Build(
+        id="running-1", project_id=PROJECT, status=Status.WORKING, tags=["hpt-trainer", tag], images=[image],
+        log_url="https://console.cloud.google.com/cloud-build/builds/running-1",
+        steps=[cloudbuild_v1.BuildStep(id="build", name="gcr.io/cloud-builders/docker")],
+    ))
+
+    assert build(git_repo) == 0
+    out, err = capsys.readouterr()
+    assert "running-1" in err and "already" in err
+    assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
+    assert cloud_build.list_requests[0].filter == f'tags="{tag}"'
+    assert {request.name for request in cloud_build.get_build_requests} == {
+        f"projects/{PROJECT}/locations/us-central1/builds/running-1"}
+    assert out.startswith(image + "@sha256:")
+
+
+def test_no_wait_returns_once_the_build_is_created(git_repo, google_http, cloud_build, capsys, tmp_path):
+    assert build(git_repo, "--no-wait") == 0
+    assert "logs at https://" in capsys.readouterr().err
+    assert cloud_build.operation_polls == 0
+    assert outputs(tmp_path)["build-id"] == "build-1"
+
+
+def test_uncommitted_changes_to_build_inputs_are_refused_before_anything_is_sent(
+    git_repo, google_http, cloud_build, capsys
+):
+    (git_repo / "trainer" / "task.py").write_text("print('changed')\n")
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: uncommitted changes in the image's inputs (trainer/task.py)")
+    assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
+
+
+def test_missing_settings_are_named(git_repo, capsys):
+    assert cli.main(["build", "--source", str(git_repo)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: missing --project (or $GOOGLE_CLOUD_PROJECT) and --bucket (or $HPT_STAGING_BUCKET)")
+
+
+def test_a_misspelt_cloudbuild_field_fails_before_upload(git_repo, google_http, cloud_build, capsys):
+    config = git_repo / "cloudbuild.yaml"
+    config.write_text(config.read_text().replace("machineType:", "machine_typo:"))
+    git(git_repo, "commit", "-q", "-am", "typo")
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    line = 1 + next(n for n, text in enumerate(config.read_text().splitlines()) if "machine_typo" in text)
+    assert err.startswith(f"error: {config.resolve()}:{line}:3: unknown field 'machine_typo'")
+    assert len(err.strip().splitlines()) == 1
+    assert google_http.upload_attempts == 0 and cloud_build.create_requests == []
