@@ -3,15 +3,59 @@
 from __future__ import annotations
 
 import argparse
-
-from scripts.cli import UserError
+import json
+import sys
 
 HELP = "List the experiments added, changed or removed between two git revisions."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from scripts.experiments.cli_args import add_file_argument
+
+    parser.add_argument(
+        "--base", required=True, metavar="REV", help="the revision to compare with (e.g. origin/main)"
+    )
+    parser.add_argument(
+        "--head",
+        default=None,
+        metavar="REV",
+        help="the revision to compare (default: the experiments file in the working tree)",
+    )
+    add_file_argument(parser)
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: {added, changed, removed, unchanged, to_submit, differences} for workflows",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("not implemented yet (issue 3)")
+    import os
+
+    from scripts.experiments import InvalidExperiments
+    from scripts.experiments.changes import changes_between
+
+    try:
+        changes = changes_between(args.base, args.head, args.file, os.environ)
+    except InvalidExperiments as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(changes.as_json(), indent=2))
+        return 0
+    print(f"experiments {changes.base} -> {changes.head}:")
+    for name in changes.added:
+        print(f"  added      {name}")
+    for name, found in changes.changed.items():
+        print(f"  changed    {name}")
+        for line in found:
+            print(f"               {line}")
+    for name in changes.removed:
+        print(f"  removed    {name} (not submitted; a job already running is not cancelled)")
+    for name in changes.unchanged:
+        print(f"  unchanged  {name}")
+    if not changes.to_submit:
+        print("nothing to submit")
+    return 0

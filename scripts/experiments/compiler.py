@@ -70,6 +70,7 @@ class CompiledExperiment:
         job_json: dict[str, Any] | None = None,
         experiment: Experiment | None = None,
         commit: str | None = None,
+        context: CompileContext | None = None,
     ):
         if job is None and job_json is None:
             raise ValueError("CompiledExperiment needs job or job_json")
@@ -80,6 +81,7 @@ class CompiledExperiment:
         self.spec_hash = spec_hash
         self.experiment = experiment
         self.commit = commit
+        self.context = context
         self._job = job
         self._job_json = job_json
 
@@ -173,14 +175,25 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
 
 def compute_spec_hash(study: Mapping[str, Any], trial_job: Mapping[str, Any]) -> str:
     """Hash of the study and the trial job spec minus the image tag and the output directory."""
-    trial_job = copy.deepcopy(dict(trial_job))
+    canonical = json.dumps(
+        defining_spec({**study, "trialJobSpec": trial_job}), sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:SPEC_HASH_LENGTH]
+
+
+def defining_spec(job_json: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a job (JSON mapping) that defines its study: what the spec hash covers."""
+    spec = {key: copy.deepcopy(job_json[key]) for key in _DEFINING_FIELDS if key in job_json}
+    trial_job = spec.get("trialJobSpec", {})
     trial_job.pop("baseOutputDirectory", None)
     for pool in trial_job.get("workerPoolSpecs", []):
         container = pool.get("containerSpec")
         if container and "imageUri" in container:
             container["imageUri"] = _untagged(container["imageUri"])
-    canonical = json.dumps({"study": study, "trialJobSpec": trial_job}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:SPEC_HASH_LENGTH]
+    return spec
+
+
+_DEFINING_FIELDS = ("studySpec", "maxTrialCount", "parallelTrialCount", "maxFailedTrialCount", "trialJobSpec")
 
 
 def study_spec(experiment: Experiment) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""Which experiments a change adds, changes or removes: compared on the compiled spec, not the text.
+
+Reformatting, reordering, comments, descriptions and labels change nothing; a different study,
+trial count or trial job spec (machines, args, env, scheduling, image repository) does. The
+image tag and output directory are left out, as in the spec hash (see `compiler`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts.cli import UserError
+from scripts.experiments.compiler import CompileContext, compile_experiment, defining_spec
+from scripts.experiments.loader import load, load_text
+from scripts.experiments.model import ExperimentsFile
+
+# Compiling only to compare: fixed commit and tag, so no git lookups and no difference from them.
+_COMPARE_CONTEXT = {"commit": "0" * 40, "image_tag": "compare"}
+
+
+@dataclass
+class Changes:
+    base: str
+    head: str
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)  # name -> what differs
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def to_submit(self) -> list[str]:
+        """Added and changed experiments: the ones a merge submits. Removed ones are never submitted."""
+        return [*self.added, *self.changed]
+
+    def status(self, name: str) -> str:
+        if name in self.added:
+            return "added"
+        if name in self.changed:
+            return "changed"
+        if name in self.removed:
+            return "removed"
+        return "unchanged"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "head": self.head,
+            "added": self.added,
+            "changed": list(self.changed),
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "to_submit": self.to_submit,
+            "differences": self.changed,
+        }
+
+
+def compare(
+    base: ExperimentsFile | None,
+    head: ExperimentsFile,
+    env: Mapping[str, str],
+    base_name: str = "base",
+    head_name: str = "head",
+) -> Changes:
+    """`base` None: the file did not exist there, so every experiment is added."""
+    base_specs = _specs(base, env) if base is not None else {}
+    head_specs = _specs(head, env)
+    changes = Changes(base_name, head_name)
+    for name, spec in head_specs.items():
+        if name not in base_specs:
+            changes.added.append(name)
+        elif spec != base_specs[name]:
+            changes.changed[name] = differences(base_specs[name], spec)
+        else:
+            changes.unchanged.append(name)
+    changes.removed = [name for name in base_specs if name not in head_specs]
+    return changes
+
+
+def changes_between(base: str, head: str | None, file: str | Path, env: Mapping[str, str]) -> Changes:
+    """Compare the experiments file at git revision `base` with `head` (None: the file on disk)."""
+    head_file = load(file, env) if head is None else _load_at(head, file, env)
+    base_file = _load_at(base, file, env)
+    return compare(base_file, head_file, env, base, head or "working tree")
+
+
+def file_at(revision: str, file: str | Path) -> tuple[str | None, str]:
+    """The file's text at `revision` (None when it did not exist there) and its `REV:path` name."""
+    path = Path(file).resolve()
+    directory = path.parent if path.parent.is_dir() else Path.cwd()
+    top = _git(["rev-parse", "--show-toplevel"], directory, f"{directory} is not in a git repository").strip()
+    relative = path.relative_to(Path(top).resolve()).as_posix()
+    _git(
+        ["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        directory,
+        f"unknown git revision {revision!r} (in a shallow clone, fetch it first)",
+    )
+    shown = subprocess.run(["git", "show", f"{revision}:{relative}"], cwd=top, capture_output=True, text=True)
+    name = f"{revision}:{relative}"
+    if shown.returncode != 0:
+        return None, name  # the revision exists but the file does not: everything is new
+    return shown.stdout, name
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """What differs between two JSON values, as `field.path: before -> after` lines."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            lines += differences(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        return lines
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        lines = []
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            lines += differences(old, new, f"{path}[{index}]")
+        return lines
+    if before == after:
+        return []
+    return [f"{path}: {_short(before)} -> {_short(after)}"]
+
+
+def _specs(experiments: ExperimentsFile, env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    context = CompileContext(env=env, **_COMPARE_CONTEXT)
+    return {
+        name: defining_spec(compile_experiment(experiments, name, context).job_json)
+        for name in experiments.names
+    }
+
+
+def _load_at(revision: str, file: str | Path, env: Mapping[str, str]) -> ExperimentsFile | None:
+    text, name = file_at(revision, file)
+    return None if text is None else load_text(text, name, env)
+
+
+def _git(args: list[str], cwd: Path, error: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except OSError as exc:
+        raise UserError(f"cannot run git: {exc}") from None
+    if result.returncode != 0:
+        raise UserError(error)
+    return result.stdout
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    text = str(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
