@@ -1,0 +1,151 @@
+"""`python -m trainer.task --learning_rate=F --momentum=F --num_units=N [...]`: one trial.
+
+Reads top to bottom: flags, where this process stands (Vertex's environment and cluster),
+precision and distribution, data, model, training with per-epoch reports, saving.
+Exit status: 0 trained, 2 a problem the user can fix (one line on stderr), 3 the loss diverged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+
+from trainer import environment, flags
+from trainer.errors import NonFiniteLoss, TrainerUserError
+
+EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3
+
+log = logging.getLogger("trainer")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = flags.parse_args(argv)  # bad flags exit 2 here, before TensorFlow loads
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s trainer %(levelname)s %(message)s")
+    try:
+        return train(args)
+    except TrainerUserError as error:
+        print(f"python -m trainer.task: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except NonFiniteLoss as error:
+        log.error("training stopped: %s; the trial fails (a smaller --learning_rate usually helps)", error)
+        return EXIT_DIVERGED
+
+
+def train(args) -> int:
+    # Where this process stands: Vertex's output paths, and its place in a multi-worker cluster.
+    environment.ensure_tf_config(os.environ)
+    cluster = environment.cluster_from_environment(os.environ)
+    paths = environment.output_paths(os.environ, args.model_dir)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    # Keras warns that fit's shuffle= does not apply to a tf.data input; ours shuffles itself.
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
+    import keras
+
+    from trainer import data, distribution, model, precision, reporting
+
+    # Devices, seeds, precision and strategy, in the order TensorFlow needs them.
+    distribution.configure_cpu_replicas(args.cpu_replicas)
+    keras.utils.set_random_seed(args.seed)
+    policy = precision.apply_policy(args.precision)
+    strategy = distribution.make_strategy(cluster)
+    replicas = strategy.num_replicas_in_sync
+    global_batch_size = args.batch_size * replicas
+
+    # Data: decoded once, cached, shuffled with the same seed on every worker.
+    images = data.load(
+        args.data,
+        args.image_size,
+        tfds_data_dir=args.tfds_data_dir,
+        synthetic_examples=args.synthetic_examples,
+    )
+    train_data = data.input_pipeline(images.train, global_batch_size, training=True, seed=args.seed)
+    test_data = data.input_pipeline(images.test, global_batch_size, training=False, seed=args.seed)
+    log.info(
+        "data %s: %d train / %d test images of %dx%d, classes %s",
+        args.data,
+        images.train.size,
+        images.test.size,
+        args.image_size,
+        args.image_size,
+        list(images.class_names),
+    )
+    log.info(
+        "%s with %d replica(s), global batch %d, precision %s, %s",
+        type(strategy).__name__,
+        replicas,
+        global_batch_size,
+        policy,
+        f"{cluster.task_type} {cluster.task_index} of {cluster.num_workers} workers"
+        if cluster.is_multi_worker
+        else "one worker",
+    )
+
+    # The model, built where the strategy places its variables.
+    with strategy.scope():
+        cnn = model.build_model(args.image_size, args.num_units)
+        model.compile_model(cnn, args.learning_rate, args.momentum)
+
+    # Train: report val_accuracy every epoch; back up after every epoch so a restart resumes.
+    callbacks: list[keras.callbacks.Callback] = [
+        reporting.StopOnNonFiniteLoss(),
+        reporting.HypertuneReporter(args.metric_tag, enabled=cluster.is_chief),
+    ]
+    scratch = tempfile.mkdtemp(prefix="trainer-")  # what non-chief workers write goes here
+    if paths.tensorboard_dir:
+        callbacks.append(
+            keras.callbacks.TensorBoard(log_dir=_writable(paths.tensorboard_dir, cluster, scratch))
+        )
+    if paths.checkpoint_dir:
+        backup = posixpath.join(paths.checkpoint_dir, _worker_suffix("backup", cluster))
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup))
+    try:
+        history = cnn.fit(
+            train_data,
+            epochs=args.epochs,
+            validation_data=test_data,
+            callbacks=callbacks,
+            verbose=args.verbose,
+        )
+        val_accuracy = history.history.get("val_accuracy", [])
+        if val_accuracy:
+            log.info("val_accuracy by epoch: %s", ", ".join(f"{value:.4f}" for value in val_accuracy))
+
+        # Every worker saves (saving may synchronize), but only the chief's copy is kept.
+        if paths.model_dir:
+            _save(cnn, _writable(paths.model_dir, cluster, scratch), args.export_format)
+            if cluster.is_chief:
+                log.info("model saved to %s", paths.model_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def _worker_suffix(name: str, cluster: environment.Cluster) -> str:
+    return name if cluster.is_chief else f"{name}-{cluster.task_type}-{cluster.task_index}"
+
+
+def _writable(directory: str, cluster: environment.Cluster, scratch: str) -> str:
+    """The chief writes to `directory`; the other workers to their own scratch space."""
+    return directory if cluster.is_chief else os.path.join(scratch, _worker_suffix("out", cluster))
+
+
+def _save(cnn, directory: str, export_format: str) -> None:
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(directory)
+    if export_format == "saved_model":
+        cnn.export(directory, format="tf_saved_model", verbose=False)
+    else:
+        cnn.save(posixpath.join(directory, "model.keras"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
