@@ -1,0 +1,148 @@
+"""`python -m scripts github STEP` with real event payloads against the fake GitHub API.
+
+These steps need no other command of ours: who may run `/hpt` commands, finding the merged pull
+request, and checking dispatch inputs. The flows that call validate/plan/run/report are covered
+end to end in test_flows.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.github.comments import marker, sections
+from tests.github import payloads
+
+HEAD, BASE = "a" * 40, "b" * 40
+
+
+@pytest.fixture
+def step(github_env, tmp_path):
+    def run(name: str, event_name: str, payload: dict, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **github_env, **payloads.write_event(tmp_path, event_name, payload)}
+        return subprocess.run(
+            [sys.executable, "-m", "scripts", "github", name, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    return run
+
+
+def outputs(github_env) -> dict[str, str]:
+    path = github_env["GITHUB_OUTPUT"]
+    if not os.path.exists(path):
+        return {}
+    return dict(line.split("=", 1) for line in Path(path).read_text().splitlines() if "=" in line)
+
+
+def test_a_stranger_gets_a_polite_refusal_and_nothing_runs(github, github_env, step):
+    github.add_pull(5, HEAD, BASE)
+    result = step(
+        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "NONE", author="eve")
+    )
+
+    assert result.returncode == 0, result.stderr
+    (comment,) = github.ours(5)
+    assert comment["body"].startswith(marker("experiments"))
+    assert "@eve, thanks for asking" in sections(comment["body"])["command"]
+    assert outputs(github_env) == {"verb": "", "experiment": ""}
+    # one read to find our comment, one write to answer: nothing fetched, nothing submitted
+    assert [(r.method, r.path.rsplit("/", 2)[-2:]) for r in github.requests] == [
+        ("GET", ["5", "comments"]),
+        ("POST", ["5", "comments"]),
+    ]
+
+
+@pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR"])
+def test_a_collaborator_run_is_handed_to_the_job_with_credentials(github, github_env, step, association):
+    github.add_pull(5, HEAD, BASE)
+    result = step(
+        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", association)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert outputs(github_env) == {"verb": "run", "experiment": "horses-humans"}
+    (comment,) = github.ours(5)
+    assert sections(comment["body"])["command"] == "`/hpt run horses-humans` by @bob: submitting…"
+
+
+def test_the_submitting_job_checks_the_author_again(github, github_env, step):
+    github.add_pull(5, HEAD, BASE)
+    result = step(
+        "command-run", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "CONTRIBUTOR")
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: this step only runs an authorized `/hpt run <experiment>` comment"
+    assert [r.method for r in github.writes()] == ["POST"]  # the refusal, nothing else
+
+
+def test_ordinary_comments_are_ignored(github, github_env, step):
+    github.add_pull(5, HEAD, BASE)
+    result = step("command", "issue_comment", payloads.issue_comment(5, "Looks good to me", "OWNER"))
+    assert result.returncode == 0
+    assert github.requests == []
+    assert outputs(github_env) == {"verb": "", "experiment": ""}
+
+
+def test_a_malformed_command_from_a_collaborator_gets_the_usage(github, step):
+    github.add_pull(5, HEAD, BASE)
+    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt deploy prod", "MEMBER"))
+    assert result.returncode == 0
+    (comment,) = github.ours(5)
+    assert "use `/hpt plan` or `/hpt run <experiment>`" in sections(comment["body"])["command"]
+
+
+def test_the_refusal_goes_to_the_summary_when_the_token_is_read_only(github, github_env, step):
+    github.add_pull(5, HEAD, BASE)
+    github.read_only = True
+    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "NONE", author="eve"))
+    assert result.returncode == 0
+    assert "could not comment on pull request #5" in result.stderr
+    assert "@eve, thanks for asking" in Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_merged_pr_finds_the_pull_request_of_a_merge_commit(github, github_env, step):
+    merge = "c" * 40
+    github.add_pull(9, HEAD, BASE, merge_sha=merge)
+    result = step("merged-pr", "push", payloads.push(BASE, merge), "--commit", merge)
+    assert (result.returncode, result.stdout) == (0, "9\n")
+    assert outputs(github_env) == {"pull_request": "9"}
+    assert github.requests[0].path == f"/repos/{github.repository}/commits/{merge}/pulls"
+
+
+def test_merged_pr_of_a_direct_push_is_empty(github, github_env, step):
+    result = step("merged-pr", "push", payloads.push(BASE, HEAD), "--commit", HEAD)
+    assert (result.returncode, result.stdout) == (0, "\n")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"experiment": "a b"}, "input experiment: 'a b' is not an experiment name"),
+        ({"experiment": "x", "max_trials": "0"}, "input max_trials: '0' is not a positive whole number"),
+        (
+            {"experiment": "x", "pull_request": "#5"},
+            "input pull_request: '#5' is not a positive whole number",
+        ),
+        ({"experiment": "x", "dry_run": "maybe"}, "input dry_run: 'maybe' is neither true nor false"),
+    ],
+)
+def test_dispatch_rejects_bad_inputs_before_anything_runs(github, step, inputs, message):
+    result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {message}"
+    assert github.requests == []
+
+
+def test_a_step_given_the_wrong_event_says_so(step):
+    result = step("plan", "push", payloads.push(BASE, HEAD))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: `github plan` handles PullRequestEvent events, not push"
