@@ -116,6 +116,7 @@ class Optimizer:
         self.seed = study_seed(job) if seed is None else seed
         goal = self._spec.metrics[0].goal
         direction = "minimize" if goal == StudySpec.MetricSpec.GoalType.MINIMIZE else "maximize"
+        directory.mkdir(parents=True, exist_ok=True)
         self._storage_url = f"sqlite:///{directory / STORAGE_FILE}"
         self._study = optuna.create_study(
             storage=self._storage_url,
@@ -255,6 +256,7 @@ def _values(parameter: ParameterSpec) -> list[Any]:
 
 def _grid(parameters: Sequence[ParameterSpec]) -> Iterator[dict[str, Any]]:
     """Every combination, the first parameter varying slowest; children only under their parents."""
+    parameters = list(parameters)  # a slice of a repeated field would give raw protobuf messages
     if not parameters:
         yield {}
         return

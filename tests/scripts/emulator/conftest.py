@@ -42,7 +42,8 @@ def double(parameter_id: str, low: float, high: float, scale=ParameterSpec.Scale
 
 
 def discrete(parameter_id: str, values: list[float]):
-    return ParameterSpec(parameter_id=parameter_id, discrete_value_spec=ParameterSpec.DiscreteValueSpec(values=values))
+    values_spec = ParameterSpec.DiscreteValueSpec(values=values)
+    return ParameterSpec(parameter_id=parameter_id, discrete_value_spec=values_spec)
 
 
 def make_job(
@@ -79,6 +80,14 @@ def make_job(
             )],
         ),
     )
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s")
+        time.sleep(0.05)
 
 
 @dataclass

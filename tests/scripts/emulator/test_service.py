@@ -8,7 +8,7 @@ from google.cloud.aiplatform_v1 import JobState, ListHyperparameterTuningJobsReq
 
 from scripts.labels import identity_filter
 
-from .conftest import PARENT, StudySpec, discrete, make_job
+from .conftest import PARENT, StudySpec, discrete, make_job, wait_until
 
 
 def test_a_job_runs_from_pending_to_succeeded_with_measured_trials(emulator):
@@ -28,14 +28,17 @@ def test_a_job_runs_from_pending_to_succeeded_with_measured_trials(emulator):
         assert trial.start_time and trial.end_time >= trial.start_time
         base = trial.parameters[0].value
         assert [m.step_count for m in trial.measurements] == [1, 2, 3]
-        assert [m.metrics[0].value for m in trial.measurements] == pytest.approx([base + 0.01 * s for s in (1, 2, 3)])
+        reported = [m.metrics[0].value for m in trial.measurements]
+        assert reported == pytest.approx([base + 0.01 * step for step in (1, 2, 3)])
         # LAST is the API's default selection.
         assert trial.final_measurement.step_count == 3
 
 
 def test_best_measurement_selection_picks_the_best_report_not_the_last(emulator):
-    job = make_job(args=["--steps=3", "--slope=-0.1", "--base=0.9"], parameters=[discrete("unused", [1])],
-                   max_trials=1, measurement_selection_type=StudySpec.MeasurementSelectionType.BEST_MEASUREMENT)
+    job = make_job(
+        args=["--steps=3", "--slope=-0.1", "--base=0.9"], parameters=[discrete("unused", [1])], max_trials=1,
+        measurement_selection_type=StudySpec.MeasurementSelectionType.BEST_MEASUREMENT,
+    )
     job = emulator.wait(emulator.submit(job).name)
 
     final = job.trials[0].final_measurement
@@ -89,11 +92,10 @@ def test_list_filters_by_identity_labels_and_pages(emulator):
 
 
 def test_cancel_stops_running_trials_and_a_finished_job_cannot_be_cancelled(emulator):
-    job = make_job(args=["--steps=100", "--sleep=0.1", f"--record={emulator.records}"], max_trials=4, parallel=2)
-    name = emulator.submit(job).name
-    # Wait until both trials have reported once.
-    while sum(1 for t in emulator.client.get_hyperparameter_tuning_job(name=name).trials if t.measurements) < 2:
-        pass
+    args = ["--steps=100", "--sleep=0.1", f"--record={emulator.records}"]
+    name = emulator.submit(make_job(args=args, max_trials=4, parallel=2)).name
+    wait_until(lambda: sum(1 for t in emulator.client.get_hyperparameter_tuning_job(name=name).trials
+                           if t.measurements) == 2)
 
     emulator.client.cancel_hyperparameter_tuning_job(name=name)
     job = emulator.wait(name, timeout=20)

@@ -13,7 +13,8 @@ from .conftest import STANDIN, ParameterSpec, StudySpec, discrete, double, make_
 
 
 def _records(directory: Path) -> dict[str, dict]:
-    return {path.stem.removeprefix("trial-"): json.loads(path.read_text()) for path in directory.glob("trial-*.json")}
+    paths = directory.glob("trial-*.json")
+    return {path.stem.removeprefix("trial-"): json.loads(path.read_text()) for path in paths}
 
 
 def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
@@ -86,7 +87,8 @@ def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_wh
     job = emulator.wait(emulator.submit(job).name)
     assert job.trials[0].state == Trial.State.INFEASIBLE
     assert "no measurement of metric 'accuracy'" in job.trials[0].infeasible_reason
-    assert job.state == JobState.JOB_STATE_FAILED and "1 failed trials and none succeeded" in job.error.message
+    assert job.state == JobState.JOB_STATE_FAILED
+    assert "1 failed trials and none succeeded" in job.error.message
 
     job = make_job(args=["--exit_code=3"], max_trials=1)
     job = emulator.wait(emulator.submit(job).name)
@@ -97,7 +99,10 @@ def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_wh
 
 @pytest.mark.parametrize(
     ("max_failed", "expected_trials", "message"),
-    [(2, 2, "2 failed trials reached max_failed_trial_count 2"), (0, 3, "3 failed trials and none succeeded")],
+    [
+        (2, 2, "2 failed trials reached max_failed_trial_count 2"),
+        (0, 3, "3 failed trials and none succeeded"),  # the emulator's rule for 0
+    ],
 )
 def test_failed_trials_fail_the_job_at_max_failed_trial_count(emulator, max_failed, expected_trials, message):
     job = make_job(args=["--exit_code=1"], max_trials=6, parallel=1, max_failed=max_failed)

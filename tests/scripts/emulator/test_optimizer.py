@@ -1,0 +1,140 @@
+"""Suggestions: grid, scales (log and reverse log), conditional parameters, seeds; real Optuna."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState
+
+from scripts.emulator.optimizer import Optimizer, reverse_log_value, study_seed
+
+from .conftest import ParameterSpec, StudySpec, discrete, double, make_job
+
+Scale = ParameterSpec.ScaleType
+Conditional = ParameterSpec.ConditionalParameterSpec
+
+
+def _optimizer(tmp_path, parameters, algorithm=StudySpec.Algorithm.RANDOM_SEARCH, name="1", seed=7, **job):
+    spec = make_job(parameters=parameters, algorithm=algorithm, **job)
+    spec.name = f"projects/p/locations/l/hyperparameterTuningJobs/{name}"
+    return Optimizer(tmp_path, HyperparameterTuningJob(spec), seed=seed)
+
+
+def _values(optimizer, count):
+    return [{p.parameter_id: p.value for p in optimizer.ask(i)[1]} for i in range(count)]
+
+
+def _categorical(parameter_id, values, children=()):
+    return ParameterSpec(
+        parameter_id=parameter_id, categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=values),
+        conditional_parameter_specs=list(children),
+    )
+
+
+def _integer(parameter_id, low, high, scale=Scale.UNIT_LINEAR_SCALE):
+    bounds = ParameterSpec.IntegerValueSpec(min_value=low, max_value=high)
+    return ParameterSpec(parameter_id=parameter_id, integer_value_spec=bounds, scale_type=scale)
+
+
+def test_grid_enumerates_every_combination_once_then_stops(tmp_path):
+    parameters = [
+        _categorical("optimizer", ["sgd", "adam"], children=[
+            Conditional(parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
+                        parameter_spec=discrete("momentum", [0.0, 0.9])),
+        ]),
+        _integer("layers", 1, 2),
+    ]
+    optimizer = _optimizer(tmp_path, parameters, StudySpec.Algorithm.GRID_SEARCH, max_trials=20)
+
+    points = [optimizer.ask(i) for i in range(7)]
+
+    assert points[-1] is None  # (sgd x 2 momenta + adam) x 2 layer counts = 6 points
+    seen = [tuple(sorted((p.parameter_id, p.value) for p in parameters)) for _, parameters in points[:6]]
+    assert len(set(seen)) == 6
+    assert set(seen) == {
+        (("layers", layers), ("momentum", momentum), ("optimizer", "sgd"))
+        for layers in (1, 2) for momentum in (0.0, 0.9)
+    } | {(("layers", layers), ("optimizer", "adam")) for layers in (1, 2)}
+
+
+def test_grid_search_through_the_emulator_runs_each_point_and_ends_when_the_grid_does(emulator):
+    job = make_job(parameters=[discrete("base", [0.1, 0.2, 0.3])], max_trials=10, parallel=2,
+                   algorithm=StudySpec.Algorithm.GRID_SEARCH)
+    job = emulator.wait(emulator.submit(job).name)
+
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    assert sorted(t.parameters[0].value for t in job.trials) == [0.1, 0.2, 0.3]
+
+
+def test_log_scale_is_sampled_uniformly_in_log_space(tmp_path):
+    optimizer = _optimizer(tmp_path, [double("learning_rate", 1e-4, 1.0, Scale.UNIT_LOG_SCALE)])
+    samples = [v["learning_rate"] for v in _values(optimizer, 80)]
+
+    assert all(1e-4 <= x <= 1.0 for x in samples)
+    # Uniform in log10 space over [-4, 0]: the median exponent is near -2; a linear scale gives ~-0.3.
+    assert -2.7 < statistics.median(math.log10(x) for x in samples) < -1.3
+    assert sum(x < 1e-2 for x in samples) >= 25
+
+
+def test_reverse_log_scale_spreads_out_the_top_of_the_range(tmp_path):
+    parameters = [
+        double("momentum", 0.0, 1.0, Scale.UNIT_REVERSE_LOG_SCALE),
+        double("beta", 1e-4, 1.0, Scale.UNIT_REVERSE_LOG_SCALE),
+    ]
+    samples = _values(_optimizer(tmp_path, parameters), 80)
+
+    assert all(0.0 <= v["momentum"] <= 1.0 and 1e-4 <= v["beta"] <= 1.0 for v in samples)
+    # beta = 1 + 1e-4 - y with y log-uniform on [1e-4, 1]: half the samples lie above ~0.99.
+    assert 25 <= sum(v["beta"] > 0.99 for v in samples) <= 55
+    assert statistics.median(v["momentum"] for v in samples) > 0.55
+    assert reverse_log_value(1e-4, 1.0, 0.0) == pytest.approx(1.0)
+    assert reverse_log_value(1e-4, 1.0, 1.0) == pytest.approx(1e-4)
+
+
+def test_conditional_parameters_appear_only_under_matching_parents(tmp_path):
+    parameters = [
+        _categorical("optimizer", ["sgd", "adam"], children=[
+            Conditional(parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
+                        parameter_spec=double("momentum", 0.0, 1.0)),
+        ]),
+        ParameterSpec(
+            parameter_id="layers",
+            integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=1, max_value=3),
+            conditional_parameter_specs=[
+                Conditional(parent_int_values=Conditional.IntValueCondition(values=[3]),
+                            parameter_spec=discrete("width", [32, 64])),
+            ],
+        ),
+        ParameterSpec(
+            parameter_id="dropout", discrete_value_spec=ParameterSpec.DiscreteValueSpec(values=[0.0, 0.5]),
+            conditional_parameter_specs=[
+                Conditional(parent_discrete_values=Conditional.DiscreteValueCondition(values=[0.5]),
+                            parameter_spec=_categorical("where", ["early", "late"])),
+            ],
+        ),
+    ]
+    samples = _values(_optimizer(tmp_path, parameters), 40)
+
+    for values in samples:
+        assert ("momentum" in values) == (values["optimizer"] == "sgd")
+        assert ("width" in values) == (values["layers"] == 3)
+        assert ("where" in values) == (values["dropout"] == 0.5)
+    # Both branches of each condition were explored.
+    assert {v["optimizer"] for v in samples} == {"sgd", "adam"}
+    assert {v["layers"] for v in samples} == {1, 2, 3}
+
+
+def test_the_same_seed_suggests_the_same_trials(tmp_path):
+    parameters = [double("learning_rate", 1e-3, 1.0, Scale.UNIT_LOG_SCALE), discrete("units", [64, 128, 512])]
+    bayesian = StudySpec.Algorithm.ALGORITHM_UNSPECIFIED
+    first = _values(_optimizer(tmp_path / "a", parameters, bayesian), 3)
+    again = _values(_optimizer(tmp_path / "b", parameters, bayesian), 3)
+    other = _values(_optimizer(tmp_path / "c", parameters, bayesian, seed=8), 3)
+
+    assert first == again
+    assert first != other
+    # Without a seed option, the seed comes from the job: same spec, same seed.
+    assert study_seed(make_job()) == study_seed(make_job())
+    assert study_seed(make_job()) != study_seed(make_job(display_name="another"))
