@@ -23,7 +23,9 @@ HELP = "Submit an experiment to a backend (vertex or local) and, with --wait, fo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("experiment", metavar="EXPERIMENT", help="name of the experiment in experiments.yaml")
+    from scripts.experiments.cli_args import add_experiment_arguments
+
+    add_experiment_arguments(parser)  # EXPERIMENT, --file, --profile, --set, --commit, --pr, --repository
     parser.add_argument(
         "--backend",
         choices=("local", "vertex"),
@@ -53,25 +55,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest wait between polls (default 60, local 5)",
     )
-    _add_experiment_arguments(parser)
-
-
-def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
-    """--file/--profile/--set: the experiment-selection arguments every command shares."""
-    parser.add_argument("--file", default=None, help="experiments file (default: experiments.yaml)")
-    parser.add_argument("--profile", default=None, help="a profile of the experiments file")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="FIELD=VALUE", help="override a field (repeatable)"
-    )
 
 
 def _compile(args: argparse.Namespace):
-    """The experiment compiled to the job to send (`scripts.experiments.CompiledExperiment`)."""
-    raise UserError("the experiments compiler (issue 3) is not available yet")
+    """The experiment compiled to the job to send; invalid experiments print every problem."""
+    from scripts.experiments import InvalidExperiments
+    from scripts.experiments.cli_args import compile_from_args
+
+    try:
+        return compile_from_args(args)
+    except InvalidExperiments as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
     compiled = _compile(args)
+    if compiled is None:
+        return 1
     if args.backend == "vertex":
         return _submit_and_follow(args, compiled, address=None, wait=args.wait, cancel_on_interrupt=False)
     with _local_emulator() as address:

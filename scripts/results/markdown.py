@@ -71,7 +71,9 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
     if chart:
         parts.append(chart)
     if trials:
-        parts.append(_table(trials, metric, vertex=data["backend"] == "vertex"))
+        # Trials run as custom jobs on Vertex: link each one's console page when the job names it.
+        job_links = data["backend"] == "vertex" and any(t.get("custom_job") for t in trials)
+        parts.append(_table(trials, metric, job_links=job_links))
     parts.append(_links(data))
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -136,12 +138,12 @@ def _chart(trials: list[dict[str, Any]], metric: str) -> str:
     )
 
 
-def _table(trials: list[dict[str, Any]], metric: str, *, vertex: bool) -> str:
+def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str:
     keys: list[str] = []
     for trial in trials:
         keys += [key for key in trial["parameters"] if key not in keys]
     header = ["trial", f"`{_code(metric)}`", "state", *(f"`{_code(k)}`" for k in keys), "time"]
-    if vertex:
+    if job_links:
         header.append("job")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for trial in trials:
@@ -152,7 +154,7 @@ def _table(trials: list[dict[str, Any]], metric: str, *, vertex: bool) -> str:
             *(_cell(trial["parameters"].get(k, "")) for k in keys),
             format_duration(trial["seconds"]) if trial["seconds"] is not None else "",
         ]
-        if vertex:
+        if job_links:
             url = names.custom_job_console_url(trial.get("custom_job", ""))
             row.append(f"[console]({url})" if url else "")
         lines.append("| " + " | ".join(row) + " |")
