@@ -1,0 +1,63 @@
+"""Median automated stopping: the rule itself, and a clearly worse trial stopped by the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from google.cloud.aiplatform_v1 import JobState, Measurement, Trial
+
+from scripts.emulator.early_stopping import should_stop
+
+from .conftest import StudySpec, discrete, make_job
+
+MEDIAN = StudySpec.MedianAutomatedStoppingSpec()
+
+
+def _curve(*values: float) -> list[Measurement]:
+    return [
+        Measurement(step_count=step, metrics=[Measurement.Metric(metric_id="accuracy", value=value)])
+        for step, value in enumerate(values, start=1)
+    ]
+
+
+def _spec(goal=StudySpec.MetricSpec.GoalType.MAXIMIZE) -> StudySpec:
+    return StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=goal)],
+                     median_automated_stopping_spec=MEDIAN)
+
+
+def test_the_median_rule_compares_the_best_so_far_with_completed_running_averages_up_to_that_step():
+    completed = [_curve(0.5, 0.7, 0.9), _curve(0.6, 0.8, 1.0)]
+    # By step 1 the completed trials averaged 0.5 and 0.6 (median 0.55).
+    assert should_stop(_spec(), _curve(0.5), completed)
+    assert not should_stop(_spec(), _curve(0.56), completed)
+    # By step 2 they averaged 0.6 and 0.7 (median 0.65): the best so far (0.62) counts, not the last.
+    assert should_stop(_spec(), _curve(0.5, 0.6), completed)
+    assert not should_stop(_spec(), _curve(0.66, 0.1), completed)
+    # Minimizing, lower is better.
+    minimize = _spec(StudySpec.MetricSpec.GoalType.MINIMIZE)
+    assert should_stop(minimize, _curve(0.7), completed)
+    assert not should_stop(minimize, _curve(0.5), completed)
+
+
+def test_no_stopping_without_a_spec_or_enough_completed_trials():
+    no_spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=1)])
+    assert not should_stop(no_spec, _curve(0.0), [_curve(0.9), _curve(0.9)])
+    assert not should_stop(_spec(), _curve(0.0), [_curve(0.9)])
+
+
+def test_the_emulator_stops_a_clearly_worse_trial_and_keeps_its_measurements(emulator):
+    # Grid order: two good trials complete first, then one far worse.
+    job = make_job(
+        args=["--steps=8", "--sleep=0.15", f"--record={emulator.records}"],
+        parameters=[discrete("base", [0.8, 0.82, 0.1])], max_trials=3, parallel=1,
+        algorithm=StudySpec.Algorithm.GRID_SEARCH, median_automated_stopping_spec=MEDIAN,
+    )
+    job = emulator.wait(emulator.submit(job).name)
+
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    good, better, worse = job.trials
+    assert len(good.measurements) == len(better.measurements) == 8
+    assert worse.state == Trial.State.SUCCEEDED  # as Vertex records a stopped trial
+    assert 1 <= len(worse.measurements) < 8
+    assert worse.final_measurement.metrics[0].value == 0.1
+    assert json.loads((emulator.records / "trial-3.json").read_text())["terminated"]
