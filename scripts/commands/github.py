@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "command": "issue_comment: answer `/hpt plan`; authorize `/hpt run` for the next job",
     "command-run": "issue_comment: submit an authorized `/hpt run <experiment>`",
     "merged-pr": "print the pull request a commit merged (empty when none)",
+    "build-summary": "write the image and the build log link (`build`'s outputs) to the job summary",
 }
 
 
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         number = merged_pull_request(GitHubClient.from_environment(), args.commit)
         runner.set_output("pull_request", str(number or ""))
         print(number or "")
+        return 0
+    if args.step == "build-summary":
+        runner.append_summary(build_summary(os.environ))
         return 0
     if args.step == "report":
         from scripts.github import report_flow
@@ -88,3 +92,20 @@ def run(args: argparse.Namespace) -> int:
     if args.step == "command":
         return comment_commands.run_command(event, GitHubClient.from_environment())
     return comment_commands.run_submit(event, GitHubClient.from_environment())
+
+
+def build_summary(env: dict[str, str] | os._Environ) -> str:
+    """The job summary of a trainer image build, from `build`'s step outputs passed as BUILD_*."""
+    image, digest = env.get("BUILD_IMAGE", ""), env.get("BUILD_DIGEST", "")
+    log_url = env.get("BUILD_LOG_URL", "")
+    lines = ["### Trainer image", ""]
+    if image and digest:
+        state = "built" if env.get("BUILD_BUILT") == "true" else "already built (its inputs are unchanged)"
+        lines.append(f"`{image}@{digest}`: {state}")
+    else:
+        lines.append(
+            "The build did not finish; see the step's log" + (" and the build log below." if log_url else ".")
+        )
+    if log_url:
+        lines += ["", f"[Cloud Build log]({log_url})"]
+    return "\n".join(lines)

@@ -130,20 +130,19 @@ def changed(base: str, head: str) -> list[Change]:
     return parse_changes(data)
 
 
-def parse_changes(data: Any) -> list[Change]:
-    """`changed --format json`: a list of `{"name": ..., "change": "added"|"changed"|"removed"}`."""
-    items = data.get("experiments", data.get("changes", [])) if isinstance(data, dict) else data
-    changes = []
-    for item in items or []:
-        name = item.get("name") or item.get("experiment")
-        kind = item.get("change") or item.get("status") or item.get("kind")
-        if name and kind:
-            changes.append(Change(str(name), str(kind)))
-    return changes
+def parse_changes(data: dict[str, Any]) -> list[Change]:
+    """`changed --format json`: `{"added": [...], "changed": [...], "removed": [...], ...}`."""
+    return [
+        Change(str(name), kind) for kind in ("added", "changed", "removed") for name in data.get(kind) or []
+    ]
 
 
-def plan_markdown(experiment: str, *, file: Path | None = None, credentials: bool = True) -> Result:
+def plan_markdown(
+    experiment: str, *, file: Path | None = None, base: str | None = None, credentials: bool = True
+) -> Result:
+    """The plan of one experiment; with `base` (a git revision) it also says what changed."""
     args = ["plan", experiment, "--format", "markdown"] + (["--file", str(file)] if file else [])
+    args += ["--base", base] if base else []
     return scripts_command(args, credentials=credentials)
 
 
@@ -158,15 +157,20 @@ def plan_json(
 def submit(
     experiment: str,
     *,
+    pull_request: int | None = None,
     overrides: Sequence[str] = (),
     file: Path | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Submit to Vertex AI (or the emulator) without waiting; the submitted job as protobuf JSON."""
+    """Submit to Vertex AI (or the emulator) without waiting; the submitted job as protobuf JSON.
+
+    The job's labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the
+    pull request it reports to; `run` reuses a job with the same identity instead of submitting twice.
+    """
     args = ["run", experiment, "--backend", "vertex", "--json"]
     args += [item for override in overrides for item in ("--set", override)]
     args += ["--file", str(file)] if file else []
-    return json_output(scripts_command(args, env=env), f"run {experiment}")
+    args += ["--pr", str(pull_request)] if pull_request else []
+    return json_output(scripts_command(args), f"run {experiment}")
 
 
 def report_markdown(job_name: str) -> str:
@@ -179,19 +183,17 @@ def report_markdown(job_name: str) -> str:
 def changes_between_files(base: Path | None, head: Path) -> list[Change]:
     """The experiments added, changed or removed from one experiments file to another.
 
-    Both files are read as data (no child process, no credentials in the environment they
-    resolve `${VAR}` against); an experiment changed when its checked definition differs.
+    Both files are read as data, in this process, resolving `${VAR}` against an environment
+    without credentials (the files come from a pull request).
     """
+    from scripts.experiments import InvalidExperiments
+    from scripts.experiments.changes import compare
     from scripts.experiments.loader import load
-    from scripts.experiments.problems import InvalidExperiments
 
     env = child_environment(credentials=False)
-    after = load(head, env).experiments
+    after = load(head, env)
     try:
-        before = load(base, env).experiments if base else {}
+        before = load(base, env) if base else None
     except InvalidExperiments:
-        before = {}  # an invalid base: everything in the pull request is new to it
-    changes = [Change(name, "added") for name in after if name not in before]
-    changes += [Change(name, "changed") for name in after if name in before and after[name] != before[name]]
-    changes += [Change(name, "removed") for name in before if name not in after]
-    return changes
+        before = None  # an invalid base: everything in the pull request is new to it
+    return parse_changes(compare(before, after, env).as_json())

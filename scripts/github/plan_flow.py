@@ -19,12 +19,13 @@ def plan_section_for(base: str, head: str) -> tuple[str, list[ours.Change], bool
     problems = ours.validate()
     if problems:
         return bodies.plan_section(head, [], [], problems), [], False
-    changes = ours.changed(merge_base(base, head), head)
+    since = merge_base(base, head)
+    changes = ours.changed(since, head)
     plans, failures = [], []
     for change in changes:
         if change.kind == "removed":
             continue
-        result = ours.plan_markdown(change.experiment)
+        result = ours.plan_markdown(change.experiment, base=since)
         if result.ok:
             plans.append((change.experiment, result.stdout))
         else:

@@ -19,9 +19,6 @@ from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.publish import publish
 from scripts.paths import REPO_ROOT
 
-# Tells `run` which pull request a job reports to (the `hpt-pr` label).
-PULL_REQUEST_ENV = "HPT_PULL_REQUEST"
-
 
 def merged_pull_request(client: GitHubClient, commit: str) -> int | None:
     """The pull request that `commit` merged, from GitHub's list of pull requests with that commit."""
@@ -50,11 +47,10 @@ def submit_all(
             failures.append(bodies.Submitted(experiment, error=result.error_line()))
     if failures:
         return failures, False
-    env = {PULL_REQUEST_ENV: str(pull_request)} if pull_request else {}
     submitted, all_ok = [], True
     for experiment in experiments:
         try:
-            job = ours.submit(experiment, overrides=overrides, file=file, env=env)
+            job = ours.submit(experiment, pull_request=pull_request, overrides=overrides, file=file)
         except UserError as error:
             submitted.append(bodies.Submitted(experiment, error=str(error)))
             all_ok = False

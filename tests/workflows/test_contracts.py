@@ -175,7 +175,20 @@ def test_image_builds_when_any_build_input_changes_and_on_dispatch():
     expected = {f"{name}/**" if (REPO_ROOT / name).is_dir() else name for name in BUILD_INPUTS}
     assert set(push["paths"]) == expected
     commands = [_our_command(step["run"]) for _, step in steps(build) if "run" in step]
-    assert commands == ["build"]
+    assert commands == ["build", "github build-summary"]
+    summary = build.jobs["build"]["steps"][-1]
+    assert summary["if"] == "${{ always() }}"  # a failed build still links its log
+    assert summary["env"]["BUILD_LOG_URL"] == "${{ steps.build.outputs.log-url }}"
+
+
+def test_jobs_that_submit_build_or_find_the_image_first():
+    for name, job_name in [
+        ("experiments.yml", "submit"),
+        ("experiments.yml", "dispatch"),
+        ("hpt-commands.yml", "run"),
+    ]:
+        commands = [_our_command(s["run"]) for s in workflow(name).jobs[job_name]["steps"] if "run" in s]
+        assert commands[0] == "build" and commands[1].startswith("github "), (name, job_name)
 
 
 def test_experiments_workflow_triggers_and_dispatch_inputs():
