@@ -1,0 +1,75 @@
+"""A PNG chart of a tuning job: the metric per trial (best highlighted) and per epoch.
+
+Left: each trial's final measurement as a bar, in trial order, the best one in a strong colour
+(infeasible trials as an empty slot marked "x"). Right: one line per trial through its
+measurements (x = `step_count`, the epoch), the best trial's line drawn bold. Rendered with
+matplotlib's Agg backend: no display needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
+
+BEST_COLOUR = "#d62728"
+OTHER_COLOUR = "#9ecae1"
+
+
+def _best(job: HyperparameterTuningJob) -> Trial | None:
+    succeeded = [t for t in job.trials if t.state == Trial.State.SUCCEEDED and t.final_measurement.metrics]
+    if not succeeded:
+        return None
+    goals = [metric.goal for metric in job.study_spec.metrics]
+    pick = min if goals and goals[0] == StudySpec.MetricSpec.GoalType.MINIMIZE else max
+    return pick(succeeded, key=lambda t: t.final_measurement.metrics[0].value)
+
+
+def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
+    """Draw the chart of `job` (with its trials) into the PNG file `path`; the path written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    metric = job.study_spec.metrics[0].metric_id if job.study_spec.metrics else "metric"
+    best = _best(job)
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    per_trial, per_epoch = figure.subplots(1, 2)
+
+    labels, values, colours = [], [], []
+    for trial in job.trials:
+        labels.append(trial.id)
+        has_value = trial.final_measurement.metrics and trial.state == Trial.State.SUCCEEDED
+        values.append(trial.final_measurement.metrics[0].value if has_value else 0.0)
+        colours.append(BEST_COLOUR if best is not None and trial.id == best.id else OTHER_COLOUR)
+    bars = per_trial.bar(labels, values, color=colours)
+    for bar, trial in zip(bars, job.trials, strict=True):
+        if trial.state != Trial.State.SUCCEEDED:
+            per_trial.annotate("x", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom")
+    per_trial.set_xlabel("trial")
+    per_trial.set_ylabel(metric)
+    title = f"final {metric} per trial"
+    if best is not None:
+        title += f" (best: trial {best.id}, {best.final_measurement.metrics[0].value:.4g})"
+    per_trial.set_title(title)
+
+    for trial in job.trials:
+        steps = [m.step_count for m in trial.measurements if m.metrics]
+        points = [m.metrics[0].value for m in trial.measurements if m.metrics]
+        if not points:
+            continue
+        is_best = best is not None and trial.id == best.id
+        per_epoch.plot(steps, points, marker="o", markersize=3, label=f"trial {trial.id}",
+                       linewidth=2.5 if is_best else 1.0, color=BEST_COLOUR if is_best else None,
+                       zorder=3 if is_best else 2)
+    per_epoch.set_xlabel("epoch (step)")
+    per_epoch.set_ylabel(metric)
+    per_epoch.set_title(f"{metric} per epoch")
+    if per_epoch.lines:
+        per_epoch.legend(fontsize="small", ncols=2)
+    figure.suptitle(job.display_name or job.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=100)
+    return path
