@@ -1,0 +1,93 @@
+"""cloudbuild.yaml: valid for Cloud Build's schema, and ordered so nothing is pushed before the smoke test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts.cloudbuild import config
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CLOUDBUILD = REPO_ROOT / "cloudbuild.yaml"
+IMAGE = "${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/${_IMAGE}"
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return yaml.safe_load(CLOUDBUILD.read_text())
+
+
+def test_cloudbuild_yaml_passes_the_cloudbuild_schema():
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.cloudbuild", str(CLOUDBUILD)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_is_built_then_run_then_pushed_to_artifact_registry(document):
+    ids = [step["id"] for step in document["steps"]]
+    assert ids == ["check-substitutions", "pull-cache", "build", "smoke-test"]
+    # Pushing happens only through `images`, after every step succeeded: no step pushes.
+    assert not [step for step in document["steps"] if "push" in step.get("args", [])
+                or "docker push" in " ".join(step.get("args", []))]
+    assert document["images"] == [f"{IMAGE}:$COMMIT_SHA", f"{IMAGE}:${{_CONTENT_TAG}}", f"{IMAGE}:latest"]
+    assert "gcr.io/$PROJECT_ID" not in CLOUDBUILD.read_text()  # Container Registry is retired
+
+
+def test_the_build_reuses_the_previous_image_as_its_layer_cache(document):
+    steps = {step["id"]: step for step in document["steps"]}
+    assert f"docker pull {IMAGE}:latest" in steps["pull-cache"]["args"][-1]
+    assert "||" in steps["pull-cache"]["args"][-1]  # the first build has nothing to pull
+    assert f"--cache-from={IMAGE}:latest" in steps["build"]["args"]
+    assert "--build-arg=REVISION=$COMMIT_SHA" in steps["build"]["args"]
+
+
+def test_the_smoke_test_runs_the_image_entrypoint_on_synthetic_data_and_checks_the_metric(document):
+    script = next(step for step in document["steps"] if step["id"] == "smoke-test")["args"][-1]
+    assert f"{IMAGE}:$COMMIT_SHA" in script
+    assert "--entrypoint" not in script  # the image's own entry point, as on Vertex
+    assert re.search(r"--env CLOUD_ML_HP_METRIC_FILE=/\S+", script)
+    flags = set(re.findall(r"--(\w+)=", script))
+    assert {"learning_rate", "momentum", "num_units", "epochs", "batch_size", "data"} <= flags
+    assert "--epochs=1" in script and "--data=synthetic" in script
+    assert "grep -q '\"accuracy\"'" in script
+
+
+def test_every_substitution_has_a_default_and_is_used(document):
+    text = CLOUDBUILD.read_text().split("steps:", 1)[1]
+    for name in document["substitutions"]:
+        assert f"${{{name}}}" in text, f"{name} is declared but not used"
+    used = set(re.findall(r"\$\{(_\w+)\}", text))
+    assert used <= set(document["substitutions"])
+    assert set(config.Target("p", "r", "repo", "img", "t", "c").substitutions()) - {"COMMIT_SHA"} == set(
+        document["substitutions"])
+
+
+def test_timeout_machine_and_logging_suit_a_gpu_image(document):
+    assert document["timeout"] == "3600s"
+    assert document["options"]["machineType"] == "E2_HIGHCPU_8"
+    assert document["options"]["logging"] == "CLOUD_LOGGING_ONLY"
+
+
+def test_loading_sets_source_substitutions_and_build_tags():
+    target = config.Target("demo", "europe-west4", "repo", "img", "inputs-0123456789abcdef", "c" * 40,
+                           "https://github.com/o/r")
+    build = config.load_build(CLOUDBUILD, target, "bucket", "src.tar.gz")
+    assert build.source.storage_source.bucket == "bucket"
+    assert build.source.storage_source.object_ == "src.tar.gz"
+    assert build.substitutions["_REGION"] == "europe-west4" and build.substitutions["COMMIT_SHA"] == "c" * 40
+    assert list(build.tags) == ["hpt-trainer", "inputs-0123456789abcdef"]
+    assert config.expand(build.images[1], dict(build.substitutions), "demo") == (
+        "europe-west4-docker.pkg.dev/demo/repo/img:inputs-0123456789abcdef")
+
+
+def test_an_undeclared_substitution_is_refused(tmp_path):
+    path = tmp_path / "cloudbuild.yaml"
+    path.write_text("steps:\n  - name: ubuntu\n    args: [echo, hi]\nsubstitutions:\n  _REGION: x\n")
+    with pytest.raises(config.ConfigError, match=r"declare _CONTENT_TAG, _IMAGE, _REPOSITORY, _SOURCE_URL"):
+        config.load_build(path, config.Target("p", "r", "repo", "img", "t", "c"), "b", "o")
