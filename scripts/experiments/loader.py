@@ -7,6 +7,7 @@ same rules as the file itself; an override's problems point at `--set:N:1` (the 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -64,7 +65,10 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
                 try:
                     variant(source, name, env, profile_name, {})
                 except InvalidExperiments as error:
-                    problems += error.problems
+                    problems += [
+                        dataclasses.replace(problem, message=f"{problem.message} (with profile {profile_name!r})")
+                        for problem in error.problems
+                    ]
     if problems:
         raise InvalidExperiments(problems)
     return ExperimentsFile(

@@ -154,7 +154,7 @@ class Checker:
         value = data.get(key, _MISSING)
         if value is _MISSING or (value is None and not required):
             if required:
-                self.report(path, f"missing required key {key!r}")
+                self.report(path, f"missing required key {key!r}", key=True)
             return default
         return check(value, (*path, key))
 
@@ -379,7 +379,7 @@ def check_experiment(
     if "metric" in data:
         metric = checker.mapping(data["metric"], (*path, "metric"), ("id", "goal")) or {}
     else:
-        checker.report(path, "missing required key 'metric'")
+        checker.report(path, "missing required key 'metric'", key=True)
         metric = {}
     metric_id = get(metric, "id", (*path, "metric"), checker.text, required="metric" in data)
     goal = get(
@@ -467,16 +467,16 @@ def _check_required_settings(checker: Checker, settings: Settings, path: Path) -
     if settings.image_uri is None and settings.image_repository is None:
         missing.append("image.repository (or image.uri)")
     if missing:
-        checker.report(path, f"missing {', '.join(missing)}: set in defaults or in the experiment")
+        checker.report(path, f"missing {', '.join(missing)}: set in defaults or in the experiment", key=True)
     if settings.image_uri is None and settings.image_repository is not None and settings.image_name is None:
-        checker.report(path, "missing image.name: set in defaults or in the experiment")
+        checker.report(path, "missing image.name: set in defaults or in the experiment", key=True)
 
 
 def _check_parameters(
     checker: Checker, value: Any, path: Path, algorithm: str | None
 ) -> tuple[Parameter, ...] | None:
     if value is _MISSING:
-        checker.report(path[:-1], "missing required key 'parameters'")
+        checker.report(path[:-1], "missing required key 'parameters'", key=True)
         return None
     data = checker.names(value, path, "parameters")
     if data is None:
@@ -792,7 +792,7 @@ def _check_early_stopping(
 
 def _check_worker_pools(checker: Checker, value: Any, path: Path) -> tuple[WorkerPool, ...] | None:
     if value is _MISSING:
-        checker.report(path[:-1], "missing required key 'worker_pools'")
+        checker.report(path[:-1], "missing required key 'worker_pools'", key=True)
         return None
     if not isinstance(value, list) or not value:
         checker.report(
