@@ -66,7 +66,9 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
                     variant(source, name, env, profile_name, {})
                 except InvalidExperiments as error:
                     problems += [
-                        dataclasses.replace(problem, message=f"{problem.message} (with profile {profile_name!r})")
+                        dataclasses.replace(
+                            problem, message=f"{problem.message} (with profile {profile_name!r})"
+                        )
                         for problem in error.problems
                     ]
     if problems:

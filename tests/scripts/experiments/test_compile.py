@@ -17,7 +17,9 @@ from .helpers import EXPERIMENT, HEADER
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 # Every option of the format at least once, so that the round trip covers each JSON field.
-KITCHEN_SINK = HEADER + """\
+KITCHEN_SINK = (
+    HEADER
+    + """\
   service_account: trainer@my-project.iam.gserviceaccount.com
   network: projects/123456/global/networks/vpc
   labels: {team: ml}
@@ -85,12 +87,15 @@ experiments:
     region: europe-west4
     labels: {cost-center: research}
 """
+)
 
 
 def compiled(text: str = HEADER + EXPERIMENT, name: str = "exp", **context):
     context.setdefault("env", {})
     context.setdefault("commit", COMMIT)
-    return compile_experiment(load_text(text, "experiments.yaml", context["env"]), name, CompileContext(**context))
+    return compile_experiment(
+        load_text(text, "experiments.yaml", context["env"]), name, CompileContext(**context)
+    )
 
 
 def shipped(name: str, **context):
@@ -108,11 +113,13 @@ def test_the_json_is_exactly_what_the_real_message_prints(name):
     result = compiled(KITCHEN_SINK, name) if name == "everything" else shipped(name)
     message = HyperparameterTuningJob.from_json(result.to_json())  # unknown fields would raise
     printed = HyperparameterTuningJob.to_json(
-        message, use_integers_for_enums=False, always_print_fields_with_no_presence=False)
+        message, use_integers_for_enums=False, always_print_fields_with_no_presence=False
+    )
     assert json.loads(printed) == result.job_json
     # byte for byte, but for the order of the label map (the message keeps no order for maps)
     assert json.dumps(_without_labels(json.loads(printed)), indent=2) == json.dumps(
-        _without_labels(result.job_json), indent=2)
+        _without_labels(result.job_json), indent=2
+    )
     assert result.job == message
 
 
@@ -135,7 +142,10 @@ def test_kitchen_sink_fields_reach_the_message():
     assert pools[2] == type(pools[2])()  # the skipped position is an empty pool
     assert list(pools[3].container_spec.args) == ["--epochs=5", "--data=tfds:horses_or_humans", "--evaluator"]
     assert {env.name: env.value for env in pools[0].container_spec.env} == {
-        "TF_CPP_MIN_LOG_LEVEL": "2", "DATA_DIR": "/data", "ROLE": "chief"}
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "DATA_DIR": "/data",
+        "ROLE": "chief",
+    }
     scheduling = job.trial_job_spec.scheduling
     assert scheduling.timeout.total_seconds() == 2.5 * 3600
     assert scheduling.strategy == scheduling.Strategy.SPOT and scheduling.restart_job_on_worker_restart
@@ -162,23 +172,34 @@ def test_identity_labels_display_name_and_where_it_goes():
     assert job["labels"][labels.MANAGED_BY] == labels.MANAGED_BY_VALUE
     assert job["displayName"] == "exp-0123456"
     assert (result.project, result.location, result.parent) == (
-        "my-project", "us-central1", "projects/my-project/locations/us-central1")
+        "my-project",
+        "us-central1",
+        "projects/my-project/locations/us-central1",
+    )
     assert job["trialJobSpec"]["baseOutputDirectory"]["outputUriPrefix"] == (
-        f"gs://my-bucket/hpt/exp/{result.spec_hash[:12]}-0123456")
+        f"gs://my-bucket/hpt/exp/{result.spec_hash[:12]}-0123456"
+    )
 
 
 def test_the_image_is_the_one_built_for_the_commit():
     result = compiled(commit="HEAD")
     image = result.job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
-    assert image == images.image_uri("us-central1", "my-project", "hpt", "trainer", images.content_tag("HEAD"))
+    assert image == images.image_uri(
+        "us-central1", "my-project", "hpt", "trainer", images.content_tag("HEAD")
+    )
     tagged = compiled(image_tag="inputs-feedface")
     assert tagged.job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"].endswith(
-        "/my-project/hpt/trainer:inputs-feedface")
+        "/my-project/hpt/trainer:inputs-feedface"
+    )
 
 
 def test_an_explicit_image_uri_is_used_as_written():
-    text = HEADER.replace("image: {repository: hpt, name: trainer}",
-                          "image: {uri: 'europe-docker.pkg.dev/p/r/t:v1'}") + EXPERIMENT
+    text = (
+        HEADER.replace(
+            "image: {repository: hpt, name: trainer}", "image: {uri: 'europe-docker.pkg.dev/p/r/t:v1'}"
+        )
+        + EXPERIMENT
+    )
     image = compiled(text).job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
     assert image == "europe-docker.pkg.dev/p/r/t:v1"
 
@@ -193,23 +214,31 @@ def test_the_spec_hash_ignores_who_asks_and_which_image_tag():
     assert other.spec_hash == base.spec_hash
     assert other.job_json["labels"][labels.COMMIT] != base.job_json["labels"][labels.COMMIT]
     # same study, different commit: a different output directory, so two runs never share one
-    assert other.job_json["trialJobSpec"]["baseOutputDirectory"] != base.job_json["trialJobSpec"]["baseOutputDirectory"]
+    assert (
+        other.job_json["trialJobSpec"]["baseOutputDirectory"]
+        != base.job_json["trialJobSpec"]["baseOutputDirectory"]
+    )
 
 
 def test_the_spec_hash_follows_the_study():
     base = compiled().spec_hash
     assert compiled(HEADER + EXPERIMENT.replace("max: 1,", "max: 0.5,")).spec_hash != base
     assert compiled(profile=None, overrides={"max_trial_count": 5}).spec_hash != base
-    reformatted = HEADER + EXPERIMENT.replace(
-        "    max_trial_count: 4\n    parallel_trial_count: 2\n",
-        "    parallel_trial_count: 2   # reordered, commented\n    max_trial_count: 4\n",
-    ).replace("description", "") + "    description: words do not define a study\n    labels: {x: y}\n"
+    reformatted = (
+        HEADER
+        + EXPERIMENT.replace(
+            "    max_trial_count: 4\n    parallel_trial_count: 2\n",
+            "    parallel_trial_count: 2   # reordered, commented\n    max_trial_count: 4\n",
+        ).replace("description", "")
+        + "    description: words do not define a study\n    labels: {x: y}\n"
+    )
     assert compiled(reformatted).spec_hash == base
 
 
 def test_environment_references_resolve_from_the_context():
-    text = HEADER.replace("project: my-project", "project: ${PROJECT:-placeholder-project}") + EXPERIMENT.replace(
-        "max_trial_count: 4", "max_trial_count: ${TRIALS:-4}")
+    text = HEADER.replace(
+        "project: my-project", "project: ${PROJECT:-placeholder-project}"
+    ) + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: ${TRIALS:-4}")
     assert compiled(text).project == "placeholder-project"
     result = compiled(text, env={"PROJECT": "real-project", "TRIALS": "8"})
     assert result.parent == "projects/real-project/locations/us-central1"
@@ -222,8 +251,9 @@ def test_an_unset_variable_fails_the_compile_at_its_line():
     with pytest.raises(InvalidExperiments) as raised:
         compile_experiment(loaded, "exp", CompileContext(env={}, commit=COMMIT))
     assert [str(p) for p in raised.value.problems] == [
-        "experiments.yaml:2:12: defaults.project: ${PROJECT} is not set in the environment and has no default "
-        "(write ${PROJECT:-default})"]
+        "experiments.yaml:2:12: defaults.project: ${PROJECT} is not set in the environment "
+        "and has no default (write ${PROJECT:-default})"
+    ]
 
 
 def test_the_offline_profile_appends_trainer_args_and_keeps_the_counts():
@@ -236,24 +266,33 @@ def test_the_offline_profile_appends_trainer_args_and_keeps_the_counts():
 
 
 def test_overrides_set_fields_and_are_checked_like_the_file():
-    result = shipped("horses-humans", overrides={"max_trial_count": "3", "worker_pools.0.machine_type": "n1-standard-8"})
+    result = shipped(
+        "horses-humans", overrides={"max_trial_count": "3", "worker_pools.0.machine_type": "n1-standard-8"}
+    )
     assert result.job_json["maxTrialCount"] == 3
-    assert result.job_json["trialJobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineType"] == "n1-standard-8"
+    assert (
+        result.job_json["trialJobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineType"] == "n1-standard-8"
+    )
     with pytest.raises(InvalidExperiments) as raised:
         shipped("horses-humans", overrides={"parallel_trial_count": 2, "max_trial_count": "zero"})
     assert [str(p) for p in raised.value.problems] == [
-        "--set:2:1: experiments.horses-humans.max_trial_count: expected an integer, got text ('zero')"]
+        "--set:2:1: experiments.horses-humans.max_trial_count: expected an integer, got text ('zero')"
+    ]
     with pytest.raises(InvalidExperiments) as raised:
         shipped("horses-humans", overrides={"max_trials": 3})
     assert [str(p) for p in raised.value.problems] == [
-        "--set:1:1: experiments.horses-humans.max_trials: unknown key 'max_trials' (did you mean 'max_trial_count'?)"]
+        "--set:1:1: experiments.horses-humans.max_trials: "
+        "unknown key 'max_trials' (did you mean 'max_trial_count'?)"
+    ]
     with pytest.raises(InvalidExperiments) as raised:
         shipped("horses-humans", overrides={"worker_pools[3].machine_type": "n1-standard-4"})
     assert "no such field to set" in str(raised.value)
 
 
 def test_unknown_experiment_and_profile_list_the_known_ones():
-    with pytest.raises(UserError, match=r"unknown experiment 'nope' in .*experiments.yaml \(known: horses-humans, "):
+    with pytest.raises(
+        UserError, match=r"unknown experiment 'nope' in .*experiments.yaml \(known: horses-humans, "
+    ):
         shipped("nope")
     with pytest.raises(InvalidExperiments, match=r"unknown profile 'fast' \(known: offline\)"):
         shipped("horses-humans", profile="fast")

@@ -24,7 +24,9 @@ PROJECT, REGION, BUCKET = "your-project", "us-central1", "gs://your-bucket"  # t
 def sdk():
     from google.auth.credentials import AnonymousCredentials
 
-    aiplatform.init(project=PROJECT, location=REGION, staging_bucket=BUCKET, credentials=AnonymousCredentials())
+    aiplatform.init(
+        project=PROJECT, location=REGION, staging_bucket=BUCKET, credentials=AnonymousCredentials()
+    )
     return aiplatform
 
 
@@ -51,21 +53,29 @@ def assert_same_but_identity(mine, theirs):
 def test_horses_humans_is_the_codelab_job(sdk):
     compiled, mine, image = ours("horses-humans")
     # The codelab's arguments, verbatim except for the image (gcr.io is retired; ours is Artifact Registry).
-    worker_pool_specs = [{
-        "machine_spec": {"machine_type": "n1-standard-4", "accelerator_type": "NVIDIA_TESLA_V100",
-                         "accelerator_count": 2},
-        "replica_count": 1,
-        "container_spec": {"image_uri": image},
-    }]
+    worker_pool_specs = [
+        {
+            "machine_spec": {
+                "machine_type": "n1-standard-4",
+                "accelerator_type": "NVIDIA_TESLA_V100",
+                "accelerator_count": 2,
+            },
+            "replica_count": 1,
+            "container_spec": {"image_uri": image},
+        }
+    ]
     theirs = sdk_job(
-        sdk, worker_pool_specs,
+        sdk,
+        worker_pool_specs,
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DoubleParameterSpec(min=0.001, max=1, scale="log"),
             "momentum": hpt.DoubleParameterSpec(min=0, max=1, scale="linear"),
             "num_units": hpt.DiscreteParameterSpec(values=[64, 128, 512], scale=None),
         },
-        max_trial_count=6, parallel_trial_count=2, search_algorithm=None,
+        max_trial_count=6,
+        parallel_trial_count=2,
+        search_algorithm=None,
     )
     # The SDK sends BEST_MEASUREMENT by default (the API's default is LAST); horses-humans says best.
     assert theirs.study_spec.measurement_selection_type.name == "BEST_MEASUREMENT"
@@ -81,36 +91,61 @@ def test_conditional_search_space_matches_the_sdk(sdk):
     momentum = hpt.DoubleParameterSpec(min=0.5, max=0.99, scale="reverse_log", parent_values=[512])
     theirs = sdk_job(
         sdk,
-        [{"machine_spec": {"machine_type": "n1-standard-4", "accelerator_type": "NVIDIA_TESLA_T4",
-                           "accelerator_count": 1},
-          "replica_count": 1, "container_spec": {"image_uri": image}}],
+        [
+            {
+                "machine_spec": {
+                    "machine_type": "n1-standard-4",
+                    "accelerator_type": "NVIDIA_TESLA_T4",
+                    "accelerator_count": 1,
+                },
+                "replica_count": 1,
+                "container_spec": {"image_uri": image},
+            }
+        ],
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DoubleParameterSpec(min=0.0001, max=0.5, scale="log"),
-            "num_units": hpt.DiscreteParameterSpec(values=[64, 128, 512], scale=None,
-                                                   conditional_parameter_spec={"momentum": momentum}),
+            "num_units": hpt.DiscreteParameterSpec(
+                values=[64, 128, 512], scale=None, conditional_parameter_spec={"momentum": momentum}
+            ),
         },
-        max_trial_count=10, parallel_trial_count=2, search_algorithm=None, measurement_selection=None,
+        max_trial_count=10,
+        parallel_trial_count=2,
+        search_algorithm=None,
+        measurement_selection=None,
     )
     assert mine.study_spec == theirs.study_spec
     assert mine.trial_job_spec.worker_pool_specs == theirs.trial_job_spec.worker_pool_specs
-    assert mine.trial_job_spec.scheduling.timeout.total_seconds() == 90 * 60  # not an SDK constructor argument
+    assert (
+        mine.trial_job_spec.scheduling.timeout.total_seconds() == 90 * 60
+    )  # not an SDK constructor argument
 
 
 def test_grid_search_matches_the_sdk(sdk):
     _, mine, image = ours("horses-humans-grid")
     theirs = sdk_job(
         sdk,
-        [{"machine_spec": {"machine_type": "n1-standard-4", "accelerator_type": "NVIDIA_TESLA_T4",
-                           "accelerator_count": 1},
-          "replica_count": 1, "container_spec": {"image_uri": image}}],
+        [
+            {
+                "machine_spec": {
+                    "machine_type": "n1-standard-4",
+                    "accelerator_type": "NVIDIA_TESLA_T4",
+                    "accelerator_count": 1,
+                },
+                "replica_count": 1,
+                "container_spec": {"image_uri": image},
+            }
+        ],
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DiscreteParameterSpec(values=[0.01, 0.1], scale=None),
             "momentum": hpt.DiscreteParameterSpec(values=[0.0, 0.9], scale=None),
             "num_units": hpt.DiscreteParameterSpec(values=[64, 128, 512], scale=None),
         },
-        max_trial_count=12, parallel_trial_count=4, search_algorithm="grid", measurement_selection=None,
+        max_trial_count=12,
+        parallel_trial_count=4,
+        search_algorithm="grid",
+        measurement_selection=None,
     )
     assert mine.study_spec == theirs.study_spec
     assert mine.trial_job_spec.worker_pool_specs == theirs.trial_job_spec.worker_pool_specs
@@ -118,19 +153,28 @@ def test_grid_search_matches_the_sdk(sdk):
 
 def test_multi_worker_pools_match_the_sdk(sdk):
     _, mine, image = ours("horses-humans-multi-worker")
-    pool = {"machine_spec": {"machine_type": "n1-standard-8", "accelerator_type": "NVIDIA_TESLA_T4",
-                             "accelerator_count": 2},
-            "disk_spec": {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100},
-            "container_spec": {"image_uri": image}}
+    pool = {
+        "machine_spec": {
+            "machine_type": "n1-standard-8",
+            "accelerator_type": "NVIDIA_TESLA_T4",
+            "accelerator_count": 2,
+        },
+        "disk_spec": {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100},
+        "container_spec": {"image_uri": image},
+    }
     theirs = sdk_job(
-        sdk, [{**pool, "replica_count": 1}, {**pool, "replica_count": 2}],
+        sdk,
+        [{**pool, "replica_count": 1}, {**pool, "replica_count": 2}],
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DoubleParameterSpec(min=0.001, max=1, scale="log"),
             "momentum": hpt.DoubleParameterSpec(min=0, max=1, scale="linear"),
             "num_units": hpt.IntegerParameterSpec(min=64, max=512, scale=None),
         },
-        max_trial_count=8, parallel_trial_count=2, search_algorithm="random", measurement_selection=None,
+        max_trial_count=8,
+        parallel_trial_count=2,
+        search_algorithm="random",
+        measurement_selection=None,
     )
     assert mine.study_spec == theirs.study_spec
     assert mine.trial_job_spec.worker_pool_specs == theirs.trial_job_spec.worker_pool_specs
@@ -144,16 +188,27 @@ def test_early_stopping_adds_only_the_stopping_rule_to_the_sdk_job(sdk):
     _, mine, image = ours("horses-humans-early-stopping")
     theirs = sdk_job(
         sdk,
-        [{"machine_spec": {"machine_type": "n1-standard-8", "accelerator_type": "NVIDIA_TESLA_T4",
-                           "accelerator_count": 1},
-          "replica_count": 1, "container_spec": {"image_uri": image, "args": ["--epochs=15"]}}],
+        [
+            {
+                "machine_spec": {
+                    "machine_type": "n1-standard-8",
+                    "accelerator_type": "NVIDIA_TESLA_T4",
+                    "accelerator_count": 1,
+                },
+                "replica_count": 1,
+                "container_spec": {"image_uri": image, "args": ["--epochs=15"]},
+            }
+        ],
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DoubleParameterSpec(min=0.001, max=1, scale="log"),
             "momentum": hpt.DoubleParameterSpec(min=0, max=1, scale="linear"),
             "num_units": hpt.DiscreteParameterSpec(values=[64, 128, 256, 512], scale=None),
         },
-        max_trial_count=16, parallel_trial_count=4, max_failed_trial_count=3, measurement_selection="best",
+        max_trial_count=16,
+        parallel_trial_count=4,
+        max_failed_trial_count=3,
+        measurement_selection="best",
     )
     # The SDK has no early-stopping argument: it is the one field ours adds to its study spec.
     assert "median_automated_stopping_spec" in mine.study_spec

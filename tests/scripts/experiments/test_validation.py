@@ -39,7 +39,9 @@ def test_duplicate_key_is_reported_with_the_first_line():
         """)
     problem = the_problem(text, "experiments.exp.max_trial_count")
     assert problem.line == marked_line(text)
-    assert problem.message == f"duplicate key 'max_trial_count' (first written at line {marked_line(text) - 1})"
+    assert (
+        problem.message == f"duplicate key 'max_trial_count' (first written at line {marked_line(text) - 1})"
+    )
 
 
 def test_unknown_key_suggests_the_nearest_one():
@@ -68,7 +70,8 @@ def test_wrong_type_names_what_was_found():
 def test_min_not_below_max():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate: {type: double, min: 1, max: 1}   # <-")
+        "learning_rate: {type: double, min: 1, max: 1}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.max")
     assert problem.line == marked_line(text)
     assert problem.message == "max (1) must be greater than min (1)"
@@ -77,7 +80,8 @@ def test_min_not_below_max():
 def test_log_scale_needs_a_positive_minimum():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-")
+        "learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.min")
     assert problem.line == marked_line(text)
     assert problem.message == "reverse_log scale needs min > 0, got 0"
@@ -86,7 +90,8 @@ def test_log_scale_needs_a_positive_minimum():
 def test_discrete_values_must_increase():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-")
+        "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
     assert problem.line == marked_line(text)
     assert problem.message == "values must be increasing: 64 comes after 128"
@@ -95,7 +100,8 @@ def test_discrete_values_must_increase():
 def test_discrete_values_must_be_distinct():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "units: {type: discrete, values: [64, 64.0]}   # <-")
+        "units: {type: discrete, values: [64, 64.0]}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
     assert problem.line == marked_line(text)
     assert problem.message == "values must be distinct: 64.0 appears twice"
@@ -104,7 +110,8 @@ def test_discrete_values_must_be_distinct():
 def test_categorical_values_must_be_distinct():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-")
+        "optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
     assert problem.line == marked_line(text)
     assert problem.message == "values must be distinct: 'sgd' appears twice"
@@ -113,7 +120,8 @@ def test_categorical_values_must_be_distinct():
 def test_empty_value_list():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "optimizer: {type: categorical, values: []}   # <-")
+        "optimizer: {type: categorical, values: []}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
     assert problem.line == marked_line(text)
     assert problem.message == "the list of values is empty"
@@ -122,7 +130,8 @@ def test_empty_value_list():
 def test_parameter_id_must_be_a_flag_name():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning rate: {type: double, min: 0.001, max: 1}   # <-")
+        "learning rate: {type: double, min: 0.001, max: 1}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning rate")
     assert problem.line == marked_line(text)
     assert "is not a valid flag name" in problem.message
@@ -132,11 +141,13 @@ def test_parameter_ids_that_reach_the_trainer_as_the_same_flag_collide():
     text = HEADER + EXPERIMENT.replace(
         "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
         "learning_rate: {type: double, min: 0.001, max: 1}\n"
-        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-")
+        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning-rate")
     assert problem.line == marked_line(text)
-    assert problem.message.startswith("parameter id 'learning-rate' collides with "
-                                      "experiments.exp.parameters.learning_rate")
+    assert problem.message.startswith(
+        "parameter id 'learning-rate' collides with experiments.exp.parameters.learning_rate"
+    )
 
 
 def test_a_conditional_child_may_not_reuse_a_parameter_id():
@@ -165,14 +176,21 @@ def test_trainer_args_may_not_set_a_tuned_parameter():
     text = HEADER + EXPERIMENT + "    trainer:\n      args:\n        - --learning_rate=0.1   # <-\n"
     problem = the_problem(text, "experiments.exp.trainer.args[0]")
     assert problem.line == marked_line(text)
-    assert problem.message == "'--learning_rate=0.1' collides with the tuned parameter 'learning_rate': each trial sets it"
+    assert (
+        problem.message
+        == "'--learning_rate=0.1' collides with the tuned parameter 'learning_rate': each trial sets it"
+    )
 
 
 def test_grid_search_cannot_take_a_double_parameter():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate:\n        type: double   # <-\n        min: 0.001\n        max: 1"
-    ) + "    algorithm: grid\n"
+    text = (
+        HEADER
+        + EXPERIMENT.replace(
+            "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
+            "learning_rate:\n        type: double   # <-\n        min: 0.001\n        max: 1",
+        )
+        + "    algorithm: grid\n"
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.type")
     assert problem.line == marked_line(text)
     assert problem.message == "grid search cannot enumerate a double parameter; use discrete values"
@@ -188,7 +206,8 @@ def test_more_parallel_trials_than_trials():
 def test_unknown_accelerator_type():
     text = HEADER + EXPERIMENT.replace(
         "- machine_type: n1-standard-4",
-        "- machine_type: n1-standard-4\n        accelerator:\n          type: NVIDIA_TESLA_V101   # <-")
+        "- machine_type: n1-standard-4\n        accelerator:\n          type: NVIDIA_TESLA_V101   # <-",
+    )
     problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator.type")
     assert problem.line == marked_line(text)
     assert problem.message.startswith("'NVIDIA_TESLA_V101' is not one of NVIDIA_TESLA_K80, ")
@@ -198,7 +217,8 @@ def test_unknown_accelerator_type():
 def test_accelerator_count_the_machine_cannot_take():
     text = HEADER + EXPERIMENT.replace(
         "- machine_type: n1-standard-4",
-        "- machine_type: n1-standard-4\n        accelerator: {type: NVIDIA_TESLA_T4, count: 3}   # <-")
+        "- machine_type: n1-standard-4\n        accelerator: {type: NVIDIA_TESLA_T4, count: 3}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator")
     assert problem.line == marked_line(text)
     assert problem.message == "n1-standard-4 takes NVIDIA_TESLA_T4 in counts of 1, 2, 4, not 3"
@@ -207,7 +227,8 @@ def test_accelerator_count_the_machine_cannot_take():
 def test_accelerator_the_machine_family_does_not_take():
     text = HEADER + EXPERIMENT.replace(
         "- machine_type: n1-standard-4",
-        "- machine_type: a2-highgpu-2g\n        accelerator: {type: NVIDIA_TESLA_A100, count: 1}   # <-")
+        "- machine_type: a2-highgpu-2g\n        accelerator: {type: NVIDIA_TESLA_A100, count: 1}   # <-",
+    )
     problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator")
     assert problem.line == marked_line(text)
     assert problem.message == "machine type a2-highgpu-2g comes with exactly 2 NVIDIA_TESLA_A100, not 1"
@@ -232,8 +253,10 @@ def test_conditional_children_under_a_double_parent():
         """)
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.children")
     assert problem.line == marked_line(text)
-    assert problem.message == ("conditional parameters need a discrete, integer or categorical parent, not double "
-                               "(the Vertex SDK would silently drop the condition)")
+    assert problem.message == (
+        "conditional parameters need a discrete, integer or categorical parent, not double "
+        "(the Vertex SDK would silently drop the condition)"
+    )
 
 
 def test_condition_on_a_value_the_parent_does_not_have():
@@ -262,8 +285,10 @@ def test_unresolved_variable_without_default_points_at_the_reference():
     text = HEADER.replace("project: my-project", "project: ${GOOGLE_CLOUD_PROJECT}   # <-") + EXPERIMENT
     problem = the_problem(text, "defaults.project")
     assert problem.line == marked_line(text)
-    assert problem.message == ("${GOOGLE_CLOUD_PROJECT} is not set in the environment and has no default "
-                               "(write ${GOOGLE_CLOUD_PROJECT:-default})")
+    assert problem.message == (
+        "${GOOGLE_CLOUD_PROJECT} is not set in the environment and has no default "
+        "(write ${GOOGLE_CLOUD_PROJECT:-default})"
+    )
     # set, it resolves; with a default, it needs nothing
     assert load_text(text, "f", {"GOOGLE_CLOUD_PROJECT": "real-project"}).defaults.project == "real-project"
     defaulted = text.replace("${GOOGLE_CLOUD_PROJECT}", "${GOOGLE_CLOUD_PROJECT:-placeholder}")
@@ -274,15 +299,19 @@ def test_label_key_outside_vertex_rules():
     text = HEADER + EXPERIMENT + "    labels:\n      Team: ml   # <-\n"
     problem = the_problem(text, "experiments.exp.labels.Team")
     assert problem.line == marked_line(text)
-    assert problem.message == ("label key 'Team' must be 1-63 lowercase letters, digits, '_' or '-', "
-                               "starting with a letter")
+    assert problem.message == (
+        "label key 'Team' must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
+    )
 
 
 def test_label_value_outside_vertex_rules():
     text = HEADER + EXPERIMENT + "    labels:\n      team: ML Platform   # <-\n"
     problem = the_problem(text, "experiments.exp.labels.team")
     assert problem.line == marked_line(text)
-    assert problem.message == "label value 'ML Platform' must be at most 63 lowercase letters, digits, '_' or '-'"
+    assert (
+        problem.message
+        == "label value 'ML Platform' must be at most 63 lowercase letters, digits, '_' or '-'"
+    )
 
 
 def test_label_keys_this_tool_sets_are_reserved():
@@ -294,7 +323,8 @@ def test_label_keys_this_tool_sets_are_reserved():
 
 def test_the_chief_pool_has_one_replica():
     text = HEADER + EXPERIMENT.replace(
-        "- machine_type: n1-standard-4", "- machine_type: n1-standard-4\n        replica_count: 2   # <-")
+        "- machine_type: n1-standard-4", "- machine_type: n1-standard-4\n        replica_count: 2   # <-"
+    )
     problem = the_problem(text, "experiments.exp.worker_pools[0].replica_count")
     assert problem.line == marked_line(text)
     assert problem.message.startswith("the first worker pool (the chief) has exactly one replica")
@@ -315,13 +345,18 @@ def test_missing_required_keys_point_at_the_experiment():
             description: nothing else
         """)
     found = {problem.message for problem in problems(text) if problem.line == marked_line(text)}
-    assert {"missing required key 'metric'", "missing required key 'parameters'",
-            "missing required key 'max_trial_count'", "missing required key 'worker_pools'"} <= found
+    assert {
+        "missing required key 'metric'",
+        "missing required key 'parameters'",
+        "missing required key 'max_trial_count'",
+        "missing required key 'worker_pools'",
+    } <= found
 
 
 def test_every_problem_is_reported_at_once():
     text = HEADER + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: 0").replace(
-        "n1-standard-4", "n1-standard-4\n        replica_count: 3")
+        "n1-standard-4", "n1-standard-4\n        replica_count: 3"
+    )
     fields = {problem.field for problem in problems(text)}
     assert {"experiments.exp.max_trial_count", "experiments.exp.worker_pools[0].replica_count"} <= fields
 
@@ -329,13 +364,18 @@ def test_every_problem_is_reported_at_once():
 def test_problem_lines_follow_the_contract_format():
     text = HEADER + EXPERIMENT.replace("goal: maximize", "goal: maximise")
     (problem,) = problems(text)
-    assert str(problem) == (f"experiments.yaml:{problem.line}:{problem.column}: experiments.exp.metric.goal: "
-                            "'maximise' is not one of maximize, minimize (did you mean 'maximize'?)")
+    assert str(problem) == (
+        f"experiments.yaml:{problem.line}:{problem.column}: experiments.exp.metric.goal: "
+        "'maximise' is not one of maximize, minimize (did you mean 'maximize'?)"
+    )
 
 
 def test_a_profile_that_breaks_an_experiment_is_reported_with_its_name():
-    text = HEADER + "profiles:\n  tiny:\n    set:\n      max_trial_count: 1\n" + EXPERIMENT.replace(
-        "parallel_trial_count: 2", "parallel_trial_count: 2   # <-")
+    text = (
+        HEADER
+        + "profiles:\n  tiny:\n    set:\n      max_trial_count: 1\n"
+        + EXPERIMENT.replace("parallel_trial_count: 2", "parallel_trial_count: 2   # <-")
+    )
     problem = the_problem(text, "experiments.exp.parallel_trial_count")
     assert problem.line == marked_line(text)
     assert problem.message == "2 parallel trials is more than max_trial_count (1) (with profile 'tiny')"
