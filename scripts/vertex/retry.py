@@ -52,6 +52,10 @@ def is_ambiguous(error: BaseException) -> bool:
     return status_code(error) in AMBIGUOUS_CODES
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 @dataclass
 class RetryPolicy:
     """Exponential backoff with "equal jitter": each wait is between half and all of the delay.
@@ -63,7 +67,8 @@ class RetryPolicy:
     initial_delay: float = 1.0
     multiplier: float = 2.0
     max_delay: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
+    # Looked up when a policy is made, so a test can replace `_sleep` for a whole command.
+    sleep: Callable[[float], None] = field(default_factory=lambda: _sleep)
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, retry_number: int) -> float:

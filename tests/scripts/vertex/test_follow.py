@@ -1,0 +1,137 @@
+"""Following a job to its end: polling, progress on stderr, end states and their exit status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import grpc
+import pytest
+from google.cloud.aiplatform_v1 import JobState, Trial
+
+from scripts.cli import UserError
+from scripts.vertex.follow import PollSchedule, cancel_job, exit_status, follow
+from scripts.vertex.progress import ProgressDisplay
+from scripts.vertex.submit import submit
+from tests.fakes.job_service import Fault, Script, make_trial
+
+GET = "GetHyperparameterTuningJob"
+
+
+def codelab_trials() -> list[Trial]:
+    return [
+        make_trial("1", {"learning_rate": 0.01, "num_units": 64.0}, 0.81),
+        make_trial("2", {"learning_rate": 0.2, "num_units": 512.0}, 0.93),
+        make_trial(
+            "3",
+            {"learning_rate": 0.9, "num_units": 128.0},
+            None,
+            state=Trial.State.INFEASIBLE,
+            reason="The trial reported no measurement of metric 'accuracy'.",
+        ),
+    ]
+
+
+def quiet() -> ProgressDisplay:
+    return ProgressDisplay(io.StringIO(), live=False)
+
+
+def test_full_lifecycle_submit_follow_and_progress_lines(fake, client, compiled, policy):
+    fake.script = Script(trials=codelab_trials())
+    stream = io.StringIO()
+    waits = []
+    job = submit(client, compiled, policy=policy, notify=lambda message: None)
+    final = follow(
+        client,
+        job.name,
+        display=ProgressDisplay(stream, live=False),
+        policy=policy,
+        schedule=PollSchedule(initial=1, growth=2, maximum=8),
+        sleep=waits.append,
+    )
+
+    assert final.state == JobState.JOB_STATE_SUCCEEDED and exit_status(final) == 0
+    assert [t.id for t in final.trials] == ["1", "2", "3"]
+    assert stream.getvalue().splitlines() == [
+        "job RUNNING",
+        "trial 1 active learning_rate=0.01 num_units=64",
+        "trial 1 succeeded accuracy=0.81",
+        "trial 2 active learning_rate=0.2 num_units=512",
+        "trial 2 succeeded accuracy=0.93",
+        "trial 3 active learning_rate=0.9 num_units=128",
+        "trial 3 infeasible (The trial reported no measurement of metric 'accuracy'.)",
+        "job SUCCEEDED",
+    ]
+    # Something changed at every poll of this job, so the interval never grew.
+    assert waits == [1] * (fake.count(GET) - 1)
+
+
+def test_a_failed_job_exits_non_zero_with_its_error(fake, client, compiled):
+    fake.script = Script(
+        trials=codelab_trials()[2:], state=JobState.JOB_STATE_FAILED, error="Too many trials failed."
+    )
+    job = submit(client, compiled, notify=lambda message: None)
+    final = follow(client, job.name, display=quiet(), sleep=lambda seconds: None)
+    assert final.state == JobState.JOB_STATE_FAILED
+    assert final.error.message == "Too many trials failed."
+    assert exit_status(final) == 1
+
+
+def test_a_job_cancelled_while_followed_ends_cancelled(fake, client, compiled):
+    fake.script = Script(trials=codelab_trials())
+    job = submit(client, compiled, notify=lambda message: None)
+    polls = []
+
+    def cancel_after_two_polls(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 2:
+            cancel_job(client, job.name)
+
+    final = follow(client, job.name, display=quiet(), sleep=cancel_after_two_polls)
+    assert final.state == JobState.JOB_STATE_CANCELLED
+    assert exit_status(final) == 3
+    assert fake.count("CancelHyperparameterTuningJob") == 1
+
+
+def test_transient_errors_while_polling_are_ridden_out(fake, client, compiled, policy, sleeps):
+    fake.script = Script(trials=codelab_trials()[:1])
+    job = submit(client, compiled, notify=lambda message: None)
+    fake.fail(GET, Fault(grpc.StatusCode.UNAVAILABLE), Fault(grpc.StatusCode.DEADLINE_EXCEEDED))
+    final = follow(client, job.name, display=quiet(), policy=policy, sleep=lambda seconds: None)
+    assert final.state == JobState.JOB_STATE_SUCCEEDED
+    assert len(sleeps) == 2
+
+
+def test_a_job_that_does_not_exist_is_a_clear_error(fake, client):
+    with pytest.raises(UserError, match="reading job .*/hyperparameterTuningJobs/404: not found"):
+        follow(client, "projects/p/locations/us-central1/hyperparameterTuningJobs/404", display=quiet())
+
+
+def test_the_poll_interval_grows_while_nothing_changes_and_restarts_on_change():
+    schedule = PollSchedule(initial=5, growth=2, maximum=30)
+    assert [schedule.next(changed=False) for _ in range(5)] == [5, 10, 20, 30, 30]
+    assert schedule.next(changed=True) == 5
+    assert schedule.next(changed=False) == 10
+
+
+def test_a_terminal_redraws_a_table_of_trials_in_place(fake, client, compiled):
+    fake.script = Script(trials=codelab_trials())
+    job = submit(client, compiled, notify=lambda message: None)
+    stream = io.StringIO()
+    display = ProgressDisplay(stream, live=True)
+    now = dt.datetime(2026, 1, 1, 12, 30, tzinfo=dt.UTC)
+    for _ in range(3):  # RUNNING; trial 1 running; trial 1 done
+        job = client.get_hyperparameter_tuning_job(name=job.name)
+    display.update(job, now)
+    first = stream.getvalue()
+    job = client.get_hyperparameter_tuning_job(name=job.name)  # trial 2 running
+    display.update(job, now)
+    second = stream.getvalue()[len(first) :]
+
+    first_lines = first.splitlines()
+    assert first_lines[0] == "job RUNNING: 1/6 trials done, 0 running, 1 succeeded"
+    assert first_lines[1].split() == ["trial", "state", "accuracy", "elapsed", "parameters"]
+    assert first_lines[2].split() == ["1", "succeeded", "0.81", "1:00", "learning_rate=0.01", "num_units=64"]
+    # The second draw moves up over the first table and clears it before drawing.
+    assert second.startswith(f"\x1b[{len(first_lines)}F\x1b[J")
+    assert second.splitlines()[-1].split()[:3] == ["2", "active", "0.465"]
