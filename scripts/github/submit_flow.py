@@ -60,10 +60,13 @@ def submit_all(
 
 
 def _submitted(experiment: str, job: dict[str, Any]) -> bodies.Submitted:
+    from scripts.vertex.client import emulator_host
     from scripts.vertex.names import job_console_url
 
     name = job.get("name", "")
-    return bodies.Submitted(experiment, name, job.get("state", ""), job_console_url(name) or "")
+    # An emulator's job has no console page.
+    link = "" if emulator_host() else job_console_url(name) or ""
+    return bodies.Submitted(experiment, name, job.get("state", ""), link)
 
 
 def first_parent(commit: str) -> str:

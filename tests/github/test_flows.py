@@ -1,0 +1,153 @@
+"""The whole GitHub loop through our commands, from a real clone with a real history:
+
+pull request → plan comment (updated on the next push, sent to the job summary for a fork) →
+merge → jobs submitted to the local JobService emulator, comment updated → jobs end → the report
+posts the best trial into the same comment, and posting again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.github.comments import marker, sections
+from tests.github import payloads
+from tests.github.project import PROJECT, REGION, emulator, make_history, wait_until_ended
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    return make_history(tmp_path_factory.mktemp("clone"))
+
+
+@pytest.fixture
+def step(history, github_env, tmp_path):
+    def run(name: str, event_name: str, payload: dict, **env: str) -> subprocess.CompletedProcess[str]:
+        full = {
+            **os.environ,
+            **github_env,
+            **payloads.write_event(tmp_path, event_name, payload),
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+            "GOOGLE_CLOUD_REGION": REGION,
+            **env,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "scripts", "github", name],
+            cwd=history.root,
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=180,
+        )
+
+    return run
+
+
+def test_plan_comment_for_a_pull_request_then_updated_on_the_next_push(github, history, step, github_env):
+    github.add_pull(5, history.head, history.base)
+    opened = step("plan", "pull_request", payloads.pull_request("opened", 5, history.head, history.base))
+    assert opened.returncode == 0, opened.stderr
+
+    (comment,) = github.ours(5)
+    plan = sections(comment["body"])["plan"]
+    assert plan.startswith(f"### Plan for {history.head[:12]}")
+    assert "<b>wide</b>" in plan and "<b>quick</b>" not in plan  # only what the pull request changes
+    assert Path(github_env["GITHUB_OUTPUT"]).read_text() == "changed=wide\n"
+    assert github.token not in opened.stdout + opened.stderr
+
+    again = step("plan", "pull_request", payloads.pull_request("synchronize", 5, history.head, history.base))
+    assert again.returncode == 0, again.stderr
+    assert len(github.ours(5)) == 1  # updated in place, never a second comment
+    assert [r.method for r in github.writes()] == ["POST"]  # the same plan: nothing to rewrite
+
+
+def test_a_fork_pull_request_gets_its_plan_in_the_job_summary(github, history, step, github_env):
+    github.add_pull(6, history.head, history.base)
+    payload = payloads.pull_request("opened", 6, history.head, history.base, fork="mallory/hpt-demo")
+    result = step("plan", "pull_request", payload)
+
+    assert result.returncode == 0, result.stderr
+    assert github.writes() == []
+    assert "<b>wide</b>" in Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "comes from a fork" in result.stderr
+
+
+def test_an_invalid_experiments_file_fails_the_check_and_says_where(github, history, step, tmp_path):
+    github.add_pull(7, history.head, history.base)
+    broken = history.root / "experiments.yaml"
+    original = broken.read_text()
+    broken.write_text(original.replace("max_trial_count: 2", "max_trial_count: zero", 1))
+    try:
+        result = step(
+            "plan", "pull_request", payloads.pull_request("synchronize", 7, history.head, history.base)
+        )
+    finally:
+        broken.write_text(original)
+    assert result.returncode == 1
+    plan = sections(github.ours(7)[0]["body"])["plan"]
+    assert "has problems" in plan and "experiments.yaml:" in plan and "max_trial_count" in plan
+
+
+def test_merge_submits_once_and_the_report_posts_the_best_trial_once(
+    github, history, step, tmp_path, github_env
+):
+    github.add_pull(5, history.head, history.base, merge_sha=history.merge)
+    github.add_comment(
+        5, f"{marker('experiments')}\n## Vertex AI hyperparameter tuning", user="github-actions[bot]"
+    )
+    with emulator(history.root, tmp_path / "state") as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.merge}
+        push = payloads.push(history.base, history.merge)
+        submitted = step("submit", "push", push, **env)
+        assert submitted.returncode == 0, submitted.stderr
+
+        body = github.ours(5)[0]["body"]
+        table = sections(body)["submitted"]
+        assert "`wide`" in table and "`quick`" not in table
+        outputs = Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines()
+        (job_name,) = [line.removeprefix("jobs=") for line in outputs if line.startswith("jobs=")]
+        assert job_name.startswith(f"projects/{PROJECT}/locations/{REGION}/hyperparameterTuningJobs/")
+        job_id = job_name.rsplit("/", 1)[-1]
+        assert f"| `wide` | `{job_id}` |" in table  # no console link for an emulator's job
+
+        # A re-run of the same push finds the job it made: no second job.
+        rerun = step("submit", "push", push, **env)
+        assert rerun.returncode == 0, rerun.stderr
+        assert Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines().count(f"jobs={job_name}") == 2
+        assert sections(github.ours(5)[0]["body"])["submitted"].count("| `wide` |") == 1
+
+        assert wait_until_ended(address, job_name) == "JOB_STATE_SUCCEEDED"
+        reported = step("report", "schedule", {}, **env)
+        assert reported.returncode == 0, reported.stderr
+        result = sections(github.ours(5)[0]["body"])[f"result:{job_name.rsplit('/', 1)[-1]}"]
+        assert "wide" in result and "accuracy" in result.lower()
+
+        writes = len(github.writes())
+        again = step("report", "schedule", {}, **env)
+        assert again.returncode == 0, again.stderr
+        assert len(github.writes()) == writes  # idempotent: nothing posted twice
+        assert "1 already posted" in again.stdout
+    assert len(github.ours(5)) == 1
+
+
+def test_dispatch_dry_run_plans_with_the_overrides_and_submits_nothing(github, history, step, github_env):
+    inputs = {
+        "experiment": "wide",
+        "max_trials": "4",
+        "parallel_trials": "",
+        "pull_request": "",
+        "dry_run": True,
+    }
+    result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs))
+    assert result.returncode == 0, result.stderr
+    summary = Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("### Dry run: wide")
+    assert github.requests == []
+    json.dumps(summary)  # plain text
