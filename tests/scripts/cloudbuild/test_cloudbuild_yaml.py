@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +59,40 @@ def test_the_smoke_test_runs_the_image_entrypoint_on_synthetic_data_and_checks_t
     assert {"learning_rate", "momentum", "num_units", "epochs", "batch_size", "data"} <= flags
     assert "--epochs=1" in script and "--data=synthetic" in script
     assert "grep -q '\"accuracy\"'" in script
+
+
+def _smoke_command(document: dict) -> tuple[dict[str, str], list[str], str]:
+    """The smoke test's `docker run`: its environment, the trainer's arguments, the grep pattern."""
+    script = next(step for step in document["steps"] if step["id"] == "smoke-test")["args"][-1]
+    script = script.replace("\\\n", " ")
+    run = next(line for line in script.splitlines() if line.strip().startswith("docker run"))
+    tokens = shlex.split(run)[2:]
+    env: dict[str, str] = {}
+    while tokens[0].startswith("--"):
+        option, value = tokens[0], tokens[1]
+        if option == "--env":
+            key, _, val = value.partition("=")
+            env[key] = val
+        tokens = tokens[2:]
+    assert "docker.pkg.dev" in tokens[0]
+    check = next(line for line in script.splitlines() if "grep -q" in line)
+    pattern = shlex.split(check.split("grep -q", 1)[1])[0]
+    return env, tokens[1:], pattern
+
+
+@pytest.mark.slow
+def test_the_smoke_test_command_reports_a_metric_with_the_real_trainer(document, tmp_path):
+    """The smoke step's own flags and environment, run against trainer/ here (CPU TensorFlow)."""
+    env, args, pattern = _smoke_command(document)
+    env = {key: value.replace("/tmp/smoke", str(tmp_path)) for key, value in env.items()}
+    result = subprocess.run([sys.executable, "-m", "trainer.task", *args], cwd=REPO_ROOT,
+                            env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = Path(env["CLOUD_ML_HP_METRIC_FILE"]).read_text()
+    assert pattern in metrics
+    (last,) = [json.loads(line) for line in metrics.splitlines() if line.strip()][-1:]
+    assert 0.0 <= float(last["accuracy"]) <= 1.0 and last["trial"] == "smoke"
 
 
 def test_every_substitution_has_a_default_and_is_used(document):

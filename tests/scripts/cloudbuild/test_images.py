@@ -25,7 +25,8 @@ def test_the_content_tag_follows_the_build_inputs_only(git_repo):
 
 def test_a_copy_without_git_gets_the_same_tag_as_the_commit(git_repo, tmp_path):
     copy = tmp_path / "export"
-    shutil.copytree(git_repo, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", "gha-creds-*", ".hpt"))
+    unversioned = shutil.ignore_patterns(".git", "__pycache__", "gha-creds-*", ".hpt")
+    shutil.copytree(git_repo, copy, ignore=unversioned)
     assert images.head_commit(copy) is None
     assert images.content_tag("HEAD", copy) == images.content_tag("HEAD", git_repo)
 
@@ -55,9 +56,11 @@ def test_image_ref_prints_the_content_tagged_image_of_a_commit(capsys, monkeypat
 
 def test_image_ref_rejects_an_unknown_commit_in_one_line(capsys):
     assert cli.main(["image-ref", "--commit", "no-such-revision", "--tag-only"]) == 1
-    assert capsys.readouterr().err == "error: --commit 'no-such-revision' is not a commit of this repository\n"
+    err = capsys.readouterr().err
+    assert err == "error: --commit 'no-such-revision' is not a commit of this repository\n"
 
 
 def test_image_ref_without_a_project_says_what_to_set(capsys):
     assert cli.main(["image-ref"]) == 1
-    assert capsys.readouterr().err == "error: missing --project (or $GOOGLE_CLOUD_PROJECT) (or use --tag-only)\n"
+    err = capsys.readouterr().err
+    assert err == "error: missing --project (or $GOOGLE_CLOUD_PROJECT) (or use --tag-only)\n"
