@@ -40,6 +40,7 @@ class FakeCloudBuild:
     get_build_requests: list[cloudbuild_v1.GetBuildRequest] = field(default_factory=list)
     list_requests: list[cloudbuild_v1.ListBuildsRequest] = field(default_factory=list)
     operation_polls: int = 0
+    unavailable_polls: int = 0  # answer this many GetOperation calls with UNAVAILABLE first
     builds: dict[str, cloudbuild_v1.Build] = field(default_factory=dict)
     # Builds that ListBuilds returns, and how many GetBuild polls each takes to reach its final state.
     listed: list[cloudbuild_v1.Build] = field(default_factory=list)
@@ -105,6 +106,9 @@ class FakeCloudBuild:
 
     def get_operation(self, request: operations_pb2.GetOperationRequest, context) -> operations_pb2.Operation:
         with self._lock:
+            if self.unavailable_polls:
+                self.unavailable_polls -= 1
+                context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
             build_id = request.name.rsplit("/", 1)[-1]
             if build_id not in self.builds:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no operation {request.name}")

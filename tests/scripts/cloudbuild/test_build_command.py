@@ -71,6 +71,14 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
     assert cloud_build.operation_polls >= 2  # followed through GetOperation
 
 
+def test_a_passing_unavailable_answer_while_following_does_not_stop_the_command(
+    git_repo, google_http, cloud_build, capsys
+):
+    cloud_build.unavailable_polls = 2
+    assert build(git_repo) == 0
+    assert cloud_build.unavailable_polls == 0 and "SUCCESS" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("operation_error", ["Build failed; check build logs for details", None],
                          ids=["with-operation-error", "without-operation-error"])
 def test_a_failed_build_exits_nonzero_naming_the_failing_step(
