@@ -86,13 +86,20 @@ def ongoing_build(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, content_tag: str
 ) -> cloudbuild_v1.Build | None:
     """A build of the same content tag that has not finished yet, if there is one."""
+    from google.api_core import exceptions
     from google.cloud.devtools import cloudbuild_v1
 
     request = cloudbuild_v1.ListBuildsRequest(
         project_id=project, parent=_parent(project, region), filter=f'tags="{content_tag}"', page_size=50
     )
+    try:
+        listed = list(itertools.islice(client.list_builds(request=request), 50))
+    except exceptions.InvalidArgument:
+        # Should the service refuse the filter, the newest builds unfiltered do (checked below).
+        request.filter = ""
+        listed = list(itertools.islice(client.list_builds(request=request), 50))
     # Newest first; a running build of these inputs is among the most recent ones.
-    for build in itertools.islice(client.list_builds(request=request), 50):
+    for build in listed:
         if content_tag in build.tags and build.status.name in RUNNING:
             return build
     return None
