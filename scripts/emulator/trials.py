@@ -68,10 +68,8 @@ def parameter_kinds(spec: StudySpec) -> dict[str, str]:
     return kinds
 
 
-def local_output_directory(uri: str, state_dir: Path, job_number: int) -> Path:
+def local_output_directory(uri: str, state_dir: Path) -> Path:
     """Where a base output directory lives here: `gs://B/P` -> `<state>/gcs/B/P`; a path as is."""
-    if not uri:
-        return state_dir / "outputs" / str(job_number)
     if uri.startswith("gs://"):
         return state_dir / "gcs" / uri.removeprefix("gs://").strip("/")
     return Path(uri).expanduser().resolve()
@@ -102,8 +100,7 @@ def build_launch(
     argv = [*(container.command or entrypoint), *container.args, *flags]
 
     trial_dir = state_dir / "jobs" / str(job_number) / "trials" / trial.id
-    outputs = local_output_directory(job.trial_job_spec.base_output_directory.output_uri_prefix, state_dir,
-                                     job_number) / trial.id
+    base_output = job.trial_job_spec.base_output_directory.output_uri_prefix
     address = f"127.0.0.1:{_free_port()}"
     job_spec = json.dumps(type(job.trial_job_spec).to_dict(job.trial_job_spec))
     cluster_spec = {
@@ -125,13 +122,21 @@ def build_launch(
     env.update({
         "CLOUD_ML_TRIAL_ID": trial.id,
         "CLOUD_ML_HP_METRIC_FILE": str(trial_dir / "hypertune" / "output.metrics"),
-        "AIP_MODEL_DIR": str(outputs / "model"),
-        "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
-        "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
         "CLUSTER_SPEC": json.dumps(cluster_spec),
         "TF_CONFIG": json.dumps(tf_config),
         "PYTHONUNBUFFERED": "1",
     })
+    if base_output:
+        # As on Vertex: set only when the job has a base output directory, one folder per trial.
+        outputs = local_output_directory(base_output, state_dir) / trial.id
+        env.update({
+            "AIP_MODEL_DIR": str(outputs / "model"),
+            "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
+            "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
+        })
+    else:
+        for variable in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
+            env.pop(variable, None)
     env.update({variable.name: variable.value for variable in container.env})
     return Launch(argv, env, REPO_ROOT, trial_dir / "trial.log", trial_dir / "hypertune" / "output.metrics")
 

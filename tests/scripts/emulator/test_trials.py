@@ -63,6 +63,14 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
     assert "--learning_rate=" in log.read_text()
 
 
+def test_without_a_base_output_directory_no_output_variables_are_set(emulator):
+    job = emulator.wait(emulator.submit(make_job(args=[f"--record={emulator.records}"], max_trials=1)).name)
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    env = _records(emulator.records)["1"]["env"]
+    assert not {"AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"} & set(env)
+    assert env["CLOUD_ML_TRIAL_ID"] == "1"
+
+
 def test_a_container_command_replaces_the_entrypoint(emulator):
     job = make_job(max_trials=1)
     # The emulator's entrypoint would pass the stand-in's path first; the command puts it in args.
