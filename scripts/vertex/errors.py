@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 from scripts.cli import UserError
+from scripts.vertex.client import emulator_host
 from scripts.vertex.retry import status_code
 
 SETUP_DOC = "docs/backends.md"
@@ -56,6 +57,11 @@ def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str)
         return "Vertex AI cannot do this in the current state of the project or job"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return "quota exhausted after several retries: ask for more quota or lower parallel_trial_count"
+    if code == grpc.StatusCode.UNAVAILABLE and emulator_host():
+        return (
+            f"nothing answers at VERTEX_AI_EMULATOR_HOST={emulator_host()}: start "
+            "`python -m scripts emulator` there, or unset the variable to use Vertex AI"
+        )
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL):
         return "Vertex AI did not answer after several retries: try again later"
     return "the call failed"

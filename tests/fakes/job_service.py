@@ -21,6 +21,7 @@ import collections
 import datetime as dt
 import re
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 
@@ -142,6 +143,7 @@ class FakeJobService:
     def __init__(self, *, page_size: int = 50) -> None:
         self.jobs: dict[str, HyperparameterTuningJob] = {}
         self.calls: list[tuple[str, object, bytes]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each call, in the order of `calls`
         self.faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
         self.script = Script()
         self.page_size = page_size
@@ -228,6 +230,7 @@ class FakeJobService:
             raw, request = pair
             with self._lock:
                 self.calls.append((method, request, raw))
+                self.arrivals.append(time.monotonic())
                 fault = self.faults[method].popleft() if self.faults[method] else None
                 if fault is not None and not fault.applied:
                     _abort(context, fault)

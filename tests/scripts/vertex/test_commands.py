@@ -92,8 +92,7 @@ def test_a_lost_create_reply_during_run_still_makes_one_job(fake, capsys, monkey
         (
             grpc.StatusCode.PERMISSION_DENIED,
             "Permission 'aiplatform.hyperparameterTuningJobs.create' denied",
-            "grant the identity in use (Application Default Credentials, or the workload identity of the workflow) "
-            "`roles/aiplatform.user` on project demo-project",
+            "workload identity of the workflow) `roles/aiplatform.user` on project demo-project",
         ),
         (
             grpc.StatusCode.INVALID_ARGUMENT,
