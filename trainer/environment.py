@@ -29,6 +29,7 @@ class Cluster:
     task_type: str = "chief"
     task_index: int = 0
     num_workers: int = 1  # chief + workers: the processes that train together
+    has_chief: bool = True  # False when TF_CONFIG lists workers only; then worker 0 leads
 
     @property
     def is_multi_worker(self) -> bool:
@@ -37,7 +38,9 @@ class Cluster:
     @property
     def is_chief(self) -> bool:
         """The chief reports metrics and writes the model: the `chief` task, else worker 0."""
-        return self.task_type == "chief" or (self.task_type == "worker" and self.task_index == 0)
+        if self.task_type == "chief":
+            return True
+        return not self.has_chief and self.task_type == "worker" and self.task_index == 0
 
 
 @dataclass(frozen=True)
@@ -95,4 +98,5 @@ def cluster_from_environment(environ: Mapping[str, str]) -> Cluster:
         task_type=task.get("type", "chief"),
         task_index=int(task.get("index", 0)),
         num_workers=max(num_workers, 1),
+        has_chief=bool(cluster.get("chief")) or not cluster,
     )

@@ -47,16 +47,23 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def _non_negative_float(value: str) -> float:
+def _finite_float(value: str) -> float:
     number = float(value)
-    if not number >= 0.0 or number == float("inf"):  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value}")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = _finite_float(value)
+    if number < 0.0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return number
 
 
 def _positive_float(value: str) -> float:
-    number = _non_negative_float(value)
-    if number == 0.0:
+    number = _finite_float(value)
+    if number <= 0.0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return number
 
