@@ -78,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
         build = config.load_build(source / "cloudbuild.yaml", build_target, target.bucket or "", "")
     except (archive.ArchiveError, config.ConfigError) as error:
         raise UserError(str(error)) from None
-    client = submit.cloud_build_client()
-
     from google.api_core import exceptions
+    from google.auth.exceptions import DefaultCredentialsError
 
     try:
+        client = submit.cloud_build_client()
         running = None
         if not args.force:
             running = submit.ongoing_build(client, target.project, target.region, content_tag)
@@ -107,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     except submit.BuildError as error:
         raise UserError(str(error)) from None
     except exceptions.GoogleAPICallError as error:
-        raise UserError(f"Cloud Build: {type(error).__name__}: {error.message}") from None
+        raise UserError(f"Google Cloud refused a call: {type(error).__name__}: {error.message}") from None
+    except DefaultCredentialsError:
+        raise UserError("no Google credentials: run `gcloud auth application-default login`, or "
+                        "google-github-actions/auth in a workflow") from None
 
     digest = submit.pushed_digest(final, reference)
     if digest is None:

@@ -199,3 +199,14 @@ def test_a_misspelt_cloudbuild_field_fails_before_upload(git_repo, google_http, 
     assert err.startswith(f"error: {config.resolve()}:{line}:3: unknown field 'machine_typo'")
     assert len(err.strip().splitlines()) == 1
     assert google_http.upload_attempts == 0 and cloud_build.create_requests == []
+
+
+def test_without_google_credentials_the_command_says_how_to_get_them(
+    git_repo, google_http, capsys, monkeypatch, tmp_path
+):
+    # No emulator for Cloud Build, and Application Default Credentials that point nowhere.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no Google credentials: run `gcloud auth application-default login`")
+    assert google_http.upload_attempts == 0
