@@ -1,0 +1,154 @@
+"""`python -m scripts validate | plan`: exit codes, output formats, and staying import-light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from scripts import cli
+from scripts.experiments import CompileContext, compile_experiment, load
+from scripts.experiments.plan import prices, worst_case
+from scripts.paths import EXPERIMENTS_FILE
+
+from .helpers import EXPERIMENT, HEADER
+
+# (`google` and `google.cloud` themselves are namespace stubs that site-packages .pth files register.)
+HEAVY = (
+    "tensorflow",
+    "google.cloud.aiplatform",
+    "google.cloud.aiplatform_v1",
+    "google.protobuf",
+    "grpc",
+    "optuna",
+    "matplotlib",
+)
+
+
+def test_validate_accepts_the_shipped_file(capsys):
+    assert cli.main(["validate"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "OK (5 experiments, 1 profile)" in captured.err
+
+
+def test_validate_prints_one_line_per_problem_and_exits_1(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        HEADER
+        + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: -1").replace(
+            "n1-standard-4", "n1-standard-4\n        accelerator: {type: NVIDIA_TESLA_V100, count: 3}"
+        )
+    )
+    assert cli.main(["validate", "--file", str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"{bad}:11:22: experiments.exp.max_trial_count: must be at least 1, got -1",
+        f"{bad}:15:22: experiments.exp.worker_pools[0].accelerator: "
+        "n1-standard-4 takes NVIDIA_TESLA_V100 in counts of 1, 2, 4, 8, not 3",
+    ]
+
+
+def test_validate_github_format_adds_annotations(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HEADER + EXPERIMENT.replace("goal: maximize", "goal: up"))
+    assert cli.main(["validate", "--file", str(bad), "--format", "github"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        f"::error file={bad},line=8,col=34::experiments.exp.metric.goal: "
+        "'up' is not one of maximize, minimize"
+    )
+
+
+def test_validate_a_missing_file_is_one_line_not_a_traceback(tmp_path, capsys):
+    assert cli.main(["validate", "--file", str(tmp_path / "nope.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert out == f"{tmp_path / 'nope.yaml'}:1:1: (file): cannot read the file: No such file or directory\n"
+
+
+def test_plan_json_prints_the_compiled_job(capsys):
+    assert cli.main(["plan", "horses-humans", "--commit", "b" * 40]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = compile_experiment(load(EXPERIMENTS_FILE), "horses-humans", CompileContext(commit="b" * 40))
+    assert printed == expected.job_json
+    assert printed["labels"]["hpt-commit"] == "b" * 40
+
+
+def test_plan_takes_profile_and_overrides(capsys):
+    assert (
+        cli.main(
+            [
+                "plan",
+                "horses-humans",
+                "--profile",
+                "offline",
+                "--set",
+                "max_trial_count=3",
+                "--set",
+                "parallel_trial_count=1",
+                "--pr",
+                "12",
+            ]
+        )
+        == 0
+    )
+    job = json.loads(capsys.readouterr().out)
+    assert (job["maxTrialCount"], job["parallelTrialCount"]) == (3, 1)
+    assert job["labels"]["hpt-pr"] == "12"
+    assert "--data=synthetic" in job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"]
+
+
+def test_plan_reports_bad_overrides_as_lines(capsys):
+    assert cli.main(["plan", "horses-humans", "--set", "parallel_trial_count=9"]) == 1
+    assert capsys.readouterr().err == (
+        "--set:1:1: experiments.horses-humans.parallel_trial_count: 9 parallel trials is more than max_trial_count (6)\n"
+    )
+    assert cli.main(["plan", "horses-humans", "--set", "max_trial_count"]) == 1
+    assert "expected FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_plan_unknown_experiment_lists_the_known_ones(capsys):
+    assert cli.main(["plan", "horses"]) == 1
+    assert "unknown experiment 'horses'" in capsys.readouterr().err
+
+
+def test_plan_markdown_shows_the_search_space_machines_and_worst_case(capsys):
+    assert cli.main(["plan", "horses-humans", "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    assert "| `--learning_rate` | double | 0.001 … 1 | log |  |" in text
+    assert "| `--num_units` | discrete | 64, 128, 512 | — |  |" in text
+    assert "| 0 (chief) | n1-standard-4 | 2 × NVIDIA_TESLA_V100 | 1 | default |" in text
+    assert "Bayesian optimization" in text and "6 in total, 2 at a time" in text
+    # no timeout: 6 trials x 7 days x 2 GPUs
+    assert "worst case **2,016 GPU-hours**" in text
+    table = prices()
+    cost = 6 * 168 * (table["machines"]["n1-standard-4"] + 2 * table["accelerators"]["NVIDIA_TESLA_V100"])
+    assert f"**${cost:,.2f}**" in text
+    assert f"recorded {table['recorded']}" in text
+
+
+def test_worst_case_follows_the_timeout_and_every_replica():
+    experiment = compile_experiment(load(EXPERIMENTS_FILE), "horses-humans-multi-worker").experiment
+    case = worst_case(
+        experiment, {"machines": {"n1-standard-8": 1.0}, "accelerators": {"NVIDIA_TESLA_T4": 0.5}}
+    )
+    # 8 trials x 3 h; chief + 2 workers, each with 2 T4s
+    assert case.gpus_per_trial == 6
+    assert case.gpu_hours == 8 * 3 * 6
+    assert case.cost == 8 * 3 * (3 * 1.0 + 6 * 0.5)
+    unpriced = worst_case(experiment, {"machines": {}, "accelerators": {}})
+    assert unpriced.cost is None and unpriced.unpriced == ("n1-standard-8", "NVIDIA_TESLA_T4")
+
+
+def test_validate_and_plan_json_import_no_heavy_library(repo_root):
+    probe = (
+        "import sys, io, contextlib; from scripts import cli\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert cli.main(['validate']) == 0\n"
+        "    assert cli.main(['plan', 'horses-humans']) == 0\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=repo_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
