@@ -1,0 +1,42 @@
+"""The registry lookup's answers other than found / not found, on a real local HTTP server."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from scripts.cloudbuild import registry
+
+NAME = registry.ImageName("europe-west4", "proj", "repo", "trainer")
+
+
+def test_the_lookup_is_the_registry_v2_manifest_head(httpserver, monkeypatch):
+    monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
+    httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
+        "", headers={"Docker-Content-Digest": "sha256:" + "c" * 64})
+    assert registry.find_digest(NAME, "inputs-1") == "sha256:" + "c" * 64
+    assert NAME.manifest_url("t") == "https://europe-west4-docker.pkg.dev/v2/proj/repo/trainer/manifests/t"
+    assert NAME.reference("t") == "europe-west4-docker.pkg.dev/proj/repo/trainer:t"
+
+
+@pytest.mark.parametrize(("status", "headers", "message"), [
+    (403, {}, r"not allowed to read .*trainer:inputs-1 \(HTTP 403\).*roles/artifactregistry\.reader"),
+    (500, {}, r"answered HTTP 500"),
+    (200, {}, r"sent no manifest digest"),
+])
+def test_other_answers_are_explained(httpserver, monkeypatch, status, headers, message):
+    monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
+    httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
+        "", status=status, headers=headers)
+    with pytest.raises(registry.RegistryError, match=message):
+        registry.find_digest(NAME, "inputs-1")
+
+
+def test_an_unreachable_registry_is_named(monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv(registry.REGISTRY_URL_ENV, f"http://127.0.0.1:{port}")
+    with pytest.raises(registry.RegistryError, match=r"cannot reach europe-west4-docker\.pkg\.dev"):
+        registry.find_digest(NAME, "inputs-1")
