@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The trainer image: every Vertex AI trial runs `python -m trainer.task` in it.
 #
 # Layers go from what changes least to what changes most: the TensorFlow GPU base, the pinned
@@ -12,7 +10,9 @@ ARG TENSORFLOW_VERSION=2.21.0
 FROM tensorflow/tensorflow:${TENSORFLOW_VERSION}-gpu
 
 ARG TENSORFLOW_VERSION
+# PYTHONPATH: `python -m trainer.task` finds the code whatever the working directory.
 ENV PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
