@@ -128,3 +128,25 @@ def test_an_undeclared_substitution_is_refused(tmp_path):
     path.write_text("steps:\n  - name: ubuntu\n    args: [echo, hi]\nsubstitutions:\n  _REGION: x\n")
     with pytest.raises(config.ConfigError, match=r"declare _CONTENT_TAG, _IMAGE, _REPOSITORY, _SOURCE_URL"):
         config.load_build(path, config.Target("p", "r", "repo", "img", "t", "c"), "b", "o")
+
+
+def _as_cloud_build_runs_it(script: str, values: dict[str, str]) -> str:
+    """Cloud Build's substitution: `$$` is a literal `$`, `$NAME` and `${NAME}` are values."""
+    return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)",
+                  lambda m: "$" if m.group(0) == "$$" else values[m.group(1) or m.group(2)], script)
+
+
+@pytest.mark.parametrize(("commit", "tag", "refused"), [
+    ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", None),
+    ("", "inputs-0123456789abcdef", "COMMIT_SHA"),
+    ("0123456789abcdef0123456789abcdef01234567", "unset", "_CONTENT_TAG"),
+])
+def test_the_first_step_refuses_a_build_without_commit_and_content_tag(document, commit, tag, refused):
+    step = document["steps"][0]
+    values = {**document["substitutions"], "PROJECT_ID": "p", "COMMIT_SHA": commit, "_CONTENT_TAG": tag}
+    script = _as_cloud_build_runs_it(step["args"][-1], values)
+    result = subprocess.run([step["entrypoint"], *step["args"][:-1], script], capture_output=True, text=True)
+    if refused is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1 and result.stderr.startswith(refused)
