@@ -101,7 +101,8 @@ def test_plan_takes_profile_and_overrides(capsys):
 def test_plan_reports_bad_overrides_as_lines(capsys):
     assert cli.main(["plan", "horses-humans", "--set", "parallel_trial_count=9"]) == 1
     assert capsys.readouterr().err == (
-        "--set:1:1: experiments.horses-humans.parallel_trial_count: 9 parallel trials is more than max_trial_count (6)\n"
+        "--set:1:1: experiments.horses-humans.parallel_trial_count: "
+        "9 parallel trials is more than max_trial_count (6)\n"
     )
     assert cli.main(["plan", "horses-humans", "--set", "max_trial_count"]) == 1
     assert "expected FIELD=VALUE" in capsys.readouterr().err

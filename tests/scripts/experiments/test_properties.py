@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import yaml
+from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,9 +68,15 @@ def load_and_compile(text: str) -> None:
     try:
         experiments = load_text(text, "f.yaml", {"HOME": "/root"})
         for name in experiments.names:
-            compile_experiment(
+            compiled = compile_experiment(
                 experiments, name, CompileContext(env={"HOME": "/root"}, commit="0" * 40, image_tag="t")
-            ).job_json
+            )
+            # what is accepted is a job the API's message takes, field for field
+            message = HyperparameterTuningJob.from_json(compiled.to_json())
+            printed = HyperparameterTuningJob.to_json(
+                message, use_integers_for_enums=False, always_print_fields_with_no_presence=False
+            )
+            assert json.loads(printed) == compiled.job_json
     except (InvalidExperiments, UserError) as error:
         assert str(error)
 
