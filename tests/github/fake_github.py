@@ -41,6 +41,7 @@ class FakeGitHub:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
+    merge_bases: dict[tuple[str, str], str] = field(default_factory=dict)  # (base, head) -> merge base
     requests: list[Recorded] = field(default_factory=list)
     # Images an Artifact Registry stand-in holds, for `build` (HPT_REGISTRY_URL): manifest path -> digest
     images: dict[str, str] = field(default_factory=dict)
@@ -125,6 +126,11 @@ class FakeGitHub:
         if (match := re.fullmatch(r"/pulls/(\d+)", route)) and request.method == "GET":
             pull = self.pulls.get(int(match[1]))
             return _json(pull) if pull else _json({"message": "Not Found"}, 404)
+        if (
+            match := re.fullmatch(r"/compare/([0-9a-f]{40})\.\.\.([0-9a-f]{40})", route)
+        ) and request.method == "GET":
+            merge_base = self.merge_bases.get((match[1], match[2]), match[1])
+            return _json({"status": "ahead", "merge_base_commit": {"sha": merge_base}})
         if (match := re.fullmatch(r"/contents/(.+)", route)) and request.method == "GET":
             text = self.contents.get((match[1], request.args.get("ref", "")))
             if text is None:

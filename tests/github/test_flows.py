@@ -17,7 +17,15 @@ import pytest
 
 from scripts.github.comments import marker, sections
 from tests.github import payloads
-from tests.github.project import PROJECT, REGION, emulator, make_history, wait_until_ended
+from tests.github.project import (
+    BASE_EXPERIMENTS,
+    PR_EXPERIMENTS,
+    PROJECT,
+    REGION,
+    emulator,
+    make_history,
+    wait_until_ended,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -151,3 +159,55 @@ def test_dispatch_dry_run_plans_with_the_overrides_and_submits_nothing(github, h
     assert summary.startswith("### Dry run: wide")
     assert github.requests == []
     json.dumps(summary)  # plain text
+
+
+def test_hpt_plan_reads_the_pull_requests_file_through_the_api_without_credentials(github, history, step):
+    # The pull request's file tries to print the token; the plan is computed without it.
+    leaky = PR_EXPERIMENTS.replace("The stand-in's slope tuned too.", "token=${GITHUB_TOKEN:-withheld}")
+    github.add_pull(5, history.head, history.base)
+    github.contents[("experiments.yaml", history.head)] = leaky
+    github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "COLLABORATOR"))
+
+    assert result.returncode == 0, result.stderr
+    found = sections(github.ours(5)[0]["body"])
+    assert "### Plan: `wide`" in found["plan"] and "### Plan: `quick`" not in found["plan"]
+    assert "token=withheld" in found["plan"] and github.token not in found["plan"]
+    assert found["command"] == "`/hpt plan` by @bob: the plan above is up to date."
+    fetched = [
+        (r.path.rsplit("/", 1)[-1], r.query.get("ref")) for r in github.requests if "/contents/" in r.path
+    ]
+    assert fetched == [("experiments.yaml", history.head), ("experiments.yaml", history.base)]
+
+
+def test_dispatch_with_overrides_reports_to_the_given_pull_request(
+    github, history, step, tmp_path, github_env
+):
+    github.add_pull(8, history.head, history.base)
+    inputs = {
+        "experiment": "wide",
+        "max_trials": "1",
+        "parallel_trials": "1",
+        "pull_request": "8",
+        "dry_run": False,
+    }
+    with emulator(history.root, tmp_path / "state") as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.merge}
+        result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs), **env)
+        assert result.returncode == 0, result.stderr
+        outputs = Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines()
+        (job_name,) = [line.removeprefix("jobs=") for line in outputs if line.startswith("jobs=")]
+        assert wait_until_ended(address, job_name) == "JOB_STATE_SUCCEEDED"
+        job = _job(address, job_name)
+    assert (job.max_trial_count, job.parallel_trial_count) == (1, 1)
+    assert job.labels["hpt-pr"] == "8"
+    assert "| `wide` |" in sections(github.ours(8)[0]["body"])["submitted:wide"]
+
+
+def _job(address: str, name: str):
+    import grpc
+    from google.cloud.aiplatform_v1 import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
+
+    client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
+    return client.get_hyperparameter_tuning_job(name=name)

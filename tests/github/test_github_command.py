@@ -146,3 +146,25 @@ def test_a_step_given_the_wrong_event_says_so(step):
     result = step("plan", "push", payloads.push(BASE, HEAD))
     assert result.returncode == 1
     assert result.stderr.strip() == "error: `github plan` handles PullRequestEvent events, not push"
+
+
+def test_build_summary_links_the_image_and_the_log(github_env, tmp_path):
+    env = {
+        **os.environ,
+        **github_env,
+        "BUILD_IMAGE": "us-central1-docker.pkg.dev/p/hpt/trainer:inputs-0123456789abcdef",
+        "BUILD_DIGEST": "sha256:" + "e" * 64,
+        "BUILD_BUILT": "true",
+        "BUILD_LOG_URL": "https://console.cloud.google.com/cloud-build/builds;region=us-central1/b1?project=p",
+    }
+    command = [sys.executable, "-m", "scripts", "github", "build-summary"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    summary = Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert f"`{env['BUILD_IMAGE']}@{env['BUILD_DIGEST']}`: built" in summary
+    assert f"[Cloud Build log]({env['BUILD_LOG_URL']})" in summary
+
+    failed = {**env, "BUILD_IMAGE": "", "BUILD_DIGEST": ""}
+    Path(github_env["GITHUB_STEP_SUMMARY"]).unlink()
+    subprocess.run(command, capture_output=True, text=True, env=failed, timeout=60, check=True)
+    assert "The build did not finish" in Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
