@@ -34,8 +34,18 @@ def _time_process(command: list[str], env: dict[str, str]) -> float:
 def _time_to_first_call(fake, env: dict[str, str]) -> float:
     seen = len(fake.arrivals)
     start = time.monotonic()
-    command = [sys.executable, "-m", "scripts", "run", "horses-humans", "--backend", "vertex",
-               "--commit", f"bench{seen}", "--force"]
+    command = [
+        sys.executable,
+        "-m",
+        "scripts",
+        "run",
+        "horses-humans",
+        "--backend",
+        "vertex",
+        "--commit",
+        f"bench{seen}",
+        "--force",
+    ]
     subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
     return fake.arrivals[seen] - start
 

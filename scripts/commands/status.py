@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scripts.results.trials import best_trial, objective
+    from scripts.results.trials import best_trial, final_value, objective
     from scripts.vertex.follow import get_job
     from scripts.vertex.jobjson import to_json
     from scripts.vertex.names import job_console_url
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     best = best_trial(job)
     if best is not None:
         goal = objective(job)
-        value = next(m.value for m in best.final_measurement.metrics if m.metric_id == goal.metric_id)
+        value = final_value(best, goal.metric_id)
         print(f"best so far: trial {best.id}, {goal.metric_id}={value:.6g} ({goal.goal})")
     if job.error.message:
         print(f"error: {job.error.message}", file=sys.stderr)

@@ -67,9 +67,11 @@ class ProgressDisplay:
         lines = []
         metric = trial_results.objective(job).metric_id
         state = job.state.name.removeprefix("JOB_STATE_")
-        if state != self._job_state:
-            lines.append(f"job {state}")
-            self._job_state = state
+        job_line = [f"job {state}"] if state != self._job_state else []
+        self._job_state = state
+        ended = "end_time" in job
+        if not ended:  # the job's news first, except its end, which comes after its trials'
+            lines += job_line
         for trial in sorted(job.trials, key=lambda t: trial_results.trial_sort_key(t.id)):
             trial_state = _state_label(trial, metric)
             seen = self._trials.get(trial.id)
@@ -88,6 +90,8 @@ class ProgressDisplay:
                 shown = f"{value:.4g}" if value is not None else "?"
                 lines.append(f"trial {trial.id} step {step} {metric}={shown}")
             self._trials[trial.id] = (trial_state, steps)
+        if ended:
+            lines += job_line
         return lines
 
     def _redraw(self, job: HyperparameterTuningJob, now: dt.datetime) -> None:
