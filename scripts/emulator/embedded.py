@@ -12,11 +12,17 @@ so the next start resumes them (cancel a job first to end it for good).
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from scripts.paths import state_dir as default_state_dir
+
+
+def _import_optimizer_library() -> None:
+    importlib.import_module("optuna")
 
 
 @contextmanager
@@ -51,6 +57,8 @@ def running_emulator(
         poll_interval=poll_interval,
         stop_grace_seconds=stop_grace_seconds,
     )
+    # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
+    threading.Thread(target=_import_optimizer_library, daemon=True).start()
     store = Store(directory)
     scheduler = Scheduler(store, options)
     server, bound = serve(JobService(store, scheduler), host, port)

@@ -256,7 +256,7 @@ class _JobRunner(threading.Thread):
         launch = build_launch(
             self.job, record.trial, self.options.state_dir, self.options.entrypoint, self.threads_per_trial
         )
-        process = TrialProcess(launch)
+        process = TrialProcess(launch, on_exit=self.wake.set)
         trial = record.trial
         trial.state = Trial.State.ACTIVE
         trial.start_time = now()

@@ -75,7 +75,9 @@ class Store:
         self.path = directory / DATABASE_FILE
         # One connection guarded by a lock: writes are small and the runners are few.
         self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # WAL with NORMAL sync: a crash of the process loses nothing committed (a power cut might).
         self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute("PRAGMA foreign_keys=ON")
         self._connection.executescript(_SCHEMA)
         self._lock = threading.RLock()

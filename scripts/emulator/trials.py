@@ -20,7 +20,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +167,7 @@ def kill_leftover(pid: int | None, start_time: int | None) -> bool:
 class TrialProcess:
     """A running trial: its own process group, output to its log file."""
 
-    def __init__(self, launch: Launch) -> None:
+    def __init__(self, launch: Launch, on_exit: Callable[[], None] | None = None) -> None:
         self.launch = launch
         launch.metric_file.parent.mkdir(parents=True, exist_ok=True)
         # A relaunched trial starts from nothing: stale reports would be read as its own.
@@ -181,6 +183,14 @@ class TrialProcess:
         self.pid = self._process.pid
         self.start_time = process_start_time(self.pid)
         self._stop_sent: float | None = None
+        if on_exit is not None:
+            # Wake the runner the moment the trial ends instead of at its next poll.
+            threading.Thread(target=self._wait_then, args=(on_exit,), daemon=True,
+                             name=f"trial-{self.pid}").start()
+
+    def _wait_then(self, on_exit: Callable[[], None]) -> None:
+        self._process.wait()
+        on_exit()
 
     def poll(self) -> int | None:
         return self._process.poll()
