@@ -5,16 +5,27 @@
     compiled.parent, compiled.job, compiled.spec_hash
 
 Import-light: nothing here imports TensorFlow or a cloud client; `CompiledExperiment.job`
-imports the `aiplatform_v1` types on first use.
+imports the `aiplatform_v1` types on first use. Names load on first access, so `validate`
+pays only for the checker.
 """
 
 from __future__ import annotations
 
-from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment
-from scripts.experiments.loader import load, load_text, parse_overrides
-from scripts.experiments.model import Experiment, ExperimentsFile
-from scripts.experiments.problems import InvalidExperiments, Problem
+import importlib
+from typing import TYPE_CHECKING, Any
 
+_EXPORTS = {
+    "CompileContext": "compiler",
+    "CompiledExperiment": "compiler",
+    "compile_experiment": "compiler",
+    "load": "loader",
+    "load_text": "loader",
+    "parse_overrides": "loader",
+    "Experiment": "model",
+    "ExperimentsFile": "model",
+    "InvalidExperiments": "problems",
+    "Problem": "problems",
+}
 __all__ = [
     "CompileContext",
     "CompiledExperiment",
@@ -27,3 +38,17 @@ __all__ = [
     "load_text",
     "parse_overrides",
 ]
+
+if TYPE_CHECKING:
+    from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment
+    from scripts.experiments.loader import load, load_text, parse_overrides
+    from scripts.experiments.model import Experiment, ExperimentsFile
+    from scripts.experiments.problems import InvalidExperiments, Problem
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"scripts.experiments.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment
-from scripts.experiments.loader import load, parse_overrides
-from scripts.experiments.model import ExperimentsFile
 from scripts.paths import EXPERIMENTS_FILE
+
+if TYPE_CHECKING:
+    from scripts.experiments.compiler import CompileContext, CompiledExperiment
+    from scripts.experiments.model import ExperimentsFile
 
 
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +56,9 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool =
 
 
 def context_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompileContext:
+    from scripts.experiments.compiler import CompileContext
+    from scripts.experiments.loader import parse_overrides
+
     env = dict(os.environ if env is None else env)
     return CompileContext(
         env=env,
@@ -66,10 +71,14 @@ def context_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = 
 
 
 def load_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ExperimentsFile:
+    from scripts.experiments.loader import load
+
     return load(args.file, env=os.environ if env is None else env)
 
 
 def compile_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompiledExperiment:
     """Load `args.file` and compile `args.experiment` with the profile, overrides and context given."""
+    from scripts.experiments.compiler import compile_experiment
+
     context = context_from_args(args, env)
     return compile_experiment(load_from_args(args, context.env), args.experiment, context)
