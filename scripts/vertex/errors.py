@@ -57,7 +57,7 @@ def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str)
         return "Vertex AI cannot do this in the current state of the project or job"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return "quota exhausted after several retries: ask for more quota or lower parallel_trial_count"
-    if code == grpc.StatusCode.UNAVAILABLE and emulator_host():
+    if code == grpc.StatusCode.UNAVAILABLE and emulator_host() and ("connect" in text or "refused" in text):
         return (
             f"nothing answers at VERTEX_AI_EMULATOR_HOST={emulator_host()}: start "
             "`python -m scripts emulator` there, or unset the variable to use Vertex AI"

@@ -214,3 +214,17 @@ def test_the_lookup_reads_every_page_of_matching_jobs(fake, client, compiled):
     job = submit(client, compiled, notify=lambda message: None)
     assert job.name == f"{PARENT}/hyperparameterTuningJobs/3"  # the running one, on the third page
     assert fake.count(LIST) == 3 and fake.count(CREATE) == 0
+
+
+def test_an_emulator_address_where_nothing_listens_says_so(monkeypatch, compiled, policy):
+    import socket
+
+    from scripts.vertex.client import job_service_client
+
+    with socket.socket() as probe:  # a port that was free a moment ago, with nothing listening now
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", address)
+    policy.max_attempts = 2
+    with pytest.raises(UserError, match=f"nothing answers at VERTEX_AI_EMULATOR_HOST={address}"):
+        submit(job_service_client("us-central1"), compiled, policy=policy, notify=lambda message: None)
