@@ -99,15 +99,24 @@ def test_a_failed_build_exits_nonzero_naming_the_failing_step(
     assert "digest" not in outputs(tmp_path)
 
 
-def test_a_timed_out_build_names_the_step_it_stopped_in(git_repo, google_http, cloud_build, capsys):
+@pytest.mark.parametrize(("build_status", "step_status", "expected"), [
+    (Status.TIMEOUT, Status.TIMEOUT, "ended TIMEOUT at step 'build' (TIMEOUT)"),
+    (Status.CANCELLED, Status.CANCELLED, "ended CANCELLED at step 'build' (CANCELLED)"),
+    # A build stopped from outside can leave its running step WORKING: that step is named.
+    (Status.CANCELLED, Status.WORKING, "ended CANCELLED at step 'build' (WORKING)"),
+    (Status.INTERNAL_ERROR, Status.INTERNAL_ERROR, "ended INTERNAL_ERROR at step 'build' (INTERNAL_ERROR)"),
+])
+def test_a_build_that_ends_otherwise_names_its_status_and_the_step_it_stopped_in(
+    git_repo, google_http, cloud_build, capsys, build_status, step_status, expected
+):
     cloud_build.script = Script(states=[
         (Status.WORKING, {"build": Status.WORKING}),
-        (Status.TIMEOUT, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
-                          "build": Status.TIMEOUT}),
-    ], operation_error="Build timeout")
+        (build_status, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
+                        "build": step_status}),
+    ], operation_error=f"Build {build_status.name.lower()}")
 
     assert build(git_repo) == 1
-    assert "ended TIMEOUT at step 'build' (TIMEOUT)" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
 
 
 def test_an_existing_content_tag_skips_the_build_and_reports_the_pushed_digest(
