@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if name == "report":
             sub.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
             sub.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
+            sub.add_argument(
+                "--max-age-days",
+                type=float,
+                default=7.0,
+                help="only jobs that ended this recently (default 7; 0: all)",
+            )
         if name == "merged-pr":
             sub.add_argument("--commit", default=os.environ.get("GITHUB_SHA"), help="default: $GITHUB_SHA")
 

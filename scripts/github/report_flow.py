@@ -44,8 +44,14 @@ def repository_filter(repository: str) -> str:
     return f'labels.{labels.REPOSITORY}="{labels.label_value(repository)}"'
 
 
-def ended_jobs(project: str, region: str, repository: str) -> list[EndedJob]:
-    """This repository's tuning jobs in `project`/`region` that have ended."""
+def ended_jobs(project: str, region: str, repository: str, max_age_days: float = 0) -> list[EndedJob]:
+    """This repository's tuning jobs in `project`/`region` that have ended (in the last `max_age_days`).
+
+    The age limit keeps a scheduled run from reading the comments of every pull request that
+    ever had a job; 0 means no limit.
+    """
+    import datetime
+
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
     from scripts.vertex.client import job_service_client
@@ -54,9 +60,14 @@ def ended_jobs(project: str, region: str, repository: str) -> list[EndedJob]:
     request = ListHyperparameterTuningJobsRequest(
         parent=f"projects/{project}/locations/{region}", filter=repository_filter(repository)
     )
+    now = datetime.datetime.now(datetime.UTC)
+    oldest = now - datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
     found = []
     for job in client.list_hyperparameter_tuning_jobs(request=request):
         if job.state.name not in ENDED_STATES:
+            continue
+        ended = job.end_time or job.update_time
+        if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
             continue
         pull = job.labels.get(labels.PULL_REQUEST, "")
         found.append(
@@ -102,13 +113,18 @@ def report(
 
 
 def run(
-    project: str | None, region: str | None, client: GitHubClient, *, include_unlinked: bool = False
+    project: str | None,
+    region: str | None,
+    client: GitHubClient,
+    *,
+    include_unlinked: bool = False,
+    max_age_days: float = 0,
 ) -> int:
     if not project or not region:
         raise UserError(
             "report needs --project and --region (or GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_REGION)"
         )
-    jobs = ended_jobs(project, region, client.repository)
+    jobs = ended_jobs(project, region, client.repository, max_age_days)
     counts = report(jobs, client, include_unlinked=include_unlinked)
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
