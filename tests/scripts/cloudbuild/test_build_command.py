@@ -8,6 +8,8 @@ import tarfile
 
 import pytest
 import yaml
+from google.cloud.devtools import cloudbuild_v1
+from google.protobuf import json_format
 
 from scripts import cli, images
 from scripts.cloudbuild import registry
@@ -47,6 +49,19 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
     }
     assert tag in sent.tags
     assert sent.source.storage_source.bucket == BUCKET
+
+    # Byte for byte: the request equals one built straight from the YAML with protobuf's own parser.
+    expected = cloudbuild_v1.CreateBuildRequest.meta.pb()
+    json_format.ParseDict({
+        "projectId": PROJECT,
+        "parent": f"projects/{PROJECT}/locations/us-central1",
+        "build": {**config, "substitutions": {**config["substitutions"], **dict(sent.substitutions)},
+                  "source": {"storageSource": {"bucket": BUCKET,
+                                               "object": sent.source.storage_source.object_}},
+                  "tags": ["hpt-trainer", tag]},
+    }, expected)
+    received = cloudbuild_v1.CreateBuildRequest.pb(request)
+    assert received.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
 
     # The uploaded archive is the object the build reads, and holds only what the image needs.
     data = google_http.objects[sent.source.storage_source.object_]
@@ -155,8 +170,6 @@ def test_a_rerun_after_success_builds_nothing_and_uploads_nothing(git_repo, goog
 def test_a_build_of_the_same_inputs_that_is_running_is_followed_not_duplicated(
     git_repo, google_http, cloud_build, capsys
 ):
-    from google.cloud.devtools import cloudbuild_v1
-
     tag = images.content_tag("HEAD", git_repo)
     image = f"{IMAGE}:{tag}"
     cloud_build.add_listed(cloudbuild_v1.Build(
