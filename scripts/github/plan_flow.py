@@ -48,6 +48,10 @@ def merge_base(base: str, head: str) -> str:
 
 
 def run(event: PullRequestEvent) -> int:
+    if event.action == "closed":
+        # A merge is handled by the push to main it makes; a closed pull request needs no plan.
+        print(f"pull request #{event.number} is closed{' (merged)' if event.merged else ''}: nothing to plan")
+        return 0
     section, changes, valid = plan_section_for(event.base_sha, event.head_sha)
     runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
     publish({"plan": section}, event.number, may_comment=not event.from_fork)

@@ -168,3 +168,17 @@ def test_build_summary_links_the_image_and_the_log(github_env, tmp_path):
     Path(github_env["GITHUB_STEP_SUMMARY"]).unlink()
     subprocess.run(command, capture_output=True, text=True, env=failed, timeout=60, check=True)
     assert "The build did not finish" in Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_a_closed_pull_request_is_not_planned(github, step):
+    payload = payloads.pull_request("closed", 5, HEAD, BASE, merged=True)
+    result = step("plan", "pull_request", payload)
+    assert (result.returncode, result.stdout) == (0, "pull request #5 is closed (merged): nothing to plan\n")
+    assert github.requests == []
+
+
+def test_comments_on_issues_are_ignored(github, github_env, step):
+    result = step("command", "issue_comment", payloads.issue_comment(3, "/hpt plan", "OWNER", on_pr=False))
+    assert result.returncode == 0
+    assert github.requests == []
+    assert outputs(github_env) == {"verb": "", "experiment": ""}
