@@ -47,3 +47,13 @@ def test_actions_match_the_github_action_schema():
     files = [str(path) for path in sorted(ACTIONS.glob("*/action.yml"))]
     result = _run("check-jsonschema", "--builtin-schema", "vendor.github-actions", *files)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dependabot_config_matches_its_schema():
+    result = _run(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.dependabot",
+        str(REPO_ROOT / ".github" / "dependabot.yml"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
