@@ -14,6 +14,9 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
 
 BEST_COLOUR = "#d62728"
 OTHER_COLOUR = "#9ecae1"
+# Line colours of the other trials: matplotlib's tab10 without its red, which marks the best.
+LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                "#17becf")
 
 
 def _best(job: HyperparameterTuningJob) -> Trial | None:
@@ -31,6 +34,7 @@ def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     metric = job.study_spec.metrics[0].metric_id if job.study_spec.metrics else "metric"
@@ -55,15 +59,19 @@ def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
         title += f" (best: trial {best.id}, {best.final_measurement.metrics[0].value:.4g})"
     per_trial.set_title(title)
 
-    for trial in job.trials:
+    for index, trial in enumerate(job.trials):
         steps = [m.step_count for m in trial.measurements if m.metrics]
         points = [m.metrics[0].value for m in trial.measurements if m.metrics]
         if not points:
             continue
         is_best = best is not None and trial.id == best.id
-        per_epoch.plot(steps, points, marker="o", markersize=3, label=f"trial {trial.id}",
-                       linewidth=2.5 if is_best else 1.0, color=BEST_COLOUR if is_best else None,
-                       zorder=3 if is_best else 2)
+        label = f"trial {trial.id}" + (" (best)" if is_best else "")
+        per_epoch.plot(
+            steps, points, marker="o", markersize=3, label=label,
+            linewidth=2.5 if is_best else 1.0, zorder=3 if is_best else 2,
+            color=BEST_COLOUR if is_best else LINE_COLOURS[index % len(LINE_COLOURS)],
+        )
+    per_epoch.xaxis.set_major_locator(MaxNLocator(integer=True))
     per_epoch.set_xlabel("epoch (step)")
     per_epoch.set_ylabel(metric)
     per_epoch.set_title(f"{metric} per epoch")
