@@ -65,12 +65,7 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
                 try:
                     variant(source, name, env, profile_name, {})
                 except InvalidExperiments as error:
-                    problems += [
-                        dataclasses.replace(
-                            problem, message=f"{problem.message} (with profile {profile_name!r})"
-                        )
-                        for problem in error.problems
-                    ]
+                    problems += error.problems
     if problems:
         raise InvalidExperiments(problems)
     return ExperimentsFile(
@@ -108,11 +103,16 @@ def variant(
         if isinstance(value, str):
             value = _read_value(value)
         _set(source, raw, root, field, value, where, problems)
-    if problems:
-        raise InvalidExperiments(problems)
-    experiment = schema.check_experiment(checker, name, raw, root, defaults)
-    if checker.problems or experiment is None:
-        raise InvalidExperiments(checker.problems or [Problem(source.file, 1, 1, dotted(root), "invalid")])
+    experiment = None if problems else schema.check_experiment(checker, name, raw, root, defaults)
+    problems += checker.problems
+    if problems or experiment is None:
+        if profile is not None:
+            # the same rule can pass without the profile: say which variant broke it
+            problems = [
+                dataclasses.replace(problem, message=f"{problem.message} (with profile {profile!r})")
+                for problem in problems
+            ]
+        raise InvalidExperiments(problems or [Problem(source.file, 1, 1, dotted(root), "invalid")])
     return experiment
 
 

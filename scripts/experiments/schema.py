@@ -279,8 +279,11 @@ def check_settings(
     data = checker.mapping(data, path, allowed)
     if data is None:
         return None
+    # An empty value is not set: `${VAR:-}` makes a setting optional on an environment variable.
+    data = {key: value for key, value in data.items() if value != ""}
     get = checker.get
     image = checker.mapping(data.get("image"), (*path, "image"), IMAGE_KEYS) or {}
+    image = {key: value for key, value in image.items() if value != ""}
     image_path = (*path, "image")
     return Settings(
         project=get(

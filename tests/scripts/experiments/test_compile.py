@@ -296,3 +296,21 @@ def test_unknown_experiment_and_profile_list_the_known_ones():
         shipped("nope")
     with pytest.raises(InvalidExperiments, match=r"unknown profile 'fast' \(known: offline\)"):
         shipped("horses-humans", profile="fast")
+
+
+def test_an_empty_optional_setting_is_unset_and_dollar_dollar_is_literal():
+    text = HEADER.replace("project: my-project", "project: my-project\n  service_account: ${TRIAL_SA:-}") + (
+        EXPERIMENT + "    trainer:\n      args: ['--template=$${HOME}/x']\n"
+    )
+    job = compiled(text).job_json
+    assert "serviceAccount" not in job["trialJobSpec"]
+    assert job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] == ["--template=${HOME}/x"]
+    with_account = compiled(text, env={"TRIAL_SA": "trial@my-project.iam.gserviceaccount.com"}).job_json
+    assert with_account["trialJobSpec"]["serviceAccount"] == "trial@my-project.iam.gserviceaccount.com"
+
+
+def test_an_override_can_replace_a_list():
+    result = shipped("horses-humans", overrides={"parameters.num_units.values": "[64, 128]"})
+    assert result.job.study_spec.parameters[2].discrete_value_spec.values == [64.0, 128.0]
+    with pytest.raises(InvalidExperiments, match=r"--set:1:1: .*values must be increasing"):
+        shipped("horses-humans", overrides={"parameters.num_units.values": "[128, 64]"})
