@@ -97,6 +97,11 @@ class GitHubClient:
             response = self._send("GET", url, None, path)
             yield from response.data or []
             url = response.next_url()
+            if url and not _same_origin(url, self.api_url):
+                # The token goes with every request: never to a host a header named.
+                raise GitHubError(
+                    f"GET {path}: the next page is on another host ({_origin(url)}); not following"
+                )
 
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
@@ -166,6 +171,15 @@ def _response(status: int, headers: Any, raw: bytes) -> Response:
     except ValueError:
         data = raw.decode(errors="replace")
     return Response(status, lowered, data)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _same_origin(url: str, api_url: str) -> bool:
+    return _origin(url) == _origin(api_url)
 
 
 def _seconds(text: str, default: float) -> float:

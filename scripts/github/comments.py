@@ -7,6 +7,7 @@ others, and so that "is this job's result already posted?" is a question about t
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,14 @@ DEFAULT_KEY = "experiments"
 MAX_BODY = 65536
 
 _KEY = re.compile(r"[A-Za-z0-9_.:-]+")
+# Who writes our comments: the workflows' GITHUB_TOKEN acts as this bot. Comments by anyone else
+# are never taken for ours, even when they start with our marker (we could not edit them anyway).
+# With a personal token, set HPT_COMMENT_AUTHOR to its login.
+DEFAULT_AUTHOR = "github-actions[bot]"
+
+
+def comment_author() -> str:
+    return os.environ.get("HPT_COMMENT_AUTHOR") or DEFAULT_AUTHOR
 
 
 def marker(key: str) -> str:
@@ -37,10 +46,10 @@ class Comment:
 
 def find_comment(client: GitHubClient, pull_request: int, key: str) -> Comment | None:
     """Our comment for `key` on the pull request, looking through every page of comments."""
-    wanted = marker(key)
+    wanted, author = marker(key), comment_author()
     for item in client.paginate(client.repo_path(f"issues/{pull_request}/comments")):
         body = item.get("body") or ""
-        if body.startswith(wanted):
+        if body.startswith(wanted) and (item.get("user") or {}).get("login") == author:
             return _comment(item)
     return None
 

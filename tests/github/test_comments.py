@@ -144,3 +144,26 @@ def test_comment_command_missing_body_file(github_env, tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.md'}: No such file or directory"
+
+
+def test_a_comment_by_someone_else_with_our_marker_is_not_ours(github, client):
+    github.add_pull(5, "a" * 40, "b" * 40)
+    github.add_comment(5, f"{marker('experiments')}\nfake results", user="mallory")
+
+    action, comment = upsert_comment(client, 5, "experiments", "the real plan")
+
+    assert action == "created"
+    assert [c["user"]["login"] for c in github.ours(5)] == ["mallory", "github-actions[bot]"]
+    assert github.ours(5)[0]["body"].endswith("fake results")  # untouched
+
+
+def test_pagination_never_follows_a_link_to_another_host(github, client):
+    from werkzeug import Response
+
+    from scripts.github.api import GitHubError
+
+    github.add_pull(5, "a" * 40, "b" * 40)
+    elsewhere = Response("[]", 200, {"Link": '<https://attacker.example/x?page=2>; rel="next"'})
+    github.scripted.append(("GET", r".*/issues/5/comments", elsewhere))
+    with pytest.raises(GitHubError, match="next page is on another host"):
+        upsert_comment(client, 5, "experiments", "plan")
