@@ -163,12 +163,20 @@ class _JobRunner(threading.Thread):
         job = self.store.job(self.job_name, with_trials=False)
         if job is None:
             return
+        self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
         if job.state == JobState.JOB_STATE_CANCELLING:
+            # Cancelled just before a crash: end what the crash left running, then the job.
+            for record in self.records.values():
+                if record.trial.state not in ENDED:
+                    kill_leftover(record.pid, record.pid_start_time)
+                    self._infeasible(record.trial, "Stopped before it finished: the job was cancelled.")
+                    record.trial.end_time = now()
+                    record.pid = record.pid_start_time = None
+                    self.store.save_trial(self.job_name, record)
             self._stop_all_and_end(job, cancelled=True)
             return
         self.job = job
         self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
-        self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
         self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
         relaunch = self._interrupted_trials()
         if job.state == JobState.JOB_STATE_PENDING:

@@ -13,12 +13,36 @@ from pathlib import Path
 import pytest
 from google.cloud.aiplatform_v1 import JobState, ListHyperparameterTuningJobsRequest, Trial
 
-from scripts.emulator.store import Store
+from scripts.emulator.embedded import running_emulator
+from scripts.emulator.store import Store, TrialRecord
+from scripts.emulator.trials import process_start_time
 
 from .conftest import PARENT, STANDIN_ENTRYPOINT, client_for, make_job, wait_until
 
-pytestmark = pytest.mark.slow
 
+def test_a_job_cancelled_just_before_a_crash_ends_cancelled_and_its_leftover_trial_is_killed(tmp_path):
+    state_dir = tmp_path / "state"
+    store = Store(state_dir)
+    job = store.create_job(PARENT, make_job())
+    job.state = JobState.JOB_STATE_CANCELLING
+    store.save_job(job)
+    leftover = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    trial = Trial(id="1", state=Trial.State.ACTIVE)
+    store.save_trial(job.name, TrialRecord(trial, 0, leftover.pid, process_start_time(leftover.pid)))
+    store.close()
+    try:
+        with running_emulator(state_dir, entrypoint=STANDIN_ENTRYPOINT) as address:
+            client = client_for(address)
+            wait_until(lambda: client.get_hyperparameter_tuning_job(name=job.name).state
+                       == JobState.JOB_STATE_CANCELLED)
+            ended = client.get_hyperparameter_tuning_job(name=job.name)
+            client.transport.close()
+        assert leftover.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+    assert ended.trials[0].state == Trial.State.INFEASIBLE
+    assert "cancelled" in ended.trials[0].infeasible_reason
 
 def _start(state_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
@@ -40,6 +64,7 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
 
 
+@pytest.mark.slow
 def test_a_killed_emulator_resumes_the_same_job_without_duplicates(tmp_path):
     state_dir, log = tmp_path / "state", tmp_path / "emulator.log"
     process, address = _start(state_dir, log)
