@@ -23,10 +23,17 @@ if TYPE_CHECKING:
     from scripts.experiments.model import ExperimentsFile
 
 
+def default_file() -> str:
+    """experiments.yaml at the repository root, relative to the working directory when under it:
+    problems then read `experiments.yaml:LINE:COL`, which editors and GitHub annotations resolve."""
+    relative = os.path.relpath(EXPERIMENTS_FILE)
+    return str(EXPERIMENTS_FILE) if relative.startswith("..") else relative
+
+
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file",
-        default=str(EXPERIMENTS_FILE),
+        default=default_file(),
         metavar="F",
         help="the experiments file (default: experiments.yaml at the repository root)",
     )
