@@ -14,7 +14,9 @@ from tests.fakes.job_service import Fault, Script, make_trial
 
 PARENT = "projects/demo-project/locations/europe-west4"
 FAST_POLLS = ["--poll-interval", "0.01", "--max-poll-interval", "0.01"]
-RUN = ["run", "horses-humans", "--backend", "vertex", "--commit", "abc123"]
+# A pinned image: the default tag hashes the trainer's files at HEAD, which may move during a test.
+IMAGE = ["--set", "image={uri: europe-west4-docker.pkg.dev/demo-project/hpt/trainer:pinned}"]
+RUN = ["run", "horses-humans", "--backend", "vertex", "--commit", "abc123", *IMAGE]
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +54,7 @@ def test_run_wait_json_follows_to_the_end_and_prints_the_final_job(fake, capsys,
     assert f"wrote {run_dir / 'summary.md'}" in err
     assert json.loads((run_dir / "summary.json").read_text())["best_trial"]["id"] == "2"
     # What was sent is what `plan` prints for the same experiment and commit.
-    assert cli.main(["plan", "horses-humans", "--commit", "abc123"]) == 0
+    assert cli.main(["plan", "horses-humans", "--commit", "abc123", *IMAGE]) == 0
     planned = from_json(capsys.readouterr().out)
     sent = fake.requests("CreateHyperparameterTuningJob")[0].hyperparameter_tuning_job
     assert type(sent).serialize(sent) == type(planned).serialize(planned)
