@@ -76,6 +76,7 @@ PROFILE_KEYS = ("description", "trainer_args", "trainer_env", "set")
 
 _EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 _PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_METRIC_ID = re.compile(r"\S{1,128}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
@@ -383,7 +384,13 @@ def check_experiment(
     else:
         checker.report(path, "missing required key 'metric'", key=True)
         metric = {}
-    metric_id = get(metric, "id", (*path, "metric"), checker.text, required="metric" in data)
+    metric_id = get(
+        metric,
+        "id",
+        (*path, "metric"),
+        lambda v, p: checker.text(v, p, _METRIC_ID, "the tag the trainer reports, without spaces"),
+        required="metric" in data,
+    )
     goal = get(
         metric, "goal", (*path, "metric"), lambda v, p: checker.choice(v, p, GOALS), required="metric" in data
     )
@@ -459,14 +466,23 @@ def check_experiment(
 
 
 def _check_required_settings(checker: Checker, settings: Settings, path: Path) -> None:
+    def unset(*keys: tuple[str, ...]) -> bool:
+        # A setting written with a bad value is already reported where it is written.
+        written = any((*root, *key) in checker.source.keys for key in keys for root in (("defaults",), path))
+        return not written
+
     missing = []
-    if settings.project is None:
+    if settings.project is None and unset(("project",)):
         missing.append("project")
-    if settings.region is None:
+    if settings.region is None and unset(("region",)):
         missing.append("region")
-    if settings.staging_bucket is None and settings.base_output_directory is None:
+    if settings.staging_bucket is None and settings.base_output_directory is None and unset(
+        ("staging_bucket",), ("base_output_directory",)
+    ):
         missing.append("staging_bucket (or base_output_directory)")
-    if settings.image_uri is None and settings.image_repository is None:
+    if settings.image_uri is None and settings.image_repository is None and unset(
+        ("image", "repository"), ("image", "uri")
+    ):
         missing.append("image.repository (or image.uri)")
     if missing:
         checker.report(path, f"missing {', '.join(missing)}: set in defaults or in the experiment", key=True)

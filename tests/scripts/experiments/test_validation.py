@@ -386,3 +386,17 @@ def test_a_bad_value_set_by_a_profile_points_at_the_profile():
     problem = the_problem(text, "experiments.exp.max_trial_count")
     assert problem.line == marked_line(text)
     assert problem.message == "expected an integer, got text ('none') (with profile 'tiny')"
+
+
+def test_a_bad_default_is_reported_once_where_it_is_written():
+    text = HEADER.replace("project: my-project", "project: My_Project   # <-") + EXPERIMENT
+    (problem,) = problems(text)
+    assert (problem.field, problem.line) == ("defaults.project", marked_line(text))
+    assert problem.message.startswith("'My_Project' is not valid: a project ID is")
+
+
+def test_settings_missing_everywhere():
+    text = HEADER.replace("  project: my-project\n", "") + EXPERIMENT.replace("  exp:", "  exp:   # <-")
+    problem = the_problem(text, "experiments.exp")
+    assert problem.line == marked_line(text)
+    assert problem.message == "missing project: set in defaults or in the experiment"
