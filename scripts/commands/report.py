@@ -28,9 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from scripts.results.summary import summary
     from scripts.vertex.follow import get_job
 
+    from scripts.results.files import run_dir
+    from scripts.vertex.client import emulator_host
+
     name, client = job_and_client(args)
     job = get_job(client, str(name))
-    data = summary(job)
+    # An emulator job's summary links its local run directory, when this machine has it.
+    local = run_dir(job) if emulator_host() and run_dir(job).is_dir() else None
+    data = summary(job, run_dir=local)
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:

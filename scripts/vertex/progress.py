@@ -8,6 +8,7 @@ state, a trial's state, a new measurement), nothing when nothing changed.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -95,7 +96,9 @@ class ProgressDisplay:
         return lines
 
     def _redraw(self, job: HyperparameterTuningJob, now: dt.datetime) -> None:
-        table = self.table(job, now)
+        size = shutil.get_terminal_size()
+        # A table taller than the screen cannot be redrawn in place; long lines would wrap.
+        table = [line[: size.columns - 1] for line in self.table(job, now, max_rows=max(3, size.lines - 4))]
         if self._drawn_lines:
             # Up to the first line of the previous table, then clear to the end of the screen.
             self.stream.write(f"\x1b[{self._drawn_lines}F\x1b[J")
@@ -103,19 +106,29 @@ class ProgressDisplay:
         self._drawn_lines = len(table)
 
     @staticmethod
-    def table(job: HyperparameterTuningJob, now: dt.datetime) -> list[str]:
+    def table(job: HyperparameterTuningJob, now: dt.datetime, max_rows: int | None = None) -> list[str]:
+        """Overall progress, then one row per trial; past `max_rows` trials, the running ones and
+        the latest others, with a line that says how many are not shown."""
         metric = trial_results.objective(job).metric_id or "metric"
         counts = trial_results.count_outcomes(job)
         done = counts["total"] - counts["active"]
         state = job.state.name.removeprefix("JOB_STATE_")
+        trials = sorted(job.trials, key=lambda t: trial_results.trial_sort_key(t.id))
+        hidden = 0
+        if max_rows is not None and len(trials) > max_rows:
+            running = [t for t in trials if _state_label(t, metric) in ("requested", "active")]
+            running_ids = {t.id for t in running}
+            ended = [t for t in trials if t.id not in running_ids]
+            keep = running[-max_rows:] + ended[len(ended) - max(0, max_rows - len(running)) :]
+            hidden = len(trials) - len(keep)
+            trials = sorted(keep, key=lambda t: trial_results.trial_sort_key(t.id))
         rows = [("trial", "state", metric, "elapsed", "parameters")]
-        for trial in sorted(job.trials, key=lambda t: trial_results.trial_sort_key(t.id)):
+        for trial in trials:
             value = trial_results.latest_value(trial, metric)
-            shown_state = _state_label(trial, metric)
             rows.append(
                 (
                     trial.id,
-                    shown_state,
+                    _state_label(trial, metric),
                     f"{value:.4g}" if value is not None else "",
                     _elapsed(trial, now),
                     _parameters(trial),
@@ -129,4 +142,6 @@ class ProgressDisplay:
         lines += [
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows
         ]
+        if hidden:
+            lines.append(f"({hidden} earlier trials not shown)")
         return lines

@@ -135,3 +135,17 @@ def test_a_terminal_redraws_a_table_of_trials_in_place(fake, client, compiled):
     # The second draw moves up over the first table and clears it before drawing.
     assert second.startswith(f"\x1b[{len(first_lines)}F\x1b[J")
     assert second.splitlines()[-1].split()[:3] == ["2", "active", "0.465"]
+
+
+def test_a_long_table_keeps_the_running_trials_and_the_latest_ended_ones():
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec
+
+    trials = [make_trial(str(i), {"x": float(i)}, i / 100) for i in range(1, 21)]
+    trials[2] = make_trial("3", {"x": 3.0}, None, state=Trial.State.ACTIVE)
+    spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy")])
+    job = HyperparameterTuningJob(study_spec=spec, trials=trials, max_trial_count=30, state="JOB_STATE_RUNNING")
+
+    lines = ProgressDisplay.table(job, dt.datetime.now(dt.UTC), max_rows=4)
+    assert lines[0] == "job RUNNING: 19/30 trials done, 1 running, 19 succeeded"
+    assert [line.split()[0] for line in lines[2:-1]] == ["3", "18", "19", "20"]
+    assert lines[-1] == "(16 earlier trials not shown)"
