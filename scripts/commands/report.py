@@ -24,12 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scripts.results.files import run_dir
     from scripts.results.markdown import COMMENT_LIMIT, render_summary
     from scripts.results.summary import summary
-    from scripts.vertex.follow import get_job
-
-    from scripts.results.files import run_dir
     from scripts.vertex.client import emulator_host
+    from scripts.vertex.follow import get_job
 
     name, client = job_and_client(args)
     job = get_job(client, str(name))
