@@ -61,7 +61,11 @@ def running_emulator(
     threading.Thread(target=_import_optimizer_library, daemon=True).start()
     store = Store(directory)
     scheduler = Scheduler(store, options)
-    server, bound = serve(JobService(store, scheduler), host, port)
+    try:
+        server, bound = serve(JobService(store, scheduler), host, port)
+    except BaseException:
+        store.close()
+        raise
     try:
         scheduler.resume()
         yield f"{host}:{bound}"
