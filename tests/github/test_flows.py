@@ -180,28 +180,48 @@ def test_hpt_plan_reads_the_pull_requests_file_through_the_api_without_credentia
     assert fetched == [("experiments.yaml", history.head), ("experiments.yaml", history.base)]
 
 
-def test_dispatch_with_overrides_reports_to_the_given_pull_request(
+def test_dispatch_with_overrides_then_report_to_the_pull_request_or_the_summary(
     github, history, step, tmp_path, github_env
 ):
     github.add_pull(8, history.head, history.base)
-    inputs = {
+    to_pull = {
         "experiment": "wide",
         "max_trials": "1",
         "parallel_trials": "1",
         "pull_request": "8",
         "dry_run": False,
     }
+    unlinked = {
+        "experiment": "wide",
+        "max_trials": "2",
+        "parallel_trials": "",
+        "pull_request": "",
+        "dry_run": False,
+    }
     with emulator(history.root, tmp_path / "state") as address:
         env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.merge}
-        result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs), **env)
-        assert result.returncode == 0, result.stderr
+        for inputs in (to_pull, unlinked):
+            result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs), **env)
+            assert result.returncode == 0, result.stderr
         outputs = Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines()
-        (job_name,) = [line.removeprefix("jobs=") for line in outputs if line.startswith("jobs=")]
-        assert wait_until_ended(address, job_name) == "JOB_STATE_SUCCEEDED"
-        job = _job(address, job_name)
-    assert (job.max_trial_count, job.parallel_trial_count) == (1, 1)
-    assert job.labels["hpt-pr"] == "8"
-    assert "| `wide` |" in sections(github.ours(8)[0]["body"])["submitted:wide"]
+        first, second = [line.removeprefix("jobs=") for line in outputs if line.startswith("jobs=")]
+        assert first != second
+        for name in (first, second):
+            assert wait_until_ended(address, name) == "JOB_STATE_SUCCEEDED"
+        job = _job(address, first)
+        assert (job.max_trial_count, job.parallel_trial_count, job.labels["hpt-pr"]) == (1, 1, "8")
+        assert "hpt-pr" not in _job(address, second).labels
+
+        summary = Path(github_env["GITHUB_STEP_SUMMARY"])
+        summary.unlink()
+        # Dispatched, the reporter also writes jobs without a pull request to its summary.
+        reported = step("report", "workflow_dispatch", payloads.workflow_dispatch(), **env)
+        assert reported.returncode == 0, reported.stderr
+
+    body = github.ours(8)[0]["body"]
+    assert "| `wide` |" in sections(body)["submitted:wide"]
+    assert f"result:{first.rsplit('/', 1)[-1]}" in sections(body)
+    assert second in summary.read_text() and first not in summary.read_text()
 
 
 def _job(address: str, name: str):
