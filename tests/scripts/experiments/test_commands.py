@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -141,7 +142,7 @@ def test_worst_case_follows_the_timeout_and_every_replica():
     assert unpriced.cost is None and unpriced.unpriced == ("n1-standard-8", "NVIDIA_TESLA_T4")
 
 
-def test_validate_and_plan_json_import_no_heavy_library(repo_root):
+def test_validate_and_plan_json_import_no_heavy_library_and_need_no_cloud_environment(repo_root, tmp_path):
     probe = (
         "import sys, io, contextlib; from scripts import cli\n"
         "out = io.StringIO()\n"
@@ -150,6 +151,10 @@ def test_validate_and_plan_json_import_no_heavy_library(repo_root):
         "    assert cli.main(['plan', 'horses-humans']) == 0\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=repo_root, capture_output=True, text=True)
+    # no project, region, credentials or gcloud configuration: the placeholders apply
+    bare = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=repo_root, env=bare, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
