@@ -88,7 +88,7 @@ def test_horses_humans_is_the_codelab_job(sdk):
 
 def test_conditional_search_space_matches_the_sdk(sdk):
     _, mine, image = ours("horses-humans-conditional")
-    momentum = hpt.DoubleParameterSpec(min=0.5, max=0.99, scale="reverse_log", parent_values=[512])
+    batch_size = hpt.DiscreteParameterSpec(values=[32, 64, 128], scale=None, parent_values=[512])
     theirs = sdk_job(
         sdk,
         [
@@ -104,9 +104,10 @@ def test_conditional_search_space_matches_the_sdk(sdk):
         ],
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
-            "learning_rate": hpt.DoubleParameterSpec(min=0.0001, max=0.5, scale="log"),
+            "learning_rate": hpt.DoubleParameterSpec(min=0.001, max=1, scale="log"),
+            "momentum": hpt.DoubleParameterSpec(min=0, max=1, scale="linear"),
             "num_units": hpt.DiscreteParameterSpec(
-                values=[64, 128, 512], scale=None, conditional_parameter_spec={"momentum": momentum}
+                values=[64, 128, 512], scale=None, conditional_parameter_spec={"batch_size": batch_size}
             ),
         },
         max_trial_count=10,
@@ -202,7 +203,7 @@ def test_early_stopping_adds_only_the_stopping_rule_to_the_sdk_job(sdk):
         metric_spec={"accuracy": "maximize"},
         parameter_spec={
             "learning_rate": hpt.DoubleParameterSpec(min=0.001, max=1, scale="log"),
-            "momentum": hpt.DoubleParameterSpec(min=0, max=1, scale="linear"),
+            "momentum": hpt.DoubleParameterSpec(min=0.5, max=0.99, scale="reverse_log"),
             "num_units": hpt.DiscreteParameterSpec(values=[64, 128, 256, 512], scale=None),
         },
         max_trial_count=16,
