@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import logging
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -161,17 +162,26 @@ class Optimizer:
         else:
             self._study.tell(number, value, skip_if_finished=True)
 
-    def delete(self) -> None:
-        import optuna
-
-        optuna.delete_study(study_name=self._job.name, storage=self._storage_url)
-
     def _grid_points(self) -> list[dict[str, Any]]:
         return list(_grid(self._spec.parameters))
 
 
+_storages: dict[str, Any] = {}
+_storages_lock = threading.Lock()
+
+
 def _storage(url: str):
-    """Optuna's RDB storage on SQLite in WAL mode: a commit per suggestion costs no fsync."""
+    """The process's one Optuna RDB storage for `url` (created once: runners start concurrently).
+
+    SQLite in WAL mode, so a commit per suggestion costs no fsync.
+    """
+    with _storages_lock:
+        if url not in _storages:
+            _storages[url] = _open_storage(url)
+        return _storages[url]
+
+
+def _open_storage(url: str):
     import optuna
     from sqlalchemy import event
 
@@ -193,7 +203,7 @@ def delete_study(directory: Path, job_name: str) -> None:
     if not (directory / STORAGE_FILE).exists():
         return
     with contextlib.suppress(KeyError):
-        optuna.delete_study(study_name=job_name, storage=f"sqlite:///{directory / STORAGE_FILE}")
+        optuna.delete_study(study_name=job_name, storage=_storage(f"sqlite:///{directory / STORAGE_FILE}"))
 
 
 # -- define-by-run suggestions --------------------------------------------------------------------

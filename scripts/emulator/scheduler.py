@@ -79,6 +79,10 @@ class _Running:
     reports: dict[float, Measurement] = field(default_factory=dict)
 
 
+def _final_value(trial: Trial) -> float | None:
+    return metric_value(trial.final_measurement) if trial.state == Trial.State.SUCCEEDED else None
+
+
 class Scheduler:
     """The runners of every unfinished job in the store."""
 
@@ -87,6 +91,23 @@ class Scheduler:
         self.options = options
         self._runners: dict[str, _JobRunner] = {}
         self._lock = threading.Lock()
+        # Trials running at once, over all jobs: the machine's cores (or --max-parallel).
+        self.capacity = options.max_parallel or machine_cores()
+        self._slots_in_use = 0
+
+    def take_slot(self) -> bool:
+        with self._lock:
+            if self._slots_in_use >= self.capacity:
+                return False
+            self._slots_in_use += 1
+            return True
+
+    def free_slot(self) -> None:
+        with self._lock:
+            self._slots_in_use -= 1
+            runners = list(self._runners.values())
+        for runner in runners:  # a job waiting for a slot can start a trial now
+            runner.wake.set()
 
     def resume(self) -> list[str]:
         """Start a runner for every job the store left unfinished; their names."""
@@ -151,8 +172,9 @@ class _JobRunner(threading.Thread):
             self._run()
         except Exception as error:  # the job must end, whatever went wrong here
             logger.exception("job %s: the emulator failed", self.job_name)
-            for running in list(self.running.values()):
-                running.process.kill(self.options.stop_grace_seconds)
+            for trial_id in list(self.running):
+                self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
+                self.scheduler.free_slot()
             job = self.store.job(self.job_name, with_trials=False)
             if job is not None:
                 self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}")
@@ -178,6 +200,9 @@ class _JobRunner(threading.Thread):
         self.job = job
         self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
         self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
+        for record in self.records.values():  # a crash may have come between a trial's end and its tell
+            if record.trial.state in ENDED:
+                self.optimizer.tell(record.optimizer_number, _final_value(record.trial))
         relaunch = self._interrupted_trials()
         if job.state == JobState.JOB_STATE_PENDING:
             job.state = JobState.JOB_STATE_RUNNING
@@ -194,8 +219,9 @@ class _JobRunner(threading.Thread):
                 self._stop_all_and_end(job, cancelled=True)
                 return
             if self.shutdown.is_set():
-                for running in list(self.running.values()):
-                    running.process.kill(self.options.stop_grace_seconds)
+                for trial_id in list(self.running):
+                    self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
+                    self.scheduler.free_slot()
                 return  # the job stays RUNNING in the store; the next start resumes it
             for trial_id in list(self.running):
                 self._watch(trial_id)
@@ -204,17 +230,24 @@ class _JobRunner(threading.Thread):
                 self._stop_all_and_end(job, cancelled=False, message=failure)
                 return
             while len(self.running) < parallel:
-                if relaunch:
-                    record = self.records[relaunch.pop(0)]
-                elif len(self.records) < job.max_trial_count and not exhausted:
-                    record = self._new_trial(len(self.records))
-                    if record is None:
-                        exhausted = True
-                        continue
-                else:
+                more = bool(relaunch) or (len(self.records) < job.max_trial_count and not exhausted)
+                if not more or not self.scheduler.take_slot():
                     break
-                self._launch(record)
-            if not self.running:
+                try:
+                    if relaunch:
+                        record = self.records[relaunch.pop(0)]
+                    else:
+                        record = self._new_trial(len(self.records))
+                        if record is None:
+                            exhausted = True
+                            self.scheduler.free_slot()
+                            continue
+                    self._launch(record)
+                except BaseException:
+                    self.scheduler.free_slot()
+                    raise
+            more = bool(relaunch) or (len(self.records) < job.max_trial_count and not exhausted)
+            if not self.running and not more:
                 self._finish(job)
                 return
             self.wake.wait(self.options.poll_interval)
@@ -222,7 +255,7 @@ class _JobRunner(threading.Thread):
 
     def _parallel(self, job: HyperparameterTuningJob) -> int:
         wanted = max(1, job.parallel_trial_count)
-        cap = self.options.max_parallel or machine_cores()
+        cap = self.scheduler.capacity
         if wanted > cap:
             logger.warning(
                 "job %s: parallel_trial_count %d capped to %d (this machine's %s)", job.name, wanted, cap,
@@ -326,12 +359,12 @@ class _JobRunner(threading.Thread):
 
     def _end_trial(self, trial_id: int) -> None:
         running = self.running.pop(trial_id)
+        self.scheduler.free_slot()
         record, trial = running.record, running.record.trial
         trial.end_time = now()
         record.pid = record.pid_start_time = None
         self.store.save_trial(self.job_name, record)
-        value = metric_value(trial.final_measurement) if trial.state == Trial.State.SUCCEEDED else None
-        self.optimizer.tell(record.optimizer_number, value)
+        self.optimizer.tell(record.optimizer_number, _final_value(trial))
         logger.info("job %s: trial %s %s", self.job_name, trial.id, trial.state.name)
 
     def _completed_measurements(self) -> list[list[Measurement]]:

@@ -90,6 +90,22 @@ def test_two_trials_overlap_in_time_when_parallel_is_two(emulator):
     assert second["started"] < first["ended"]
 
 
+def test_jobs_share_the_machine_cap_on_trials_running_at_once(emulator):
+    # The fixture's emulator runs at most 2 trials at once, over all its jobs.
+    names = [
+        emulator.submit(make_job(args=[f"--record={emulator.records / str(n)}", "--sleep=0.6"],
+                                 max_trials=2, parallel=2)).name
+        for n in range(2)
+    ]
+    jobs = [emulator.wait(name) for name in names]
+    assert all(job.state == JobState.JOB_STATE_SUCCEEDED for job in jobs)
+
+    runs = [record for n in range(2) for record in _records(emulator.records / str(n)).values()]
+    assert len(runs) == 4
+    most_at_once = max(sum(r["started"] <= run["started"] < r["ended"] for r in runs) for run in runs)
+    assert most_at_once == 2
+
+
 def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_why(emulator):
     job = make_job(args=["--report_nothing"], max_trials=1)
     job = emulator.wait(emulator.submit(job).name)
