@@ -99,7 +99,10 @@ class CompiledExperiment:
         """The job in the protobuf JSON mapping (a copy)."""
         if self._job_json is None:
             job = self._job
-            self._job_json = json.loads(type(job).to_json(job, use_integers_for_enums=False))
+            printed = type(job).to_json(
+                job, use_integers_for_enums=False, always_print_fields_with_no_presence=False
+            )
+            self._job_json = json.loads(printed)
         return copy.deepcopy(self._job_json)
 
     def to_json(self) -> str:
@@ -170,6 +173,7 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
         job_json=job,
         experiment=experiment,
         commit=commit,
+        context=context,
     )
 
 

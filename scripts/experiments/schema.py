@@ -476,12 +476,16 @@ def _check_required_settings(checker: Checker, settings: Settings, path: Path) -
         missing.append("project")
     if settings.region is None and unset(("region",)):
         missing.append("region")
-    if settings.staging_bucket is None and settings.base_output_directory is None and unset(
-        ("staging_bucket",), ("base_output_directory",)
+    if (
+        settings.staging_bucket is None
+        and settings.base_output_directory is None
+        and unset(("staging_bucket",), ("base_output_directory",))
     ):
         missing.append("staging_bucket (or base_output_directory)")
-    if settings.image_uri is None and settings.image_repository is None and unset(
-        ("image", "repository"), ("image", "uri")
+    if (
+        settings.image_uri is None
+        and settings.image_repository is None
+        and unset(("image", "repository"), ("image", "uri"))
     ):
         missing.append("image.repository (or image.uri)")
     if missing:

@@ -184,7 +184,7 @@ def test_plan_markdown_says_what_changed_against_the_base(repo, capsys):
                 "--commit",
                 "c" * 40,
                 "--set",
-                "parallel_trial_count=1",
+                "parallel_trial_count=2",
             ]
         )
         == 0

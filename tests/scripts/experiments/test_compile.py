@@ -314,3 +314,18 @@ def test_an_override_can_replace_a_list():
     assert result.job.study_spec.parameters[2].discrete_value_spec.values == [64.0, 128.0]
     with pytest.raises(InvalidExperiments, match=r"--set:1:1: .*values must be increasing"):
         shipped("horses-humans", overrides={"parameters.num_units.values": "[128, 64]"})
+
+
+def test_a_compiled_experiment_made_from_a_message_gives_the_same_json():
+    from scripts.experiments import CompiledExperiment
+
+    original = shipped("horses-humans-multi-worker")
+    rebuilt = CompiledExperiment(
+        original.name,
+        original.project,
+        original.location,
+        original.parent,
+        job=original.job,
+        spec_hash=original.spec_hash,
+    )
+    assert rebuilt.job_json == original.job_json
