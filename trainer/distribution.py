@@ -29,11 +29,40 @@ def make_strategy(cluster: Cluster):
     import tensorflow as tf
 
     if cluster.is_multi_worker:
-        # Ring all-reduce works on CPUs and GPUs alike; NCCL would be picked on GPUs by AUTO anyway.
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _reduce_leaf_by_leaf(strategy)
+        return strategy
     gpus = tf.config.list_logical_devices("GPU")
     devices = [device.name for device in gpus or tf.config.list_logical_devices("CPU")]
     if not gpus and len(devices) > 1:
         # No NCCL on CPUs: reduce through the host.
         return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     return tf.distribute.MirroredStrategy(devices)
+
+
+def strategy_name(cluster: Cluster) -> str:
+    """The public name (MultiWorkerMirroredStrategy's class is CollectiveAllReduceStrategy)."""
+    return "MultiWorkerMirroredStrategy" if cluster.is_multi_worker else "MirroredStrategy"
+
+
+def _reduce_leaf_by_leaf(strategy) -> None:
+    """Works around Keras 3's multi-worker `fit` (keras-team/keras#20585, tensorflow#72388).
+
+    Keras 3 calls `strategy.reduce` on a whole `(images, labels)` batch before training and
+    with `axis=0` on scalar metrics each step; MultiWorkerMirroredStrategy rejects both. This
+    reduces each tensor on its own and drops the axis for scalars, which is what Keras means.
+    Remove once Keras handles CollectiveAllReduceStrategy itself.
+    """
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def reduce_each(reduce_op, value, axis=None):
+        def reduce_one(tensor):
+            first = tensor.values[0] if isinstance(tensor, tf.distribute.DistributedValues) else tensor
+            rank = tf.convert_to_tensor(first).shape.rank
+            return reduce(reduce_op, tensor, axis=axis if rank else None)
+
+        return tf.nest.map_structure(reduce_one, value)
+
+    strategy.reduce = reduce_each
