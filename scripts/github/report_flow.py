@@ -83,33 +83,49 @@ def ended_jobs(project: str, region: str, repository: str, max_age_days: float =
 def report(
     jobs: Iterable[EndedJob], client: GitHubClient, *, include_unlinked: bool = False
 ) -> dict[str, int]:
-    """Post the result of every job not yet on its pull request; counts of posted/skipped/unlinked.
+    """Post the result of every job not yet on its pull request; counts of what happened.
 
     Jobs without a pull request (started by dispatch) go to the job summary when
-    `include_unlinked`: a scheduled run would otherwise render every one of them each time.
+    `include_unlinked`: a scheduled run would otherwise render every one of them each time. One
+    job or pull request that fails (a deleted pull request, a job that cannot be read) is
+    counted and warned about, and the others are still posted; the next run retries it.
     """
     by_pull: dict[int, list[EndedJob]] = defaultdict(list)
-    counts = {"posted": 0, "already posted": 0, "without pull request": 0}
+    counts = {"posted": 0, "already posted": 0, "without pull request": 0, "failed": 0}
     for job in jobs:
         if job.pull_request is None:
             counts["without pull request"] += 1
             if include_unlinked:
-                runner.append_summary(ours.report_markdown(job.name))
+                try:
+                    runner.append_summary(ours.report_markdown(job.name))
+                except UserError as error:
+                    counts["failed"] += 1
+                    runner.warning(str(error))
         else:
             by_pull[job.pull_request].append(job)
     for pull_request, pull_jobs in sorted(by_pull.items()):
-        comment = find_comment(client, pull_request, "experiments")
-        posted = sections(comment.body) if comment else {}
-        new = {job.section: ours.report_markdown(job.name) for job in pull_jobs if job.section not in posted}
-        counts["already posted"] += len(pull_jobs) - len(new)
-        if not new:
+        try:
+            posted = _post(client, pull_request, pull_jobs)
+        except UserError as error:
+            counts["failed"] += len(pull_jobs)
+            runner.warning(f"pull request #{pull_request}: {error}")
             continue
+        counts["posted"] += posted
+        counts["already posted"] += len(pull_jobs) - posted
+    return counts
+
+
+def _post(client: GitHubClient, pull_request: int, jobs: list[EndedJob]) -> int:
+    """Add the sections of the jobs not yet in the pull request's comment; how many were added."""
+    comment = find_comment(client, pull_request, "experiments")
+    posted = sections(comment.body) if comment else {}
+    new = {job.section: ours.report_markdown(job.name) for job in jobs if job.section not in posted}
+    if new:
         action, written = update_sections(
             client, pull_request, new, title=bodies.header(), order=bodies.SECTION_ORDER
         )
-        counts["posted"] += len(new)
         print(f"{action} comment on pull request #{pull_request} with {len(new)} result(s): {written.url}")
-    return counts
+    return len(new)
 
 
 def run(
@@ -129,4 +145,4 @@ def run(
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
     runner.set_output("posted", str(counts["posted"]))
-    return 0
+    return 1 if counts["failed"] else 0

@@ -1,0 +1,32 @@
+"""The reporter's bookkeeping against the fake GitHub API (the full loop is in test_flows.py)."""
+
+from __future__ import annotations
+
+from scripts.github.api import GitHubClient
+from scripts.github.comments import marker, set_section
+from scripts.github.report_flow import EndedJob, report, repository_filter
+
+JOB = "projects/p/locations/us-central1/hyperparameterTuningJobs/{}"
+
+
+def test_the_list_filter_names_this_repository_by_its_label():
+    assert repository_filter("Octo-Org/HPT.demo") == 'labels.hpt-repo="octo-org-hpt-demo"'
+
+
+def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_the_others(github):
+    client = GitHubClient(github.repository, github.token, github.base_url)
+    github.add_pull(5, "a" * 40, "b" * 40)
+    body = set_section(
+        f"{marker('experiments')}\n## Vertex AI hyperparameter tuning", "result:11", "best: 0.9"
+    )
+    github.add_comment(5, body, user="github-actions[bot]")
+    jobs = [
+        EndedJob(JOB.format(10), "gone", 99),  # pull request 99 does not exist: 404
+        EndedJob(JOB.format(11), "wide", 5),  # already posted
+        EndedJob(JOB.format(12), "manual", None),  # dispatched without a pull request
+    ]
+
+    counts = report(jobs, client)
+
+    assert counts == {"posted": 0, "already posted": 1, "without pull request": 1, "failed": 1}
+    assert github.writes() == []
