@@ -44,7 +44,8 @@ def test_workflows_match_the_github_workflow_schema():
 
 
 def test_actions_match_the_github_action_schema():
-    files = [str(path) for path in sorted(ACTIONS.glob("*/action.yml"))]
+    stubs = REPO_ROOT / "tests" / "github" / "act" / "stubs"  # the stand-ins act runs
+    files = [str(path) for path in sorted([*ACTIONS.glob("*/action.yml"), *stubs.glob("*/action.yml")])]
     result = _run("check-jsonschema", "--builtin-schema", "vendor.github-actions", *files)
     assert result.returncode == 0, result.stdout + result.stderr
 
