@@ -19,7 +19,8 @@ class Problem:
 
     def __str__(self) -> str:
         field = self.field or "(file)"
-        return f"{self.file}:{self.line}:{self.column}: {field}: {self.message}"
+        message = " ".join(self.message.split())  # always one line
+        return f"{self.file}:{self.line}:{self.column}: {field}: {message}"
 
 
 class InvalidExperiments(UserError):

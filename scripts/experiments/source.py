@@ -72,7 +72,21 @@ def parse(text: str, file: str) -> Source:
         message = " ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
         source.problems.append(Problem(file, line, column, "", f"YAML syntax error: {message}"))
         return source
-    except yaml.YAMLError as error:  # e.g. a reader error on a control character
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        source.problems.append(
+            Problem(
+                file,
+                line,
+                column,
+                "",
+                f"YAML syntax error: character {character} is not allowed ({error.reason})",
+            )
+        )
+        return source
+    except yaml.YAMLError as error:
         source.problems.append(Problem(file, 1, 1, "", f"YAML syntax error: {error}"))
         return source
     if node is None:

@@ -52,3 +52,12 @@ def test_an_empty_file_needs_experiments():
 def test_a_document_that_is_not_a_mapping():
     (problem,) = problems("- just\n- a list\n")
     assert problem.message == "expected a mapping with an 'experiments' key, got a list"
+
+
+def test_a_control_character_is_reported_where_it_is():
+    (problem,) = problems('experiments:\n  a: "x\x01"\n')
+    assert (problem.line, problem.column) == (2, 8)
+    assert (
+        problem.message
+        == "YAML syntax error: character #x0001 is not allowed (control characters are not allowed)"
+    )
