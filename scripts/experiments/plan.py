@@ -134,6 +134,11 @@ def _overview(experiment: Experiment, job: dict[str, Any], compiled: CompiledExp
     ]
     if experiment.trainer_args:
         rows.insert(7, ("Trainer args", " ".join(f"`{arg}`" for arg in experiment.trainer_args)))
+    context = compiled.context
+    if context is not None and (context.profile or context.overrides):
+        variant = [f"profile `{context.profile}`"] if context.profile else []
+        variant += [f"`--set {field}={value}`" for field, value in context.overrides.items()]
+        rows.insert(0, ("Variant", ", ".join(variant)))
     return ["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
 
 

@@ -158,3 +158,20 @@ def test_validate_and_plan_json_import_no_heavy_library_and_need_no_cloud_enviro
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_plan_markdown_names_the_profile_and_overrides(capsys):
+    args = [
+        "plan",
+        "horses-humans",
+        "--format",
+        "markdown",
+        "--profile",
+        "offline",
+        "--set",
+        "max_trial_count=3",
+    ]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "| Variant | profile `offline`, `--set max_trial_count=3` |" in text
+    assert "| Trials | 3 in total, 2 at a time |" in text
