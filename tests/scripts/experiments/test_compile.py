@@ -329,3 +329,12 @@ def test_a_compiled_experiment_made_from_a_message_gives_the_same_json():
         spec_hash=original.spec_hash,
     )
     assert rebuilt.job_json == original.job_json
+
+
+def test_a_revision_name_is_labelled_with_its_full_commit():
+    head = images.head_commit()
+    if head is None:
+        pytest.skip("not in a git checkout")
+    assert compiled(commit="HEAD").job_json["labels"][labels.COMMIT] == head
+    assert compiled(commit=head[:10]).spec_hash == compiled(commit=head).spec_hash
+    assert compiled(commit=head[:10]).job_json == compiled(commit=head).job_json
