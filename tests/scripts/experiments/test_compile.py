@@ -338,3 +338,20 @@ def test_a_revision_name_is_labelled_with_its_full_commit():
     assert compiled(commit="HEAD").job_json["labels"][labels.COMMIT] == head
     assert compiled(commit=head[:10]).spec_hash == compiled(commit=head).spec_hash
     assert compiled(commit=head[:10]).job_json == compiled(commit=head).job_json
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ("median", "median_automated_stopping_spec"),
+        ("decay_curve", "decay_curve_stopping_spec"),
+        ("convex", "convex_automated_stopping_spec"),
+    ],
+)
+def test_each_stopping_rule_sets_its_field_of_the_v1_study_spec(rule, field):
+    text = HEADER + EXPERIMENT + f"    early_stopping: {{rule: {rule}, use_elapsed_duration: true}}\n"
+    result = compiled(text)
+    study = result.job.study_spec
+    assert study._pb.WhichOneof("automated_stopping_spec") == field
+    assert getattr(study, field).use_elapsed_duration
+    assert HyperparameterTuningJob.from_json(result.to_json()) == result.job
