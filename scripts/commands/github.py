@@ -31,8 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, summary in SUBCOMMANDS.items():
         sub = steps.add_parser(name, help=summary, description=summary)
         if name == "report":
-            sub.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
-            sub.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
+            where = "; with neither given: every project and region experiments.yaml uses"
+            sub.add_argument(
+                "--project",
+                default=os.environ.get("GOOGLE_CLOUD_PROJECT"),
+                help="default $GOOGLE_CLOUD_PROJECT" + where,
+            )
+            sub.add_argument(
+                "--region", default=os.environ.get("GOOGLE_CLOUD_REGION"), help="default $GOOGLE_CLOUD_REGION"
+            )
             sub.add_argument(
                 "--max-age-days",
                 type=float,

@@ -128,6 +128,26 @@ def _post(client: GitHubClient, pull_request: int, jobs: list[EndedJob]) -> int:
     return len(new)
 
 
+def locations(project: str | None, region: str | None) -> list[tuple[str, str]]:
+    """Where to look for jobs: the project and region given, else every one experiments.yaml uses."""
+    if project and region:
+        return [(project, region)]
+    from scripts.experiments.loader import load
+    from scripts.paths import EXPERIMENTS_FILE
+
+    experiments = load(EXPERIMENTS_FILE).experiments.values()
+    found = {
+        (e.settings.project, e.settings.region)
+        for e in experiments
+        if e.settings.project and e.settings.region
+    }
+    if not found:
+        raise UserError(
+            "report needs --project and --region (or GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_REGION)"
+        )
+    return sorted(found)
+
+
 def run(
     project: str | None,
     region: str | None,
@@ -136,11 +156,11 @@ def run(
     include_unlinked: bool = False,
     max_age_days: float = 0,
 ) -> int:
-    if not project or not region:
-        raise UserError(
-            "report needs --project and --region (or GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_REGION)"
-        )
-    jobs = ended_jobs(project, region, client.repository, max_age_days)
+    jobs = [
+        job
+        for where in locations(project, region)
+        for job in ended_jobs(*where, client.repository, max_age_days)
+    ]
     counts = report(jobs, client, include_unlinked=include_unlinked)
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
