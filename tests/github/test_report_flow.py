@@ -30,3 +30,18 @@ def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_th
 
     assert counts == {"posted": 0, "already posted": 1, "without pull request": 1, "failed": 1}
     assert github.writes() == []
+
+
+def test_without_a_location_the_reporter_looks_where_the_experiments_run(monkeypatch):
+    from scripts.experiments.loader import load
+    from scripts.github.report_flow import locations
+    from scripts.paths import EXPERIMENTS_FILE
+
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "proj-x")
+    monkeypatch.delenv("GOOGLE_CLOUD_REGION", raising=False)
+    expected = sorted(
+        {(e.settings.project, e.settings.region) for e in load(EXPERIMENTS_FILE).experiments.values()}
+    )
+    assert locations(None, None) == expected
+    assert all(project == "proj-x" for project, _ in expected)
+    assert locations("p", "europe-west4") == [("p", "europe-west4")]
