@@ -185,25 +185,18 @@ class _JobRunner(threading.Thread):
         job = self.store.job(self.job_name, with_trials=False)
         if job is None:
             return
+        self.job = job
         self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
         if job.state == JobState.JOB_STATE_CANCELLING:
-            # Cancelled just before a crash: end what the crash left running, then the job.
-            for record in self.records.values():
-                if record.trial.state not in ENDED:
-                    kill_leftover(record.pid, record.pid_start_time)
-                    self._infeasible(record.trial, "Stopped before it finished: the job was cancelled.")
-                    record.trial.end_time = now()
-                    record.pid = record.pid_start_time = None
-                    self.store.save_trial(self.job_name, record)
-            self._stop_all_and_end(job, cancelled=True)
+            self._end_cancelled_before_crash(job)
             return
-        self.job = job
         self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
         self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
         for record in self.records.values():  # a crash may have come between a trial's end and its tell
             if record.trial.state in ENDED:
                 self.optimizer.tell(record.optimizer_number, _final_value(record.trial))
-        relaunch = self._interrupted_trials()
+        self.relaunch = self._interrupted_trials()
+        self.exhausted = False  # the search space has no more points (a grid)
         if job.state == JobState.JOB_STATE_PENDING:
             job.state = JobState.JOB_STATE_RUNNING
             job.start_time = now()
@@ -212,7 +205,6 @@ class _JobRunner(threading.Thread):
         substituted = early_stopping.substituted_rule(job.study_spec)
         if substituted:
             logger.warning("job %s: %s is applied as the median stopping rule locally", job.name, substituted)
-        exhausted = False
 
         while True:
             if self.cancel.is_set():
@@ -229,29 +221,43 @@ class _JobRunner(threading.Thread):
             if failure:
                 self._stop_all_and_end(job, cancelled=False, message=failure)
                 return
-            while len(self.running) < parallel:
-                more = bool(relaunch) or (len(self.records) < job.max_trial_count and not exhausted)
-                if not more or not self.scheduler.take_slot():
-                    break
-                try:
-                    if relaunch:
-                        record = self.records[relaunch.pop(0)]
-                    else:
-                        record = self._new_trial(len(self.records))
-                        if record is None:
-                            exhausted = True
-                            self.scheduler.free_slot()
-                            continue
-                    self._launch(record)
-                except BaseException:
-                    self.scheduler.free_slot()
-                    raise
-            more = bool(relaunch) or (len(self.records) < job.max_trial_count and not exhausted)
-            if not self.running and not more:
+            self._start_trials(parallel)
+            if not self.running and not self._more_trials():
                 self._finish(job)
                 return
             self.wake.wait(self.options.poll_interval)
             self.wake.clear()
+
+    def _more_trials(self) -> bool:
+        return bool(self.relaunch) or (len(self.records) < self.job.max_trial_count and not self.exhausted)
+
+    def _start_trials(self, parallel: int) -> None:
+        """Start trials while the job wants more at once and the machine has a free slot."""
+        while len(self.running) < parallel and self._more_trials() and self.scheduler.take_slot():
+            try:
+                if self.relaunch:
+                    record = self.records[self.relaunch.pop(0)]
+                else:
+                    record = self._new_trial(len(self.records))
+                    if record is None:
+                        self.exhausted = True
+                        self.scheduler.free_slot()
+                        continue
+                self._launch(record)
+            except BaseException:
+                self.scheduler.free_slot()
+                raise
+
+    def _end_cancelled_before_crash(self, job: HyperparameterTuningJob) -> None:
+        """Cancelled just before a crash: end what the crash left running, then the job."""
+        for record in self.records.values():
+            if record.trial.state not in ENDED:
+                kill_leftover(record.pid, record.pid_start_time)
+                self._infeasible(record.trial, "Stopped before it finished: the job was cancelled.")
+                record.trial.end_time = now()
+                record.pid = record.pid_start_time = None
+                self.store.save_trial(self.job_name, record)
+        self._stop_all_and_end(job, cancelled=True)
 
     def _parallel(self, job: HyperparameterTuningJob) -> int:
         wanted = max(1, job.parallel_trial_count)
@@ -297,10 +303,19 @@ class _JobRunner(threading.Thread):
         launch = build_launch(
             self.job, record.trial, self.options.state_dir, self.options.entrypoint, self.threads_per_trial
         )
-        process = TrialProcess(launch, on_exit=self.wake.set)
         trial = record.trial
-        trial.state = Trial.State.ACTIVE
         trial.start_time = now()
+        try:
+            process = TrialProcess(launch, on_exit=self.wake.set)
+        except OSError as error:  # e.g. the command does not exist: the trial fails, not the emulator
+            self._infeasible(trial, f"The trial's command could not start: {error}.")
+            trial.end_time = now()
+            self.store.save_trial(self.job_name, record)
+            self.optimizer.tell(record.optimizer_number, None)
+            self.scheduler.free_slot()
+            logger.info("job %s: trial %s could not start: %s", self.job_name, trial.id, error)
+            return
+        trial.state = Trial.State.ACTIVE
         record.pid, record.pid_start_time = process.pid, process.start_time
         self.store.save_trial(self.job_name, record)
         self.running[int(trial.id)] = _Running(record, process)
@@ -393,7 +408,10 @@ class _JobRunner(threading.Thread):
 
     def _finish(self, job: HyperparameterTuningJob) -> None:
         states = [r.trial.state for r in self.records.values()]
-        if Trial.State.SUCCEEDED in states:
+        failure = self._failure(job)
+        if failure:
+            self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, failure)
+        elif Trial.State.SUCCEEDED in states:
             self._end_job(job, JobState.JOB_STATE_SUCCEEDED)
         else:
             self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION,

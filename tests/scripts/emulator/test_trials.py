@@ -121,6 +121,18 @@ def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_wh
     assert job.trials[0].measurements  # what it reported before failing is kept
 
 
+def test_a_command_that_cannot_start_makes_infeasible_trials_not_an_emulator_error(emulator):
+    job = make_job(max_trials=2, max_failed=2)
+    job.trial_job_spec.worker_pool_specs[0].container_spec.command = ["/nonexistent/trainer"]
+    job = emulator.wait(emulator.submit(job).name)
+
+    assert job.state == JobState.JOB_STATE_FAILED
+    assert [t.state for t in job.trials] == [Trial.State.INFEASIBLE] * 2
+    assert "could not start" in job.trials[0].infeasible_reason
+    assert "/nonexistent/trainer" in job.trials[0].infeasible_reason
+    assert "2 failed trials reached max_failed_trial_count 2" in job.error.message
+
+
 @pytest.mark.parametrize(
     ("max_failed", "expected_trials", "message"),
     [
