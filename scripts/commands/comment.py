@@ -14,12 +14,16 @@ HELP = "Create or update this project's one comment for a key on a pull request.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pr", type=int, required=True, help="pull request number")
     parser.add_argument("--body-file", type=Path, required=True, help="Markdown body ('-' reads stdin)")
-    parser.add_argument("--key", default=None, help="which of our comments (default: experiments)")
+    parser.add_argument(
+        "--key",
+        default="comment",
+        help="which of our comments (default: comment; the workflows' plan/results comment is `experiments`)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from scripts.github.api import GitHubClient
-    from scripts.github.comments import DEFAULT_KEY, upsert_comment
+    from scripts.github.comments import upsert_comment
 
     if args.pr <= 0:
         raise UserError(f"--pr {args.pr}: not a pull request number")
@@ -30,9 +34,8 @@ def run(args: argparse.Namespace) -> int:
             body = args.body_file.read_text(encoding="utf-8")
         except OSError as error:
             raise UserError(f"{args.body_file}: {error.strerror or error}") from None
-    key = args.key or DEFAULT_KEY
     try:
-        action, comment = upsert_comment(GitHubClient.from_environment(), args.pr, key, body)
+        action, comment = upsert_comment(GitHubClient.from_environment(), args.pr, args.key, body)
     except ValueError as error:
         raise UserError(str(error)) from None
     print(f"{action} comment {comment.id} on pull request #{args.pr}: {comment.url}")

@@ -167,3 +167,23 @@ def test_pagination_never_follows_a_link_to_another_host(github, client):
     github.scripted.append(("GET", r".*/issues/5/comments", elsewhere))
     with pytest.raises(GitHubError, match="next page is on another host"):
         upsert_comment(client, 5, "experiments", "plan")
+
+
+def test_comment_command_default_key_leaves_the_workflows_comment_alone(github, github_env, tmp_path):
+    import os
+
+    github.add_pull(12, "a" * 40, "b" * 40)
+    github.add_comment(12, f"{marker('experiments')}\nthe plan", user="github-actions[bot]")
+    body = tmp_path / "body.md"
+    body.write_text("a note")
+    env = {**os.environ, **github_env}
+
+    assert _comment_cli("--pr", "12", "--body-file", str(body), env=env).returncode == 0
+    assert [c["body"] for c in github.ours(12)] == [
+        f"{marker('experiments')}\nthe plan",
+        f"{marker('comment')}\na note",
+    ]
+
+    bad = _comment_cli("--pr", "12", "--body-file", str(body), "--key", "no spaces", env=env)
+    assert bad.returncode == 1
+    assert bad.stderr == "error: comment key 'no spaces': use letters, digits and . _ : -\n"
