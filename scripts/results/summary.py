@@ -58,6 +58,17 @@ def trial_record(trial: Trial, metric_id: str, output_prefix: str) -> dict[str, 
     return record
 
 
+def outputs_root(job: HyperparameterTuningJob, *, emulator: bool) -> str:
+    """The trials' base output directory: as sent on Vertex; where the emulator keeps it, locally."""
+    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    if not prefix or not emulator:
+        return prefix
+    from scripts.emulator.trials import local_output_directory
+    from scripts.paths import state_dir
+
+    return str(local_output_directory(prefix, state_dir()))
+
+
 def links(job: HyperparameterTuningJob, *, emulator: bool, run_dir: Path | None = None) -> dict[str, str]:
     """Where to look at the job: console pages on Vertex, local paths on the emulator."""
     found: dict[str, str] = {}
@@ -68,7 +79,7 @@ def links(job: HyperparameterTuningJob, *, emulator: bool, run_dir: Path | None 
         url = names.job_console_url(job.name)
         if url:
             found["console"] = url
-    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    prefix = outputs_root(job, emulator=emulator)
     if prefix:
         found["outputs"] = prefix
     return found
@@ -87,7 +98,7 @@ def summary(
 
         emulator = emulator_host() is not None
     goal = trial_results.objective(job)
-    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    prefix = outputs_root(job, emulator=emulator)
     records = {t.id: trial_record(t, goal.metric_id, prefix) for t in job.trials}
     ranked_ids = [t.id for t in trial_results.ranked(job)]
     unranked = sorted((i for i in records if i not in set(ranked_ids)), key=trial_results.trial_sort_key)

@@ -128,11 +128,17 @@ def test_minimize_sorts_the_table_lowest_first():
     assert "**Best trial 2**" in markdown and "(minimize)" in markdown
 
 
-def test_emulator_jobs_link_local_paths_instead_of_the_console(tmp_path):
-    markdown = render_markdown(finished_job(*three_trials()), emulator=True, run_dir=tmp_path)
+def test_emulator_jobs_link_local_paths_instead_of_the_console(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "state"))
+    job = finished_job(*three_trials())
+    markdown = render_markdown(job, emulator=True, run_dir=tmp_path / "run")
     assert "console.cloud.google.com" not in markdown
-    assert f"run directory `{tmp_path}`" in markdown
+    assert f"run directory `{tmp_path / 'run'}`" in markdown
+    # The emulator keeps a gs:// base output directory under its state directory.
+    assert f"trial outputs `{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}`" in markdown
     assert "(local emulator)" in markdown
+    trial = summary(job, emulator=True)["trials"][0]
+    assert trial["output"] == f"{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}/2/"
 
 
 def test_all_infeasible_trials_say_there_is_no_best_trial():
