@@ -150,14 +150,15 @@ def submit(
         except Exception as error:
             if not is_transient(error):
                 raise explain(error, action=action, project=compiled.project) from None
-            if attempt >= policy.max_attempts:
-                raise explain(error, action=action, project=compiled.project) from None
-            wait = policy.delay(attempt)
-            notify(f"create failed with {_code(error)}; retrying in {wait:.1f}s")
-            policy.sleep(wait)
-            attempt += 1
+            last = attempt >= policy.max_attempts
+            if not last or is_ambiguous(error):
+                wait = policy.delay(attempt)
+                then = "checking whether it was applied" if last else f"retrying in {wait:.1f}s"
+                notify(f"create failed with {_code(error)}; {then}")
+                policy.sleep(wait)
             if is_ambiguous(error):
-                # The create may have been applied with its reply lost: look before creating again.
+                # The create may have been applied with its reply lost: look before creating again
+                # (and after the last attempt too, rather than report a job that exists as failed).
                 try:
                     found = find_jobs(client, compiled.parent, identity, policy, on_retry)
                 except Exception as lookup_error:
@@ -170,6 +171,9 @@ def submit(
                 if ours:
                     notify(f"the lost create had been applied: found {ours[0].name}")
                     return ours[0]
+            if last:
+                raise explain(error, action=action, project=compiled.project) from None
+            attempt += 1
 
 
 def _code(error: BaseException) -> str:

@@ -143,7 +143,9 @@ def test_a_long_table_keeps_the_running_trials_and_the_latest_ended_ones():
     trials = [make_trial(str(i), {"x": float(i)}, i / 100) for i in range(1, 21)]
     trials[2] = make_trial("3", {"x": 3.0}, None, state=Trial.State.ACTIVE)
     spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy")])
-    job = HyperparameterTuningJob(study_spec=spec, trials=trials, max_trial_count=30, state="JOB_STATE_RUNNING")
+    job = HyperparameterTuningJob(
+        study_spec=spec, trials=trials, max_trial_count=30, state="JOB_STATE_RUNNING"
+    )
 
     lines = ProgressDisplay.table(job, dt.datetime.now(dt.UTC), max_rows=4)
     assert lines[0] == "job RUNNING: 19/30 trials done, 1 running, 19 succeeded"

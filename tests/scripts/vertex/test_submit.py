@@ -127,9 +127,22 @@ def test_retries_are_bounded_and_end_with_a_message(fake, client, compiled, poli
         submit(client, compiled, policy=policy, notify=lambda message: None)
     assert "UNAVAILABLE: Service is unavailable" in str(raised.value)
     assert fake.count(CREATE) == policy.max_attempts
-    assert len(sleeps) == policy.max_attempts - 1
+    # A wait and a look-up after every ambiguous failure, the last one included.
+    assert len(sleeps) == policy.max_attempts and fake.count(LIST) == 1 + policy.max_attempts
     assert max(sleeps) <= policy.max_delay
     assert not fake.jobs
+
+
+def test_the_last_create_lost_its_reply_the_job_is_found_not_reported_failed(fake, client, compiled, policy):
+    policy.max_attempts = 3
+    fake.fail(
+        CREATE,
+        Fault(grpc.StatusCode.UNAVAILABLE),
+        Fault(grpc.StatusCode.UNAVAILABLE),
+        Fault(grpc.StatusCode.DEADLINE_EXCEEDED, applied=True),
+    )
+    job = submit(client, compiled, policy=policy, notify=lambda message: None)
+    assert fake.count(CREATE) == 3 and list(fake.jobs) == [job.name]
 
 
 @pytest.mark.parametrize(
