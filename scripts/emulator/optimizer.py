@@ -11,7 +11,8 @@ suggested when its parent took one of the values that enable it. Scales:
 - `UNIT_LOG_SCALE`: Optuna's log-uniform sampling (the range must be positive, as on Vertex).
 - `UNIT_REVERSE_LOG_SCALE`: Optuna has none. Vertex spreads the values near the top of the range
   out, so the emulator samples `y` log-uniformly and reflects it: `x = max + min - y`, which is
-  dense near `max`. When `min <= 0` both ends are shifted by `1 - min` before taking logs.
+  dense near `max`. When `min <= 0` the range of `y` is shifted to [1%, 101%] of its width
+  (integers: to start at 1) before taking logs.
 - `DISCRETE` values and `CATEGORICAL` values are Optuna categorical choices.
 
 The seed makes a study reproducible: the emulator's `seed` option when given, else a hash of
@@ -233,20 +234,21 @@ def _suggest_one(trial, parameter: ParameterSpec, grid: bool) -> Any:
         low, high = int(parameter.integer_value_spec.min_value), int(parameter.integer_value_spec.max_value)
         if grid or scale != Scale.UNIT_REVERSE_LOG_SCALE:
             return trial.suggest_int(name, low, high, log=scale == Scale.UNIT_LOG_SCALE and not grid)
-        shift = _reverse_log_shift(low)
+        shift = 0 if low >= 1 else 1 - low  # integers: log-uniform over a range starting at 1
         # Optuna records the reflected value under a private name; the trial gets `x`.
         reflected = trial.suggest_int(f"{name}@reverse_log", low + shift, high + shift, log=True)
         return high + low - (reflected - shift)
     low, high = parameter.double_value_spec.min_value, parameter.double_value_spec.max_value
     if scale != Scale.UNIT_REVERSE_LOG_SCALE:
         return trial.suggest_float(name, low, high, log=scale == Scale.UNIT_LOG_SCALE)
-    shift = _reverse_log_shift(low)
+    shift = _reverse_log_shift(low, high)
     reflected = trial.suggest_float(f"{name}@reverse_log", low + shift, high + shift, log=True)
     return min(high, max(low, high + low - (reflected - shift)))
 
 
-def _reverse_log_shift(low: float) -> float:
-    return 0 if low > 0 else 1 - low
+def _reverse_log_shift(low: float, high: float) -> float:
+    """0 for a positive range; else the shift that puts the reflected range at [1%, 101%] of its width."""
+    return 0 if low > 0 else (high - low) / 100 - low
 
 
 def _condition_holds(conditional: ParameterSpec.ConditionalParameterSpec, parent_value: Any) -> bool:
@@ -262,7 +264,7 @@ def _condition_holds(conditional: ParameterSpec.ConditionalParameterSpec, parent
 
 def reverse_log_value(low: float, high: float, unit: float) -> float:
     """The reverse-log value at `unit` in [0, 1] (0 -> `high`, 1 -> `low`): the emulator's definition."""
-    shift = _reverse_log_shift(low)
+    shift = _reverse_log_shift(low, high)
     reflected = math.exp(math.log(low + shift) + unit * (math.log(high + shift) - math.log(low + shift)))
     return high + low - (reflected - shift)
 

@@ -102,7 +102,9 @@ class Store:
     def create_job(self, parent: str, job: HyperparameterTuningJob) -> HyperparameterTuningJob:
         """Store a new job as PENDING under the next free number and return it with its name."""
         job = HyperparameterTuningJob(job)
-        del job.trials[:]
+        message = HyperparameterTuningJob.pb(job)
+        for output_only in ("trials", "start_time", "end_time", "update_time", "error"):
+            message.ClearField(output_only)  # whatever the client sent in them
         job.state = JobState.JOB_STATE_PENDING
         job.create_time = job.update_time = now()
         with self._transaction() as db:

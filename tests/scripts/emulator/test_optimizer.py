@@ -82,15 +82,22 @@ def test_reverse_log_scale_spreads_out_the_top_of_the_range(tmp_path):
     parameters = [
         double("momentum", 0.0, 1.0, Scale.UNIT_REVERSE_LOG_SCALE),
         double("beta", 1e-4, 1.0, Scale.UNIT_REVERSE_LOG_SCALE),
+        _integer("width", 1, 1000, Scale.UNIT_REVERSE_LOG_SCALE),
     ]
     samples = _values(_optimizer(tmp_path, parameters), 80)
+
+    widths = [v["width"] for v in samples]
+    assert all(float(w).is_integer() and 1 <= w <= 1000 for w in widths)
+    assert sum(w > 990 for w in widths) >= 25  # dense near the top, like beta
 
     assert all(0.0 <= v["momentum"] <= 1.0 and 1e-4 <= v["beta"] <= 1.0 for v in samples)
     # beta = 1 + 1e-4 - y with y log-uniform on [1e-4, 1]: half the samples lie above ~0.99.
     assert 25 <= sum(v["beta"] > 0.99 for v in samples) <= 55
-    assert statistics.median(v["momentum"] for v in samples) > 0.55
+    # momentum on [0, 1]: y log-uniform on [0.01, 1.01], so the median is near 1 - 0.09.
+    assert statistics.median(v["momentum"] for v in samples) > 0.8
     assert reverse_log_value(1e-4, 1.0, 0.0) == pytest.approx(1.0)
     assert reverse_log_value(1e-4, 1.0, 1.0) == pytest.approx(1e-4)
+    assert reverse_log_value(0.0, 1.0, 0.5) == pytest.approx(1 - (math.sqrt(0.01 * 1.01) - 0.01))
 
 
 def test_conditional_parameters_appear_only_under_matching_parents(tmp_path):

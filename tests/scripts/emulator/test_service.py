@@ -34,6 +34,17 @@ def test_a_job_runs_from_pending_to_succeeded_with_measured_trials(emulator):
         assert trial.final_measurement.step_count == 3
 
 
+def test_output_only_fields_sent_by_the_client_are_ignored(emulator):
+    job = make_job(max_trials=1)
+    job.state = JobState.JOB_STATE_SUCCEEDED
+    job.error.message = "from the client"
+    job.trials.append(Trial(id="7", state=Trial.State.SUCCEEDED))
+    created = emulator.submit(job)
+
+    assert created.state == JobState.JOB_STATE_PENDING and not created.error.message and not created.trials
+    assert [t.id for t in emulator.wait(created.name).trials] == ["1"]
+
+
 def test_best_measurement_selection_picks_the_best_report_not_the_last(emulator):
     job = make_job(
         args=["--steps=3", "--slope=-0.1", "--base=0.9"], parameters=[discrete("unused", [1])], max_trials=1,
