@@ -135,5 +135,8 @@ def test_delete_returns_an_operation_whose_result_the_client_can_wait_for(emulat
     operation.result(timeout=10)
 
     assert operation.done()
+    # The Operations service answers for it too, as a polling client would ask.
+    polled = emulator.client.transport.operations_client.get_operation(operation.operation.name)
+    assert polled.done and polled.name == operation.operation.name
     with pytest.raises(exceptions.NotFound):
         emulator.client.get_hyperparameter_tuning_job(name=running.name)
