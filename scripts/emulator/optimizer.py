@@ -132,12 +132,10 @@ class Optimizer:
         """Fail study trials the emulator never recorded (asked just before a crash)."""
         from optuna.trial import TrialState
 
-        for frozen in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        # A grid point enqueued but never asked (WAITING) is simply the next one asked.
+        for frozen in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if frozen.number not in known_numbers:
                 self._study.tell(frozen.number, state=TrialState.FAIL, skip_if_finished=True)
-
-    def grid_size(self) -> int | None:
-        return len(self._grid_points()) if self._grid else None
 
     def ask(self, index: int) -> tuple[int, list[Trial.Parameter]] | None:
         """The optimizer's number and parameters for the job's trial `index` (0-based).
@@ -145,10 +143,10 @@ class Optimizer:
         None when the search space is used up (a grid with fewer points than trials).
         """
         if self._grid:
-            points = self._grid_points()
-            if index >= len(points):
+            point = next(itertools.islice(_grid(self._spec.parameters), index, None), None)
+            if point is None:
                 return None
-            self._study.enqueue_trial(points[index])
+            self._study.enqueue_trial(point)
         trial = self._study.ask()
         values = _suggest(trial, self._spec.parameters, self._grid)
         parameters = [Trial.Parameter(parameter_id=key, value=value) for key, value in values.items()]
@@ -162,9 +160,6 @@ class Optimizer:
             self._study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         else:
             self._study.tell(number, value, skip_if_finished=True)
-
-    def _grid_points(self) -> list[dict[str, Any]]:
-        return list(_grid(self._spec.parameters))
 
 
 _storages: dict[str, Any] = {}
