@@ -1,0 +1,198 @@
+"""Reading raw YAML values: typed scalars and shapes, each problem reported where it was written.
+
+`Checker` is what every rule in `schema`, `parameters` and `pools` reads through: it returns the
+value in the type asked for, or reports why not (at the value's line and column, with the
+dotted field path) and returns None, so checking goes on and `validate` shows every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from scripts.experiments.problems import Problem
+from scripts.experiments.source import Path, Source, dotted
+
+# A key that is not there (None is a value YAML can write).
+MISSING = object()
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# Set by Vertex (or by us) for every trial; a trainer env of the same name would be overwritten.
+_RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
+
+
+class Checker:
+    """Reports problems at source positions and reads typed values out of raw mappings."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def report(self, path: Path, message: str, key: bool = False) -> None:
+        where = self.source.where(path, key=key)
+        self.problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
+
+    # shapes
+
+    def mapping(self, value: Any, path: Path, allowed: Iterable[str], what: str = "a mapping") -> dict | None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.report(path, f"expected {what}, got {kind_of(value)}")
+            return None
+        allowed = tuple(allowed)
+        for key in value:
+            if not isinstance(key, str):
+                self.report((*path, key), f"keys must be text, got {kind_of(key)}", key=True)
+            elif key not in allowed:
+                self.report((*path, key), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True)
+        return value
+
+    def names(self, value: Any, path: Path, what: str) -> dict | None:
+        """A mapping whose keys are names chosen by the user (experiments, parameters, labels)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.report(path, f"expected a mapping of {what}, got {kind_of(value)}")
+            return None
+        for key in value:
+            if not isinstance(key, str):
+                self.report((*path, key), f"{what} names must be text, got {kind_of(key)}", key=True)
+        return {key: item for key, item in value.items() if isinstance(key, str)}
+
+    def get(
+        self,
+        data: Mapping,
+        key: str,
+        path: Path,
+        check: Callable[[Any, Path], Any],
+        required: bool = False,
+        default: Any = None,
+    ) -> Any:
+        value = data.get(key, MISSING)
+        if value is MISSING or (value is None and not required):
+            if required:
+                self.report(path, f"missing required key {key!r}", key=True)
+            return default
+        return check(value, (*path, key))
+
+    # scalars: each returns None after reporting a problem
+
+    def text(
+        self, value: Any, path: Path, pattern: re.Pattern[str] | None = None, rule: str = ""
+    ) -> str | None:
+        if not isinstance(value, str):
+            self.report(path, f"expected text, got {kind_of(value)}")
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.report(path, f"{value!r} is not valid: {rule}")
+            return None
+        return value
+
+    def choice(self, value: Any, path: Path, choices: Iterable[str]) -> str | None:
+        choices = tuple(choices)
+        if not isinstance(value, str) or value not in choices:
+            shown = repr(value) if isinstance(value, str) else kind_of(value)
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            self.report(path, f"{shown} is not one of {', '.join(choices)}{hint}")
+            return None
+        return value
+
+    def integer(self, value: Any, path: Path, minimum: int | None = None) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.report(path, f"expected an integer, got {kind_of(value)}")
+            return None
+        if minimum is not None and value < minimum:
+            self.report(path, f"must be at least {minimum}, got {value}")
+            return None
+        return value
+
+    def number(self, value: Any, path: Path) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.report(path, f"expected a number, got {kind_of(value)}")
+            return None
+        if value != value or value in (float("inf"), float("-inf")):
+            self.report(path, f"expected a finite number, got {value}")
+            return None
+        return value
+
+    def boolean(self, value: Any, path: Path) -> bool | None:
+        if not isinstance(value, bool):
+            self.report(path, f"expected true or false, got {kind_of(value)}")
+            return None
+        return value
+
+    def text_list(self, value: Any, path: Path) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.report(path, f"expected a list of text, got {kind_of(value)}")
+            return None
+        good = True
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                self.report((*path, index), f"expected text, got {kind_of(item)} (quote it)")
+                good = False
+        return tuple(value) if good else None
+
+    def env(self, value: Any, path: Path) -> tuple[tuple[str, str], ...] | None:
+        data = self.names(value, path, "environment variables")
+        if data is None:
+            return None
+        result = []
+        for name, item in data.items():
+            if not _ENV_NAME.fullmatch(name):
+                self.report((*path, name), f"{name!r} is not a valid environment variable name", key=True)
+            elif _RESERVED_ENV.fullmatch(name):
+                self.report(
+                    (*path, name), f"{name} is set by Vertex AI for each trial; choose another name", key=True
+                )
+            elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                result.append((name, str(item)))
+            else:
+                self.report((*path, name), f"expected text or a number, got {kind_of(item)}")
+        return tuple(result)
+
+    def duration(self, value: Any, path: Path) -> int | None:
+        """Seconds, from an integer number of seconds or text like `90m`, `2h30m`, `1d`, `3600s`."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            seconds = value
+        elif isinstance(value, str) and value and (match := _DURATION.fullmatch(value)):
+            days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+            seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+        else:
+            self.report(path, f"expected a duration like 3600, 90m, 2h30m or 1d, got {value!r}")
+            return None
+        if seconds <= 0:
+            self.report(path, "must be longer than zero seconds")
+            return None
+        return seconds
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"text ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only when there is a problem to explain
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,297 @@
+"""The search space: parameters, their values and scales, and conditional children."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from scripts.experiments.checker import MISSING, Checker, is_number, kind_of
+from scripts.experiments.model import Condition, Parameter
+from scripts.experiments.source import Path, dotted
+
+PARAMETER_KEYS = ("type", "min", "max", "scale", "values", "default", "children")
+PARAMETER_TYPES = ("double", "integer", "discrete", "categorical")
+SCALES = ("linear", "log", "reverse_log")
+
+_PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def check_parameters(
+    checker: Checker, value: Any, path: Path, algorithm: str | None
+) -> tuple[Parameter, ...] | None:
+    if value is MISSING:
+        checker.report(path[:-1], "missing required key 'parameters'", key=True)
+        return None
+    data = checker.names(value, path, "parameters")
+    if data is None:
+        return None
+    if not data:
+        checker.report(path, "an experiment tunes at least one parameter")
+        return None
+    seen: dict[str, Path] = {}
+    result = _check_parameter_map(checker, data, path, algorithm, seen)
+    return result
+
+
+def _check_parameter_map(
+    checker: Checker, data: dict, path: Path, algorithm: str | None, seen: dict[str, Path]
+) -> tuple[Parameter, ...] | None:
+    result = []
+    good = True
+    for parameter_id, spec in data.items():
+        parameter = _check_parameter(checker, parameter_id, spec, (*path, parameter_id), algorithm, seen)
+        if parameter is None:
+            good = False
+        else:
+            result.append(parameter)
+    return tuple(result) if good else None
+
+
+def _check_parameter(
+    checker: Checker, parameter_id: str, data: Any, path: Path, algorithm: str | None, seen: dict[str, Path]
+) -> Parameter | None:
+    before = len(checker.problems)
+    if not _PARAMETER_ID.fullmatch(parameter_id):
+        checker.report(
+            path,
+            f"parameter id {parameter_id!r} is not a valid flag name: use letters, digits, '_' "
+            "and '-', starting with a letter (the trainer receives --ID=VALUE)",
+            key=True,
+        )
+    else:
+        # argparse reads --num-units and --num_units into the same option
+        flag = parameter_id.replace("-", "_")
+        if flag in seen:
+            checker.report(
+                path,
+                f"parameter id {parameter_id!r} collides with {dotted(seen[flag])} "
+                "(the trainer would receive the same flag twice)",
+                key=True,
+            )
+        else:
+            seen[flag] = path
+    data = checker.mapping(data, path, PARAMETER_KEYS)
+    if data is None:
+        return None
+    kind = checker.get(data, "type", path, lambda v, p: checker.choice(v, p, PARAMETER_TYPES), required=True)
+    if kind is None:
+        return None
+    get = checker.get
+    allowed = {
+        "double": ("type", "min", "max", "scale", "default", "children"),
+        "integer": ("type", "min", "max", "scale", "default", "children"),
+        "discrete": ("type", "values", "scale", "default", "children"),
+        "categorical": ("type", "values", "default", "children"),
+    }[kind]
+    for key in data:
+        if key in PARAMETER_KEYS and key not in allowed:
+            checker.report((*path, key), f"a {kind} parameter has no {key!r}", key=True)
+    scale = (
+        get(data, "scale", path, lambda v, p: checker.choice(v, p, SCALES)) if "scale" in allowed else None
+    )
+    low = high = default = None
+    values: tuple = ()
+    if kind in ("double", "integer"):
+        read = checker.number if kind == "double" else checker.integer
+        low = get(data, "min", path, read, required=True)
+        high = get(data, "max", path, read, required=True)
+        if low is not None and high is not None and low >= high:
+            checker.report((*path, "max"), f"max ({high}) must be greater than min ({low})")
+        if scale in ("log", "reverse_log") and low is not None and low <= 0:
+            checker.report((*path, "min"), f"{scale} scale needs min > 0, got {low}")
+        if algorithm == "grid" and kind == "double":
+            checker.report(
+                (*path, "type"), "grid search cannot enumerate a double parameter; use discrete values"
+            )
+        default = get(data, "default", path, read)
+        if default is not None and low is not None and high is not None and not low <= default <= high:
+            checker.report((*path, "default"), f"default {default} is outside [{low}, {high}]")
+        if kind == "double" and low is not None:
+            low, high = float(low), float(high) if high is not None else None
+            default = float(default) if default is not None else None
+    else:
+        values = (
+            get(data, "values", path, lambda v, p: _check_values(checker, kind, v, p, scale), required=True)
+            or ()
+        )
+        default = get(data, "default", path, lambda v, p: v)
+        if (
+            default is not None
+            and values
+            and (float(default) if kind == "discrete" and is_number(default) else default) not in values
+        ):
+            checker.report((*path, "default"), f"default {default!r} is not one of the values")
+        if kind == "discrete" and default is not None and is_number(default):
+            default = float(default)
+    children = get(
+        data,
+        "children",
+        path,
+        lambda v, p: _check_children(checker, kind, v, p, values, low, high, algorithm, seen),
+        default=(),
+    )
+    if len(checker.problems) > before or children is None:
+        return None
+    return Parameter(
+        id=parameter_id,
+        type=kind,
+        min=low,
+        max=high,
+        values=values,
+        scale=scale,
+        default=default,
+        children=children,
+    )
+
+
+def _check_values(checker: Checker, kind: str, value: Any, path: Path, scale: str | None) -> tuple | None:
+    if not isinstance(value, list):
+        checker.report(path, f"expected a list of values, got {kind_of(value)}")
+        return None
+    if not value:
+        checker.report(path, "the list of values is empty")
+        return None
+    if kind == "categorical":
+        good = True
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                checker.report((*path, index), f"categorical values are text, got {kind_of(item)} (quote it)")
+                good = False
+        if good and len(set(value)) != len(value):
+            duplicate = next(item for index, item in enumerate(value) if item in value[:index])
+            checker.report(path, f"values must be distinct: {duplicate!r} appears twice")
+            good = False
+        return tuple(value) if good else None
+    numbers = [checker.number(item, (*path, index)) for index, item in enumerate(value)]
+    if any(item is None for item in numbers):
+        return None
+    for index in range(1, len(numbers)):
+        if numbers[index] == numbers[index - 1]:
+            checker.report((*path, index), f"values must be distinct: {numbers[index]} appears twice")
+            return None
+        if numbers[index] < numbers[index - 1]:
+            checker.report(
+                (*path, index),
+                f"values must be increasing: {numbers[index]} comes after {numbers[index - 1]}",
+            )
+            return None
+    if scale in ("log", "reverse_log") and numbers[0] <= 0:
+        checker.report((*path, 0), f"{scale} scale needs positive values, got {numbers[0]}")
+        return None
+    return tuple(float(item) for item in numbers)
+
+
+def _check_children(
+    checker: Checker,
+    kind: str,
+    value: Any,
+    path: Path,
+    values: tuple,
+    low: Any,
+    high: Any,
+    algorithm: str | None,
+    seen: dict[str, Path],
+) -> tuple[Condition, ...] | None:
+    if kind == "double":
+        checker.report(
+            path,
+            "conditional parameters need a discrete, integer or categorical parent, not double "
+            "(the Vertex SDK would silently drop the condition)",
+            key=True,
+        )
+        return None
+    if not isinstance(value, list):
+        checker.report(path, f"expected a list of {{when: [...], parameters: {{...}}}}, got {kind_of(value)}")
+        return None
+    result = []
+    good = True
+    for index, item in enumerate(value):
+        item_path = (*path, index)
+        item = checker.mapping(item, item_path, ("when", "parameters"))
+        if item is None:
+            good = False
+            continue
+        when = checker.get(
+            item,
+            "when",
+            item_path,
+            lambda v, p: _check_when(checker, kind, v, p, values, low, high),
+            required=True,
+        )
+        children = checker.get(
+            item, "parameters", item_path, lambda v, p: checker.names(v, p, "parameters"), required=True
+        )
+        if children is not None and not children and "parameters" in item:
+            checker.report((*item_path, "parameters"), "a condition needs at least one parameter")
+            good = False
+            continue
+        parameters = (
+            _check_parameter_map(checker, children, (*item_path, "parameters"), algorithm, seen)
+            if children
+            else None
+        )
+        if when is None or parameters is None:
+            good = False
+            continue
+        result.append(Condition(when=when, parameters=parameters))
+    return tuple(result) if good else None
+
+
+def _check_when(
+    checker: Checker, kind: str, value: Any, path: Path, values: tuple, low: Any, high: Any
+) -> tuple | None:
+    if not isinstance(value, list):
+        value = [value]
+        where = lambda index: path  # noqa: E731 - one scalar written in place of a list
+    else:
+        where = lambda index: (*path, index)  # noqa: E731
+    if not value:
+        checker.report(path, "the list of parent values is empty")
+        return None
+    result = []
+    for index, item in enumerate(value):
+        if kind == "categorical":
+            if not isinstance(item, str) or (values and item not in values):
+                checker.report(where(index), f"{item!r} is not one of the parent's values")
+                return None
+            result.append(item)
+        elif kind == "discrete":
+            if not is_number(item) or (values and float(item) not in values):
+                checker.report(where(index), f"{item!r} is not one of the parent's values")
+                return None
+            result.append(float(item))
+        else:
+            if (
+                isinstance(item, bool)
+                or not isinstance(item, int)
+                or (low is not None and high is not None and not low <= item <= high)
+            ):
+                checker.report(
+                    where(index), f"{item!r} is not an integer in the parent's range [{low}, {high}]"
+                )
+                return None
+            result.append(item)
+    return tuple(result)
+
+
+def check_flag_collisions(
+    checker: Checker, parameters: Iterable[Parameter], args: Iterable[str], path: Path
+) -> None:
+    ids = {flag.replace("-", "_") for flag in all_ids(parameters)}
+    for index, arg in enumerate(args):
+        if arg.startswith("--"):
+            flag = arg[2:].split("=", 1)[0].replace("-", "_")
+            if flag in ids:
+                checker.report(
+                    (*path, index), f"{arg!r} collides with the tuned parameter {flag!r}: each trial sets it"
+                )
+
+
+def all_ids(parameters: Iterable[Parameter]) -> list[str]:
+    ids = []
+    for parameter in parameters:
+        ids.append(parameter.id)
+        for condition in parameter.children:
+            ids.extend(all_ids(condition.parameters))
+    return ids

@@ -1,0 +1,108 @@
+"""Worker pools: machines, accelerators, replicas and disks of the (up to four) positional pools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, is_machine_type_name
+from scripts.experiments.model import WorkerPool
+from scripts.experiments.source import Path
+
+WORKER_POOL_KEYS = ("machine_type", "accelerator", "replica_count", "boot_disk", "args", "env")
+MAX_WORKER_POOLS = 4
+BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
+
+
+def check_worker_pools(checker: Checker, value: Any, path: Path) -> tuple[WorkerPool, ...] | None:
+    if value is MISSING:
+        checker.report(path[:-1], "missing required key 'worker_pools'", key=True)
+        return None
+    if not isinstance(value, list) or not value:
+        checker.report(
+            path,
+            f"expected a list of 1 to {MAX_WORKER_POOLS} worker pools, got "
+            f"{'an empty list' if value == [] else kind_of(value)}",
+        )
+        return None
+    if len(value) > MAX_WORKER_POOLS:
+        checker.report(
+            (*path, MAX_WORKER_POOLS),
+            f"Vertex AI has {MAX_WORKER_POOLS} worker pools (chief, workers, "
+            f"parameter servers, evaluators); got {len(value)}",
+        )
+        return None
+    pools = []
+    good = True
+    for index, item in enumerate(value):
+        pool_path = (*path, index)
+        if item is None and index > 0:
+            pools.append(WorkerPool())  # a skipped position, e.g. no parameter servers
+            continue
+        pool = _check_worker_pool(checker, item, pool_path, chief=index == 0)
+        good = good and pool is not None
+        pools.append(pool)
+    if pools and pools[-1] is not None and pools[-1].machine_type is None:
+        checker.report((*path, len(value) - 1), "the last worker pool must not be empty")
+        return None
+    return tuple(pools) if good else None
+
+
+def _check_worker_pool(checker: Checker, value: Any, path: Path, chief: bool) -> WorkerPool | None:
+    before = len(checker.problems)
+    data = checker.mapping(value, path, WORKER_POOL_KEYS)
+    if data is None:
+        return None
+    get = checker.get
+    machine = get(data, "machine_type", path, checker.text, required=True)
+    if machine is not None and not is_machine_type_name(machine):
+        checker.report((*path, "machine_type"), f"{machine!r} is not a machine type like n1-standard-4")
+        machine = None
+    accelerator = checker.mapping(data.get("accelerator"), (*path, "accelerator"), ("type", "count")) or {}
+    accelerator_path = (*path, "accelerator")
+    accelerator_type = get(
+        accelerator,
+        "type",
+        accelerator_path,
+        lambda v, p: checker.choice(v, p, ACCELERATOR_TYPES),
+        required="accelerator" in data,
+    )
+    count = get(
+        accelerator,
+        "count",
+        accelerator_path,
+        lambda v, p: checker.integer(v, p, 1),
+        default=1 if accelerator_type else 0,
+    )
+    if machine is not None and (accelerator_type is not None or "type" not in accelerator):
+        problem = accelerator_problem(machine, accelerator_type, count or 0)
+        if problem:
+            checker.report(accelerator_path if "accelerator" in data else (*path, "machine_type"), problem)
+    replicas = get(data, "replica_count", path, lambda v, p: checker.integer(v, p, 1), default=1)
+    if chief and replicas is not None and replicas != 1:
+        checker.report(
+            (*path, "replica_count"),
+            "the first worker pool (the chief) has exactly one replica; add workers as a second pool",
+        )
+    disk = checker.mapping(data.get("boot_disk"), (*path, "boot_disk"), ("type", "size_gb")) or {}
+    disk_type = get(
+        disk,
+        "type",
+        (*path, "boot_disk"),
+        lambda v, p: checker.choice(v, p, BOOT_DISK_TYPES),
+    )
+    disk_size = get(disk, "size_gb", (*path, "boot_disk"), lambda v, p: checker.integer(v, p, 100))
+    args = get(data, "args", path, checker.text_list, default=()) or ()
+    env = get(data, "env", path, checker.env, default=()) or ()
+    if len(checker.problems) > before:
+        return None
+    return WorkerPool(
+        machine_type=machine,
+        accelerator_type=accelerator_type,
+        accelerator_count=count or 0,
+        replica_count=replicas,
+        boot_disk_type=disk_type,
+        boot_disk_size_gb=disk_size,
+        args=tuple(args),
+        env=tuple(env),
+    )
