@@ -1,6 +1,7 @@
 """Our workflows run end to end by act, in host mode, offline: the whole loop a user sees.
 
-A pull request gets its plan comment (experiments.yml, pull_request); its merge builds-or-finds
+A pull request gets its plan comment (experiments.yml, pull_request), `/hpt` comment commands are
+obeyed or refused (hpt-commands.yml, issue_comment); its merge builds-or-finds
 the image and submits the new experiment to the local JobService emulator (experiments.yml,
 push); the scheduled reporter posts the best trial into the same comment (report.yml,
 schedule), and a second report changes nothing. GitHub is the fake API on loopback, Artifact
@@ -15,7 +16,15 @@ from scripts import images
 from scripts.github.comments import sections
 from tests.github import payloads
 from tests.github.act_runner import ACT, run_workflow
-from tests.github.project import PROJECT, REGION, emulator, make_history, wait_until_ended
+from tests.github.project import (
+    BASE_EXPERIMENTS,
+    PR_EXPERIMENTS,
+    PROJECT,
+    REGION,
+    emulator,
+    make_history,
+    wait_until_ended,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +67,18 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
     plan = sections(comment["body"])["plan"]
     assert "### Plan: `wide`" in plan and "### Plan: `quick`" not in plan
 
+    # 1b. Comment commands: a stranger's `/hpt run` is refused and the submitting job never
+    # starts; a member's `/hpt plan` recomputes the plan from the files the API serves.
+    github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
+    github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    log = act(
+        "hpt-commands.yml", "issue_comment", payloads.issue_comment(5, "/hpt run wide", "NONE", author="eve")
+    )
+    assert "@eve, thanks for asking" in sections(github.ours(5)[0]["body"])["command"]
+    assert "Submit the experiment" not in log
+    act("hpt-commands.yml", "issue_comment", payloads.issue_comment(5, "/hpt plan", "MEMBER"))
+    assert sections(github.ours(5)[0]["body"])["command"].startswith("`/hpt plan` by @bob")
+
     with emulator(history.root, tmp_path / "state") as address:
         # 2. The merge: the image is found, `wide` is submitted, the comment lists the job.
         log = act(
@@ -82,5 +103,5 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
 
     (comment,) = github.ours(5)
     found = sections(comment["body"])
-    assert list(found) == ["plan", "submitted", f"result:{job_id}"]
+    assert list(found) == ["plan", "command", "submitted", f"result:{job_id}"]
     assert "wide" in found[f"result:{job_id}"]
