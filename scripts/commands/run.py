@@ -157,18 +157,18 @@ def _cancel_and_settle(client: JobServiceClient, name: str) -> HyperparameterTun
 def _finish(args: argparse.Namespace, job: HyperparameterTuningJob) -> None:
     """The end of a waited run: say how it went, write the summary files, print the job if asked."""
     from scripts.results.files import run_dir, write_summary
-    from scripts.results.trials import best_trial, final_value, objective
+    from scripts.results.trials import best_trial, final_value, objective, parameter_value
     from scripts.vertex.jobjson import to_json
 
     state = job.state.name.removeprefix("JOB_STATE_")
     goal = objective(job)
     best = best_trial(job)
     if best is not None:
-        parameters = ", ".join(f"{p.parameter_id}={p.value}" for p in best.parameters)
+        parameters = ", ".join(f"{p.parameter_id}={parameter_value(p)}" for p in best.parameters)
         value = final_value(best, goal.metric_id)
-        _say(f"job {state}; best trial {best.id}: {goal.metric_id}={value:.6g} ({parameters})")
+        _say(f"result: {state}; best trial {best.id}: {goal.metric_id}={value:.6g} ({parameters})")
     else:
-        _say(f"job {state}; no trial succeeded with a final {goal.metric_id}")
+        _say(f"result: {state}; no trial succeeded with a final {goal.metric_id}")
     if job.error.message:
         _say(f"error: {job.error.message}")
     for path in write_summary(job, run_dir(job)):

@@ -198,7 +198,11 @@ def format_duration(seconds: float) -> str:
 
 
 def _number(value: float | int) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    """Six significant digits; a whole float keeps a decimal point (`1.0`, not `1`) so it reads as one."""
+    if not isinstance(value, float):
+        return str(value)
+    text = f"{value:.6g}"
+    return text if any(mark in text for mark in ".en") else text + ".0"
 
 
 def _cell(value: Any) -> str:

@@ -203,5 +203,12 @@ def test_write_summary_writes_markdown_and_json_next_to_the_run(tmp_path):
     assert (tmp_path / "runs" / "4242" / "summary.md").read_text().startswith("### Hyperparameter tuning")
 
 
+def test_whole_metric_values_still_read_as_numbers_with_a_decimal_point():
+    trial = make_trial("1", {"num_units": 64.0}, 1.0)
+    markdown = render_markdown(finished_job(trial), emulator=False)
+    assert "`accuracy` = **1.0**" in markdown and "bar [1.0]" in markdown
+    assert "| `num_units` | 64 |" in markdown  # a whole parameter value stays an integer
+
+
 def test_durations_read_naturally():
     assert [format_duration(s) for s in (4.4, 75, 3600 + 5 * 60 + 1)] == ["4 s", "1 min 15 s", "1 h 05 min"]

@@ -49,7 +49,10 @@ def test_run_wait_json_follows_to_the_end_and_prints_the_final_job(fake, capsys,
         "https://console.cloud.google.com/agent-platform/locations/europe-west4/training/1000?project=demo-project"
     )
     assert "trial 2 succeeded accuracy=0.91" in err
-    assert "job SUCCEEDED; best trial 2: accuracy=0.91" in err
+    assert (
+        "result: SUCCEEDED; best trial 2: accuracy=0.91 (learning_rate=0.3, momentum=0.9, num_units=512)"
+        in err
+    )
     run_dir = tmp_path / "state" / "runs" / "1000"
     assert f"wrote {run_dir / 'summary.md'}" in err
     assert json.loads((run_dir / "summary.json").read_text())["best_trial"]["id"] == "2"
@@ -129,7 +132,7 @@ def test_a_failed_job_exits_1_and_still_writes_its_summary(fake, capsys, tmp_pat
     )
     assert cli.main([*RUN, "--wait", *FAST_POLLS]) == 1
     err = capsys.readouterr().err
-    assert "job FAILED; no trial succeeded with a final accuracy" in err
+    assert "result: FAILED; no trial succeeded with a final accuracy" in err
     assert "error: Too many trials failed." in err
     summary = (tmp_path / "state" / "runs" / "1000" / "summary.md").read_text()
     assert "FAILED" in summary and "> **Error:** Too many trials failed." in summary
