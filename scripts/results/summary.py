@@ -21,20 +21,20 @@ def _timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _has(message, field: str) -> bool:
-    return field in message
+# `"field" in message` is protobuf presence: whether an optional message field (a time, the
+# final measurement, the error) was set at all.
 
 
 def duration_seconds(job: HyperparameterTuningJob, now: dt.datetime | None = None) -> float | None:
     """How long the job ran: start to end, or start to now while it runs; None before it starts."""
-    if not _has(job, "start_time"):
+    if "start_time" not in job:
         return None
-    end = job.end_time if _has(job, "end_time") else (now or dt.datetime.now(dt.UTC))
+    end = job.end_time if "end_time" in job else (now or dt.datetime.now(dt.UTC))
     return max(0.0, (end - job.start_time).total_seconds())
 
 
 def _trial_seconds(trial: Trial) -> float | None:
-    if not _has(trial, "start_time") or not _has(trial, "end_time"):
+    if "start_time" not in trial or "end_time" not in trial:
         return None
     return max(0.0, (trial.end_time - trial.start_time).total_seconds())
 
@@ -46,7 +46,7 @@ def trial_record(trial: Trial, metric_id: str, output_prefix: str) -> dict[str, 
         "outcome": trial_results.outcome(trial, metric_id),
         "parameters": {p.parameter_id: trial_results.parameter_value(p) for p in trial.parameters},
         "value": trial_results.final_value(trial, metric_id),
-        "step": int(trial.final_measurement.step_count) if _has(trial, "final_measurement") else None,
+        "step": int(trial.final_measurement.step_count) if "final_measurement" in trial else None,
         "seconds": _trial_seconds(trial),
     }
     if trial.infeasible_reason:
@@ -113,11 +113,11 @@ def summary(
         "metric": {"id": goal.metric_id, "goal": goal.goal},
         "best_trial": best,
         "counts": {**trial_results.count_outcomes(job), "max_trial_count": job.max_trial_count},
-        "created": _timestamp(job.create_time if _has(job, "create_time") else None),
-        "started": _timestamp(job.start_time if _has(job, "start_time") else None),
-        "ended": _timestamp(job.end_time if _has(job, "end_time") else None),
+        "created": _timestamp(job.create_time if "create_time" in job else None),
+        "started": _timestamp(job.start_time if "start_time" in job else None),
+        "ended": _timestamp(job.end_time if "end_time" in job else None),
         "duration_seconds": duration_seconds(job, now),
-        "error": job.error.message if _has(job, "error") and job.error.message else None,
+        "error": job.error.message if "error" in job and job.error.message else None,
         "labels": dict(job.labels),
         "links": links(job, emulator=emulator, run_dir=run_dir),
         # Best first, then the trials without a value in id order.
