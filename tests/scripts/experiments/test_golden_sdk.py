@@ -1,7 +1,9 @@
 """Golden tests: our compiled jobs equal what the real Vertex AI SDK classes build from the same arguments.
 
 The SDK objects are constructed, never run: `aiplatform.init` with anonymous credentials and
-`HyperparameterTuningJob(...)._gca_resource` is the message `run()` would send. Where we differ
+`HyperparameterTuningJob(...)._gca_resource` is the message `run()` sends when it is given no
+further arguments, as in the codelab (its service account, network, scheduling, web access and
+TensorBoard arguments are set into that message just before sending). Where we differ
 by design the test says so: display name, labels and the output directory are ours (the SDK
 uses a timestamped directory); the SDK has no early-stopping or scheduling arguments at
 construction, so those are checked against the message fields instead.
@@ -23,11 +25,13 @@ PROJECT, REGION, BUCKET = "your-project", "us-central1", "gs://your-bucket"  # t
 @pytest.fixture(scope="module")
 def sdk():
     from google.auth.credentials import AnonymousCredentials
+    from google.cloud.aiplatform import initializer
 
     aiplatform.init(
         project=PROJECT, location=REGION, staging_bucket=BUCKET, credentials=AnonymousCredentials()
     )
-    return aiplatform
+    yield aiplatform
+    initializer.global_config.__init__()  # leave the SDK's process-wide settings as they were
 
 
 def ours(name: str):
@@ -37,8 +41,12 @@ def ours(name: str):
 
 
 def sdk_job(sdk, worker_pool_specs, **arguments):
-    custom_job = sdk.CustomJob(display_name="sdk", worker_pool_specs=worker_pool_specs, staging_bucket=BUCKET)
-    return sdk.HyperparameterTuningJob(display_name="sdk", custom_job=custom_job, **arguments)._gca_resource
+    # as the codelab calls them; constructing sends nothing (run() would)
+    custom_job = sdk.CustomJob(
+        display_name="horses-humans", worker_pool_specs=worker_pool_specs, staging_bucket=BUCKET
+    )
+    job = sdk.HyperparameterTuningJob(display_name="horses-humans", custom_job=custom_job, **arguments)
+    return job._gca_resource
 
 
 def assert_same_but_identity(mine, theirs):
