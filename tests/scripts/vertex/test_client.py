@@ -1,0 +1,75 @@
+"""Which JobService the client talks to, and job names given on the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scripts.cli import UserError
+from scripts.vertex.client import job_service_client
+from scripts.vertex.names import custom_job_console_url, job_console_url, resolve_job_name
+
+
+@pytest.fixture
+def no_emulator(monkeypatch):
+    monkeypatch.delenv("VERTEX_AI_EMULATOR_HOST", raising=False)
+
+
+def test_vertex_uses_the_regional_endpoint_with_application_default_credentials(
+    no_emulator, monkeypatch, tmp_path
+):
+    # An "authorized user" credentials file, as `gcloud auth application-default login` writes;
+    # loading it makes no network call.
+    adc = tmp_path / "adc.json"
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "id",
+                "client_secret": "secret",
+                "refresh_token": "token",
+            }
+        )
+    )
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    client = job_service_client("europe-west4")
+    assert client.api_endpoint == "europe-west4-aiplatform.googleapis.com"
+
+
+def test_missing_credentials_say_how_to_get_them(no_emulator, monkeypatch, tmp_path):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(
+        UserError, match="no Google Cloud credentials: run `gcloud auth application-default login`"
+    ):
+        job_service_client("us-central1")
+
+
+def test_a_global_location_is_refused_with_what_to_set(no_emulator):
+    with pytest.raises(UserError, match="tuning jobs run in a region, not 'global'"):
+        job_service_client("global")
+
+
+def test_job_names_full_or_bare_with_project_and_region(monkeypatch):
+    full = "projects/p-1/locations/us-east1/hyperparameterTuningJobs/42"
+    assert str(resolve_job_name(full)) == full
+    assert str(resolve_job_name("42", "p-2", "europe-west4")) == (
+        "projects/p-2/locations/europe-west4/hyperparameterTuningJobs/42"
+    )
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-project")
+    monkeypatch.setenv("GOOGLE_CLOUD_REGION", "asia-east1")
+    assert (
+        str(resolve_job_name("7")) == "projects/env-project/locations/asia-east1/hyperparameterTuningJobs/7"
+    )
+    with pytest.raises(UserError, match="is not a job"):
+        resolve_job_name("projects/p/locations/l/customJobs/1")
+
+
+def test_console_urls_of_a_job_and_a_trial():
+    assert job_console_url("projects/p-1/locations/us-east1/hyperparameterTuningJobs/42") == (
+        "https://console.cloud.google.com/agent-platform/locations/us-east1/training/42?project=p-1"
+    )
+    assert custom_job_console_url("projects/123/locations/us-east1/customJobs/9") == (
+        "https://console.cloud.google.com/agent-platform/locations/us-east1/training/9?project=123"
+    )
+    assert job_console_url("not a name") is None
