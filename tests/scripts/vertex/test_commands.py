@@ -197,3 +197,10 @@ def test_status_of_a_missing_job_is_an_error_not_a_traceback(fake, capsys):
     assert cli.main(["status", f"{PARENT}/hyperparameterTuningJobs/999"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: reading job") and "not found" in err and "Traceback" not in err
+
+
+def test_an_invalid_experiment_is_reported_and_nothing_is_sent(fake, capsys):
+    assert cli.main([*RUN, "--set", "max_trial_count=-1", "--wait"]) == 1
+    err = capsys.readouterr().err
+    assert "max_trial_count" in err and err.startswith("--set:")
+    assert fake.calls == []
