@@ -93,7 +93,7 @@ def variant(
         if profile not in profiles:
             known = ", ".join(profiles) or "none are defined"
             raise InvalidExperiments(
-                [Problem(OVERRIDES_FILE, 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
+                [Problem("--profile", 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
             )
         profile_raw, more = resolve(source, profiles[profile], env, ("profiles", profile))
         problems += more
@@ -116,9 +116,9 @@ def variant(
     return experiment
 
 
-def parse_overrides(assignments: list[str]) -> dict[str, Any]:
-    """`["max_trial_count=3", ...]` -> `{"max_trial_count": 3, ...}` (values read as YAML)."""
-    result: dict[str, Any] = {}
+def parse_overrides(assignments: list[str]) -> dict[str, str]:
+    """`["max_trial_count=3", ...]` -> `{"max_trial_count": "3", ...}`; compiling reads the values as YAML."""
+    result: dict[str, str] = {}
     problems = []
     for index, assignment in enumerate(assignments, start=1):
         field, equals, value = assignment.partition("=")
@@ -133,7 +133,7 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
                 )
             )
             continue
-        result[field.strip()] = _read_value(value)
+        result[field.strip()] = value
     if problems:
         raise InvalidExperiments(problems)
     return result

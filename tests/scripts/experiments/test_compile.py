@@ -355,3 +355,13 @@ def test_each_stopping_rule_sets_its_field_of_the_v1_study_spec(rule, field):
     assert study._pb.WhichOneof("automated_stopping_spec") == field
     assert getattr(study, field).use_elapsed_duration
     assert HyperparameterTuningJob.from_json(result.to_json()) == result.job
+
+
+def test_override_values_are_read_as_yaml_once():
+    from scripts.experiments import parse_overrides
+
+    overrides = parse_overrides(["max_trial_count=3", "description='3'", "trainer.args=[--epochs=2]"])
+    assert overrides == {"max_trial_count": "3", "description": "'3'", "trainer.args": "[--epochs=2]"}
+    result = shipped("horses-humans", overrides=overrides)
+    assert result.experiment.description == "3" and result.experiment.max_trial_count == 3
+    assert result.experiment.trainer_args == ("--epochs=2",)
