@@ -58,7 +58,9 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool =
     parser.add_argument(
         "--commit", default=None, help="the commit the job runs (default: $GITHUB_SHA, else HEAD)"
     )
-    parser.add_argument("--pr", dest="pull_request", default=None, help="the pull request it comes from")
+    parser.add_argument(
+        "--pr", dest="pull_request", default=None, metavar="N", help="the pull request it comes from"
+    )
     parser.add_argument("--repository", default=None, help="OWNER/REPO (default: $GITHUB_REPOSITORY)")
 
 
