@@ -39,6 +39,22 @@ def test_the_median_rule_compares_the_best_so_far_with_completed_running_average
     assert not should_stop(minimize, _curve(0.5), completed)
 
 
+def test_use_elapsed_duration_compares_by_time_not_step():
+    def timed(*pairs: tuple[float, float]) -> list[Measurement]:
+        return [
+            Measurement(step_count=1, elapsed_duration={"seconds": int(seconds)},
+                        metrics=[Measurement.Metric(metric_id="accuracy", value=value)])
+            for seconds, value in pairs
+        ]
+
+    spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=1)],
+                     median_automated_stopping_spec=StudySpec.MedianAutomatedStoppingSpec(use_elapsed_duration=True))
+    completed = [timed((10, 0.2), (100, 0.9)), timed((10, 0.3), (100, 0.9))]
+    # At 10 s the completed trials averaged 0.2 and 0.3; at 100 s, 0.55 and 0.6.
+    assert not should_stop(spec, timed((10, 0.4)), completed)
+    assert should_stop(spec, timed((100, 0.4)), completed)
+
+
 def test_no_stopping_without_a_spec_or_enough_completed_trials():
     no_spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=1)])
     assert not should_stop(no_spec, _curve(0.0), [_curve(0.9), _curve(0.9)])

@@ -1,0 +1,46 @@
+"""List filters: what `scripts.labels.identity_filter` writes always parses; nothing else crashes."""
+
+from __future__ import annotations
+
+import grpc
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scripts.emulator.server import RpcFailure, parse_filter
+from scripts.labels import IDENTITY, identity_filter, label_value
+
+label_values = st.text(min_size=1, max_size=40).map(label_value).filter(bool)
+
+
+def _matches(text: str, job: HyperparameterTuningJob) -> bool:
+    return all(predicate(job) for predicate in parse_filter(text))
+
+
+@given(st.fixed_dictionaries({key: label_values for key in IDENTITY}), label_values)
+def test_an_identity_filter_matches_exactly_the_jobs_with_those_labels(labels, other):
+    text = identity_filter(labels)
+    assert _matches(text, HyperparameterTuningJob(labels={**labels, "team": "ml"}))
+    changed = {**labels, IDENTITY[-1]: other}
+    assert _matches(text, HyperparameterTuningJob(labels=changed)) == (other == labels[IDENTITY[-1]])
+
+
+@given(st.text(max_size=80))
+def test_any_filter_text_parses_or_is_an_invalid_argument(text):
+    try:
+        predicates = parse_filter(text)
+    except RpcFailure as failure:
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    else:
+        job = HyperparameterTuningJob(display_name="x", labels={"a": "b"})
+        for predicate in predicates:
+            predicate(job)
+
+
+def test_state_display_name_presence_and_negation():
+    job = HyperparameterTuningJob(display_name="horses", state=JobState.JOB_STATE_RUNNING, labels={"a": "b"})
+    assert _matches('state=JOB_STATE_RUNNING AND display_name="horses"', job)
+    assert not _matches("state=JOB_STATE_SUCCEEDED", job)
+    assert _matches("labels.a:*", job) and not _matches("labels.z:*", job)
+    assert _matches('labels.a!="c"', job) and not _matches('labels.a!="b"', job)
+    assert _matches("", job)
