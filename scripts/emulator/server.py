@@ -183,7 +183,6 @@ class JobService:
             raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
                              f"cannot cancel {job.name}: it is already {job.state.name}")
         if job.state != JobState.JOB_STATE_CANCELLING:
-            del job.trials[:]
             job.state = JobState.JOB_STATE_CANCELLING
             self.store.save_job(job)
         self.scheduler.cancel(job.name)

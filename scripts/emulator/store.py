@@ -156,6 +156,10 @@ class Store:
         del job.trials[:]
         job.update_time = now()
         with self._transaction() as db:
+            stored = db.execute("SELECT state FROM jobs WHERE name = ?", (job.name,)).fetchone()
+            if stored and stored[0] == JobState.JOB_STATE_CANCELLING and job.state in UNFINISHED:
+                # A cancel arrived after the runner read the job: only an end state replaces it.
+                job.state = JobState.JOB_STATE_CANCELLING
             db.execute(
                 "UPDATE jobs SET state = ?, job = ? WHERE name = ?",
                 (int(job.state), HyperparameterTuningJob.serialize(job), job.name),
