@@ -29,7 +29,7 @@ defaults:
   region: ${GOOGLE_CLOUD_REGION:-us-central1}
   staging_bucket: ${HPT_STAGING_BUCKET:-gs://your-bucket}
   image:
-    repository: ${HPT_IMAGE_REPOSITORY:-hpt}
+    repository: ${HPT_ARTIFACT_REPOSITORY:-hpt}
     name: trainer
 experiments:
   quick:
