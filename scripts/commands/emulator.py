@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from scripts.emulator.embedded import running_emulator
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    # Both stop it cleanly, even where SIGINT arrives ignored (a background job of a script).
+    previous = {
+        stop_signal: signal.signal(stop_signal, lambda signum, frame: stop.set())
+        for stop_signal in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with running_emulator(args.state_dir, port=args.port, max_parallel=args.max_parallel,
                               entrypoint=entrypoint, seed=args.seed) as address:
@@ -50,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
                   "(unfinished jobs resume on the next start)", file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 pass
-    except KeyboardInterrupt:
-        pass
+            print("stopping: trials still running are stopped and resume on the next start",
+                  file=sys.stderr, flush=True)
     except OSError as error:
         raise UserError(f"cannot start the emulator: {error}") from error
+    finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
     return 0
