@@ -10,7 +10,8 @@ Outcomes, counted for summaries (Vertex has only five trial states; the rest is 
 - `succeeded`: SUCCEEDED with a final value of the metric;
 - `stopped`: stopped early by the service: STOPPING, or ended with an infeasible reason that
   says it was stopped;
-- `failed`: INFEASIBLE with a reason that says the trial failed (its container exited non-zero);
+- `failed`: INFEASIBLE with a reason that says the trial failed (its container exited non-zero,
+  crashed or was killed);
 - `infeasible`: any other INFEASIBLE trial (it ended without a final measurement), and a
   SUCCEEDED trial whose final measurement lacks the metric;
 - `active`: REQUESTED or ACTIVE, still running.
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
 
 OUTCOMES = ("succeeded", "infeasible", "failed", "stopped", "active")
+# Words of an infeasible reason that mean the trial's program failed (not that it reported nothing).
+_FAILURE_MARKERS = ("fail", "exited", "exit status", "exit code", "non-zero", "crash", "killed")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def outcome(trial: Trial, metric_id: str) -> str:
     if state == Trial.State.INFEASIBLE:
         if "stop" in reason:
             return "stopped"
-        if "fail" in reason or "exit" in reason or "error" in reason:
+        if any(marker in reason for marker in _FAILURE_MARKERS):
             return "failed"
         return "infeasible"
     return "active"

@@ -83,6 +83,7 @@ def test_all_infeasible_trials_have_no_best_and_are_counted():
         (Trial.State.SUCCEEDED, "", "succeeded"),
         (INFEASIBLE, "The trial reported no measurement of metric 'accuracy'.", "infeasible"),
         (INFEASIBLE, "", "infeasible"),
+        (INFEASIBLE, "The trial reported no measurement of metric 'error_rate'.", "infeasible"),
         (INFEASIBLE, "The trial's process exited with status 1; see trial.log.", "failed"),
         (INFEASIBLE, "Trial job failed with error: OOM", "failed"),
         (INFEASIBLE, "Stopped before it finished: the job was cancelled.", "stopped"),
