@@ -58,6 +58,8 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     write_record()
+    print(f"stand-in trial {os.environ.get('CLOUD_ML_TRIAL_ID')} to stdout", flush=True)
+    print(f"stand-in trial {os.environ.get('CLOUD_ML_TRIAL_ID')} to stderr", file=sys.stderr, flush=True)
     reporter = hypertune.HyperTune()
     for step in range(1, args.steps + 1):
         time.sleep(args.sleep)

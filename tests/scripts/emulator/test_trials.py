@@ -61,6 +61,13 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
     # Each trial's output goes to its own log file.
     log = emulator.state_dir / "jobs" / job.name.rsplit("/", 1)[-1] / "trials" / "1" / "trial.log"
     assert "--learning_rate=" in log.read_text()
+    assert "stand-in trial 1 to stdout" in log.read_text() and "stand-in trial 1 to stderr" in log.read_text()
+
+
+def test_more_reports_than_the_hypertune_file_keeps_are_all_measured(emulator):
+    # cloudml-hypertune keeps only its last 100 reports in the file; the emulator reads as it goes.
+    job = emulator.wait(emulator.submit(make_job(args=["--steps=130", "--sleep=0.01"], max_trials=1)).name)
+    assert [m.step_count for m in job.trials[0].measurements] == list(range(1, 131))
 
 
 def test_without_a_base_output_directory_no_output_variables_are_set(emulator):
