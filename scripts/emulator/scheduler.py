@@ -2,16 +2,19 @@
 
 A runner loop, every `poll_interval` seconds: read each running trial's new measurements, apply
 early stopping, finish the trials whose process ended, fail the job if too many trials failed,
-then start trials until `parallel_trial_count` run (capped by this machine's cores) or
-`max_trial_count` trials exist. Every change is written to the store first, so a killed
-emulator restarts each unfinished job where it was: trials that had ended are kept, trials that
-were running are started again under the same id with the same parameters.
+then start trials until `parallel_trial_count` run (and the machine has a free slot: the
+scheduler caps trials at once over all jobs to the cores or `max_parallel`) or `max_trial_count`
+trials exist. A trial's process wakes its runner when it exits. Every change is written to the
+store first, so a killed emulator restarts each unfinished job where it was: trials that had
+ended are kept, trials that were running are started again under the same id with the same
+parameters.
 
 How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial INFEASIBLE):
 
 - exit status 0 with measurements: SUCCEEDED, `final_measurement` by `measurement_selection_type`;
 - exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
 - any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
+- a command that cannot start: INFEASIBLE, `infeasible_reason` quotes the error;
 - stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
   measurement chosen among the measurements it reported (Vertex keeps no separate flag for it);
 - cut off by a cancelled or failed job: INFEASIBLE, with its measurements so far.
