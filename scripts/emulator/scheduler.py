@@ -48,6 +48,7 @@ from scripts.emulator.trials import (
     kill_leftover,
     metric_value,
     read_measurements,
+    reported_tags,
 )
 
 logger = logging.getLogger("scripts.emulator")
@@ -364,12 +365,18 @@ class _JobRunner(threading.Thread):
                 trial.state = Trial.State.SUCCEEDED
                 trial.final_measurement = chosen
             else:
-                self._infeasible(trial, "The trial reported no measurement of metric "
-                                 f"'{self.job.study_spec.metrics[0].metric_id}'.")
+                self._infeasible(trial, self._no_measurement_reason(process))
         else:
             self._infeasible(trial, f"The trial's process exited with status {status}; "
                              f"see {process.launch.log_path}.")
         self._end_trial(trial_id)
+
+    def _no_measurement_reason(self, process: TrialProcess) -> str:
+        reason = f"The trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"
+        others = sorted(reported_tags(process.launch.metric_file))
+        if others:
+            return f"{reason}; it reported {', '.join(repr(tag) for tag in others)} instead."
+        return f"{reason}."
 
     def _infeasible(self, trial: Trial, reason: str) -> None:
         trial.state = Trial.State.INFEASIBLE

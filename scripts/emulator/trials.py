@@ -252,6 +252,24 @@ def read_measurements(metric_file: Path, metric_id: str, started: float) -> dict
     return reports
 
 
+_REPORT_FIELDS = {"timestamp", "trial", "global_step", "checkpoint_path"}
+
+
+def reported_tags(metric_file: Path) -> set[str]:
+    """The metric tags a hypertune file holds: for a message when the job's metric is not among them."""
+    try:
+        lines = metric_file.read_text().splitlines()
+    except OSError:
+        return set()
+    tags: set[str] = set()
+    for line in lines:
+        try:
+            tags.update(set(json.loads(line)) - _REPORT_FIELDS)
+        except (ValueError, TypeError):
+            continue
+    return tags
+
+
 def metric_value(measurement: Measurement) -> float:
     return measurement.metrics[0].value
 
