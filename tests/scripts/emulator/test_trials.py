@@ -170,3 +170,20 @@ def test_some_failed_trials_below_the_limit_do_not_fail_the_job(emulator):
 
     assert job.state == JobState.JOB_STATE_SUCCEEDED
     assert [t.state for t in job.trials] == [Trial.State.SUCCEEDED, Trial.State.INFEASIBLE]
+
+
+def test_reading_a_hypertune_file_mid_rewrite_skips_the_partial_line(tmp_path):
+    from scripts.emulator.trials import read_measurements
+
+    metric_file = tmp_path / "output.metrics"
+    metric_file.write_text(
+        '{"accuracy": "0.5", "global_step": "1", "timestamp": 100.0, "trial": "1"}\n'
+        '{"loss": "0.7", "global_step": "1", "timestamp": 100.5, "trial": "1"}\n'
+        '{"accuracy": "0.6", "global_step": "2", "timestamp": 101.0, "trial": "1"}\n'
+        '{"accuracy": "0.7", "global_st'
+    )
+    reports = read_measurements(metric_file, "accuracy", started=99.0)
+
+    assert [(m.step_count, m.metrics[0].value) for m in reports.values()] == [(1, 0.5), (2, 0.6)]
+    assert [m.elapsed_duration.total_seconds() for m in reports.values()] == [1.0, 2.0]
+    assert read_measurements(tmp_path / "missing", "accuracy", started=0.0) == {}
