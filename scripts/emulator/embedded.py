@@ -8,17 +8,54 @@
 On entry it opens the store under `state_dir` and resumes the jobs it left unfinished; on exit
 it stops the server and every trial still running, leaving such jobs unfinished in the store,
 so the next start resumes them (cancel a job first to end it for good).
+
+One emulator at a time owns a state directory (a lock on `emulator.lock`, released when the
+process ends however it ends): two would both resume the same jobs and run their trials twice.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.cli import UserError
 from scripts.paths import state_dir as default_state_dir
+
+LOCK_FILE = "emulator.lock"
+
+
+class StateDirInUse(UserError):
+    """Another emulator serves from the same state directory."""
+
+
+@contextmanager
+def _owning(directory: Path) -> Iterator[object]:
+    """Hold the state directory's lock; the file says who holds it (pid, then the address)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise StateDirInUse(
+                f"{directory} is in use by another emulator ({holder}); use it with "
+                f"VERTEX_AI_EMULATOR_HOST, or give this one another state directory"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        yield lock
+
+
+def _record_address(lock, address: str) -> None:
+    lock.write(f", serving {address}")
+    lock.flush()
 
 
 def _import_optimizer_library() -> None:
@@ -59,17 +96,19 @@ def running_emulator(
     )
     # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
     threading.Thread(target=_import_optimizer_library, daemon=True).start()
-    store = Store(directory)
-    scheduler = Scheduler(store, options)
-    try:
-        server, bound = serve(JobService(store, scheduler), host, port)
-    except BaseException:
-        store.close()
-        raise
-    try:
-        scheduler.resume()
-        yield f"{host}:{bound}"
-    finally:
-        server.stop(grace=1).wait()
-        scheduler.shutdown()
-        store.close()
+    with _owning(directory) as lock:
+        store = Store(directory)
+        scheduler = Scheduler(store, options)
+        try:
+            server, bound = serve(JobService(store, scheduler), host, port)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            _record_address(lock, f"{host}:{bound}")
+            scheduler.resume()
+            yield f"{host}:{bound}"
+        finally:
+            server.stop(grace=1).wait()
+            scheduler.shutdown()
+            store.close()

@@ -17,6 +17,18 @@ def test_bad_options_are_one_line_errors(capsys, tmp_path):
     ]
 
 
+def test_a_state_dir_in_use_by_another_emulator_is_refused(capsys, tmp_path):
+    from scripts.emulator.embedded import running_emulator
+
+    with running_emulator(tmp_path) as address:
+        assert main(["emulator", "--state-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: {tmp_path} is in use by another emulator (pid ")
+    assert f"serving {address}" in error and "VERTEX_AI_EMULATOR_HOST" in error
+    with running_emulator(tmp_path):  # released at the end of the first one
+        pass
+
+
 def test_a_port_in_use_is_reported_without_a_traceback(capsys, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
