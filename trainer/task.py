@@ -79,7 +79,7 @@ def train(args) -> int:
     )
     log.info(
         "%s with %d replica(s), global batch %d, precision %s, %s",
-        distribution.strategy_name(cluster),
+        distribution.strategy_name(strategy, cluster),
         replicas,
         global_batch_size,
         policy,
