@@ -47,6 +47,18 @@ def _positive_int(value: str) -> int:
     return number
 
 
+# Three 3x3 valid convolutions, each followed by 2x2 pooling, leave nothing of a smaller image.
+MIN_IMAGE_SIZE = 22
+
+
+def _image_size(value: str) -> int:
+    size = int(value)
+    if size < MIN_IMAGE_SIZE:
+        minimum = f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}"
+        raise argparse.ArgumentTypeError(f"the CNN needs images of at least {minimum}, got {value}")
+    return size
+
+
 def _finite_float(value: str) -> float:
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
@@ -94,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch_size", type=_positive_int, default=64, help="batch size per replica (default 64)"
     )
     static.add_argument(
-        "--image_size", type=_positive_int, default=150, help="images are resized to this square"
+        "--image_size", type=_image_size, default=150, help="images are resized to this square"
     )
     static.add_argument(
         "--data",

@@ -57,6 +57,7 @@ def test_a_local_dir_source_is_accepted_when_it_exists(tmp_path):
         (["--learning_rate=nan", "--momentum=0.9", "--num_units=128"], "must be a finite number"),
         (["--learning_rate=0.1", "--momentum=0.9", "--num_units=0"], "must be a positive integer"),
         ([*TUNED, "--precision", "float8"], "invalid choice: 'float8'"),
+        ([*TUNED, "--image_size", "16"], "the CNN needs images of at least 22x22, got 16"),
         ([*TUNED, "--learning_rat", "0.1"], "unrecognized arguments: --learning_rat"),
     ],
 )

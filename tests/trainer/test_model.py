@@ -29,3 +29,17 @@ def test_the_codelab_cnn_layer_for_layer():
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01) and model.optimizer.momentum == 0.9
     assert model.loss == "binary_crossentropy"
+
+
+def test_saved_model_export_serves_the_same_predictions(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from trainer.model import build_model
+    from trainer.task import _save
+
+    model = build_model(image_size=24, num_units=4)
+    _save(model, str(tmp_path / "export"), "saved_model")
+    served = tf.saved_model.load(str(tmp_path / "export"))
+    images = np.random.default_rng(0).random((2, 24, 24, 3), dtype=np.float32)
+    np.testing.assert_allclose(served.serve(images).numpy(), model.predict(images, verbose=0), rtol=1e-5)
