@@ -48,6 +48,7 @@ from scripts.emulator.trials import (
     kill_leftover,
     metric_value,
     read_measurements,
+    replica_counts,
     reported_tags,
 )
 
@@ -99,16 +100,16 @@ class Scheduler:
         self.capacity = options.max_parallel or machine_cores()
         self._slots_in_use = 0
 
-    def take_slot(self) -> bool:
+    def take_slots(self, count: int) -> bool:
         with self._lock:
-            if self._slots_in_use >= self.capacity:
+            if self._slots_in_use + count > self.capacity:
                 return False
-            self._slots_in_use += 1
+            self._slots_in_use += count
             return True
 
-    def free_slot(self) -> None:
+    def free_slots(self, count: int) -> None:
         with self._lock:
-            self._slots_in_use -= 1
+            self._slots_in_use -= count
             runners = list(self._runners.values())
         for runner in runners:  # a job waiting for a slot can start a trial now
             runner.wake.set()
@@ -178,7 +179,7 @@ class _JobRunner(threading.Thread):
             logger.exception("job %s: the emulator failed", self.job_name)
             for trial_id in list(self.running):
                 self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
-                self.scheduler.free_slot()
+                self.scheduler.free_slots(self.slots_per_trial)
             job = self.store.job(self.job_name, with_trials=False)
             if job is not None:
                 self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}")
@@ -217,7 +218,7 @@ class _JobRunner(threading.Thread):
             if self.shutdown.is_set():
                 for trial_id in list(self.running):
                     self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
-                    self.scheduler.free_slot()
+                    self.scheduler.free_slots(self.slots_per_trial)
                 return  # the job stays RUNNING in the store; the next start resumes it
             for trial_id in list(self.running):
                 self._watch(trial_id)
@@ -237,7 +238,11 @@ class _JobRunner(threading.Thread):
 
     def _start_trials(self, parallel: int) -> None:
         """Start trials while the job wants more at once and the machine has a free slot."""
-        while len(self.running) < parallel and self._more_trials() and self.scheduler.take_slot():
+        while (
+            len(self.running) < parallel
+            and self._more_trials()
+            and self.scheduler.take_slots(self.slots_per_trial)
+        ):
             try:
                 if self.relaunch:
                     record = self.records[self.relaunch.pop(0)]
@@ -245,11 +250,11 @@ class _JobRunner(threading.Thread):
                     record = self._new_trial(len(self.records))
                     if record is None:
                         self.exhausted = True
-                        self.scheduler.free_slot()
+                        self.scheduler.free_slots(self.slots_per_trial)
                         continue
                 self._launch(record)
             except BaseException:
-                self.scheduler.free_slot()
+                self.scheduler.free_slots(self.slots_per_trial)
                 raise
 
     def _end_cancelled_before_crash(self, job: HyperparameterTuningJob) -> None:
@@ -264,15 +269,21 @@ class _JobRunner(threading.Thread):
         self._stop_all_and_end(job, cancelled=True)
 
     def _parallel(self, job: HyperparameterTuningJob) -> int:
+        """Trials of this job at once: `parallel_trial_count` within the machine's slots."""
         wanted = max(1, job.parallel_trial_count)
         cap = self.scheduler.capacity
-        if wanted > cap:
+        # A trial of several replicas takes a slot per replica (all the slots, at most).
+        replicas = sum(replica_counts(job))
+        self.slots_per_trial = min(replicas, cap)
+        parallel = min(wanted, max(1, cap // self.slots_per_trial))
+        if parallel < wanted:
             logger.warning(
-                "job %s: parallel_trial_count %d capped to %d (this machine's %s)", job.name, wanted, cap,
-                "--max-parallel" if self.options.max_parallel else "cores",
+                "job %s: parallel_trial_count %d capped to %d (%d slots: this machine's %s; %d per trial)",
+                job.name, wanted, parallel, cap, "--max-parallel" if self.options.max_parallel else "cores",
+                self.slots_per_trial,
             )
-        self.threads_per_trial = max(1, machine_cores() // min(wanted, cap))
-        return min(wanted, cap)
+        self.threads_per_replica = max(1, machine_cores() // (parallel * replicas))
+        return parallel
 
     def _interrupted_trials(self) -> list[int]:
         """Trials a crash left unfinished: kill what is left of them; they run again, same id."""
@@ -305,7 +316,7 @@ class _JobRunner(threading.Thread):
 
     def _launch(self, record: TrialRecord) -> None:
         launch = build_launch(
-            self.job, record.trial, self.options.state_dir, self.options.entrypoint, self.threads_per_trial
+            self.job, record.trial, self.options.state_dir, self.options.entrypoint, self.threads_per_replica
         )
         trial = record.trial
         trial.start_time = now()
@@ -316,7 +327,7 @@ class _JobRunner(threading.Thread):
             trial.end_time = now()
             self.store.save_trial(self.job_name, record)
             self.optimizer.tell(record.optimizer_number, None)
-            self.scheduler.free_slot()
+            self.scheduler.free_slots(self.slots_per_trial)
             logger.info("job %s: trial %s could not start: %s", self.job_name, trial.id, error)
             return
         trial.state = Trial.State.ACTIVE
@@ -367,9 +378,15 @@ class _JobRunner(threading.Thread):
             else:
                 self._infeasible(trial, self._no_measurement_reason(process))
         else:
-            self._infeasible(trial, f"The trial's process exited with status {status}; "
-                             f"see {process.launch.log_path}.")
+            self._infeasible(trial, self._failure_reason(process, status))
         self._end_trial(trial_id)
+
+    @staticmethod
+    def _failure_reason(process: TrialProcess, status: int) -> str:
+        if process.failed_replica is None:
+            return f"The trial's process exited with status {status}; see {process.launch.log_path}."
+        replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
+        return f"The trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
 
     def _no_measurement_reason(self, process: TrialProcess) -> str:
         reason = f"The trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"
@@ -384,7 +401,7 @@ class _JobRunner(threading.Thread):
 
     def _end_trial(self, trial_id: int) -> None:
         running = self.running.pop(trial_id)
-        self.scheduler.free_slot()
+        self.scheduler.free_slots(self.slots_per_trial)
         record, trial = running.record, running.record.trial
         trial.end_time = now()
         record.pid = record.pid_start_time = None

@@ -121,14 +121,19 @@ def check_runnable(job: HyperparameterTuningJob) -> None:
     if job.max_failed_trial_count < 0:
         raise invalid("hyperparameter_tuning_job.max_failed_trial_count: must not be negative")
     pools = job.trial_job_spec.worker_pool_specs
+    where = "hyperparameter_tuning_job.trial_job_spec.worker_pool_specs"
     if not pools:
-        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs: required")
-    if len(pools) > 1 or pools[0].replica_count > 1:
-        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs: the local backend runs "
-                      "one worker pool with one replica")
-    if "container_spec" not in pools[0]:
-        raise invalid("hyperparameter_tuning_job.trial_job_spec.worker_pool_specs[0].container_spec: "
-                      "required locally (python_package_spec is not supported)")
+        raise invalid(f"{where}: required")
+    if pools[0].replica_count > 1:
+        raise invalid(f"{where}[0].replica_count: the chief pool has one replica")
+    for index, pool in enumerate(pools):
+        used = index == 0 or pool.replica_count > 0
+        if used and index >= 2:
+            raise invalid(f"{where}[{index}]: parameter servers and evaluators (pools 2 and 3) are not run "
+                          "locally; the local backend runs a chief (pool 0) and workers (pool 1)")
+        if used and "container_spec" not in pool:
+            raise invalid(f"{where}[{index}].container_spec: required locally "
+                          "(python_package_spec is not supported)")
     try:
         validate(job.study_spec)
     except UnsupportedSpec as error:

@@ -35,17 +35,35 @@ from scripts.paths import REPO_ROOT
 DEFAULT_ENTRYPOINT: tuple[str, ...] = (sys.executable, "-m", "trainer.task")
 
 ParameterSpec = StudySpec.ParameterSpec
+# TF_CONFIG's name for the replicas of worker pool 0 and 1.
+TF_ROLES = ("chief", "worker")
+
+
+@dataclass
+class Replica:
+    """One process of a trial: a replica of one worker pool."""
+
+    task: str  # "workerpool<pool>-<index>"
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
 
 
 @dataclass
 class Launch:
-    """Everything needed to start one trial's process."""
+    """Everything needed to start one trial's processes; the chief (workerpool0) first."""
 
-    argv: list[str]
-    env: dict[str, str]
+    replicas: list[Replica]
     cwd: Path
-    log_path: Path
-    metric_file: Path
+    metric_file: Path  # the chief's: the trial's measurements
+
+    @property
+    def argv(self) -> list[str]:
+        return self.replicas[0].argv
+
+    @property
+    def log_path(self) -> Path:
+        return self.replicas[0].log_path
 
 
 def format_value(value: object, kind: str | None) -> str:
@@ -83,6 +101,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def replica_counts(job: HyperparameterTuningJob) -> list[int]:
+    """Replicas per worker pool, as run here: the chief pool always one, an empty pool none."""
+    counts = []
+    for index, pool in enumerate(job.trial_job_spec.worker_pool_specs):
+        if index == 0:
+            counts.append(1)
+        else:
+            counts.append(pool.replica_count if "container_spec" in pool else 0)
+    return counts
+
+
 def build_launch(
     job: HyperparameterTuningJob,
     trial: Trial,
@@ -90,57 +119,70 @@ def build_launch(
     entrypoint: tuple[str, ...] = DEFAULT_ENTRYPOINT,
     threads: int | None = None,
 ) -> Launch:
-    """The command line, environment and files of one trial of `job`."""
+    """The command lines, environments and files of one trial of `job`, one per replica.
+
+    Pool 0 is the chief, pool 1 the workers: `TF_CONFIG` names them `chief` and `worker`, and
+    `CLUSTER_SPEC` `workerpool0` and `workerpool1`, each replica on its own loopback port.
+    Every replica gets the same parameters; only the chief's reports are the trial's.
+    """
     job_number = int(job.name.rsplit("/", 1)[-1])
-    pool = job.trial_job_spec.worker_pool_specs[0]
-    container = pool.container_spec
     kinds = parameter_kinds(job.study_spec)
     flags = [
         f"--{parameter.parameter_id}={format_value(parameter.value, kinds.get(parameter.parameter_id))}"
         for parameter in trial.parameters
     ]
-    argv = [*(container.command or entrypoint), *container.args, *flags]
-
     trial_dir = state_dir / "jobs" / str(job_number) / "trials" / trial.id
     base_output = job.trial_job_spec.base_output_directory.output_uri_prefix
-    address = f"127.0.0.1:{_free_port()}"
     job_spec = json.dumps(type(job.trial_job_spec).to_dict(job.trial_job_spec))
-    cluster_spec = {
-        "cluster": {"workerpool0": [address]},
-        "environment": "cloud",
-        "task": {"type": "workerpool0", "index": 0, "trial": trial.id},
-        "job": job_spec,
-    }
-    tf_config = {
-        "cluster": {"chief": [address]},
-        "environment": "cloud",
-        "task": {"type": "chief", "index": 0, "trial": trial.id},
-        "job": job_spec,
-    }
-    env = dict(os.environ)
-    if threads:
-        # Trials in parallel share the cores: keep each one's thread pools to its share.
-        env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
-    env.update({
-        "CLOUD_ML_TRIAL_ID": trial.id,
-        "CLOUD_ML_HP_METRIC_FILE": str(trial_dir / "hypertune" / "output.metrics"),
-        "CLUSTER_SPEC": json.dumps(cluster_spec),
-        "TF_CONFIG": json.dumps(tf_config),
-        "PYTHONUNBUFFERED": "1",
-    })
-    if base_output:
-        # As on Vertex: set only when the job has a base output directory, one folder per trial.
-        outputs = local_output_directory(base_output, state_dir) / trial.id
-        env.update({
-            "AIP_MODEL_DIR": str(outputs / "model"),
-            "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
-            "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
-        })
-    else:
-        for variable in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
-            env.pop(variable, None)
-    env.update({variable.name: variable.value for variable in container.env})
-    return Launch(argv, env, REPO_ROOT, trial_dir / "trial.log", trial_dir / "hypertune" / "output.metrics")
+    pools = job.trial_job_spec.worker_pool_specs
+    addresses = [[f"127.0.0.1:{_free_port()}" for _ in range(count)] for count in replica_counts(job)]
+    cluster_spec_cluster = {f"workerpool{pool}": hosts for pool, hosts in enumerate(addresses) if hosts}
+    tf_cluster = {role: hosts for role, hosts in zip(TF_ROLES, addresses, strict=False) if hosts}
+
+    replicas = []
+    for pool_index, hosts in enumerate(addresses):
+        container = pools[pool_index].container_spec
+        for replica_index in range(len(hosts)):
+            task = f"workerpool{pool_index}-{replica_index}"
+            chief = pool_index == 0
+            env = dict(os.environ)
+            if threads:
+                # Trials in parallel share the cores: keep each one's thread pools to its share.
+                env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
+            metric_file = trial_dir / "hypertune" / ("output.metrics" if chief else f"{task}.metrics")
+            env.update({
+                "CLOUD_ML_TRIAL_ID": trial.id,
+                "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
+                "CLUSTER_SPEC": json.dumps({
+                    "cluster": cluster_spec_cluster,
+                    "environment": "cloud",
+                    "task": {"type": f"workerpool{pool_index}", "index": replica_index, "trial": trial.id},
+                    "job": job_spec,
+                }),
+                "TF_CONFIG": json.dumps({
+                    "cluster": tf_cluster,
+                    "environment": "cloud",
+                    "task": {"type": TF_ROLES[pool_index], "index": replica_index, "trial": trial.id},
+                    "job": job_spec,
+                }),
+                "PYTHONUNBUFFERED": "1",
+            })
+            if base_output:
+                # As on Vertex: set only when the job has a base output directory, one folder per trial.
+                outputs = local_output_directory(base_output, state_dir) / trial.id
+                env.update({
+                    "AIP_MODEL_DIR": str(outputs / "model"),
+                    "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
+                    "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
+                })
+            else:
+                for variable in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
+                    env.pop(variable, None)
+            env.update({variable.name: variable.value for variable in container.env})
+            argv = [*(container.command or entrypoint), *container.args, *flags]
+            log_path = trial_dir / ("trial.log" if chief else f"{task}.log")
+            replicas.append(Replica(task, argv, env, log_path))
+    return Launch(replicas, REPO_ROOT, trial_dir / "hypertune" / "output.metrics")
 
 
 def process_start_time(pid: int) -> int | None:
@@ -165,7 +207,11 @@ def kill_leftover(pid: int | None, start_time: int | None) -> bool:
 
 
 class TrialProcess:
-    """A running trial: its own process group, output to its log file."""
+    """A running trial: its replicas in one process group (the chief's), each with its log file.
+
+    The trial ends when its chief ends (the other replicas are then stopped), or as soon as
+    another replica fails.
+    """
 
     def __init__(self, launch: Launch, on_exit: Callable[[], None] | None = None) -> None:
         self.launch = launch
@@ -173,50 +219,86 @@ class TrialProcess:
         # A relaunched trial starts from nothing: stale reports would be read as its own.
         launch.metric_file.unlink(missing_ok=True)
         self.started = time.time()
-        with open(launch.log_path, "ab") as log:
-            log.write(f"$ {' '.join(launch.argv)}\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(
-                launch.argv, cwd=launch.cwd, env=launch.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        self.pid = self._process.pid
-        self.start_time = process_start_time(self.pid)
+        self.failed_replica: str | None = None  # a replica other than the chief that failed
         self._stop_sent: float | None = None
+        self._reaping = False
+        self._processes: list[subprocess.Popen] = []
+        try:
+            for replica in launch.replicas:
+                self._processes.append(self._start(launch, replica))
+        except OSError:
+            self.kill(0)
+            raise
+        self.pid = self._processes[0].pid  # also the process group's id
+        self.start_time = process_start_time(self.pid)
         if on_exit is not None:
-            # Wake the runner the moment the trial ends instead of at its next poll.
-            threading.Thread(target=self._wait_then, args=(on_exit,), daemon=True,
-                             name=f"trial-{self.pid}").start()
+            # Wake the runner the moment a replica ends instead of at its next poll.
+            for process in self._processes:
+                threading.Thread(target=self._wait_then, args=(process, on_exit), daemon=True,
+                                 name=f"trial-{process.pid}").start()
 
-    def _wait_then(self, on_exit: Callable[[], None]) -> None:
-        self._process.wait()
+    def _start(self, launch: Launch, replica: Replica) -> subprocess.Popen:
+        with open(replica.log_path, "ab") as log:
+            log.write(f"$ {' '.join(replica.argv)}\n".encode())
+            log.flush()
+            # The chief leads a new process group (out of the terminal's, so Ctrl-C reaches the
+            # emulator, not the trial); the other replicas join it: one signal reaches them all.
+            group = self._processes[0].pid if self._processes else 0
+            return subprocess.Popen(
+                replica.argv, cwd=launch.cwd, env=replica.env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, process_group=group,
+            )
+
+    @staticmethod
+    def _wait_then(process: subprocess.Popen, on_exit: Callable[[], None]) -> None:
+        process.wait()
         on_exit()
 
     def poll(self) -> int | None:
-        return self._process.poll()
+        """The trial's exit status once it has ended: the chief's, or a failed replica's."""
+        chief, others = self._processes[0], self._processes[1:]
+        status = chief.poll()
+        if status is None:
+            for replica, process in zip(self.launch.replicas[1:], others, strict=True):
+                if process.poll() not in (None, 0):
+                    self.failed_replica = replica.task
+                    status = process.returncode
+                    break
+        if status is not None and not self._reaping and any(p.poll() is None for p in others):
+            self._reaping = True
+            threading.Thread(target=self.kill, daemon=True).start()  # the rest of the group
+        return status
+
+    def _alive(self) -> bool:
+        return any(process.poll() is None for process in self._processes)
 
     def stop(self, grace_seconds: float = 5.0) -> None:
         """SIGTERM the process group now, SIGKILL it once `grace_seconds` have passed (call again)."""
-        if self._process.poll() is not None:
+        if not self._alive():
             return
         try:
             if self._stop_sent is None:
                 self._stop_sent = time.monotonic()
-                os.killpg(self.pid, signal.SIGTERM)
+                os.killpg(self._processes[0].pid, signal.SIGTERM)
             elif time.monotonic() - self._stop_sent >= grace_seconds:
-                os.killpg(self.pid, signal.SIGKILL)
+                os.killpg(self._processes[0].pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
-    def kill(self, grace_seconds: float = 5.0) -> int:
-        """Stop the trial and wait for it: SIGTERM, then SIGKILL after the grace period."""
+    def kill(self, grace_seconds: float = 5.0) -> int | None:
+        """Stop every replica and wait for them: SIGTERM, then SIGKILL after the grace period."""
+        if not self._processes:
+            return None
         self.stop(grace_seconds)
-        try:
-            return self._process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-            return self._process.wait()
+        deadline = time.monotonic() + grace_seconds
+        for process in self._processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._processes[0].pid, signal.SIGKILL)
+                process.wait()
+        return self._processes[0].returncode
 
     @property
     def stopping(self) -> bool:

@@ -5,8 +5,9 @@ It reports `--base + step * --slope` (or `--base - ...` with a negative slope) f
 `--sleep` seconds before each report. Tuned parameters arrive as extra `--id=value` flags; a
 parameter named like one of these flags (`base`, `slope`, `sleep`, ...) sets it, which is how a
 test makes one trial better than another. With `--record DIR` it writes
-`DIR/trial-<CLOUD_ML_TRIAL_ID>.json`: its argv, environment, working directory and start/end
-times. `--exit_code N` exits with N after reporting; `--report_nothing` reports nothing.
+`DIR/trial-<CLOUD_ML_TRIAL_ID>.json` (`...-worker-<index>.json` for a worker replica): its argv,
+environment, working directory and start/end times. `--exit_code N` exits with N after
+reporting; `--report_nothing` reports nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def main(argv: list[str]) -> int:
     args, _tuned = parser.parse_known_args(argv)
 
     started = time.time()
+    task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task", {})
+    # The chief (or the only replica) writes trial-<id>.json; another replica adds its role.
+    replica = "" if task.get("type", "chief") == "chief" else f"-{task['type']}-{task['index']}"
     record = {
         "argv": argv,
         "env": dict(os.environ),
@@ -48,7 +52,7 @@ def main(argv: list[str]) -> int:
         if args.record:
             args.record.mkdir(parents=True, exist_ok=True)
             record["ended"] = time.time()
-            target = args.record / f"trial-{os.environ.get('CLOUD_ML_TRIAL_ID', '0')}.json"
+            target = args.record / f"trial-{os.environ.get('CLOUD_ML_TRIAL_ID', '0')}{replica}.json"
             target.write_text(json.dumps(record))
 
     def on_sigterm(signum, frame) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from google.api_core import exceptions
-from google.cloud.aiplatform_v1 import JobState, ListHyperparameterTuningJobsRequest, Trial
+from google.cloud.aiplatform_v1 import JobState, ListHyperparameterTuningJobsRequest, Trial, WorkerPoolSpec
 
 from scripts.labels import identity_filter
 
@@ -75,7 +75,12 @@ def test_a_job_it_cannot_run_is_an_invalid_argument_naming_the_field(emulator):
         emulator.submit(job)
     job = make_job()
     job.trial_job_spec.worker_pool_specs[0].replica_count = 3
-    with pytest.raises(exceptions.InvalidArgument, match="one replica"):
+    with pytest.raises(exceptions.InvalidArgument, match=r"specs\[0\].replica_count: .* one replica"):
+        emulator.submit(job)
+    job = make_job()
+    pools = job.trial_job_spec.worker_pool_specs
+    pools.extend([WorkerPoolSpec(), WorkerPoolSpec(pools[0], replica_count=1)])  # a parameter server
+    with pytest.raises(exceptions.InvalidArgument, match=r"worker_pool_specs\[2\]: parameter servers"):
         emulator.submit(job)
     listed = emulator.client.list_hyperparameter_tuning_jobs(parent=PARENT)
     assert list(listed) == []  # nothing partial was stored

@@ -187,3 +187,52 @@ def test_reading_a_hypertune_file_mid_rewrite_skips_the_partial_line(tmp_path):
     assert [(m.step_count, m.metrics[0].value) for m in reports.values()] == [(1, 0.5), (2, 0.6)]
     assert [m.elapsed_duration.total_seconds() for m in reports.values()] == [1.0, 2.0]
     assert read_measurements(tmp_path / "missing", "accuracy", started=0.0) == {}
+
+
+def _multi_worker_job(records: Path, chief_args: list[str], worker_args: list[str]):
+    from google.cloud.aiplatform_v1 import WorkerPoolSpec
+
+    job = make_job(args=[f"--record={records / 'chief'}", *chief_args], max_trials=1)
+    pool = WorkerPoolSpec(job.trial_job_spec.worker_pool_specs[0])
+    pool.replica_count = 2
+    pool.container_spec.args = [f"--record={records / 'workers'}", *worker_args]
+    job.trial_job_spec.worker_pool_specs.append(pool)
+    return job
+
+
+def test_a_multi_worker_trial_runs_a_chief_and_workers_that_share_one_cluster(emulator):
+    job = _multi_worker_job(emulator.records, ["--steps=2", "--sleep=0.3"], ["--steps=200", "--sleep=0.1"])
+    job = emulator.wait(emulator.submit(job).name)
+
+    trial = job.trials[0]
+    assert trial.state == Trial.State.SUCCEEDED
+    assert [m.step_count for m in trial.measurements] == [1, 2]  # the chief's reports only
+    chief = json.loads((emulator.records / "chief" / "trial-1.json").read_text())
+    workers = sorted(
+        (json.loads(p.read_text()) for p in (emulator.records / "workers").glob("*.json")),
+        key=lambda r: json.loads(r["env"]["TF_CONFIG"])["task"]["index"],
+    )
+    assert len(workers) == 2
+    configs = [json.loads(r["env"]["TF_CONFIG"]) for r in [chief, *workers]]
+    assert configs[0]["task"] == {"type": "chief", "index": 0, "trial": "1"}
+    assert all(c["task"]["type"] == "worker" for c in configs[1:])
+    assert len(configs[0]["cluster"]["chief"]) == 1 and len(configs[0]["cluster"]["worker"]) == 2
+    assert all(c["cluster"] == configs[0]["cluster"] for c in configs)
+    assert json.loads(chief["env"]["CLUSTER_SPEC"])["cluster"].keys() == {"workerpool0", "workerpool1"}
+    # Same parameters for every replica; a metric file of their own for the workers.
+    flags = [a for a in chief["argv"] if a.startswith("--base=")]
+    assert all([a for a in w["argv"] if a.startswith("--base=")] == flags for w in workers)
+    metric_files = {r["env"]["CLOUD_ML_HP_METRIC_FILE"] for r in [chief, *workers]}
+    assert len(metric_files) == 3
+    # The chief ended the trial: the workers were stopped, not waited for.
+    assert all(w["terminated"] for w in workers)
+
+
+def test_a_failing_worker_fails_its_trial(emulator):
+    job = _multi_worker_job(emulator.records, ["--steps=100", "--sleep=0.1"], ["--sleep=1", "--exit_code=3"])
+    job = emulator.wait(emulator.submit(job).name)
+
+    reason = job.trials[0].infeasible_reason
+    assert job.trials[0].state == Trial.State.INFEASIBLE
+    assert "replica workerpool1-" in reason and "exited with status 3" in reason
+    assert json.loads((emulator.records / "chief" / "trial-1.json").read_text())["terminated"]
