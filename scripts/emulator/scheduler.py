@@ -363,6 +363,8 @@ class _JobRunner(threading.Thread):
             ):
                 record.stopped_early = True
                 trial.state = Trial.State.STOPPING
+                step = trial.measurements[-1].step_count
+                process.note(f"stopped early by the median rule after step {step}")
                 process.stop(self.options.stop_grace_seconds)
                 logger.info("job %s: trial %s stopped early (median rule)", self.job_name, trial.id)
                 changed = True

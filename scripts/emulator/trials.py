@@ -249,6 +249,11 @@ class TrialProcess:
                 stdin=subprocess.DEVNULL, process_group=group,
             )
 
+    def note(self, text: str) -> None:
+        """A line from the emulator in the chief's log, marked as such."""
+        with open(self.launch.log_path, "a") as log:
+            log.write(f"[emulator] {text}\n")
+
     @staticmethod
     def _wait_then(process: subprocess.Popen, on_exit: Callable[[], None]) -> None:
         process.wait()

@@ -77,3 +77,5 @@ def test_the_emulator_stops_a_clearly_worse_trial_and_keeps_its_measurements(emu
     assert 1 <= len(worse.measurements) < 8
     assert worse.final_measurement.metrics[0].value == 0.1
     assert json.loads((emulator.records / "trial-3.json").read_text())["terminated"]
+    log = emulator.state_dir / "jobs" / "1" / "trials" / "3" / "trial.log"
+    assert "[emulator] stopped early by the median rule after step" in log.read_text()
