@@ -1,9 +1,10 @@
-"""One trial as a process: its command line and environment, its process group, its measurements.
+"""One trial as processes: command lines and environments, one process group, measurements.
 
 What a trial sees is what a Vertex trial sees (the trial contract in docs/architecture.md):
 the worker pool's `command` + `args` (or, with no command, the local stand-in for the image's
 ENTRYPOINT), each parameter appended as `--<parameter_id>=<value>`, and the environment
-variables below. The image itself is not run: there is no container runtime here.
+variables below; one process per replica (a chief, and workers for a multi-worker job). The
+image itself is not run: there is no container runtime here.
 
 Measurements come from the file cloudml-hypertune writes, `$CLOUD_ML_HP_METRIC_FILE`: it is
 rewritten whole on each report (the last 100 lines of JSON), so it is re-read while the trial
