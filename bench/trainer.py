@@ -74,6 +74,7 @@ def main(argv: list[str]) -> int:
     if len(results) == 2:
         summary["wall_ratio"] = results["ours"]["wall_s"] / results["baseline"]["wall_s"]
         summary["speedup"] = 1 / summary["wall_ratio"]
+        summary["cpu_ratio"] = results["ours"]["cpu_s"] / results["baseline"]["cpu_s"]
     _print_table(summary)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
@@ -104,6 +105,7 @@ def _run_child(command: list[str], scratch: str, name: str) -> dict:
         raise SystemExit(f"{name} failed with exit status {process.returncode}:\n{tail}")
     return {
         "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,  # less sensitive than wall to other load on the machine
         "peak_rss_bytes": usage.ru_maxrss * 1024,  # Linux reports KiB
         "val_accuracy": _read_metric_file(metric_file),
     }
@@ -122,16 +124,18 @@ def _read_metric_file(path: str) -> list[float]:
 def _print_table(summary: dict) -> None:
     print(f"{summary['train_images']} train images x {summary['epochs']} epochs")
     print(f"load average after the runs: {summary['load_average']}")
-    print(f"{'':<10}{'images/s':>10}{'wall s':>9}{'final acc':>11}{'best acc':>10}{'peak RSS':>11}")
+    header = f"{'':<10}{'images/s':>10}{'wall s':>9}{'CPU s':>8}{'final acc':>11}{'best acc':>10}"
+    print(f"{header}{'peak RSS':>11}")
     for name in ("baseline", "ours"):
         if name in summary:
             r = summary[name]
             print(
-                f"{name:<10}{r['images_per_s']:>10.1f}{r['wall_s']:>9.1f}{r['final_val_accuracy']:>11.4f}"
+                f"{name:<10}{r['images_per_s']:>10.1f}{r['wall_s']:>9.1f}{r['cpu_s']:>8.1f}{r['final_val_accuracy']:>11.4f}"
                 f"{r['best_val_accuracy']:>10.4f}{r['peak_rss_bytes'] / 2**30:>9.2f}Gi"
             )
     if "wall_ratio" in summary:
         print(f"wall ratio ours/baseline {summary['wall_ratio']:.3f} (speedup {summary['speedup']:.2f}x)")
+        print(f"CPU-time ratio ours/baseline {summary['cpu_ratio']:.3f}")
 
 
 def _missed_targets(summary: dict) -> list[str]:
