@@ -172,6 +172,8 @@ class JobService:
     def list(self, request: ListHyperparameterTuningJobsRequest) -> ListHyperparameterTuningJobsResponse:
         if not _PARENT.match(request.parent):
             raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"parent: invalid {request.parent!r}")
+        if request.page_size < 0:
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, "page_size: must not be negative")
         predicates = parse_filter(request.filter)
         matching = [job for job in self.store.jobs(request.parent) if all(p(job) for p in predicates)]
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
