@@ -13,8 +13,8 @@ Runs two subprocesses one after the other, so each one's peak memory is its own:
 Prints images/s (train images x epochs / wall), wall and CPU time, final and best val_accuracy,
 peak RSS, and ours/baseline ratios of the summed wall and CPU times. The machine may be shared:
 `--rounds 2` runs baseline, ours, ours, baseline so that a change of load hits both sides.
-Targets (issue 2): wall ratio <= 0.5, best val_accuracy >= 0.80, peak RSS < 4 GiB. `--strict` exits 1 when one is missed. Results also go to
-`bench/results/trainer.json`.
+Targets (issue 2): wall ratio <= 0.5, best val_accuracy >= 0.80, peak RSS < 4 GiB; `--strict`
+exits 1 when one is missed. Results also go to `bench/results/trainer.json`.
 """
 
 from __future__ import annotations
