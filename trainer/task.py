@@ -7,6 +7,7 @@ Exit status: 0 trained, 2 a problem the user can fix (one line on stderr), 3 the
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import posixpath
@@ -15,9 +16,13 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from trainer import environment, flags
 from trainer.errors import NonFiniteLoss, TrainerUserError
+
+if TYPE_CHECKING:
+    import keras
 
 EXIT_USER_ERROR = 2
 EXIT_DIVERGED = 3
@@ -38,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_DIVERGED
 
 
-def train(args) -> int:
+def train(args: argparse.Namespace) -> int:
     # Where this process stands: Vertex's output paths, and its place in a multi-worker cluster.
     environment.ensure_tf_config(os.environ)
     cluster = environment.cluster_from_environment(os.environ)
@@ -137,7 +142,7 @@ def _writable(directory: str, cluster: environment.Cluster, scratch: str) -> str
     return directory if cluster.is_chief else os.path.join(scratch, _worker_suffix("out", cluster))
 
 
-def _save(cnn, directory: str, export_format: str) -> None:
+def _save(cnn: keras.Model, directory: str, export_format: str) -> None:
     import tensorflow as tf
 
     tf.io.gfile.makedirs(directory)
