@@ -58,12 +58,19 @@ def upsert_comment(client: GitHubClient, pull_request: int, key: str, body: str)
     """Create our comment for `key`, or update it; returns ("created"|"updated"|"unchanged", comment)."""
     full = fit(with_marker(key, body))
     existing = find_comment(client, pull_request, key)
+    return _write(client, pull_request, existing, full)
+
+
+def _write(
+    client: GitHubClient, pull_request: int, existing: Comment | None, body: str
+) -> tuple[str, Comment]:
+    """Post `body` as a new comment, or patch `existing` when it differs."""
     if existing is None:
-        item = client.post(client.repo_path(f"issues/{pull_request}/comments"), {"body": full})
+        item = client.post(client.repo_path(f"issues/{pull_request}/comments"), {"body": body})
         return "created", _comment(item)
-    if existing.body == full:
+    if existing.body == body:
         return "unchanged", existing
-    item = client.patch(client.repo_path(f"issues/comments/{existing.id}"), {"body": full})
+    item = client.patch(client.repo_path(f"issues/comments/{existing.id}"), {"body": body})
     return "updated", _comment(item)
 
 
@@ -153,10 +160,4 @@ def update_sections(
     for name, content in updates.items():
         body = set_section(body, name, content, order=order)
     body = fit(body)
-    if existing is None:
-        item = client.post(client.repo_path(f"issues/{pull_request}/comments"), {"body": body})
-        return "created", _comment(item)
-    if existing.body == body:
-        return "unchanged", existing
-    item = client.patch(client.repo_path(f"issues/comments/{existing.id}"), {"body": body})
-    return "updated", _comment(item)
+    return _write(client, pull_request, existing, body)
