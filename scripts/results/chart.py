@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
+
+from scripts.results.trials import best_trial, final_value
 
 BEST_COLOUR = "#d62728"
 OTHER_COLOUR = "#9ecae1"
 # Line colours of the other trials: matplotlib's tab10 without its red, which marks the best.
 LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf")
-
-
-def _best(job: HyperparameterTuningJob) -> Trial | None:
-    succeeded = [t for t in job.trials if t.state == Trial.State.SUCCEEDED and t.final_measurement.metrics]
-    if not succeeded:
-        return None
-    goals = [metric.goal for metric in job.study_spec.metrics]
-    pick = min if goals and goals[0] == StudySpec.MetricSpec.GoalType.MINIMIZE else max
-    return pick(succeeded, key=lambda t: t.final_measurement.metrics[0].value)
 
 
 def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
@@ -38,15 +31,16 @@ def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
 
     path = Path(path)
     metric = job.study_spec.metrics[0].metric_id if job.study_spec.metrics else "metric"
-    best = _best(job)
+    # the same pick as the summary, so the chart and the comment never disagree
+    best = best_trial(job)
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     per_trial, per_epoch = figure.subplots(1, 2)
 
     labels, values, colours = [], [], []
     for trial in job.trials:
         labels.append(trial.id)
-        has_value = trial.final_measurement.metrics and trial.state == Trial.State.SUCCEEDED
-        values.append(trial.final_measurement.metrics[0].value if has_value else 0.0)
+        value = final_value(trial, metric) if trial.state == Trial.State.SUCCEEDED else None
+        values.append(0.0 if value is None else value)
         colours.append(BEST_COLOUR if best is not None and trial.id == best.id else OTHER_COLOUR)
     bars = per_trial.bar(labels, values, color=colours)
     for bar, trial in zip(bars, job.trials, strict=True):
@@ -56,7 +50,7 @@ def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
     per_trial.set_ylabel(metric)
     title = f"final {metric} per trial"
     if best is not None:
-        title += f" (best: trial {best.id}, {best.final_measurement.metrics[0].value:.4g})"
+        title += f" (best: trial {best.id}, {final_value(best, metric):.4g})"
     per_trial.set_title(title)
 
     for index, trial in enumerate(job.trials):

@@ -47,9 +47,21 @@ def test_the_chart_is_a_png_with_the_best_trial_highlighted(tmp_path):
     assert _red_pixels(nothing_best) == 0
 
 
-def test_minimizing_highlights_the_lowest(tmp_path):
-    from scripts.results import chart
+def _highlighted_bar_columns(path) -> np.ndarray:
+    """Where the red (best) bar is across the left panel, as fractions of the image width."""
+    import matplotlib.image
 
-    job = _job([_trial("1", [0.5]), _trial("2", [0.2])], StudySpec.MetricSpec.GoalType.MINIMIZE)
-    assert chart._best(job).id == "2"
-    assert write_chart(job, tmp_path / "c.png").exists()
+    image = matplotlib.image.imread(path)[..., :3]
+    red = np.array([int(BEST_COLOUR[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    columns = np.nonzero((np.abs(image - red).sum(axis=-1) < 0.05).any(axis=0))[0] / image.shape[1]
+    return columns[columns < 0.5]
+
+
+def test_minimizing_highlights_the_lowest(tmp_path):
+    # Two bars in the left panel: trial 1 in its left half, trial 2 in its right half.
+    minimize = write_chart(
+        _job([_trial("1", [0.5]), _trial("2", [0.2])], StudySpec.MetricSpec.GoalType.MINIMIZE),
+        tmp_path / "min.png",
+    )
+    maximize = write_chart(_job([_trial("1", [0.5]), _trial("2", [0.2])]), tmp_path / "max.png")
+    assert _highlighted_bar_columns(minimize).min() > _highlighted_bar_columns(maximize).max()
