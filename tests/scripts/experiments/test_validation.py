@@ -7,6 +7,11 @@ from scripts.experiments import load_text
 from .helpers import EXPERIMENT, HEADER, document, marked_line, problems, the_problem
 
 
+def with_parameter(spec: str) -> str:
+    """The test document with its `learning_rate` parameter replaced by the `spec` line."""
+    return HEADER + EXPERIMENT.replace("learning_rate: {type: double, min: 0.001, max: 1, scale: log}", spec)
+
+
 def test_the_minimal_document_is_valid():
     experiments = load_text(HEADER + EXPERIMENT, "experiments.yaml", {})
     assert experiments.names == ["exp"]
@@ -68,29 +73,22 @@ def test_wrong_type_names_what_was_found():
 
 
 def test_min_not_below_max():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate: {type: double, min: 1, max: 1}   # <-",
-    )
+    text = with_parameter("learning_rate: {type: double, min: 1, max: 1}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.max")
     assert problem.line == marked_line(text)
     assert problem.message == "max (1) must be greater than min (1)"
 
 
 def test_log_scale_needs_a_positive_minimum():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-",
-    )
+    text = with_parameter("learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.learning_rate.min")
     assert problem.line == marked_line(text)
     assert problem.message == "reverse_log scale needs min > 0, got 0"
 
 
 def test_discrete_values_must_increase():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-",
+    text = with_parameter(
+        "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-"
     )
     problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
     assert problem.line == marked_line(text)
@@ -98,51 +96,36 @@ def test_discrete_values_must_increase():
 
 
 def test_discrete_values_must_be_distinct():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "units: {type: discrete, values: [64, 64.0]}   # <-",
-    )
+    text = with_parameter("units: {type: discrete, values: [64, 64.0]}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
     assert problem.line == marked_line(text)
     assert problem.message == "values must be distinct: 64.0 appears twice"
 
 
 def test_categorical_values_must_be_distinct():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-",
-    )
+    text = with_parameter("optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
     assert problem.line == marked_line(text)
     assert problem.message == "values must be distinct: 'sgd' appears twice"
 
 
 def test_empty_value_list():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "optimizer: {type: categorical, values: []}   # <-",
-    )
+    text = with_parameter("optimizer: {type: categorical, values: []}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
     assert problem.line == marked_line(text)
     assert problem.message == "the list of values is empty"
 
 
 def test_parameter_id_must_be_a_flag_name():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning rate: {type: double, min: 0.001, max: 1}   # <-",
-    )
+    text = with_parameter("learning rate: {type: double, min: 0.001, max: 1}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.learning rate")
     assert problem.line == marked_line(text)
     assert "is not a valid flag name" in problem.message
 
 
 def test_parameter_ids_that_reach_the_trainer_as_the_same_flag_collide():
-    text = HEADER + EXPERIMENT.replace(
-        "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-        "learning_rate: {type: double, min: 0.001, max: 1}\n"
-        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-",
-    )
+    text = with_parameter("learning_rate: {type: double, min: 0.001, max: 1}\n"
+        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.learning-rate")
     assert problem.line == marked_line(text)
     assert problem.message.startswith(
