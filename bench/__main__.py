@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 def _benchmarks() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+    modules = pkgutil.iter_modules([str(Path(__file__).parent)])
+    return sorted(module.name for module in modules if not module.name.startswith("_"))
 
 
 def main(argv: list[str]) -> int:
