@@ -45,13 +45,17 @@ def _job(trials: int, parallel: int, sleep: float, records: Path):
             metrics=[v1.StudySpec.MetricSpec(metric_id="accuracy", goal=maximize)],
             parameters=[spec(parameter_id="base", double_value_spec=spec.DoubleValueSpec(max_value=1))],
         ),
-        trial_job_spec=v1.CustomJobSpec(worker_pool_specs=[v1.WorkerPoolSpec(
-            replica_count=1,
-            machine_spec=v1.MachineSpec(machine_type="n1-standard-4"),
-            container_spec=v1.ContainerSpec(
-                image_uri="local", args=[f"--sleep={sleep / 2}", "--steps=2", f"--record={records}"]
-            ),
-        )]),
+        trial_job_spec=v1.CustomJobSpec(
+            worker_pool_specs=[
+                v1.WorkerPoolSpec(
+                    replica_count=1,
+                    machine_spec=v1.MachineSpec(machine_type="n1-standard-4"),
+                    container_spec=v1.ContainerSpec(
+                        image_uri="local", args=[f"--sleep={sleep / 2}", "--steps=2", f"--record={records}"]
+                    ),
+                )
+            ]
+        ),
     )
 
 
@@ -90,12 +94,16 @@ def main(argv: list[str]) -> int:
         scratch_dir = Path(scratch)
         # Baseline: the stand-in alone, as a trial would run it, without the emulator.
         started = time.monotonic()
-        subprocess.run([sys.executable, str(STANDIN), f"--sleep={args.sleep / 2}", "--steps=2"], check=True,
-                       env={"CLOUD_ML_HP_METRIC_FILE": str(scratch_dir / "direct.metrics"), "PATH": ""})
+        subprocess.run(
+            [sys.executable, str(STANDIN), f"--sleep={args.sleep / 2}", "--steps=2"],
+            check=True,
+            env={"CLOUD_ML_HP_METRIC_FILE": str(scratch_dir / "direct.metrics"), "PATH": ""},
+        )
         direct = time.monotonic() - started
 
-        with running_emulator(scratch_dir / "state", entrypoint=(sys.executable, str(STANDIN)),
-                              max_parallel=2) as address:
+        with running_emulator(
+            scratch_dir / "state", entrypoint=(sys.executable, str(STANDIN)), max_parallel=2
+        ) as address:
             serial_job = _job(args.trials, 1, args.sleep, scratch_dir / "serial")
             serial, serial_wall = _run_study(address, serial_job)
             parallel_job = _job(args.trials, 2, args.sleep, scratch_dir / "parallel")
@@ -120,22 +128,34 @@ def main(argv: list[str]) -> int:
         "serial_per_trial_s": round(per_trial_wall, 3),
         "per_trial_over_direct": round(per_trial_wall / direct, 3),
         "gap_process_end_to_next_start_s": {
-            "median": round(statistics.median(process_gaps), 3), "max": round(max(process_gaps), 3)},
+            "median": round(statistics.median(process_gaps), 3),
+            "max": round(max(process_gaps), 3),
+        },
         "gap_trial_end_to_next_start_s": {
-            "median": round(statistics.median(job_gaps), 3), "max": round(max(job_gaps), 3)},
+            "median": round(statistics.median(job_gaps), 3),
+            "max": round(max(job_gaps), 3),
+        },
         "parallel_wall_s": round(parallel_wall, 3),
         "parallel_trial_time_sum_s": round(trial_sum, 3),
         "parallel_wall_over_trial_sum": round(parallel_ratio, 3),
     }
     print(f"stand-in run directly (baseline):          {direct:.2f} s")
-    print(f"serial study, {args.trials} trials:                   {serial_wall:.2f} s "
-          f"({per_trial_wall:.2f} s/trial = {per_trial_wall / direct:.2f} x direct)")
-    print(f"gap, trial process end -> next start:      median {statistics.median(process_gaps):.3f} s, "
-          f"max {max(process_gaps):.3f} s (target < {GAP_TARGET_S} s)")
-    print(f"gap, trial end_time -> next start_time:    median {statistics.median(job_gaps):.3f} s, "
-          f"max {max(job_gaps):.3f} s")
-    print(f"2-parallel study wall / sum of trial times: {parallel_wall:.2f} / {trial_sum:.2f} s = "
-          f"{parallel_ratio:.2f} (target <= {PARALLEL_TARGET})")
+    print(
+        f"serial study, {args.trials} trials:                   {serial_wall:.2f} s "
+        f"({per_trial_wall:.2f} s/trial = {per_trial_wall / direct:.2f} x direct)"
+    )
+    print(
+        f"gap, trial process end -> next start:      median {statistics.median(process_gaps):.3f} s, "
+        f"max {max(process_gaps):.3f} s (target < {GAP_TARGET_S} s)"
+    )
+    print(
+        f"gap, trial end_time -> next start_time:    median {statistics.median(job_gaps):.3f} s, "
+        f"max {max(job_gaps):.3f} s"
+    )
+    print(
+        f"2-parallel study wall / sum of trial times: {parallel_wall:.2f} / {trial_sum:.2f} s = "
+        f"{parallel_ratio:.2f} (target <= {PARALLEL_TARGET})"
+    )
     out = ROOT / "bench" / "results" / "emulator.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -8,7 +8,11 @@ Runs two subprocesses one after the other, so each one's peak memory is its own:
   1000, batch, no cache, no prefetch, float32, MirroredStrategy), on the same model, seed and
   hyperparameters;
 - ours: `python -m trainer.task` (parallel decode once, uint8 cache, prefetch, precision auto,
-  the default strategy on one device).
+  the default strategy on one device, oneDNN CPU kernels on x86: see trainer/cpu_kernels.py).
+
+Both children start without TF_ENABLE_ONEDNN_OPTS, so each gets what its own code chooses.
+`--baseline-onednn` gives the baseline oneDNN too, which splits the gain between the kernels
+and the rest of the trainer.
 
 Prints images/s (train images x epochs / wall), wall and CPU time, final and best val_accuracy,
 peak RSS, and ours/baseline ratios of the summed wall and CPU times. The machine may be shared:
@@ -33,6 +37,14 @@ RESULTS = REPO_ROOT / "bench" / "results" / "trainer.json"
 TARGET_WALL_RATIO = 0.5
 TARGET_BEST_ACCURACY = 0.80
 TARGET_PEAK_BYTES = 4 << 30
+# A plain local run on both sides: no Vertex paths, no cluster, each side's own choice of kernels.
+PLAIN_RUN_UNSETS = (
+    "AIP_MODEL_DIR",
+    "AIP_CHECKPOINT_DIR",
+    "AIP_TENSORBOARD_LOG_DIR",
+    "TF_CONFIG",
+    "TF_ENABLE_ONEDNN_OPTS",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -46,6 +58,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", choices=("baseline", "ours"), help="run one side (no ratio)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat, alternating the order (ABBA)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--baseline-onednn",
+        action="store_true",
+        help="run the baseline with TF_ENABLE_ONEDNN_OPTS=1 too (isolates the gain from the kernels)",
+    )
     args = parser.parse_args(argv)
     if not args.data.startswith("dir:") or not (Path(args.data[4:]) / "train").is_dir():
         print(f"--data must be dir:PATH with PATH/train and PATH/test; got {args.data!r}", file=sys.stderr)
@@ -59,6 +76,7 @@ def main(argv: list[str]) -> int:
         "baseline": [sys.executable, "-m", "bench.trainer", "--data_dir", data_dir, *hyper],
         "ours": [sys.executable, "-m", "trainer.task", "--data", f"dir:{data_dir}", *hyper],
     }
+    child_env = {"baseline": {"TF_ENABLE_ONEDNN_OPTS": "1"} if args.baseline_onednn else {}, "ours": {}}
     sides = [args.only] if args.only else ["baseline", "ours"]
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     print(f"load before: {_load_average()}", file=sys.stderr)
@@ -66,14 +84,20 @@ def main(argv: list[str]) -> int:
         for round_index in range(args.rounds):
             # ABBA order: a load change during the run hits both sides alike.
             for side in sides if round_index % 2 == 0 else sides[::-1]:
-                result = _run_child(commands[side], scratch, f"{side}-{round_index + 1}")
+                result = _run_child(commands[side], child_env[side], scratch, f"{side}-{round_index + 1}")
                 result["load_average_after"] = _load_average()
                 result["images_per_s"] = train_images * args.epochs / result["wall_s"]
                 result["final_val_accuracy"] = result["val_accuracy"][-1]
                 result["best_val_accuracy"] = max(result["val_accuracy"])
                 runs[side].append(result)
 
-    summary = {"epochs": args.epochs, "train_images": train_images, "rounds": args.rounds, "runs": runs}
+    summary = {
+        "epochs": args.epochs,
+        "train_images": train_images,
+        "rounds": args.rounds,
+        "baseline_onednn": args.baseline_onednn,
+        "runs": runs,
+    }
     if len(sides) == 2:
         summary["wall_ratio"] = _total(runs["ours"], "wall_s") / _total(runs["baseline"], "wall_s")
         summary["speedup"] = 1 / summary["wall_ratio"]
@@ -92,13 +116,14 @@ def _total(runs: list[dict], key: str) -> float:
     return sum(run[key] for run in runs)
 
 
-def _run_child(command: list[str], scratch: str, name: str) -> dict:
+def _run_child(command: list[str], extra_env: dict[str, str], scratch: str, name: str) -> dict:
     """Runs one trainer process; its wall time, its own peak RSS (wait4) and its val_accuracy by epoch."""
     metric_file = os.path.join(scratch, f"{name}.metrics")
     env = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": metric_file, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    for key in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR", "TF_CONFIG"):
-        env.pop(key, None)  # a plain local run on both sides
+    for key in PLAIN_RUN_UNSETS:
+        env.pop(key, None)
+    env.update(extra_env)
     log_path = os.path.join(scratch, f"{name}.log")
     print(f"running {name}: {' '.join(command[1:])}", file=sys.stderr)
     started = time.perf_counter()
@@ -129,8 +154,10 @@ def _read_metric_file(path: str) -> list[float]:
 
 
 def _print_table(summary: dict) -> None:
+    kernels = "oneDNN on both sides" if summary["baseline_onednn"] else "baseline on TensorFlow's own kernels"
     print(
-        f"{summary['train_images']} train images x {summary['epochs']} epochs, {summary['rounds']} round(s)"
+        f"{summary['train_images']} train images x {summary['epochs']} epochs, {summary['rounds']} round(s),"
+        f" {kernels}"
     )
     header = (
         f"{'':<12}{'images/s':>10}{'wall s':>9}{'CPU s':>8}{'final acc':>11}{'best acc':>10}{'peak RSS':>10}"

@@ -1,7 +1,7 @@
 """`python -m trainer.task --learning_rate=F --momentum=F --num_units=N [...]`: one trial.
 
 Reads top to bottom: flags, where this process stands (Vertex's environment and cluster),
-precision and distribution, data, model, training with per-epoch reports, saving.
+CPU kernels, precision and distribution, data, model, training with per-epoch reports, saving.
 Exit status: 0 trained, 2 a problem the user can fix (one line on stderr), 3 the loss diverged.
 """
 
@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from trainer import environment, flags
+from trainer import cpu_kernels, environment, flags
 from trainer.errors import NonFiniteLoss, TrainerUserError
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ def train(args: argparse.Namespace) -> int:
     paths = environment.output_paths(os.environ, args.model_dir)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    # TensorFlow picks its CPU kernels when it loads, so this comes before the first import.
+    log.info("%s", cpu_kernels.prefer_onednn())
     # Keras warns that fit's shuffle= does not apply to a tf.data input; ours shuffles itself.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
     import keras
