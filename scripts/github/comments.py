@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.github.api import GitHubClient
+from scripts.github.api import GitHubClient, GitHubError
 
 MARKER_PREFIX = "vertex-hpt"
 DEFAULT_KEY = "experiments"
@@ -24,6 +25,14 @@ _KEY = re.compile(r"[A-Za-z0-9_.:-]+")
 # are never taken for ours, even when they start with our marker (we could not edit them anyway).
 # With a personal token, set HPT_COMMENT_AUTHOR to its login.
 DEFAULT_AUTHOR = "github-actions[bot]"
+
+# Two jobs may edit one comment at the same time (a merge's submit while the reporter posts a
+# result). Each reads the body, changes its sections and writes the whole body back, so the later
+# write can drop the earlier one's section; GitHub offers no conditional update of a comment. So
+# after writing, a writer waits this long, reads the comment back and writes again if one of its
+# sections is gone (HPT_COMMENT_SETTLE_SECONDS overrides; tests use 0).
+SETTLE_SECONDS = 2.0
+WRITE_ATTEMPTS = 3
 
 
 def comment_author() -> str:
@@ -154,10 +163,42 @@ def update_sections(
     title: str = "",
     order: tuple[str, ...] = (),
 ) -> tuple[str, Comment]:
-    """Write `updates` (section name -> Markdown) into our comment for `key`, keeping other sections."""
-    existing = find_comment(client, pull_request, key)
-    body = existing.body if existing else with_marker(key, title)
-    for name, content in updates.items():
-        body = set_section(body, name, content, order=order)
-    body = fit(body)
-    return _write(client, pull_request, existing, body)
+    """Write `updates` (section name -> Markdown) into our comment for `key`, keeping other sections.
+
+    Reads the comment back after a settling pause and writes again when a concurrent writer's
+    stale body dropped one of these sections; raises GitHubError if it keeps happening.
+    """
+    settle = _settle_seconds()
+    first_action = ""
+    for _ in range(WRITE_ATTEMPTS):
+        existing = find_comment(client, pull_request, key)
+        body = existing.body if existing else with_marker(key, title)
+        for name, content in updates.items():
+            body = set_section(body, name, content, order=order)
+        body = fit(body)
+        action, comment = _write(client, pull_request, existing, body)
+        first_action = first_action or action
+        # What fit() had to cut is not expected back.
+        expected = {name: content for name, content in sections(body).items() if name in updates}
+        if settle:
+            time.sleep(settle)
+        current = find_comment(client, pull_request, key)
+        if current is not None and _holds(current.body, expected):
+            return first_action, current
+    raise GitHubError(
+        f"pull request #{pull_request}: another job kept overwriting our comment's"
+        f" {', '.join(updates)} section(s); gave up after {WRITE_ATTEMPTS} writes"
+    )
+
+
+def _holds(body: str, expected: dict[str, str]) -> bool:
+    present = sections(body)
+    return all(present.get(name) == content for name, content in expected.items())
+
+
+def _settle_seconds() -> float:
+    value = os.environ.get("HPT_COMMENT_SETTLE_SECONDS", "")
+    try:
+        return max(0.0, float(value)) if value else SETTLE_SECONDS
+    except ValueError:
+        return SETTLE_SECONDS

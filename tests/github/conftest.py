@@ -9,6 +9,12 @@ import pytest
 from tests.github.fake_github import FakeGitHub
 
 
+@pytest.fixture(autouse=True)
+def no_comment_settling(monkeypatch):
+    """Comment writers read their comment back at once instead of after a pause."""
+    monkeypatch.setenv("HPT_COMMENT_SETTLE_SECONDS", "0")
+
+
 @pytest.fixture
 def github(httpserver) -> FakeGitHub:
     fake = FakeGitHub(base_url=httpserver.url_for("").rstrip("/"))

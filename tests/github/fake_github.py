@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class FakeGitHub:
     images: dict[str, str] = field(default_factory=dict)
     # Responses served before the normal ones, for throttling and error tests: (method, regex, Response)
     scripted: list[tuple[str, str, Response]] = field(default_factory=list)
+    # Run, one each, right after a comment is created or edited: another job writing at that moment.
+    after_comment_write: list[Callable[[FakeGitHub], None]] = field(default_factory=list)
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,7 +105,10 @@ class FakeGitHub:
             return _json({"message": "Not Found"}, 404)
         route = request.path[len(prefix) :]
         with self._lock:
-            return self._route(request, route, body)
+            response = self._route(request, route, body)
+        if request.method in ("POST", "PATCH") and "comments" in route and self.after_comment_write:
+            self.after_comment_write.pop(0)(self)
+        return response
 
     def _route(self, request: Request, route: str, body: Any) -> Response:
         if request.method in ("POST", "PATCH") and self.read_only:

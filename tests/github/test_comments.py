@@ -187,3 +187,54 @@ def test_comment_command_default_key_leaves_the_workflows_comment_alone(github, 
     bad = _comment_cli("--pr", "12", "--body-file", str(body), "--key", "no spaces", env=env)
     assert bad.returncode == 1
     assert bad.stderr == "error: comment key 'no spaces': use letters, digits and . _ : -\n"
+
+
+ORDER = ("plan", "submitted", "result")
+
+
+def _stale_writer(section: str, content: str):
+    """Another job that read the comment before our write and writes its own edit of that old body."""
+    stale: dict[str, str] = {}
+
+    def read(fake) -> None:
+        stale["body"] = fake.ours(5)[0]["body"]
+
+    def write(fake) -> None:
+        fake.ours(5)[0]["body"] = set_section(stale["body"], section, content, order=ORDER)
+
+    return read, write
+
+
+def test_a_section_dropped_by_a_concurrent_writer_is_written_again(github, client):
+    from scripts.github.comments import update_sections
+
+    github.add_pull(5, "a" * 40, "b" * 40)
+    update_sections(client, 5, {"plan": "the plan"}, order=ORDER)
+    read_before_us, write_after_us = _stale_writer("submitted", "job-2 submitted")
+    read_before_us(github)  # the other job has read the comment: plan only
+    github.after_comment_write.append(write_after_us)  # ...and writes right after our write
+
+    action, comment = update_sections(client, 5, {"result:job-1": "best 0.91"}, order=ORDER)
+
+    assert action == "updated"
+    assert sections(comment.body) == {
+        "plan": "the plan",
+        "submitted": "job-2 submitted",
+        "result:job-1": "best 0.91",
+    }
+    assert sections(github.ours(5)[0]["body"]) == sections(comment.body)
+    assert len([r for r in github.writes() if r.method == "PATCH"]) == 2  # ours, then ours again
+
+
+def test_a_writer_that_keeps_losing_gives_up_with_a_clear_error(github, client):
+    from scripts.github.api import GitHubError
+    from scripts.github.comments import WRITE_ATTEMPTS, update_sections
+
+    github.add_pull(5, "a" * 40, "b" * 40)
+    update_sections(client, 5, {"plan": "the plan"}, order=ORDER)
+    read_before_us, write_after_us = _stale_writer("submitted", "job-2 submitted")
+    read_before_us(github)
+    github.after_comment_write.extend([write_after_us] * WRITE_ATTEMPTS)
+
+    with pytest.raises(GitHubError, match=r"#5: another job kept overwriting our comment's result:job-1"):
+        update_sections(client, 5, {"result:job-1": "best 0.91"}, order=ORDER)

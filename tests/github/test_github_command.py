@@ -53,10 +53,11 @@ def test_a_stranger_gets_a_polite_refusal_and_nothing_runs(github, github_env, s
     assert comment["body"].startswith(marker("experiments"))
     assert "@eve, thanks for asking" in sections(comment["body"])["command"]
     assert outputs(github_env) == {"verb": "", "experiment": ""}
-    # one read to find our comment, one write to answer: nothing fetched, nothing submitted
+    # find our comment, answer, read the answer back: nothing fetched, nothing submitted
     assert [(r.method, r.path.rsplit("/", 2)[-2:]) for r in github.requests] == [
         ("GET", ["5", "comments"]),
         ("POST", ["5", "comments"]),
+        ("GET", ["5", "comments"]),
     ]
 
 
