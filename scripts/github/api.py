@@ -90,6 +90,9 @@ class GitHubClient:
     def patch(self, path: str, body: dict[str, Any]) -> Any:
         return self.request("PATCH", path, body=body).data
 
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
     def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         """Every item of a listing, following the Link header from page to page."""
         url: str | None = self._url(path, {"per_page": 100, **(params or {})})

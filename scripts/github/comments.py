@@ -183,6 +183,10 @@ def update_sections(
         if settle:
             time.sleep(settle)
         current = find_comment(client, pull_request, key)
+        if current is not None and current.id != comment.id:
+            # Another job created its comment first; ours is a duplicate: fold it into theirs.
+            client.delete(client.repo_path(f"issues/comments/{comment.id}"))
+            continue
         if current is not None and _holds(current.body, expected):
             return first_action, current
     raise GitHubError(

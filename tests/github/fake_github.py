@@ -111,7 +111,7 @@ class FakeGitHub:
         return response
 
     def _route(self, request: Request, route: str, body: Any) -> Response:
-        if request.method in ("POST", "PATCH") and self.read_only:
+        if request.method in ("POST", "PATCH", "DELETE") and self.read_only:
             return _json({"message": "Resource not accessible by integration"}, 403)
         if match := re.fullmatch(r"/issues/(\d+)/comments", route):
             number = int(match[1])
@@ -126,6 +126,13 @@ class FakeGitHub:
                 if comment["id"] == int(match[1]):
                     comment["body"] = body["body"]
                     return _json(comment)
+            return _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/issues/comments/(\d+)", route)) and request.method == "DELETE":
+            for comments in self.comments.values():
+                for index, comment in enumerate(comments):
+                    if comment["id"] == int(match[1]):
+                        del comments[index]
+                        return Response(status=204)
             return _json({"message": "Not Found"}, 404)
         if (match := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", route)) and request.method == "GET":
             return _json([self.pulls[n] for n in self.commit_pulls.get(match[1], [])])

@@ -238,3 +238,27 @@ def test_a_writer_that_keeps_losing_gives_up_with_a_clear_error(github, client):
 
     with pytest.raises(GitHubError, match=r"#5: another job kept overwriting our comment's result:job-1"):
         update_sections(client, 5, {"result:job-1": "best 0.91"}, order=ORDER)
+
+
+def test_two_jobs_creating_the_comment_at_once_end_with_one_comment(github, client):
+    from scripts.github.comments import update_sections
+
+    github.add_pull(5, "a" * 40, "b" * 40)
+
+    def the_other_job_posts_first(fake) -> None:
+        # It found no comment either, and its POST landed just before ours: it is listed first.
+        ours = fake.comments[5].pop()
+        theirs = fake.add_comment(
+            5, set_section(marker("experiments"), "plan", "the plan"), "github-actions[bot]"
+        )
+        theirs["id"] = ours["id"] - 1
+        fake.comments[5].append(ours)
+
+    github.after_comment_write.append(the_other_job_posts_first)
+
+    action, comment = update_sections(client, 5, {"result:job-1": "best 0.91"}, order=ORDER)
+
+    (only,) = github.ours(5)
+    assert only["id"] == comment.id
+    assert sections(only["body"]) == {"plan": "the plan", "result:job-1": "best 0.91"}
+    assert [r.method for r in github.writes()] == ["POST", "DELETE", "PATCH"]
