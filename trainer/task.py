@@ -56,7 +56,7 @@ def train(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
     import keras
 
-    from trainer import data, distribution, model, precision, reporting
+    from trainer import backup, data, distribution, model, precision, reporting
 
     # Devices, seeds, precision and strategy, in the order TensorFlow needs them.
     distribution.configure_cpu_replicas(args.cpu_replicas)
@@ -111,8 +111,8 @@ def train(args: argparse.Namespace) -> int:
             keras.callbacks.TensorBoard(log_dir=_writable(paths.tensorboard_dir, cluster, scratch))
         )
     if paths.checkpoint_dir:
-        backup = posixpath.join(paths.checkpoint_dir, _worker_suffix("backup", cluster))
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=backup))
+        backup_dir = posixpath.join(paths.checkpoint_dir, "backup")
+        callbacks.append(backup.ClusterBackup(backup_dir, is_chief=cluster.is_chief))
     try:
         history = cnn.fit(
             train_data,

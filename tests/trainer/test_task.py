@@ -146,38 +146,89 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_multi_worker_mirrored_strategy_on_loopback(tmp_path):
-    """Two worker processes from TF_CONFIG: one model, trained together; only worker 0 reports and saves."""
-    workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
-    model_dir = tmp_path / "model"  # Vertex gives every replica the same AIP_MODEL_DIR
-    processes = []
-    for index in range(2):
-        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        env = trainer_env(
-            tmp_path / f"worker{index}", TF_CONFIG=json.dumps(tf_config), AIP_MODEL_DIR=str(model_dir)
-        )
-        log = open(tmp_path / f"worker{index}.log", "w")  # noqa: SIM115 (closed below)
-        command = trainer_command(*TUNED, "--epochs", "2", *SYNTHETIC)
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        processes.append((process, log, Path(env["CLOUD_ML_HP_METRIC_FILE"])))
-    try:
-        for process, _, _ in processes:
-            process.wait(timeout=300)
-    finally:
-        for process, log, _ in processes:
+class Workers:
+    """Two trainer processes forming one `TF_CONFIG` cluster on loopback, as Vertex starts a pool."""
+
+    def __init__(self, root: Path, args: list[str], attempt: str = "", **env: str) -> None:
+        addresses = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+        # Each worker keeps its metric file across attempts, as a restarted Vertex trial does.
+        self.logs = [root / f"{attempt}worker{index}.log" for index in range(2)]
+        self.metric_files: list[Path] = []
+        self.processes: list[subprocess.Popen] = []
+        for index in range(2):
+            tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+            worker_env = trainer_env(root / f"worker{index}", TF_CONFIG=json.dumps(tf_config), **env)
+            self.metric_files.append(Path(worker_env["CLOUD_ML_HP_METRIC_FILE"]))
+            with open(self.logs[index], "w") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        trainer_command(*args), cwd=REPO_ROOT, env=worker_env, stdout=log, stderr=log
+                    )
+                )
+
+    def wait(self, timeout: float = 300) -> list[str]:
+        """Waits for both (killing them after `timeout`: a cluster out of step hangs); their logs."""
+        try:
+            for process in self.processes:
+                process.wait(timeout=timeout)
+        finally:
+            self.kill()
+        return [log.read_text() for log in self.logs]
+
+    def kill(self) -> None:
+        for process in self.processes:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-            log.close()
-    outputs = [(tmp_path / f"worker{index}.log").read_text() for index in range(2)]
-    for (process, _, _), output in zip(processes, outputs, strict=True):
+
+    def running(self) -> bool:
+        return all(process.poll() is None for process in self.processes)
+
+    def chief_steps(self) -> list[str]:
+        lines = self.metric_files[0].read_text().splitlines()
+        return [json.loads(line)["global_step"] for line in lines]
+
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_strategy_on_loopback(tmp_path):
+    """Two worker processes from TF_CONFIG: one model, trained together; only worker 0 reports and saves."""
+    model_dir = tmp_path / "model"  # Vertex gives every replica the same AIP_MODEL_DIR
+    workers = Workers(tmp_path, [*TUNED, "--epochs", "2", *SYNTHETIC], AIP_MODEL_DIR=str(model_dir))
+    outputs = workers.wait()
+    for process, output in zip(workers.processes, outputs, strict=True):
         assert process.returncode == 0, output
         assert "MultiWorkerMirroredStrategy with 2 replica(s), global batch 64" in output
     assert "worker 0 of 2 workers" in outputs[0] and "worker 1 of 2 workers" in outputs[1]
 
-    chief_metrics, other_metrics = processes[0][2], processes[1][2]
-    assert [json.loads(line)["global_step"] for line in chief_metrics.read_text().splitlines()] == ["1", "2"]
-    assert not other_metrics.exists(), "only the chief reports"
+    assert workers.chief_steps() == ["1", "2"]
+    assert not workers.metric_files[1].exists(), "only the chief reports"
     assert os.listdir(model_dir) == ["model.keras"]
     assert "model saved to" in outputs[0] and "model saved to" not in outputs[1]
+
+
+@pytest.mark.slow
+def test_a_killed_multi_worker_run_resumes_every_worker_from_the_chiefs_backup(tmp_path):
+    checkpoints = tmp_path / "checkpoints"  # shared by the pool, as Vertex's AIP_CHECKPOINT_DIR is
+    args = [*TUNED, "--epochs", "6", *SYNTHETIC]
+    metadata = checkpoints / "backup" / "training_metadata.json"
+
+    # Both workers killed (the pool preempted) once the chief has backed up an epoch.
+    first = Workers(tmp_path, args, "first-", AIP_CHECKPOINT_DIR=str(checkpoints))
+    try:
+        deadline = time.monotonic() + 240
+        while not _backed_up_epochs(metadata) and first.running() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        first.kill()
+    done = _backed_up_epochs(metadata)
+    assert 1 <= done < 6, "the first attempt should be killed mid-run"
+    assert os.listdir(checkpoints) == ["backup"], "one backup for the cluster"
+
+    # The pool restarts: every worker resumes after the chief's last backup, together.
+    second = Workers(tmp_path, args, "second-", AIP_CHECKPOINT_DIR=str(checkpoints))
+    outputs = second.wait()
+    for process, output in zip(second.processes, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert f"Epoch {done + 1}/6" in output and "Epoch 1/6" not in output
+    assert second.chief_steps() == [str(step) for step in range(1, 7)]
+    assert not checkpoints.joinpath("backup").exists(), "the chief removes the backup when done"
