@@ -29,6 +29,7 @@ test-fast: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 tune: install
 	$(PY) -m scripts run $(EXPERIMENT) --backend local $(TUNE_ARGS)

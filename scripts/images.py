@@ -29,7 +29,10 @@ def content_tag(revision: str = "HEAD", repo: Path = REPO_ROOT) -> str:
     try:
         listing = subprocess.run(
             ["git", "ls-tree", "-r", "--format=%(objectname)%x09%(path)", revision, "--", *BUILD_INPUTS],
-            cwd=repo, check=True, capture_output=True, text=True,
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         listing = _work_tree_listing(repo)
@@ -72,7 +75,10 @@ def dirty_build_inputs(repo: Path = REPO_ROOT) -> list[str]:
     try:
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=all", "--", *BUILD_INPUTS],
-            cwd=repo, check=True, capture_output=True, text=True,
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []

@@ -45,7 +45,8 @@ def source_files(root: Path, rules: ignore.IgnoreFile) -> list[str]:
         prefix = "" if base == "." else base + "/"
         # Prune excluded directories unless a later rule could re-include something inside.
         dirnames[:] = sorted(
-            name for name in dirnames
+            name
+            for name in dirnames
             if not (Path(directory, name).is_symlink())
             and not (rules.ignored(prefix + name, True) and not rules.may_reinclude(prefix + name))
         )

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 REGISTRY_URL_ENV = "HPT_REGISTRY_URL"
 # Every manifest type a pushed image can have: single-platform or index, Docker or OCI.
-MANIFEST_TYPES = ", ".join((
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-))
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 TIMEOUT_SECONDS = 30
 
 

@@ -51,8 +51,11 @@ def resolve(
     values: dict[str, str | None] = {}
     for name, (variable, default) in SOURCES.items():
         values[name] = getattr(args, name, None) or env.get(variable) or default
-    missing = [f"--{name} (or ${SOURCES[name][0]})" for name in ("project", "bucket")
-               if not values[name] and (name == "project" or need_bucket)]
+    missing = [
+        f"--{name} (or ${SOURCES[name][0]})"
+        for name in ("project", "bucket")
+        if not values[name] and (name == "project" or need_bucket)
+    ]
     if missing:
         raise ValueError(f"missing {' and '.join(missing)}")
     bucket = values["bucket"]
@@ -61,6 +64,9 @@ def resolve(
         if "/" in bucket:
             raise ValueError(f"--bucket {values['bucket']!r}: give a bucket name, not a path in it")
     return ImageSettings(
-        project=values["project"] or "", region=values["region"] or "", repository=values["repository"] or "",
-        image=values["image"] or "", bucket=bucket,
+        project=values["project"] or "",
+        region=values["region"] or "",
+        repository=values["repository"] or "",
+        image=values["image"] or "",
+        bucket=bucket,
     )

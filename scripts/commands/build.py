@@ -16,13 +16,25 @@ HELP = "Build the trainer image with Cloud Build (skipped when its content tag i
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_arguments(parser, bucket=True)
-    parser.add_argument("--force", action="store_true",
-                        help="build even if the content-tagged image exists or a build of it is running")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="build even if the content-tagged image exists or a build of it is running",
+    )
     parser.add_argument("--no-wait", action="store_true", help="submit, print the log URL and return")
-    parser.add_argument("--source", type=Path, default=images.REPO_ROOT,
-                        help="the git work tree to build (default: this repository)")
-    parser.add_argument("--poll-interval", type=float, default=5.0, metavar="SECONDS",
-                        help="first wait between status checks; it grows to 30 s (default 5)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=images.REPO_ROOT,
+        help="the git work tree to build (default: this repository)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="first wait between status checks; it grows to 30 s (default 5)",
+    )
 
 
 def _set_output(name: str, value: str) -> None:
@@ -56,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     dirty = images.dirty_build_inputs(source)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise UserError(f"uncommitted changes in the image's inputs ({shown}): commit them first, "
-                        "so that the commit and content tags describe what is built")
+        raise UserError(
+            f"uncommitted changes in the image's inputs ({shown}): commit them first, "
+            "so that the commit and content tags describe what is built"
+        )
     content_tag = images.content_tag("HEAD", source)
     name = registry.ImageName(target.region, target.project, target.repository, target.image)
     reference = name.reference(content_tag)
@@ -71,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         return _finish(reference, existing, built=False)
 
     # Everything is checked before anything is uploaded or submitted.
-    build_target = config.Target(target.project, target.region, target.repository, target.image,
-                                 content_tag, commit, _source_url())
+    build_target = config.Target(
+        target.project, target.region, target.repository, target.image, content_tag, commit, _source_url()
+    )
     try:
         source_archive = archive.build_archive(source)
         build = config.load_build(source / "cloudbuild.yaml", build_target, target.bucket or "", "")
@@ -90,10 +105,13 @@ def run(args: argparse.Namespace) -> int:
             _log(f"build {running.id} of the same inputs is running already; following it")
             started = submit.Started(build_id=running.id, log_url=running.log_url)
         else:
-            object_name = submit.upload_source(submit.storage_client(target.project), target.bucket or "",
-                                               source_archive)
-            _log(f"uploaded {len(source_archive.members)} files ({len(source_archive.data) / 1024:.0f} KiB, "
-                 f"filtered by {source_archive.ignore_file}) to gs://{target.bucket}/{object_name}")
+            object_name = submit.upload_source(
+                submit.storage_client(target.project), target.bucket or "", source_archive
+            )
+            _log(
+                f"uploaded {len(source_archive.members)} files ({len(source_archive.data) / 1024:.0f} KiB, "
+                f"filtered by {source_archive.ignore_file}) to gs://{target.bucket}/{object_name}"
+            )
             build.source.storage_source.object_ = object_name
             started = submit.start(client, target.project, target.region, build)
         _log(f"build {started.build_id}: logs at {started.log_url}")
@@ -102,15 +120,18 @@ def run(args: argparse.Namespace) -> int:
         if args.no_wait:
             _set_output("image", reference)
             return 0
-        final = submit.follow(client, target.project, target.region, started,
-                              poll_interval=args.poll_interval)
+        final = submit.follow(
+            client, target.project, target.region, started, poll_interval=args.poll_interval
+        )
     except submit.BuildError as error:
         raise UserError(str(error)) from None
     except exceptions.GoogleAPICallError as error:
         raise UserError(f"Google Cloud refused a call: {type(error).__name__}: {error.message}") from None
     except DefaultCredentialsError:
-        raise UserError("no Google credentials: run `gcloud auth application-default login`, or "
-                        "google-github-actions/auth in a workflow") from None
+        raise UserError(
+            "no Google credentials: run `gcloud auth application-default login`, or "
+            "google-github-actions/auth in a workflow"
+        ) from None
 
     digest = submit.pushed_digest(final, reference)
     if digest is None:

@@ -17,15 +17,30 @@ HELP = "Run the local Vertex AI JobService emulator as a standalone server (unti
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--state-dir", type=Path, default=None,
-                        help="jobs, trials and trial outputs (default: $HPT_STATE_DIR or .hpt/)")
-    parser.add_argument("--max-parallel", type=int, default=None,
-                        help="trials run at once, at most (default: this machine's cores)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of every study (default: derived from each job's name and study spec)")
-    parser.add_argument("--entrypoint", default=None,
-                        help="command standing for the image's ENTRYPOINT when a worker pool sets none "
-                             "(default: 'python -m trainer.task' in the repository root)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="jobs, trials and trial outputs (default: $HPT_STATE_DIR or .hpt/)",
+    )
+    parser.add_argument(
+        "--max-parallel",
+        type=int,
+        default=None,
+        help="trials run at once, at most (default: this machine's cores)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of every study (default: derived from each job's name and study spec)",
+    )
+    parser.add_argument(
+        "--entrypoint",
+        default=None,
+        help="command standing for the image's ENTRYPOINT when a worker pool sets none "
+        "(default: 'python -m trainer.task' in the repository root)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,15 +62,27 @@ def run(args: argparse.Namespace) -> int:
         for stop_signal in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with running_emulator(args.state_dir, port=args.port, max_parallel=args.max_parallel,
-                              entrypoint=entrypoint, seed=args.seed) as address:
+        with running_emulator(
+            args.state_dir,
+            port=args.port,
+            max_parallel=args.max_parallel,
+            entrypoint=entrypoint,
+            seed=args.seed,
+        ) as address:
             print(f"export VERTEX_AI_EMULATOR_HOST={address}", flush=True)
-            print("serving the Vertex AI JobService emulator; Ctrl-C stops it "
-                  "(unfinished jobs resume on the next start)", file=sys.stderr, flush=True)
+            print(
+                "serving the Vertex AI JobService emulator; Ctrl-C stops it "
+                "(unfinished jobs resume on the next start)",
+                file=sys.stderr,
+                flush=True,
+            )
             while not stop.wait(0.5):
                 pass
-            print("stopping: trials still running are stopped and resume on the next start",
-                  file=sys.stderr, flush=True)
+            print(
+                "stopping: trials still running are stopped and resume on the next start",
+                file=sys.stderr,
+                flush=True,
+            )
     except OSError as error:
         raise UserError(f"cannot start the emulator: {error}") from error
     finally:

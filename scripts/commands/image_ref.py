@@ -20,8 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.commit}^{{commit}}"],
-                       cwd=images.REPO_ROOT, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{args.commit}^{{commit}}"],
+            cwd=images.REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         raise UserError(f"--commit {args.commit!r} is not a commit of this repository") from None
     tag = images.content_tag(args.commit)

@@ -279,7 +279,11 @@ class _JobRunner(threading.Thread):
         if parallel < wanted:
             logger.warning(
                 "job %s: parallel_trial_count %d capped to %d (%d slots: this machine's %s; %d per trial)",
-                job.name, wanted, parallel, cap, "--max-parallel" if self.options.max_parallel else "cores",
+                job.name,
+                wanted,
+                parallel,
+                cap,
+                "--max-parallel" if self.options.max_parallel else "cores",
                 self.slots_per_trial,
             )
         self.threads_per_replica = max(1, machine_cores() // (parallel * replicas))
@@ -334,7 +338,7 @@ class _JobRunner(threading.Thread):
         record.pid, record.pid_start_time = process.pid, process.start_time
         self.store.save_trial(self.job_name, record)
         self.running[int(trial.id)] = _Running(record, process)
-        flags = launch.argv[len(launch.argv) - len(trial.parameters):]
+        flags = launch.argv[len(launch.argv) - len(trial.parameters) :]
         logger.info("job %s: trial %s started: %s", self.job_name, trial.id, " ".join(flags))
 
     # -- one trial ----------------------------------------------------------------------------
@@ -423,8 +427,10 @@ class _JobRunner(threading.Thread):
         succeeded = states.count(Trial.State.SUCCEEDED)
         if job.max_failed_trial_count > 0:
             if failed >= job.max_failed_trial_count:
-                return (f"{failed} failed trials reached max_failed_trial_count {job.max_failed_trial_count}"
-                        f"{self._last_reason()}")
+                return (
+                    f"{failed} failed trials reached max_failed_trial_count {job.max_failed_trial_count}"
+                    f"{self._last_reason()}"
+                )
             return None
         threshold = min(DEFAULT_FAILED_TRIALS, job.max_trial_count)
         if succeeded == 0 and failed >= threshold:
@@ -443,8 +449,12 @@ class _JobRunner(threading.Thread):
         elif Trial.State.SUCCEEDED in states:
             self._end_job(job, JobState.JOB_STATE_SUCCEEDED)
         else:
-            self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION,
-                          f"no trial succeeded{self._last_reason()}")
+            self._end_job(
+                job,
+                JobState.JOB_STATE_FAILED,
+                code_pb2.FAILED_PRECONDITION,
+                f"no trial succeeded{self._last_reason()}",
+            )
 
     def _stop_all_and_end(self, job: HyperparameterTuningJob, cancelled: bool, message: str = "") -> None:
         why = "the job was cancelled" if cancelled else "the job failed"

@@ -47,7 +47,7 @@ MAX_PAGE_SIZE = 1000
 
 _PARENT = re.compile(r"^projects/[^/]+/locations/[^/]+$")
 _JOB_NAME = re.compile(r"^(projects/[^/]+/locations/[^/]+)/hyperparameterTuningJobs/\d+$")
-_TERM = re.compile(r'^\s*(labels\.[A-Za-z0-9_-]+|display_name|state)\s*(=|!=|:)\s*(.*?)\s*$')
+_TERM = re.compile(r"^\s*(labels\.[A-Za-z0-9_-]+|display_name|state)\s*(=|!=|:)\s*(.*?)\s*$")
 
 
 class RpcFailure(Exception):
@@ -59,6 +59,7 @@ class RpcFailure(Exception):
 
 
 # -- filters --------------------------------------------------------------------------------------
+
 
 def parse_filter(text: str) -> list[Callable[[HyperparameterTuningJob], bool]]:
     """The filter as a list of predicates that must all hold (AIP-160's AND of simple terms)."""
@@ -107,8 +108,10 @@ def _page_offset(token: str) -> int:
 
 # -- the service ----------------------------------------------------------------------------------
 
+
 def check_runnable(job: HyperparameterTuningJob) -> None:
     """Raise INVALID_ARGUMENT for a job the emulator cannot run, naming the field."""
+
     def invalid(message: str) -> RpcFailure:
         return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
 
@@ -129,11 +132,14 @@ def check_runnable(job: HyperparameterTuningJob) -> None:
     for index, pool in enumerate(pools):
         used = index == 0 or pool.replica_count > 0
         if used and index >= 2:
-            raise invalid(f"{where}[{index}]: parameter servers and evaluators (pools 2 and 3) are not run "
-                          "locally; the local backend runs a chief (pool 0) and workers (pool 1)")
+            raise invalid(
+                f"{where}[{index}]: parameter servers and evaluators (pools 2 and 3) are not run "
+                "locally; the local backend runs a chief (pool 0) and workers (pool 1)"
+            )
         if used and "container_spec" not in pool:
-            raise invalid(f"{where}[{index}].container_spec: required locally "
-                          "(python_package_spec is not supported)")
+            raise invalid(
+                f"{where}[{index}].container_spec: required locally (python_package_spec is not supported)"
+            )
     try:
         validate(job.study_spec)
     except UnsupportedSpec as error:
@@ -159,8 +165,10 @@ class JobService:
 
     def create(self, request: CreateHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
         if not _PARENT.match(request.parent):
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT,
-                             f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}")
+            raise RpcFailure(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}",
+            )
         check_runnable(request.hyperparameter_tuning_job)
         job = self.store.create_job(request.parent, request.hyperparameter_tuning_job)
         self.scheduler.start(job.name)
@@ -178,7 +186,7 @@ class JobService:
         matching = [job for job in self.store.jobs(request.parent) if all(p(job) for p in predicates)]
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         offset = _page_offset(request.page_token)
-        page = matching[offset:offset + size]
+        page = matching[offset : offset + size]
         more = offset + size < len(matching)
         return ListHyperparameterTuningJobsResponse(
             hyperparameter_tuning_jobs=page, next_page_token=_page_token(offset + size) if more else ""
@@ -187,8 +195,10 @@ class JobService:
     def cancel(self, request: CancelHyperparameterTuningJobRequest) -> empty_pb2.Empty:
         job = self._job(request.name)
         if job.state not in UNFINISHED:
-            raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
-                             f"cannot cancel {job.name}: it is already {job.state.name}")
+            raise RpcFailure(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"cannot cancel {job.name}: it is already {job.state.name}",
+            )
         if job.state != JobState.JOB_STATE_CANCELLING:
             job.state = JobState.JOB_STATE_CANCELLING
             self.store.save_job(job)
@@ -198,8 +208,10 @@ class JobService:
     def delete(self, request: DeleteHyperparameterTuningJobRequest) -> operations_pb2.Operation:
         job = self._job(request.name)
         if job.state in UNFINISHED:
-            raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
-                             f"cannot delete {job.name} while it is {job.state.name}; cancel it first")
+            raise RpcFailure(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"cannot delete {job.name} while it is {job.state.name}; cancel it first",
+            )
         self.store.delete_job(job.name)
         delete_study(self.store.path.parent, job.name)
         stamp = now()
@@ -245,23 +257,36 @@ def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
 
     job = HyperparameterTuningJob.serialize
     return [
-        grpc.method_handlers_generic_handler(SERVICE, {
-            "CreateHyperparameterTuningJob": _unary(
-                service.create, CreateHyperparameterTuningJobRequest.deserialize, job),
-            "GetHyperparameterTuningJob": _unary(
-                service.get, GetHyperparameterTuningJobRequest.deserialize, job),
-            "ListHyperparameterTuningJobs": _unary(
-                service.list, ListHyperparameterTuningJobsRequest.deserialize,
-                ListHyperparameterTuningJobsResponse.serialize),
-            "CancelHyperparameterTuningJob": _unary(
-                service.cancel, CancelHyperparameterTuningJobRequest.deserialize, plain),
-            "DeleteHyperparameterTuningJob": _unary(
-                service.delete, DeleteHyperparameterTuningJobRequest.deserialize, plain),
-        }),
-        grpc.method_handlers_generic_handler(OPERATIONS_SERVICE, {
-            "GetOperation": _unary(
-                service.get_operation, operations_pb2.GetOperationRequest.FromString, plain),
-        }),
+        grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "CreateHyperparameterTuningJob": _unary(
+                    service.create, CreateHyperparameterTuningJobRequest.deserialize, job
+                ),
+                "GetHyperparameterTuningJob": _unary(
+                    service.get, GetHyperparameterTuningJobRequest.deserialize, job
+                ),
+                "ListHyperparameterTuningJobs": _unary(
+                    service.list,
+                    ListHyperparameterTuningJobsRequest.deserialize,
+                    ListHyperparameterTuningJobsResponse.serialize,
+                ),
+                "CancelHyperparameterTuningJob": _unary(
+                    service.cancel, CancelHyperparameterTuningJobRequest.deserialize, plain
+                ),
+                "DeleteHyperparameterTuningJob": _unary(
+                    service.delete, DeleteHyperparameterTuningJobRequest.deserialize, plain
+                ),
+            },
+        ),
+        grpc.method_handlers_generic_handler(
+            OPERATIONS_SERVICE,
+            {
+                "GetOperation": _unary(
+                    service.get_operation, operations_pb2.GetOperationRequest.FromString, plain
+                ),
+            },
+        ),
     ]
 
 

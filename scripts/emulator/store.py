@@ -179,9 +179,7 @@ class Store:
                 " WHERE job_id = ? ORDER BY trial_id",
                 (job_id(job_name),),
             ).fetchall()
-        return [
-            TrialRecord(Trial.deserialize(row[0]), row[1], row[2], row[3], bool(row[4])) for row in rows
-        ]
+        return [TrialRecord(Trial.deserialize(row[0]), row[1], row[2], row[3], bool(row[4])) for row in rows]
 
     def save_trial(self, job_name: str, record: TrialRecord) -> None:
         """Insert or replace one trial; its id is unique within the job, so never duplicated."""
@@ -191,7 +189,13 @@ class Store:
                 "INSERT OR REPLACE INTO trials (job_id, trial_id, optimizer_number, state, trial, pid,"
                 " pid_start_time, stopped_early) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    job_id(job_name), int(trial.id), record.optimizer_number, int(trial.state),
-                    Trial.serialize(trial), record.pid, record.pid_start_time, int(record.stopped_early),
+                    job_id(job_name),
+                    int(trial.id),
+                    record.optimizer_number,
+                    int(trial.state),
+                    Trial.serialize(trial),
+                    record.pid,
+                    record.pid_start_time,
+                    int(record.stopped_early),
                 ),
             )

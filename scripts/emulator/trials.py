@@ -151,31 +151,43 @@ def build_launch(
                 # Trials in parallel share the cores: keep each one's thread pools to its share.
                 env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
             metric_file = trial_dir / "hypertune" / ("output.metrics" if chief else f"{task}.metrics")
-            env.update({
-                "CLOUD_ML_TRIAL_ID": trial.id,
-                "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
-                "CLUSTER_SPEC": json.dumps({
-                    "cluster": cluster_spec_cluster,
-                    "environment": "cloud",
-                    "task": {"type": f"workerpool{pool_index}", "index": replica_index, "trial": trial.id},
-                    "job": job_spec,
-                }),
-                "TF_CONFIG": json.dumps({
-                    "cluster": tf_cluster,
-                    "environment": "cloud",
-                    "task": {"type": TF_ROLES[pool_index], "index": replica_index, "trial": trial.id},
-                    "job": job_spec,
-                }),
-                "PYTHONUNBUFFERED": "1",
-            })
+            env.update(
+                {
+                    "CLOUD_ML_TRIAL_ID": trial.id,
+                    "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
+                    "CLUSTER_SPEC": json.dumps(
+                        {
+                            "cluster": cluster_spec_cluster,
+                            "environment": "cloud",
+                            "task": {
+                                "type": f"workerpool{pool_index}",
+                                "index": replica_index,
+                                "trial": trial.id,
+                            },
+                            "job": job_spec,
+                        }
+                    ),
+                    "TF_CONFIG": json.dumps(
+                        {
+                            "cluster": tf_cluster,
+                            "environment": "cloud",
+                            "task": {"type": TF_ROLES[pool_index], "index": replica_index, "trial": trial.id},
+                            "job": job_spec,
+                        }
+                    ),
+                    "PYTHONUNBUFFERED": "1",
+                }
+            )
             if base_output:
                 # As on Vertex: set only when the job has a base output directory, one folder per trial.
                 outputs = local_output_directory(base_output, state_dir) / trial.id
-                env.update({
-                    "AIP_MODEL_DIR": str(outputs / "model"),
-                    "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
-                    "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
-                })
+                env.update(
+                    {
+                        "AIP_MODEL_DIR": str(outputs / "model"),
+                        "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
+                        "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
+                    }
+                )
             else:
                 for variable in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
                     env.pop(variable, None)
@@ -235,8 +247,9 @@ class TrialProcess:
         if on_exit is not None:
             # Wake the runner the moment a replica ends instead of at its next poll.
             for process in self._processes:
-                threading.Thread(target=self._wait_then, args=(process, on_exit), daemon=True,
-                                 name=f"trial-{process.pid}").start()
+                threading.Thread(
+                    target=self._wait_then, args=(process, on_exit), daemon=True, name=f"trial-{process.pid}"
+                ).start()
 
     def _start(self, launch: Launch, replica: Replica) -> subprocess.Popen:
         with open(replica.log_path, "ab") as log:
@@ -246,8 +259,13 @@ class TrialProcess:
             # emulator, not the trial); the other replicas join it: one signal reaches them all.
             group = self._processes[0].pid if self._processes else 0
             return subprocess.Popen(
-                replica.argv, cwd=launch.cwd, env=replica.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, process_group=group,
+                replica.argv,
+                cwd=launch.cwd,
+                env=replica.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                process_group=group,
             )
 
     def note(self, text: str) -> None:
@@ -334,7 +352,8 @@ def read_measurements(metric_file: Path, metric_id: str, started: float) -> dict
         elapsed = duration_pb2.Duration()
         elapsed.FromNanoseconds(int(max(0.0, stamp - started) * 1e9))
         reports[stamp] = Measurement(
-            step_count=step, elapsed_duration=elapsed,
+            step_count=step,
+            elapsed_duration=elapsed,
             metrics=[Measurement.Metric(metric_id=metric_id, value=value)],
         )
     return reports

@@ -17,8 +17,17 @@ from scripts.results.trials import best_trial, final_value
 BEST_COLOUR = "#d62728"
 OTHER_COLOUR = "#9ecae1"
 # Line colours of the other trials: matplotlib's tab10 without its red, which marks the best.
-LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-                "#17becf")
+LINE_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
@@ -61,8 +70,13 @@ def write_chart(job: HyperparameterTuningJob, path: Path | str) -> Path:
         is_best = best is not None and trial.id == best.id
         label = f"trial {trial.id}" + (" (best)" if is_best else "")
         per_epoch.plot(
-            steps, points, marker="o", markersize=3, label=label,
-            linewidth=2.5 if is_best else 1.0, zorder=3 if is_best else 2,
+            steps,
+            points,
+            marker="o",
+            markersize=3,
+            label=label,
+            linewidth=2.5 if is_best else 1.0,
+            zorder=3 if is_best else 2,
             color=BEST_COLOUR if is_best else LINE_COLOURS[index % len(LINE_COLOURS)],
         )
     per_epoch.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -69,7 +69,8 @@ def main(argv: list[str]) -> int:
         time.sleep(args.sleep)
         if not args.report_nothing:
             reporter.report_hyperparameter_tuning_metric(
-                hyperparameter_metric_tag=args.metric_tag, metric_value=args.base + step * args.slope,
+                hyperparameter_metric_tag=args.metric_tag,
+                metric_value=args.base + step * args.slope,
                 global_step=step,
             )
         record["last_step"] = step

@@ -55,8 +55,11 @@ def instructions() -> list[Instruction]:
 
 
 def _index(instructions: list[Instruction], keyword: str, pattern: str) -> int:
-    matches = [n for n, instruction in enumerate(instructions)
-               if instruction.keyword == keyword and re.search(pattern, instruction.arguments)]
+    matches = [
+        n
+        for n, instruction in enumerate(instructions)
+        if instruction.keyword == keyword and re.search(pattern, instruction.arguments)
+    ]
     assert len(matches) == 1, f"expected one {keyword} matching {pattern!r}, found {len(matches)}"
     return matches[0]
 
@@ -90,9 +93,9 @@ def test_a_trainer_change_rebuilds_only_the_last_layers(instructions):
             assert all(source.startswith("requirements/") for source in instruction.arguments.split()[:-1])
         assert not re.search(r"\b(REVISION|SOURCE)\b", instruction.arguments), instruction
     # What follows the code is cheap: compile it, name the commit, switch user, set the entry point.
-    tail = {i.keyword for i in instructions[copy_trainer + 1:]}
+    tail = {i.keyword for i in instructions[copy_trainer + 1 :]}
     assert tail <= {"RUN", "ARG", "LABEL", "USER", "ENTRYPOINT", "ENV"}
-    assert all("pip" not in i.arguments for i in instructions[copy_trainer + 1:])
+    assert all("pip" not in i.arguments for i in instructions[copy_trainer + 1 :])
 
 
 def test_it_installs_the_pinned_files_that_make_install_uses(instructions):
@@ -109,8 +112,11 @@ def test_it_installs_the_pinned_files_that_make_install_uses(instructions):
 def test_the_base_image_carries_the_tensorflow_that_local_runs_pin(instructions):
     requirements = (REPO_ROOT / "requirements/tensorflow.txt").read_text()
     pinned = re.search(r"^tensorflow-cpu==([\d.]+)", requirements, re.M)
-    (default,) = [i.arguments for i in instructions if i.keyword == "ARG" and i.arguments.startswith(
-        "TENSORFLOW_VERSION=")]
+    (default,) = [
+        i.arguments
+        for i in instructions
+        if i.keyword == "ARG" and i.arguments.startswith("TENSORFLOW_VERSION=")
+    ]
     assert default == f"TENSORFLOW_VERSION={pinned.group(1)}"
     (base,) = [i.arguments for i in instructions if i.keyword == "FROM"]
     assert base == "tensorflow/tensorflow:${TENSORFLOW_VERSION}-gpu"
@@ -132,8 +138,19 @@ def test_runtime_settings_user_and_labels(instructions):
 
 
 def _dry_run(*requirements: str) -> dict:
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--disable-pip-version-check", "--report", "-", *requirements]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--report",
+        "-",
+        *requirements,
+    ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         if re.search(r"NewConnectionError|Max retries|Could not fetch URL|Temporary failure", result.stderr):
@@ -167,8 +184,12 @@ def test_pip_resolves_the_image_install_to_locked_versions_without_any_tensorflo
     installed = _installed(report)
     assert "tensorflow-datasets" in installed and "cloudml-hypertune" in installed
     # Nothing that would replace or shadow the base image's GPU TensorFlow.
-    assert not {name for name in installed if name.startswith(("tensorflow-cpu", "tensorflow-intel"))
-                or name in {"tensorflow", "keras", "tf-keras"}}
+    assert not {
+        name
+        for name in installed
+        if name.startswith(("tensorflow-cpu", "tensorflow-intel"))
+        or name in {"tensorflow", "keras", "tf-keras"}
+    }
     pins = _pins()
     assert {name: version for name, version in installed.items() if pins.get(name) != version} == {}
 
@@ -177,10 +198,12 @@ def test_pip_resolves_the_image_install_to_locked_versions_without_any_tensorflo
 def test_the_lock_is_consistent_with_the_gpu_tensorflow_build():
     """The lock was made with tensorflow-cpu; the base image has `tensorflow` of the same version.
     pip's resolver proves the locked shared dependencies (numpy, protobuf, ...) satisfy it too."""
-    version = re.search(r"^tensorflow-cpu==([\d.]+)", (REPO_ROOT / "requirements/tensorflow.txt").read_text(),
-                        re.M).group(1)
-    report = _dry_run("-r", "requirements/trainer.txt", "-c", "requirements/constraints.txt",
-                      f"tensorflow=={version}")
+    version = re.search(
+        r"^tensorflow-cpu==([\d.]+)", (REPO_ROOT / "requirements/tensorflow.txt").read_text(), re.M
+    ).group(1)
+    report = _dry_run(
+        "-r", "requirements/trainer.txt", "-c", "requirements/constraints.txt", f"tensorflow=={version}"
+    )
     versions = _installed(report)
     assert versions["tensorflow"] == version
     pins = _pins()
@@ -189,6 +212,9 @@ def test_the_lock_is_consistent_with_the_gpu_tensorflow_build():
 
 
 def test_parse_joins_continuations_and_skips_comments():
-    text = "# c\nFROM a\nRUN one \\\n    # inside\n    two\nENTRYPOINT [\"x\"]\n"
-    assert parse(text) == [Instruction("FROM", "a", 2), Instruction("RUN", "one two", 3),
-                           Instruction("ENTRYPOINT", '["x"]', 6)]
+    text = '# c\nFROM a\nRUN one \\\n    # inside\n    two\nENTRYPOINT ["x"]\n'
+    assert parse(text) == [
+        Instruction("FROM", "a", 2),
+        Instruction("RUN", "one two", 3),
+        Instruction("ENTRYPOINT", '["x"]', 6),
+    ]

@@ -32,9 +32,20 @@ PROJECT = "demo-project"
 
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false",
-         *args],
-        cwd=repo, check=True, capture_output=True, text=True,
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -91,11 +102,17 @@ class FakeGoogleHttp:
             assert metadata["crc32c"] == base64.b64encode(google_crc32c.Checksum(data).digest()).decode()
         name = metadata["name"]
         if request.args.get("ifGenerationMatch") == "0" and name in self.objects:
-            return Response(json.dumps({"error": {"code": 412, "message": "conditionNotMet"}}), status=412,
-                            content_type="application/json")
+            return Response(
+                json.dumps({"error": {"code": 412, "message": "conditionNotMet"}}),
+                status=412,
+                content_type="application/json",
+            )
         self.objects[name] = data
         body = {
-            "kind": "storage#object", "name": name, "bucket": BUCKET, "generation": "1",
+            "kind": "storage#object",
+            "name": name,
+            "bucket": BUCKET,
+            "generation": "1",
             "size": str(len(data)),
             "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
             "crc32c": base64.b64encode(google_crc32c.Checksum(data).digest()).decode(),
@@ -115,12 +132,15 @@ class FakeGoogleHttp:
 def google_http(httpserver, monkeypatch) -> FakeGoogleHttp:
     fake = FakeGoogleHttp(url=httpserver.url_for("").rstrip("/"))
     httpserver.expect_request(f"/upload/storage/v1/b/{BUCKET}/o", method="POST").respond_with_handler(
-        fake.handle_upload)
+        fake.handle_upload
+    )
     httpserver.expect_request(re.compile(r"/v2/.+/manifests/[^/]+"), method="HEAD").respond_with_handler(
-        fake.handle_manifest)
+        fake.handle_manifest
+    )
     # google-cloud-storage also reads the bucket's metadata, in the background.
     httpserver.expect_request(f"/storage/v1/b/{BUCKET}", method="GET").respond_with_json(
-        {"kind": "storage#bucket", "name": BUCKET, "location": "US-CENTRAL1"})
+        {"kind": "storage#bucket", "name": BUCKET, "location": "US-CENTRAL1"}
+    )
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake.url)
     monkeypatch.setenv("HPT_REGISTRY_URL", fake.url)
     return fake
@@ -131,12 +151,22 @@ def cloud_build(monkeypatch) -> Iterator[fake_cloudbuild.FakeCloudBuild]:
     """A fake Cloud Build whose builds succeed after two polls, unless a test sets another script."""
     Status = fake_cloudbuild.Status
     steps = ("check-substitutions", "pull-cache", "build", "smoke-test")
-    fake = fake_cloudbuild.FakeCloudBuild(fake_cloudbuild.Script(states=[
-        (Status.QUEUED, {}),
-        (Status.WORKING, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
-                          "build": Status.WORKING}),
-        (Status.SUCCESS, dict.fromkeys(steps, Status.SUCCESS)),
-    ]))
+    fake = fake_cloudbuild.FakeCloudBuild(
+        fake_cloudbuild.Script(
+            states=[
+                (Status.QUEUED, {}),
+                (
+                    Status.WORKING,
+                    {
+                        "check-substitutions": Status.SUCCESS,
+                        "pull-cache": Status.SUCCESS,
+                        "build": Status.WORKING,
+                    },
+                ),
+                (Status.SUCCESS, dict.fromkeys(steps, Status.SUCCESS)),
+            ]
+        )
+    )
     server, address = fake_cloudbuild.serve(fake)
     monkeypatch.setenv("CLOUD_BUILD_EMULATOR_HOST", address)
     yield fake
@@ -145,9 +175,17 @@ def cloud_build(monkeypatch) -> Iterator[fake_cloudbuild.FakeCloudBuild]:
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch, tmp_path) -> None:
-    for name in ("GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_REGION", "HPT_ARTIFACT_REPOSITORY", "HPT_IMAGE",
-                 "HPT_STAGING_BUCKET", "GITHUB_REPOSITORY", "CLOUD_BUILD_EMULATOR_HOST",
-                 "STORAGE_EMULATOR_HOST", "HPT_REGISTRY_URL"):
+    for name in (
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_REGION",
+        "HPT_ARTIFACT_REPOSITORY",
+        "HPT_IMAGE",
+        "HPT_STAGING_BUCKET",
+        "GITHUB_REPOSITORY",
+        "CLOUD_BUILD_EMULATOR_HOST",
+        "STORAGE_EMULATOR_HOST",
+        "HPT_REGISTRY_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
 

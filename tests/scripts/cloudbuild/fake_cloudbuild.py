@@ -72,7 +72,9 @@ class FakeCloudBuild:
     def _operation(self, build_id: str) -> operations_pb2.Operation:
         build = self._state(build_id)
         metadata = any_pb2.Any()
-        metadata.Pack(cloudbuild_v1.BuildOperationMetadata.pb(cloudbuild_v1.BuildOperationMetadata(build=build)))
+        metadata.Pack(
+            cloudbuild_v1.BuildOperationMetadata.pb(cloudbuild_v1.BuildOperationMetadata(build=build))
+        )
         name = f"operations/build/{build.project_id}/{build_id}"
         operation = operations_pb2.Operation(name=name, metadata=metadata)
         if self._done(build_id):
@@ -99,7 +101,9 @@ class FakeCloudBuild:
             expanded = [_expand(image, values) for image in build.images]
             del build.images[:]
             build.images.extend(expanded)
-            build.log_url = f"https://console.cloud.google.com/cloud-build/builds;region=us-central1/{build_id}"
+            build.log_url = (
+                f"https://console.cloud.google.com/cloud-build/builds;region=us-central1/{build_id}"
+            )
             self.builds[build_id] = build
             self._polls[build_id] = 0
             return self._operation(build_id)
@@ -150,18 +154,34 @@ def _unary(fn, request_type, response_serializer):
 
 def serve(fake: FakeCloudBuild) -> tuple[grpc.Server, str]:
     """Start the fake on 127.0.0.1; returns the server and its `host:port`."""
-    cloud_build = grpc.method_handlers_generic_handler("google.devtools.cloudbuild.v1.CloudBuild", {
-        "CreateBuild": _unary(fake.create_build, cloudbuild_v1.CreateBuildRequest.deserialize,
-                              operations_pb2.Operation.SerializeToString),
-        "GetBuild": _unary(fake.get_build, cloudbuild_v1.GetBuildRequest.deserialize,
-                           cloudbuild_v1.Build.serialize),
-        "ListBuilds": _unary(fake.list_builds, cloudbuild_v1.ListBuildsRequest.deserialize,
-                             cloudbuild_v1.ListBuildsResponse.serialize),
-    })
-    operations = grpc.method_handlers_generic_handler("google.longrunning.Operations", {
-        "GetOperation": _unary(fake.get_operation, operations_pb2.GetOperationRequest.FromString,
-                               operations_pb2.Operation.SerializeToString),
-    })
+    cloud_build = grpc.method_handlers_generic_handler(
+        "google.devtools.cloudbuild.v1.CloudBuild",
+        {
+            "CreateBuild": _unary(
+                fake.create_build,
+                cloudbuild_v1.CreateBuildRequest.deserialize,
+                operations_pb2.Operation.SerializeToString,
+            ),
+            "GetBuild": _unary(
+                fake.get_build, cloudbuild_v1.GetBuildRequest.deserialize, cloudbuild_v1.Build.serialize
+            ),
+            "ListBuilds": _unary(
+                fake.list_builds,
+                cloudbuild_v1.ListBuildsRequest.deserialize,
+                cloudbuild_v1.ListBuildsResponse.serialize,
+            ),
+        },
+    )
+    operations = grpc.method_handlers_generic_handler(
+        "google.longrunning.Operations",
+        {
+            "GetOperation": _unary(
+                fake.get_operation,
+                operations_pb2.GetOperationRequest.FromString,
+                operations_pb2.Operation.SerializeToString,
+            ),
+        },
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((cloud_build, operations))
     port = server.add_insecure_port("127.0.0.1:0")

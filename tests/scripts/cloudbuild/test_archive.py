@@ -56,7 +56,11 @@ def tree(tmp_path: Path) -> Path:
 def test_only_the_image_inputs_go_into_the_archive(tree):
     source = archive.build_archive(tree)
     assert sorted(_members(source)) == [
-        ".dockerignore", "Dockerfile", "requirements/trainer.txt", "trainer/__init__.py", "trainer/task.py",
+        ".dockerignore",
+        "Dockerfile",
+        "requirements/trainer.txt",
+        "trainer/__init__.py",
+        "trainer/task.py",
     ]
     assert source.ignore_file == ".dockerignore"
 

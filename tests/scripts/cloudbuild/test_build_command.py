@@ -20,8 +20,20 @@ IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/hpt/trainer"
 
 
 def build(repo, *extra: str) -> int:
-    return cli.main(["build", "--project", PROJECT, "--bucket", f"gs://{BUCKET}", "--source", str(repo),
-                     "--poll-interval", "0.01", *extra])
+    return cli.main(
+        [
+            "build",
+            "--project",
+            PROJECT,
+            "--bucket",
+            f"gs://{BUCKET}",
+            "--source",
+            str(repo),
+            "--poll-interval",
+            "0.01",
+            *extra,
+        ]
+    )
 
 
 def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_and_reports_the_digest(
@@ -44,22 +56,31 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
     assert sent.options.machine_type.name == config["options"]["machineType"]
     assert sent.timeout.total_seconds() == 3600
     assert dict(sent.substitutions) == {
-        "_REGION": "us-central1", "_REPOSITORY": "hpt", "_IMAGE": "trainer", "_CONTENT_TAG": tag,
-        "_SOURCE_URL": "", "COMMIT_SHA": commit,
+        "_REGION": "us-central1",
+        "_REPOSITORY": "hpt",
+        "_IMAGE": "trainer",
+        "_CONTENT_TAG": tag,
+        "_SOURCE_URL": "",
+        "COMMIT_SHA": commit,
     }
     assert tag in sent.tags
     assert sent.source.storage_source.bucket == BUCKET
 
     # Byte for byte: the request equals one built straight from the YAML with protobuf's own parser.
     expected = cloudbuild_v1.CreateBuildRequest.meta.pb()
-    json_format.ParseDict({
-        "projectId": PROJECT,
-        "parent": f"projects/{PROJECT}/locations/us-central1",
-        "build": {**config, "substitutions": {**config["substitutions"], **dict(sent.substitutions)},
-                  "source": {"storageSource": {"bucket": BUCKET,
-                                               "object": sent.source.storage_source.object_}},
-                  "tags": ["hpt-trainer", tag]},
-    }, expected)
+    json_format.ParseDict(
+        {
+            "projectId": PROJECT,
+            "parent": f"projects/{PROJECT}/locations/us-central1",
+            "build": {
+                **config,
+                "substitutions": {**config["substitutions"], **dict(sent.substitutions)},
+                "source": {"storageSource": {"bucket": BUCKET, "object": sent.source.storage_source.object_}},
+                "tags": ["hpt-trainer", tag],
+            },
+        },
+        expected,
+    )
     received = cloudbuild_v1.CreateBuildRequest.pb(request)
     assert received.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
 
@@ -68,8 +89,9 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         members = sorted(tar.getnames())
     assert "Dockerfile" in members and "trainer/task.py" in members and "requirements/trainer.txt" in members
-    unwanted = [m for m in members
-                if "gha-creds" in m or ".pyc" in m or m.startswith((".hpt", ".git/", "tests"))]
+    unwanted = [
+        m for m in members if "gha-creds" in m or ".pyc" in m or m.startswith((".hpt", ".git/", "tests"))
+    ]
     assert unwanted == []
     assert "experiments.yaml" not in members
 
@@ -80,8 +102,11 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
     digest = pushed[f"{IMAGE}:{tag}"]
     assert out.strip() == f"{IMAGE}:{tag}@{digest}"
     assert outputs(tmp_path) == {
-        "build-id": "build-1", "log-url": cloud_build.builds["build-1"].log_url,
-        "image": f"{IMAGE}:{tag}", "digest": digest, "built": "true",
+        "build-id": "build-1",
+        "log-url": cloud_build.builds["build-1"].log_url,
+        "image": f"{IMAGE}:{tag}",
+        "digest": digest,
+        "built": "true",
     }
     assert cloud_build.operation_polls >= 2  # followed through GetOperation
 
@@ -94,16 +119,30 @@ def test_a_passing_unavailable_answer_while_following_does_not_stop_the_command(
     assert cloud_build.unavailable_polls == 0 and "SUCCESS" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("operation_error", ["Build failed; check build logs for details", None],
-                         ids=["with-operation-error", "without-operation-error"])
+@pytest.mark.parametrize(
+    "operation_error",
+    ["Build failed; check build logs for details", None],
+    ids=["with-operation-error", "without-operation-error"],
+)
 def test_a_failed_build_exits_nonzero_naming_the_failing_step(
     git_repo, google_http, cloud_build, capsys, tmp_path, operation_error
 ):
-    cloud_build.script = Script(states=[
-        (Status.WORKING, {"check-substitutions": Status.SUCCESS, "build": Status.WORKING}),
-        (Status.FAILURE, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
-                          "build": Status.SUCCESS, "smoke-test": Status.FAILURE}),
-    ], operation_error=operation_error, failure_detail='Build step failure: step "smoke-test" exited 1')
+    cloud_build.script = Script(
+        states=[
+            (Status.WORKING, {"check-substitutions": Status.SUCCESS, "build": Status.WORKING}),
+            (
+                Status.FAILURE,
+                {
+                    "check-substitutions": Status.SUCCESS,
+                    "pull-cache": Status.SUCCESS,
+                    "build": Status.SUCCESS,
+                    "smoke-test": Status.FAILURE,
+                },
+            ),
+        ],
+        operation_error=operation_error,
+        failure_detail='Build step failure: step "smoke-test" exited 1',
+    )
 
     assert build(git_repo) == 1
     err = capsys.readouterr().err
@@ -114,21 +153,33 @@ def test_a_failed_build_exits_nonzero_naming_the_failing_step(
     assert "digest" not in outputs(tmp_path)
 
 
-@pytest.mark.parametrize(("build_status", "step_status", "expected"), [
-    (Status.TIMEOUT, Status.TIMEOUT, "ended TIMEOUT at step 'build' (TIMEOUT)"),
-    (Status.CANCELLED, Status.CANCELLED, "ended CANCELLED at step 'build' (CANCELLED)"),
-    # A build stopped from outside can leave its running step WORKING: that step is named.
-    (Status.CANCELLED, Status.WORKING, "ended CANCELLED at step 'build' (WORKING)"),
-    (Status.INTERNAL_ERROR, Status.INTERNAL_ERROR, "ended INTERNAL_ERROR at step 'build' (INTERNAL_ERROR)"),
-])
+@pytest.mark.parametrize(
+    ("build_status", "step_status", "expected"),
+    [
+        (Status.TIMEOUT, Status.TIMEOUT, "ended TIMEOUT at step 'build' (TIMEOUT)"),
+        (Status.CANCELLED, Status.CANCELLED, "ended CANCELLED at step 'build' (CANCELLED)"),
+        # A build stopped from outside can leave its running step WORKING: that step is named.
+        (Status.CANCELLED, Status.WORKING, "ended CANCELLED at step 'build' (WORKING)"),
+        (
+            Status.INTERNAL_ERROR,
+            Status.INTERNAL_ERROR,
+            "ended INTERNAL_ERROR at step 'build' (INTERNAL_ERROR)",
+        ),
+    ],
+)
 def test_a_build_that_ends_otherwise_names_its_status_and_the_step_it_stopped_in(
     git_repo, google_http, cloud_build, capsys, build_status, step_status, expected
 ):
-    cloud_build.script = Script(states=[
-        (Status.WORKING, {"build": Status.WORKING}),
-        (build_status, {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS,
-                        "build": step_status}),
-    ], operation_error=f"Build {build_status.name.lower()}")
+    cloud_build.script = Script(
+        states=[
+            (Status.WORKING, {"build": Status.WORKING}),
+            (
+                build_status,
+                {"check-substitutions": Status.SUCCESS, "pull-cache": Status.SUCCESS, "build": step_status},
+            ),
+        ],
+        operation_error=f"Build {build_status.name.lower()}",
+    )
 
     assert build(git_repo) == 1
     assert expected in capsys.readouterr().err
@@ -155,6 +206,7 @@ def test_an_existing_content_tag_skips_the_build_and_reports_the_pushed_digest(
 
 def test_a_rerun_after_success_builds_nothing_and_uploads_nothing(git_repo, google_http, cloud_build, capsys):
     tag = images.content_tag("HEAD", git_repo)
+
     # The fake registry learns of the image when the fake build pushes it.
     def push(done) -> None:
         google_http.manifests[tag] = done.results.images[1].digest
@@ -172,11 +224,17 @@ def test_a_build_of_the_same_inputs_that_is_running_is_followed_not_duplicated(
 ):
     tag = images.content_tag("HEAD", git_repo)
     image = f"{IMAGE}:{tag}"
-    cloud_build.add_listed(cloudbuild_v1.Build(
-        id="running-1", project_id=PROJECT, status=Status.WORKING, tags=["hpt-trainer", tag], images=[image],
-        log_url="https://console.cloud.google.com/cloud-build/builds/running-1",
-        steps=[cloudbuild_v1.BuildStep(id="build", name="gcr.io/cloud-builders/docker")],
-    ))
+    cloud_build.add_listed(
+        cloudbuild_v1.Build(
+            id="running-1",
+            project_id=PROJECT,
+            status=Status.WORKING,
+            tags=["hpt-trainer", tag],
+            images=[image],
+            log_url="https://console.cloud.google.com/cloud-build/builds/running-1",
+            steps=[cloudbuild_v1.BuildStep(id="build", name="gcr.io/cloud-builders/docker")],
+        )
+    )
 
     assert build(git_repo) == 0
     out, err = capsys.readouterr()
@@ -184,7 +242,8 @@ def test_a_build_of_the_same_inputs_that_is_running_is_followed_not_duplicated(
     assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
     assert cloud_build.list_requests[0].filter == f'tags="{tag}"'
     assert {request.name for request in cloud_build.get_build_requests} == {
-        f"projects/{PROJECT}/locations/us-central1/builds/running-1"}
+        f"projects/{PROJECT}/locations/us-central1/builds/running-1"
+    }
     assert out.startswith(image + "@sha256:")
 
 
@@ -208,7 +267,8 @@ def test_uncommitted_changes_to_build_inputs_are_refused_before_anything_is_sent
 def test_missing_settings_are_named(git_repo, capsys):
     assert cli.main(["build", "--source", str(git_repo)]) == 1
     assert capsys.readouterr().err.strip() == (
-        "error: missing --project (or $GOOGLE_CLOUD_PROJECT) and --bucket (or $HPT_STAGING_BUCKET)")
+        "error: missing --project (or $GOOGLE_CLOUD_PROJECT) and --bucket (or $HPT_STAGING_BUCKET)"
+    )
 
 
 def test_a_misspelt_cloudbuild_field_fails_before_upload(git_repo, google_http, cloud_build, capsys):

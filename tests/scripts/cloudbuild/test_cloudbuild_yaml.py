@@ -27,8 +27,11 @@ def document() -> dict:
 
 def test_cloudbuild_yaml_passes_the_cloudbuild_schema():
     checker = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.cloudbuild", str(CLOUDBUILD)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.cloudbuild", str(CLOUDBUILD)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -36,8 +39,11 @@ def test_the_image_is_built_then_run_then_pushed_to_artifact_registry(document):
     ids = [step["id"] for step in document["steps"]]
     assert ids == ["check-substitutions", "pull-cache", "build", "smoke-test"]
     # Pushing happens only through `images`, after every step succeeded: no step pushes.
-    assert not [step for step in document["steps"] if "push" in step.get("args", [])
-                or "docker push" in " ".join(step.get("args", []))]
+    assert not [
+        step
+        for step in document["steps"]
+        if "push" in step.get("args", []) or "docker push" in " ".join(step.get("args", []))
+    ]
     assert document["images"] == [f"{IMAGE}:$COMMIT_SHA", f"{IMAGE}:${{_CONTENT_TAG}}", f"{IMAGE}:latest"]
     assert "gcr.io/$PROJECT_ID" not in CLOUDBUILD.read_text()  # Container Registry is retired
 
@@ -85,9 +91,14 @@ def test_the_smoke_test_command_reports_a_metric_with_the_real_trainer(document,
     """The smoke step's own flags and environment, run against trainer/ here (CPU TensorFlow)."""
     env, args, pattern = _smoke_command(document)
     env = {key: value.replace("/tmp/smoke", str(tmp_path)) for key, value in env.items()}
-    result = subprocess.run([sys.executable, "-m", "trainer.task", *args], cwd=REPO_ROOT,
-                            env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer.task", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = Path(env["CLOUD_ML_HP_METRIC_FILE"]).read_text()
     assert pattern in metrics
@@ -102,7 +113,8 @@ def test_every_substitution_has_a_default_and_is_used(document):
     used = set(re.findall(r"\$\{(_\w+)\}", text))
     assert used <= set(document["substitutions"])
     assert set(config.Target("p", "r", "repo", "img", "t", "c").substitutions()) - {"COMMIT_SHA"} == set(
-        document["substitutions"])
+        document["substitutions"]
+    )
 
 
 def test_timeout_machine_and_logging_suit_a_gpu_image(document):
@@ -112,15 +124,17 @@ def test_timeout_machine_and_logging_suit_a_gpu_image(document):
 
 
 def test_loading_sets_source_substitutions_and_build_tags():
-    target = config.Target("demo", "europe-west4", "repo", "img", "inputs-0123456789abcdef", "c" * 40,
-                           "https://github.com/o/r")
+    target = config.Target(
+        "demo", "europe-west4", "repo", "img", "inputs-0123456789abcdef", "c" * 40, "https://github.com/o/r"
+    )
     build = config.load_build(CLOUDBUILD, target, "bucket", "src.tar.gz")
     assert build.source.storage_source.bucket == "bucket"
     assert build.source.storage_source.object_ == "src.tar.gz"
     assert build.substitutions["_REGION"] == "europe-west4" and build.substitutions["COMMIT_SHA"] == "c" * 40
     assert list(build.tags) == ["hpt-trainer", "inputs-0123456789abcdef"]
     assert config.expand(build.images[1], dict(build.substitutions), "demo") == (
-        "europe-west4-docker.pkg.dev/demo/repo/img:inputs-0123456789abcdef")
+        "europe-west4-docker.pkg.dev/demo/repo/img:inputs-0123456789abcdef"
+    )
 
 
 def test_an_undeclared_substitution_is_refused(tmp_path):
@@ -132,15 +146,21 @@ def test_an_undeclared_substitution_is_refused(tmp_path):
 
 def _as_cloud_build_runs_it(script: str, values: dict[str, str]) -> str:
     """Cloud Build's substitution: `$$` is a literal `$`, `$NAME` and `${NAME}` are values."""
-    return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)",
-                  lambda m: "$" if m.group(0) == "$$" else values[m.group(1) or m.group(2)], script)
+    return re.sub(
+        r"\$\$|\$\{(\w+)\}|\$(\w+)",
+        lambda m: "$" if m.group(0) == "$$" else values[m.group(1) or m.group(2)],
+        script,
+    )
 
 
-@pytest.mark.parametrize(("commit", "tag", "refused"), [
-    ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", None),
-    ("", "inputs-0123456789abcdef", "COMMIT_SHA"),
-    ("0123456789abcdef0123456789abcdef01234567", "unset", "_CONTENT_TAG"),
-])
+@pytest.mark.parametrize(
+    ("commit", "tag", "refused"),
+    [
+        ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", None),
+        ("", "inputs-0123456789abcdef", "COMMIT_SHA"),
+        ("0123456789abcdef0123456789abcdef01234567", "unset", "_CONTENT_TAG"),
+    ],
+)
 def test_the_first_step_refuses_a_build_without_commit_and_content_tag(document, commit, tag, refused):
     step = document["steps"][0]
     values = {**document["substitutions"], "PROJECT_ID": "p", "COMMIT_SHA": commit, "_CONTENT_TAG": tag}

@@ -28,15 +28,30 @@ out/
 logs/**
 """
 PATHS = [
-    "a.log", "deep/er/b.log", "keep.log", "deep/keep.log",
-    "build/x.o", "src/build/y.o", "build.txt",
-    "top.txt", "sub/top.txt",
-    "docs/draft.md", "docs/a/b/draft.md", "docs/a/final.md",
-    "cache", "cache/item", "src/cache/item",
-    "secret-1.json", "secret-12.json",
-    "data/big.csv", "data/small.csv", "data/sub/file.csv",
-    "out/wanted.txt", "out/other.txt",
-    "logs/today/x.txt", "logs",
+    "a.log",
+    "deep/er/b.log",
+    "keep.log",
+    "deep/keep.log",
+    "build/x.o",
+    "src/build/y.o",
+    "build.txt",
+    "top.txt",
+    "sub/top.txt",
+    "docs/draft.md",
+    "docs/a/b/draft.md",
+    "docs/a/final.md",
+    "cache",
+    "cache/item",
+    "src/cache/item",
+    "secret-1.json",
+    "secret-12.json",
+    "data/big.csv",
+    "data/small.csv",
+    "data/sub/file.csv",
+    "out/wanted.txt",
+    "out/other.txt",
+    "logs/today/x.txt",
+    "logs",
     "src/main.py",
 ]
 
@@ -47,8 +62,9 @@ def _git_ignored(tmp_path: Path, patterns: str, paths: list[str]) -> set[str]:
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     (repo / ".gitignore").write_text(patterns)
     # check-ignore decides paths without needing them to exist (as files; leading parts as directories).
-    result = subprocess.run(["git", "check-ignore", "--stdin"], cwd=repo, input="\n".join(paths),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "check-ignore", "--stdin"], cwd=repo, input="\n".join(paths), capture_output=True, text=True
+    )
     assert result.returncode in (0, 1), result.stderr
     return set(result.stdout.split())
 
@@ -68,30 +84,33 @@ def test_gitignore_cannot_reinclude_under_an_excluded_directory_but_dockerignore
     assert not DockerignoreRules(["out", "!out/wanted.txt"]).ignored("out/wanted.txt")
 
 
-@pytest.mark.parametrize(("patterns", "path", "ignored"), [
-    # Every pattern is anchored at the root of the context.
-    (["*.md"], "README.md", True),
-    (["*.md"], "docs/README.md", False),
-    (["**/*.md"], "docs/deep/README.md", True),
-    (["**/*.md"], "README.md", True),
-    (["*/temp*"], "somedir/temporary.txt", True),
-    (["*/temp*"], "temp.txt", False),
-    (["*/*/temp*"], "a/b/temp", True),
-    (["temp?"], "temp1", True),
-    (["temp?"], "temp12", False),
-    # A leading slash and ./ are cleaned away; a directory excludes everything below it.
-    (["/secrets"], "secrets/key.json", True),
-    (["./build"], "build/out/x", True),
-    # Later lines win: exceptions, and exclusions after exceptions (Docker's own examples).
-    (["*.md", "!README.md"], "README.md", False),
-    (["*.md", "!README*.md", "README-secret.md"], "README-secret.md", True),
-    (["*.md", "README-secret.md", "!README*.md"], "README-secret.md", False),
-    # The allowlist idiom.
-    (["*", "!trainer"], "trainer/task.py", False),
-    (["*", "!trainer"], "tests/test_x.py", True),
-    (["*", "!trainer", "**/__pycache__"], "trainer/__pycache__/task.cpython-311.pyc", True),
-    (["# only a comment", ""], "anything", False),
-])
+@pytest.mark.parametrize(
+    ("patterns", "path", "ignored"),
+    [
+        # Every pattern is anchored at the root of the context.
+        (["*.md"], "README.md", True),
+        (["*.md"], "docs/README.md", False),
+        (["**/*.md"], "docs/deep/README.md", True),
+        (["**/*.md"], "README.md", True),
+        (["*/temp*"], "somedir/temporary.txt", True),
+        (["*/temp*"], "temp.txt", False),
+        (["*/*/temp*"], "a/b/temp", True),
+        (["temp?"], "temp1", True),
+        (["temp?"], "temp12", False),
+        # A leading slash and ./ are cleaned away; a directory excludes everything below it.
+        (["/secrets"], "secrets/key.json", True),
+        (["./build"], "build/out/x", True),
+        # Later lines win: exceptions, and exclusions after exceptions (Docker's own examples).
+        (["*.md", "!README.md"], "README.md", False),
+        (["*.md", "!README*.md", "README-secret.md"], "README-secret.md", True),
+        (["*.md", "README-secret.md", "!README*.md"], "README-secret.md", False),
+        # The allowlist idiom.
+        (["*", "!trainer"], "trainer/task.py", False),
+        (["*", "!trainer"], "tests/test_x.py", True),
+        (["*", "!trainer", "**/__pycache__"], "trainer/__pycache__/task.cpython-311.pyc", True),
+        (["# only a comment", ""], "anything", False),
+    ],
+)
 def test_dockerignore_rules(patterns, path, ignored):
     assert DockerignoreRules(patterns).ignored(path) is ignored
 

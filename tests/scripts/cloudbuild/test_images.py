@@ -41,7 +41,8 @@ def test_dirty_build_inputs_lists_modified_and_new_input_files_only(git_repo):
 
 def test_image_uri_is_an_artifact_registry_reference():
     assert images.image_uri("us-central1", "proj", "repo", "trainer", "inputs-00") == (
-        "us-central1-docker.pkg.dev/proj/repo/trainer:inputs-00")
+        "us-central1-docker.pkg.dev/proj/repo/trainer:inputs-00"
+    )
 
 
 def test_image_ref_prints_the_content_tagged_image_of_a_commit(capsys, monkeypatch):

@@ -14,21 +14,26 @@ NAME = registry.ImageName("europe-west4", "proj", "repo", "trainer")
 def test_the_lookup_is_the_registry_v2_manifest_head(httpserver, monkeypatch):
     monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
     httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
-        "", headers={"Docker-Content-Digest": "sha256:" + "c" * 64})
+        "", headers={"Docker-Content-Digest": "sha256:" + "c" * 64}
+    )
     assert registry.find_digest(NAME, "inputs-1") == "sha256:" + "c" * 64
     assert NAME.manifest_url("t") == "https://europe-west4-docker.pkg.dev/v2/proj/repo/trainer/manifests/t"
     assert NAME.reference("t") == "europe-west4-docker.pkg.dev/proj/repo/trainer:t"
 
 
-@pytest.mark.parametrize(("status", "headers", "message"), [
-    (403, {}, r"not allowed to read .*trainer:inputs-1 \(HTTP 403\).*roles/artifactregistry\.reader"),
-    (500, {}, r"answered HTTP 500"),
-    (200, {}, r"sent no manifest digest"),
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "message"),
+    [
+        (403, {}, r"not allowed to read .*trainer:inputs-1 \(HTTP 403\).*roles/artifactregistry\.reader"),
+        (500, {}, r"answered HTTP 500"),
+        (200, {}, r"sent no manifest digest"),
+    ],
+)
 def test_other_answers_are_explained(httpserver, monkeypatch, status, headers, message):
     monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
     httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
-        "", status=status, headers=headers)
+        "", status=status, headers=headers
+    )
     with pytest.raises(registry.RegistryError, match=message):
         registry.find_digest(NAME, "inputs-1")
 

@@ -36,7 +36,8 @@ def client_for(address: str) -> aiplatform_v1.JobServiceClient:
 
 def double(parameter_id: str, low: float, high: float, scale=ParameterSpec.ScaleType.UNIT_LINEAR_SCALE):
     return ParameterSpec(
-        parameter_id=parameter_id, scale_type=scale,
+        parameter_id=parameter_id,
+        scale_type=scale,
         double_value_spec=ParameterSpec.DoubleValueSpec(min_value=low, max_value=high),
     )
 
@@ -71,13 +72,16 @@ def make_job(
             **study,
         ),
         trial_job_spec=aiplatform_v1.CustomJobSpec(
-            worker_pool_specs=[aiplatform_v1.WorkerPoolSpec(
-                replica_count=1,
-                machine_spec=aiplatform_v1.MachineSpec(machine_type="n1-standard-4"),
-                container_spec=aiplatform_v1.ContainerSpec(
-                    image_uri="us-central1-docker.pkg.dev/p/r/trainer:latest", args=list(args),
-                ),
-            )],
+            worker_pool_specs=[
+                aiplatform_v1.WorkerPoolSpec(
+                    replica_count=1,
+                    machine_spec=aiplatform_v1.MachineSpec(machine_type="n1-standard-4"),
+                    container_spec=aiplatform_v1.ContainerSpec(
+                        image_uri="us-central1-docker.pkg.dev/p/r/trainer:latest",
+                        args=list(args),
+                    ),
+                )
+            ],
         ),
     )
 

@@ -21,8 +21,9 @@ def _curve(*values: float) -> list[Measurement]:
 
 
 def _spec(goal=StudySpec.MetricSpec.GoalType.MAXIMIZE) -> StudySpec:
-    return StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=goal)],
-                     median_automated_stopping_spec=MEDIAN)
+    return StudySpec(
+        metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=goal)], median_automated_stopping_spec=MEDIAN
+    )
 
 
 def test_the_median_rule_compares_the_best_so_far_with_completed_running_averages_up_to_that_step():
@@ -42,13 +43,18 @@ def test_the_median_rule_compares_the_best_so_far_with_completed_running_average
 def test_use_elapsed_duration_compares_by_time_not_step():
     def timed(*pairs: tuple[float, float]) -> list[Measurement]:
         return [
-            Measurement(step_count=1, elapsed_duration={"seconds": int(seconds)},
-                        metrics=[Measurement.Metric(metric_id="accuracy", value=value)])
+            Measurement(
+                step_count=1,
+                elapsed_duration={"seconds": int(seconds)},
+                metrics=[Measurement.Metric(metric_id="accuracy", value=value)],
+            )
             for seconds, value in pairs
         ]
 
-    spec = StudySpec(metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=1)],
-                     median_automated_stopping_spec=StudySpec.MedianAutomatedStoppingSpec(use_elapsed_duration=True))
+    spec = StudySpec(
+        metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=1)],
+        median_automated_stopping_spec=StudySpec.MedianAutomatedStoppingSpec(use_elapsed_duration=True),
+    )
     completed = [timed((10, 0.2), (100, 0.9)), timed((10, 0.3), (100, 0.9))]
     # At 10 s the completed trials averaged 0.2 and 0.3; at 100 s, 0.55 and 0.6.
     assert not should_stop(spec, timed((10, 0.4)), completed)
@@ -65,8 +71,11 @@ def test_the_emulator_stops_a_clearly_worse_trial_and_keeps_its_measurements(emu
     # Grid order: two good trials complete first, then one far worse.
     job = make_job(
         args=["--steps=8", "--sleep=0.15", f"--record={emulator.records}"],
-        parameters=[discrete("base", [0.8, 0.82, 0.1])], max_trials=3, parallel=1,
-        algorithm=StudySpec.Algorithm.GRID_SEARCH, median_automated_stopping_spec=MEDIAN,
+        parameters=[discrete("base", [0.8, 0.82, 0.1])],
+        max_trials=3,
+        parallel=1,
+        algorithm=StudySpec.Algorithm.GRID_SEARCH,
+        median_automated_stopping_spec=MEDIAN,
     )
     job = emulator.wait(emulator.submit(job).name)
 

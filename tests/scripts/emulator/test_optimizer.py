@@ -28,7 +28,8 @@ def _values(optimizer, count):
 
 def _categorical(parameter_id, values, children=()):
     return ParameterSpec(
-        parameter_id=parameter_id, categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=values),
+        parameter_id=parameter_id,
+        categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=values),
         conditional_parameter_specs=list(children),
     )
 
@@ -40,10 +41,16 @@ def _integer(parameter_id, low, high, scale=Scale.UNIT_LINEAR_SCALE):
 
 def test_grid_enumerates_every_combination_once_then_stops(tmp_path):
     parameters = [
-        _categorical("optimizer", ["sgd", "adam"], children=[
-            Conditional(parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
-                        parameter_spec=discrete("momentum", [0.0, 0.9])),
-        ]),
+        _categorical(
+            "optimizer",
+            ["sgd", "adam"],
+            children=[
+                Conditional(
+                    parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
+                    parameter_spec=discrete("momentum", [0.0, 0.9]),
+                ),
+            ],
+        ),
         _integer("layers", 1, 2),
     ]
     optimizer = _optimizer(tmp_path, parameters, StudySpec.Algorithm.GRID_SEARCH, max_trials=20)
@@ -55,13 +62,18 @@ def test_grid_enumerates_every_combination_once_then_stops(tmp_path):
     assert len(set(seen)) == 6
     assert set(seen) == {
         (("layers", layers), ("momentum", momentum), ("optimizer", "sgd"))
-        for layers in (1, 2) for momentum in (0.0, 0.9)
+        for layers in (1, 2)
+        for momentum in (0.0, 0.9)
     } | {(("layers", layers), ("optimizer", "adam")) for layers in (1, 2)}
 
 
 def test_grid_search_through_the_emulator_runs_each_point_and_ends_when_the_grid_does(emulator):
-    job = make_job(parameters=[discrete("base", [0.1, 0.2, 0.3])], max_trials=10, parallel=2,
-                   algorithm=StudySpec.Algorithm.GRID_SEARCH)
+    job = make_job(
+        parameters=[discrete("base", [0.1, 0.2, 0.3])],
+        max_trials=10,
+        parallel=2,
+        algorithm=StudySpec.Algorithm.GRID_SEARCH,
+    )
     job = emulator.wait(emulator.submit(job).name)
 
     assert job.state == JobState.JOB_STATE_SUCCEEDED
@@ -102,23 +114,34 @@ def test_reverse_log_scale_spreads_out_the_top_of_the_range(tmp_path):
 
 def test_conditional_parameters_appear_only_under_matching_parents(tmp_path):
     parameters = [
-        _categorical("optimizer", ["sgd", "adam"], children=[
-            Conditional(parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
-                        parameter_spec=double("momentum", 0.0, 1.0)),
-        ]),
+        _categorical(
+            "optimizer",
+            ["sgd", "adam"],
+            children=[
+                Conditional(
+                    parent_categorical_values=Conditional.CategoricalValueCondition(values=["sgd"]),
+                    parameter_spec=double("momentum", 0.0, 1.0),
+                ),
+            ],
+        ),
         ParameterSpec(
             parameter_id="layers",
             integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=1, max_value=3),
             conditional_parameter_specs=[
-                Conditional(parent_int_values=Conditional.IntValueCondition(values=[3]),
-                            parameter_spec=discrete("width", [32, 64])),
+                Conditional(
+                    parent_int_values=Conditional.IntValueCondition(values=[3]),
+                    parameter_spec=discrete("width", [32, 64]),
+                ),
             ],
         ),
         ParameterSpec(
-            parameter_id="dropout", discrete_value_spec=ParameterSpec.DiscreteValueSpec(values=[0.0, 0.5]),
+            parameter_id="dropout",
+            discrete_value_spec=ParameterSpec.DiscreteValueSpec(values=[0.0, 0.5]),
             conditional_parameter_specs=[
-                Conditional(parent_discrete_values=Conditional.DiscreteValueCondition(values=[0.5]),
-                            parameter_spec=_categorical("where", ["early", "late"])),
+                Conditional(
+                    parent_discrete_values=Conditional.DiscreteValueCondition(values=[0.5]),
+                    parameter_spec=_categorical("where", ["early", "late"]),
+                ),
             ],
         ),
     ]

@@ -18,7 +18,9 @@ TINY = ["--data=synthetic", "--synthetic_examples=64", "--image_size=32", "--epo
 
 def test_a_chief_and_two_workers_train_one_trial_together(tmp_path):
     parameters = [
-        double("learning_rate", 0.01, 0.01), double("momentum", 0.5, 0.5), discrete("num_units", [16]),
+        double("learning_rate", 0.01, 0.01),
+        double("momentum", 0.5, 0.5),
+        discrete("num_units", [16]),
     ]
     job = make_job(args=TINY, max_trials=1, parameters=parameters)
     workers = WorkerPoolSpec(job.trial_job_spec.worker_pool_specs[0], replica_count=2)

@@ -33,8 +33,11 @@ def test_a_job_cancelled_just_before_a_crash_ends_cancelled_and_its_leftover_tri
     try:
         with running_emulator(state_dir, entrypoint=STANDIN_ENTRYPOINT) as address:
             client = client_for(address)
-            wait_until(lambda: client.get_hyperparameter_tuning_job(name=job.name).state
-                       == JobState.JOB_STATE_CANCELLED)
+            wait_until(
+                lambda: (
+                    client.get_hyperparameter_tuning_job(name=job.name).state == JobState.JOB_STATE_CANCELLED
+                )
+            )
             ended = client.get_hyperparameter_tuning_job(name=job.name)
             client.transport.close()
         assert leftover.wait(timeout=10) == -signal.SIGKILL
@@ -44,11 +47,25 @@ def test_a_job_cancelled_just_before_a_crash_ends_cancelled_and_its_leftover_tri
     assert ended.trials[0].state == Trial.State.INFEASIBLE
     assert "cancelled" in ended.trials[0].infeasible_reason
 
+
 def _start(state_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts", "emulator", "--state-dir", str(state_dir), "--max-parallel", "2",
-         "--entrypoint", shlex.join(STANDIN_ENTRYPOINT)],
-        stdout=subprocess.PIPE, stderr=log.open("ab"), text=True, cwd=Path(__file__).resolve().parents[3],
+        [
+            sys.executable,
+            "-m",
+            "scripts",
+            "emulator",
+            "--state-dir",
+            str(state_dir),
+            "--max-parallel",
+            "2",
+            "--entrypoint",
+            shlex.join(STANDIN_ENTRYPOINT),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("ab"),
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
     )
     line = process.stdout.readline()
     assert line.startswith("export VERTEX_AI_EMULATOR_HOST="), line
@@ -70,8 +87,9 @@ def test_a_killed_emulator_resumes_the_same_job_without_duplicates(tmp_path):
     process, address = _start(state_dir, log)
     try:
         client = client_for(address)
-        job = make_job(args=["--steps=4", "--sleep=0.3"], max_trials=6, parallel=2,
-                       labels={"hpt-experiment": "r"})
+        job = make_job(
+            args=["--steps=4", "--sleep=0.3"], max_trials=6, parallel=2, labels={"hpt-experiment": "r"}
+        )
         name = client.create_hyperparameter_tuning_job(parent=PARENT, hyperparameter_tuning_job=job).name
 
         def mid_study() -> bool:
@@ -105,8 +123,11 @@ def test_a_killed_emulator_resumes_the_same_job_without_duplicates(tmp_path):
             assert job.state in (JobState.JOB_STATE_RUNNING, JobState.JOB_STATE_PENDING), job.error
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        jobs = list(client.list_hyperparameter_tuning_jobs(
-            request=ListHyperparameterTuningJobsRequest(parent=PARENT, filter='labels.hpt-experiment="r"')))
+        jobs = list(
+            client.list_hyperparameter_tuning_jobs(
+                request=ListHyperparameterTuningJobsRequest(parent=PARENT, filter='labels.hpt-experiment="r"')
+            )
+        )
         client.transport.close()
     finally:
         process.send_signal(signal.SIGINT)

@@ -47,7 +47,9 @@ def test_output_only_fields_sent_by_the_client_are_ignored(emulator):
 
 def test_best_measurement_selection_picks_the_best_report_not_the_last(emulator):
     job = make_job(
-        args=["--steps=3", "--slope=-0.1", "--base=0.9"], parameters=[discrete("unused", [1])], max_trials=1,
+        args=["--steps=3", "--slope=-0.1", "--base=0.9"],
+        parameters=[discrete("unused", [1])],
+        max_trials=1,
         measurement_selection_type=StudySpec.MeasurementSelectionType.BEST_MEASUREMENT,
     )
     job = emulator.wait(emulator.submit(job).name)
@@ -103,15 +105,22 @@ def test_list_filters_by_identity_labels_and_pages(emulator):
     assert sizes == [2, 1]
 
     with pytest.raises(exceptions.InvalidArgument, match="unsupported filter"):
-        list(emulator.client.list_hyperparameter_tuning_jobs(
-            request=ListHyperparameterTuningJobsRequest(parent=PARENT, filter="create_time>0")))
+        list(
+            emulator.client.list_hyperparameter_tuning_jobs(
+                request=ListHyperparameterTuningJobsRequest(parent=PARENT, filter="create_time>0")
+            )
+        )
 
 
 def test_cancel_stops_running_trials_and_a_finished_job_cannot_be_cancelled(emulator):
     args = ["--steps=100", "--sleep=0.1", f"--record={emulator.records}"]
     name = emulator.submit(make_job(args=args, max_trials=4, parallel=2)).name
-    wait_until(lambda: sum(1 for t in emulator.client.get_hyperparameter_tuning_job(name=name).trials
-                           if t.measurements) == 2)
+    wait_until(
+        lambda: (
+            sum(1 for t in emulator.client.get_hyperparameter_tuning_job(name=name).trials if t.measurements)
+            == 2
+        )
+    )
 
     emulator.client.cancel_hyperparameter_tuning_job(name=name)
     job = emulator.wait(name, timeout=20)

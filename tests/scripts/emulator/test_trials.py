@@ -23,10 +23,14 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
         parameters=[
             double("learning_rate", 0.001, 1.0, ParameterSpec.ScaleType.UNIT_LOG_SCALE),
             discrete("num_units", [64, 128, 512]),
-            ParameterSpec(parameter_id="optimizer",
-                          categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=["sgd"])),
-            ParameterSpec(parameter_id="layers",
-                          integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=2, max_value=2)),
+            ParameterSpec(
+                parameter_id="optimizer",
+                categorical_value_spec=ParameterSpec.CategoricalValueSpec(values=["sgd"]),
+            ),
+            ParameterSpec(
+                parameter_id="layers",
+                integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=2, max_value=2),
+            ),
         ],
         max_trials=1,
     )
@@ -39,9 +43,12 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
     values = {p.parameter_id: p.value for p in trial.parameters}
     # The container args, then one flag per parameter; integers without ".0", as the codelab expects.
     assert record["argv"] == [
-        f"--record={emulator.records}", "--steps=1",
-        f"--learning_rate={values['learning_rate']!r}", f"--num_units={int(values['num_units'])}",
-        "--optimizer=sgd", "--layers=2",
+        f"--record={emulator.records}",
+        "--steps=1",
+        f"--learning_rate={values['learning_rate']!r}",
+        f"--num_units={int(values['num_units'])}",
+        "--optimizer=sgd",
+        "--layers=2",
     ]
     assert record["cwd"] == str(repo_root)
     env = record["env"]
@@ -100,8 +107,9 @@ def test_two_trials_overlap_in_time_when_parallel_is_two(emulator):
 def test_jobs_share_the_machine_cap_on_trials_running_at_once(emulator):
     # The fixture's emulator runs at most 2 trials at once, over all its jobs.
     names = [
-        emulator.submit(make_job(args=[f"--record={emulator.records / str(n)}", "--sleep=1.0"],
-                                 max_trials=2, parallel=2)).name
+        emulator.submit(
+            make_job(args=[f"--record={emulator.records / str(n)}", "--sleep=1.0"], max_trials=2, parallel=2)
+        ).name
         for n in range(2)
     ]
     jobs = [emulator.wait(name) for name in names]
@@ -164,8 +172,12 @@ def test_failed_trials_fail_the_job_at_max_failed_trial_count(emulator, max_fail
 
 def test_some_failed_trials_below_the_limit_do_not_fail_the_job(emulator):
     # A tuned flag named like the stand-in's `--exit_code` makes the second grid point crash.
-    job = make_job(parameters=[discrete("exit_code", [0, 1])], max_trials=2, max_failed=5,
-                   algorithm=StudySpec.Algorithm.GRID_SEARCH)
+    job = make_job(
+        parameters=[discrete("exit_code", [0, 1])],
+        max_trials=2,
+        max_failed=5,
+        algorithm=StudySpec.Algorithm.GRID_SEARCH,
+    )
     job = emulator.wait(emulator.submit(job).name)
 
     assert job.state == JobState.JOB_STATE_SUCCEEDED

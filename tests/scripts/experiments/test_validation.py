@@ -124,8 +124,10 @@ def test_parameter_id_must_be_a_flag_name():
 
 
 def test_parameter_ids_that_reach_the_trainer_as_the_same_flag_collide():
-    text = with_parameter("learning_rate: {type: double, min: 0.001, max: 1}\n"
-        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-")
+    text = with_parameter(
+        "learning_rate: {type: double, min: 0.001, max: 1}\n"
+        "      learning-rate: {type: double, min: 0.001, max: 1}   # <-"
+    )
     problem = the_problem(text, "experiments.exp.parameters.learning-rate")
     assert problem.line == marked_line(text)
     assert problem.message.startswith(
