@@ -41,6 +41,7 @@ def test_synthetic_trial_learns_reports_every_epoch_and_saves(tmp_path):
     accuracies = [float(report["val_acc"]) for report in reports]
     assert max(accuracies) >= 0.8, f"synthetic data should be learnable, got {accuracies}"
     assert f"val_accuracy by epoch: {', '.join(f'{value:.4f}' for value in accuracies)}" in run.output
+    assert "trainer INFO CPU kernels: " in run.output, "the log says which kernels trained the model"
 
     import keras
 
