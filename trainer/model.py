@@ -22,13 +22,10 @@ def build_model(image_size: int, num_units: int) -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
-def compile_model(
-    model: keras.Model, learning_rate: float, momentum: float, steps_per_execution: int = 1
-) -> None:
+def compile_model(model: keras.Model, learning_rate: float, momentum: float) -> None:
     """SGD with momentum, binary cross-entropy, accuracy: the codelab's training setup."""
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
         loss="binary_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
     )
