@@ -170,8 +170,8 @@ def update_sections(
     """
     settle = _settle_seconds()
     first_action = ""
+    existing = find_comment(client, pull_request, key)
     for _ in range(WRITE_ATTEMPTS):
-        existing = find_comment(client, pull_request, key)
         body = existing.body if existing else with_marker(key, title)
         for name, content in updates.items():
             body = set_section(body, name, content, order=order)
@@ -186,9 +186,9 @@ def update_sections(
         if current is not None and current.id != comment.id:
             # Another job created its comment first; ours is a duplicate: fold it into theirs.
             client.delete(client.repo_path(f"issues/comments/{comment.id}"))
-            continue
-        if current is not None and _holds(current.body, expected):
+        elif current is not None and _holds(current.body, expected):
             return first_action, current
+        existing = current  # the next attempt starts from what is there now
     raise GitHubError(
         f"pull request #{pull_request}: another job kept overwriting our comment's"
         f" {', '.join(updates)} section(s); gave up after {WRITE_ATTEMPTS} writes"
