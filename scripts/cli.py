@@ -18,6 +18,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from scripts.errors import ExitStatus, UserError
+
 # name on the command line -> module under scripts.commands
 COMMANDS: dict[str, str] = {
     # experiments as code
@@ -37,10 +39,6 @@ COMMANDS: dict[str, str] = {
     "build": "build",
     "image-ref": "image_ref",
 }
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, without a traceback."""
 
 
 def _load(name: str):
@@ -64,11 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
-        return 0 if argv else 2
+        return ExitStatus.OK if argv else ExitStatus.USAGE
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"error: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     module = _load(name)
     parser = argparse.ArgumentParser(prog=f"python -m scripts {name}", description=module.HELP)
     module.add_arguments(parser)
@@ -77,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return ExitStatus.FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:  # the reader went away (`plan ... | head`): not our error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return ExitStatus.BROKEN_PIPE

@@ -9,9 +9,9 @@ instead of waiting for a new build.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
+from scripts import git
 from scripts.paths import REPO_ROOT
 
 # What goes into the image; a change anywhere else never needs a new build.
@@ -26,15 +26,8 @@ def image_uri(region: str, project: str, repository: str, image: str, tag: str) 
 
 def content_tag(revision: str = "HEAD", repo: Path = REPO_ROOT) -> str:
     """The content tag of the build inputs at a git revision (or of the work tree, with no git)."""
-    try:
-        listing = subprocess.run(
-            ["git", "ls-tree", "-r", "--format=%(objectname)%x09%(path)", revision, "--", *BUILD_INPUTS],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+    listing = git.tree_listing(revision, BUILD_INPUTS, repo)
+    if listing is None:
         listing = _work_tree_listing(repo)
     # Each line: "<blob sha>\t<path>", sorted by path: the same in every clone of the commit.
     digest = hashlib.sha256(listing.encode()).hexdigest()
@@ -56,30 +49,10 @@ def _work_tree_listing(repo: Path) -> str:
     return "".join(line + "\n" for line in sorted(lines, key=lambda line: line.split("\t")[1]))
 
 
-def head_commit(repo: Path = REPO_ROOT) -> str | None:
-    """The commit checked out, or None outside a git repository."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def dirty_build_inputs(repo: Path = REPO_ROOT) -> list[str]:
     """Build inputs whose work-tree state differs from HEAD (modified, staged or untracked).
 
     The content tag names what HEAD holds, so an image built from a work tree with such changes
     would carry a tag that does not describe it.
     """
-    try:
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=all", "--", *BUILD_INPUTS],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return sorted(line[3:] for line in status.splitlines() if line.strip())
+    return git.changed_paths(BUILD_INPUTS, repo)

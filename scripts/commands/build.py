@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from scripts import images
-from scripts.cli import UserError
+from scripts import git, images
 from scripts.cloudbuild import settings
+from scripts.errors import UserError
 
 HELP = "Build the trainer image with Cloud Build (skipped when its content tag is already pushed)."
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(str(error)) from None
     source = args.source.resolve()
-    commit = images.head_commit(source)
+    commit = git.head_commit(source)
     if commit is None:
         raise UserError(f"{source} is not a git work tree: the image is tagged with its commit")
     dirty = images.dirty_build_inputs(source)

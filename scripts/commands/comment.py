@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 HELP = "Create or update this project's one comment for a key on a pull request."
 

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 HELP = "Run the local Vertex AI JobService emulator as a standalone server (until Ctrl-C)."
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 HELP = "GitHub Actions glue: pull-request plans, merge submissions, result reports, /hpt commands."
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 
-from scripts import images
-from scripts.cli import UserError
+from scripts import git, images
 from scripts.cloudbuild import settings
+from scripts.errors import UserError
 
 HELP = "Print the trainer image a commit should use (its content-tagged image)."
 
@@ -19,14 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{args.commit}^{{commit}}"],
-            cwd=images.REPO_ROOT,
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
+    if git.commit_of(args.commit) is None:
         raise UserError(f"--commit {args.commit!r} is not a commit of this repository") from None
     tag = images.content_tag(args.commit)
     if args.tag_only:

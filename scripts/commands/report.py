@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from scripts.vertex.command_args import add_job_arguments, job_and_client
+from scripts.commands.job_args import add_job_arguments, job_and_client
 
 HELP = "Summarize a tuning job: best trial, trial table, chart (markdown or json)."
 
@@ -24,17 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scripts.results.files import run_dir
     from scripts.results.markdown import COMMENT_LIMIT, render_summary
     from scripts.results.summary import summary
-    from scripts.vertex.client import emulator_host
     from scripts.vertex.follow import get_job
 
-    name, client = job_and_client(args)
+    name, backend, client = job_and_client(args)
     job = get_job(client, str(name))
-    # An emulator job's summary links its local run directory, when this machine has it.
-    local = run_dir(job) if emulator_host() and run_dir(job).is_dir() else None
-    data = summary(job, run_dir=local)
+    # An emulator job's summary links its run directory (the emulator's), when there is one.
+    run_dir = backend.run_dir(job.name) if backend.is_emulator else None
+    data = summary(
+        job, backend=backend, run_dir=run_dir if run_dir is not None and run_dir.is_dir() else None
+    )
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:

@@ -1,20 +1,20 @@
 """Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end.
 
 Both backends go through the same code: compile the experiment, submit it exactly once, follow
-it, write the summary. `local` serves the Vertex JobService from an emulator on loopback (the one
-at VERTEX_AI_EMULATOR_HOST, or one started here) and always waits for the end.
+it, write the summary. `local` serves the Vertex JobService from an emulator on loopback (the
+emulator the environment names, or one started here) and always waits for the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from scripts.cli import UserError
+from scripts.errors import ExitStatus, UserError
+from scripts.vertex.backend import Backend
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
@@ -74,57 +74,44 @@ def run(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     if compiled is None:
         return 1
+    configured = Backend.from_environment()
     if args.backend == "vertex":
-        return _submit_and_follow(args, compiled, address=None, wait=args.wait, cancel_on_interrupt=False)
-    with _local_emulator() as address:
-        return _submit_and_follow(args, compiled, address=address, wait=True, cancel_on_interrupt=True)
+        return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
+    with _local_emulator(configured) as backend:
+        return _submit_and_follow(args, compiled, backend, wait=True, cancel_on_interrupt=True)
 
 
 @contextlib.contextmanager
-def _local_emulator() -> Iterator[str]:
-    """The emulator's address: the one at VERTEX_AI_EMULATOR_HOST, or one served here until the end."""
-    from scripts.vertex.client import EMULATOR_HOST_ENV, emulator_host
-
-    address = emulator_host()
-    if address:
-        yield address
+def _local_emulator(configured: Backend) -> Iterator[Backend]:
+    """The emulator the environment names, or one served here (from the state directory) until the end."""
+    if configured.is_emulator:
+        yield configured
         return
     from scripts.emulator.embedded import running_emulator
     from scripts.paths import state_dir
 
-    with running_emulator(state_dir()) as address:
-        previous = os.environ.get(EMULATOR_HOST_ENV)
-        # Summaries decide between console links and local paths by this variable.
-        os.environ[EMULATOR_HOST_ENV] = address
-        try:
-            yield address
-        finally:
-            if previous is None:
-                os.environ.pop(EMULATOR_HOST_ENV, None)
-            else:
-                os.environ[EMULATOR_HOST_ENV] = previous
+    directory = state_dir()
+    with running_emulator(directory) as address:
+        yield Backend.emulator_at(address, directory)
 
 
 def _submit_and_follow(
-    args: argparse.Namespace, compiled, *, address: str | None, wait: bool, cancel_on_interrupt: bool
+    args: argparse.Namespace, compiled, backend: Backend, *, wait: bool, cancel_on_interrupt: bool
 ) -> int:
-    from scripts.vertex.client import job_service_client
     from scripts.vertex.follow import PollSchedule, exit_status, follow
     from scripts.vertex.jobjson import to_json
-    from scripts.vertex.names import job_console_url
     from scripts.vertex.submit import submit
 
-    client = job_service_client(compiled.location)
+    client = backend.job_service_client(compiled.location)
     job = submit(client, compiled, force=args.force)
-    where = job_console_url(job.name) if address is None else f"emulator at {address}"
-    _say(f"job {job.name}\n  {where}")
+    _say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
     if not wait:
         if args.json:
             print(to_json(job))
         _say(f"follow it with: python -m scripts status {job.name}")
         return 0
 
-    local = address is not None
+    local = backend.is_emulator
     schedule = PollSchedule(
         initial=args.poll_interval or (1.0 if local else 5.0),
         maximum=args.max_poll_interval or (5.0 if local else 60.0),
@@ -134,11 +121,11 @@ def _submit_and_follow(
     except KeyboardInterrupt:
         if not cancel_on_interrupt:
             _say(f"stopped following; the job goes on. Cancel it with: python -m scripts cancel {job.name}")
-            return 130
+            return ExitStatus.INTERRUPTED
         job = _cancel_and_settle(client, job.name)
-        _finish(args, job)
-        return 130
-    _finish(args, job)
+        _finish(args, job, backend)
+        return ExitStatus.INTERRUPTED
+    _finish(args, job, backend)
     return exit_status(job)
 
 
@@ -154,13 +141,14 @@ def _cancel_and_settle(client: JobServiceClient, name: str) -> HyperparameterTun
         raise UserError(f"stopped waiting; {name} is being cancelled") from None
 
 
-def _finish(args: argparse.Namespace, job: HyperparameterTuningJob) -> None:
+def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Backend) -> None:
     """The end of a waited run: say how it went, write the summary files, print the job if asked."""
-    from scripts.results.files import run_dir, write_summary
+    from scripts.jobs import states
+    from scripts.results.files import write_summary
     from scripts.results.trials import best_trial, final_value, objective, parameter_value
     from scripts.vertex.jobjson import to_json
 
-    state = job.state.name.removeprefix("JOB_STATE_")
+    state = states.short(job.state.name)
     goal = objective(job)
     best = best_trial(job)
     if best is not None:
@@ -171,7 +159,7 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob) -> None:
         _say(f"result: {state}; no trial succeeded with a final {goal.metric_id}")
     if job.error.message:
         _say(f"error: {job.error.message}")
-    for path in write_summary(job, run_dir(job)):
+    for path in write_summary(job, backend.run_dir(job.name), backend=backend):
         _say(f"wrote {path}")
     if args.json:
         print(to_json(job))

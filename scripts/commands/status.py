@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 
-from scripts.vertex.command_args import add_job_arguments, job_and_client
+from scripts.commands.job_args import add_job_arguments, job_and_client
 
 HELP = "Show a tuning job's state and trials."
 
@@ -22,16 +22,15 @@ def run(args: argparse.Namespace) -> int:
     from scripts.results.trials import best_trial, final_value, objective
     from scripts.vertex.follow import get_job
     from scripts.vertex.jobjson import to_json
-    from scripts.vertex.names import job_console_url
     from scripts.vertex.progress import ProgressDisplay
 
-    name, client = job_and_client(args)
+    name, backend, client = job_and_client(args)
     job = get_job(client, str(name))
     if args.json:
         print(to_json(job))
         return 0
     print(f"{job.name} ({job.display_name})")
-    url = job_console_url(job.name)
+    url = backend.console_url(job.name)
     if url:
         print(url)
     for line in ProgressDisplay.table(job, dt.datetime.now(dt.UTC)):

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.paths import state_dir as default_state_dir
 
 LOCK_FILE = "emulator.lock"

@@ -15,6 +15,7 @@ How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial 
 - exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
 - any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
 - a command that cannot start: INFEASIBLE, `infeasible_reason` quotes the error;
+  (each reason starts with the outcome decided here, `failed: ...`, for summaries to count);
 - stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
   measurement chosen among the measurements it reported (Vertex keeps no separate flag for it);
 - cut off by a cancelled or failed job: INFEASIBLE, with its measurements so far.
@@ -51,6 +52,8 @@ from scripts.emulator.trials import (
     replica_counts,
     reported_tags,
 )
+from scripts.jobs import outcomes
+from scripts.jobs.outcomes import TrialOutcome
 
 logger = logging.getLogger("scripts.emulator")
 
@@ -262,7 +265,9 @@ class _JobRunner(threading.Thread):
         for record in self.records.values():
             if record.trial.state not in ENDED:
                 kill_leftover(record.pid, record.pid_start_time)
-                self._infeasible(record.trial, "Stopped before it finished: the job was cancelled.")
+                self._infeasible(
+                    record.trial, TrialOutcome.STOPPED, "stopped before it finished: the job was cancelled."
+                )
                 record.trial.end_time = now()
                 record.pid = record.pid_start_time = None
                 self.store.save_trial(self.job_name, record)
@@ -327,7 +332,7 @@ class _JobRunner(threading.Thread):
         try:
             process = TrialProcess(launch, on_exit=self.wake.set)
         except OSError as error:  # e.g. the command does not exist: the trial fails, not the emulator
-            self._infeasible(trial, f"The trial's command could not start: {error}.")
+            self._infeasible(trial, TrialOutcome.FAILED, f"the trial's command could not start: {error}.")
             trial.end_time = now()
             self.store.save_trial(self.job_name, record)
             self.optimizer.tell(record.optimizer_number, None)
@@ -382,28 +387,31 @@ class _JobRunner(threading.Thread):
                 trial.state = Trial.State.SUCCEEDED
                 trial.final_measurement = chosen
             else:
-                self._infeasible(trial, self._no_measurement_reason(process))
+                self._infeasible(trial, TrialOutcome.INFEASIBLE, self._no_measurement_reason(process))
         else:
-            self._infeasible(trial, self._failure_reason(process, status))
+            self._infeasible(trial, TrialOutcome.FAILED, self._failure_reason(process, status))
         self._end_trial(trial_id)
 
     @staticmethod
     def _failure_reason(process: TrialProcess, status: int) -> str:
         if process.failed_replica is None:
-            return f"The trial's process exited with status {status}; see {process.launch.log_path}."
-        replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
-        return f"The trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
+            text = f"the trial's process exited with status {status}; see {process.launch.log_path}."
+        else:
+            replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
+            text = f"the trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
+        return text
 
     def _no_measurement_reason(self, process: TrialProcess) -> str:
-        reason = f"The trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"
+        text = f"the trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"
         others = sorted(reported_tags(process.launch.metric_file))
         if others:
-            return f"{reason}; it reported {', '.join(repr(tag) for tag in others)} instead."
-        return f"{reason}."
+            text = f"{text}; it reported {', '.join(repr(tag) for tag in others)} instead"
+        return f"{text}."
 
-    def _infeasible(self, trial: Trial, reason: str) -> None:
+    def _infeasible(self, trial: Trial, outcome: TrialOutcome, text: str) -> None:
+        """End the trial INFEASIBLE, its reason tagged with how it ended (`scripts.jobs.outcomes`)."""
         trial.state = Trial.State.INFEASIBLE
-        trial.infeasible_reason = reason
+        trial.infeasible_reason = outcomes.reason(outcome, text)
 
     def _end_trial(self, trial_id: int) -> None:
         running = self.running.pop(trial_id)
@@ -462,7 +470,9 @@ class _JobRunner(threading.Thread):
             running = self.running[trial_id]
             running.process.kill(self.options.stop_grace_seconds)
             self._read(running)
-            self._infeasible(running.record.trial, f"Stopped before it finished: {why}.")
+            self._infeasible(
+                running.record.trial, TrialOutcome.STOPPED, f"stopped before it finished: {why}."
+            )
             self._end_trial(trial_id)
         if cancelled:
             self._end_job(job, JobState.JOB_STATE_CANCELLED, code_pb2.CANCELLED, "the job was cancelled")

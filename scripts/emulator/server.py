@@ -34,8 +34,9 @@ from google.cloud.aiplatform_v1 import (
     ListHyperparameterTuningJobsResponse,
 )
 from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, empty_pb2
+from google.protobuf import any_pb2, empty_pb2, struct_pb2
 
+from scripts.emulator.layout import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
@@ -225,6 +226,11 @@ class JobService:
             self._operations[operation.name] = operation
         return operation
 
+    def info(self, request: empty_pb2.Empty) -> struct_pb2.Struct:
+        info = struct_pb2.Struct()
+        info.update({"state_dir": str(self.store.path.parent)})
+        return info
+
     def get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
         with self._lock:
             operation = self._operations.get(request.name)
@@ -286,6 +292,9 @@ def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
                     service.get_operation, operations_pb2.GetOperationRequest.FromString, plain
                 ),
             },
+        ),
+        grpc.method_handlers_generic_handler(
+            INFO_SERVICE, {INFO_METHOD: _unary(service.info, empty_pb2.Empty.FromString, plain)}
         ),
     ]
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, StudySpec, Trial
 from google.protobuf import duration_pb2
 
+from scripts.emulator.layout import output_directory
 from scripts.paths import REPO_ROOT
 
 # What `ENTRYPOINT ["python", "-m", "trainer.task"]` becomes here: this interpreter, the repo root.
@@ -87,13 +88,6 @@ def parameter_kinds(spec: StudySpec) -> dict[str, str]:
 
     visit(spec.parameters)
     return kinds
-
-
-def local_output_directory(uri: str, state_dir: Path) -> Path:
-    """Where a base output directory lives here: `gs://B/P` -> `<state>/gcs/B/P`; a path as is."""
-    if uri.startswith("gs://"):
-        return state_dir / "gcs" / uri.removeprefix("gs://").strip("/")
-    return Path(uri).expanduser().resolve()
 
 
 def _free_port() -> int:
@@ -180,7 +174,7 @@ def build_launch(
             )
             if base_output:
                 # As on Vertex: set only when the job has a base output directory, one folder per trial.
-                outputs = local_output_directory(base_output, state_dir) / trial.id
+                outputs = output_directory(base_output, state_dir) / trial.id
                 env.update(
                     {
                         "AIP_MODEL_DIR": str(outputs / "model"),

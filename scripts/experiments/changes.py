@@ -7,13 +7,12 @@ image tag and output directory are left out, as in the spec hash (see `compiler`
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.cli import UserError
+from scripts import git
 from scripts.experiments.compiler import CompileContext, compile_experiment, defining_spec
 from scripts.experiments.loader import load, load_text
 from scripts.experiments.model import ExperimentsFile
@@ -87,24 +86,6 @@ def changes_between(base: str, head: str | None, file: str | Path, env: Mapping[
     return compare(base_file, head_file, env, base, head or "working tree")
 
 
-def file_at(revision: str, file: str | Path) -> tuple[str | None, str]:
-    """The file's text at `revision` (None when it did not exist there) and its `REV:path` name."""
-    path = Path(file).resolve()
-    directory = path.parent if path.parent.is_dir() else Path.cwd()
-    top = _git(["rev-parse", "--show-toplevel"], directory, f"{directory} is not in a git repository").strip()
-    relative = path.relative_to(Path(top).resolve()).as_posix()
-    _git(
-        ["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
-        directory,
-        f"unknown git revision {revision!r} (in a shallow clone, fetch it first)",
-    )
-    shown = subprocess.run(["git", "show", f"{revision}:{relative}"], cwd=top, capture_output=True, text=True)
-    name = f"{revision}:{relative}"
-    if shown.returncode != 0:
-        return None, name  # the revision exists but the file does not: everything is new
-    return shown.stdout, name
-
-
 def differences(before: Any, after: Any, path: str = "") -> list[str]:
     """What differs between two JSON values, as `field.path: before -> after` lines."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -131,18 +112,8 @@ def _specs(experiments: ExperimentsFile, env: Mapping[str, str]) -> dict[str, di
 
 
 def _load_at(revision: str, file: str | Path, env: Mapping[str, str]) -> ExperimentsFile | None:
-    text, name = file_at(revision, file)
+    text, name = git.file_at(revision, file)
     return None if text is None else load_text(text, name, env)
-
-
-def _git(args: list[str], cwd: Path, error: str) -> str:
-    try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    except OSError as exc:
-        raise UserError(f"cannot run git: {exc}") from None
-    if result.returncode != 0:
-        raise UserError(error)
-    return result.stdout
 
 
 def _short(value: Any) -> str:

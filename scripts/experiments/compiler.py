@@ -18,18 +18,15 @@ import copy
 import hashlib
 import json
 import os
-import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts import images
-from scripts import labels as identity
-from scripts.cli import UserError
+from scripts import git, images
+from scripts.errors import UserError
 from scripts.experiments.loader import variant
 from scripts.experiments.model import Experiment, ExperimentsFile, Parameter, WorkerPool
-from scripts.paths import REPO_ROOT
+from scripts.jobs import labels as identity
 
 DEFAULT_IMAGE_NAME = "trainer"
 SPEC_HASH_LENGTH = 20
@@ -130,7 +127,7 @@ def compile_experiment(
 
 def compile_checked(experiment: Experiment, context: CompileContext) -> CompiledExperiment:
     settings = experiment.settings
-    commit = _resolve_commit(context.commit) if context.commit else images.head_commit()
+    commit = git.resolve_commit(context.commit) if context.commit else git.head_commit()
     short = commit[:7] if commit else "nocommit"
     image = _image(experiment, context, commit)
     study = {
@@ -334,26 +331,6 @@ def _image(experiment: Experiment, context: CompileContext, commit: str | None) 
         settings.image_name or DEFAULT_IMAGE_NAME,
         tag,
     )
-
-
-def _resolve_commit(revision: str) -> str:
-    """A full commit SHA for `revision` (`HEAD`, a branch, a short SHA) where git knows it, so that
-    the commit label names the same commit however it was asked for; else `revision` itself."""
-    if _FULL_SHA.fullmatch(revision):
-        return revision
-    try:
-        resolved = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
-        return revision
-    return resolved.stdout.strip() if resolved.returncode == 0 and resolved.stdout.strip() else revision
-
-
-_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def _untagged(uri: str) -> str:

@@ -240,13 +240,14 @@ def _worst_case_lines(experiment: Experiment) -> list[str]:
 def _change_lines(
     compiled: CompiledExperiment, base: str, file: str | os.PathLike[str] | None, env: dict[str, str] | None
 ) -> list[str]:
-    from scripts.experiments.changes import differences, file_at
+    from scripts import git
+    from scripts.experiments.changes import differences
     from scripts.experiments.compiler import CompileContext, compile_experiment, defining_spec
     from scripts.experiments.loader import load_text
     from scripts.paths import EXPERIMENTS_FILE
 
     env = dict(os.environ if env is None else env)
-    text, name = file_at(base, file or EXPERIMENTS_FILE)
+    text, name = git.file_at(base, file or EXPERIMENTS_FILE)
     if text is None:
         return ["New: the experiments file does not exist there."]
     base_file = load_text(text, name, env)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 
 @dataclass(frozen=True, order=True)

@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from scripts import labels as identity_labels
 from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
 from scripts.experiments.pools import check_worker_pools
 from scripts.experiments.source import Path, Source
+from scripts.jobs import labels as identity_labels
 
 TOP_LEVEL_KEYS = ("version", "defaults", "profiles", "experiments")
 SETTINGS_KEYS = (

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

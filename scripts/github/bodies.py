@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scripts.github.ours import Change
+from scripts.jobs import states
+from scripts.jobs.names import job_id
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
@@ -62,9 +64,9 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
         if job.error:
             lines.append(f"| `{job.experiment}` | not submitted: {_cell(job.error)} | |")
             continue
-        label = job.job_name.rsplit("/", 1)[-1]
+        label = job_id(job.job_name)
         shown = f"[`{label}`]({job.link})" if job.link else f"`{label}`"
-        lines.append(f"| `{job.experiment}` | {shown} | {job.state.removeprefix('JOB_STATE_').lower()} |")
+        lines.append(f"| `{job.experiment}` | {shown} | {states.short(job.state).lower()} |")
     lines += ["", "The best trial of each job is posted here when it ends."]
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ import base64
 import tempfile
 from pathlib import Path
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.github import bodies, ours, runner
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.github import bodies, ours, runner
 from scripts.github.events import DispatchEvent
 from scripts.github.publish import publish

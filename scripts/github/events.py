@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 ZERO_SHA = "0" * 40
 # Users who can push to the repository; only they may start runs from a comment.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.paths import REPO_ROOT
 
 # Never passed to a child: GitHub credentials and the runner's own tokens.

@@ -6,12 +6,10 @@ credential is present; nothing here calls a cloud.
 
 from __future__ import annotations
 
-import subprocess
-
+from scripts import git
 from scripts.github import bodies, ours, runner
 from scripts.github.events import PullRequestEvent
 from scripts.github.publish import publish
-from scripts.paths import REPO_ROOT
 
 
 def plan_section_for(base: str, head: str) -> tuple[str, list[ours.Change], bool]:
@@ -38,13 +36,7 @@ def plan_section_for(base: str, head: str) -> tuple[str, list[ours.Change], bool
 
 def merge_base(base: str, head: str) -> str:
     """Where the pull request branched off, so that later changes on main are not counted as its own."""
-    try:
-        found = subprocess.run(
-            ["git", "merge-base", base, head], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return base
-    return found or base
+    return git.merge_base(base, head) or base
 
 
 def run(event: PullRequestEvent) -> int:

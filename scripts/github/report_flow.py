@@ -11,21 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scripts import labels
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.github import bodies, ours, runner
 from scripts.github.api import GitHubClient
 from scripts.github.comments import find_comment, sections, update_sections
-
-ENDED_STATES = frozenset(
-    {
-        "JOB_STATE_SUCCEEDED",
-        "JOB_STATE_FAILED",
-        "JOB_STATE_CANCELLED",
-        "JOB_STATE_EXPIRED",
-        "JOB_STATE_PARTIALLY_SUCCEEDED",
-    }
-)
+from scripts.jobs import labels, states
+from scripts.jobs.names import job_id
 
 
 @dataclass(frozen=True)
@@ -36,12 +27,7 @@ class EndedJob:
 
     @property
     def section(self) -> str:
-        return f"result:{self.name.rsplit('/', 1)[-1]}"
-
-
-def repository_filter(repository: str) -> str:
-    """The List filter for this repository's jobs (the labels `run` sets)."""
-    return f'labels.{labels.REPOSITORY}="{labels.label_value(repository)}"'
+        return f"result:{job_id(self.name)}"
 
 
 def ended_jobs(project: str, region: str, repository: str, max_age_days: float = 0) -> list[EndedJob]:
@@ -54,17 +40,17 @@ def ended_jobs(project: str, region: str, repository: str, max_age_days: float =
 
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
-    from scripts.vertex.client import job_service_client
+    from scripts.vertex.backend import Backend
 
-    client = job_service_client(region)
+    client = Backend.from_environment().job_service_client(region)
     request = ListHyperparameterTuningJobsRequest(
-        parent=f"projects/{project}/locations/{region}", filter=repository_filter(repository)
+        parent=f"projects/{project}/locations/{region}", filter=labels.repository_filter(repository)
     )
     now = datetime.datetime.now(datetime.UTC)
     oldest = now - datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
     found = []
     for job in client.list_hyperparameter_tuning_jobs(request=request):
-        if job.state.name not in ENDED_STATES:
+        if not states.is_terminal(job.state.name):
             continue
         ended = job.end_time or job.update_time
         if oldest is not None and ended and ended.timestamp() < oldest.timestamp():

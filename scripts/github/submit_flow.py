@@ -7,17 +7,16 @@ Every experiment is compiled before the first is submitted, so a broken one subm
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.cli import UserError
+from scripts import git
+from scripts.errors import UserError
 from scripts.github import bodies, ours, runner
 from scripts.github.api import GitHubClient
 from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.publish import publish
-from scripts.paths import REPO_ROOT
 
 
 def merged_pull_request(client: GitHubClient, commit: str) -> int | None:
@@ -60,23 +59,15 @@ def submit_all(
 
 
 def _submitted(experiment: str, job: dict[str, Any]) -> bodies.Submitted:
-    from scripts.vertex.client import emulator_host
-    from scripts.vertex.names import job_console_url
+    from scripts.vertex.backend import Backend
 
     name = job.get("name", "")
-    # An emulator's job has no console page.
-    link = "" if emulator_host() else job_console_url(name) or ""
+    link = Backend.from_environment().console_url(name) or ""  # an emulator's job has none
     return bodies.Submitted(experiment, name, job.get("state", ""), link)
 
 
-def first_parent(commit: str) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", f"{commit}^"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def run(event: PushEvent, client: GitHubClient) -> int:
-    base = event.before if event.before != ZERO_SHA else first_parent(event.after)
+    base = event.before if event.before != ZERO_SHA else git.first_parent(event.after)
     changes = ours.changed(base, event.after)
     experiments = [change.experiment for change in changes if change.kind != "removed"]
     pull_request = merged_pull_request(client, event.after)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scripts.vertex import names
+from scripts.jobs import states
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.results.summary import Where
 
 COMMENT_LIMIT = 65_536
 
@@ -25,14 +27,14 @@ COMMENT_LIMIT = 65_536
 def render_markdown(
     job: HyperparameterTuningJob,
     *,
-    emulator: bool | None = None,
+    backend: Where,
     run_dir: Path | None = None,
     limit: int = COMMENT_LIMIT,
 ) -> str:
     """The summary of `job` in at most `limit` characters (pass less to leave room for a marker)."""
     from scripts.results.summary import summary
 
-    return render_summary(summary(job, emulator=emulator, run_dir=run_dir), limit=limit)
+    return render_summary(summary(job, backend=backend, run_dir=run_dir), limit=limit)
 
 
 def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT) -> str:
@@ -72,7 +74,7 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
         parts.append(chart)
     if trials:
         # Trials run as custom jobs on Vertex: link each one's console page when the job names it.
-        job_links = data["backend"] == "vertex" and any(t.get("custom_job") for t in trials)
+        job_links = any(t.get("console") for t in trials)
         parts.append(_table(trials, metric, job_links=job_links))
     parts.append(_links(data))
     return "\n\n".join(part for part in parts if part) + "\n"
@@ -85,7 +87,7 @@ def _heading(data: dict[str, Any]) -> str:
 
 
 def _state(state: str) -> str:
-    return state.removeprefix("JOB_STATE_")
+    return states.short(state)
 
 
 def _best(data: dict[str, Any], metric: str) -> str:
@@ -155,7 +157,7 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
             format_duration(trial["seconds"]) if trial["seconds"] is not None else "",
         ]
         if job_links:
-            url = names.custom_job_console_url(trial.get("custom_job", ""))
+            url = trial.get("console")
             row.append(f"[console]({url})" if url else "")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

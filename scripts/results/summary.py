@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from scripts.jobs.names import job_id
 from scripts.results import trials as trial_results
-from scripts.vertex import names
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
+
+
+class Where(Protocol):
+    """What a summary needs to know of the backend that ran the job (`scripts.vertex.backend.Backend`)."""
+
+    @property
+    def name(self) -> str: ...  # "local" or "vertex"
+
+    def console_url(self, job_name: str) -> str | None: ...
+
+    def trial_console_url(self, custom_job: str) -> str | None: ...
+
+    def trial_outputs(self, output_uri_prefix: str) -> str: ...
 
 
 def _timestamp(value: dt.datetime | None) -> str | None:
@@ -39,7 +52,7 @@ def _trial_seconds(trial: Trial) -> float | None:
     return max(0.0, (trial.end_time - trial.start_time).total_seconds())
 
 
-def trial_record(trial: Trial, metric_id: str, output_prefix: str) -> dict[str, Any]:
+def trial_record(trial: Trial, metric_id: str, output_prefix: str, backend: Where) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": trial.id,
         "state": trial.state.name,
@@ -55,31 +68,21 @@ def trial_record(trial: Trial, metric_id: str, output_prefix: str) -> dict[str, 
         record["output"] = f"{output_prefix.rstrip('/')}/{trial.id}/"
     if trial.custom_job:
         record["custom_job"] = trial.custom_job
+        console = backend.trial_console_url(trial.custom_job)
+        if console:
+            record["console"] = console
     return record
 
 
-def outputs_root(job: HyperparameterTuningJob, *, emulator: bool) -> str:
-    """The trials' base output directory: as sent on Vertex; where the emulator keeps it, locally."""
-    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
-    if not prefix or not emulator:
-        return prefix
-    from scripts.emulator.trials import local_output_directory
-    from scripts.paths import state_dir
-
-    return str(local_output_directory(prefix, state_dir()))
-
-
-def links(job: HyperparameterTuningJob, *, emulator: bool, run_dir: Path | None = None) -> dict[str, str]:
-    """Where to look at the job: console pages on Vertex, local paths on the emulator."""
+def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None = None) -> dict[str, str]:
+    """Where to look at the job: console pages on Vertex, the emulator's own paths locally."""
     found: dict[str, str] = {}
-    if emulator:
-        if run_dir is not None:
-            found["run"] = str(run_dir)
-    else:
-        url = names.job_console_url(job.name)
-        if url:
-            found["console"] = url
-    prefix = outputs_root(job, emulator=emulator)
+    url = backend.console_url(job.name)
+    if url:
+        found["console"] = url
+    elif run_dir is not None:
+        found["run"] = str(run_dir)
+    prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
     if prefix:
         found["outputs"] = prefix
     return found
@@ -88,28 +91,23 @@ def links(job: HyperparameterTuningJob, *, emulator: bool, run_dir: Path | None 
 def summary(
     job: HyperparameterTuningJob,
     *,
-    emulator: bool | None = None,
+    backend: Where,
     run_dir: Path | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The job as JSON-ready data. `emulator` defaults to whether VERTEX_AI_EMULATOR_HOST is set."""
-    if emulator is None:
-        from scripts.vertex.client import emulator_host
-
-        emulator = emulator_host() is not None
+    """The job as JSON-ready data; `backend` is the one that ran it (it decides the links)."""
     goal = trial_results.objective(job)
-    prefix = outputs_root(job, emulator=emulator)
-    records = {t.id: trial_record(t, goal.metric_id, prefix) for t in job.trials}
+    prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
+    records = {t.id: trial_record(t, goal.metric_id, prefix, backend) for t in job.trials}
     ranked_ids = [t.id for t in trial_results.ranked(job)]
     unranked = sorted((i for i in records if i not in set(ranked_ids)), key=trial_results.trial_sort_key)
     best = records[ranked_ids[0]] if ranked_ids else None
-    parsed = names.parse_job_name(job.name)
     return {
         "job": job.name,
-        "id": parsed.id if parsed else job.name.rsplit("/", 1)[-1],
+        "id": job_id(job.name),
         "display_name": job.display_name,
         "state": job.state.name,
-        "backend": "local" if emulator else "vertex",
+        "backend": backend.name,
         "metric": {"id": goal.metric_id, "goal": goal.goal},
         "best_trial": best,
         "counts": {**trial_results.count_outcomes(job), "max_trial_count": job.max_trial_count},
@@ -119,7 +117,7 @@ def summary(
         "duration_seconds": duration_seconds(job, now),
         "error": job.error.message if "error" in job and job.error.message else None,
         "labels": dict(job.labels),
-        "links": links(job, emulator=emulator, run_dir=run_dir),
+        "links": links(job, backend=backend, run_dir=run_dir),
         # Best first, then the trials without a value in id order.
         "trials": [records[i] for i in ranked_ids + unranked],
     }

@@ -5,15 +5,14 @@ whose final measurement carries the study's metric (a finite number), the highes
 the goal is MAXIMIZE, the lowest when MINIMIZE. Ties go to the trial that was created first
 (the lowest numeric trial id), so the same job always gives the same answer.
 
-Outcomes, counted for summaries (Vertex has only five trial states; the rest is in the reason):
+Outcomes, counted for summaries (`scripts.jobs.outcomes.TrialOutcome`; Vertex has only five
+trial states, so whoever ends a trial INFEASIBLE tags its reason with the outcome):
 
 - `succeeded`: SUCCEEDED with a final value of the metric;
-- `stopped`: stopped early by the service: STOPPING, or ended with an infeasible reason that
-  says it was stopped;
-- `failed`: INFEASIBLE with a reason that says the trial failed (its container exited non-zero,
-  crashed or was killed);
-- `infeasible`: any other INFEASIBLE trial (it ended without a final measurement), and a
-  SUCCEEDED trial whose final measurement lacks the metric;
+- `stopped`: STOPPING, or INFEASIBLE with a reason tagged `stopped` (early stopping, a cancel);
+- `failed`: INFEASIBLE with a reason tagged `failed` (the program exited non-zero, crashed, was killed);
+- `infeasible`: any other INFEASIBLE trial (it ended without a final measurement, or Vertex AI
+  gave its own reason), and a SUCCEEDED trial whose final measurement lacks the metric;
 - `active`: REQUESTED or ACTIVE, still running.
 """
 
@@ -24,12 +23,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts.jobs import outcomes
+from scripts.jobs.outcomes import TrialOutcome
+
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
 
-OUTCOMES = ("succeeded", "infeasible", "failed", "stopped", "active")
-# Words of an infeasible reason that mean the trial's program failed (not that it reported nothing).
-_FAILURE_MARKERS = ("fail", "exited", "exit status", "exit code", "non-zero", "crash", "killed")
+OUTCOMES = tuple(outcome.value for outcome in TrialOutcome)
 
 
 @dataclass(frozen=True)
@@ -82,23 +82,20 @@ def latest_value(trial: Trial, metric_id: str) -> float | None:
     return None
 
 
-def outcome(trial: Trial, metric_id: str) -> str:
-    """One of OUTCOMES (see the module docstring for the rules)."""
+def outcome(trial: Trial, metric_id: str) -> TrialOutcome:
+    """How the trial ended (see the module docstring for the rules)."""
     from google.cloud.aiplatform_v1 import Trial
 
     state = trial.state
-    reason = trial.infeasible_reason.lower()
     if state == Trial.State.SUCCEEDED:
-        return "succeeded" if final_value(trial, metric_id) is not None else "infeasible"
+        has_value = final_value(trial, metric_id) is not None
+        return TrialOutcome.SUCCEEDED if has_value else TrialOutcome.INFEASIBLE
     if state == Trial.State.STOPPING:
-        return "stopped"
+        return TrialOutcome.STOPPED
     if state == Trial.State.INFEASIBLE:
-        if "stop" in reason:
-            return "stopped"
-        if any(marker in reason for marker in _FAILURE_MARKERS):
-            return "failed"
-        return "infeasible"
-    return "active"
+        tagged = outcomes.from_reason(trial.infeasible_reason)
+        return tagged if tagged in (TrialOutcome.FAILED, TrialOutcome.STOPPED) else TrialOutcome.INFEASIBLE
+    return TrialOutcome.ACTIVE
 
 
 def trial_sort_key(trial_id: str) -> tuple[int, int, str]:

@@ -1,27 +1,23 @@
-"""The JobService client: Vertex AI's regional endpoint, or an emulator on `VERTEX_AI_EMULATOR_HOST`.
+"""The GAPIC `JobServiceClient`, for Vertex AI's regional endpoint or for an emulator's address.
 
-As with Google's other emulators, `VERTEX_AI_EMULATOR_HOST=host:port` sends every call to that
-address over an insecure channel and needs no credentials. Otherwise the client uses the
-regional endpoint `{location}-aiplatform.googleapis.com` and Application Default Credentials
-(what google-github-actions/auth sets up in a workflow).
+Which of the two a command uses is its `Backend`'s choice (`scripts.vertex.backend`); this
+module only builds them. An emulator needs no credentials and is reached over an insecure
+channel; Vertex AI uses `{location}-aiplatform.googleapis.com` with Application Default
+Credentials (what google-github-actions/auth sets up in a workflow).
 """
 
 from __future__ import annotations
 
-import os
+import weakref
 from typing import TYPE_CHECKING
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import JobServiceClient
 
-EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
-
-
-def emulator_host() -> str | None:
-    """The emulator's `host:port`, or None when calls go to Vertex AI."""
-    return os.environ.get(EMULATOR_HOST_ENV) or None
+# The emulator address of each client built for one, so that an error can say what did not answer.
+_EMULATOR_ADDRESSES: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
 
 def api_endpoint(location: str) -> str:
@@ -34,26 +30,36 @@ def api_endpoint(location: str) -> str:
     return f"{location}-aiplatform.googleapis.com"
 
 
-def job_service_client(location: str) -> JobServiceClient:
-    """A GAPIC `JobServiceClient` for `location` (or for the emulator, when one is set)."""
+def emulator_client(address: str) -> JobServiceClient:
+    """A client whose every call goes to the emulator at `host:port`."""
+    import grpc
     from google.cloud.aiplatform_v1 import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
 
-    address = emulator_host()
-    if address:
-        import grpc
-        from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
+    client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
+    _EMULATOR_ADDRESSES[client] = address
+    return client
 
-        channel = grpc.insecure_channel(address)
-        return JobServiceClient(transport=JobServiceGrpcTransport(channel=channel))
 
+def vertex_client(location: str) -> JobServiceClient:
+    """A client for `location`'s regional endpoint, with Application Default Credentials."""
     import google.auth.exceptions
     from google.api_core.client_options import ClientOptions
+    from google.cloud.aiplatform_v1 import JobServiceClient
 
     try:
         return JobServiceClient(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
     except google.auth.exceptions.DefaultCredentialsError as error:
         raise UserError(
             "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
-            "google-github-actions/auth to the workflow; or set VERTEX_AI_EMULATOR_HOST to use an emulator"
+            "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
             f" ({' '.join(str(error).split())[:200]})"
         ) from None
+
+
+def emulator_address(client: object) -> str | None:
+    """The emulator address `client` was built for, or None for a Vertex AI client."""
+    try:
+        return _EMULATOR_ADDRESSES.get(client)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return None

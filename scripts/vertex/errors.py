@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import grpc
 
-from scripts.cli import UserError
-from scripts.vertex.client import emulator_host
+from scripts.errors import UserError
 from scripts.vertex.retry import status_code
 
 SETUP_DOC = "docs/backends.md"
 
 
-def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str) -> str:
+def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str, emulator: str | None) -> str:
     text = message.lower()
     project_flag = f" --project {project}" if project else ""
     if reason == "SERVICE_DISABLED" or "has not been used in project" in text or "is disabled" in text:
@@ -57,21 +56,26 @@ def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str)
         return "Vertex AI cannot do this in the current state of the project or job"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return "quota exhausted after several retries: ask for more quota or lower parallel_trial_count"
-    if code == grpc.StatusCode.UNAVAILABLE and emulator_host() and ("connect" in text or "refused" in text):
+    if code == grpc.StatusCode.UNAVAILABLE and emulator and ("connect" in text or "refused" in text):
         return (
-            f"nothing answers at VERTEX_AI_EMULATOR_HOST={emulator_host()}: start "
-            "`python -m scripts emulator` there, or unset the variable to use Vertex AI"
+            f"nothing answers at the emulator address {emulator}: start "
+            "`python -m scripts emulator` there, or unset the emulator variable to use Vertex AI"
         )
+    if code is None and "credentials" in text:
+        return "the credentials could not be used: run `gcloud auth application-default login` again"
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL):
         return "Vertex AI did not answer after several retries: try again later"
     return "the call failed"
 
 
-def explain(error: BaseException, *, action: str, project: str = "") -> UserError:
+def explain(
+    error: BaseException, *, action: str, project: str = "", emulator: str | None = None
+) -> UserError:
     """A one-line `UserError` for a failed JobService call made while doing `action`."""
     code = status_code(error)
     reason = getattr(error, "reason", None) or ""
     message = getattr(error, "message", None) or str(error)
     message = " ".join(str(message).split())  # one line, whatever the server sent
     code_name = code.name if code is not None else type(error).__name__
-    return UserError(f"{action}: {_hint(code, reason, message, project)} ({code_name}: {message})")
+    hint = _hint(code, reason, message, project, emulator)
+    return UserError(f"{action}: {hint} ({code_name}: {message})")

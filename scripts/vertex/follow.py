@@ -7,28 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts.errors import ExitStatus
+from scripts.jobs import states
+from scripts.jobs.names import project_of
+from scripts.vertex.client import emulator_address
 from scripts.vertex.errors import explain
 from scripts.vertex.progress import ProgressDisplay
-from scripts.vertex.retry import RetryPolicy
+from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
-
-CALL_TIMEOUT = 60.0
-
-# The job states after which nothing changes any more.
-TERMINAL_STATES = frozenset(
-    {
-        "JOB_STATE_SUCCEEDED",
-        "JOB_STATE_FAILED",
-        "JOB_STATE_CANCELLED",
-        "JOB_STATE_EXPIRED",
-        "JOB_STATE_PARTIALLY_SUCCEEDED",
-    }
-)
-# The exit status of `run --wait` for each end state: scripts and CI steps branch on it.
-EXIT_STATUS = {"JOB_STATE_SUCCEEDED": 0, "JOB_STATE_CANCELLED": 3}
-FAILED_EXIT_STATUS = 1
 
 
 @dataclass
@@ -55,12 +43,12 @@ class PollSchedule:
 
 
 def is_terminal(job: HyperparameterTuningJob) -> bool:
-    return job.state.name in TERMINAL_STATES
+    return states.is_terminal(job.state.name)
 
 
-def exit_status(job: HyperparameterTuningJob) -> int:
-    """0 for SUCCEEDED, 3 for CANCELLED, 1 for any other end (FAILED, EXPIRED...)."""
-    return EXIT_STATUS.get(job.state.name, FAILED_EXIT_STATUS)
+def exit_status(job: HyperparameterTuningJob) -> ExitStatus:
+    """OK for SUCCEEDED, CANCELLED for CANCELLED, FAILED for any other end (FAILED, EXPIRED...)."""
+    return states.exit_status(job.state.name)
 
 
 def get_job(
@@ -71,8 +59,10 @@ def get_job(
         return policy.call(
             lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
         )
-    except Exception as error:
-        raise explain(error, action=f"reading job {name}", project=_project(name)) from None
+    except API_ERRORS as error:
+        raise explain(
+            error, action=f"reading job {name}", project=project_of(name), emulator=emulator_address(client)
+        ) from None
 
 
 def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None = None) -> None:
@@ -82,8 +72,13 @@ def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None =
         policy.call(
             lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
         )
-    except Exception as error:
-        raise explain(error, action=f"cancelling job {name}", project=_project(name)) from None
+    except API_ERRORS as error:
+        raise explain(
+            error,
+            action=f"cancelling job {name}",
+            project=project_of(name),
+            emulator=emulator_address(client),
+        ) from None
 
 
 def follow(
@@ -111,8 +106,3 @@ def follow(
             sleep(schedule.next(changed))
     finally:
         display.close()
-
-
-def _project(name: str) -> str:
-    parts = name.split("/")
-    return parts[1] if len(parts) > 1 and parts[0] == "projects" else ""

@@ -12,6 +12,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from scripts.jobs import states
 from scripts.results import trials as trial_results
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class ProgressDisplay:
         """The lines that describe what changed since the last call."""
         lines = []
         metric = trial_results.objective(job).metric_id
-        state = job.state.name.removeprefix("JOB_STATE_")
+        state = states.short(job.state.name)
         job_line = [f"job {state}"] if state != self._job_state else []
         self._job_state = state
         ended = "end_time" in job
@@ -112,7 +113,7 @@ class ProgressDisplay:
         metric = trial_results.objective(job).metric_id or "metric"
         counts = trial_results.count_outcomes(job)
         done = counts["total"] - counts["active"]
-        state = job.state.name.removeprefix("JOB_STATE_")
+        state = states.short(job.state.name)
         trials = sorted(job.trials, key=lambda t: trial_results.trial_sort_key(t.id))
         hidden = 0
         if max_rows is not None and len(trials) > max_rows:

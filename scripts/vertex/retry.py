@@ -13,9 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import google.auth.exceptions
 import grpc
+from google.api_core.exceptions import GoogleAPICallError
 
 T = TypeVar("T")
+
+# What a JobService call raises when the call itself fails: the API's status errors (the GAPIC
+# client wraps gRPC's), a raw gRPC error, or credentials that cannot be used. Anything else is a
+# bug in this project and keeps its traceback.
+API_ERRORS = (GoogleAPICallError, grpc.RpcError, google.auth.exceptions.GoogleAuthError)
+
+# Seconds one JobService call may take before it counts as DEADLINE_EXCEEDED (and is retried).
+CALL_TIMEOUT = 60.0
 
 # Worth another try: the request may not have reached the service, or it was shed under load.
 TRANSIENT_CODES = frozenset(
@@ -87,7 +97,7 @@ class RetryPolicy:
         while True:
             try:
                 return operation()
-            except Exception as error:
+            except API_ERRORS as error:
                 if not is_transient(error) or attempt >= self.max_attempts:
                     raise
                 wait = self.delay(attempt)

@@ -3,7 +3,7 @@
 The rules, in order:
 
 1. Look for jobs under the parent with the same identity labels (experiment, spec hash, commit;
-   `scripts.labels.IDENTITY`). Reuse the newest one unless it failed, was cancelled or expired.
+   `scripts.jobs.labels.IDENTITY`). Reuse the newest one unless it failed, was cancelled or expired.
    `force=True` skips the reuse, never the look-up (see 3).
 2. Create the job. Transient errors are retried with backoff (`RetryPolicy`).
 3. When a create fails in a way that may have been applied anyway (the reply was lost:
@@ -21,16 +21,22 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from scripts import labels as identity_labels
-from scripts.cli import UserError
+from scripts.errors import UserError
+from scripts.jobs import labels as identity_labels
+from scripts.jobs import states
+from scripts.vertex.client import emulator_address
 from scripts.vertex.errors import explain
-from scripts.vertex.retry import RetryPolicy, is_ambiguous, is_transient, status_code
+from scripts.vertex.retry import (
+    API_ERRORS,
+    CALL_TIMEOUT,
+    RetryPolicy,
+    is_ambiguous,
+    is_transient,
+    status_code,
+)
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
-
-# Seconds one JobService call may take before it counts as DEADLINE_EXCEEDED (and is retried).
-CALL_TIMEOUT = 60.0
 
 
 class Compiled(Protocol):
@@ -44,19 +50,6 @@ class Compiled(Protocol):
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _not_reusable_states() -> frozenset:
-    from google.cloud.aiplatform_v1 import JobState
-
-    return frozenset(
-        {
-            JobState.JOB_STATE_FAILED,
-            JobState.JOB_STATE_CANCELLING,
-            JobState.JOB_STATE_CANCELLED,
-            JobState.JOB_STATE_EXPIRED,
-        }
-    )
 
 
 def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
@@ -100,8 +93,7 @@ def find_jobs(
 
 def reusable(jobs: Iterable[HyperparameterTuningJob]) -> HyperparameterTuningJob | None:
     """The newest job that still counts as this submission: not failed, cancelled or expired."""
-    excluded = _not_reusable_states()
-    return next((job for job in jobs if job.state not in excluded), None)
+    return next((job for job in jobs if job.state.name not in states.NOT_REUSABLE), None)
 
 
 def submit(
@@ -118,21 +110,25 @@ def submit(
     policy = policy or RetryPolicy()
     identity = identity_of(compiled.job)
     action = f"submitting experiment {compiled.name!r} to {compiled.parent}"
+    emulator = emulator_address(client)
 
     def on_retry(error: BaseException, wait: float) -> None:
         notify(f"listing jobs failed with {_code(error)}; retrying in {wait:.1f}s")
 
     try:
         existing = find_jobs(client, compiled.parent, identity, policy, on_retry)
-    except Exception as error:
+    except API_ERRORS as error:
         raise explain(
-            error, action=f"looking up earlier jobs of {compiled.name!r}", project=compiled.project
+            error,
+            action=f"looking up earlier jobs of {compiled.name!r}",
+            project=compiled.project,
+            emulator=emulator,
         ) from None
 
     if not force:
         previous = reusable(existing)
         if previous is not None:
-            state = previous.state.name.removeprefix("JOB_STATE_")
+            state = states.short(previous.state.name)
             notify(
                 f"reusing {previous.name} ({state}): it has the same experiment, spec and commit; "
                 "--force submits a new job"
@@ -147,9 +143,9 @@ def submit(
     while True:
         try:
             return client.create_hyperparameter_tuning_job(request=request, retry=None, timeout=CALL_TIMEOUT)
-        except Exception as error:
+        except API_ERRORS as error:
             if not is_transient(error):
-                raise explain(error, action=action, project=compiled.project) from None
+                raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
             last = attempt >= policy.max_attempts
             if not last or is_ambiguous(error):
                 wait = policy.delay(attempt)
@@ -161,18 +157,19 @@ def submit(
                 # (and after the last attempt too, rather than report a job that exists as failed).
                 try:
                     found = find_jobs(client, compiled.parent, identity, policy, on_retry)
-                except Exception as lookup_error:
+                except API_ERRORS as lookup_error:
                     raise explain(
                         lookup_error,
                         action=f"checking whether {compiled.name!r} was created",
                         project=compiled.project,
+                        emulator=emulator,
                     ) from None
                 ours = [job for job in found if job.name not in known]
                 if ours:
                     notify(f"the lost create had been applied: found {ours[0].name}")
                     return ours[0]
             if last:
-                raise explain(error, action=action, project=compiled.project) from None
+                raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
             attempt += 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.github.events import (
     ZERO_SHA,
     DispatchEvent,

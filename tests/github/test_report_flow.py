@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from scripts.github.api import GitHubClient
 from scripts.github.comments import marker, set_section
-from scripts.github.report_flow import EndedJob, report, repository_filter
+from scripts.github.report_flow import EndedJob, report
+from scripts.jobs.labels import repository_filter
 
 JOB = "projects/p/locations/us-central1/hyperparameterTuningJobs/{}"
 

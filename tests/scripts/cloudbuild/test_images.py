@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from scripts import cli, images
+from scripts import git as scripts_git
 from tests.scripts.cloudbuild.conftest import git
 
 
@@ -27,7 +28,7 @@ def test_a_copy_without_git_gets_the_same_tag_as_the_commit(git_repo, tmp_path):
     copy = tmp_path / "export"
     unversioned = shutil.ignore_patterns(".git", "__pycache__", "gha-creds-*", ".hpt")
     shutil.copytree(git_repo, copy, ignore=unversioned)
-    assert images.head_commit(copy) is None
+    assert scripts_git.head_commit(copy) is None
     assert images.content_tag("HEAD", copy) == images.content_tag("HEAD", git_repo)
 
 

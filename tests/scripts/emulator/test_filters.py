@@ -1,4 +1,4 @@
-"""List filters: what `scripts.labels.identity_filter` writes always parses; nothing else crashes."""
+"""List filters: what `scripts.jobs.labels.identity_filter` writes always parses; nothing else crashes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scripts.emulator.server import RpcFailure, parse_filter
-from scripts.labels import IDENTITY, identity_filter, label_value
+from scripts.jobs.labels import IDENTITY, identity_filter, label_value
 
 label_values = st.text(min_size=1, max_size=40).map(label_value).filter(bool)
 

@@ -6,7 +6,7 @@ import pytest
 from google.api_core import exceptions
 from google.cloud.aiplatform_v1 import JobState, ListHyperparameterTuningJobsRequest, Trial, WorkerPoolSpec
 
-from scripts.labels import identity_filter
+from scripts.jobs.labels import identity_filter
 
 from .conftest import PARENT, StudySpec, discrete, make_job, wait_until
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import cli
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.experiments.changes import changes_between
 
 from .helpers import HEADER

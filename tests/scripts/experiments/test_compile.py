@@ -7,9 +7,10 @@ import json
 import pytest
 from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
 
-from scripts import images, labels
-from scripts.cli import UserError
+from scripts import git, images
+from scripts.errors import UserError
 from scripts.experiments import CompileContext, InvalidExperiments, compile_experiment, load, load_text
+from scripts.jobs import labels
 from scripts.paths import EXPERIMENTS_FILE
 
 from .helpers import EXPERIMENT, HEADER
@@ -332,7 +333,7 @@ def test_a_compiled_experiment_made_from_a_message_gives_the_same_json():
 
 
 def test_a_revision_name_is_labelled_with_its_full_commit():
-    head = images.head_commit()
+    head = git.head_commit()
     if head is None:
         pytest.skip("not in a git checkout")
     assert compiled(commit="HEAD").job_json["labels"][labels.COMMIT] == head

@@ -10,7 +10,7 @@ from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.experiments import CompileContext, InvalidExperiments, compile_experiment, load_text
 from scripts.experiments.parameters import PARAMETER_KEYS
 from scripts.experiments.pools import WORKER_POOL_KEYS

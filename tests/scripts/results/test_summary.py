@@ -18,7 +18,10 @@ from google.cloud.aiplatform_v1 import (
 from scripts.results.files import write_summary
 from scripts.results.markdown import COMMENT_LIMIT, format_duration, render_markdown
 from scripts.results.summary import summary
+from scripts.vertex.backend import Backend
 from tests.fakes.job_service import make_trial
+
+VERTEX = Backend.vertex()
 
 NAME = "projects/demo-project/locations/europe-west4/hyperparameterTuningJobs/4242"
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -55,7 +58,7 @@ def three_trials() -> list[Trial]:
         {"learning_rate": 0.9, "num_units": 128.0},
         None,
         state=Trial.State.INFEASIBLE,
-        reason="The trial's process exited with status 1; see logs/3.log.",
+        reason="failed: the trial's process exited with status 1; see logs/3.log.",
     )
     return [first, second, third]
 
@@ -73,7 +76,7 @@ def table_rows(markdown: str) -> list[list[str]]:
 
 
 def test_summary_json_names_the_best_trial_counts_and_console_links():
-    data = summary(finished_job(*three_trials()), emulator=False)
+    data = summary(finished_job(*three_trials()), backend=VERTEX)
 
     assert data["best_trial"]["id"] == "2"
     assert data["best_trial"]["value"] == 0.93
@@ -97,7 +100,7 @@ def test_summary_json_names_the_best_trial_counts_and_console_links():
 
 
 def test_markdown_shows_best_parameters_chart_sorted_table_and_links():
-    markdown = render_markdown(finished_job(*three_trials()), emulator=False)
+    markdown = render_markdown(finished_job(*three_trials()), backend=VERTEX)
 
     assert markdown.startswith("### Hyperparameter tuning `horses-humans-abc123`: SUCCEEDED (Vertex AI)")
     assert "**Best trial 2**: `accuracy` = **0.93** (maximize)" in markdown
@@ -123,21 +126,23 @@ def test_minimize_sorts_the_table_lowest_first():
     trials = [
         make_trial(str(i), {"x": i}, value, metric="accuracy") for i, value in enumerate([0.3, 0.1, 0.2], 1)
     ]
-    markdown = render_markdown(finished_job(*trials, goal="MINIMIZE"), emulator=False)
+    markdown = render_markdown(finished_job(*trials, goal="MINIMIZE"), backend=VERTEX)
     assert [row[0] for row in table_rows(markdown)] == ["2", "3", "1"]
     assert "**Best trial 2**" in markdown and "(minimize)" in markdown
 
 
-def test_emulator_jobs_link_local_paths_instead_of_the_console(tmp_path, monkeypatch):
-    monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "state"))
+def test_emulator_jobs_link_the_emulators_own_paths_instead_of_the_console(tmp_path, monkeypatch):
+    # The reporter's own state directory is not the emulator's: the emulator's is what counts.
+    monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "reporter"))
+    emulator = Backend.emulator_at("127.0.0.1:1", tmp_path / "state")
     job = finished_job(*three_trials())
-    markdown = render_markdown(job, emulator=True, run_dir=tmp_path / "run")
+    markdown = render_markdown(job, backend=emulator, run_dir=tmp_path / "run")
     assert "console.cloud.google.com" not in markdown
     assert f"run directory `{tmp_path / 'run'}`" in markdown
     # The emulator keeps a gs:// base output directory under its state directory.
     assert f"trial outputs `{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}`" in markdown
     assert "(local emulator)" in markdown
-    trial = summary(job, emulator=True)["trials"][0]
+    trial = summary(job, backend=emulator)["trials"][0]
     assert trial["output"] == f"{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}/2/"
 
 
@@ -145,8 +150,8 @@ def test_all_infeasible_trials_say_there_is_no_best_trial():
     trials = [make_trial(str(i), {"x": i}, None, state=Trial.State.INFEASIBLE) for i in (1, 2)]
     job = finished_job(*trials, state="JOB_STATE_FAILED")
     job.error.message = "All trials failed."
-    data = summary(job, emulator=False)
-    markdown = render_markdown(job, emulator=False)
+    data = summary(job, backend=VERTEX)
+    markdown = render_markdown(job, backend=VERTEX)
 
     assert data["best_trial"] is None and data["counts"]["infeasible"] == 2
     assert data["error"] == "All trials failed."
@@ -168,14 +173,14 @@ def test_a_summary_over_the_comment_limit_keeps_the_best_trials_and_whole_markdo
     ]
     job = finished_job(*trials)
     job.max_trial_count = 1200
-    markdown = render_markdown(job, emulator=False)
+    markdown = render_markdown(job, backend=VERTEX)
 
     assert len(markdown) <= COMMENT_LIMIT
     assert len(markdown) > COMMENT_LIMIT * 0.9  # it fills the space rather than giving up early
     shown = table_rows(markdown)
     note = re.search(r"the table and chart show the best (\d+) of 1200 trials \((\d+) left out\)", markdown)
     assert note and int(note[1]) == len(shown) and int(note[1]) + int(note[2]) == 1200
-    expected_order = [t["id"] for t in summary(job, emulator=False)["trials"]][: len(shown)]
+    expected_order = [t["id"] for t in summary(job, backend=VERTEX)["trials"]][: len(shown)]
     assert [row[0] for row in shown] == expected_order  # the best ones, best first
     assert markdown.count("```") % 2 == 0  # every fence closed
     assert all(len(row) == len(shown[0]) for row in shown)  # no row cut short
@@ -184,18 +189,22 @@ def test_a_summary_over_the_comment_limit_keeps_the_best_trials_and_whole_markdo
 
 def test_a_smaller_limit_leaves_room_for_a_comment_marker():
     trials = [make_trial(str(i), {"x": float(i)}, i / 100) for i in range(1, 101)]
-    markdown = render_markdown(finished_job(*trials), emulator=False, limit=3000)
+    markdown = render_markdown(finished_job(*trials), backend=VERTEX, limit=3000)
     assert len(markdown) <= 3000 and "Shortened to fit" in markdown
 
 
 def test_table_cells_escape_pipes_newlines_and_html():
     trial = make_trial("1", {"activation": "relu|tanh\n<b>"}, 0.5)
-    rows = table_rows(render_markdown(finished_job(trial), emulator=False))
+    rows = table_rows(render_markdown(finished_job(trial), backend=VERTEX))
     assert rows[0][3] == "relu\\|tanh &lt;b&gt;"
 
 
 def test_write_summary_writes_markdown_and_json_next_to_the_run(tmp_path):
-    written = write_summary(finished_job(*three_trials()), tmp_path / "runs" / "4242", emulator=True)
+    written = write_summary(
+        finished_job(*three_trials()),
+        tmp_path / "runs" / "4242",
+        backend=Backend.emulator_at("127.0.0.1:1", tmp_path),
+    )
     names = {path.name for path in written}
     assert {"summary.md", "summary.json"} <= names
     data = json.loads((tmp_path / "runs" / "4242" / "summary.json").read_text())
@@ -205,7 +214,7 @@ def test_write_summary_writes_markdown_and_json_next_to_the_run(tmp_path):
 
 def test_whole_metric_values_still_read_as_numbers_with_a_decimal_point():
     trial = make_trial("1", {"num_units": 64.0}, 1.0)
-    markdown = render_markdown(finished_job(trial), emulator=False)
+    markdown = render_markdown(finished_job(trial), backend=VERTEX)
     assert "`accuracy` = **1.0**" in markdown and "bar [1.0]" in markdown
     assert "| `num_units` | 64 |" in markdown  # a whole parameter value stays an integer
 

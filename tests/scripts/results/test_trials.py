@@ -58,7 +58,7 @@ def test_only_succeeded_trials_with_a_finite_metric_compete():
     other_metric = make_trial("3", {}, 0.99, metric="loss")
     not_a_number = make_trial("4", {}, math.nan)
     infeasible_with_value = make_trial(
-        "5", {}, 0.98, state=INFEASIBLE, reason="Stopped before it finished: cancel."
+        "5", {}, 0.98, state=INFEASIBLE, reason="stopped: stopped before it finished: cancel."
     )
     job = job_with(make_trial("1", {}, 0.5), no_final, other_metric, not_a_number, infeasible_with_value)
     assert best_trial(job).id == "1"
@@ -84,9 +84,12 @@ def test_all_infeasible_trials_have_no_best_and_are_counted():
         (INFEASIBLE, "The trial reported no measurement of metric 'accuracy'.", "infeasible"),
         (INFEASIBLE, "", "infeasible"),
         (INFEASIBLE, "The trial reported no measurement of metric 'error_rate'.", "infeasible"),
-        (INFEASIBLE, "The trial's process exited with status 1; see trial.log.", "failed"),
-        (INFEASIBLE, "Trial job failed with error: OOM", "failed"),
-        (INFEASIBLE, "Stopped before it finished: the job was cancelled.", "stopped"),
+        (INFEASIBLE, "failed: the trial's process exited with status 1; see trial.log.", "failed"),
+        (INFEASIBLE, "stopped: stopped before it finished: the job was cancelled.", "stopped"),
+        # Only the tag that whoever ended the trial set counts, never the wording around it.
+        (INFEASIBLE, "infeasible: the trial's replica failed to report; it stopped.", "infeasible"),
+        (INFEASIBLE, "Trial job failed with error: OOM", "infeasible"),
+        (INFEASIBLE, "Stopped: the job was cancelled.", "infeasible"),
         (Trial.State.STOPPING, "", "stopped"),
         (Trial.State.ACTIVE, "", "active"),
         (Trial.State.REQUESTED, "", "active"),
@@ -100,7 +103,7 @@ def test_outcome_of_each_kind_of_trial(state, reason, expected):
 def test_counts_cover_every_outcome_with_zeros():
     job = job_with(
         make_trial("1", {}, 0.5),
-        make_trial("2", {}, None, state=INFEASIBLE, reason="exited with status 2"),
+        make_trial("2", {}, None, state=INFEASIBLE, reason="failed: exited with status 2"),
         make_trial("3", {}, None, state=Trial.State.ACTIVE),
     )
     assert count_outcomes(job) == {

@@ -16,8 +16,8 @@ from google.cloud.aiplatform_v1 import (
     WorkerPoolSpec,
 )
 
-from scripts import labels
-from scripts.vertex.client import job_service_client
+from scripts.jobs import labels
+from scripts.vertex.backend import Backend
 from scripts.vertex.retry import RetryPolicy
 from tests.fakes.job_service import FakeJobService
 
@@ -93,7 +93,7 @@ def fake(monkeypatch):
 
 @pytest.fixture
 def client(fake):
-    return job_service_client(LOCATION)
+    return Backend.from_environment().job_service_client(LOCATION)
 
 
 @pytest.fixture

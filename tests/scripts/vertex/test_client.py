@@ -6,9 +6,13 @@ import json
 
 import pytest
 
-from scripts.cli import UserError
-from scripts.vertex.client import job_service_client
-from scripts.vertex.names import custom_job_console_url, job_console_url, resolve_job_name
+from scripts.commands.job_args import resolve_job_name
+from scripts.errors import UserError
+from scripts.vertex.backend import Backend
+
+
+def job_service_client(location: str):
+    return Backend.from_environment().job_service_client(location)
 
 
 @pytest.fixture
@@ -65,11 +69,23 @@ def test_job_names_full_or_bare_with_project_and_region(monkeypatch):
         resolve_job_name("projects/p/locations/l/customJobs/1")
 
 
-def test_console_urls_of_a_job_and_a_trial():
-    assert job_console_url("projects/p-1/locations/us-east1/hyperparameterTuningJobs/42") == (
+def test_console_urls_of_a_job_and_a_trial_exist_on_vertex_only():
+    vertex, emulator = Backend.vertex(), Backend.emulator_at("127.0.0.1:1")
+    job = "projects/p-1/locations/us-east1/hyperparameterTuningJobs/42"
+    assert vertex.console_url(job) == (
         "https://console.cloud.google.com/agent-platform/locations/us-east1/training/42?project=p-1"
     )
-    assert custom_job_console_url("projects/123/locations/us-east1/customJobs/9") == (
+    assert vertex.trial_console_url("projects/123/locations/us-east1/customJobs/9") == (
         "https://console.cloud.google.com/agent-platform/locations/us-east1/training/9?project=123"
     )
-    assert job_console_url("not a name") is None
+    assert vertex.console_url("not a name") is None
+    assert emulator.console_url(job) is None
+    assert emulator.trial_console_url("projects/123/locations/us-east1/customJobs/9") is None
+
+
+def test_the_backend_is_read_from_the_emulator_variable_once(monkeypatch):
+    assert Backend.from_environment({"VERTEX_AI_EMULATOR_HOST": "127.0.0.1:8471"}) == Backend.emulator_at(
+        "127.0.0.1:8471"
+    )
+    assert Backend.from_environment({}) == Backend.vertex()
+    assert not Backend.from_environment({"VERTEX_AI_EMULATOR_HOST": ""}).is_emulator

@@ -42,12 +42,12 @@ def test_run_wait_json_follows_to_the_end_and_prints_the_final_job(fake, capsys,
     assert job.state == JobState.JOB_STATE_SUCCEEDED
     assert [t.id for t in job.trials] == ["1", "2"]
     assert job.name == f"{PARENT}/hyperparameterTuningJobs/1000"
-    # The console URL comes first, as soon as the job exists; progress and the result follow.
+    # Where the job is comes first, as soon as it exists; progress and the result follow. The
+    # fake is reached as an emulator, which has no console page to link.
     lines = err.splitlines()
     assert lines[0] == f"job {job.name}"
-    assert lines[1].strip() == (
-        "https://console.cloud.google.com/agent-platform/locations/europe-west4/training/1000?project=demo-project"
-    )
+    assert lines[1].strip() == f"emulator at {fake.address}"
+    assert "console.cloud.google.com" not in err
     assert "trial 2 succeeded accuracy=0.91" in err
     assert (
         "result: SUCCEEDED; best trial 2: accuracy=0.91 (learning_rate=0.3, momentum=0.9, num_units=512)"

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.cloud.aiplatform_v1 import JobState, Trial
 
-from scripts.cli import UserError
+from scripts.errors import UserError
 from scripts.vertex.follow import PollSchedule, cancel_job, exit_status, follow
 from scripts.vertex.progress import ProgressDisplay
 from scripts.vertex.submit import submit

@@ -10,8 +10,8 @@ from google.cloud.aiplatform_v1 import (
     ListHyperparameterTuningJobsRequest,
 )
 
-from scripts import labels
-from scripts.cli import UserError
+from scripts.errors import UserError
+from scripts.jobs import labels
 from scripts.vertex.submit import submit
 from tests.fakes.job_service import Fault
 from tests.scripts.vertex.conftest import PARENT, codelab_job, make_compiled
@@ -232,12 +232,16 @@ def test_the_lookup_reads_every_page_of_matching_jobs(fake, client, compiled):
 def test_an_emulator_address_where_nothing_listens_says_so(monkeypatch, compiled, policy):
     import socket
 
-    from scripts.vertex.client import job_service_client
+    from scripts.vertex.backend import Backend
 
     with socket.socket() as probe:  # a port that was free a moment ago, with nothing listening now
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", address)
     policy.max_attempts = 2
-    with pytest.raises(UserError, match=f"nothing answers at VERTEX_AI_EMULATOR_HOST={address}"):
-        submit(job_service_client("us-central1"), compiled, policy=policy, notify=lambda message: None)
+    with pytest.raises(UserError, match=f"nothing answers at the emulator address {address}"):
+        submit(
+            Backend.emulator_at(address).job_service_client("us-central1"),
+            compiled,
+            policy=policy,
+            notify=lambda message: None,
+        )

@@ -32,3 +32,8 @@ def label_value(text: str) -> str:
 def identity_filter(labels: dict[str, str]) -> str:
     """The `ListHyperparameterTuningJobs` filter that finds jobs with the same identity labels."""
     return " AND ".join(f'labels.{key}="{labels[key]}"' for key in IDENTITY if key in labels)
+
+
+def repository_filter(repository: str) -> str:
+    """The `ListHyperparameterTuningJobs` filter that finds a repository's jobs."""
+    return f'labels.{REPOSITORY}="{label_value(repository)}"'

@@ -1,0 +1,25 @@
+"""The errors every layer may raise, and the exit statuses the CLI turns them into.
+
+`UserError` is a problem the user can fix (a bad flag, a missing credential, a rejected
+request): the CLI prints it as one line, without a traceback. Anything else is a bug and keeps
+its traceback. The domain packages raise `UserError`; only `scripts.cli` catches it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """What `python -m scripts ...` exits with; scripts and workflow steps branch on it."""
+
+    OK = 0
+    FAILED = 1  # a user error, an invalid file, or a job that ended FAILED or EXPIRED
+    USAGE = 2  # an unknown command or a bad flag (argparse's own status)
+    CANCELLED = 3  # a followed job ended CANCELLED
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""

@@ -1,0 +1,11 @@
+"""The job vocabulary every other package speaks: names, states, labels, trial outcomes.
+
+It sits at the bottom of the package graph: it imports nothing of this project and no cloud
+library, so `experiments`, `vertex`, `emulator`, `results` and `github` can all depend on it
+without depending on each other.
+
+- `names`: tuning-job and custom-job resource names, and the console pages that show them;
+- `states`: which job states are final, reusable, and the exit status each end gives;
+- `labels`: the labels that identify a submitted job, and the List filters that find it;
+- `outcomes`: how a trial ended (succeeded, failed, stopped...), decided where it ends.
+"""

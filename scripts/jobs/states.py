@@ -1,0 +1,39 @@
+"""Job states, by their `JobState` names: which are final, which still count as a submission.
+
+Names rather than the proto enum, so that this module imports no cloud library; compare with
+`job.state.name`.
+"""
+
+from __future__ import annotations
+
+from scripts.errors import ExitStatus
+
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+FAILED = "JOB_STATE_FAILED"
+CANCELLING = "JOB_STATE_CANCELLING"
+CANCELLED = "JOB_STATE_CANCELLED"
+EXPIRED = "JOB_STATE_EXPIRED"
+PARTIALLY_SUCCEEDED = "JOB_STATE_PARTIALLY_SUCCEEDED"
+
+# After these, nothing about the job changes any more.
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, PARTIALLY_SUCCEEDED})
+# A job in these states no longer counts as the submission of its spec: submitting again makes a new one.
+NOT_REUSABLE = frozenset({FAILED, CANCELLING, CANCELLED, EXPIRED})
+
+
+def is_terminal(state_name: str) -> bool:
+    return state_name in TERMINAL
+
+
+def short(state_name: str) -> str:
+    """`JOB_STATE_SUCCEEDED` -> `SUCCEEDED`, as the CLI and comments show it."""
+    return state_name.removeprefix("JOB_STATE_")
+
+
+def exit_status(state_name: str) -> ExitStatus:
+    """The exit status of a followed job's end: OK for SUCCEEDED, CANCELLED, else FAILED."""
+    if state_name == SUCCEEDED:
+        return ExitStatus.OK
+    if state_name == CANCELLED:
+        return ExitStatus.CANCELLED
+    return ExitStatus.FAILED

@@ -1,0 +1,139 @@
+"""Which JobService a command talks to, chosen once and passed down: Vertex AI or an emulator.
+
+    backend = Backend.from_environment()          # the one place that reads VERTEX_AI_EMULATOR_HOST
+    client = backend.job_service_client("us-central1")
+    backend.console_url(job.name)                 # None for an emulator: it has no console
+    backend.trial_outputs(prefix)                 # gs://... on Vertex; the emulator's own directory
+
+Like Google's other emulators, `VERTEX_AI_EMULATOR_HOST=host:port` sends every JobService call to
+that address over an insecure channel, with no credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
+from scripts.paths import state_dir as local_state_dir
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import JobServiceClient
+
+EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
+# Seconds to wait for an emulator to say where its state directory is.
+INFO_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Vertex AI (`emulator=None`, Application Default Credentials) or the emulator at `host:port`.
+
+    `emulator_state_dir` is the emulator's state directory when the caller knows it (it started
+    the emulator); otherwise it is asked of the emulator on first use.
+    """
+
+    emulator: str | None = None
+    emulator_state_dir: Path | None = field(default=None, compare=False)
+
+    @classmethod
+    def vertex(cls) -> Backend:
+        return cls()
+
+    @classmethod
+    def emulator_at(cls, address: str, state_dir: Path | None = None) -> Backend:
+        return cls(emulator=address, emulator_state_dir=state_dir)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> Backend:
+        """The emulator at `$VERTEX_AI_EMULATOR_HOST` when it is set, else Vertex AI."""
+        env = os.environ if env is None else env
+        address = env.get(EMULATOR_HOST_ENV) or None
+        return cls.emulator_at(address) if address else cls.vertex()
+
+    # -- what it is ----------------------------------------------------------------------------
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.emulator is not None
+
+    @property
+    def name(self) -> str:
+        """`local` or `vertex`, as summaries record it."""
+        return "local" if self.is_emulator else "vertex"
+
+    def describe(self) -> str:
+        return f"emulator at {self.emulator}" if self.is_emulator else "Vertex AI"
+
+    # -- the client ----------------------------------------------------------------------------
+
+    def job_service_client(self, location: str) -> JobServiceClient:
+        """A GAPIC `JobServiceClient`: the emulator's channel, or `location`'s regional endpoint."""
+        from scripts.vertex import client
+
+        if self.emulator:
+            return client.emulator_client(self.emulator)
+        return client.vertex_client(location)
+
+    # -- where to look -------------------------------------------------------------------------
+
+    def console_url(self, job_name: str) -> str | None:
+        """The job's Google Cloud console page; None for an emulator's job or a name of another shape."""
+        parsed = parse_job_name(job_name)
+        return parsed.console_url if parsed and not self.is_emulator else None
+
+    def trial_console_url(self, custom_job: str) -> str | None:
+        """The console page of the custom job a trial ran as (Vertex AI only)."""
+        return None if self.is_emulator else custom_job_console_url(custom_job)
+
+    @functools.cached_property
+    def state_dir(self) -> Path | None:
+        """The emulator's state directory (None on Vertex AI, or when the emulator cannot say)."""
+        if not self.is_emulator:
+            return None
+        if self.emulator_state_dir is not None:
+            return self.emulator_state_dir
+        return _ask_state_dir(self.emulator)
+
+    def trial_outputs(self, output_uri_prefix: str) -> str:
+        """Where the trials' base output directory is: as sent on Vertex AI; on disk for an emulator."""
+        if not output_uri_prefix or not self.is_emulator:
+            return output_uri_prefix
+        if self.state_dir is None:
+            return ""  # an emulator that does not say where it keeps its files: nothing to point at
+        from scripts.emulator.layout import output_directory
+
+        return str(output_directory(output_uri_prefix, self.state_dir))
+
+    def run_dir(self, job_name: str) -> Path:
+        """Where a run's summary files go: under the emulator's state directory for its jobs (this
+        machine's when the emulator cannot say), under this machine's for Vertex AI jobs."""
+        from scripts.emulator.layout import run_directory
+
+        root = (self.state_dir if self.is_emulator else None) or local_state_dir()
+        return run_directory(root, job_id(job_name))
+
+
+def _ask_state_dir(address: str) -> Path | None:
+    """The emulator's own answer to where its state directory is; None if it gives none."""
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+
+    from scripts.emulator.layout import INFO_METHOD, INFO_SERVICE
+
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(
+            f"/{INFO_SERVICE}/{INFO_METHOD}",
+            request_serializer=empty_pb2.Empty.SerializeToString,
+            response_deserializer=struct_pb2.Struct.FromString,
+        )
+        try:
+            info = call(empty_pb2.Empty(), timeout=INFO_TIMEOUT)
+        except grpc.RpcError:
+            return None
+    value = info.fields.get("state_dir")
+    return Path(value.string_value) if value is not None and value.string_value else None
