@@ -131,7 +131,7 @@ def test_a_trial_that_reports_nothing_is_infeasible_and_one_that_crashes_says_wh
 
     job = emulator.wait(emulator.submit(make_job(args=["--metric_tag=val_acc"], max_trials=1)).name)
     assert job.trials[0].infeasible_reason == (
-        "The trial reported no measurement of metric 'accuracy'; it reported 'val_acc' instead."
+        "infeasible: the trial reported no measurement of metric 'accuracy'; it reported 'val_acc' instead."
     )
 
     job = make_job(args=["--exit_code=3"], max_trials=1)
