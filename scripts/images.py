@@ -34,6 +34,15 @@ def content_tag(revision: str = "HEAD", repo: Path = REPO_ROOT) -> str:
     return CONTENT_TAG_PREFIX + digest[:16]
 
 
+def commit_and_tag(revision: str | None = None, repo: Path = REPO_ROOT) -> tuple[str | None, str]:
+    """The full commit a job runs (`revision`, else HEAD; None outside git) and its image's content tag.
+
+    Commands and flows resolve these before compiling, so that compiling never asks git.
+    """
+    commit = git.resolve_commit(revision, repo) if revision else git.head_commit(repo)
+    return commit, content_tag(commit or "HEAD", repo)
+
+
 def _work_tree_listing(repo: Path) -> str:
     lines = []
     for name in BUILD_INPUTS:

@@ -1,8 +1,8 @@
 """Submit a build to Cloud Build and follow it to the end.
 
 `CLOUD_BUILD_EMULATOR_HOST=host:port` sends every Cloud Build call to that address over an
-insecure channel (as `VERTEX_AI_EMULATOR_HOST` does for Vertex AI); `STORAGE_EMULATOR_HOST`, which
-google-cloud-storage honours itself, does the same for the source upload.
+insecure channel (as the Vertex AI emulator's variable does for the JobService);
+`STORAGE_EMULATOR_HOST`, which google-cloud-storage honours itself, does the same for the upload.
 """
 
 from __future__ import annotations

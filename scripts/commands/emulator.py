@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--entrypoint: empty command")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
+    from scripts.emulator.contract import EMULATOR_HOST_ENV
     from scripts.emulator.embedded import running_emulator
 
     stop = threading.Event()
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             entrypoint=entrypoint,
             seed=args.seed,
         ) as address:
-            print(f"export VERTEX_AI_EMULATOR_HOST={address}", flush=True)
+            print(f"export {EMULATOR_HOST_ENV}={address}", flush=True)
             print(
                 "serving the Vertex AI JobService emulator; Ctrl-C stops it "
                 "(unfinished jobs resume on the next start)",

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.emulator.contract import EMULATOR_HOST_ENV
 from scripts.errors import UserError
 from scripts.paths import state_dir as default_state_dir
 
@@ -45,7 +46,7 @@ def _owning(directory: Path) -> Iterator[object]:
             holder = lock.read().strip() or "another process"
             raise StateDirInUse(
                 f"{directory} is in use by another emulator ({holder}); use it with "
-                f"VERTEX_AI_EMULATOR_HOST, or give this one another state directory"
+                f"{EMULATOR_HOST_ENV}, or give this one another state directory"
             ) from None
         lock.truncate(0)
         lock.write(f"pid {os.getpid()}")

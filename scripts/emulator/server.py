@@ -36,7 +36,7 @@ from google.cloud.aiplatform_v1 import (
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, empty_pb2, struct_pb2
 
-from scripts.emulator.layout import INFO_METHOD, INFO_SERVICE
+from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now

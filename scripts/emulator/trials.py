@@ -30,7 +30,7 @@ from pathlib import Path
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, StudySpec, Trial
 from google.protobuf import duration_pb2
 
-from scripts.emulator.layout import output_directory
+from scripts.emulator.contract import output_directory
 from scripts.paths import REPO_ROOT
 
 # What `ENTRYPOINT ["python", "-m", "trainer.task"]` becomes here: this interpreter, the repo root.

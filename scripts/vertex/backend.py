@@ -1,6 +1,6 @@
 """Which JobService a command talks to, chosen once and passed down: Vertex AI or an emulator.
 
-    backend = Backend.from_environment()          # the one place that reads VERTEX_AI_EMULATOR_HOST
+    backend = Backend.from_environment()          # the one place that reads the emulator variable
     client = backend.job_service_client("us-central1")
     backend.console_url(job.name)                 # None for an emulator: it has no console
     backend.trial_outputs(prefix)                 # gs://... on Vertex; the emulator's own directory
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.emulator.contract import EMULATOR_HOST_ENV, output_directory, run_directory
 from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
 from scripts.paths import state_dir as local_state_dir
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import JobServiceClient
 
-EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
 # Seconds to wait for an emulator to say where its state directory is.
 INFO_TIMEOUT = 5.0
 
@@ -105,15 +105,11 @@ class Backend:
             return output_uri_prefix
         if self.state_dir is None:
             return ""  # an emulator that does not say where it keeps its files: nothing to point at
-        from scripts.emulator.layout import output_directory
-
         return str(output_directory(output_uri_prefix, self.state_dir))
 
     def run_dir(self, job_name: str) -> Path:
         """Where a run's summary files go: under the emulator's state directory for its jobs (this
         machine's when the emulator cannot say), under this machine's for Vertex AI jobs."""
-        from scripts.emulator.layout import run_directory
-
         root = (self.state_dir if self.is_emulator else None) or local_state_dir()
         return run_directory(root, job_id(job_name))
 
@@ -123,7 +119,7 @@ def _ask_state_dir(address: str) -> Path | None:
     import grpc
     from google.protobuf import empty_pb2, struct_pb2
 
-    from scripts.emulator.layout import INFO_METHOD, INFO_SERVICE
+    from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 
     with grpc.insecure_channel(address) as channel:
         call = channel.unary_unary(

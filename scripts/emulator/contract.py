@@ -1,4 +1,10 @@
-"""Where the emulator keeps things under its state directory (import-light: paths only).
+"""What the emulator promises its clients: how they find it, what it answers, where its files are.
+
+Import-light (no gRPC, no cloud library), so that the client side (`scripts.vertex.backend`) can
+depend on it without depending on the server.
+
+`VERTEX_AI_EMULATOR_HOST=host:port` names a running emulator, as Google's other emulators are
+named; `python -m scripts emulator` prints it. The layout of its state directory:
 
 <state>/emulator.sqlite3       jobs and trials
 <state>/jobs/<id>/trials/<n>/  a trial's log and metric file
@@ -9,6 +15,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+
+EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
 
 # Beside the JobService, the emulator answers one call of its own: where its state directory is,
 # so that a report of one of its jobs points at the files it wrote, whichever process asks.
