@@ -38,3 +38,32 @@ def test_a_port_in_use_is_reported_without_a_traceback(capsys, tmp_path):
     error = capsys.readouterr().err
     assert f"error: cannot start the emulator: cannot listen on 127.0.0.1:{port}" in error
     assert "Traceback" not in error
+
+
+def test_report_and_status_of_an_emulator_job_point_at_the_emulators_own_files(
+    emulator, monkeypatch, capsys, tmp_path
+):
+    import json
+
+    from tests.scripts.emulator.conftest import make_job
+
+    job = make_job()
+    job.trial_job_spec.base_output_directory.output_uri_prefix = "gs://bucket/hpt"
+    name = emulator.wait(emulator.submit(job).name).name
+    # The reporter runs elsewhere, with a state directory of its own: not where the trials wrote.
+    monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "reporter"))
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", emulator.address)
+    capsys.readouterr()
+
+    assert main(["report", name, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    outputs = emulator.state_dir.resolve() / "gcs" / "bucket" / "hpt"
+    assert data["backend"] == "local"
+    assert data["links"]["outputs"] == str(outputs)
+    assert data["trials"][0]["output"] == f"{outputs}/{data['trials'][0]['id']}/"
+    assert "console" not in data["links"]
+
+    assert main(["status", name]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{name} (test-job)\n")
+    assert "console.cloud.google.com" not in out
