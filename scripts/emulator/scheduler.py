@@ -53,6 +53,7 @@ from scripts.emulator.trials import (
     reported_tags,
 )
 from scripts.jobs import outcomes
+from scripts.jobs.names import job_id
 from scripts.jobs.outcomes import TrialOutcome
 
 logger = logging.getLogger("scripts.emulator")
@@ -165,7 +166,7 @@ class Scheduler:
 
 class _JobRunner(threading.Thread):
     def __init__(self, scheduler: Scheduler, name: str) -> None:
-        super().__init__(name=f"job-{name.rsplit('/', 1)[-1]}", daemon=True)
+        super().__init__(name=f"job-{job_id(name)}", daemon=True)
         self.scheduler = scheduler
         self.store = scheduler.store
         self.options = scheduler.options

@@ -40,14 +40,13 @@ from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
+from scripts.jobs.names import is_parent, parse_job_name
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
-_PARENT = re.compile(r"^projects/[^/]+/locations/[^/]+$")
-_JOB_NAME = re.compile(r"^(projects/[^/]+/locations/[^/]+)/hyperparameterTuningJobs/\d+$")
 _TERM = re.compile(r"^\s*(labels\.[A-Za-z0-9_-]+|display_name|state)\s*(=|!=|:)\s*(.*?)\s*$")
 
 
@@ -157,7 +156,8 @@ class JobService:
         self._lock = threading.Lock()
 
     def _job(self, name: str) -> HyperparameterTuningJob:
-        if not _JOB_NAME.match(name):
+        parsed = parse_job_name(name)
+        if parsed is None or not parsed.id.isdigit():  # the emulator numbers its jobs
             raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid job name: {name!r}")
         job = self.store.job(name)
         if job is None:
@@ -165,7 +165,7 @@ class JobService:
         return job
 
     def create(self, request: CreateHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
-        if not _PARENT.match(request.parent):
+        if not is_parent(request.parent):
             raise RpcFailure(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}",
@@ -179,7 +179,7 @@ class JobService:
         return self._job(request.name)
 
     def list(self, request: ListHyperparameterTuningJobsRequest) -> ListHyperparameterTuningJobsResponse:
-        if not _PARENT.match(request.parent):
+        if not is_parent(request.parent):
             raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"parent: invalid {request.parent!r}")
         if request.page_size < 0:
             raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, "page_size: must not be negative")

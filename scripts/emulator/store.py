@@ -18,6 +18,8 @@ from pathlib import Path
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Trial
 from google.protobuf import timestamp_pb2
 
+from scripts.jobs import names
+
 DATABASE_FILE = "emulator.sqlite3"
 
 _SCHEMA = """
@@ -64,7 +66,7 @@ def now() -> timestamp_pb2.Timestamp:
 
 def job_id(name: str) -> int:
     """The number at the end of `projects/P/locations/L/hyperparameterTuningJobs/N`."""
-    return int(name.rsplit("/", 1)[-1])
+    return int(names.job_id(name))
 
 
 class Store:

@@ -31,6 +31,7 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Stu
 from google.protobuf import duration_pb2
 
 from scripts.emulator.contract import output_directory
+from scripts.jobs.names import job_id
 from scripts.paths import REPO_ROOT
 
 # What `ENTRYPOINT ["python", "-m", "trainer.task"]` becomes here: this interpreter, the repo root.
@@ -120,7 +121,7 @@ def build_launch(
     `CLUSTER_SPEC` `workerpool0` and `workerpool1`, each replica on its own loopback port.
     Every replica gets the same parameters; only the chief's reports are the trial's.
     """
-    job_number = int(job.name.rsplit("/", 1)[-1])
+    job_number = int(job_id(job.name))
     kinds = parameter_kinds(job.study_spec)
     flags = [
         f"--{parameter.parameter_id}={format_value(parameter.value, kinds.get(parameter.parameter_id))}"

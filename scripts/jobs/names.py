@@ -15,6 +15,7 @@ _JOB_NAME = re.compile(
 _CUSTOM_JOB_NAME = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/customJobs/(?P<id>[^/]+)$"
 )
+_PARENT = re.compile(r"^projects/[^/]+/locations/[^/]+$")
 BARE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # The console pages of the google-cloud-aiplatform SDK (jobs.py `_dashboard_uri`, console_utils):
@@ -49,6 +50,11 @@ def parse_job_name(name: str) -> JobName | None:
     """The parts of a tuning job's name, or None for text of another shape."""
     match = _JOB_NAME.match(name or "")
     return JobName(match["project"], match["location"], match["id"]) if match else None
+
+
+def is_parent(text: str) -> bool:
+    """Whether `text` is a parent of jobs: `projects/{project}/locations/{location}`."""
+    return bool(_PARENT.match(text or ""))
 
 
 def job_id(name: str) -> str:
