@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from scripts.experiments.problems import Problem
-from scripts.experiments.source import Path, Source, dotted
+from scripts.experiments.source import KeyPath, Source, dotted
 
 # A key that is not there (None is a value YAML can write).
 MISSING = object()
@@ -30,13 +30,15 @@ class Checker:
         self.source = source
         self.problems: list[Problem] = []
 
-    def report(self, path: Path, message: str, key: bool = False) -> None:
+    def report(self, path: KeyPath, message: str, key: bool = False) -> None:
         where = self.source.where(path, key=key)
         self.problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
 
     # shapes
 
-    def mapping(self, value: Any, path: Path, allowed: Iterable[str], what: str = "a mapping") -> dict | None:
+    def mapping(
+        self, value: Any, path: KeyPath, allowed: Iterable[str], what: str = "a mapping"
+    ) -> dict | None:
         if value is None:
             value = {}
         if not isinstance(value, dict):
@@ -50,7 +52,7 @@ class Checker:
                 self.report((*path, key), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True)
         return value
 
-    def names(self, value: Any, path: Path, what: str) -> dict | None:
+    def names(self, value: Any, path: KeyPath, what: str) -> dict | None:
         """A mapping whose keys are names chosen by the user (experiments, parameters, labels)."""
         if value is None:
             return {}
@@ -66,8 +68,8 @@ class Checker:
         self,
         data: Mapping,
         key: str,
-        path: Path,
-        check: Callable[[Any, Path], Any],
+        path: KeyPath,
+        check: Callable[[Any, KeyPath], Any],
         required: bool = False,
         default: Any = None,
     ) -> Any:
@@ -81,7 +83,7 @@ class Checker:
     # scalars: each returns None after reporting a problem
 
     def text(
-        self, value: Any, path: Path, pattern: re.Pattern[str] | None = None, rule: str = ""
+        self, value: Any, path: KeyPath, pattern: re.Pattern[str] | None = None, rule: str = ""
     ) -> str | None:
         if not isinstance(value, str):
             self.report(path, f"expected text, got {kind_of(value)}")
@@ -91,7 +93,7 @@ class Checker:
             return None
         return value
 
-    def choice(self, value: Any, path: Path, choices: Iterable[str]) -> str | None:
+    def choice(self, value: Any, path: KeyPath, choices: Iterable[str]) -> str | None:
         choices = tuple(choices)
         if not isinstance(value, str) or value not in choices:
             shown = repr(value) if isinstance(value, str) else kind_of(value)
@@ -100,7 +102,7 @@ class Checker:
             return None
         return value
 
-    def integer(self, value: Any, path: Path, minimum: int | None = None) -> int | None:
+    def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             self.report(path, f"expected an integer, got {kind_of(value)}")
             return None
@@ -109,7 +111,7 @@ class Checker:
             return None
         return value
 
-    def number(self, value: Any, path: Path) -> float | None:
+    def number(self, value: Any, path: KeyPath) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.report(path, f"expected a number, got {kind_of(value)}")
             return None
@@ -118,13 +120,13 @@ class Checker:
             return None
         return value
 
-    def boolean(self, value: Any, path: Path) -> bool | None:
+    def boolean(self, value: Any, path: KeyPath) -> bool | None:
         if not isinstance(value, bool):
             self.report(path, f"expected true or false, got {kind_of(value)}")
             return None
         return value
 
-    def text_list(self, value: Any, path: Path) -> tuple[str, ...] | None:
+    def text_list(self, value: Any, path: KeyPath) -> tuple[str, ...] | None:
         if not isinstance(value, list):
             self.report(path, f"expected a list of text, got {kind_of(value)}")
             return None
@@ -135,7 +137,7 @@ class Checker:
                 good = False
         return tuple(value) if good else None
 
-    def env(self, value: Any, path: Path) -> tuple[tuple[str, str], ...] | None:
+    def env(self, value: Any, path: KeyPath) -> tuple[tuple[str, str], ...] | None:
         data = self.names(value, path, "environment variables")
         if data is None:
             return None
@@ -153,7 +155,7 @@ class Checker:
                 self.report((*path, name), f"expected text or a number, got {kind_of(item)}")
         return tuple(result)
 
-    def duration(self, value: Any, path: Path) -> int | None:
+    def duration(self, value: Any, path: KeyPath) -> int | None:
         """Seconds, from an integer number of seconds or text like `90m`, `2h30m`, `1d`, `3600s`."""
         if isinstance(value, int) and not isinstance(value, bool):
             seconds = value

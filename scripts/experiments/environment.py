@@ -14,18 +14,20 @@ from typing import Any
 import yaml
 
 from scripts.experiments.problems import Problem
-from scripts.experiments.source import Path, Source, dotted
+from scripts.experiments.source import KeyPath, Source, dotted
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def resolve(source: Source, data: Any, env: Mapping[str, str], root: Path = ()) -> tuple[Any, list[Problem]]:
+def resolve(
+    source: Source, data: Any, env: Mapping[str, str], root: KeyPath = ()
+) -> tuple[Any, list[Problem]]:
     """A copy of `data` (found at `root` in `source`) with every reference in its strings resolved."""
     problems: list[Problem] = []
 
-    def walk(value: Any, path: Path) -> Any:
+    def walk(value: Any, path: KeyPath) -> Any:
         if isinstance(value, dict):
             return {key: walk(item, (*path, key)) for key, item in value.items()}
         if isinstance(value, list):
@@ -34,7 +36,7 @@ def resolve(source: Source, data: Any, env: Mapping[str, str], root: Path = ()) 
             return _substitute(value, path)
         return value
 
-    def _substitute(text: str, path: Path) -> Any:
+    def _substitute(text: str, path: KeyPath) -> Any:
         whole = _REFERENCE.fullmatch(text)
         failed = False
 
@@ -67,7 +69,7 @@ def resolve(source: Source, data: Any, env: Mapping[str, str], root: Path = ()) 
             return _typed(result)
         return result
 
-    def _report(path: Path, message: str) -> None:
+    def _report(path: KeyPath, message: str) -> None:
         where = source.where(path)
         problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
 

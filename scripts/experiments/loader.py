@@ -20,7 +20,7 @@ from scripts.experiments import schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
 from scripts.experiments.problems import InvalidExperiments, Problem
-from scripts.experiments.source import Path, Position, Source, dotted, parse
+from scripts.experiments.source import KeyPath, Position, Source, dotted, parse
 
 OVERRIDES_FILE = "--set"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -78,7 +78,7 @@ def variant(
 ) -> Experiment:
     """Experiment `name` with `env` resolved, `profile` applied, then `overrides`; checked again."""
     source = Source(source.file, source.data, dict(source.values), dict(source.keys), [])
-    root: Path = ("experiments", name)
+    root: KeyPath = ("experiments", name)
     top = source.data if isinstance(source.data, dict) else {}
     # Resolve only what this variant reads: another experiment's unset variable is not its problem.
     defaults_raw, problems = resolve(source, top.get("defaults"), env, ("defaults",))
@@ -140,7 +140,7 @@ def parse_overrides(assignments: list[str]) -> dict[str, str]:
 
 
 def _apply_profile(
-    source: Source, raw: dict, root: Path, profile_path: Path, profile: dict, problems: list[Problem]
+    source: Source, raw: dict, root: KeyPath, profile_path: KeyPath, profile: dict, problems: list[Problem]
 ) -> None:
     if not isinstance(raw, dict):
         return  # the experiment's own check reports it
@@ -170,7 +170,7 @@ def _apply_profile(
 
 
 def _set(
-    source: Source, raw: dict, root: Path, field: str, value: Any, where: Position, problems: list[Problem]
+    source: Source, raw: dict, root: KeyPath, field: str, value: Any, where: Position, problems: list[Problem]
 ) -> None:
     """Set dotted `field` (`a.b`, `a.0.b` or `a[0].b`) in `raw`, recording `where` it came from."""
     parts: list[Any] = []

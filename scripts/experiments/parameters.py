@@ -8,7 +8,7 @@ from typing import Any
 
 from scripts.experiments.checker import MISSING, Checker, is_number, kind_of
 from scripts.experiments.model import Condition, Parameter
-from scripts.experiments.source import Path, dotted
+from scripts.experiments.source import KeyPath, dotted
 
 PARAMETER_KEYS = ("type", "min", "max", "scale", "values", "default", "children")
 PARAMETER_TYPES = ("double", "integer", "discrete", "categorical")
@@ -18,7 +18,7 @@ _PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def check_parameters(
-    checker: Checker, value: Any, path: Path, algorithm: str | None
+    checker: Checker, value: Any, path: KeyPath, algorithm: str | None
 ) -> tuple[Parameter, ...] | None:
     if value is MISSING:
         checker.report(path[:-1], "missing required key 'parameters'", key=True)
@@ -29,13 +29,13 @@ def check_parameters(
     if not data:
         checker.report(path, "an experiment tunes at least one parameter")
         return None
-    seen: dict[str, Path] = {}
+    seen: dict[str, KeyPath] = {}
     result = _check_parameter_map(checker, data, path, algorithm, seen)
     return result
 
 
 def _check_parameter_map(
-    checker: Checker, data: dict, path: Path, algorithm: str | None, seen: dict[str, Path]
+    checker: Checker, data: dict, path: KeyPath, algorithm: str | None, seen: dict[str, KeyPath]
 ) -> tuple[Parameter, ...] | None:
     result = []
     good = True
@@ -49,7 +49,12 @@ def _check_parameter_map(
 
 
 def _check_parameter(
-    checker: Checker, parameter_id: str, data: Any, path: Path, algorithm: str | None, seen: dict[str, Path]
+    checker: Checker,
+    parameter_id: str,
+    data: Any,
+    path: KeyPath,
+    algorithm: str | None,
+    seen: dict[str, KeyPath],
 ) -> Parameter | None:
     before = len(checker.problems)
     if not _PARAMETER_ID.fullmatch(parameter_id):
@@ -145,7 +150,7 @@ def _check_parameter(
     )
 
 
-def _check_values(checker: Checker, kind: str, value: Any, path: Path, scale: str | None) -> tuple | None:
+def _check_values(checker: Checker, kind: str, value: Any, path: KeyPath, scale: str | None) -> tuple | None:
     if not isinstance(value, list):
         checker.report(path, f"expected a list of values, got {kind_of(value)}")
         return None
@@ -186,12 +191,12 @@ def _check_children(
     checker: Checker,
     kind: str,
     value: Any,
-    path: Path,
+    path: KeyPath,
     values: tuple,
     low: Any,
     high: Any,
     algorithm: str | None,
-    seen: dict[str, Path],
+    seen: dict[str, KeyPath],
 ) -> tuple[Condition, ...] | None:
     if kind == "double":
         checker.report(
@@ -239,7 +244,7 @@ def _check_children(
 
 
 def _check_when(
-    checker: Checker, kind: str, value: Any, path: Path, values: tuple, low: Any, high: Any
+    checker: Checker, kind: str, value: Any, path: KeyPath, values: tuple, low: Any, high: Any
 ) -> tuple | None:
     if not isinstance(value, list):
         value = [value]
@@ -276,7 +281,7 @@ def _check_when(
 
 
 def check_flag_collisions(
-    checker: Checker, parameters: Iterable[Parameter], args: Iterable[str], path: Path
+    checker: Checker, parameters: Iterable[Parameter], args: Iterable[str], path: KeyPath
 ) -> None:
     ids = {flag.replace("-", "_") for flag in all_ids(parameters)}
     for index, arg in enumerate(args):

@@ -7,14 +7,14 @@ from typing import Any
 from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, is_machine_type_name
 from scripts.experiments.model import WorkerPool
-from scripts.experiments.source import Path
+from scripts.experiments.source import KeyPath
 
 WORKER_POOL_KEYS = ("machine_type", "accelerator", "replica_count", "boot_disk", "args", "env")
 MAX_WORKER_POOLS = 4
 BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
 
 
-def check_worker_pools(checker: Checker, value: Any, path: Path) -> tuple[WorkerPool, ...] | None:
+def check_worker_pools(checker: Checker, value: Any, path: KeyPath) -> tuple[WorkerPool, ...] | None:
     if value is MISSING:
         checker.report(path[:-1], "missing required key 'worker_pools'", key=True)
         return None
@@ -48,7 +48,7 @@ def check_worker_pools(checker: Checker, value: Any, path: Path) -> tuple[Worker
     return tuple(pools) if good else None
 
 
-def _check_worker_pool(checker: Checker, value: Any, path: Path, chief: bool) -> WorkerPool | None:
+def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool) -> WorkerPool | None:
     before = len(checker.problems)
     data = checker.mapping(value, path, WORKER_POOL_KEYS)
     if data is None:

@@ -17,7 +17,7 @@ from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
 from scripts.experiments.pools import check_worker_pools
-from scripts.experiments.source import Path, Source
+from scripts.experiments.source import KeyPath, Source
 from scripts.jobs import labels as identity_labels
 
 TOP_LEVEL_KEYS = ("version", "defaults", "profiles", "experiments")
@@ -110,7 +110,7 @@ def check_file(source: Source, data: Any) -> tuple[Settings | None, dict[str, An
 
 
 def check_settings(
-    checker: Checker, data: Any, path: Path, allowed: Iterable[str] = SETTINGS_KEYS
+    checker: Checker, data: Any, path: KeyPath, allowed: Iterable[str] = SETTINGS_KEYS
 ) -> Settings | None:
     data = checker.mapping(data, path, allowed)
     if data is None:
@@ -171,7 +171,7 @@ def check_settings(
     )
 
 
-def check_labels(checker: Checker, value: Any, path: Path) -> dict[str, str] | None:
+def check_labels(checker: Checker, value: Any, path: KeyPath) -> dict[str, str] | None:
     data = checker.names(value, path, "labels")
     if data is None:
         return None
@@ -202,7 +202,7 @@ def check_labels(checker: Checker, value: Any, path: Path) -> dict[str, str] | N
 
 
 def check_experiment(
-    checker: Checker, name: str, data: Any, path: Path, defaults: Settings
+    checker: Checker, name: str, data: Any, path: KeyPath, defaults: Settings
 ) -> Experiment | None:
     """One experiment, found at `path`, merged over `defaults`."""
     before = len(checker.problems)
@@ -298,7 +298,7 @@ def check_experiment(
     )
 
 
-def _check_required_settings(checker: Checker, settings: Settings, path: Path) -> None:
+def _check_required_settings(checker: Checker, settings: Settings, path: KeyPath) -> None:
     def unset(*keys: tuple[str, ...]) -> bool:
         # A setting written with a bad value is already reported where it is written.
         written = any((*root, *key) in checker.source.keys for key in keys for root in (("defaults",), path))
@@ -328,7 +328,7 @@ def _check_required_settings(checker: Checker, settings: Settings, path: Path) -
 
 
 def _check_early_stopping(
-    checker: Checker, value: Any, path: Path, parameters: tuple[Parameter, ...] | None
+    checker: Checker, value: Any, path: KeyPath, parameters: tuple[Parameter, ...] | None
 ) -> EarlyStopping | None:
     data = checker.mapping(value, path, ("rule", "use_elapsed_duration", *CONVEX_KEYS))
     if data is None:
@@ -365,7 +365,7 @@ def _check_early_stopping(
     )
 
 
-def check_profile(checker: Checker, name: str, value: Any, path: Path) -> Profile | None:
+def check_profile(checker: Checker, name: str, value: Any, path: KeyPath) -> Profile | None:
     before = len(checker.problems)
     data = checker.mapping(value, path, PROFILE_KEYS)
     if data is None:
@@ -386,6 +386,6 @@ def check_profile(checker: Checker, name: str, value: Any, path: Path) -> Profil
     )
 
 
-def _gcs(checker: Checker, value: Any, path: Path) -> str | None:
+def _gcs(checker: Checker, value: Any, path: KeyPath) -> str | None:
     text = checker.text(value, path, _GCS_URI, "expected gs://BUCKET or gs://BUCKET/PATH")
     return text.rstrip("/") if text else None

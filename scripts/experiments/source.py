@@ -14,7 +14,8 @@ import yaml
 
 from scripts.experiments.problems import Problem
 
-Path = tuple[Any, ...]
+# Where a value sits in the document: the keys and list indexes from the root to it.
+KeyPath = tuple[Any, ...]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -33,11 +34,11 @@ class Source:
 
     file: str
     data: Any = None
-    values: dict[Path, Position] = field(default_factory=dict)
-    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def where(self, path: Path, key: bool = False) -> Position:
+    def where(self, path: KeyPath, key: bool = False) -> Position:
         """The position of the value at `path` (or of its key), else of its nearest written ancestor."""
         table = self.keys if key else self.values
         probe = tuple(path)
@@ -50,7 +51,7 @@ class Source:
         return self.values.get((), Position(self.file, 1, 1))
 
 
-def dotted(path: Path) -> str:
+def dotted(path: KeyPath) -> str:
     """`("experiments", "x", "worker_pools", 0)` -> `experiments.x.worker_pools[0]`."""
     text = ""
     for part in path:
@@ -100,7 +101,7 @@ def _position(node: yaml.Node, file: str) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _build(node: yaml.Node, path: Path, source: Source, constructor, active: set[int]) -> Any:
+def _build(node: yaml.Node, path: KeyPath, source: Source, constructor, active: set[int]) -> Any:
     source.values[path] = _position(node, source.file)
     if id(node) in active:  # an alias that contains itself
         source.problems.append(Problem(source.file, *_lc(node), dotted(path), "recursive YAML alias"))
