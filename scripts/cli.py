@@ -1,13 +1,14 @@
 """`python -m scripts COMMAND ...`: a dispatcher that imports only the command it runs.
 
-Each command lives in `scripts/commands/<name>.py` and exposes:
+The command table below holds each command's module and its one-line help, so listing the
+commands (`--help`, an unknown command) imports no command module at all. Each command lives in
+`scripts/commands/<module>.py` and exposes:
 
-    HELP: str                                    # one line for the command list
     def add_arguments(parser: argparse.ArgumentParser) -> None
     def run(args: argparse.Namespace) -> int     # the exit status
 
-Command modules keep their heavy imports (the cloud clients, TensorFlow, Optuna) inside
-`run`, so that `validate` stays fast and `--help` never waits on them.
+Command modules keep their heavy imports (the cloud clients, TensorFlow, Optuna) inside `run`,
+so that `validate` stays fast and `COMMAND --help` never waits on them.
 """
 
 from __future__ import annotations
@@ -17,42 +18,63 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
 
 from scripts.errors import ExitStatus, UserError
 
-# name on the command line -> module under scripts.commands
-COMMANDS: dict[str, str] = {
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # under scripts.commands
+    help: str  # one line: the command list, and the description of the command's --help
+
+
+COMMANDS: dict[str, Command] = {
     # experiments as code
-    "validate": "validate",
-    "plan": "plan",
-    "changed": "changed",
+    "validate": Command(
+        "validate", "Check experiments.yaml; print FILE:LINE:COL: field: message for each problem."
+    ),
+    "plan": Command(
+        "plan",
+        "Print the Vertex job an experiment compiles to (json) or its plan for a pull request (markdown).",
+    ),
+    "changed": Command(
+        "changed", "List the experiments added, changed or removed between two git revisions."
+    ),
     # backends: Vertex AI and the local emulator
-    "run": "run",
-    "status": "status",
-    "cancel": "cancel",
-    "report": "report",
-    "emulator": "emulator",
+    "run": Command(
+        "run", "Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."
+    ),
+    "status": Command("status", "Show a tuning job's state and trials."),
+    "cancel": Command("cancel", "Cancel a tuning job (its running trials stop; finished trials are kept)."),
+    "report": Command("report", "Summarize a tuning job: best trial, trial table, chart (markdown or json)."),
+    "emulator": Command(
+        "emulator", "Run the local Vertex AI JobService emulator as a standalone server (until Ctrl-C)."
+    ),
     # GitHub
-    "comment": "comment",
-    "github": "github",
+    "comment": Command("comment", "Create or update this project's one comment for a key on a pull request."),
+    "github": Command(
+        "github", "GitHub Actions glue: pull-request plans, merge submissions, result reports, /hpt commands."
+    ),
     # the trainer image
-    "build": "build",
-    "image-ref": "image_ref",
+    "build": Command(
+        "build", "Build the trainer image with Cloud Build (skipped when its content tag is already pushed)."
+    ),
+    "image-ref": Command(
+        "image_ref", "Print the trainer image a commit should use (its content-tagged image)."
+    ),
 }
 
 
-def _load(name: str):
-    return importlib.import_module(f"scripts.commands.{COMMANDS[name]}")
+def _load(name: str) -> ModuleType:
+    """The module of command `name` (imported now, and only it)."""
+    return importlib.import_module(f"scripts.commands.{COMMANDS[name].module}")
 
 
 def _usage() -> str:
     lines = ["usage: python -m scripts COMMAND [options]", "", "commands:"]
-    for name in COMMANDS:
-        try:
-            summary = _load(name).HELP
-        except ModuleNotFoundError:
-            continue
-        lines.append(f"  {name:<12} {summary}")
+    lines += [f"  {name:<12} {command.help}" for name, command in COMMANDS.items()]
     lines.append("")
     lines.append("`python -m scripts COMMAND --help` describes one command.")
     return "\n".join(lines)
@@ -68,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return ExitStatus.USAGE
     module = _load(name)
-    parser = argparse.ArgumentParser(prog=f"python -m scripts {name}", description=module.HELP)
+    parser = argparse.ArgumentParser(prog=f"python -m scripts {name}", description=COMMANDS[name].help)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     try:

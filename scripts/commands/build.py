@@ -11,8 +11,6 @@ from scripts import git, images
 from scripts.cloudbuild import settings
 from scripts.errors import UserError
 
-HELP = "Build the trainer image with Cloud Build (skipped when its content tag is already pushed)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_arguments(parser, bucket=True)

@@ -8,8 +8,6 @@ import sys
 from scripts.commands.job_args import add_job_arguments, job_and_client
 from scripts.jobs import states
 
-HELP = "Cancel a tuning job (its running trials stop; finished trials are kept)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_job_arguments(parser)

@@ -6,8 +6,6 @@ import argparse
 import json
 import sys
 
-HELP = "List the experiments added, changed or removed between two git revisions."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.experiments.cli_args import add_file_argument

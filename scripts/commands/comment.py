@@ -8,8 +8,6 @@ from pathlib import Path
 
 from scripts.errors import UserError
 
-HELP = "Create or update this project's one comment for a key on a pull request."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pr", type=int, required=True, help="pull request number")

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from scripts.errors import UserError
 
-HELP = "Run the local Vertex AI JobService emulator as a standalone server (until Ctrl-C)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")

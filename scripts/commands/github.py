@@ -12,8 +12,6 @@ import os
 
 from scripts.errors import UserError
 
-HELP = "GitHub Actions glue: pull-request plans, merge submissions, result reports, /hpt commands."
-
 SUBCOMMANDS = {
     "plan": "pull_request: validate and post the plan of the added or changed experiments",
     "submit": "push to main: submit the added or changed experiments, update the pull request's comment",

@@ -8,8 +8,6 @@ from scripts import git, images
 from scripts.cloudbuild import settings
 from scripts.errors import UserError
 
-HELP = "Print the trainer image a commit should use (its content-tagged image)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commit", default="HEAD", help="a git revision (default HEAD)")

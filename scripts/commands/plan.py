@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Print the Vertex job an experiment compiles to (json) or its plan for a pull request (markdown)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.experiments.cli_args import add_experiment_arguments

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from scripts.commands.job_args import add_job_arguments, job_and_client
 
-HELP = "Summarize a tuning job: best trial, trial table, chart (markdown or json)."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_job_arguments(parser)

@@ -19,8 +19,6 @@ from scripts.vertex.backend import Backend
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
 
-HELP = "Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.experiments.cli_args import add_experiment_arguments

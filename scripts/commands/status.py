@@ -8,8 +8,6 @@ import sys
 
 from scripts.commands.job_args import add_job_arguments, job_and_client
 
-HELP = "Show a tuning job's state and trials."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_job_arguments(parser)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Check experiments.yaml; print FILE:LINE:COL: field: message for each problem."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.experiments.cli_args import add_file_argument

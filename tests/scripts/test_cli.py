@@ -8,10 +8,10 @@ import sys
 from scripts import cli
 
 
-def test_every_registered_command_has_a_module_with_the_interface():
-    for name in cli.COMMANDS:
+def test_every_registered_command_has_a_help_line_and_a_module_with_the_interface():
+    for name, command in cli.COMMANDS.items():
+        assert command.help and "\n" not in command.help, name
         module = cli._load(name)
-        assert module.HELP, name
         assert callable(module.add_arguments) and callable(module.run), name
 
 
@@ -22,10 +22,11 @@ def test_unknown_command_lists_the_commands(capsys):
     assert "validate" in err
 
 
-def test_help_runs_without_importing_heavy_libraries(repo_root):
+def test_help_runs_without_importing_heavy_libraries_or_any_command(repo_root):
     probe = (
         "import sys; from scripts import cli; cli.main(['--help']);"
         "heavy = [m for m in ('tensorflow', 'google.cloud.aiplatform_v1', 'optuna') if m in sys.modules];"
+        "heavy += [m for m in sys.modules if m.startswith('scripts.commands')];"
         "print('HEAVY', heavy)"
     )
     out = subprocess.run(
