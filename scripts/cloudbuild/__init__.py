@@ -5,4 +5,5 @@
 - `config`: cloudbuild.yaml as the `Build` message, with our source and substitutions.
 - `registry`: whether an image tag already exists in Artifact Registry.
 - `submit`: upload, create, follow, and the failure message.
+- `settings`: where the image lives (project, region, repository, image, staging bucket).
 """

@@ -1,15 +1,16 @@
-"""Where the trainer image lives: flags, else environment variables, else the defaults below.
+"""Where the trainer image lives: given values, else environment variables, else the defaults below.
 
-The defaults match the substitution defaults in cloudbuild.yaml.
+The defaults match the substitution defaults in cloudbuild.yaml. This module knows settings and
+variables, not flags: the commands name the flags in their messages (scripts/commands/image_args.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-# flag destination -> (environment variable, default)
+# setting -> (environment variable, default)
 SOURCES: dict[str, tuple[str, str | None]] = {
     "project": ("GOOGLE_CLOUD_PROJECT", None),
     "region": ("GOOGLE_CLOUD_REGION", "us-central1"),
@@ -28,41 +29,43 @@ class ImageSettings:
     bucket: str | None = None
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, bucket: bool = False) -> None:
-    names = ["project", "region", "repository", "image"] + (["bucket"] if bucket else [])
-    helps = {
-        "project": "Google Cloud project",
-        "region": "Artifact Registry region (and Cloud Build region)",
-        "repository": "Artifact Registry Docker repository",
-        "image": "image name in the repository",
-        "bucket": "staging bucket for the source archive (name or gs://name)",
-    }
-    for name in names:
-        env, default = SOURCES[name]
-        suffix = f"; default ${env}" + (f", else {default}" if default else "")
-        parser.add_argument(f"--{name}", help=helps[name] + suffix)
+class MissingSettings(ValueError):
+    """Required settings that were neither given nor set in the environment (all of them, at once)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        super().__init__(f"missing {' and '.join(names)}")
+
+
+class BucketIsAPath(ValueError):
+    """A staging bucket given as a path inside a bucket: the archive's object name is ours to choose."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        super().__init__(f"bucket {value!r}: give a bucket name, not a path in it")
 
 
 def resolve(
-    args: argparse.Namespace, *, need_bucket: bool = False, environ: dict[str, str] | None = None
+    given: Mapping[str, str | None], *, need_bucket: bool = False, environ: Mapping[str, str] | None = None
 ) -> ImageSettings:
-    """The settings from flags and environment; raises ValueError naming every missing one."""
+    """Each setting from `given` (empty counts as unset), else its variable, else its default.
+
+    Raises MissingSettings naming every missing one, or BucketIsAPath; `gs://` and a trailing
+    slash are accepted around a bucket name.
+    """
     env = os.environ if environ is None else environ
-    values: dict[str, str | None] = {}
-    for name, (variable, default) in SOURCES.items():
-        values[name] = getattr(args, name, None) or env.get(variable) or default
-    missing = [
-        f"--{name} (or ${SOURCES[name][0]})"
-        for name in ("project", "bucket")
-        if not values[name] and (name == "project" or need_bucket)
-    ]
+    values = {
+        name: given.get(name) or env.get(variable) or default for name, (variable, default) in SOURCES.items()
+    }
+    required = ("project", "bucket") if need_bucket else ("project",)
+    missing = tuple(name for name in required if not values[name])
     if missing:
-        raise ValueError(f"missing {' and '.join(missing)}")
+        raise MissingSettings(missing)
     bucket = values["bucket"]
     if bucket:
         bucket = bucket.removeprefix("gs://").rstrip("/")
         if "/" in bucket:
-            raise ValueError(f"--bucket {values['bucket']!r}: give a bucket name, not a path in it")
+            raise BucketIsAPath(values["bucket"] or "")
     return ImageSettings(
         project=values["project"] or "",
         region=values["region"] or "",

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from scripts import git, images
-from scripts.cloudbuild import settings
+from scripts.commands.image_args import add_image_arguments, image_settings
 from scripts.errors import UserError
+from scripts.github.runner import set_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_arguments(parser, bucket=True)
+    add_image_arguments(parser, bucket=True)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -35,13 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _set_output(name: str, value: str) -> None:
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(f"{name}={value}\n")
-
-
 def _source_url() -> str:
     repository = os.environ.get("GITHUB_REPOSITORY")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
@@ -55,10 +49,7 @@ def _log(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from scripts.cloudbuild import archive, config, registry, submit
 
-    try:
-        target = settings.resolve(args, need_bucket=True)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    target = image_settings(args, need_bucket=True)
     source = args.source.resolve()
     commit = git.head_commit(source)
     if commit is None:
@@ -113,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
             build.source.storage_source.object_ = object_name
             started = submit.start(client, target.project, target.region, build)
         _log(f"build {started.build_id}: logs at {started.log_url}")
-        _set_output("build-id", started.build_id)
-        _set_output("log-url", started.log_url)
+        set_output("build-id", started.build_id)
+        set_output("log-url", started.log_url)
         if args.no_wait:
-            _set_output("image", reference)
+            set_output("image", reference)
             return 0
         final = submit.follow(
             client, target.project, target.region, started, poll_interval=args.poll_interval
@@ -144,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _finish(reference: str, digest: str, *, built: bool) -> int:
     print(f"{reference}@{digest}")
-    _set_output("image", reference)
-    _set_output("digest", digest)
-    _set_output("built", "true" if built else "false")
+    set_output("image", reference)
+    set_output("digest", digest)
+    set_output("built", "true" if built else "false")
     return 0

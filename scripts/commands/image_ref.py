@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 
 from scripts import git, images
-from scripts.cloudbuild import settings
+from scripts.commands.image_args import add_image_arguments, image_settings
 from scripts.errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commit", default="HEAD", help="a git revision (default HEAD)")
     parser.add_argument("--tag-only", action="store_true", help="print only the content tag")
-    settings.add_arguments(parser)
+    add_image_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
         print(tag)
         return 0
     try:
-        target = settings.resolve(args)
-    except ValueError as error:
+        target = image_settings(args)
+    except UserError as error:
         raise UserError(f"{error} (or use --tag-only)") from None
     print(images.image_uri(target.region, target.project, target.repository, target.image, tag))
     return 0
