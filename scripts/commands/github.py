@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from scripts.github import events, runner
     from scripts.github.api import GitHubClient
+    from scripts.vertex.backend import Backend
+
+    # The one choice of JobService for the whole step: Vertex AI, or the emulator the environment names.
+    backend = Backend.from_environment()
 
     if args.step == "merged-pr":
         from scripts.github.submit_flow import merged_pull_request
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             args.project,
             args.region,
             GitHubClient.from_environment(),
+            backend,
             include_unlinked=name == "workflow_dispatch",
         )
 
@@ -93,16 +98,16 @@ def run(args: argparse.Namespace) -> int:
     if args.step == "submit":
         from scripts.github import submit_flow
 
-        return submit_flow.run(event, GitHubClient.from_environment())
+        return submit_flow.run(event, GitHubClient.from_environment(), backend)
     if args.step == "dispatch":
         from scripts.github import dispatch_flow
 
-        return dispatch_flow.run(event, os.environ.get("GITHUB_SHA", ""))
+        return dispatch_flow.run(event, os.environ.get("GITHUB_SHA", ""), backend)
     from scripts.github import comment_commands
 
     if args.step == "command":
         return comment_commands.run_command(event, GitHubClient.from_environment())
-    return comment_commands.run_submit(event, GitHubClient.from_environment())
+    return comment_commands.run_submit(event, GitHubClient.from_environment(), backend)
 
 
 def build_summary(env: dict[str, str] | os._Environ) -> str:

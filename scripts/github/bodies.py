@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scripts.github.ours import Change
 from scripts.jobs import states
 from scripts.jobs.names import job_id
+
+if TYPE_CHECKING:
+    from scripts.github.planning import Change
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.

@@ -11,13 +11,18 @@ from __future__ import annotations
 import base64
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
-from scripts.github import bodies, ours, runner
+from scripts.github import bodies, runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
+from scripts.github.planning import Change
 from scripts.github.publish import publish
 from scripts.github.submit_flow import submit_all
+
+if TYPE_CHECKING:
+    from scripts.vertex.backend import Backend
 
 EXPERIMENTS_PATH = "experiments.yaml"
 
@@ -73,30 +78,17 @@ def pull_request_files(
     return head, paths[0], paths[1]
 
 
-def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[str, list[ours.Change]]:
+def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[str, list[Change]]:
     """The plan section for the pull request's experiments file against its merge base's.
 
-    The children run with no credentials in their environment: the file is the pull request's.
+    The file is the pull request's: it is read in the sandbox, a child with no credentials.
     """
     if head is None:
         return bodies.plan_section(
             head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]
         ), []
-    problems = ours.validate(head, credentials=False)
-    if problems:
-        return bodies.plan_section(head_sha, [], [], problems), []
-    changes = ours.changes_between_files(base, head)
-    plans, failures = [], []
-    for change in changes:
-        if change.kind == "removed":
-            continue
-        result = ours.plan_markdown(change.experiment, file=head, credentials=False)
-        if result.ok:
-            plans.append((change.experiment, result.stdout))
-        else:
-            failures.append(f"{change.experiment}: {result.error_line()}")
-    removed = [change.experiment for change in changes if change.kind == "removed"]
-    return bodies.plan_section(head_sha, plans, removed, failures), changes
+    plan = sandbox.plan_of_files(head, base)
+    return plan.section(head_sha), plan.changes
 
 
 def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
@@ -119,7 +111,7 @@ def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
     return 0
 
 
-def run_submit(event: IssueCommentEvent, client: GitHubClient) -> int:
+def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend) -> int:
     """Second job (with cloud credentials): submit the experiment as the pull request defines it."""
     command = authorize(event)  # checked again: this job must never trust the first one's outputs alone
     if command is None or command.verb != "run":
@@ -128,7 +120,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient) -> int:
         head_sha, head, _ = pull_request_files(client, event.number, Path(directory))
         if head is None:
             raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
-        jobs, all_ok = submit_all([command.experiment], pull_request=event.number, file=head)
+        jobs, all_ok = submit_all([command.experiment], backend=backend, pull_request=event.number, file=head)
     done = "submitted" if all_ok else "could not submit"
     publish(
         {

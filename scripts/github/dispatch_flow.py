@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
-from scripts.github import bodies, ours, runner
+from scripts.github import bodies, environment, runner
+from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import DispatchEvent
+from scripts.github.planning import plan_markdown
 from scripts.github.publish import publish
 from scripts.github.submit_flow import submit_all
+
+if TYPE_CHECKING:
+    from scripts.vertex.backend import Backend
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
@@ -52,19 +58,27 @@ def _positive(text: str, name: str) -> int | None:
     return int(text)
 
 
-def run(event: DispatchEvent, commit: str) -> int:
+def dry_run(request: DispatchRequest) -> str:
+    """The plan of the requested experiment with its overrides (`plan NAME --format markdown --set ...`)."""
+    file = experiments_file()
+    context = StepContext.resolve(environment.trusted())
+    try:
+        experiments = context.load(file)
+        return plan_markdown(experiments, request.experiment, context, overrides=request.overrides)
+    except UserError as error:
+        raise UserError(f"plan {request.experiment}: {last_line(error)}") from None
+
+
+def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
     request = parse_inputs(event.inputs)
     if request.dry_run:
-        result = ours.scripts_command(
-            ["plan", request.experiment, "--format", "markdown"]
-            + [item for override in request.overrides for item in ("--set", override)]
-        )
-        if not result.ok:
-            raise UserError(f"plan {request.experiment}: {result.error_line()}")
-        runner.append_summary(f"### Dry run: {request.experiment}\n\n{result.stdout}")
+        runner.append_summary(f"### Dry run: {request.experiment}\n\n{dry_run(request)}")
         return 0
     jobs, all_ok = submit_all(
-        [request.experiment], pull_request=request.pull_request, overrides=request.overrides
+        [request.experiment],
+        backend=backend,
+        pull_request=request.pull_request,
+        overrides=request.overrides,
     )
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     section = f"submitted:{request.experiment}"

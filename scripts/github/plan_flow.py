@@ -1,37 +1,29 @@
 """Pull request → plan comment: validate, then the plan of every added or changed experiment.
 
 Runs on `pull_request`, where the checkout is the pull request's merge commit and no cloud
-credential is present; nothing here calls a cloud.
+credential is present; nothing here calls a cloud. The file is this checkout's, so it is read in
+this process, with the GitHub token withheld from its `${VAR}` references.
 """
 
 from __future__ import annotations
 
 from scripts import git
-from scripts.github import bodies, ours, runner
+from scripts.github import bodies, environment, runner
+from scripts.github.compiling import StepContext, experiments_file
 from scripts.github.events import PullRequestEvent
+from scripts.github.planning import Plan, changed, check, plan_changes
 from scripts.github.publish import publish
 
 
-def plan_section_for(base: str, head: str) -> tuple[str, list[ours.Change], bool]:
-    """(Markdown, changes, valid) of the experiments changed from `base` to `head` in this checkout."""
-    problems = ours.validate()
-    if problems:
-        return bodies.plan_section(head, [], [], problems), [], False
+def plan_for(base: str, head: str) -> Plan:
+    """The plan of the experiments changed from `base` to `head`, as this checkout defines them."""
+    file = experiments_file()
+    context = StepContext.resolve(environment.trusted())
+    experiments, problems = check(file, context)
+    if experiments is None:
+        return Plan([], [], problems)
     since = merge_base(base, head)
-    changes = ours.changed(since, head)
-    plans, failures = [], []
-    for change in changes:
-        if change.kind == "removed":
-            continue
-        result = ours.plan_markdown(change.experiment, base=since)
-        if result.ok:
-            plans.append((change.experiment, result.stdout))
-        else:
-            failures.append(f"{change.experiment}: {result.error_line()}")
-    removed = [change.experiment for change in changes if change.kind == "removed"]
-    if failures:
-        return bodies.plan_section(head, [], [], failures), changes, False
-    return bodies.plan_section(head, plans, removed, []), changes, True
+    return plan_changes(experiments, changed(since, head, context.env), context, base=since, file=file)
 
 
 def merge_base(base: str, head: str) -> str:
@@ -44,9 +36,10 @@ def run(event: PullRequestEvent) -> int:
         # A merge is handled by the push to main it makes; a closed pull request needs no plan.
         print(f"pull request #{event.number} is closed{' (merged)' if event.merged else ''}: nothing to plan")
         return 0
-    section, changes, valid = plan_section_for(event.base_sha, event.head_sha)
+    plan = plan_for(event.base_sha, event.head_sha)
+    changes = plan.changes
     runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
-    publish({"plan": section}, event.number, may_comment=not event.from_fork)
+    publish({"plan": plan.section(event.head_sha)}, event.number, may_comment=not event.from_fork)
     print(f"pull request #{event.number}: {bodies.changes_summary(changes)}")
     # An invalid experiments file fails the check, so it cannot be merged by accident.
-    return 0 if valid else 1
+    return 0 if plan.valid else 1

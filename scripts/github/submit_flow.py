@@ -2,21 +2,31 @@
 
 Runs on `push` to the default branch (and from `/hpt run` and dispatch, through `submit_all`).
 Every experiment is compiled before the first is submitted, so a broken one submits nothing;
-`run` finds a job it already submitted by its identity labels, so a re-run submits nothing twice.
+`scripts.vertex.submit` finds a job it already submitted by its identity labels, so a re-run
+submits nothing twice.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scripts import git
 from scripts.errors import UserError
-from scripts.github import bodies, ours, runner
+from scripts.github import bodies, environment, runner
 from scripts.github.api import GitHubClient
+from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
+from scripts.github.planning import changed
 from scripts.github.publish import publish
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import JobServiceClient
+
+    from scripts.experiments import CompiledExperiment
+    from scripts.vertex.backend import Backend
 
 
 def merged_pull_request(client: GitHubClient, commit: str) -> int | None:
@@ -31,51 +41,93 @@ def merged_pull_request(client: GitHubClient, commit: str) -> int | None:
     return None
 
 
-def submit_all(
+def compile_all(
     experiments: Sequence[str],
+    context: StepContext,
     *,
     pull_request: int | None,
     overrides: Sequence[str] = (),
     file: Path | None = None,
-) -> tuple[list[bodies.Submitted], bool]:
-    """Compile every experiment, then submit each; (what was submitted, whether all were)."""
-    failures = []
-    for experiment in experiments:
-        result = ours.plan_json(experiment, file=file, overrides=overrides)
-        if not result.ok:
-            failures.append(bodies.Submitted(experiment, error=result.error_line()))
-    if failures:
-        return failures, False
-    submitted, all_ok = [], True
+) -> tuple[list[CompiledExperiment], list[bodies.Submitted]]:
+    """(every experiment compiled, []) or ([], why each that failed could not be compiled)."""
+    try:
+        loaded = context.load(file or experiments_file())
+    except UserError as error:
+        _log_error(error)
+        return [], [bodies.Submitted(experiment, error=last_line(error)) for experiment in experiments]
+    compiled, failures = [], []
     for experiment in experiments:
         try:
-            job = ours.submit(experiment, pull_request=pull_request, overrides=overrides, file=file)
+            compiled.append(
+                context.compile(loaded, experiment, pull_request=pull_request, overrides=overrides)
+            )
         except UserError as error:
-            submitted.append(bodies.Submitted(experiment, error=str(error)))
+            _log_error(error)
+            failures.append(bodies.Submitted(experiment, error=last_line(error)))
+    return ([], failures) if failures else (compiled, [])
+
+
+def submit_all(
+    experiments: Sequence[str],
+    *,
+    backend: Backend,
+    pull_request: int | None,
+    overrides: Sequence[str] = (),
+    file: Path | None = None,
+) -> tuple[list[bodies.Submitted], bool]:
+    """Compile every experiment, then submit each without waiting; (what was submitted, whether all were).
+
+    The jobs' labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the
+    pull request they report to.
+    """
+    from scripts.vertex.submit import submit
+
+    context = StepContext.resolve(environment.trusted())
+    compiled, failures = compile_all(
+        experiments, context, pull_request=pull_request, overrides=overrides, file=file
+    )
+    if failures:
+        return failures, False
+    clients: dict[str, JobServiceClient] = {}
+    submitted, all_ok = [], True
+    for each in compiled:
+        try:
+            if each.location not in clients:
+                clients[each.location] = backend.job_service_client(each.location)
+            job = submit(clients[each.location], each)
+        except UserError as error:
+            _log_error(error)
+            submitted.append(bodies.Submitted(each.name, error=f"run {each.name}: {last_line(error)}"))
             all_ok = False
             continue
-        submitted.append(_submitted(experiment, job))
+        link = backend.console_url(job.name)  # an emulator's job has none
+        _log(f"job {job.name}\n  {link or backend.describe()}")
+        _log(f"follow it with: python -m scripts status {job.name}")
+        submitted.append(bodies.Submitted(each.name, job.name, job.state.name, link or ""))
     return submitted, all_ok
 
 
-def _submitted(experiment: str, job: dict[str, Any]) -> bodies.Submitted:
-    from scripts.vertex.backend import Backend
-
-    name = job.get("name", "")
-    link = Backend.from_environment().console_url(name) or ""  # an emulator's job has none
-    return bodies.Submitted(experiment, name, job.get("state", ""), link)
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def run(event: PushEvent, client: GitHubClient) -> int:
+def _log_error(error: UserError) -> None:
+    """The whole error in the run's log (every problem of an invalid file); the comment shows one line."""
+    from scripts.experiments import InvalidExperiments
+
+    _log(str(error) if isinstance(error, InvalidExperiments) else f"error: {error}")
+
+
+def run(event: PushEvent, client: GitHubClient, backend: Backend) -> int:
     base = event.before if event.before != ZERO_SHA else git.first_parent(event.after)
-    changes = ours.changed(base, event.after)
+    changes = changed(base, event.after, environment.trusted())
     experiments = [change.experiment for change in changes if change.kind != "removed"]
     pull_request = merged_pull_request(client, event.after)
     print(f"push {event.after[:12]} (pull request #{pull_request}): {bodies.changes_summary(changes)}")
     if not experiments:
         runner.append_summary(f"Nothing to submit: {bodies.changes_summary(changes)}.")
         return 0
-    jobs, all_ok = submit_all(experiments, pull_request=pull_request)
+    jobs, all_ok = submit_all(experiments, backend=backend, pull_request=pull_request)
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     publish({"submitted": bodies.submitted_section(event.after, jobs)}, pull_request)
     return 0 if all_ok else 1

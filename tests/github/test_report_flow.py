@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from scripts.github.api import GitHubClient
 from scripts.github.comments import marker, set_section
-from scripts.github.report_flow import EndedJob, report
+from scripts.github.report_flow import report
+from scripts.github.tuning_jobs import EndedJob
 from scripts.jobs.labels import repository_filter
 
 JOB = "projects/p/locations/us-central1/hyperparameterTuningJobs/{}"
@@ -27,10 +28,13 @@ def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_th
         EndedJob(JOB.format(12), "manual", None),  # dispatched without a pull request
     ]
 
-    counts = report(jobs, client)
+    rendered = []
+
+    counts = report(jobs, client, lambda job: rendered.append(job.name) or "")
 
     assert counts == {"posted": 0, "already posted": 1, "without pull request": 1, "failed": 1}
     assert github.writes() == []
+    assert rendered == []  # nothing rendered that is not posted
 
 
 def test_without_a_location_the_reporter_looks_where_the_experiments_run(monkeypatch):

@@ -1,0 +1,78 @@
+"""Compiling experiments for a workflow step: the file, its environment, the commit and image once.
+
+What `python -m scripts plan/run` build from their flags, a flow builds from the Actions
+environment: the commit is `$GITHUB_SHA` (else HEAD), the repository `$GITHUB_REPOSITORY`. Both
+are resolved once per step, with the image's content tag, before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scripts import images
+from scripts.errors import UserError
+from scripts.paths import EXPERIMENTS_FILE
+
+if TYPE_CHECKING:
+    from scripts.experiments import CompiledExperiment, ExperimentsFile
+
+
+def experiments_file() -> str:
+    """experiments.yaml, named relative to the working directory when under it, as `validate` does:
+    problems then read `experiments.yaml:LINE:COL` in the comment and in annotations."""
+    relative = os.path.relpath(EXPERIMENTS_FILE)
+    return str(EXPERIMENTS_FILE) if relative.startswith("..") else relative
+
+
+def last_line(error: UserError) -> str:
+    """The one line a failure is reported as: the message, or the last of an invalid file's problems."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every experiment compiled in one step shares."""
+
+    env: Mapping[str, str]  # for `${VAR}`: see scripts.github.environment
+    commit: str | None
+    image_tag: str
+    repository: str | None
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str]) -> StepContext:
+        """The commit (`$GITHUB_SHA`, else HEAD) and its image tag, asked of git once."""
+        commit, tag = images.commit_and_tag(env.get("GITHUB_SHA") or None)
+        return cls(env, commit, tag, env.get("GITHUB_REPOSITORY") or None)
+
+    def load(self, file: str | Path) -> ExperimentsFile:
+        """Raises `InvalidExperiments`."""
+        from scripts.experiments import load
+
+        return load(file, self.env)
+
+    def compile(
+        self,
+        experiments: ExperimentsFile,
+        name: str,
+        *,
+        pull_request: int | None = None,
+        overrides: Sequence[str] = (),
+    ) -> CompiledExperiment:
+        """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`."""
+        from scripts.experiments import CompileContext, compile_experiment, parse_overrides
+
+        context = CompileContext(
+            env=self.env,
+            commit=self.commit,
+            pull_request=str(pull_request) if pull_request is not None else None,
+            repository=self.repository,
+            profile=None,
+            overrides=parse_overrides(list(overrides)),
+            image_tag=self.image_tag,
+        )
+        return compile_experiment(experiments, name, context)

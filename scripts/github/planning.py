@@ -1,0 +1,142 @@
+"""The plan section's content: check the file, find what changed, plan each added or changed experiment.
+
+Used in-process by the `pull_request` flow (this checkout's own file) and by the sandbox child
+(a pull request's file, without credentials). Everything here reads files as data; nothing
+here calls a cloud.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scripts.errors import UserError
+from scripts.github import bodies
+from scripts.github.compiling import StepContext, experiments_file, last_line
+
+if TYPE_CHECKING:
+    from scripts.experiments import ExperimentsFile
+    from scripts.experiments.changes import Changes
+
+
+@dataclass(frozen=True)
+class Change:
+    experiment: str
+    kind: str  # added | changed | removed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plans of the added and changed experiments, or the problems that stopped them."""
+
+    changes: list[Change]
+    plans: list[tuple[str, str]]  # (experiment, Markdown)
+    problems: list[str]  # the file's problems, or one line per experiment that could not be planned
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def removed(self) -> list[str]:
+        return [change.experiment for change in self.changes if change.kind == "removed"]
+
+    def section(self, commit: str) -> str:
+        return bodies.plan_section(commit, self.plans, self.removed, self.problems)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "changes": [{"experiment": c.experiment, "kind": c.kind} for c in self.changes],
+            "plans": [list(plan) for plan in self.plans],
+            "problems": self.problems,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            [Change(str(c["experiment"]), str(c["kind"])) for c in data["changes"]],
+            [(str(name), str(markdown)) for name, markdown in data["plans"]],
+            [str(problem) for problem in data["problems"]],
+        )
+
+
+def changes_of(changes: Changes) -> list[Change]:
+    """Added, then changed, then removed experiments."""
+    data = changes.as_json()
+    return [Change(str(name), kind) for kind in ("added", "changed", "removed") for name in data[kind]]
+
+
+def changed(base: str, head: str, env: Mapping[str, str]) -> list[Change]:
+    """The experiments added, changed or removed in experiments.yaml from git revision `base` to `head`."""
+    from scripts.experiments.changes import changes_between
+
+    try:
+        return changes_of(changes_between(base, head, experiments_file(), env))
+    except UserError as error:
+        raise UserError(f"changed: {last_line(error)}") from None
+
+
+def check(file: str | Path, context: StepContext) -> tuple[ExperimentsFile | None, list[str]]:
+    """(the file, []) when it is valid, else (None, the lines `python -m scripts validate` prints:
+    each problem, then how many); the count or OK line also goes to the log."""
+    from scripts.experiments import InvalidExperiments
+
+    try:
+        experiments = context.load(file)
+    except InvalidExperiments as error:
+        count = len(error.problems)
+        summary = f"{file}: {count} problem{'s' if count != 1 else ''}"
+        print(summary, file=sys.stderr)
+        return None, [*(str(problem) for problem in error.problems), summary]
+    names, profiles = len(experiments.names), len(experiments.profiles)
+    print(
+        f"{file}: OK ({names} experiment{'s' if names != 1 else ''}, "
+        f"{profiles} profile{'s' if profiles != 1 else ''})",
+        file=sys.stderr,
+    )
+    return experiments, []
+
+
+def plan_markdown(
+    experiments: ExperimentsFile,
+    name: str,
+    context: StepContext,
+    *,
+    base: str | None = None,
+    file: str | Path | None = None,
+    overrides: Sequence[str] = (),
+) -> str:
+    """The plan of one experiment (`python -m scripts plan NAME --format markdown`); with `base`, a
+    git revision, also what changed in `file` since. Raises `UserError`."""
+    from scripts.experiments.plan import render_plan
+
+    compiled = context.compile(experiments, name, overrides=overrides)
+    return render_plan(compiled, base=base, file=file, env=dict(context.env))
+
+
+def plan_changes(
+    experiments: ExperimentsFile,
+    changes: list[Change],
+    context: StepContext,
+    *,
+    base: str | None = None,
+    file: str | Path | None = None,
+) -> Plan:
+    """The plan of every added or changed experiment; one that cannot be compiled is a problem."""
+    plans, failures = [], []
+    for change in changes:
+        if change.kind == "removed":
+            continue
+        try:
+            plans.append(
+                (
+                    change.experiment,
+                    plan_markdown(experiments, change.experiment, context, base=base, file=file),
+                )
+            )
+        except UserError as error:
+            failures.append(f"{change.experiment}: {last_line(error)}")
+    return Plan(changes, [] if failures else plans, failures)

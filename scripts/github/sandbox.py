@@ -1,0 +1,105 @@
+"""The one child process of the GitHub flows: planning a pull request's experiments file without credentials.
+
+`/hpt plan` runs on `issue_comment`, in a job that holds the GitHub token, and reads the pull
+request's experiments.yaml through the API. That file is untrusted: its `${VAR}` references are
+resolved into text we print, and compiling it runs our code over data its author chose. So its
+check, its changes and its plans are computed in a child started with only `environment.PLAN_ONLY`
+as its environment (no token of any kind exists in that process), which answers with JSON:
+
+    python -m scripts.github.sandbox plan --head HEAD_FILE [--base BASE_FILE]
+
+Everything else in the flows runs in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts.errors import UserError
+from scripts.github import environment
+from scripts.github.planning import Plan, changes_of, check, plan_changes
+from scripts.paths import REPO_ROOT
+
+# A plan takes seconds; a file that keeps the child busy longer gets no plan.
+TIMEOUT_SECONDS = 300
+
+
+# -- the parent's side ----------------------------------------------------------------------------
+
+
+def plan_of_files(head: Path, base: Path | None) -> Plan:
+    """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox.
+
+    The child's stderr (the file's check) goes to this run's log; a child that fails raises
+    `UserError` with its last line.
+    """
+    command = [sys.executable, "-m", "scripts.github.sandbox", "plan", "--head", str(head)]
+    command += ["--base", str(base)] if base is not None else []
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=environment.untrusted(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise UserError(f"planning {head.name} took longer than {TIMEOUT_SECONDS} s: no plan") from None
+    if completed.stderr:
+        sys.stderr.write(completed.stderr)
+    if completed.returncode != 0:
+        lines = [line for line in completed.stderr.splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("error: ") if lines else f"exit status {completed.returncode}"
+        raise UserError(reason)
+    try:
+        return Plan.from_json(json.loads(completed.stdout))
+    except (ValueError, KeyError, TypeError):
+        raise UserError("the plan sandbox did not answer with a plan") from None
+
+
+# -- the child's side -----------------------------------------------------------------------------
+
+
+def plan(head: Path, base: Path | None) -> Plan:
+    """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan."""
+    from scripts.experiments import InvalidExperiments
+    from scripts.experiments.changes import compare
+    from scripts.github.compiling import StepContext
+
+    # The process environment is already this; filtering again keeps a direct run as safe.
+    context = StepContext.resolve(environment.untrusted())
+    experiments, problems = check(head, context)
+    if experiments is None:
+        return Plan([], [], problems)
+    try:
+        before = context.load(base) if base is not None else None
+    except InvalidExperiments:
+        before = None  # an invalid base: everything in the pull request is new to it
+    changes = changes_of(compare(before, experiments, context.env))
+    return plan_changes(experiments, changes, context, file=head)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.github.sandbox", description=__doc__)
+    steps = parser.add_subparsers(dest="step", required=True)
+    planning = steps.add_parser("plan", help="print the plan of --head against --base as JSON")
+    planning.add_argument("--head", type=Path, required=True, help="the pull request's experiments file")
+    planning.add_argument("--base", type=Path, default=None, help="the file at the merge base, if any")
+    args = parser.parse_args(argv)
+    try:
+        result = plan(args.head, args.base)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.as_json()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

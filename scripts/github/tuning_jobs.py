@@ -1,0 +1,112 @@
+"""The reporter's side of the JobService: this repository's ended jobs, and the Markdown of each.
+
+One client per location. The jobs are listed by the labels `submit` put on them; a job's result
+is rendered from the job as listed when the listing carries its trials (the emulator's does),
+else from one read of the job (Vertex AI's List leaves `trials` out).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scripts.errors import UserError
+from scripts.github.compiling import last_line
+from scripts.jobs import labels, states
+from scripts.jobs.names import job_id, parse_job_name
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+
+    from scripts.vertex.backend import Backend
+
+
+@dataclass(frozen=True)
+class EndedJob:
+    name: str
+    experiment: str
+    pull_request: int | None
+    listed: HyperparameterTuningJob | None = None  # the job as List returned it
+
+    @property
+    def section(self) -> str:
+        return f"result:{job_id(self.name)}"
+
+
+class TuningJobs:
+    """The backend's jobs, through one JobService client per location."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self._clients: dict[str, JobServiceClient] = {}
+
+    def client(self, location: str) -> JobServiceClient:
+        if location not in self._clients:
+            self._clients[location] = self.backend.job_service_client(location)
+        return self._clients[location]
+
+    def ended(
+        self, locations: Iterable[tuple[str, str]], repository: str, max_age_days: float = 0
+    ) -> list[EndedJob]:
+        """This repository's jobs in each (project, region) that have ended (in the last `max_age_days`).
+
+        The age limit keeps a scheduled run from reading the comments of every pull request that
+        ever had a job; 0 means no limit.
+        """
+        from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+        now = datetime.datetime.now(datetime.UTC)
+        oldest = now - datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
+        found = []
+        for project, region in locations:
+            request = ListHyperparameterTuningJobsRequest(
+                parent=f"projects/{project}/locations/{region}",
+                filter=labels.repository_filter(repository),
+            )
+            for job in self.client(region).list_hyperparameter_tuning_jobs(request=request):
+                if not states.is_terminal(job.state.name):
+                    continue
+                ended = job.end_time or job.update_time
+                if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
+                    continue
+                pull = job.labels.get(labels.PULL_REQUEST, "")
+                found.append(
+                    EndedJob(
+                        job.name,
+                        job.labels.get(labels.EXPERIMENT, job.display_name),
+                        int(pull) if pull.isdigit() else None,
+                        job,
+                    )
+                )
+        return found
+
+    def markdown(self, ended: EndedJob) -> str:
+        """The job's result, as `python -m scripts report NAME` prints it; raises `UserError`."""
+        from scripts.results.markdown import render_markdown
+        from scripts.vertex.follow import get_job
+
+        try:
+            job = ended.listed
+            if job is None or not job.trials:
+                job = get_job(self.client(_location(ended.name)), ended.name)
+            return render_markdown(job, backend=self.backend, run_dir=self._run_dir(job))
+        except UserError as error:
+            raise UserError(f"report {ended.name}: {last_line(error)}") from None
+
+    def _run_dir(self, job: HyperparameterTuningJob) -> Path | None:
+        """An emulator job's summary links its run directory (the emulator's), when there is one."""
+        if not self.backend.is_emulator:
+            return None
+        run_dir = self.backend.run_dir(job.name)
+        return run_dir if run_dir.is_dir() else None
+
+
+def _location(name: str) -> str:
+    parsed = parse_job_name(name)
+    if parsed is None:
+        raise UserError(f"{name!r} is not a tuning job's resource name")
+    return parsed.location

@@ -1,0 +1,94 @@
+"""The one child process of the flows: a pull request's file is planned where no credential exists."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from scripts.github import environment, sandbox
+from tests.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS
+
+SECRETS = {
+    "GITHUB_TOKEN": "ghs_secret",
+    "ACTIONS_RUNTIME_TOKEN": "runtime-secret",
+    "GOOGLE_APPLICATION_CREDENTIALS": "/tmp/gha-creds-secret.json",
+}
+
+
+def test_a_trusted_file_sees_everything_but_the_tokens():
+    env = environment.trusted({**SECRETS, "GITHUB_SHA": "a" * 40, "HPT_STAGING_BUCKET": "gs://b"})
+    assert env == {
+        "GITHUB_SHA": "a" * 40,
+        "HPT_STAGING_BUCKET": "gs://b",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/tmp/gha-creds-secret.json",
+    }
+
+
+def test_an_untrusted_file_sees_only_the_settings_it_reads():
+    env = environment.untrusted(
+        {
+            **SECRETS,
+            "PATH": "/usr/bin",
+            "GOOGLE_CLOUD_PROJECT": "p",
+            "HPT_STAGING_BUCKET": "gs://b",
+            "GITHUB_SHA": "a",
+        }
+    )
+    assert env == {"PATH": "/usr/bin", "GOOGLE_CLOUD_PROJECT": "p", "HPT_STAGING_BUCKET": "gs://b"}
+
+
+@pytest.fixture
+def files(tmp_path):
+    leaky = PR_EXPERIMENTS.replace(
+        "The stand-in's slope tuned too.",
+        "token=${GITHUB_TOKEN:-withheld} creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}",
+    )
+    head, base = tmp_path / "head.yaml", tmp_path / "base.yaml"
+    head.write_text(leaky)
+    base.write_text(BASE_EXPERIMENTS)
+    return head, base
+
+
+def test_the_plan_is_computed_in_a_child_without_credentials(files, monkeypatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    started = []
+    real_run = subprocess.run
+
+    def run(command, **options):
+        started.append((command, options["env"]))
+        return real_run(command, **options)
+
+    monkeypatch.setattr(sandbox.subprocess, "run", run)
+    head, base = files
+
+    plan = sandbox.plan_of_files(head, base)
+
+    ((command, env),) = started
+    assert command[1:4] == ["-m", "scripts.github.sandbox", "plan"]
+    assert env == environment.untrusted() and not set(SECRETS) & set(env)
+    assert plan.valid and [(c.experiment, c.kind) for c in plan.changes] == [("wide", "added")]
+    ((name, markdown),) = plan.plans
+    assert name == "wide" and "token=withheld creds=none" in markdown
+    assert not any(secret in markdown for secret in SECRETS.values())
+
+
+def test_an_invalid_file_gives_its_problems_as_validate_prints_them(tmp_path):
+    head = tmp_path / "head.yaml"
+    head.write_text(PR_EXPERIMENTS.replace("max_trial_count: 2", "max_trial_count: zero", 1))
+
+    plan = sandbox.plan_of_files(head, None)
+
+    assert not plan.valid and plan.plans == [] and plan.changes == []
+    assert plan.problems[0].startswith(f"{head}:16:22: experiments.quick.max_trial_count: ")
+    assert plan.problems[-1] == f"{head}: 1 problem"
+
+
+def test_without_a_valid_base_every_experiment_is_added(files, tmp_path):
+    head, _ = files
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 7\n")
+    for base in (None, broken):
+        plan = sandbox.plan_of_files(head, base)
+        assert [(c.experiment, c.kind) for c in plan.changes] == [("quick", "added"), ("wide", "added")]
