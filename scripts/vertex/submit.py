@@ -115,15 +115,13 @@ def submit(
     def on_retry(error: BaseException, wait: float) -> None:
         notify(f"listing jobs failed with {_code(error)}; retrying in {wait:.1f}s")
 
-    try:
-        existing = find_jobs(client, compiled.parent, identity, policy, on_retry)
-    except API_ERRORS as error:
-        raise explain(
-            error,
-            action=f"looking up earlier jobs of {compiled.name!r}",
-            project=compiled.project,
-            emulator=emulator,
-        ) from None
+    def look_up(why: str) -> list[HyperparameterTuningJob]:
+        try:
+            return find_jobs(client, compiled.parent, identity, policy, on_retry)
+        except API_ERRORS as error:
+            raise explain(error, action=why, project=compiled.project, emulator=emulator) from None
+
+    existing = look_up(f"looking up earlier jobs of {compiled.name!r}")
 
     if not force:
         previous = reusable(existing)
@@ -155,15 +153,7 @@ def submit(
             if is_ambiguous(error):
                 # The create may have been applied with its reply lost: look before creating again
                 # (and after the last attempt too, rather than report a job that exists as failed).
-                try:
-                    found = find_jobs(client, compiled.parent, identity, policy, on_retry)
-                except API_ERRORS as lookup_error:
-                    raise explain(
-                        lookup_error,
-                        action=f"checking whether {compiled.name!r} was created",
-                        project=compiled.project,
-                        emulator=emulator,
-                    ) from None
+                found = look_up(f"checking whether {compiled.name!r} was created")
                 ours = [job for job in found if job.name not in known]
                 if ours:
                     notify(f"the lost create had been applied: found {ours[0].name}")
