@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             GitHubClient.from_environment(),
             backend,
             include_unlinked=name == "workflow_dispatch",
+            max_age_days=args.max_age_days,
         )
 
     name, payload = events.load_event()

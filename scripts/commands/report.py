@@ -28,11 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     name, backend, client = job_and_client(args)
     job = get_job(client, str(name))
-    # An emulator job's summary links its run directory (the emulator's), when there is one.
-    run_dir = backend.run_dir(job.name) if backend.is_emulator else None
-    data = summary(
-        job, backend=backend, run_dir=run_dir if run_dir is not None and run_dir.is_dir() else None
-    )
+    data = summary(job, backend=backend, run_dir=backend.linked_run_dir(job.name))
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:

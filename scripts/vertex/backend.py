@@ -113,6 +113,13 @@ class Backend:
         root = (self.state_dir if self.is_emulator else None) or local_state_dir()
         return run_directory(root, job_id(job_name))
 
+    def linked_run_dir(self, job_name: str) -> Path | None:
+        """The run directory a report links: an emulator job's, once its summary was written there."""
+        if not self.is_emulator:
+            return None
+        directory = self.run_dir(job_name)
+        return directory if directory.is_dir() else None
+
 
 def _ask_state_dir(address: str) -> Path | None:
     """The emulator's own answer to where its state directory is; None if it gives none."""
