@@ -8,7 +8,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.experiments.cli_args import add_file_argument
+    from scripts.commands.experiment_args import add_file_argument
 
     parser.add_argument(
         "--base", required=True, metavar="REV", help="the revision to compare with (e.g. origin/main)"

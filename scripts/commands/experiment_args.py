@@ -6,7 +6,9 @@
         compiled = compile_from_args(args)          # raises UserError / InvalidExperiments
 
 GitHub context (commit, pull request, repository) comes from `--commit`/`--pr`/`--repository`
-when given, else from the Actions environment (`GITHUB_SHA`, `GITHUB_REPOSITORY`).
+when given, else from the Actions environment (`GITHUB_SHA`, `GITHUB_REPOSITORY`). The command
+resolves the commit and the image's content tag here (`scripts.images.commit_and_tag`), once:
+compiling asks git nothing.
 """
 
 from __future__ import annotations
@@ -64,18 +66,31 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool =
     parser.add_argument("--repository", default=None, help="OWNER/REPO (default: $GITHUB_REPOSITORY)")
 
 
-def context_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompileContext:
-    from scripts.experiments.compiler import CompileContext
+def overrides_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """`--set` as field -> value text; raises `InvalidExperiments` for one that is not FIELD=VALUE."""
     from scripts.experiments.loader import parse_overrides
 
+    return parse_overrides(list(getattr(args, "overrides", None) or []))
+
+
+def context_from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, overrides: Mapping[str, str] | None = None
+) -> CompileContext:
+    """The compile context the arguments and the environment give, with the commit and image tag
+    resolved (`--commit`, else `$GITHUB_SHA`, else HEAD)."""
+    from scripts import images
+    from scripts.experiments.compiler import CompileContext
+
     env = dict(os.environ if env is None else env)
+    commit, image_tag = images.commit_and_tag(getattr(args, "commit", None) or env.get("GITHUB_SHA") or None)
     return CompileContext(
         env=env,
-        commit=getattr(args, "commit", None) or env.get("GITHUB_SHA") or None,
+        commit=commit,
+        image_tag=image_tag,
         pull_request=getattr(args, "pull_request", None),
         repository=getattr(args, "repository", None) or env.get("GITHUB_REPOSITORY") or None,
         profile=getattr(args, "profile", None),
-        overrides=parse_overrides(list(getattr(args, "overrides", None) or [])),
+        overrides=overrides_from_args(args) if overrides is None else overrides,
     )
 
 
@@ -89,5 +104,7 @@ def compile_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = 
     """Load `args.file` and compile `args.experiment` with the profile, overrides and context given."""
     from scripts.experiments.compiler import compile_experiment
 
-    context = context_from_args(args, env)
-    return compile_experiment(load_from_args(args, context.env), args.experiment, context)
+    env = dict(os.environ if env is None else env)
+    overrides = overrides_from_args(args)  # a malformed --set fails before anything is read
+    experiments = load_from_args(args, env)
+    return compile_experiment(experiments, args.experiment, context_from_args(args, env, overrides))

@@ -7,7 +7,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.experiments.cli_args import add_experiment_arguments
+    from scripts.commands.experiment_args import add_experiment_arguments
 
     add_experiment_arguments(parser)
     parser.add_argument(
@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scripts.commands.experiment_args import compile_from_args
     from scripts.experiments import InvalidExperiments
-    from scripts.experiments.cli_args import compile_from_args
 
     try:
         compiled = compile_from_args(args)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.experiments.cli_args import add_experiment_arguments
+    from scripts.commands.experiment_args import add_experiment_arguments
 
     add_experiment_arguments(parser)  # EXPERIMENT, --file, --profile, --set, --commit, --pr, --repository
     parser.add_argument(
@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _compile(args: argparse.Namespace):
     """The experiment compiled to the job to send; invalid experiments print every problem."""
+    from scripts.commands.experiment_args import compile_from_args
     from scripts.experiments import InvalidExperiments
-    from scripts.experiments.cli_args import compile_from_args
 
     try:
         return compile_from_args(args)

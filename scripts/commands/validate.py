@@ -7,7 +7,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.experiments.cli_args import add_file_argument
+    from scripts.commands.experiment_args import add_file_argument
 
     add_file_argument(parser)
     parser.add_argument(

@@ -17,7 +17,7 @@ from scripts.experiments.compiler import CompileContext, compile_experiment, def
 from scripts.experiments.loader import load, load_text
 from scripts.experiments.model import ExperimentsFile
 
-# Compiling only to compare: fixed commit and tag, so no git lookups and no difference from them.
+# Compiling only to compare: a fixed commit and tag, so that they make no difference.
 _COMPARE_CONTEXT = {"commit": "0" * 40, "image_tag": "compare"}
 
 

@@ -19,6 +19,11 @@ MISSING = object()
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# The widths of the message fields integers go to: a larger value is a job the API cannot take.
+INT32_MAX = 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# google.protobuf.Duration holds at most 10,000 years.
+MAX_DURATION_SECONDS = 315_576_000_000
 # Set by Vertex (or by us) for every trial; a trainer env of the same name would be overwritten.
 _RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
 
@@ -102,12 +107,19 @@ class Checker:
             return None
         return value
 
-    def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int | None:
+    def integer(
+        self, value: Any, path: KeyPath, minimum: int | None = None, maximum: int = INT64_MAX
+    ) -> int | None:
+        """An integer in [minimum, maximum]; by default, one that fits the API's 64-bit fields."""
         if isinstance(value, bool) or not isinstance(value, int):
             self.report(path, f"expected an integer, got {kind_of(value)}")
             return None
-        if minimum is not None and value < minimum:
+        minimum = INT64_MIN if minimum is None else minimum
+        if value < minimum:
             self.report(path, f"must be at least {minimum}, got {value}")
+            return None
+        if value > maximum:
+            self.report(path, f"must be at most {maximum}, got {value}")
             return None
         return value
 
@@ -167,6 +179,9 @@ class Checker:
             return None
         if seconds <= 0:
             self.report(path, "must be longer than zero seconds")
+            return None
+        if seconds > MAX_DURATION_SECONDS:
+            self.report(path, f"must be at most {MAX_DURATION_SECONDS} seconds, got {seconds}")
             return None
         return seconds
 

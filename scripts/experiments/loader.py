@@ -1,7 +1,8 @@
 """Reading an experiments file: parse, resolve `${VAR}`, check; and the variants compile asks for.
 
-A variant is one experiment as a profile and `--set` overrides change it. It is checked by the
-same rules as the file itself; an override's problems point at `--set:N:1` (the N-th override).
+A variant is one experiment as a profile and `--set` overrides change it. It is built once and
+checked once, by the same rules as the file itself; an override's problems point at `--set:N:1`
+(the N-th override), a profile's at the profile, with its name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from scripts.errors import UserError
 from scripts.experiments import schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
@@ -58,53 +60,124 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
         if profile is not None:
             profiles[name] = profile
     problems += source.problems + checker.problems
+    loaded = ExperimentsFile(
+        path=file,
+        defaults=defaults,
+        experiments=experiments,
+        profiles=profiles,
+        source=source,
+        env=dict(env),
+        resolved=data,
+    )
     if not problems:
-        # A profile must make a valid variant of every experiment, or `run --profile` fails later.
+        # A profile must make a valid variant of every experiment, or `run --profile` fails later;
+        # the checked variants are kept, so compiling with the profile does not check them again.
         for profile_name in profiles:
             for name in experiments:
                 try:
-                    variant(source, name, env, profile_name, {})
+                    loaded.variants[(profile_name, name)] = _same_environment(loaded, name, profile_name, {})
                 except InvalidExperiments as error:
                     problems += error.problems
     if problems:
         raise InvalidExperiments(problems)
-    return ExperimentsFile(
-        path=file, defaults=defaults, experiments=experiments, profiles=profiles, source=source
-    )
+    return loaded
 
 
 def variant(
+    experiments: ExperimentsFile,
+    name: str,
+    profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Experiment:
+    """Experiment `name` with `profile` applied, then `overrides`: the checked form compiling reads.
+
+    Loading checked the experiment and every profile's variant of it; only overrides (or an
+    environment other than the one the file was read with) make a new variant, which is built
+    from the raw values once and checked once. Text override values are read as YAML.
+    """
+    if name not in experiments.experiments:
+        known = ", ".join(experiments.experiments) or "none"
+        raise UserError(f"unknown experiment {name!r} in {experiments.path} (known: {known})")
+    if profile is not None and profile not in experiments.profiles:
+        known = ", ".join(experiments.profiles) or "none are defined"
+        raise InvalidExperiments(
+            [Problem("--profile", 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
+        )
+    overrides = overrides or {}
+    if env is not None and env is not experiments.env and dict(env) != experiments.env:
+        return _other_environment(experiments.source, name, env, profile, overrides)
+    if not overrides:
+        return experiments.experiments[name] if profile is None else experiments.variants[(profile, name)]
+    return _same_environment(experiments, name, profile, overrides)
+
+
+def _same_environment(
+    experiments: ExperimentsFile, name: str, profile: str | None, overrides: Mapping[str, Any]
+) -> Experiment:
+    """A variant built from the values the file was checked with (`${VAR}` already resolved)."""
+    top = experiments.resolved if isinstance(experiments.resolved, dict) else {}
+    raw = (top.get("experiments") or {}).get(name)
+    profile_raw = (top.get("profiles") or {}).get(profile) if profile is not None else None
+    return _checked_variant(
+        experiments.source, experiments.defaults, name, raw, profile, profile_raw, overrides
+    )
+
+
+def _other_environment(
     source: Source, name: str, env: Mapping[str, str], profile: str | None, overrides: Mapping[str, Any]
 ) -> Experiment:
-    """Experiment `name` with `env` resolved, `profile` applied, then `overrides`; checked again."""
-    source = Source(source.file, source.data, dict(source.values), dict(source.keys), [])
-    root: KeyPath = ("experiments", name)
+    """A variant read again with another environment than the file was loaded with."""
     top = source.data if isinstance(source.data, dict) else {}
     # Resolve only what this variant reads: another experiment's unset variable is not its problem.
-    defaults_raw, problems = resolve(source, top.get("defaults"), env, ("defaults",))
-    raw, more = resolve(source, copy.deepcopy((top.get("experiments") or {}).get(name)), env, root)
-    problems += more
+    defaults_raw, unresolved = resolve(source, top.get("defaults"), env, ("defaults",))
+    raw, more = resolve(source, (top.get("experiments") or {}).get(name), env, ("experiments", name))
+    unresolved += more
+    profile_raw = None
+    if profile is not None:
+        profile_raw, more = resolve(
+            source, (top.get("profiles") or {}).get(profile), env, ("profiles", profile)
+        )
+        unresolved += more
     checker = schema.Checker(source)
     defaults = schema.check_settings(checker, defaults_raw, ("defaults",)) or Settings()
-    if raw is None:
-        raw = {}
+    return _checked_variant(
+        source, defaults, name, raw, profile, profile_raw, overrides, unresolved, checker.problems
+    )
+
+
+def _checked_variant(
+    source: Source,
+    defaults: Settings,
+    name: str,
+    raw: Any,
+    profile: str | None,
+    profile_raw: Any,
+    overrides: Mapping[str, Any],
+    unresolved: list[Problem] | None = None,
+    reported: list[Problem] | None = None,
+) -> Experiment:
+    """Apply the profile, then the overrides, to the experiment's raw values, and check the result.
+
+    `unresolved` problems stop the check; `reported` ones (the defaults') are reported with it.
+    The positions are copied, so that a value a profile or an override sets points at where it
+    was written.
+    """
+    source = Source(source.file, source.data, dict(source.values), dict(source.keys), [])
+    root: KeyPath = ("experiments", name)
+    problems = list(unresolved or [])
+    checker = schema.Checker(source)
+    raw = copy.deepcopy(raw) if raw is not None else {}
     if profile is not None:
-        profiles = top.get("profiles") or {}
-        if profile not in profiles:
-            known = ", ".join(profiles) or "none are defined"
-            raise InvalidExperiments(
-                [Problem("--profile", 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
-            )
-        profile_raw, more = resolve(source, profiles[profile], env, ("profiles", profile))
-        problems += more
-        _apply_profile(source, raw, root, ("profiles", profile), profile_raw or {}, problems)
+        profile_path = ("profiles", profile)
+        _apply_profile(source, raw, root, profile_path, copy.deepcopy(profile_raw) or {}, problems)
     for index, (field, value) in enumerate(overrides.items(), start=1):
         where = Position(OVERRIDES_FILE, index, 1)
         if isinstance(value, str):
             value = _read_value(value)
         _set(source, raw, root, field, value, where, problems)
     experiment = None if problems else schema.check_experiment(checker, name, raw, root, defaults)
-    problems += checker.problems
+    problems += checker.problems + list(reported or [])
     if problems or experiment is None:
         if profile is not None:
             # the same rule can pass without the profile: say which variant broke it

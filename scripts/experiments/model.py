@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,15 +118,22 @@ class Profile:
 
 @dataclass
 class ExperimentsFile:
-    """A checked experiments file. `experiments` maps each name to its checked form (with the
-    environment it was loaded with); `source` keeps the raw values and their positions, which
-    compiling with a profile or overrides checks again."""
+    """A checked experiments file, read with the environment `env`.
+
+    `experiments` maps each name to its checked form; `variants` maps (profile, name) to the
+    checked form with that profile applied: loading checks every one, so compiling with a
+    profile reuses it instead of checking it again. `source` keeps where each value was written
+    and `resolved` the document with `${VAR}` resolved: `--set` overrides start from them.
+    """
 
     path: str
     defaults: Settings
     experiments: dict[str, Experiment]
     profiles: dict[str, Profile]
     source: Source
+    env: Mapping[str, str] = field(default_factory=dict)
+    resolved: Any = None
+    variants: dict[tuple[str, str], Experiment] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:

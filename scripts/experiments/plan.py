@@ -90,11 +90,10 @@ def render_plan(
     experiment = compiled.experiment
     if experiment is None:
         raise ValueError("render_plan needs a CompiledExperiment made by compile_experiment")
-    job = compiled.job_json
     lines = [f"### Plan: `{experiment.name}`", ""]
     if experiment.description:
         lines += [f"> {experiment.description}", ""]
-    lines += _overview(experiment, job, compiled)
+    lines += _overview(experiment, compiled)
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
     lines += ["", "#### Worst case", "", *_worst_case_lines(experiment)]
@@ -103,7 +102,7 @@ def render_plan(
     return "\n".join(lines) + "\n"
 
 
-def _overview(experiment: Experiment, job: dict[str, Any], compiled: CompiledExperiment) -> list[str]:
+def _overview(experiment: Experiment, compiled: CompiledExperiment) -> list[str]:
     trials = f"{experiment.max_trial_count} in total, {experiment.parallel_trial_count} at a time"
     if experiment.max_failed_trial_count:
         trials += f", the job fails after {experiment.max_failed_trial_count} failed"
@@ -118,8 +117,8 @@ def _overview(experiment: Experiment, job: dict[str, Any], compiled: CompiledExp
         stopping += (
             " by elapsed time" if experiment.early_stopping.use_elapsed_duration else " by step (epoch)"
         )
-    pools = job["trialJobSpec"]["workerPoolSpecs"]
-    image = next(pool["containerSpec"]["imageUri"] for pool in pools if pool)
+    trial_job = compiled.job.trial_job_spec
+    image = next(pool.container_spec.image_uri for pool in trial_job.worker_pool_specs if pool)
     rows = [
         ("Project / region", f"`{compiled.project}` / `{compiled.location}`"),
         ("Metric", f"`{experiment.metric_id}` ({experiment.goal})"),
@@ -129,15 +128,14 @@ def _overview(experiment: Experiment, job: dict[str, Any], compiled: CompiledExp
         ("Early stopping", stopping),
         ("Scheduling", _scheduling(experiment)),
         ("Image", f"`{image}`"),
-        ("Output", f"`{job['trialJobSpec']['baseOutputDirectory']['outputUriPrefix']}`"),
+        ("Output", f"`{trial_job.base_output_directory.output_uri_prefix}`"),
         ("Spec hash", f"`{compiled.spec_hash}`"),
     ]
     if experiment.trainer_args:
         rows.insert(7, ("Trainer args", " ".join(f"`{arg}`" for arg in experiment.trainer_args)))
-    context = compiled.context
-    if context is not None and (context.profile or context.overrides):
-        variant = [f"profile `{context.profile}`"] if context.profile else []
-        variant += [f"`--set {field}={value}`" for field, value in context.overrides.items()]
+    if compiled.profile or compiled.overrides:
+        variant = [f"profile `{compiled.profile}`"] if compiled.profile else []
+        variant += [f"`--set {field}={value}`" for field, value in compiled.overrides.items()]
         rows.insert(0, ("Variant", ", ".join(variant)))
     return ["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
 
@@ -253,10 +251,9 @@ def _change_lines(
     base_file = load_text(text, name, env)
     if compiled.name not in base_file.experiments:
         return ["New experiment: it is submitted when this change is merged."]
-    used = compiled.context or CompileContext(env=env)
     # The same profile and overrides as the plan, so only the file's change shows.
     context = CompileContext(
-        env=env, commit="0" * 40, image_tag="compare", profile=used.profile, overrides=used.overrides
+        env=env, commit="0" * 40, image_tag="compare", profile=compiled.profile, overrides=compiled.overrides
     )
     before = defining_spec(compile_experiment(base_file, compiled.name, context).job_json)
     after = defining_spec(compiled.job_json)

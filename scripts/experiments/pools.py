@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
 from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, is_machine_type_name
 from scripts.experiments.model import WorkerPool
 from scripts.experiments.source import KeyPath
@@ -71,7 +71,7 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         accelerator,
         "count",
         accelerator_path,
-        lambda v, p: checker.integer(v, p, 1),
+        lambda v, p: checker.integer(v, p, 1, INT32_MAX),
         default=1 if accelerator_type else 0,
     )
     if machine is not None and (accelerator_type is not None or "type" not in accelerator):
@@ -91,7 +91,7 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         (*path, "boot_disk"),
         lambda v, p: checker.choice(v, p, BOOT_DISK_TYPES),
     )
-    disk_size = get(disk, "size_gb", (*path, "boot_disk"), lambda v, p: checker.integer(v, p, 100))
+    disk_size = get(disk, "size_gb", (*path, "boot_disk"), lambda v, p: checker.integer(v, p, 100, INT32_MAX))
     args = get(data, "args", path, checker.text_list, default=()) or ()
     env = get(data, "env", path, checker.env, default=()) or ()
     if len(checker.problems) > before:

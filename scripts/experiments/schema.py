@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
 from scripts.experiments.pools import check_worker_pools
@@ -240,14 +240,21 @@ def check_experiment(
         data, "algorithm", path, lambda v, p: checker.choice(v, p, ALGORITHMS), default="bayesian"
     )
     parameters = check_parameters(checker, data.get("parameters", MISSING), (*path, "parameters"), algorithm)
-    max_trials = get(data, "max_trial_count", path, lambda v, p: checker.integer(v, p, 1), required=True)
-    parallel = get(data, "parallel_trial_count", path, lambda v, p: checker.integer(v, p, 1), default=1)
+    # int32 in the message
+    max_trials = get(
+        data, "max_trial_count", path, lambda v, p: checker.integer(v, p, 1, INT32_MAX), required=True
+    )
+    parallel = get(
+        data, "parallel_trial_count", path, lambda v, p: checker.integer(v, p, 1, INT32_MAX), default=1
+    )
     if max_trials is not None and parallel is not None and parallel > max_trials:
         checker.report(
             (*path, "parallel_trial_count"),
             f"{parallel} parallel trials is more than max_trial_count ({max_trials})",
         )
-    max_failed = get(data, "max_failed_trial_count", path, lambda v, p: checker.integer(v, p, 0), default=0)
+    max_failed = get(
+        data, "max_failed_trial_count", path, lambda v, p: checker.integer(v, p, 0, INT32_MAX), default=0
+    )
     if max_trials is not None and max_failed is not None and max_failed > max_trials:
         checker.report(
             (*path, "max_failed_trial_count"), f"{max_failed} is more than max_trial_count ({max_trials})"

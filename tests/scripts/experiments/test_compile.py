@@ -16,6 +16,7 @@ from scripts.paths import EXPERIMENTS_FILE
 from .helpers import EXPERIMENT, HEADER
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+IMAGE_TAG = "inputs-0123456789abcdef"
 
 # Every option of the format at least once, so that the round trip covers each JSON field.
 KITCHEN_SINK = (
@@ -94,6 +95,7 @@ experiments:
 def compiled(text: str = HEADER + EXPERIMENT, name: str = "exp", **context):
     context.setdefault("env", {})
     context.setdefault("commit", COMMIT)
+    context.setdefault("image_tag", IMAGE_TAG)
     return compile_experiment(
         load_text(text, "experiments.yaml", context["env"]), name, CompileContext(**context)
     )
@@ -102,6 +104,7 @@ def compiled(text: str = HEADER + EXPERIMENT, name: str = "exp", **context):
 def shipped(name: str, **context):
     context.setdefault("env", {})
     context.setdefault("commit", COMMIT)
+    context.setdefault("image_tag", IMAGE_TAG)
     return compile_experiment(load(EXPERIMENTS_FILE, context["env"]), name, CompileContext(**context))
 
 
@@ -183,7 +186,8 @@ def test_identity_labels_display_name_and_where_it_goes():
 
 
 def test_the_image_is_the_one_built_for_the_commit():
-    result = compiled(commit="HEAD")
+    commit, tag = images.commit_and_tag("HEAD")
+    result = compiled(commit=commit, image_tag=tag)
     image = result.job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
     assert image == images.image_uri(
         "us-central1", "my-project", "hpt", "trainer", images.content_tag("HEAD")
@@ -201,8 +205,13 @@ def test_an_explicit_image_uri_is_used_as_written():
         )
         + EXPERIMENT
     )
-    image = compiled(text).job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
-    assert image == "europe-docker.pkg.dev/p/r/t:v1"
+    image = compiled(text, image_tag=None).job_json["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert image["imageUri"] == "europe-docker.pkg.dev/p/r/t:v1"
+
+
+def test_the_image_tag_comes_from_the_caller():
+    with pytest.raises(ValueError, match="image_tag"):
+        compiled(image_tag=None)
 
 
 def test_compiling_twice_gives_the_same_job():
@@ -250,7 +259,7 @@ def test_an_unset_variable_fails_the_compile_at_its_line():
     text = HEADER.replace("project: my-project", "project: ${PROJECT}") + EXPERIMENT
     loaded = load_text(text, "experiments.yaml", {"PROJECT": "at-load-time"})
     with pytest.raises(InvalidExperiments) as raised:
-        compile_experiment(loaded, "exp", CompileContext(env={}, commit=COMMIT))
+        compile_experiment(loaded, "exp", CompileContext(env={}, commit=COMMIT, image_tag=IMAGE_TAG))
     assert [str(p) for p in raised.value.problems] == [
         "experiments.yaml:2:12: defaults.project: ${PROJECT} is not set in the environment "
         "and has no default (write ${PROJECT:-default})"
@@ -336,9 +345,16 @@ def test_a_revision_name_is_labelled_with_its_full_commit():
     head = git.head_commit()
     if head is None:
         pytest.skip("not in a git checkout")
-    assert compiled(commit="HEAD").job_json["labels"][labels.COMMIT] == head
-    assert compiled(commit=head[:10]).spec_hash == compiled(commit=head).spec_hash
-    assert compiled(commit=head[:10]).job_json == compiled(commit=head).job_json
+    commit, tag = images.commit_and_tag("HEAD")
+    assert compiled(commit=commit, image_tag=tag).job_json["labels"][labels.COMMIT] == head
+    assert images.commit_and_tag(head[:10]) == images.commit_and_tag(head) == (head, tag)
+
+
+def test_outside_git_the_job_says_so():
+    job = compiled(commit=None).job_json
+    assert job["labels"][labels.COMMIT] == "none"
+    assert job["displayName"] == "exp-nocommit"
+    assert job["trialJobSpec"]["baseOutputDirectory"]["outputUriPrefix"].endswith("-nocommit")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from scripts import images
 from scripts.experiments import CompileContext, compile_experiment, load
 from scripts.paths import EXPERIMENTS_FILE
 
@@ -35,7 +36,10 @@ def sdk():
 
 
 def ours(name: str):
-    compiled = compile_experiment(load(EXPERIMENTS_FILE, {}), name, CompileContext(env={}, commit="a" * 40))
+    commit, tag = images.commit_and_tag("a" * 40)
+    compiled = compile_experiment(
+        load(EXPERIMENTS_FILE, {}), name, CompileContext(env={}, commit=commit, image_tag=tag)
+    )
     image = compiled.job.trial_job_spec.worker_pool_specs[0].container_spec.image_uri
     return compiled, compiled.job, image
 

@@ -49,7 +49,8 @@ def _assignments(parameters: tuple[Parameter, ...]):
 @pytest.mark.parametrize("profile", [None, *SHIPPED.profiles])
 @pytest.mark.parametrize("name", SHIPPED.names)
 def test_the_trainer_accepts_every_trial(name, profile):
-    compiled = compile_experiment(SHIPPED, name, CompileContext(env={}, commit="0" * 40, profile=profile))
+    context = CompileContext(env={}, commit="0" * 40, image_tag="inputs-test", profile=profile)
+    compiled = compile_experiment(SHIPPED, name, context)
     parser = build_parser()
     pools = [pool for pool in compiled.job.trial_job_spec.worker_pool_specs if pool.container_spec.image_uri]
     tried = 0
