@@ -18,8 +18,6 @@ from scripts.jobs import labels, states
 from scripts.jobs.names import job_id, parse_job_name
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
 
     from scripts.vertex.backend import Backend
@@ -93,16 +91,9 @@ class TuningJobs:
             job = ended.listed
             if job is None or not job.trials:
                 job = get_job(self.client(_location(ended.name)), ended.name)
-            return render_markdown(job, backend=self.backend, run_dir=self._run_dir(job))
+            return render_markdown(job, backend=self.backend, run_dir=self.backend.linked_run_dir(job.name))
         except UserError as error:
             raise UserError(f"report {ended.name}: {last_line(error)}") from None
-
-    def _run_dir(self, job: HyperparameterTuningJob) -> Path | None:
-        """An emulator job's summary links its run directory (the emulator's), when there is one."""
-        if not self.backend.is_emulator:
-            return None
-        run_dir = self.backend.run_dir(job.name)
-        return run_dir if run_dir.is_dir() else None
 
 
 def _location(name: str) -> str:
