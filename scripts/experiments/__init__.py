@@ -1,12 +1,14 @@
 """The experiments.yaml language: read and check it, compile an experiment to a Vertex AI job.
 
     experiments = load("experiments.yaml")              # raises InvalidExperiments
-    compiled = compile_experiment(experiments, "horses-humans", CompileContext(profile="offline"))
+    commit, tag = images.commit_and_tag(None)            # the caller asks git, once
+    context = CompileContext(commit=commit, image_tag=tag, profile="offline")
+    compiled = compile_experiment(experiments, "horses-humans", context)
     compiled.parent, compiled.job, compiled.spec_hash
 
-Import-light: nothing here imports TensorFlow or a cloud client; `CompiledExperiment.job`
-imports the `aiplatform_v1` types on first use. Names load on first access, so `validate`
-pays only for the checker.
+Import-light: nothing here imports TensorFlow or a cloud client; compiling (`compiler`,
+`messages`) imports the `aiplatform_v1` types. Names load on first access, so `validate` pays
+only for the checker.
 """
 
 from __future__ import annotations
