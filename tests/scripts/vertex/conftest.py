@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 import pytest
 from google.cloud.aiplatform_v1 import (
@@ -16,6 +15,7 @@ from google.cloud.aiplatform_v1 import (
     WorkerPoolSpec,
 )
 
+from scripts.experiments.compiler import CompiledExperiment
 from scripts.jobs import labels
 from scripts.vertex.backend import Backend
 from scripts.vertex.retry import RetryPolicy
@@ -24,18 +24,6 @@ from tests.fakes.job_service import FakeJobService
 PROJECT = "demo-project"
 LOCATION = "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
-
-
-@dataclass
-class Compiled:
-    """Shaped like `scripts.experiments.CompiledExperiment`."""
-
-    name: str
-    project: str
-    location: str
-    parent: str
-    job: HyperparameterTuningJob
-    spec_hash: str
 
 
 def codelab_job(goal: str = "MAXIMIZE", commit: str = "abc123") -> HyperparameterTuningJob:
@@ -80,8 +68,10 @@ def codelab_job(goal: str = "MAXIMIZE", commit: str = "abc123") -> Hyperparamete
     )
 
 
-def make_compiled(job: HyperparameterTuningJob | None = None) -> Compiled:
-    return Compiled("horses-humans", PROJECT, LOCATION, PARENT, job or codelab_job(), "0123456789abcdef")
+def make_compiled(job: HyperparameterTuningJob | None = None) -> CompiledExperiment:
+    return CompiledExperiment(
+        "horses-humans", PROJECT, LOCATION, PARENT, job or codelab_job(), "0123456789abcdef"
+    )
 
 
 @pytest.fixture
@@ -97,7 +87,7 @@ def client(fake):
 
 
 @pytest.fixture
-def compiled() -> Compiled:
+def compiled() -> CompiledExperiment:
     return make_compiled()
 
 
