@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
-SECTION_ORDER = ("plan", "command", "submitted", "result")
+SECTION_ORDER = ("plan", "command", "refused", "submitted", "result")
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,17 @@ def changes_summary(changes: Sequence[Change]) -> str:
     return ", ".join(f"{change.experiment} ({change.kind})" for change in changes)
 
 
-def refusal(author: str) -> str:
+def refusal_section(author: str) -> str:
+    """Each refused author's reply has a section of its own: it never replaces a maintainer's."""
+    return f"refused:{author}"
+
+
+def refusal(author: str, permission: str) -> str:
+    from scripts.github.permissions import NEEDED
+
     return (
-        f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so only people with write "
-        "access to this repository (owners, members and collaborators) can use them. Nothing was run; "
+        f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so they need {NEEDED} "
+        f"permission on this repository; GitHub reports `{permission}` for you. Nothing was run; "
         "a maintainer can run the command for you."
     )
 

@@ -1,9 +1,12 @@
 """`/hpt plan` and `/hpt run <experiment>` in pull request comments.
 
 The workflow runs on `issue_comment`, that is with the default branch's code and the base
-repository's permissions, whoever wrote the comment. So: only owners, members and collaborators
-are obeyed (anyone else gets a polite refusal), and the pull request's own files are only ever
-read as data through the API — its code is never checked out or run here.
+repository's permissions, whoever wrote the comment. So: a command is obeyed only when GitHub says
+its author has write, maintain or admin permission on the repository (`scripts.github.permissions`;
+the author association is only a pre-filter, so strangers cost nothing and get no reply), a
+refused author's reply goes to a section of their own (it never overwrites a maintainer's), and
+the pull request's own files are only ever read as data through the API — its code is never
+checked out or run here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from scripts.errors import UserError
 from scripts.github import bodies, runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
+from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
 from scripts.github.publish import publish
 from scripts.github.submit_flow import submit_all
@@ -27,21 +31,35 @@ if TYPE_CHECKING:
 EXPERIMENTS_PATH = "experiments.yaml"
 
 
-def authorize(event: IssueCommentEvent) -> HptCommand | None:
-    """The command to obey, None when there is none; refuses (and says so) for anyone else."""
+def authorize(event: IssueCommentEvent, client: GitHubClient) -> HptCommand | None:
+    """The command to obey, None when there is none; refuses (and says so) for anyone else.
+
+    Order matters for cost: an ordinary comment or an author whose association cannot carry write
+    access ends here with no API call; only then is the permission asked of GitHub, and only an
+    author who may spend gets a usage message for a malformed command.
+    """
     if event.action != "created" or not event.on_pull_request:
         return None
     try:
         command = parse_command(event.body)
+        malformed = None
     except UserError as error:
-        if event.trusted:
-            publish({"command": f"`/hpt`: {error}"}, event.number)
-        return None
-    if command is None:
+        command, malformed = None, error
+    if command is None and malformed is None:
         return None
     if not event.trusted:
-        publish({"command": bodies.refusal(event.author)}, event.number)
-        print(f"refused /hpt {command.verb} from @{event.author} ({event.author_association})")
+        print(f"ignored a /hpt comment from @{event.author} ({event.author_association}): not a collaborator")
+        return None
+    permission = permission_of(client, event.author)
+    if not permission.may_spend:
+        publish(
+            {bodies.refusal_section(event.author): bodies.refusal(event.author, permission.shown)},
+            event.number,
+        )
+        print(f"refused /hpt from @{event.author}: {permission.shown} permission")
+        return None
+    if malformed is not None:
+        publish({"command": f"`/hpt`: {malformed}"}, event.number)
         return None
     return command
 
@@ -93,7 +111,7 @@ def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[
 
 def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
     """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials."""
-    command = authorize(event)
+    command = authorize(event, client)
     runner.set_output("verb", command.verb if command else "")
     runner.set_output("experiment", command.experiment if command else "")
     if command is None:
@@ -113,7 +131,9 @@ def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
 
 def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend) -> int:
     """Second job (with cloud credentials): submit the experiment as the pull request defines it."""
-    command = authorize(event)  # checked again: this job must never trust the first one's outputs alone
+    command = authorize(
+        event, client
+    )  # checked again: this job must never trust the first one's outputs alone
     if command is None or command.verb != "run":
         raise UserError("this step only runs an authorized `/hpt run <experiment>` comment")
     with tempfile.TemporaryDirectory() as directory:

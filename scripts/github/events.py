@@ -16,7 +16,7 @@ from typing import Any
 from scripts.errors import UserError
 
 ZERO_SHA = "0" * 40
-# Users who can push to the repository; only they may start runs from a comment.
+# Associations that may hold write access; only a pre-filter (scripts.github.permissions decides).
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 
@@ -52,9 +52,13 @@ class IssueCommentEvent:
     body: str
     author: str
     author_association: str
+    comment_id: int = 0
+    created_at: str = ""  # ISO 8601, as GitHub wrote it: when the comment was made
 
     @property
     def trusted(self) -> bool:
+        """May this author hold write access at all? A pre-filter only: `permissions.permission_of`
+        decides (a MEMBER or COLLABORATOR may be read-only)."""
         return self.author_association in TRUSTED_ASSOCIATIONS
 
 
@@ -121,6 +125,8 @@ def _issue_comment(payload: dict[str, Any]) -> IssueCommentEvent:
         body=comment.get("body") or "",
         author=(comment.get("user") or {}).get("login", ""),
         author_association=comment.get("author_association", "NONE"),
+        comment_id=int(comment.get("id") or 0),
+        created_at=str(comment.get("created_at") or ""),
     )
 
 

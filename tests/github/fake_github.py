@@ -44,6 +44,9 @@ class FakeGitHub:
     contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     merge_bases: dict[tuple[str, str], str] = field(default_factory=dict)  # (base, head) -> merge base
     requests: list[Recorded] = field(default_factory=list)
+    # Repository roles by login (admin, maintain, write, triage, read); anyone else reads as `read`,
+    # as for a public repository.
+    roles: dict[str, str] = field(default_factory=lambda: {"bob": "write", "alice": "admin"})
     # Images an Artifact Registry stand-in holds, for `build` (HPT_REGISTRY_URL): manifest path -> digest
     images: dict[str, str] = field(default_factory=dict)
     # Responses served before the normal ones, for throttling and error tests: (method, regex, Response)
@@ -134,6 +137,11 @@ class FakeGitHub:
                         del comments[index]
                         return Response(status=204)
             return _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/collaborators/([^/]+)/permission", route)) and request.method == "GET":
+            # https://docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user
+            role = self.roles.get(match[1], "read")
+            permission = {"maintain": "write", "triage": "read"}.get(role, role)
+            return _json({"permission": permission, "role_name": role, "user": {"login": match[1]}})
         if (match := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", route)) and request.method == "GET":
             return _json([self.pulls[n] for n in self.commit_pulls.get(match[1], [])])
         if (match := re.fullmatch(r"/pulls/(\d+)", route)) and request.method == "GET":

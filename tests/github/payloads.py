@@ -54,7 +54,13 @@ def workflow_dispatch(**inputs: Any) -> dict[str, Any]:
 
 
 def issue_comment(
-    number: int, body: str, association: str, *, author: str = "bob", on_pr: bool = True
+    number: int,
+    body: str,
+    association: str,
+    *,
+    author: str = "bob",
+    on_pr: bool = True,
+    created_at: str = "2026-11-27T12:00:00Z",
 ) -> dict:
     issue: dict[str, Any] = {"number": number, "title": "Tune the learning rate", "user": {"login": "alice"}}
     if on_pr:
@@ -62,7 +68,13 @@ def issue_comment(
     return {
         "action": "created",
         "issue": issue,
-        "comment": {"id": 77, "body": body, "user": {"login": author}, "author_association": association},
+        "comment": {
+            "id": 77,
+            "body": body,
+            "user": {"login": author},
+            "author_association": association,
+            "created_at": created_at,
+        },
         "repository": _repo(),
         "sender": {"login": author},
     }

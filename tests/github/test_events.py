@@ -52,7 +52,9 @@ def test_workflow_dispatch_inputs_are_text():
 
 def test_issue_comment_on_a_pull_request():
     event = parse_event("issue_comment", payloads.issue_comment(5, "/hpt plan", "CONTRIBUTOR", author="eve"))
-    assert event == IssueCommentEvent("created", 5, True, "/hpt plan", "eve", "CONTRIBUTOR")
+    assert event == IssueCommentEvent(
+        "created", 5, True, "/hpt plan", "eve", "CONTRIBUTOR", 77, "2026-11-27T12:00:00Z"
+    )
     assert not event.trusted
     assert parse_event("issue_comment", payloads.issue_comment(5, "/hpt plan", "MEMBER")).trusted
     assert not parse_event(

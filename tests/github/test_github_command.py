@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github.comments import marker, sections
+from scripts.github.comments import sections
 from tests.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
@@ -42,28 +42,56 @@ def outputs(github_env) -> dict[str, str]:
     return dict(line.split("=", 1) for line in Path(path).read_text().splitlines() if "=" in line)
 
 
-def test_a_stranger_gets_a_polite_refusal_and_nothing_runs(github, github_env, step):
+@pytest.mark.parametrize("association", ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR"])
+def test_a_stranger_costs_no_api_call_and_posts_nothing(github, github_env, step, association):
     github.add_pull(5, HEAD, BASE)
-    result = step(
-        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "NONE", author="eve")
-    )
+    payload = payloads.issue_comment(5, "/hpt run horses-humans", association, author="eve")
+    result = step("command", "issue_comment", payload)
 
     assert result.returncode == 0, result.stderr
-    (comment,) = github.ours(5)
-    assert comment["body"].startswith(marker("experiments"))
-    assert "@eve, thanks for asking" in sections(comment["body"])["command"]
+    assert github.requests == []
     assert outputs(github_env) == {"verb": "", "experiment": ""}
-    # find our comment, answer, read the answer back: nothing fetched, nothing submitted
-    assert [(r.method, r.path.rsplit("/", 2)[-2:]) for r in github.requests] == [
-        ("GET", ["5", "comments"]),
-        ("POST", ["5", "comments"]),
-        ("GET", ["5", "comments"]),
-    ]
+    assert "ignored a /hpt comment from @eve" in result.stdout
 
 
-@pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR"])
-def test_a_collaborator_run_is_handed_to_the_job_with_credentials(github, github_env, step, association):
+@pytest.mark.parametrize(
+    ("association", "role"), [("MEMBER", "read"), ("COLLABORATOR", "read"), ("MEMBER", "triage")]
+)
+def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
+    github, github_env, step, association, role
+):
     github.add_pull(5, HEAD, BASE)
+    github.roles["carol"] = role
+    # A maintainer's reply is already there: the refusal must not replace it.
+    github.add_comment(5, "", user="someone")
+    ok = step("command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "OWNER"))
+    assert ok.returncode == 0, ok.stderr
+    github.requests.clear()
+
+    payload = payloads.issue_comment(5, "/hpt run horses-humans", association, author="carol")
+    for verb in ("command", "command-run"):
+        result = step(verb, "issue_comment", payload)
+        assert result.returncode == (0 if verb == "command" else 1), result.stderr
+
+    assert outputs(github_env)["verb"] == ""
+    (comment,) = github.ours(5)
+    found = sections(comment["body"])
+    assert found["command"] == "`/hpt run horses-humans` by @bob: submitting…"
+    refusal = found["refused:carol"]
+    assert "need write, maintain or admin permission" in refusal and f"`{role}`" in refusal
+    asked = [r.path for r in github.requests if r.path.endswith("/permission")]
+    assert asked == [f"/repos/{github.repository}/collaborators/carol/permission"] * 2
+    assert not [r for r in github.requests if "/contents/" in r.path or "/pulls/" in r.path]
+
+
+@pytest.mark.parametrize(
+    ("association", "role"), [("OWNER", "admin"), ("MEMBER", "maintain"), ("COLLABORATOR", "write")]
+)
+def test_a_collaborator_with_write_permission_is_handed_to_the_job_with_credentials(
+    github, github_env, step, association, role
+):
+    github.add_pull(5, HEAD, BASE)
+    github.roles["bob"] = role
     result = step(
         "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", association)
     )
@@ -76,8 +104,9 @@ def test_a_collaborator_run_is_handed_to_the_job_with_credentials(github, github
 
 def test_the_submitting_job_checks_the_author_again(github, github_env, step):
     github.add_pull(5, HEAD, BASE)
+    github.roles["bob"] = "read"
     result = step(
-        "command-run", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "CONTRIBUTOR")
+        "command-run", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "COLLABORATOR")
     )
 
     assert result.returncode == 1
@@ -104,7 +133,7 @@ def test_a_malformed_command_from_a_collaborator_gets_the_usage(github, step):
 def test_the_refusal_goes_to_the_summary_when_the_token_is_read_only(github, github_env, step):
     github.add_pull(5, HEAD, BASE)
     github.read_only = True
-    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "NONE", author="eve"))
+    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "MEMBER", author="eve"))
     assert result.returncode == 0
     assert "could not comment on pull request #5" in result.stderr
     assert "@eve, thanks for asking" in Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
