@@ -24,6 +24,8 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # google.protobuf.Duration holds at most 10,000 years.
 MAX_DURATION_SECONDS = 315_576_000_000
+# A process's arguments and environment are C strings: a NUL byte would cut them short.
+NUL_MESSAGE = "contains a NUL byte (\\0), which no command-line argument or environment value can hold"
 # Set by Vertex (or by us) for every trial; a trainer env of the same name would be overwritten.
 _RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
 
@@ -93,6 +95,9 @@ class Checker:
         if not isinstance(value, str):
             self.report(path, f"expected text, got {kind_of(value)}")
             return None
+        if "\0" in value:
+            self.report(path, NUL_MESSAGE)
+            return None
         if pattern is not None and not pattern.fullmatch(value):
             self.report(path, f"{value!r} is not valid: {rule}")
             return None
@@ -147,6 +152,9 @@ class Checker:
             if not isinstance(item, str):
                 self.report((*path, index), f"expected text, got {kind_of(item)} (quote it)")
                 good = False
+            elif "\0" in item:
+                self.report((*path, index), NUL_MESSAGE)
+                good = False
         return tuple(value) if good else None
 
     def env(self, value: Any, path: KeyPath) -> tuple[tuple[str, str], ...] | None:
@@ -161,6 +169,8 @@ class Checker:
                 self.report(
                     (*path, name), f"{name} is set by Vertex AI for each trial; choose another name", key=True
                 )
+            elif isinstance(item, str) and "\0" in item:
+                self.report((*path, name), NUL_MESSAGE)
             elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
                 result.append((name, str(item)))
             else:

@@ -15,17 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
-import yaml
-
 from scripts.errors import UserError
 from scripts.experiments import schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
 from scripts.experiments.problems import InvalidExperiments, Problem
-from scripts.experiments.source import KeyPath, Position, Source, dotted, parse
+from scripts.experiments.source import KeyPath, Position, Source, dotted, parse, read_value
 
 OVERRIDES_FILE = "--set"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -308,7 +305,4 @@ def _set(
 
 
 def _read_value(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return text
+    return read_value(text)  # the same limits as the file: no alias bomb or deep nesting in --set

@@ -3,6 +3,18 @@
 Plain YAML loaders silently keep the last of two equal keys and forget line numbers; this
 loader reports duplicate keys and keeps a `Position` for every value and mapping key, addressed
 by its path from the root (a tuple of keys and list indexes).
+
+Hostile input cannot hurt (CI runs `validate` on every pull request's file):
+
+- nesting is bounded *before* the composer recurses: a first pass over the parser's event stream
+  (libyaml's parser keeps its own stack, it does not recurse) stops at `MAX_DEPTH` open
+  collections, so 100 000 nested `[` are one located problem, not a `RecursionError` or a
+  segfault inside libyaml's composer;
+- aliases and merge keys are expanded within a budget: building the plain values counts every
+  value and every merged key it produces, and a document that expands past `MAX_VALUES` (a
+  "billion laughs" alias bomb, a chain of `<<` merges) is refused at the alias or merge key where
+  the budget ran out; the depth an alias reaches is bounded the same way;
+- text is at most `MAX_TEXT` characters.
 """
 
 from __future__ import annotations
@@ -19,6 +31,19 @@ KeyPath = tuple[Any, ...]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# Nested collections (mappings and lists) a document may open. The deepest shipped path is about
+# ten levels (a conditional parameter's child); each level of conditional parameters adds four.
+MAX_DEPTH = 64
+# Values (and merged keys) a document may expand to, aliases and merge keys included: some
+# hundred times what a large experiments file holds, and built in well under a second.
+MAX_VALUES = 20_000
+# Characters of YAML text read: an experiments file is a few kilobytes.
+MAX_TEXT = 2_000_000
+
+
+class _Refused(Exception):
+    """Building stopped: the document is too deep or expands too far (a problem says where)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,15 @@ def dotted(path: KeyPath) -> str:
 def parse(text: str, file: str) -> Source:
     """Parse one YAML document; syntax errors and duplicate keys become problems, never exceptions."""
     source = Source(file)
+    if len(text) > MAX_TEXT:
+        source.problems.append(
+            Problem(file, 1, 1, "", f"the file has {len(text)} characters; at most {MAX_TEXT} are read")
+        )
+        return source
+    too_deep = _too_deep(text, file)
+    if too_deep is not None:
+        source.problems.append(too_deep)
+        return source
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
@@ -93,15 +127,82 @@ def parse(text: str, file: str) -> Source:
     if node is None:
         return source
     constructor = yaml.constructor.SafeConstructor()
-    source.data = _build(node, (), source, constructor, set())
+    try:
+        source.data = _build(node, (), source, constructor, set(), _Budget())
+    except _Refused:
+        source.data = None
     return source
+
+
+def read_value(text: str) -> Any:
+    """One YAML value from text given on a command line or in a variable (`--set`, `${VAR}`):
+    the plain value, or the text itself when it is not valid YAML or breaks the limits above."""
+    source = parse(text, "<value>")
+    return text if source.problems else source.data
+
+
+def _too_deep(text: str, file: str) -> Problem | None:
+    """The first collection opened deeper than `MAX_DEPTH`, found from the parser's events alone."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return Problem(
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "",
+                        f"YAML nested more than {MAX_DEPTH} levels deep; refused",
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing reports it, and stops at the same place
+    return None
+
+
+class _Budget:
+    """How many more values a document may expand to."""
+
+    def __init__(self) -> None:
+        self.left = MAX_VALUES
+
+    def spend(self, node: yaml.Node, path: KeyPath, source: Source) -> None:
+        self.left -= 1
+        if self.left < 0:
+            source.problems.append(
+                Problem(
+                    source.file,
+                    *_lc(node),
+                    dotted(path),
+                    f"the document expands to more than {MAX_VALUES} values through aliases (*name) "
+                    "or merge keys (<<); refused",
+                )
+            )
+            raise _Refused
 
 
 def _position(node: yaml.Node, file: str) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _build(node: yaml.Node, path: KeyPath, source: Source, constructor, active: set[int]) -> Any:
+def _build(
+    node: yaml.Node, path: KeyPath, source: Source, constructor, active: set[int], budget: _Budget
+) -> Any:
+    budget.spend(node, path, source)
+    if len(path) > MAX_DEPTH:  # reached through aliases: the text itself was checked before
+        source.problems.append(
+            Problem(
+                source.file,
+                *_lc(node),
+                dotted(path[:MAX_DEPTH]),
+                f"YAML nested more than {MAX_DEPTH} levels deep (through aliases); refused",
+            )
+        )
+        raise _Refused
     source.values[path] = _position(node, source.file)
     if id(node) in active:  # an alias that contains itself
         source.problems.append(Problem(source.file, *_lc(node), dotted(path), "recursive YAML alias"))
@@ -115,20 +216,20 @@ def _build(node: yaml.Node, path: KeyPath, source: Source, constructor, active: 
     active = active | {id(node)}
     if isinstance(node, yaml.SequenceNode):
         return [
-            _build(item, (*path, index), source, constructor, active) for index, item in enumerate(node.value)
+            _build(item, (*path, index), source, constructor, active, budget)
+            for index, item in enumerate(node.value)
         ]
     result: dict[Any, Any] = {}
     merged: set[Any] = set()
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE_TAG:
             # `<<: *anchor`: its keys apply unless this mapping writes them itself
-            for extra in _merge_sources(value_node):
-                for extra_key, extra_value in extra.value:
-                    key = _key(extra_key, constructor)
-                    if key not in result:
-                        result[key] = _build(extra_value, (*path, key), source, constructor, active)
-                        source.keys[(*path, key)] = _position(extra_key, source.file)
-                        merged.add(key)
+            for extra_key, extra_value in _merged_pairs(value_node, path, source, budget, active):
+                key = _key(extra_key, constructor)
+                if key is not _UNHASHABLE and key not in result:
+                    result[key] = _build(extra_value, (*path, key), source, constructor, active, budget)
+                    source.keys[(*path, key)] = _position(extra_key, source.file)
+                    merged.add(key)
             continue
         key = _key(key_node, constructor)
         if key is _UNHASHABLE:
@@ -149,7 +250,7 @@ def _build(node: yaml.Node, path: KeyPath, source: Source, constructor, active: 
             continue
         merged.discard(key)
         source.keys[(*path, key)] = _position(key_node, source.file)
-        result[key] = _build(value_node, (*path, key), source, constructor, active)
+        result[key] = _build(value_node, (*path, key), source, constructor, active, budget)
     return result
 
 
@@ -163,6 +264,34 @@ def _key(node: yaml.Node, constructor) -> Any:
         return constructor.construct_object(node, deep=True)
     except yaml.YAMLError:
         return node.value
+
+
+def _merged_pairs(
+    node: yaml.Node, path: KeyPath, source: Source, budget: _Budget, active: set[int], depth: int = 0
+) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The key and value nodes a merge key brings in, the merged mappings' own merges applied
+    (their own keys first, then what they merge), within the budget and the depth limit."""
+    if depth > MAX_DEPTH:
+        source.problems.append(
+            Problem(
+                source.file, *_lc(node), dotted(path), f"merge keys (<<) chained more than {MAX_DEPTH} deep"
+            )
+        )
+        raise _Refused
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for mapping in _merge_sources(node):
+        if id(mapping) in active:
+            continue  # a mapping merging itself: nothing more to bring in
+        inner = active | {id(mapping)}
+        nested = []
+        for key_node, value_node in mapping.value:
+            budget.spend(key_node, path, source)
+            if key_node.tag == _MERGE_TAG:
+                nested.extend(_merged_pairs(value_node, path, source, budget, inner, depth + 1))
+            else:
+                pairs.append((key_node, value_node))
+        pairs.extend(nested)
+    return pairs
 
 
 def _merge_sources(node: yaml.Node) -> list[yaml.MappingNode]:

@@ -385,3 +385,17 @@ def test_settings_missing_everywhere():
     problem = the_problem(text, "experiments.exp")
     assert problem.line == marked_line(text)
     assert problem.message == "missing project: set in defaults or in the experiment"
+
+
+def test_a_nul_byte_in_a_trainer_argument_or_environment_value_is_refused_where_written():
+    text = HEADER + EXPERIMENT + '    trainer:\n      args: ["--x=a\\0b"]\n      env: {A: "x\\0"}\n'
+    for field in ("experiments.exp.trainer.args[0]", "experiments.exp.trainer.env.A"):
+        problem = the_problem(text, field)
+        assert "NUL byte" in problem.message
+
+
+def test_integers_beyond_the_message_fields_are_refused_not_printed():
+    big = EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: 1000000000000000000000000")
+    assert "at most 2147483647" in the_problem(HEADER + big, "experiments.exp.max_trial_count").message
+    timeout = HEADER + EXPERIMENT + "    timeout: 100000000000000000000d\n"
+    assert "at most 315576000000 seconds" in the_problem(timeout, "experiments.exp.timeout").message
