@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts.github.comments import record_line
 from scripts.jobs import states
 from scripts.jobs.names import job_id
 
@@ -24,6 +26,13 @@ class Submitted:
     state: str = ""
     link: str = ""
     error: str = ""
+    spec_hash: str = ""
+    reused: bool = False  # an earlier job with the same experiment, spec and commit
+
+
+def now() -> str:
+    """UTC now as GitHub writes times (`2026-11-27T12:00:00Z`)."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def header() -> str:
@@ -33,8 +42,13 @@ def header() -> str:
 def plan_section(
     commit: str, plans: Sequence[tuple[str, str]], removed: Sequence[str], problems: Sequence[str]
 ) -> str:
-    """The plan of the added and changed experiments at `commit`, or why there is none."""
-    lines = [f"### Plan for {commit[:12]}", ""]
+    """The plan of the added and changed experiments at `commit`, or why there is none.
+
+    Its first line records the full commit and when the plan was made (`scripts.github.comments`
+    keeps the first time while the plan stays the same): `/hpt run` submits exactly this commit,
+    and only when the plan was shown before the command was written.
+    """
+    lines = [record_line(head=commit, at=now()), f"### Plan for {commit[:12]}", ""]
     if problems:
         lines += ["`experiments.yaml` has problems; nothing can be planned until they are fixed:", "", "```"]
         lines += [*problems, "```"]
@@ -62,14 +76,16 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
     lines = [f"### Submitted for {commit[:12]}", ""]
     if image:
         lines += [f"Image: `{image}`", ""]
-    lines += ["| experiment | job | state |", "|---|---|---|"]
+    lines += ["| experiment | job | spec | state |", "|---|---|---|---|"]
     for job in jobs:
         if job.error:
-            lines.append(f"| `{job.experiment}` | not submitted: {_cell(job.error)} | |")
+            lines.append(f"| `{job.experiment}` | not submitted: {_cell(job.error)} | | |")
             continue
         label = job_id(job.job_name)
         shown = f"[`{label}`]({job.link})" if job.link else f"`{label}`"
-        lines.append(f"| `{job.experiment}` | {shown} | {states.short(job.state).lower()} |")
+        state = states.short(job.state).lower() + (" (reused: submitted before)" if job.reused else "")
+        spec = f"`{job.spec_hash[:12]}`" if job.spec_hash else ""
+        lines.append(f"| `{job.experiment}` | {shown} | {spec} | {state} |")
     lines += ["", "The best trial of each job is posted here when it ends."]
     return "\n".join(lines)
 

@@ -12,6 +12,8 @@ checked out or run here.
 from __future__ import annotations
 
 import base64
+import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from scripts.errors import UserError
 from scripts.github import bodies, runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
+from scripts.github.comments import find_comment, record_of, sections
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
 
 EXPERIMENTS_PATH = "experiments.yaml"
+# The commit the first job pinned, handed to the second as `needs.command.outputs.head`.
+PINNED_HEAD_VARIABLE = "HPT_PINNED_HEAD"
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def authorize(event: IssueCommentEvent, client: GitHubClient) -> HptCommand | None:
@@ -109,11 +115,40 @@ def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[
     return plan.section(head_sha), plan.changes
 
 
+def pinned_head(event: IssueCommentEvent, client: GitHubClient) -> str:
+    """The commit `/hpt run` submits: the head our plan section showed when the comment was made.
+
+    The plan section records the full head and since when it has been shown (the plan workflow
+    rewrites it on every push, `/hpt plan` on demand). Its time is compared with the comment's
+    `created_at`, both written by GitHub's and our own clocks, never by the pull request: commit
+    dates cannot be trusted, a fork's author writes them. A plan written after the comment (a push
+    came in between) is refused, and so is a pull request without a plan in its comment (a fork's
+    plan goes to the run summary: a maintainer comments `/hpt plan` first). So a push after the
+    comment is never submitted, even while the submitting job waits in the queue.
+    """
+    ours = find_comment(client, event.number, "experiments")
+    record = record_of(sections(ours.body).get("plan", "")) if ours else {}
+    head, at = record.get("head", ""), record.get("at", "")
+    if not _SHA.fullmatch(head) or not at:
+        raise UserError(
+            "this pull request's comment shows no plan yet: comment `/hpt plan`, check the plan, "
+            "then `/hpt run` again"
+        )
+    if not event.created_at or at >= event.created_at:
+        raise UserError(
+            f"the plan changed after this comment (it now shows {head[:12]}, planned {at}): "
+            "check the plan above, then comment `/hpt run` again"
+        )
+    return head
+
+
 def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
-    """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials."""
+    """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials,
+    with the head commit it must submit (`head`)."""
     command = authorize(event, client)
-    runner.set_output("verb", command.verb if command else "")
-    runner.set_output("experiment", command.experiment if command else "")
+    if command is None or command.verb == "plan":
+        runner.set_output("verb", "")
+        runner.set_output("experiment", "")
     if command is None:
         return 0
     if command.verb == "plan":
@@ -125,28 +160,73 @@ def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
             event.number,
         )
         return 0
-    publish({"command": f"`/hpt run {command.experiment}` by @{event.author}: submitting…"}, event.number)
+    try:
+        head = pinned_head(event, client)
+    except UserError as error:
+        runner.set_output("verb", "")
+        runner.set_output("experiment", "")
+        publish(
+            {"command": f"`/hpt run {command.experiment}` by @{event.author}: not run: {error}"}, event.number
+        )
+        return 0
+    runner.set_output("verb", "run")
+    runner.set_output("experiment", command.experiment)
+    runner.set_output("head", head)
+    publish(
+        {"command": f"`/hpt run {command.experiment}` by @{event.author}: submitting {head[:12]}…"},
+        event.number,
+    )
     return 0
 
 
 def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend) -> int:
-    """Second job (with cloud credentials): submit the experiment as the pull request defines it."""
-    command = authorize(
-        event, client
-    )  # checked again: this job must never trust the first one's outputs alone
+    """Second job (with cloud credentials): submit the experiment at the commit the first job pinned.
+
+    The author is checked again: this job never trusts the first one's decision alone. The commit
+    is the first job's output (our own code wrote it); without it, it is pinned again here.
+    """
+    command = authorize(event, client)
     if command is None or command.verb != "run":
         raise UserError("this step only runs an authorized `/hpt run <experiment>` comment")
+    head_sha = os.environ.get(PINNED_HEAD_VARIABLE, "")
+    if not _SHA.fullmatch(head_sha):
+        head_sha = pinned_head(event, client)
+    text = file_at(client, head_sha)
+    if text is None:
+        raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
     with tempfile.TemporaryDirectory() as directory:
-        head_sha, head, _ = pull_request_files(client, event.number, Path(directory))
-        if head is None:
-            raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
-        jobs, all_ok = submit_all([command.experiment], backend=backend, pull_request=event.number, file=head)
-    done = "submitted" if all_ok else "could not submit"
+        head = Path(directory) / "head" / EXPERIMENTS_PATH
+        head.parent.mkdir(parents=True)
+        head.write_text(text, encoding="utf-8")
+        jobs, all_ok = submit_all(
+            [command.experiment],
+            backend=backend,
+            pull_request=event.number,
+            file=head,
+            commit=head_sha,
+            force=command.force,
+        )
     publish(
         {
-            "command": f"`/hpt run {command.experiment}` by @{event.author}: {done}, see below.",
+            "command": run_reply(command, event.author, head_sha, jobs, all_ok),
             f"submitted:{command.experiment}": bodies.submitted_section(head_sha, jobs),
         },
         event.number,
     )
     return 0 if all_ok else 1
+
+
+def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[bodies.Submitted], ok: bool) -> str:
+    """What `/hpt run` did, in one line: the commit and spec hash, and whether the job is new."""
+    prefix = f"`/hpt run {command.experiment}{' --force' if command.force else ''}` by @{author}"
+    if not ok or not jobs or jobs[0].error:
+        reason = jobs[0].error if jobs and jobs[0].error else "see the run's log"
+        return f"{prefix}: could not submit {head_sha[:12]}: {reason}"
+    job = jobs[0]
+    what = f"{head_sha[:12]} (spec `{job.spec_hash[:12]}`)"
+    if job.reused:
+        return (
+            f"{prefix}: nothing new submitted: {what} already has a job (below); "
+            f"`/hpt run {command.experiment} --force` submits a fresh one."
+        )
+    return f"{prefix}: submitted {what}, see below."

@@ -146,6 +146,7 @@ _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 class HptCommand:
     verb: str  # "plan" | "run"
     experiment: str = ""
+    force: bool = False  # `/hpt run NAME --force`: a new job even when one with the same identity exists
 
 
 def parse_command(body: str) -> HptCommand | None:
@@ -160,6 +161,8 @@ def parse_command(body: str) -> HptCommand | None:
     words = (match["rest"] or "").split()
     if words == ["plan"]:
         return HptCommand("plan")
-    if len(words) == 2 and words[0] == "run" and _EXPERIMENT_NAME.fullmatch(words[1]):
-        return HptCommand("run", words[1])
-    raise UserError("unknown command; use `/hpt plan` or `/hpt run <experiment>`")
+    force = words[2:] == ["--force"]
+    shape = len(words) == 2 or (len(words) == 3 and force)
+    if shape and words[0] == "run" and _EXPERIMENT_NAME.fullmatch(words[1]):
+        return HptCommand("run", words[1], force)
+    raise UserError("unknown command; use `/hpt plan` or `/hpt run <experiment> [--force]`")

@@ -74,15 +74,23 @@ def submit_all(
     pull_request: int | None,
     overrides: Sequence[str] = (),
     file: Path | None = None,
+    commit: str | None = None,
+    force: bool = False,
 ) -> tuple[list[bodies.Submitted], bool]:
     """Compile every experiment, then submit each without waiting; (what was submitted, whether all were).
 
     The jobs' labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the
-    pull request they report to.
+    pull request they report to. `commit` names another commit for the labels (the pull request
+    head `/hpt run` pinned); the image stays this checkout's. `force`: a new job even when one
+    with the same identity exists.
     """
-    from scripts.vertex.submit import submit
+    import dataclasses
+
+    from scripts.vertex.submit import submit_job
 
     context = StepContext.resolve(environment.trusted())
+    if commit is not None:
+        context = dataclasses.replace(context, commit=commit)
     compiled, failures = compile_all(
         experiments, context, pull_request=pull_request, overrides=overrides, file=file
     )
@@ -94,16 +102,26 @@ def submit_all(
         try:
             if each.location not in clients:
                 clients[each.location] = backend.job_service_client(each.location)
-            job = submit(clients[each.location], each)
+            submission = submit_job(clients[each.location], each, force)
         except UserError as error:
             _log_error(error)
             submitted.append(bodies.Submitted(each.name, error=f"run {each.name}: {last_line(error)}"))
             all_ok = False
             continue
+        job = submission.job
         link = backend.console_url(job.name)  # an emulator's job has none
         _log(f"job {job.name}\n  {link or backend.describe()}")
         _log(f"follow it with: python -m scripts status {job.name}")
-        submitted.append(bodies.Submitted(each.name, job.name, job.state.name, link or ""))
+        submitted.append(
+            bodies.Submitted(
+                each.name,
+                job.name,
+                job.state.name,
+                link or "",
+                spec_hash=each.spec_hash,
+                reused=submission.reused,
+            )
+        )
     return submitted, all_ok
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from scripts.errors import UserError
@@ -96,6 +97,14 @@ def reusable(jobs: Iterable[HyperparameterTuningJob]) -> HyperparameterTuningJob
     return next((job for job in jobs if job.state.name not in states.NOT_REUSABLE), None)
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What `submit_job` did: the job that stands for this submission, and whether it existed before."""
+
+    job: HyperparameterTuningJob
+    reused: bool
+
+
 def submit(
     client: JobServiceClient,
     compiled: Compiled,
@@ -105,6 +114,18 @@ def submit(
     notify: Callable[[str], None] = _stderr,
 ) -> HyperparameterTuningJob:
     """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
+    return submit_job(client, compiled, force, policy=policy, notify=notify).job
+
+
+def submit_job(
+    client: JobServiceClient,
+    compiled: Compiled,
+    force: bool = False,
+    *,
+    policy: RetryPolicy | None = None,
+    notify: Callable[[str], None] = _stderr,
+) -> Submission:
+    """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted")."""
     from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
 
     policy = policy or RetryPolicy()
@@ -131,7 +152,7 @@ def submit(
                 f"reusing {previous.name} ({state}): it has the same experiment, spec and commit; "
                 "--force submits a new job"
             )
-            return previous
+            return Submission(previous, reused=True)
     known = {job.name for job in existing}
 
     request = CreateHyperparameterTuningJobRequest(
@@ -140,7 +161,10 @@ def submit(
     attempt = 1
     while True:
         try:
-            return client.create_hyperparameter_tuning_job(request=request, retry=None, timeout=CALL_TIMEOUT)
+            created = client.create_hyperparameter_tuning_job(
+                request=request, retry=None, timeout=CALL_TIMEOUT
+            )
+            return Submission(created, reused=False)
         except API_ERRORS as error:
             if not is_transient(error):
                 raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
@@ -157,7 +181,7 @@ def submit(
                 ours = [job for job in found if job.name not in known]
                 if ours:
                     notify(f"the lost create had been applied: found {ours[0].name}")
-                    return ours[0]
+                    return Submission(ours[0], reused=False)
             if last:
                 raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
             attempt += 1

@@ -92,5 +92,5 @@ def test_parse_command(body, command):
 
 @pytest.mark.parametrize("body", ["/hpt", "/hpt deploy", "/hpt run", "/hpt run a b", "/hpt run $(id)"])
 def test_malformed_commands_explain_the_syntax(body):
-    with pytest.raises(UserError, match="use `/hpt plan` or `/hpt run <experiment>`"):
+    with pytest.raises(UserError, match=r"use `/hpt plan` or `/hpt run <experiment> \[--force\]`"):
         parse_command(body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_plan_comment_for_a_pull_request_then_updated_on_the_next_push(github, h
 
     (comment,) = github.ours(5)
     plan = sections(comment["body"])["plan"]
-    assert plan.startswith(f"### Plan for {history.head[:12]}")
+    assert plan.split("\n", 1)[1].startswith(f"### Plan for {history.head[:12]}")
     assert "<b>wide</b>" in plan and "<b>quick</b>" not in plan  # only what the pull request changes
     assert Path(github_env["GITHUB_OUTPUT"]).read_text() == "changed=wide\n"
     assert github.token not in opened.stdout + opened.stderr
@@ -230,3 +231,70 @@ def _job(address: str, name: str):
 
     client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
     return client.get_hyperparameter_tuning_job(name=name)
+
+
+def test_hpt_run_submits_the_head_the_plan_showed_and_never_a_later_push(github, history, step, github_env):
+    """A push between the comment and the submission is never submitted; the reply names the commit
+    and spec hash, and a second `/hpt run` says it reused the job instead of "submitted"."""
+    from scripts.github.bodies import now
+    from scripts.github.comments import record_line, set_section
+
+    later = "d" * 40
+    github.add_pull(5, history.head, history.base)
+    github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
+    github.contents[("experiments.yaml", later)] = PR_EXPERIMENTS.replace(
+        "max_trial_count: 2", "max_trial_count: 40"
+    )
+    planned = step("plan", "pull_request", payloads.pull_request("opened", 5, history.head, history.base))
+    assert planned.returncode == 0, planned.stderr
+    time.sleep(1.1)  # the plan's record and the comment's creation time are whole seconds
+    comment = payloads.issue_comment(5, "/hpt run wide", "MEMBER", created_at=now())
+
+    pinned = step("command", "issue_comment", comment)
+    assert pinned.returncode == 0, pinned.stderr
+    head = dict(line.split("=", 1) for line in Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines())[
+        "head"
+    ]
+    assert head == history.head
+
+    # The author pushes while the submitting job waits in the queue, and the plan follows the push.
+    github.pulls[5]["head"]["sha"] = later
+    ours = github.ours(5)[0]
+    moved = f"{record_line(head=later, at=now())}\n### Plan for {later[:12]}"
+    ours["body"] = set_section(ours["body"], "plan", moved)
+
+    with emulator(history.root, tmp_path_of(github_env)) as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.base, "HPT_PINNED_HEAD": head}
+        ran = step("command-run", "issue_comment", comment, **env)
+        assert ran.returncode == 0, ran.stderr
+        reply = sections(github.ours(5)[0]["body"])["command"]
+        assert reply.startswith(f"`/hpt run wide` by @bob: submitted {history.head[:12]} (spec `")
+        (job_name,) = [job.name for job in _jobs(address)]
+        job = _job(address, job_name)
+        assert job.max_trial_count == 2 and job.labels["hpt-commit"] == history.head[:63]
+        fetched = {r.query.get("ref") for r in github.requests if "/contents/" in r.path}
+        assert later not in fetched
+
+        again = step("command-run", "issue_comment", comment, **env)
+        assert again.returncode == 0, again.stderr
+        reply = sections(github.ours(5)[0]["body"])["command"]
+        assert "nothing new submitted" in reply and "--force" in reply
+        assert len(_jobs(address)) == 1
+
+    # Without the first job's pin, the second pins again, and a plan made after the comment is refused.
+    refused = step("command", "issue_comment", comment)
+    assert refused.returncode == 0
+    assert "not run: the plan changed after this comment" in sections(github.ours(5)[0]["body"])["command"]
+
+
+def tmp_path_of(github_env) -> Path:
+    return Path(github_env["GITHUB_OUTPUT"]).parent / "state"
+
+
+def _jobs(address: str):
+    import grpc
+    from google.cloud.aiplatform_v1 import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
+
+    client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
+    return list(client.list_hyperparameter_tuning_jobs(parent=f"projects/{PROJECT}/locations/{REGION}"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github.comments import sections
+from scripts.github.comments import marker, record_line, sections, set_section
 from tests.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
@@ -33,6 +33,16 @@ def step(github_env, tmp_path):
         )
 
     return run
+
+
+def shown_plan(github, number: int, head: str = HEAD, at: str = "2026-11-27T11:00:00Z") -> None:
+    """Our comment with a plan of `head` shown since `at` (before the payloads' comments, at 12:00)."""
+    body = set_section(
+        f"{marker('experiments')}\n## Vertex AI hyperparameter tuning",
+        "plan",
+        f"{record_line(head=head, at=at)}\n### Plan for {head[:12]}",
+    )
+    github.add_comment(number, body, user="github-actions[bot]")
 
 
 def outputs(github_env) -> dict[str, str]:
@@ -62,8 +72,7 @@ def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
 ):
     github.add_pull(5, HEAD, BASE)
     github.roles["carol"] = role
-    # A maintainer's reply is already there: the refusal must not replace it.
-    github.add_comment(5, "", user="someone")
+    shown_plan(github, 5)
     ok = step("command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "OWNER"))
     assert ok.returncode == 0, ok.stderr
     github.requests.clear()
@@ -76,7 +85,8 @@ def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
     assert outputs(github_env)["verb"] == ""
     (comment,) = github.ours(5)
     found = sections(comment["body"])
-    assert found["command"] == "`/hpt run horses-humans` by @bob: submitting…"
+    # A maintainer's reply is already there: the refusal did not replace it.
+    assert found["command"] == f"`/hpt run horses-humans` by @bob: submitting {HEAD[:12]}…"
     refusal = found["refused:carol"]
     assert "need write, maintain or admin permission" in refusal and f"`{role}`" in refusal
     asked = [r.path for r in github.requests if r.path.endswith("/permission")]
@@ -92,14 +102,38 @@ def test_a_collaborator_with_write_permission_is_handed_to_the_job_with_credenti
 ):
     github.add_pull(5, HEAD, BASE)
     github.roles["bob"] = role
+    shown_plan(github, 5)
     result = step(
         "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", association)
     )
 
     assert result.returncode == 0, result.stderr
-    assert outputs(github_env) == {"verb": "run", "experiment": "horses-humans"}
+    assert outputs(github_env) == {"verb": "run", "experiment": "horses-humans", "head": HEAD}
     (comment,) = github.ours(5)
-    assert sections(comment["body"])["command"] == "`/hpt run horses-humans` by @bob: submitting…"
+    assert (
+        sections(comment["body"])["command"] == f"`/hpt run horses-humans` by @bob: submitting {HEAD[:12]}…"
+    )
+
+
+@pytest.mark.parametrize(
+    ("plan_at", "why"),
+    [
+        (None, "shows no plan yet: comment `/hpt plan`"),
+        ("2026-11-27T12:00:05Z", "the plan changed after this comment (it now shows cccccccccccc"),
+    ],
+)
+def test_a_run_without_a_plan_shown_before_the_comment_is_not_handed_on(
+    github, github_env, step, plan_at, why
+):
+    github.add_pull(5, "c" * 40, BASE)
+    if plan_at:
+        shown_plan(github, 5, head="c" * 40, at=plan_at)  # a push after the comment, planned after it
+    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "OWNER"))
+
+    assert result.returncode == 0, result.stderr
+    assert outputs(github_env) == {"verb": "", "experiment": ""}
+    reply = sections(github.ours(5)[0]["body"])["command"]
+    assert reply.startswith("`/hpt run horses-humans` by @bob: not run: ") and why in reply
 
 
 def test_the_submitting_job_checks_the_author_again(github, github_env, step):
@@ -127,7 +161,7 @@ def test_a_malformed_command_from_a_collaborator_gets_the_usage(github, step):
     result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt deploy prod", "MEMBER"))
     assert result.returncode == 0
     (comment,) = github.ours(5)
-    assert "use `/hpt plan` or `/hpt run <experiment>`" in sections(comment["body"])["command"]
+    assert "use `/hpt plan` or `/hpt run <experiment> [--force]`" in sections(comment["body"])["command"]
 
 
 def test_the_refusal_goes_to_the_summary_when_the_token_is_read_only(github, github_env, step):
