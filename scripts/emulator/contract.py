@@ -24,11 +24,27 @@ INFO_SERVICE = "hpt.emulator.v1.Emulator"
 INFO_METHOD = "GetInfo"  # google.protobuf.Empty -> google.protobuf.Struct {"state_dir": "..."}
 
 
+class OutsideStateDir(ValueError):
+    """A base output directory that would put a trial's files outside `<state>/gcs/`."""
+
+
 def output_directory(uri: str, state_dir: Path) -> Path:
-    """Where a base output directory lives here: `gs://B/P` -> `<state>/gcs/B/P`; a path as is."""
-    if uri.startswith("gs://"):
-        return state_dir / "gcs" / uri.removeprefix("gs://").strip("/")
-    return Path(uri).expanduser().resolve()
+    """Where a base output directory lives here: `gs://B/P` -> `<state>/gcs/B/P`.
+
+    Only `gs://` URIs (the only kind Vertex AI's `GcsDestination` takes), and never a `.` or
+    `..` segment: whatever a job names, its files stay under the state directory
+    (`OutsideStateDir` otherwise; the emulator refuses such a job with INVALID_ARGUMENT).
+    """
+    if not uri.startswith("gs://"):
+        raise OutsideStateDir(f"{uri!r} is not a gs:// URI")
+    parts = [part for part in uri.removeprefix("gs://").split("/") if part]
+    if not parts or any(part in (".", "..") or "\\" in part or "\0" in part for part in parts):
+        raise OutsideStateDir(f"{uri!r} is not a gs://BUCKET/PATH without '.' or '..' segments")
+    root = state_dir / "gcs"
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(root.resolve()):  # a link planted under gcs/
+        raise OutsideStateDir(f"{uri!r} leads outside {root}")
+    return path
 
 
 def run_directory(state_dir: Path, job_id: str) -> Path:

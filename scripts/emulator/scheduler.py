@@ -14,6 +14,8 @@ How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial 
 - exit status 0 with measurements: SUCCEEDED, `final_measurement` by `measurement_selection_type`;
 - exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
 - any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
+  or, when the trainer's last line says it stopped a collapsed or diverged model
+  (`early_stopping.trainer_outcome`), that reason, tagged `collapsed` or `diverged`;
 - a command that cannot start: INFEASIBLE, `infeasible_reason` quotes the error;
   (each reason starts with the outcome decided here, `failed: ...`, for summaries to count);
 - stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
@@ -39,6 +41,7 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measur
 from google.rpc import code_pb2, status_pb2
 
 from scripts.emulator import early_stopping
+from scripts.emulator.limits import local_limit_problem
 from scripts.emulator.optimizer import Optimizer
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trials import (
@@ -47,7 +50,6 @@ from scripts.emulator.trials import (
     build_launch,
     final_measurement,
     kill_leftover,
-    metric_value,
     read_measurements,
     replica_counts,
     reported_tags,
@@ -86,10 +88,6 @@ class _Running:
     record: TrialRecord
     process: TrialProcess
     reports: dict[float, Measurement] = field(default_factory=dict)
-
-
-def _final_value(trial: Trial) -> float | None:
-    return metric_value(trial.final_measurement) if trial.state == Trial.State.SUCCEEDED else None
 
 
 class Scheduler:
@@ -199,11 +197,15 @@ class _JobRunner(threading.Thread):
         if job.state == JobState.JOB_STATE_CANCELLING:
             self._end_cancelled_before_crash(job)
             return
+        too_much = local_limit_problem(job, self.options.state_dir)
+        if too_much:  # stored by an emulator without today's limits: end it rather than run it
+            self._end_job(job, JobState.JOB_STATE_FAILED, code_pb2.INVALID_ARGUMENT, too_much)
+            return
         self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
         self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
         for record in self.records.values():  # a crash may have come between a trial's end and its tell
             if record.trial.state in ENDED:
-                self.optimizer.tell(record.optimizer_number, _final_value(record.trial))
+                self.optimizer.tell_trial(record.optimizer_number, record.trial)
         self.relaunch = self._interrupted_trials()
         self.exhausted = False  # the search space has no more points (a grid)
         if job.state == JobState.JOB_STATE_PENDING:
@@ -389,8 +391,9 @@ class _JobRunner(threading.Thread):
                 trial.final_measurement = chosen
             else:
                 self._infeasible(trial, TrialOutcome.INFEASIBLE, self._no_measurement_reason(process))
-        else:
-            self._infeasible(trial, TrialOutcome.FAILED, self._failure_reason(process, status))
+        else:  # the trainer may have said why it stopped (a collapsed or diverged model)
+            ended = early_stopping.trainer_outcome(process.launch.log_path)
+            self._infeasible(trial, *(ended or (TrialOutcome.FAILED, self._failure_reason(process, status))))
         self._end_trial(trial_id)
 
     @staticmethod
@@ -421,7 +424,7 @@ class _JobRunner(threading.Thread):
         trial.end_time = now()
         record.pid = record.pid_start_time = None
         self.store.save_trial(self.job_name, record)
-        self.optimizer.tell(record.optimizer_number, _final_value(trial))
+        self.optimizer.tell_trial(record.optimizer_number, trial)
         logger.info("job %s: trial %s %s", self.job_name, trial.id, trial.state.name)
 
     def _completed_measurements(self) -> list[list[Measurement]]:

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -37,6 +38,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, empty_pb2, struct_pb2
 
 from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
+from scripts.emulator.limits import local_limit_problem
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
@@ -46,8 +48,6 @@ SERVICE = "google.cloud.aiplatform.v1.JobService"
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
-
-_TERM = re.compile(r"^\s*(labels\.[A-Za-z0-9_-]+|display_name|state)\s*(=|!=|:)\s*(.*?)\s*$")
 
 
 class RpcFailure(Exception):
@@ -61,19 +61,63 @@ class RpcFailure(Exception):
 # -- filters --------------------------------------------------------------------------------------
 
 
+MAX_FILTER_LENGTH = 4096  # characters; the identity filter this tool writes is a few hundred
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+_FIELD = re.compile(r"labels\.[A-Za-z0-9_-]+|display_name|state")
+_OPERATOR = re.compile(r"!=|=|:")
+_QUOTED = re.compile(r'"([^"]*)"')
+_BARE = re.compile(r'[^\s"]+')
+_AND = re.compile(r"AND(?=[ \t\r\n])")
+
+
 def parse_filter(text: str) -> list[Callable[[HyperparameterTuningJob], bool]]:
-    """The filter as a list of predicates that must all hold (AIP-160's AND of simple terms)."""
-    if not text.strip():
-        return []
+    """The filter as a list of predicates that must all hold (AIP-160's AND of simple terms).
+
+    A single left-to-right scan: each token is matched once where the last one ended, so the
+    time is linear in the filter's length whatever it holds (no backtracking over spaces).
+    """
+    if len(text) > MAX_FILTER_LENGTH:
+        raise RpcFailure(
+            grpc.StatusCode.INVALID_ARGUMENT, f"filter: longer than {MAX_FILTER_LENGTH} characters"
+        )
     predicates = []
-    for term in re.split(r"\s+AND\s+", text.strip()):
-        match = _TERM.match(term)
-        if not match:
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported filter term: {term!r}")
-        field, operator, raw = match.groups()
-        value = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
-        predicates.append(_predicate(field, operator, value))
-    return predicates
+    position = _SPACE.match(text, 0).end()
+    if position == len(text):
+        return []
+
+    def expect(pattern: re.Pattern[str], what: str) -> re.Match[str]:
+        match = pattern.match(text, position)
+        if match is None:
+            shown = text[position : position + 20]
+            raise RpcFailure(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unsupported filter: expected {what} at character {position + 1}, got {shown!r}",
+            )
+        return match
+
+    while True:
+        field = expect(_FIELD, "labels.KEY, display_name or state")
+        position = _SPACE.match(text, field.end()).end()
+        operator = expect(_OPERATOR, "=, != or :")
+        position = _SPACE.match(text, operator.end()).end()
+        if position < len(text) and text[position] == '"':
+            value_match = expect(_QUOTED, "a closing quote")
+            value = value_match.group(1)
+        else:
+            value_match = expect(_BARE, "a value")
+            value = value_match.group(0)
+        predicates.append(_predicate(field.group(0), operator.group(0), value))
+        position = _SPACE.match(text, value_match.end()).end()
+        if position == len(text):
+            return predicates
+        if position == value_match.end():
+            raise RpcFailure(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unsupported filter: unexpected {text[position : position + 20]!r} "
+                f"at character {position + 1}",
+            )
+        position = _SPACE.match(text, expect(_AND, "AND").end()).end()
 
 
 def _predicate(field: str, operator: str, value: str) -> Callable[[HyperparameterTuningJob], bool]:
@@ -109,11 +153,15 @@ def _page_offset(token: str) -> int:
 # -- the service ----------------------------------------------------------------------------------
 
 
-def check_runnable(job: HyperparameterTuningJob) -> None:
+def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) -> None:
     """Raise INVALID_ARGUMENT for a job the emulator cannot run, naming the field."""
 
     def invalid(message: str) -> RpcFailure:
         return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+    problem = local_limit_problem(job, state_dir)
+    if problem:
+        raise invalid(problem)
 
     if not job.display_name:
         raise invalid("hyperparameter_tuning_job.display_name: required")
@@ -170,7 +218,7 @@ class JobService:
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}",
             )
-        check_runnable(request.hyperparameter_tuning_job)
+        check_runnable(request.hyperparameter_tuning_job, self.store.path.parent)
         job = self.store.create_job(request.parent, request.hyperparameter_tuning_job)
         self.scheduler.start(job.name)
         return job
@@ -301,7 +349,12 @@ def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
 
 def serve(service: JobService, host: str = "127.0.0.1", port: int = 0) -> tuple[grpc.Server, int]:
     """Start a gRPC server for `service`; the server and the port it listens on."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="emulator-rpc"))
+    # No SO_REUSEPORT (gRPC sets it by default on Linux): a second emulator on the same port must
+    # fail to bind, not share it and hand out the same job ids twice.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="emulator-rpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
     server.add_generic_rpc_handlers(handlers(service))
     try:
         bound = server.add_insecure_port(f"{host}:{port}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Trial
 from google.protobuf import timestamp_pb2
 
+from scripts.errors import UserError
 from scripts.jobs import names
 
 DATABASE_FILE = "emulator.sqlite3"
@@ -69,20 +70,56 @@ def job_id(name: str) -> int:
     return int(names.job_id(name))
 
 
+class DamagedStore(UserError):
+    """The store's file cannot be read: one line naming it and what to do, never a traceback."""
+
+
 class Store:
-    """The emulator's durable state: one SQLite file, shared by the server and the runners."""
+    """The emulator's durable state: one SQLite file, shared by the server and the runners.
+
+    A damaged file is refused at open (`DamagedStore`), never repaired or replaced in place. Job
+    numbers continue after every number the state directory already used (`runs/<id>`,
+    `jobs/<id>`), so a new or emptied store never hands out a number whose files exist.
+    """
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
         self.path = directory / DATABASE_FILE
-        # One connection guarded by a lock: writes are small and the runners are few.
-        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # WAL with NORMAL sync: a crash of the process loses nothing committed (a power cut might).
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.execute("PRAGMA foreign_keys=ON")
-        self._connection.executescript(_SCHEMA)
+        try:
+            # One connection guarded by a lock: writes are small and the runners are few.
+            self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # WAL with NORMAL sync: a crash of the process loses nothing committed (a power cut might).
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection.execute("PRAGMA foreign_keys=ON")
+            self._connection.executescript(_SCHEMA)
+            check = self._connection.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(check[0] if check else "integrity check failed")
+            self._connection.execute("SELECT COUNT(*) FROM jobs").fetchone()
+            self._connection.execute("SELECT COUNT(*) FROM trials").fetchone()
+        except sqlite3.DatabaseError as error:
+            with_connection = getattr(self, "_connection", None)
+            if with_connection is not None:
+                with_connection.close()
+            raise DamagedStore(
+                f"{self.path} is damaged ({error}); move it aside (mv {self.path} {self.path}.damaged) "
+                f"and start again: the files of earlier runs under {directory} are kept, and new jobs "
+                "are numbered after them"
+            ) from None
         self._lock = threading.RLock()
+
+    def _highest_number_in_use(self) -> int:
+        """The highest job number the state directory's files use (`runs/<id>`, `jobs/<id>`)."""
+        highest = 0
+        for folder in ("runs", "jobs"):
+            try:
+                entries = list((self.directory / folder).iterdir())
+            except OSError:
+                continue
+            highest = max([highest, *(int(entry.name) for entry in entries if entry.name.isdigit())])
+        return highest
 
     def close(self) -> None:
         with self._lock:
@@ -109,9 +146,14 @@ class Store:
             message.ClearField(output_only)  # whatever the client sent in them
         job.state = JobState.JOB_STATE_PENDING
         job.create_time = job.update_time = now()
+        in_use = self._highest_number_in_use()
         with self._transaction() as db:
+            (highest,) = db.execute("SELECT MAX(id) FROM jobs").fetchone()
+            issued = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'").fetchone()
+            number = max(in_use, highest or 0, issued[0] if issued else 0) + 1
             row = db.execute(
-                "INSERT INTO jobs (parent, state, job) VALUES (?, ?, ?)", (parent, job.state, b"")
+                "INSERT INTO jobs (id, parent, state, job) VALUES (?, ?, ?, ?)",
+                (number, parent, job.state, b""),
             )
             job.name = f"{parent}/hyperparameterTuningJobs/{row.lastrowid}"
             db.execute(
