@@ -47,6 +47,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
 # Three 3x3 valid convolutions, each followed by 2x2 pooling, leave nothing of a smaller image.
 MIN_IMAGE_SIZE = 22
 
@@ -145,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=1,
         help="split the CPU into this many devices and mirror over them when there is no GPU (testing)",
+    )
+    static.add_argument(
+        "--collapse_patience",
+        type=_non_negative_int,
+        default=2,
+        help="stop (exit 4) after this many epochs in a row of constant predictions; 0: never (default 2)",
     )
     static.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras fit verbosity (default 2)"

@@ -1,4 +1,4 @@
-"""Reporting to the tuning service: `val_accuracy` after every epoch, and failing on divergence.
+"""Reporting to the tuning service: `val_accuracy` after every epoch; stopping a diverged or collapsed model.
 
 cloudml-hypertune rewrites its metrics file (`$CLOUD_ML_HP_METRIC_FILE`) with every report it
 has made, so one `HyperTune` instance serves the whole run, and a resumed run first takes back
@@ -14,7 +14,7 @@ import os
 
 import keras
 
-from trainer.errors import NonFiniteLoss
+from trainer.errors import ModelCollapsed, NonFiniteLoss
 
 log = logging.getLogger("trainer")
 
@@ -69,14 +69,78 @@ def _earlier_reports(metric_path: str, up_to_step: int) -> list[dict]:
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Ends training as soon as the loss is NaN or infinite, so the trial fails instead of reporting noise."""
+    """Ends training as soon as the training or validation loss is NaN or infinite.
+
+    The trial then fails (diverged) instead of reporting noise: a NaN validation loss comes
+    with a meaningless val_accuracy, so this callback runs before the reporter at epoch end.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch + 1
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise NonFiniteLoss(f"loss became {float(loss)} at batch {batch + 1}")
+            raise NonFiniteLoss(
+                f"diverged at epoch {self._epoch}: loss became {float(loss)} at batch {batch + 1}"
+            )
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key in ("loss", "val_loss"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(float(value)):
+                raise NonFiniteLoss(f"diverged at epoch {epoch + 1}: {key} became {float(value)}")
+
+
+# Predictions whose range over the probe images is below this are one constant: every unit of
+# a layer is dead (ReLU outputs zero for every image), so only the output bias still learns.
+CONSTANT_RANGE = 1e-3
+# "Loss stuck at ln 2": within this of the loss of a constant prediction at the class prior,
+# with predictions all but constant (a range below NEAR_CONSTANT_RANGE).
+STUCK_LOSS_TOLERANCE = 2e-3
+NEAR_CONSTANT_RANGE = 0.02
+
+
+class StopOnCollapse(keras.callbacks.Callback):
+    """Stops a model that has collapsed, after `patience` epochs in a row (0: never).
+
+    After each epoch the model predicts fixed probe images (the validation set's). It has
+    collapsed when the predictions are one constant (every image gets the same probability,
+    within `CONSTANT_RANGE`), or when the training loss sits at the entropy of the class prior
+    (ln 2 for balanced classes) while the predictions are all but constant. A model merely slow
+    to start (accuracy at chance, predictions still varying) is not stopped: it can recover,
+    and does. Every worker computes the same from the same weights, so all stop together.
+    """
+
+    def __init__(self, probe_data, patience: int = 2, prior_loss: float = math.log(2)) -> None:
+        super().__init__()
+        self.probe_data = probe_data  # batches of (images, labels); a few hundred images are plenty
+        self.patience = patience
+        self.prior_loss = prior_loss
+        self._epochs_collapsed = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.patience <= 0:
+            return
+        import numpy as np
+
+        batches = [self.model(images, training=False) for images, _ in self.probe_data]
+        predictions = np.concatenate([np.asarray(batch, dtype=np.float64) for batch in batches])
+        spread = float(predictions.max() - predictions.min())
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise NonFiniteLoss(f"loss became {float(loss)} in epoch {epoch + 1}")
+        stuck = loss is not None and abs(float(loss) - self.prior_loss) < STUCK_LOSS_TOLERANCE
+        if spread < CONSTANT_RANGE:
+            why = f"constant predictions ({float(predictions.mean()):.3f} for every image)"
+        elif stuck and spread < NEAR_CONSTANT_RANGE:
+            why = f"loss stuck at {float(loss):.4f} (chance: {self.prior_loss:.4f}), predictions all alike"
+        else:
+            self._epochs_collapsed = 0
+            return
+        self._epochs_collapsed += 1
+        log.info("epoch %d: the model looks collapsed: %s", epoch + 1, why)
+        if self._epochs_collapsed >= self.patience:
+            raise ModelCollapsed(f"collapsed at epoch {epoch + 1}: {why}")

@@ -2,7 +2,9 @@
 
 Reads top to bottom: flags, where this process stands (Vertex's environment and cluster),
 CPU kernels, precision and distribution, data, model, training with per-epoch reports, saving.
-Exit status: 0 trained, 2 a problem the user can fix (one line on stderr), 3 the loss diverged.
+Exit status: 0 trained, 2 a problem the user can fix (one line on stderr), 3 the loss diverged
+(NaN or infinite), 4 the model collapsed (constant predictions); for 3 and 4 the last line on
+stderr is `hpt-trial-outcome: diverged|collapsed: <reason>`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from trainer import cpu_kernels, environment, flags
-from trainer.errors import NonFiniteLoss, TrainerUserError
+from trainer.errors import ModelCollapsed, TrainerUserError, TrialStopped
 
 if TYPE_CHECKING:
     import keras
 
 EXIT_USER_ERROR = 2
 EXIT_DIVERGED = 3
+EXIT_COLLAPSED = 4
+# The trainer's last line when it stops a trial itself: `hpt-trial-outcome: <outcome>: <reason>`.
+OUTCOME_PREFIX = "hpt-trial-outcome: "
 
 log = logging.getLogger("trainer")
 
@@ -38,9 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainerUserError as error:
         print(f"python -m trainer.task: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except NonFiniteLoss as error:
+    except TrialStopped as error:
         log.error("training stopped: %s; the trial fails (a smaller --learning_rate usually helps)", error)
-        return EXIT_DIVERGED
+        # The last line says how the trial ended, for the tuner to record (docs/trainer.md).
+        print(f"{OUTCOME_PREFIX}{error.outcome}: {error}", file=sys.stderr, flush=True)
+        return EXIT_COLLAPSED if isinstance(error, ModelCollapsed) else EXIT_DIVERGED
 
 
 def train(args: argparse.Namespace) -> int:
@@ -102,8 +109,9 @@ def train(args: argparse.Namespace) -> int:
 
     # Train: report val_accuracy every epoch; back up after every epoch so a restart resumes.
     callbacks: list[keras.callbacks.Callback] = [
-        reporting.StopOnNonFiniteLoss(),
+        reporting.StopOnNonFiniteLoss(),  # before the report: a NaN epoch is never reported
         reporting.HypertuneReporter(args.metric_tag, enabled=cluster.is_chief),
+        reporting.StopOnCollapse(test_data, patience=args.collapse_patience),
     ]
     scratch = tempfile.mkdtemp(prefix="trainer-")  # what non-chief workers write goes here
     if paths.tensorboard_dir:

@@ -1,6 +1,6 @@
 """Trial suggestions for a `StudySpec`, from Optuna, through its ask-and-tell interface.
 
-The algorithm maps to a sampler: unspecified (Vertex's default Bayesian search) to TPE,
+The algorithm maps to a sampler: unspecified (Vertex's default Bayesian search) to TPE (below),
 `RANDOM_SEARCH` to random sampling, `GRID_SEARCH` to every combination of the values, in order,
 once. Each job's study lives in Optuna's RDB storage, in a SQLite file beside the emulator's
 own (`optuna.sqlite3`), named after the job, so a resumed job continues the same study.
@@ -17,7 +17,17 @@ suggested when its parent took one of the values that enable it. Scales:
 
 The seed makes a study reproducible: the emulator's `seed` option when given, else a hash of
 the job's display name and study spec (the same experiment suggests the same first trials).
-With trials in parallel, later suggestions also depend on which trial finished first.
+Each trial's suggestion draws from its own stream, seeded by the study's seed and the trial's
+index, so a resumed study (a new sampler over the stored trials) proposes what the uninterrupted
+one would have, never a repeat of the first trials' draws. With trials in parallel, later
+suggestions also depend on which trial finished first.
+
+The default algorithm is TPE modelling the parameters jointly (`multivariate`, `group` for
+conditional spaces), after `startup_trials(max_trial_count)` random trials, with a constant
+liar: a trial still running counts as a bad one, so trials in parallel spread out. Trials the
+trainer ended because the model collapsed or diverged (`TrialOutcome.COLLAPSED`/`DIVERGED`) are
+told as pruned: TPE ranks them below every completed trial and keeps away from their region;
+other failures are told as failed, which the sampler ignores.
 """
 
 from __future__ import annotations
@@ -33,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
+
+from scripts.jobs import outcomes
+from scripts.jobs.outcomes import TrialOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -93,16 +106,36 @@ def _validate_parameter(path: str, parameter: ParameterSpec, grid: bool) -> None
         raise UnsupportedSpec(f"{path}.categorical_value_spec.values: required")
 
 
+def trial_seed(seed: int, index: int) -> int:
+    """The seed of trial `index`'s suggestion: its own stream, the same after a resume."""
+    digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def startup_trials(max_trial_count: int) -> int:
+    """Random trials before the model: a third of the budget, 2 to 10."""
+    # With Vertex's small budgets Optuna's default (10) would be the whole study.
+    return max(2, min(10, max_trial_count // 3))
+
+
 def _sampler(job: HyperparameterTuningJob, seed: int):
+    import warnings
+
     import optuna
 
     algorithm = job.study_spec.algorithm
     if algorithm in (Algorithm.RANDOM_SEARCH, Algorithm.GRID_SEARCH):
         # Grid trials come from the queue (see `Optimizer.ask`); the sampler is never consulted.
         return optuna.samplers.RandomSampler(seed=seed)
-    # A few random trials first, then TPE; with Vertex's small budgets the default 10 would be all.
-    startup = max(2, min(10, job.max_trial_count // 3))
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+    with warnings.catch_warnings():  # multivariate and group are "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=startup_trials(job.max_trial_count),
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+        )
 
 
 class Optimizer:
@@ -147,19 +180,35 @@ class Optimizer:
             if point is None:
                 return None
             self._study.enqueue_trial(point)
+        # A fresh sampler whose stream depends on the trial's index alone: a resumed study (whose
+        # sampler would otherwise restart its stream) cannot repeat an earlier trial's draws.
+        self._study.sampler = _sampler(self._job, trial_seed(self.seed, index))
         trial = self._study.ask()
         values = _suggest(trial, self._spec.parameters, self._grid)
         parameters = [Trial.Parameter(parameter_id=key, value=value) for key, value in values.items()]
         return trial.number, parameters
 
-    def tell(self, number: int, value: float | None) -> None:
-        """The trial's final metric, or None for a trial without one (infeasible)."""
+    def tell(self, number: int, value: float | None, outcome: TrialOutcome | None = None) -> None:
+        """The trial's final metric, or None for a trial without one (infeasible).
+
+        A trial the trainer ended as collapsed or diverged is told as pruned: the sampler then
+        counts it as worse than any completed trial, instead of ignoring it as it does a failure.
+        """
         from optuna.trial import TrialState
 
-        if value is None or not math.isfinite(value):
+        if outcome in (TrialOutcome.COLLAPSED, TrialOutcome.DIVERGED):
+            self._study.tell(number, state=TrialState.PRUNED, skip_if_finished=True)
+        elif value is None or not math.isfinite(value):
             self._study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         else:
             self._study.tell(number, value, skip_if_finished=True)
+
+    def tell_trial(self, number: int, trial: Trial) -> None:
+        """Tell an ended trial: its final value when it succeeded, else how it ended."""
+        if trial.state == Trial.State.SUCCEEDED and trial.final_measurement.metrics:
+            self.tell(number, trial.final_measurement.metrics[0].value)
+        else:
+            self.tell(number, None, outcomes.from_reason(trial.infeasible_reason))
 
 
 _storages: dict[str, Any] = {}

@@ -17,6 +17,8 @@ class TrialOutcome(StrEnum):
     INFEASIBLE = "infeasible"  # ended without a final value of the metric
     FAILED = "failed"  # the trial's program failed: a non-zero exit, a crash, a kill
     STOPPED = "stopped"  # stopped by the service: early stopping, or the job was cancelled
+    COLLAPSED = "collapsed"  # the trainer stopped it: the model collapsed to constant predictions
+    DIVERGED = "diverged"  # the trainer stopped it: a loss became NaN or infinite
     ACTIVE = "active"  # still requested or running
 
 

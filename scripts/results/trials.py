@@ -11,6 +11,8 @@ trial states, so whoever ends a trial INFEASIBLE tags its reason with the outcom
 - `succeeded`: SUCCEEDED with a final value of the metric;
 - `stopped`: STOPPING, or INFEASIBLE with a reason tagged `stopped` (early stopping, a cancel);
 - `failed`: INFEASIBLE with a reason tagged `failed` (the program exited non-zero, crashed, was killed);
+- `collapsed` / `diverged`: INFEASIBLE with a reason so tagged (the trainer stopped a model that
+  collapsed to constant predictions, or whose loss became NaN or infinite);
 - `infeasible`: any other INFEASIBLE trial (it ended without a final measurement, or Vertex AI
   gave its own reason), and a SUCCEEDED trial whose final measurement lacks the metric;
 - `active`: REQUESTED or ACTIVE, still running.
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
 
 OUTCOMES = tuple(outcome.value for outcome in TrialOutcome)
+# The outcomes an INFEASIBLE trial's tagged reason may carry.
+_TAGGED_ENDS = (TrialOutcome.FAILED, TrialOutcome.STOPPED, TrialOutcome.COLLAPSED, TrialOutcome.DIVERGED)
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def outcome(trial: Trial, metric_id: str) -> TrialOutcome:
         return TrialOutcome.STOPPED
     if state == Trial.State.INFEASIBLE:
         tagged = outcomes.from_reason(trial.infeasible_reason)
-        return tagged if tagged in (TrialOutcome.FAILED, TrialOutcome.STOPPED) else TrialOutcome.INFEASIBLE
+        return tagged if tagged in _TAGGED_ENDS else TrialOutcome.INFEASIBLE
     return TrialOutcome.ACTIVE
 
 

@@ -76,9 +76,32 @@ def test_a_diverging_loss_fails_the_trial_with_a_clear_line(tmp_path):
         tmp_path, "--learning_rate=1e30", "--momentum=0.9", "--num_units=16", "--epochs=3", *SYNTHETIC
     )
     assert run.returncode == 3, run.output
-    assert "training stopped: loss became nan" in run.output
+    assert "training stopped: diverged at epoch 1: loss became nan" in run.output
     assert "Traceback" not in run.output
     assert run.reports() == []  # nothing for the tuner to mistake for a result
+    # The last line tells the tuner how the trial ended (the emulator records it as the reason).
+    assert run.output.strip().splitlines()[-1].startswith("hpt-trial-outcome: diverged: diverged at epoch 1:")
+
+
+def test_a_collapsed_model_stops_after_the_patience_with_its_reason(tmp_path):
+    # A learning rate this large kills every ReLU within an epoch: the output is one constant.
+    run = run_trainer(
+        tmp_path, "--learning_rate=20", "--momentum=0.9", "--num_units=16", "--epochs=6", *SYNTHETIC
+    )
+    assert run.returncode == 4, run.output
+    last = run.output.strip().splitlines()[-1]
+    assert last.startswith("hpt-trial-outcome: collapsed: collapsed at epoch 2: constant predictions"), last
+    # The epochs it ran were reported (the chart shows them), and it stopped at the patience (2).
+    assert [r["global_step"] for r in run.reports()] == ["1", "2"]
+
+
+def test_collapse_patience_zero_never_stops(tmp_path):
+    run = run_trainer(
+        tmp_path, "--learning_rate=20", "--momentum=0.9", "--num_units=16", "--epochs=3",
+        "--collapse_patience=0", *SYNTHETIC,
+    )  # fmt: skip
+    assert run.returncode == 0, run.output
+    assert [r["global_step"] for r in run.reports()] == ["1", "2", "3"]
 
 
 @pytest.mark.parametrize(

@@ -88,3 +88,54 @@ def test_the_emulator_stops_a_clearly_worse_trial_and_keeps_its_measurements(emu
     assert json.loads((emulator.records / "trial-3.json").read_text())["terminated"]
     log = emulator.state_dir / "jobs" / "1" / "trials" / "3" / "trial.log"
     assert "[emulator] stopped early by the median rule after step" in log.read_text()
+
+
+# A trainer that reports one epoch, then stops a collapsed model as trainer/task.py does: a last
+# line on stderr, `hpt-trial-outcome: <outcome>: <reason>`, and a non-zero status.
+_COLLAPSING_TRAINER = """
+import sys, hypertune
+hypertune.HyperTune().report_hyperparameter_tuning_metric(
+    hyperparameter_metric_tag="accuracy", metric_value=0.5, global_step=1)
+print("hpt-trial-outcome: collapsed: collapsed at epoch 2: constant predictions (0.513 for every image)",
+      file=sys.stderr)
+sys.exit(4)
+"""
+
+
+def test_a_trial_the_trainer_stopped_as_collapsed_is_recorded_with_its_reason(emulator):
+    import sys
+
+    from scripts.results.trials import count_outcomes
+
+    job = make_job(max_trials=1)
+    job.trial_job_spec.worker_pool_specs[0].container_spec.command = [
+        sys.executable,
+        "-c",
+        _COLLAPSING_TRAINER,
+    ]
+    ended = emulator.wait(emulator.submit(job).name)
+
+    trial = ended.trials[0]
+    assert trial.state == Trial.State.INFEASIBLE
+    assert (
+        trial.infeasible_reason
+        == "collapsed: collapsed at epoch 2: constant predictions (0.513 for every image)"
+    )
+    assert [m.metrics[0].value for m in trial.measurements] == [0.5]  # kept for the chart
+    assert count_outcomes(ended)["collapsed"] == 1
+
+
+def test_the_trainers_outcome_line_is_read_from_the_end_of_the_log(tmp_path):
+    from scripts.emulator.early_stopping import trainer_outcome
+    from scripts.jobs.outcomes import TrialOutcome
+
+    log = tmp_path / "trial.log"
+    log.write_text(
+        "x\n" * 50_000 + "hpt-trial-outcome: diverged: diverged at epoch 1: loss became nan\nbye\n"
+    )
+    assert trainer_outcome(log) == (TrialOutcome.DIVERGED, "diverged at epoch 1: loss became nan")
+    log.write_text("hpt-trial-outcome: failed: anything else is not the trainer's to say\n")
+    assert trainer_outcome(log) is None
+    log.write_text("Traceback (most recent call last):\n")
+    assert trainer_outcome(log) is None
+    assert trainer_outcome(tmp_path / "missing.log") is None

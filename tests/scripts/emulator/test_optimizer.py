@@ -168,3 +168,71 @@ def test_the_same_seed_suggests_the_same_trials(tmp_path):
     # Without a seed option, the seed comes from the job: same spec, same seed.
     assert study_seed(make_job()) == study_seed(make_job())
     assert study_seed(make_job()) != study_seed(make_job(display_name="another"))
+
+
+def _codelab_space():
+    return [
+        double("learning_rate", 1e-3, 1.0, Scale.UNIT_LOG_SCALE),
+        double("momentum", 0.0, 1.0),
+        discrete("num_units", [64, 128, 512]),
+    ]
+
+
+def _as_dict(parameters):
+    return {p.parameter_id: p.value for p in parameters}
+
+
+def test_a_resumed_study_proposes_what_the_uninterrupted_one_would_and_repeats_nothing(tmp_path):
+    bayesian = StudySpec.Algorithm.ALGORITHM_UNSPECIFIED
+    values = [0.9, 0.6, 0.8]
+
+    def study(directory, resume_after=None):
+        optimizer = _optimizer(directory, _codelab_space(), bayesian, max_trials=6)
+        suggested = []
+        for index in range(6):
+            if index == resume_after:  # the emulator restarts: a new sampler over the stored study
+                optimizer = _optimizer(directory, _codelab_space(), bayesian, max_trials=6)
+            number, parameters = optimizer.ask(index)
+            suggested.append(_as_dict(parameters))
+            optimizer.tell(number, values[index % 3])
+        return suggested
+
+    uninterrupted = study(tmp_path / "a")
+    for resume_after in (1, 2, 4):
+        assert study(tmp_path / f"resumed-{resume_after}", resume_after) == uninterrupted
+    assert len({tuple(sorted(values.items())) for values in uninterrupted}) == 6
+
+
+def test_collapsed_and_diverged_trials_are_told_as_pruned_other_failures_as_failed(tmp_path):
+    from optuna.trial import TrialState
+
+    from scripts.jobs.outcomes import TrialOutcome
+
+    optimizer = _optimizer(tmp_path, _codelab_space(), StudySpec.Algorithm.ALGORITHM_UNSPECIFIED)
+    numbers = [optimizer.ask(index)[0] for index in range(4)]
+    optimizer.tell(numbers[0], 0.9)
+    optimizer.tell(numbers[1], None, TrialOutcome.COLLAPSED)
+    optimizer.tell(numbers[2], None, TrialOutcome.DIVERGED)
+    optimizer.tell(numbers[3], None, TrialOutcome.FAILED)
+    states = [trial.state for trial in optimizer._study.get_trials(deepcopy=False)]
+    assert states == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.PRUNED, TrialState.FAIL]
+
+
+def test_the_default_algorithm_keeps_away_from_a_collapsed_region(tmp_path):
+    """After the start-up trials, TPE proposes learning rates away from the ones that collapsed."""
+    from scripts.jobs.outcomes import TrialOutcome
+
+    optimizer = _optimizer(
+        tmp_path, _codelab_space(), StudySpec.Algorithm.ALGORITHM_UNSPECIFIED, max_trials=30
+    )
+    later = []
+    for index in range(30):
+        number, parameters = optimizer.ask(index)
+        learning_rate = _as_dict(parameters)["learning_rate"]
+        if index >= 10:
+            later.append(learning_rate)
+        if learning_rate > 0.1:
+            optimizer.tell(number, None, TrialOutcome.COLLAPSED)
+        else:
+            optimizer.tell(number, 0.9 - abs(math.log10(learning_rate) + 1.7) / 10)
+    assert sum(rate > 0.1 for rate in later) <= 3, later

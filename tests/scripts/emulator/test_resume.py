@@ -141,4 +141,7 @@ def test_a_killed_emulator_resumes_the_same_job_without_duplicates(tmp_path):
         assert kept.end_time == trial.end_time and kept.parameters == trial.parameters
     for record in before.values():  # the interrupted trials ran again, same id, same parameters
         assert next(t for t in job.trials if t.id == record.trial.id).parameters == record.trial.parameters
+    # The resumed study went on where it was: no later trial repeats an earlier trial's parameters.
+    suggested = [tuple((p.parameter_id, p.value) for p in t.parameters) for t in job.trials]
+    assert len(set(suggested)) == len(suggested), suggested
     assert process.returncode == 0
