@@ -3,6 +3,13 @@
 A value that is exactly one reference takes the type its text reads as in YAML (so
 `max_trial_count: ${MAX_TRIALS:-6}` is the integer 6); a reference inside longer text is
 spliced in as text. `$${` writes a literal `${`.
+
+Only the variables on the allow list can be read, wherever the file is loaded (a terminal, the
+local backend, a workflow step that holds credentials): `ALLOWED` and any name that starts with
+`ALLOWED_PREFIX`. Anything else (`${GOOGLE_APPLICATION_CREDENTIALS}`, `${GITHUB_TOKEN}`, `${HOME}`)
+is a problem at the reference, `FILE:LINE:COL: field: message`, whatever the environment holds:
+a pull request's file must not be able to copy a runner's variable into a job it submits.
+The names are documented in docs/experiments.md and docs/setup.md.
 """
 
 from __future__ import annotations
@@ -19,6 +26,15 @@ from scripts.experiments.source import KeyPath, Source, dotted
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# What `${VAR}` may read: the workflows set these from repository variables (docs/setup.md).
+ALLOWED = frozenset({"GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_REGION"})
+ALLOWED_PREFIX = "HPT_"
+
+
+def allowed(name: str) -> bool:
+    """May `${name}` be read? The allow list, not a deny list: anything new is refused."""
+    return name in ALLOWED or name.startswith(ALLOWED_PREFIX)
 
 
 def resolve(
@@ -49,6 +65,14 @@ def resolve(
             if not _NAME.fullmatch(name):
                 failed = True
                 _report(path, f"invalid reference ${{{body}}}: expected ${{NAME}} or ${{NAME:-default}}")
+                return ""
+            if not allowed(name):
+                failed = True
+                _report(
+                    path,
+                    f"${{{name}}} is not a variable experiments files may read: use "
+                    f"{', '.join(sorted(ALLOWED))} or an {ALLOWED_PREFIX}* variable",
+                )
                 return ""
             found = env.get(name)
             if found:

@@ -19,6 +19,23 @@ from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment, ExperimentsFile
+    from scripts.experiments.model import Settings
+
+# Where and as whom a job runs: for a file that is not on the default branch yet (a pull
+# request's, run by `/hpt run`), every one of these comes from the default branch's `defaults`
+# and the repository variables they read, never from the pull request. Only `labels` stays the
+# file's. (Customer-managed encryption is not a setting of experiments files: the API default.)
+TRUSTED_FIELDS = (
+    "project",
+    "region",
+    "staging_bucket",
+    "base_output_directory",
+    "image_repository",
+    "image_name",
+    "image_uri",
+    "service_account",
+    "network",
+)
 
 
 def experiments_file() -> str:
@@ -62,8 +79,13 @@ class StepContext:
         *,
         pull_request: int | None = None,
         overrides: Sequence[str] = (),
+        trusted: Settings | None = None,
     ) -> CompiledExperiment:
-        """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`."""
+        """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`.
+
+        `trusted`: the default branch's settings; `TRUSTED_FIELDS` are taken from them, whatever
+        the file says.
+        """
         from scripts.experiments import CompileContext, compile_experiment, parse_overrides
 
         context = CompileContext(
@@ -75,4 +97,15 @@ class StepContext:
             overrides=parse_overrides(list(overrides)),
             image_tag=self.image_tag,
         )
-        return compile_experiment(experiments, name, context)
+        if trusted is None:
+            return compile_experiment(experiments, name, context)
+        import dataclasses
+
+        from scripts.experiments.compiler import compile_checked
+        from scripts.experiments.loader import variant
+
+        experiment = variant(experiments, name, None, context.overrides, context.env)
+        settings = dataclasses.replace(
+            experiment.settings, **{field: getattr(trusted, field) for field in TRUSTED_FIELDS}
+        )
+        return compile_checked(dataclasses.replace(experiment, settings=settings), context)

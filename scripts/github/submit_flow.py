@@ -49,8 +49,16 @@ def compile_all(
     overrides: Sequence[str] = (),
     file: Path | None = None,
 ) -> tuple[list[CompiledExperiment], list[bodies.Submitted]]:
-    """(every experiment compiled, []) or ([], why each that failed could not be compiled)."""
+    """(every experiment compiled, []) or ([], why each that failed could not be compiled).
+
+    A `file` other than this checkout's (a pull request's) defines the study only: where and as
+    whom the jobs run (`compiling.TRUSTED_FIELDS`) comes from this checkout's file, the default
+    branch's, and the repository variables it reads.
+    """
+    trusted = None
     try:
+        if file is not None:
+            trusted = context.load(experiments_file()).defaults
         loaded = context.load(file or experiments_file())
     except UserError as error:
         _log_error(error)
@@ -59,7 +67,9 @@ def compile_all(
     for experiment in experiments:
         try:
             compiled.append(
-                context.compile(loaded, experiment, pull_request=pull_request, overrides=overrides)
+                context.compile(
+                    loaded, experiment, pull_request=pull_request, overrides=overrides, trusted=trusted
+                )
             )
         except UserError as error:
             _log_error(error)

@@ -171,8 +171,9 @@ def test_hpt_plan_reads_the_pull_requests_file_through_the_api_without_credentia
 
     assert result.returncode == 0, result.stderr
     found = sections(github.ours(5)[0]["body"])
-    assert "### Plan: `wide`" in found["plan"] and "### Plan: `quick`" not in found["plan"]
-    assert "token=withheld" in found["plan"] and github.token not in found["plan"]
+    # A credential is not a variable an experiments file may read: a located problem, no value.
+    assert "experiments.wide.description: ${GITHUB_TOKEN} is not a variable" in found["plan"]
+    assert github.token not in found["plan"]
     assert found["command"] == "`/hpt plan` by @bob: the plan above is up to date."
     fetched = [
         (r.path.rsplit("/", 1)[-1], r.query.get("ref")) for r in github.requests if "/contents/" in r.path
@@ -298,3 +299,52 @@ def _jobs(address: str):
 
     client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
     return list(client.list_hyperparameter_tuning_jobs(parent=f"projects/{PROJECT}/locations/{REGION}"))
+
+
+FORK_TRICKS = PR_EXPERIMENTS.replace(
+    "  wide:\n",
+    "  wide:\n"
+    "    project: attacker-project\n"
+    "    region: europe-west4\n"
+    "    staging_bucket: gs://attacker-bucket\n"
+    "    image: {uri: 'docker.io/attacker/miner:latest'}\n"
+    "    service_account: trial-admin@e2e-project.iam.gserviceaccount.com\n"
+    "    network: projects/1/global/networks/attacker\n",
+)
+
+
+def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch(
+    github, history, step, github_env
+):
+    from scripts.github.bodies import now
+    from scripts.github.comments import record_line, set_section
+
+    fork_head = "e" * 40
+    github.add_pull(5, fork_head, history.base)
+    github.contents[("experiments.yaml", fork_head)] = FORK_TRICKS
+    body = set_section(
+        f"{marker('experiments')}\n## Vertex AI hyperparameter tuning",
+        "plan",
+        f"{record_line(head=fork_head, at='2026-11-27T11:00:00Z')}\n### Plan for {fork_head[:12]}",
+    )
+    github.add_comment(5, body, user="github-actions[bot]")
+    comment = payloads.issue_comment(5, "/hpt run wide", "OWNER", created_at=now())
+
+    with emulator(history.root, tmp_path_of(github_env)) as address:
+        env = {
+            "VERTEX_AI_EMULATOR_HOST": address,
+            "GITHUB_SHA": history.base,
+            "HPT_PINNED_HEAD": fork_head,
+            "HPT_STAGING_BUCKET": "gs://trusted-bucket",
+            "GOOGLE_APPLICATION_CREDENTIALS": "/secret/key.json",
+        }
+        ran = step("command-run", "issue_comment", comment, **env)
+        assert ran.returncode == 0, ran.stderr
+        (job,) = _jobs(address)
+    spec = job.trial_job_spec
+    assert job.name.startswith(f"projects/{PROJECT}/locations/{REGION}/")
+    image = spec.worker_pool_specs[0].container_spec.image_uri
+    assert image.startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer:")
+    assert spec.service_account == "" and spec.network == ""
+    assert spec.base_output_directory.output_uri_prefix.startswith("gs://trusted-bucket/")
+    assert "attacker" not in str(job) and "/secret/key.json" not in str(job)

@@ -40,14 +40,32 @@ def test_an_untrusted_file_sees_only_the_settings_it_reads():
 
 @pytest.fixture
 def files(tmp_path):
-    leaky = PR_EXPERIMENTS.replace(
-        "The stand-in's slope tuned too.",
-        "token=${GITHUB_TOKEN:-withheld} creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}",
-    )
+    # The variables an experiments file may read are an allow list (HPT_*): the child has none of
+    # the secrets, whatever the file names.
+    probing = PR_EXPERIMENTS.replace("The stand-in's slope tuned too.", "probe=${HPT_PROBE:-unset}")
     head, base = tmp_path / "head.yaml", tmp_path / "base.yaml"
-    head.write_text(leaky)
+    head.write_text(probing)
     base.write_text(BASE_EXPERIMENTS)
     return head, base
+
+
+def test_a_file_naming_a_credential_gets_located_problems_not_its_value(tmp_path, monkeypatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    head = tmp_path / "head.yaml"
+    head.write_text(
+        PR_EXPERIMENTS.replace(
+            "The stand-in's slope tuned too.",
+            "token=${GITHUB_TOKEN:-withheld} creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}",
+        )
+    )
+    plan = sandbox.plan_of_files(head, None)
+    assert not plan.valid
+    assert plan.problems[0].startswith(
+        f"{head}:23:18: experiments.wide.description: ${{GITHUB_TOKEN}} is not"
+    )
+    assert "${GOOGLE_APPLICATION_CREDENTIALS} is not" in plan.problems[1]
+    assert not any(secret in "\n".join(plan.problems) for secret in SECRETS.values())
 
 
 def test_the_plan_is_computed_in_a_child_without_credentials(files, monkeypatch):
@@ -70,7 +88,7 @@ def test_the_plan_is_computed_in_a_child_without_credentials(files, monkeypatch)
     assert env == environment.untrusted() and not set(SECRETS) & set(env)
     assert plan.valid and [(c.experiment, c.kind) for c in plan.changes] == [("wide", "added")]
     ((name, markdown),) = plan.plans
-    assert name == "wide" and "token=withheld creds=none" in markdown
+    assert name == "wide" and "probe=unset" in markdown
     assert not any(secret in markdown for secret in SECRETS.values())
 
 

@@ -247,22 +247,22 @@ def test_the_spec_hash_follows_the_study():
 
 def test_environment_references_resolve_from_the_context():
     text = HEADER.replace(
-        "project: my-project", "project: ${PROJECT:-placeholder-project}"
-    ) + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: ${TRIALS:-4}")
+        "project: my-project", "project: ${GOOGLE_CLOUD_PROJECT:-placeholder-project}"
+    ) + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: ${HPT_TRIALS:-4}")
     assert compiled(text).project == "placeholder-project"
-    result = compiled(text, env={"PROJECT": "real-project", "TRIALS": "8"})
+    result = compiled(text, env={"GOOGLE_CLOUD_PROJECT": "real-project", "HPT_TRIALS": "8"})
     assert result.parent == "projects/real-project/locations/us-central1"
     assert result.job_json["maxTrialCount"] == 8
 
 
 def test_an_unset_variable_fails_the_compile_at_its_line():
-    text = HEADER.replace("project: my-project", "project: ${PROJECT}") + EXPERIMENT
-    loaded = load_text(text, "experiments.yaml", {"PROJECT": "at-load-time"})
+    text = HEADER.replace("project: my-project", "project: ${GOOGLE_CLOUD_PROJECT}") + EXPERIMENT
+    loaded = load_text(text, "experiments.yaml", {"GOOGLE_CLOUD_PROJECT": "at-load-time"})
     with pytest.raises(InvalidExperiments) as raised:
         compile_experiment(loaded, "exp", CompileContext(env={}, commit=COMMIT, image_tag=IMAGE_TAG))
     assert [str(p) for p in raised.value.problems] == [
-        "experiments.yaml:2:12: defaults.project: ${PROJECT} is not set in the environment "
-        "and has no default (write ${PROJECT:-default})"
+        "experiments.yaml:2:12: defaults.project: ${GOOGLE_CLOUD_PROJECT} is not set in the environment "
+        "and has no default (write ${GOOGLE_CLOUD_PROJECT:-default})"
     ]
 
 
@@ -309,13 +309,13 @@ def test_unknown_experiment_and_profile_list_the_known_ones():
 
 
 def test_an_empty_optional_setting_is_unset_and_dollar_dollar_is_literal():
-    text = HEADER.replace("project: my-project", "project: my-project\n  service_account: ${TRIAL_SA:-}") + (
+    text = HEADER.replace("project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SA:-}") + (
         EXPERIMENT + "    trainer:\n      args: ['--template=$${HOME}/x']\n"
     )
     job = compiled(text).job_json
     assert "serviceAccount" not in job["trialJobSpec"]
     assert job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] == ["--template=${HOME}/x"]
-    with_account = compiled(text, env={"TRIAL_SA": "trial@my-project.iam.gserviceaccount.com"}).job_json
+    with_account = compiled(text, env={"HPT_TRIAL_SA": "trial@my-project.iam.gserviceaccount.com"}).job_json
     assert with_account["trialJobSpec"]["serviceAccount"] == "trial@my-project.iam.gserviceaccount.com"
 
 

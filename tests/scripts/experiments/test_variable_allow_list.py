@@ -1,0 +1,50 @@
+"""`${VAR}` reads an allow list: documented names only, an unknown one is a located problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.experiments import InvalidExperiments, load_text
+
+FILE = """\
+version: 1
+defaults:
+  project: ${GOOGLE_CLOUD_PROJECT:-my-project}
+  region: ${GOOGLE_CLOUD_REGION:-us-central1}
+  staging_bucket: ${HPT_STAGING_BUCKET:-gs://my-bucket}
+  image: {repository: hpt, name: trainer}
+experiments:
+  exp:
+    description: "creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}"
+    metric: {id: accuracy, goal: maximize}
+    parameters:
+      lr: {type: double, min: 0.1, max: 0.9}
+    max_trial_count: 2
+    parallel_trial_count: 1
+    worker_pools:
+      - machine_type: n1-standard-4
+    trainer:
+      args: ["--token=${GITHUB_TOKEN}"]
+"""
+
+
+def test_an_unknown_variable_is_a_located_problem_whatever_the_environment_holds():
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": "/secret/key.json", "GITHUB_TOKEN": "ghs_x"}
+    with pytest.raises(InvalidExperiments) as raised:
+        load_text(FILE, "experiments.yaml", env)
+    lines = [str(problem) for problem in raised.value.problems]
+    assert lines[:2] == [
+        "experiments.yaml:9:18: experiments.exp.description: ${GOOGLE_APPLICATION_CREDENTIALS} is not a "
+        "variable experiments files may read: use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable",
+        "experiments.yaml:18:14: experiments.exp.trainer.args[0]: ${GITHUB_TOKEN} is not a "
+        "variable experiments files may read: use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable",
+    ]
+    assert "/secret/key.json" not in "\n".join(lines) and "ghs_x" not in "\n".join(lines)
+
+
+def test_documented_variables_are_read():
+    text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
+    loaded = load_text(
+        text, "experiments.yaml", {"GOOGLE_CLOUD_PROJECT": "real-project", "HPT_STAGING_BUCKET": "gs://real-bucket"}
+    )
+    assert loaded.names == ["exp"] or list(loaded.names) == ["exp"]
