@@ -40,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="submit a new job even if one with the same experiment, spec and commit exists",
     )
     parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="local only: the optimizer's seed (a different seed is a different job; default: from the job)",
+    )
+    parser.add_argument(
         "--poll-interval",
         type=float,
         default=None,
@@ -53,6 +60,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest wait between polls (default 60, local 5)",
     )
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"a seed is 0 to {2**32 - 1}, got {text}")
+    return value
+
+
+def with_seed(compiled, seed: int):
+    """The compiled job for a seeded local run: the seed in its `hpt-seed` label, and in its
+    identity (the spec-hash label covers the seed too), so each seed is a job of its own and a
+    re-run with the same seed finds the job it made."""
+    import dataclasses
+    import hashlib
+
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.jobs import labels
+
+    job = HyperparameterTuningJob(compiled.job)
+    spec_hash = hashlib.sha256(f"{compiled.spec_hash}:seed={seed}".encode()).hexdigest()[
+        : len(compiled.spec_hash)
+    ]
+    job.labels[labels.SEED] = str(seed)
+    job.labels[labels.SPEC_HASH] = spec_hash
+    return dataclasses.replace(compiled, job=job, spec_hash=spec_hash)
 
 
 def _compile(args: argparse.Namespace):
@@ -73,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if compiled is None:
         return 1
     configured = Backend.from_environment()
+    if args.seed is not None:
+        if args.backend == "vertex":
+            raise UserError("--seed is for --backend local: Vertex AI's search takes no seed")
+        compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
         return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
     with _local_emulator(configured) as backend:

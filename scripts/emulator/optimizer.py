@@ -15,8 +15,9 @@ suggested when its parent took one of the values that enable it. Scales:
   (integers: to start at 1) before taking logs.
 - `DISCRETE` values and `CATEGORICAL` values are Optuna categorical choices.
 
-The seed makes a study reproducible: the emulator's `seed` option when given, else a hash of
-the job's display name and study spec (the same experiment suggests the same first trials).
+The seed makes a study reproducible: the job's `hpt-seed` label (`run --backend local --seed N`),
+else the emulator's `seed` option when given, else a hash of the job's display name and study
+spec (the same experiment suggests the same first trials).
 Each trial's suggestion draws from its own stream, seeded by the study's seed and the trial's
 index, so a resumed study (a new sampler over the stored trials) proposes what the uninterrupted
 one would have, never a repeat of the first trials' draws. With trials in parallel, later
@@ -44,7 +45,7 @@ from typing import Any
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
 
-from scripts.jobs import outcomes
+from scripts.jobs import labels, outcomes
 from scripts.jobs.outcomes import TrialOutcome
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,14 @@ class UnsupportedSpec(ValueError):
 def study_seed(job: HyperparameterTuningJob) -> int:
     digest = hashlib.sha256(job.display_name.encode() + StudySpec.serialize(job.study_spec)).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def job_seed(job: HyperparameterTuningJob, default: int | None = None) -> int:
+    """The study's seed: the job's `hpt-seed` label (`run --seed`), else `default`, else `study_seed`."""
+    label = job.labels.get(labels.SEED, "")
+    if label.isdigit():
+        return int(label)
+    return study_seed(job) if default is None else default
 
 
 def validate(spec: StudySpec) -> None:
@@ -148,7 +157,7 @@ class Optimizer:
         self._job = job
         self._spec = job.study_spec
         self._grid = self._spec.algorithm == Algorithm.GRID_SEARCH
-        self.seed = study_seed(job) if seed is None else seed
+        self.seed = job_seed(job, seed)
         goal = self._spec.metrics[0].goal
         direction = "minimize" if goal == StudySpec.MetricSpec.GoalType.MINIMIZE else "maximize"
         directory.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ PULL_REQUEST = "hpt-pr"
 REPOSITORY = "hpt-repo"
 MANAGED_BY = "managed-by"
 MANAGED_BY_VALUE = "vertex-hpt-actions"
+# A local run's optimizer seed (`run --backend local --seed N`); the emulator seeds that job's study with it.
+SEED = "hpt-seed"
 
 # The labels that decide whether two jobs are the same submission.
 IDENTITY = (EXPERIMENT, SPEC_HASH, COMMIT)

@@ -236,3 +236,30 @@ def test_the_default_algorithm_keeps_away_from_a_collapsed_region(tmp_path):
         else:
             optimizer.tell(number, 0.9 - abs(math.log10(learning_rate) + 1.7) / 10)
     assert sum(rate > 0.1 for rate in later) <= 3, later
+
+
+def test_run_seed_is_the_jobs_label_its_own_identity_and_the_studys_seed(tmp_path):
+    import dataclasses
+
+    from scripts.commands.run import with_seed
+    from scripts.emulator.optimizer import job_seed
+    from scripts.jobs import labels
+
+    job = make_job(labels={labels.SPEC_HASH: "0123456789abcdef0123"})
+
+    @dataclasses.dataclass(frozen=True)
+    class Compiled:
+        job: HyperparameterTuningJob
+        spec_hash: str
+
+    compiled = Compiled(job, "0123456789abcdef0123")
+    one, two, again = with_seed(compiled, 1), with_seed(compiled, 2), with_seed(compiled, 1)
+    assert one.job.labels[labels.SEED] == "1" and two.job.labels[labels.SEED] == "2"
+    # Each seed is a job of its own; the same seed finds the job it made.
+    assert len({compiled.spec_hash, one.spec_hash, two.spec_hash}) == 3
+    assert one.spec_hash == again.spec_hash == one.job.labels[labels.SPEC_HASH]
+    assert labels.SEED not in compiled.job.labels  # the compiled job is left as it was
+    # The emulator seeds the study from the label, before its own option and the job's hash.
+    assert job_seed(one.job, default=99) == 1
+    assert job_seed(job, default=99) == 99
+    assert job_seed(job) == study_seed(job)
