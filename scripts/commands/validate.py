@@ -24,11 +24,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         experiments = load(args.file)
     except InvalidExperiments as error:
+        from scripts.github.runner import annotation, one_line
+
         for problem in error.problems:
-            print(problem)
+            # One line per problem, whatever a key holds (a newline must not start a workflow command).
+            print(one_line(str(problem)))
             if args.format == "github":
-                message = f"{problem.field}: {problem.message}".replace("%", "%25").replace("\n", "%0A")
-                print(f"::error file={problem.file},line={problem.line},col={problem.column}::{message}")
+                message = f"{problem.field}: {problem.message}"
+                print(annotation("error", message, file=problem.file, line=problem.line, col=problem.column))
         count = len(error.problems)
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 1

@@ -92,7 +92,7 @@ def render_plan(
         raise ValueError("render_plan needs a CompiledExperiment made by compile_experiment")
     lines = [f"### Plan: `{experiment.name}`", ""]
     if experiment.description:
-        lines += [f"> {experiment.description}", ""]
+        lines += [f"> {_prose(experiment.description)}", ""]
     lines += _overview(experiment, compiled)
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
@@ -265,6 +265,12 @@ def _change_lines(
 
 def _used(pools: tuple[WorkerPool, ...]) -> list[WorkerPool]:
     return [pool for pool in pools if pool.machine_type is not None]
+
+
+def _prose(text: str) -> str:
+    """User text as one line of inert Markdown: no HTML (a hidden `<!--`, a `</details>`), no heading."""
+    one_line = " ".join(str(text).split())
+    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _number(value: Any) -> str:

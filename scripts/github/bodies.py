@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scripts.github.comments import record_line
+from scripts.github.runner import one_line
 from scripts.jobs import states
 from scripts.jobs.names import job_id
 
@@ -51,7 +52,9 @@ def plan_section(
     lines = [record_line(head=commit, at=now()), f"### Plan for {commit[:12]}", ""]
     if problems:
         lines += ["`experiments.yaml` has problems; nothing can be planned until they are fixed:", "", "```"]
-        lines += [*problems, "```"]
+        # One line each, and no line can close the fence: a key is text the pull request chose.
+        lines += [one_line(problem).replace("```", "` ` `") for problem in problems]
+        lines.append("```")
         return "\n".join(lines)
     if not plans and not removed:
         lines.append("No experiment is added or changed: merging submits nothing.")

@@ -49,6 +49,30 @@ def warning(message: str) -> None:
     print(f"::warning::{_escape(message)}" if os.environ.get("GITHUB_ACTIONS") else message, file=sys.stderr)
 
 
+def annotation(level: str, message: str, *, file: str = "", line: int = 0, col: int = 0) -> str:
+    """One `::error`/`::warning`/`::notice` workflow command line, its data and properties escaped.
+
+    The escaping is the runner's (actions/toolkit `escapeData`, `escapeProperty`; documented at
+    https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands): a
+    message or file name with a newline cannot end the line and start another command.
+    """
+    if level not in ("error", "warning", "notice"):
+        raise ValueError(f"annotation level {level!r}")
+    properties = [f"file={_escape_property(file)}"] if file else []
+    properties += [f"line={int(line)}"] if line else []
+    properties += [f"col={int(col)}"] if col else []
+    return f"::{level}{' ' + ','.join(properties) if properties else ''}::{_escape(message)}"
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: carriage returns and newlines shown as `\\r` and `\\n`."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _escape(message: str) -> str:
     # Workflow-command data escaping, so a message cannot start another workflow command.
     return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape(value).replace(":", "%3A").replace(",", "%2C")
