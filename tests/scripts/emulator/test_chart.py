@@ -72,3 +72,45 @@ def test_minimizing_highlights_the_lowest(tmp_path):
     )
     maximize = write_chart(_job([_trial("1", [0.5]), _trial("2", [0.2])]), tmp_path / "max.png")
     assert _highlighted_bar_columns(minimize).min() > _highlighted_bar_columns(maximize).max()
+
+
+def _selecting(job, selection=StudySpec.MeasurementSelectionType.BEST_MEASUREMENT):
+    job.study_spec.measurement_selection_type = selection
+    return job
+
+
+def test_the_title_names_the_selected_measurement_and_ties(tmp_path):
+    from scripts.results.chart import chart_data
+
+    tied = _selecting(_job([_trial("1", [0.9]), _trial("2", [0.5, 0.9]), _trial("3", [0.7])]))
+    data = chart_data(tied)
+    assert data.title.startswith("accuracy per trial: best measurement (as the job selects)")
+    assert "best: trials 1, 2 tied at 0.9" in data.title
+    assert [bar.best for bar in data.bars] == [True, True, False]
+    last = chart_data(
+        _selecting(_job([_trial("1", [0.9])]), StudySpec.MeasurementSelectionType.LAST_MEASUREMENT)
+    )
+    assert "last measurement" in last.title and "best: trial 1, 0.9" in last.title
+    write_chart(tied, tmp_path / "tied.png")
+
+
+def test_collapsed_and_failed_trials_are_marked_and_overlapping_curves_named(tmp_path):
+    from scripts.results.chart import chart_data
+
+    collapsed = _trial("2", [0.5, 0.5], Trial.State.INFEASIBLE)
+    collapsed.infeasible_reason = (
+        "collapsed: collapsed at epoch 2: constant predictions (0.513 for every image)"
+    )
+    failed = _trial("3", [], Trial.State.INFEASIBLE)
+    failed.infeasible_reason = "failed: the trial's process exited with status 1"
+    flat = _trial("4", [0.5, 0.5])
+    data = chart_data(_job([_trial("1", [0.6, 0.8]), collapsed, failed, flat]))
+    marks = {bar.trial_id: (bar.mark, bar.selected, bar.value) for bar in data.bars}
+    assert marks == {
+        "1": ("", True, 0.8),
+        "2": ("collapsed", False, 0.5),  # drawn at what it reported, hatched, labelled
+        "3": ("failed", False, None),
+        "4": ("", True, 0.5),
+    }
+    assert data.overlapping == [["2", "4"]]  # flat at 0.5: one line hides the other
+    assert write_chart(_job([_trial("1", [0.6, 0.8]), collapsed, failed, flat]), tmp_path / "c.png").exists()
