@@ -10,6 +10,11 @@ The rules, in order:
    UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL), look the jobs up again before the next create: a job
    with our labels that was not there before the first create is ours, and is returned.
 4. Any other error stops at once with a message that says what to fix; nothing is retried.
+5. After a create, look again: submitters that are not serialized (a laptop's `run --backend
+   vertex` while CI submits, two workflow runs) may each have created a job with the same
+   identity. Of the live jobs with our identity that were not there before our look-up, the
+   oldest (create time, then name) survives; every caller cancels the others (their trials have
+   barely been scheduled) and returns the survivor, so all of them report the same job.
 
 The HyperparameterTuningJob create call takes no request id, so the labels are what make a
 create idempotent.
@@ -93,8 +98,21 @@ def find_jobs(
 
 
 def reusable(jobs: Iterable[HyperparameterTuningJob]) -> HyperparameterTuningJob | None:
-    """The newest job that still counts as this submission: not failed, cancelled or expired."""
-    return next((job for job in jobs if job.state.name not in states.NOT_REUSABLE), None)
+    """The job that still counts as this submission (never one failed, cancelled or expired).
+
+    The oldest job still in progress, when there is one: concurrent submitters converge on the
+    oldest (`converge`), so a look-up during such a race must not pick a duplicate that is about
+    to be cancelled. Otherwise the newest ended one (a forced re-run supersedes what it re-ran).
+    """
+    candidates = [job for job in jobs if job.state.name not in states.NOT_REUSABLE]
+    in_progress = [job for job in candidates if not states.is_terminal(job.state.name)]
+    if in_progress:
+        return min(in_progress, key=_age_key)
+    return max(candidates, key=_age_key, default=None)
+
+
+def _age_key(job: HyperparameterTuningJob) -> tuple[float, str]:
+    return (job.create_time.timestamp() if job.create_time else float("inf"), job.name)
 
 
 @dataclass(frozen=True)
@@ -164,7 +182,7 @@ def submit_job(
             created = client.create_hyperparameter_tuning_job(
                 request=request, retry=None, timeout=CALL_TIMEOUT
             )
-            return Submission(created, reused=False)
+            return converge(created, look_up, known, client, notify)
         except API_ERRORS as error:
             if not is_transient(error):
                 raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
@@ -181,10 +199,35 @@ def submit_job(
                 ours = [job for job in found if job.name not in known]
                 if ours:
                     notify(f"the lost create had been applied: found {ours[0].name}")
-                    return Submission(ours[0], reused=False)
+                    return converge(ours[0], look_up, known, client, notify)
             if last:
                 raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
             attempt += 1
+
+
+def converge(
+    created: HyperparameterTuningJob,
+    look_up: Callable[[str], list[HyperparameterTuningJob]],
+    known: set[str],
+    client: JobServiceClient,
+    notify: Callable[[str], None],
+) -> Submission:
+    """The one job that stands for this submission after concurrent creates; the others cancelled."""
+    found = look_up(f"checking for concurrent submissions of {created.display_name!r}")
+    live = [job for job in found if job.name not in known and job.state.name not in states.NOT_REUSABLE]
+    if created.name not in {job.name for job in live}:
+        live.append(created)  # a list that does not show it yet: it still counts
+    live.sort(key=_age_key)
+    survivor, duplicates = live[0], live[1:]
+    for job in duplicates:
+        try:
+            client.cancel_hyperparameter_tuning_job(name=job.name, retry=None, timeout=CALL_TIMEOUT)
+            notify(f"cancelled {job.name}: a concurrent submission of the same job; {survivor.name} stays")
+        except API_ERRORS as error:  # already ended, or cancelled by another caller
+            notify(f"could not cancel the duplicate {job.name}: {_code(error)}")
+    if survivor.name != created.name:
+        notify(f"{survivor.name} was submitted first by a concurrent caller: reporting it")
+    return Submission(survivor, reused=survivor.name != created.name)
 
 
 def _code(error: BaseException) -> str:

@@ -31,9 +31,10 @@ def test_first_submit_looks_up_by_identity_then_creates_the_compiled_job_byte_fo
 
     assert job.name == f"{PARENT}/hyperparameterTuningJobs/1000"
     assert job.state == JobState.JOB_STATE_PENDING
-    assert [method for method, _, _ in fake.calls] == [LIST, CREATE]
+    # After the create, the same look-up again: a concurrent submitter's job would show there.
+    assert [method for method, _, _ in fake.calls] == [LIST, CREATE, LIST]
     expected_list = ListHyperparameterTuningJobsRequest(parent=PARENT, filter=IDENTITY_FILTER)
-    assert fake.raw_requests(LIST) == [ListHyperparameterTuningJobsRequest.serialize(expected_list)]
+    assert fake.raw_requests(LIST) == [ListHyperparameterTuningJobsRequest.serialize(expected_list)] * 2
     expected_create = CreateHyperparameterTuningJobRequest(
         parent=PARENT, hyperparameter_tuning_job=codelab_job()
     )
@@ -83,7 +84,7 @@ def test_unavailable_then_success_retries_with_growing_backoff(fake, client, com
     assert job.name in fake.jobs and len(fake.jobs) == 1
     assert fake.count(CREATE) == 3
     # Each UNAVAILABLE create might have been applied: the jobs are looked up before every retry.
-    assert [m for m, _, _ in fake.calls] == [LIST, CREATE, LIST, CREATE, LIST, CREATE]
+    assert [m for m, _, _ in fake.calls] == [LIST, CREATE, LIST, CREATE, LIST, CREATE, LIST]
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
     assert sum("UNAVAILABLE" in message for message in messages) == 2
 
@@ -112,13 +113,13 @@ def test_resource_exhausted_is_retried_without_a_lookup(fake, client, compiled, 
     # The service refused the request under load: nothing was applied, nothing to look up.
     fake.fail(CREATE, Fault(grpc.StatusCode.RESOURCE_EXHAUSTED, "Quota exceeded"))
     submit(client, compiled, policy=policy, notify=lambda message: None)
-    assert [m for m, _, _ in fake.calls] == [LIST, CREATE, CREATE]
+    assert [m for m, _, _ in fake.calls] == [LIST, CREATE, CREATE, LIST]
 
 
 def test_a_transient_failure_of_the_lookup_is_retried(fake, client, compiled, policy, sleeps):
     fake.fail(LIST, Fault(grpc.StatusCode.INTERNAL))
     submit(client, compiled, policy=policy, notify=lambda message: None)
-    assert fake.count(LIST) == 2 and fake.count(CREATE) == 1 and len(sleeps) == 1
+    assert fake.count(LIST) == 3 and fake.count(CREATE) == 1 and len(sleeps) == 1
 
 
 def test_retries_are_bounded_and_end_with_a_message(fake, client, compiled, policy, sleeps):
