@@ -35,13 +35,14 @@ from google.cloud.aiplatform_v1 import (
     ListHyperparameterTuningJobsResponse,
 )
 from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, empty_pb2, struct_pb2
+from google.protobuf import any_pb2, empty_pb2, json_format, struct_pb2
 
 from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.limits import local_limit_problem
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
+from scripts.experiments import rules
 from scripts.jobs.names import is_parent, parse_job_name
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
@@ -159,6 +160,12 @@ def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) 
     def invalid(message: str) -> RpcFailure:
         return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
 
+    # Vertex AI's rules first (the rule book `validate` applies too), then this machine's limits.
+    printed = json_format.MessageToDict(
+        HyperparameterTuningJob.pb(job), preserving_proto_field_name=True, use_integers_for_enums=False
+    )
+    for field, message in rules.job_problems(printed):
+        raise invalid(f"hyperparameter_tuning_job.{field}: {message}")
     problem = local_limit_problem(job, state_dir)
     if problem:
         raise invalid(problem)

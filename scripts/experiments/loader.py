@@ -16,7 +16,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from scripts.errors import UserError
-from scripts.experiments import schema
+from scripts.experiments import rules, schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
 from scripts.experiments.problems import InvalidExperiments, Problem
@@ -57,6 +57,7 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
         if profile is not None:
             profiles[name] = profile
     problems += source.problems + checker.problems
+    problems += _display_name_problems(source, experiments, profiles)
     loaded = ExperimentsFile(
         path=file,
         defaults=defaults,
@@ -78,6 +79,33 @@ def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> Exp
     if problems:
         raise InvalidExperiments(problems)
     return loaded
+
+
+# The display name compiling gives a job: `<experiment>[-<profile>]-<7-character commit>`.
+COMMIT_SUFFIX = "-nocommit"  # the longest: 7 hex digits, or "nocommit" outside git
+
+
+def _display_name_problems(source: Source, experiments: Mapping[str, Any], profiles: Mapping[str, Any]):
+    """Vertex AI's display-name rule (`rules.display_name_problem`) for every name compiling makes."""
+    found = []
+    for name in experiments:
+        for profile in (None, *profiles):
+            display = f"{name}{'' if profile is None else f'-{profile}'}{COMMIT_SUFFIX}"
+            problem = rules.display_name_problem(display)
+            if problem:
+                path = ("experiments", name) if profile is None else ("profiles", profile)
+                where = source.where(path, key=True)
+                found.append(
+                    Problem(
+                        where.file,
+                        where.line,
+                        where.column,
+                        dotted(path),
+                        f"the job's display name (EXPERIMENT-PROFILE-COMMIT) for experiment {name!r}"
+                        f"{'' if profile is None else f' with profile {profile!r}'}: {problem}",
+                    )
+                )
+    return found
 
 
 def variant(

@@ -1,4 +1,9 @@
-"""Machine types and accelerators: which accelerator a machine can take, and how many.
+"""Machine types and accelerators: the catalog Vertex AI trains on, what each machine can take.
+
+`MACHINE_TYPES` is the catalog of machine types Vertex AI custom training (and so each trial of
+a HyperparameterTuningJob) accepts, from "Configure compute resources for custom training"
+(https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types); a name
+outside it is refused with the nearest names ("did you mean").
 
 `ACCELERATOR_TYPES` mirrors `google.cloud.aiplatform_v1.AcceleratorType` (a test keeps the
 two equal) so that `validate` needs no cloud library. The attachment rules follow the Compute
@@ -55,6 +60,59 @@ _FIXED_GPU_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
 _G2_L4_COUNTS = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
 _G2 = re.compile(r"g2-standard-(\d+)")
 _TPU_MACHINE = re.compile(r"cloud-tpu|ct\d")
+
+
+def _sizes(family: str, sizes: tuple[int | str, ...]) -> tuple[str, ...]:
+    return tuple(f"{family}-{size}" for size in sizes)
+
+
+# https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types
+MACHINE_TYPES: frozenset[str] = frozenset(
+    (
+        *_sizes("e2-standard", (4, 8, 16, 32)),
+        *_sizes("e2-highmem", (2, 4, 8, 16)),
+        *_sizes("e2-highcpu", (16, 32)),
+        *_sizes("n2-standard", (4, 8, 16, 32, 48, 64, 80)),
+        *_sizes("n2-highmem", (2, 4, 8, 16, 32, 48, 64, 80)),
+        *_sizes("n2-highcpu", (16, 32, 48, 64, 80, 96)),
+        *_sizes("n1-standard", (4, 8, 16, 32, 64, 96)),
+        *_sizes("n1-highmem", (2, 4, 8, 16, 32, 64, 96)),
+        *_sizes("n1-highcpu", (16, 32, 64, 96)),
+        "c2-standard-60",
+        *_sizes("m1-ultramem", (40, 80, 160)),
+        "m1-megamem-96",
+        *_sizes("a2-highgpu", ("1g", "2g", "4g", "8g")),
+        "a2-megagpu-16g",
+        *_sizes("a2-ultragpu", ("1g", "2g", "4g", "8g")),
+        *_sizes("a3-highgpu", ("1g", "2g", "4g", "8g")),
+        "a3-megagpu-8g",
+        "a3-ultragpu-8g",
+        "a4-highgpu-8g",
+        "a4x-highgpu-4g",
+        *_sizes("g2-standard", (4, 8, 12, 16, 24, 32, 48, 96)),
+        "cloud-tpu",
+        *_sizes("ct5lp-hightpu", ("1t", "4t", "8t")),
+        *_sizes("ct6e-standard", ("1t", "4t", "8t")),
+    )
+)
+
+
+def machine_type_problem(name: str) -> str | None:
+    """Why `name` is not a machine type Vertex AI trains on (None: it is), with the nearest names."""
+    if not name:
+        return "a machine type is required (e.g. n1-standard-4)"
+    if name in MACHINE_TYPES:
+        return None
+    import difflib  # only when there is a problem to explain
+
+    close = difflib.get_close_matches(name, sorted(MACHINE_TYPES), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(item) for item in close)}?)" if close else ""
+    family = name.rsplit("-", 1)[0]
+    sizes = sorted(item for item in MACHINE_TYPES if item.rsplit("-", 1)[0] == family)
+    known = f"; {family} comes in {', '.join(sizes)}" if sizes and not close else ""
+    return f"{name!r} is not a machine type Vertex AI trains on{hint}{known}"
+
+
 _MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 
 

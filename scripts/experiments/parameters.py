@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from scripts.experiments import rules
 from scripts.experiments.checker import MISSING, Checker, is_number, kind_of
 from scripts.experiments.model import Condition, Parameter
 from scripts.experiments.source import KeyPath, dotted
@@ -101,9 +102,11 @@ def _check_parameter(
         read = checker.number if kind == "double" else checker.integer
         low = get(data, "min", path, read, required=True)
         high = get(data, "max", path, read, required=True)
-        if low is not None and high is not None and low >= high:
-            checker.report((*path, "max"), f"max ({high}) must be greater than min ({low})")
-        if scale in ("log", "reverse_log") and low is not None and low <= 0:
+        if low is not None and high is not None:
+            found = rules.range_problem(kind, low, high, rules.SCALES.get(scale or ""))
+            if found:
+                checker.report((*path, found[0]), found[1])
+        elif scale in ("log", "reverse_log") and low is not None and low <= 0:
             checker.report((*path, "min"), f"{scale} scale needs min > 0, got {low}")
         if algorithm == "grid" and kind == "double":
             checker.report(
@@ -163,26 +166,18 @@ def _check_values(checker: Checker, kind: str, value: Any, path: KeyPath, scale:
             if not isinstance(item, str):
                 checker.report((*path, index), f"categorical values are text, got {kind_of(item)} (quote it)")
                 good = False
-        if good and len(set(value)) != len(value):
-            duplicate = next(item for index, item in enumerate(value) if item in value[:index])
-            checker.report(path, f"values must be distinct: {duplicate!r} appears twice")
+        problem = rules.categorical_values_problem(value) if good else None
+        if problem:
+            checker.report(path, problem)
             good = False
         return tuple(value) if good else None
     numbers = [checker.number(item, (*path, index)) for index, item in enumerate(value)]
     if any(item is None for item in numbers):
         return None
-    for index in range(1, len(numbers)):
-        if numbers[index] == numbers[index - 1]:
-            checker.report((*path, index), f"values must be distinct: {numbers[index]} appears twice")
-            return None
-        if numbers[index] < numbers[index - 1]:
-            checker.report(
-                (*path, index),
-                f"values must be increasing: {numbers[index]} comes after {numbers[index - 1]}",
-            )
-            return None
-    if scale in ("log", "reverse_log") and numbers[0] <= 0:
-        checker.report((*path, 0), f"{scale} scale needs positive values, got {numbers[0]}")
+    found = rules.discrete_values_problem(numbers, rules.SCALES.get(scale or ""))
+    if found:
+        index, message = found
+        checker.report(path if index is None else (*path, index), message)
         return None
     return tuple(float(item) for item in numbers)
 
@@ -198,13 +193,9 @@ def _check_children(
     algorithm: str | None,
     seen: dict[str, KeyPath],
 ) -> tuple[Condition, ...] | None:
-    if kind == "double":
-        checker.report(
-            path,
-            "conditional parameters need a discrete, integer or categorical parent, not double "
-            "(the Vertex SDK would silently drop the condition)",
-            key=True,
-        )
+    problem = rules.conditional_parent_problem(f"{kind}_value_spec")
+    if problem:
+        checker.report(path, problem, key=True)
         return None
     if not isinstance(value, list):
         checker.report(path, f"expected a list of {{when: [...], parameters: {{...}}}}, got {kind_of(value)}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from scripts.experiments import rules
 from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
-from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, is_machine_type_name
+from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, machine_type_problem
 from scripts.experiments.model import WorkerPool
 from scripts.experiments.source import KeyPath
 
 WORKER_POOL_KEYS = ("machine_type", "accelerator", "replica_count", "boot_disk", "args", "env")
-MAX_WORKER_POOLS = 4
+MAX_WORKER_POOLS = rules.MAX_WORKER_POOLS
 BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
 
 
@@ -25,12 +26,9 @@ def check_worker_pools(checker: Checker, value: Any, path: KeyPath) -> tuple[Wor
             f"{'an empty list' if value == [] else kind_of(value)}",
         )
         return None
-    if len(value) > MAX_WORKER_POOLS:
-        checker.report(
-            (*path, MAX_WORKER_POOLS),
-            f"Vertex AI has {MAX_WORKER_POOLS} worker pools (chief, workers, "
-            f"parameter servers, evaluators); got {len(value)}",
-        )
+    problem = rules.worker_pool_count_problem(len(value))
+    if problem:
+        checker.report((*path, MAX_WORKER_POOLS), problem)
         return None
     pools = []
     good = True
@@ -55,8 +53,9 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         return None
     get = checker.get
     machine = get(data, "machine_type", path, checker.text, required=True)
-    if machine is not None and not is_machine_type_name(machine):
-        checker.report((*path, "machine_type"), f"{machine!r} is not a machine type like n1-standard-4")
+    problem = machine_type_problem(machine) if machine is not None else None
+    if problem:
+        checker.report((*path, "machine_type"), problem)
         machine = None
     accelerator = checker.mapping(data.get("accelerator"), (*path, "accelerator"), ("type", "count")) or {}
     accelerator_path = (*path, "accelerator")
@@ -79,11 +78,9 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         if problem:
             checker.report(accelerator_path if "accelerator" in data else (*path, "machine_type"), problem)
     replicas = get(data, "replica_count", path, lambda v, p: checker.integer(v, p, 1), default=1)
-    if chief and replicas is not None and replicas != 1:
-        checker.report(
-            (*path, "replica_count"),
-            "the first worker pool (the chief) has exactly one replica; add workers as a second pool",
-        )
+    problem = rules.chief_replica_problem(replicas) if chief and replicas is not None else None
+    if problem:
+        checker.report((*path, "replica_count"), problem)
     disk = checker.mapping(data.get("boot_disk"), (*path, "boot_disk"), ("type", "size_gb")) or {}
     disk_type = get(
         disk,

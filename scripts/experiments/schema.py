@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from scripts.experiments import rules
 from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
@@ -66,8 +67,6 @@ PROFILE_KEYS = ("description", "trainer_args", "trainer_env", "set")
 
 _EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 _METRIC_ID = re.compile(r"\S{1,128}")
-_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 _REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
 _GCS_URI = re.compile(r"gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?")
@@ -75,7 +74,6 @@ _REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 _IMAGE_NAME = re.compile(r"[a-z0-9]+([._/-][a-z0-9]+)*")
 _SERVICE_ACCOUNT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _NETWORK = re.compile(r"projects/[0-9]+/global/networks/[A-Za-z0-9_-]+")
-_MAX_LABELS = 64
 _RESERVED_LABEL_KEYS = (
     *identity_labels.IDENTITY,
     identity_labels.PULL_REQUEST,
@@ -180,22 +178,17 @@ def check_labels(checker: Checker, value: Any, path: KeyPath) -> dict[str, str] 
         if key in _RESERVED_LABEL_KEYS:
             checker.report((*path, key), f"label {key!r} is set by this tool; choose another key", key=True)
             continue
-        if not _LABEL_KEY.fullmatch(key):
-            checker.report(
-                (*path, key),
-                f"label key {key!r} must be 1-63 lowercase letters, digits, '_' or '-', "
-                "starting with a letter",
-                key=True,
-            )
+        found = rules.label_problem(key, "")
+        if found:
+            checker.report((*path, key), found[1], key=True)
             continue
         if isinstance(item, bool) or not isinstance(item, (str, int)):
             checker.report((*path, key), f"label values are text, got {kind_of(item)}")
             continue
         item = str(item)
-        if not _LABEL_VALUE.fullmatch(item):
-            checker.report(
-                (*path, key), f"label value {item!r} must be at most 63 lowercase letters, digits, '_' or '-'"
-            )
+        found = rules.label_problem(key, item)
+        if found:
+            checker.report((*path, key), found[1])
             continue
         result[key] = item
     return result
@@ -229,12 +222,9 @@ def check_experiment(
     goal = get(
         metric, "goal", (*path, "metric"), lambda v, p: checker.choice(v, p, GOALS), required="metric" in data
     )
-    if len(settings.labels) > _MAX_LABELS - len(_RESERVED_LABEL_KEYS):
-        checker.report(
-            (*path, "labels"),
-            f"at most {_MAX_LABELS - len(_RESERVED_LABEL_KEYS)} labels: Vertex AI "
-            f"allows {_MAX_LABELS} and this tool sets {len(_RESERVED_LABEL_KEYS)}",
-        )
+    problem = rules.label_count_problem(len(settings.labels), len(_RESERVED_LABEL_KEYS))
+    if problem:
+        checker.report((*path, "labels"), problem)
 
     algorithm = get(
         data, "algorithm", path, lambda v, p: checker.choice(v, p, ALGORITHMS), default="bayesian"
@@ -247,18 +237,12 @@ def check_experiment(
     parallel = get(
         data, "parallel_trial_count", path, lambda v, p: checker.integer(v, p, 1, INT32_MAX), default=1
     )
-    if max_trials is not None and parallel is not None and parallel > max_trials:
-        checker.report(
-            (*path, "parallel_trial_count"),
-            f"{parallel} parallel trials is more than max_trial_count ({max_trials})",
-        )
     max_failed = get(
         data, "max_failed_trial_count", path, lambda v, p: checker.integer(v, p, 0, INT32_MAX), default=0
     )
-    if max_trials is not None and max_failed is not None and max_failed > max_trials:
-        checker.report(
-            (*path, "max_failed_trial_count"), f"{max_failed} is more than max_trial_count ({max_trials})"
-        )
+    if max_trials is not None:
+        for field, message in rules.trial_count_problems(max_trials, parallel or 1, max_failed or 0):
+            checker.report((*path, field), message)
     selection = get(
         data, "measurement_selection", path, lambda v, p: checker.choice(v, p, MEASUREMENT_SELECTIONS)
     )

@@ -47,6 +47,12 @@ def discrete(parameter_id: str, values: list[float]):
     return ParameterSpec(parameter_id=parameter_id, discrete_value_spec=values_spec)
 
 
+def categorical(parameter_id: str, values: list[str]):
+    """Categorical values keep their order (grid search runs them in it); discrete ones must increase."""
+    values_spec = ParameterSpec.CategoricalValueSpec(values=values)
+    return ParameterSpec(parameter_id=parameter_id, categorical_value_spec=values_spec)
+
+
 def make_job(
     *,
     args: list[str] = (),

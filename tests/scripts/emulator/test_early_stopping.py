@@ -8,7 +8,7 @@ from google.cloud.aiplatform_v1 import JobState, Measurement, Trial
 
 from scripts.emulator.early_stopping import should_stop
 
-from .conftest import StudySpec, discrete, make_job
+from .conftest import StudySpec, categorical, make_job
 
 MEDIAN = StudySpec.MedianAutomatedStoppingSpec()
 
@@ -71,7 +71,7 @@ def test_the_emulator_stops_a_clearly_worse_trial_and_keeps_its_measurements(emu
     # Grid order: two good trials complete first, then one far worse.
     job = make_job(
         args=["--steps=8", "--sleep=0.15", f"--record={emulator.records}"],
-        parameters=[discrete("base", [0.8, 0.82, 0.1])],
+        parameters=[categorical("base", ["0.8", "0.82", "0.1"])],  # discrete values must increase
         max_trials=3,
         parallel=1,
         algorithm=StudySpec.Algorithm.GRID_SEARCH,

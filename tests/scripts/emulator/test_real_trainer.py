@@ -9,7 +9,7 @@ from google.cloud.aiplatform_v1 import JobState, Trial, WorkerPoolSpec
 
 from scripts.emulator.embedded import running_emulator
 
-from .conftest import ENDED, PARENT, client_for, discrete, double, make_job
+from .conftest import ENDED, PARENT, client_for, discrete, make_job
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,8 @@ TINY = ["--data=synthetic", "--synthetic_examples=64", "--image_size=32", "--epo
 
 def test_a_chief_and_two_workers_train_one_trial_together(tmp_path):
     parameters = [
-        double("learning_rate", 0.01, 0.01),
-        double("momentum", 0.5, 0.5),
+        discrete("learning_rate", [0.01]),  # one value each (a double range needs min < max)
+        discrete("momentum", [0.5]),
         discrete("num_units", [16]),
     ]
     job = make_job(args=TINY, max_trials=1, parameters=parameters)

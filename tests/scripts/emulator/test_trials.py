@@ -29,7 +29,7 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
             ),
             ParameterSpec(
                 parameter_id="layers",
-                integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=2, max_value=2),
+                integer_value_spec=ParameterSpec.IntegerValueSpec(min_value=2, max_value=3),
             ),
         ],
         max_trials=1,
@@ -48,7 +48,7 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
         f"--learning_rate={values['learning_rate']!r}",
         f"--num_units={int(values['num_units'])}",
         "--optimizer=sgd",
-        "--layers=2",
+        f"--layers={int(values['layers'])}",
     ]
     assert record["cwd"] == str(repo_root)
     env = record["env"]
@@ -175,7 +175,7 @@ def test_some_failed_trials_below_the_limit_do_not_fail_the_job(emulator):
     job = make_job(
         parameters=[discrete("exit_code", [0, 1])],
         max_trials=2,
-        max_failed=5,
+        max_failed=2,
         algorithm=StudySpec.Algorithm.GRID_SEARCH,
     )
     job = emulator.wait(emulator.submit(job).name)

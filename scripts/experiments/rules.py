@@ -1,0 +1,322 @@
+"""The rule book: every constraint Vertex AI documents for a HyperparameterTuningJob, in one place.
+
+Two doors use it. `validate` (the `schema`, `parameters` and `pools` checks) calls the rule
+functions with the values written in experiments.yaml and reports each problem at its
+`FILE:LINE:COL: field`. The emulator calls `job_problems` with the job it received (as the
+protobuf mapping with proto field names, `MessageToDict(..., preserving_proto_field_name=True)`)
+and answers INVALID_ARGUMENT naming the field. So a job that passes `validate` or the emulator
+passes the same rules Vertex AI applies, and both doors refuse the same jobs.
+
+Import-light: plain values in, messages out; no cloud library (validate must stay fast).
+
+Each rule cites where Vertex AI documents it:
+
+| rule | source |
+|---|---|
+| display name 1-128 characters | [HPT] `displayName` |
+| max_trial_count, parallel_trial_count >= 1; parallel <= max trials; failed >= 0 | [HPT] |
+| at most 4 worker pools; pool 0 (the chief) has one replica; the last pool is not empty | [DIST] |
+| a machine type from the catalog; accelerators the machine takes | [COMPUTE], `machines` |
+| parameter ids unique over the whole spec, conditional ones included | [STUDY] `parameterId` |
+| double/integer: min < max; log and reverse-log scales need a positive range | [STUDY] `ScaleType` |
+| discrete values increasing and distinct; categorical values distinct; neither empty | [STUDY] |
+| conditional parameters only under discrete, integer, categorical parents | [STUDY] |
+| exactly one metric (a HyperparameterTuningJob optimizes one), with an id and a goal | [STUDY] `MetricSpec` |
+| at most 64 labels; keys, values: <= 63 of `a-z 0-9 _ -`, keys from a letter | [HPT] `labels` |
+| a scheduling timeout is positive | [CUSTOM] `Scheduling.timeout` |
+
+[HPT]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs
+[STUDY]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec
+[CUSTOM]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/CustomJobSpec
+[DIST]: https://cloud.google.com/vertex-ai/docs/training/distributed-training
+[COMPUTE]: https://cloud.google.com/vertex-ai/docs/training/configure-compute
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from scripts.experiments.machines import accelerator_problem, machine_type_problem
+
+MAX_DISPLAY_NAME = 128  # [HPT] displayName: "up to 128 characters long"
+MAX_WORKER_POOLS = 4  # [DIST]: chief, workers, parameter servers, evaluators
+MAX_LABELS = 64  # [HPT] labels
+LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # [HPT] labels
+LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")  # [HPT] labels
+INT32_MAX = 2**31 - 1
+LOG_SCALES = ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
+# experiments.yaml's scale names as the API's
+SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
+CONDITIONAL_PARENTS = ("discrete_value_spec", "integer_value_spec", "categorical_value_spec")
+VALUE_SPECS = ("double_value_spec", "integer_value_spec", "discrete_value_spec", "categorical_value_spec")
+
+
+# -- one value at a time: what both doors call -----------------------------------------------------
+
+
+def display_name_problem(name: str) -> str | None:
+    """[HPT] displayName: required, up to 128 characters."""
+    if not name:
+        return "a display name is required"
+    if len(name) > MAX_DISPLAY_NAME:
+        return f"at most {MAX_DISPLAY_NAME} characters, got {len(name)} ({name[:40]!r}...)"
+    return None
+
+
+def trial_count_problems(max_trials: int, parallel: int, max_failed: int) -> Iterator[tuple[str, str]]:
+    """[HPT] maxTrialCount and parallelTrialCount are required (positive); parallel trials beyond
+    the total cannot run; maxFailedTrialCount is a count (0: Vertex AI decides)."""
+    if max_trials < 1:
+        yield "max_trial_count", f"must be at least 1, got {max_trials}"
+    if parallel < 1:
+        yield "parallel_trial_count", f"must be at least 1, got {parallel}"
+    elif max_trials >= 1 and parallel > max_trials:
+        yield (
+            "parallel_trial_count",
+            f"{parallel} parallel trials is more than max_trial_count ({max_trials})",
+        )
+    if max_failed < 0:
+        yield "max_failed_trial_count", f"must not be negative, got {max_failed}"
+    elif max_trials >= 1 and max_failed > max_trials:
+        yield "max_failed_trial_count", f"{max_failed} is more than max_trial_count ({max_trials})"
+
+
+def worker_pool_count_problem(count: int) -> str | None:
+    """[DIST] 1 to 4 worker pools: chief, workers, parameter servers, evaluators."""
+    if count < 1:
+        return "at least one worker pool (the chief) is required"
+    if count > MAX_WORKER_POOLS:
+        return (
+            f"Vertex AI has {MAX_WORKER_POOLS} worker pools (chief, workers, parameter servers, "
+            f"evaluators); got {count}"
+        )
+    return None
+
+
+def chief_replica_problem(replicas: int) -> str | None:
+    """[DIST] the first worker pool runs the chief: exactly one replica."""
+    if replicas != 1:
+        return "the first worker pool (the chief) has exactly one replica; add workers as a second pool"
+    return None
+
+
+def machine_problem(machine_type: str, accelerator: str | None, count: int) -> str | None:
+    """[COMPUTE] a catalogued machine type, and accelerators it takes in counts it takes."""
+    return machine_type_problem(machine_type) or accelerator_problem(machine_type, accelerator, count)
+
+
+def range_problem(kind: str, low: float, high: float, scale: str | None) -> tuple[str, str] | None:
+    """[STUDY] DoubleValueSpec/IntegerValueSpec: min < max; UNIT_LOG_SCALE and
+    UNIT_REVERSE_LOG_SCALE "require the entire feasible space to be strictly positive"."""
+    if low >= high:
+        return "max", f"max ({high}) must be greater than min ({low})"
+    if scale in LOG_SCALES and low <= 0:
+        return "min", f"{_scale_name(scale)} scale needs min > 0, got {low}"
+    return None
+
+
+def discrete_values_problem(values: Sequence[float], scale: str | None) -> tuple[int | None, str] | None:
+    """[STUDY] DiscreteValueSpec.values: "should be in increasing order"; distinct; a log scale
+    needs them positive. Returns the index of the offending value (None: the list) and why."""
+    if not values:
+        return None, "the list of values is empty"
+    for index in range(1, len(values)):
+        if values[index] == values[index - 1]:
+            return index, f"values must be distinct: {values[index]} appears twice"
+        if values[index] < values[index - 1]:
+            return index, f"values must be increasing: {values[index]} comes after {values[index - 1]}"
+    if scale in LOG_SCALES and values[0] <= 0:
+        return 0, f"{_scale_name(scale)} scale needs positive values, got {values[0]}"
+    return None
+
+
+def categorical_values_problem(values: Sequence[str]) -> str | None:
+    """[STUDY] CategoricalValueSpec.values: a non-empty list of distinct values."""
+    if not values:
+        return "the list of values is empty"
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return f"values must be distinct: {value!r} appears twice"
+        seen.add(value)
+    return None
+
+
+def conditional_parent_problem(parent_kind: str) -> str | None:
+    """[STUDY] ConditionalParameterSpec: the parent's values are discrete, integer or categorical."""
+    if parent_kind not in CONDITIONAL_PARENTS:
+        return (
+            "conditional parameters need a discrete, integer or categorical parent, not double "
+            "(the Vertex SDK would silently drop the condition)"
+        )
+    return None
+
+
+def duplicate_ids(ids: Iterable[str]) -> list[str]:
+    """[STUDY] parameterId: unique among all parameters, conditional ones included."""
+    seen: set[str] = set()
+    repeated = []
+    for parameter_id in ids:
+        if parameter_id in seen:
+            repeated.append(parameter_id)
+        seen.add(parameter_id)
+    return repeated
+
+
+def label_problem(key: str, value: str) -> tuple[bool, str] | None:
+    """[HPT] labels: keys and values of at most 63 lowercase letters, digits, '_' and '-', keys
+    starting with a letter. Returns (is it the key, why)."""
+    if not LABEL_KEY.fullmatch(key):
+        return True, (
+            f"label key {key!r} must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
+        )
+    if not LABEL_VALUE.fullmatch(value):
+        return False, f"label value {value!r} must be at most 63 lowercase letters, digits, '_' or '-'"
+    return None
+
+
+def label_count_problem(count: int, reserved: int = 0) -> str | None:
+    """[HPT] labels: at most 64 per resource (`reserved` of them set by this tool)."""
+    if count + reserved > MAX_LABELS:
+        if reserved:
+            return (
+                f"at most {MAX_LABELS - reserved} labels: Vertex AI allows {MAX_LABELS} "
+                f"and this tool sets {reserved}"
+            )
+        return f"at most {MAX_LABELS} labels, got {count}"
+    return None
+
+
+# -- the emulator's door: a whole job, as the protobuf mapping with proto field names -------------
+
+
+def job_problems(job: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every rule above applied to a job (`MessageToDict(pb, preserving_proto_field_name=True)`):
+    yields (dotted proto field path, message)."""
+    problem = display_name_problem(job.get("display_name", ""))
+    if problem:
+        yield "display_name", problem
+    yield from trial_count_problems(
+        int(job.get("max_trial_count", 0)),
+        int(job.get("parallel_trial_count", 0)),
+        int(job.get("max_failed_trial_count", 0)),
+    )
+    labels = job.get("labels", {})
+    problem = label_count_problem(len(labels))
+    if problem:
+        yield "labels", problem
+    for key, value in labels.items():
+        found = label_problem(key, value)
+        if found:
+            yield f"labels[{key!r}]", found[1]
+    yield from _study_problems(job.get("study_spec", {}), "study_spec")
+    yield from _trial_job_problems(job.get("trial_job_spec", {}), "trial_job_spec")
+
+
+def _study_problems(spec: Mapping[str, Any], where: str) -> Iterator[tuple[str, str]]:
+    metrics = spec.get("metrics", [])
+    if len(metrics) != 1:
+        yield (
+            f"{where}.metrics",
+            f"a hyperparameter tuning job optimizes exactly one metric, got {len(metrics)}",
+        )
+    for index, metric in enumerate(metrics):
+        if not metric.get("metric_id"):
+            yield f"{where}.metrics[{index}].metric_id", "required"
+        if metric.get("goal", "GOAL_TYPE_UNSPECIFIED") == "GOAL_TYPE_UNSPECIFIED":
+            yield f"{where}.metrics[{index}].goal", "required: MAXIMIZE or MINIMIZE"
+    parameters = spec.get("parameters", [])
+    if not parameters:
+        yield f"{where}.parameters", "at least one parameter is required"
+    ids: list[str] = []
+    for index, parameter in enumerate(parameters):
+        yield from _parameter_problems(parameter, f"{where}.parameters[{index}]", ids)
+    for repeated in duplicate_ids(ids):
+        yield f"{where}.parameters", f"parameter_id {repeated!r} is used more than once"
+
+
+def _parameter_problems(
+    parameter: Mapping[str, Any], where: str, ids: list[str]
+) -> Iterator[tuple[str, str]]:
+    parameter_id = parameter.get("parameter_id", "")
+    ids.append(parameter_id)
+    if not parameter_id:
+        yield f"{where}.parameter_id", "required"
+    kinds = [kind for kind in VALUE_SPECS if kind in parameter]
+    if len(kinds) != 1:
+        yield (
+            where,
+            f"exactly one of {', '.join(VALUE_SPECS)}",
+        )
+        return
+    kind = kinds[0]
+    spec = parameter[kind]
+    scale = parameter.get("scale_type")
+    if kind in ("double_value_spec", "integer_value_spec"):
+        convert = float if kind == "double_value_spec" else int
+        found = range_problem(
+            kind, convert(spec.get("min_value", 0)), convert(spec.get("max_value", 0)), scale
+        )
+        if found:
+            yield f"{where}.{kind}.{found[0]}_value", found[1]
+    elif kind == "discrete_value_spec":
+        found = discrete_values_problem([float(value) for value in spec.get("values", [])], scale)
+        if found:
+            index, message = found
+            yield f"{where}.{kind}.values" + (f"[{index}]" if index is not None else ""), message
+    else:
+        problem = categorical_values_problem(list(spec.get("values", [])))
+        if problem:
+            yield f"{where}.{kind}.values", problem
+    for index, conditional in enumerate(parameter.get("conditional_parameter_specs", [])):
+        child_where = f"{where}.conditional_parameter_specs[{index}]"
+        problem = conditional_parent_problem(kind)
+        if problem:
+            yield child_where, problem
+        yield from _parameter_problems(
+            conditional.get("parameter_spec", {}), f"{child_where}.parameter_spec", ids
+        )
+
+
+def _trial_job_problems(spec: Mapping[str, Any], where: str) -> Iterator[tuple[str, str]]:
+    pools = spec.get("worker_pool_specs", [])
+    problem = worker_pool_count_problem(len(pools))
+    if problem:
+        yield f"{where}.worker_pool_specs", problem
+        if pools:
+            return
+    for index, pool in enumerate(pools):
+        pool_where = f"{where}.worker_pool_specs[{index}]"
+        if index > 0 and not pool:
+            if index == len(pools) - 1:
+                yield pool_where, "the last worker pool must not be empty"
+            continue  # a skipped position, e.g. no parameter servers
+        if index == 0:
+            problem = chief_replica_problem(int(pool.get("replica_count", 0)))
+            if problem:
+                yield f"{pool_where}.replica_count", problem
+        machine = pool.get("machine_spec", {})
+        accelerator = machine.get("accelerator_type")
+        accelerator = None if accelerator in (None, "ACCELERATOR_TYPE_UNSPECIFIED") else accelerator
+        problem = machine_problem(
+            machine.get("machine_type", ""), accelerator, int(machine.get("accelerator_count", 0))
+        )
+        if problem:
+            yield f"{pool_where}.machine_spec", problem
+    timeout = spec.get("scheduling", {}).get("timeout")
+    if timeout is not None and _seconds(timeout) <= 0:
+        yield f"{where}.scheduling.timeout", "must be longer than zero seconds"
+
+
+def _seconds(duration: str) -> float:
+    """A Duration in the JSON mapping ("3600s") as seconds."""
+    try:
+        return float(str(duration).removesuffix("s"))
+    except ValueError:
+        return 0.0
+
+
+def _scale_name(scale: str | None) -> str:
+    return {"UNIT_LOG_SCALE": "log", "UNIT_REVERSE_LOG_SCALE": "reverse_log"}.get(scale or "", str(scale))
