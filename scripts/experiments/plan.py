@@ -85,8 +85,13 @@ def render_plan(
     base: str | None = None,
     file: str | os.PathLike[str] | None = None,
     env: dict[str, str] | None = None,
+    base_source: tuple[str | None, str] | None = None,
 ) -> str:
-    """The Markdown plan; with `base`, also what changed compared to the file at that git revision."""
+    """The Markdown plan; with `base`, also what changed compared to the file at that git revision.
+
+    `base_source` is that file as (text or None when it does not exist, name) when git cannot be
+    asked (a pull request's files read through the API): the same lines either way.
+    """
     experiment = compiled.experiment
     if experiment is None:
         raise ValueError("render_plan needs a CompiledExperiment made by compile_experiment")
@@ -98,7 +103,12 @@ def render_plan(
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
     lines += ["", "#### Worst case", "", *_worst_case_lines(experiment)]
     if base is not None:
-        lines += ["", f"#### Changes compared to `{base}`", "", *_change_lines(compiled, base, file, env)]
+        lines += [
+            "",
+            f"#### Changes compared to `{base}`",
+            "",
+            *_change_lines(compiled, base, file, env, base_source),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -236,7 +246,11 @@ def _worst_case_lines(experiment: Experiment) -> list[str]:
 
 
 def _change_lines(
-    compiled: CompiledExperiment, base: str, file: str | os.PathLike[str] | None, env: dict[str, str] | None
+    compiled: CompiledExperiment,
+    base: str,
+    file: str | os.PathLike[str] | None,
+    env: dict[str, str] | None,
+    base_source: tuple[str | None, str] | None = None,
 ) -> list[str]:
     from scripts import git
     from scripts.experiments.changes import differences
@@ -245,7 +259,7 @@ def _change_lines(
     from scripts.paths import EXPERIMENTS_FILE
 
     env = dict(os.environ if env is None else env)
-    text, name = git.file_at(base, file or EXPERIMENTS_FILE)
+    text, name = base_source if base_source is not None else git.file_at(base, file or EXPERIMENTS_FILE)
     if text is None:
         return ["New: the experiments file does not exist there."]
     base_file = load_text(text, name, env)

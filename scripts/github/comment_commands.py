@@ -83,8 +83,8 @@ def file_at(client: GitHubClient, ref: str, path: str = EXPERIMENTS_PATH) -> str
 
 def pull_request_files(
     client: GitHubClient, number: int, directory: Path
-) -> tuple[str, Path | None, Path | None]:
-    """(head sha, experiments file at the head, at the merge base) written under `directory`."""
+) -> tuple[str, Path | None, Path | None, str]:
+    """(head sha, experiments file at the head, at the merge base, merge base sha), under `directory`."""
     pull = client.get(client.repo_path(f"pulls/{number}"))
     head, base = pull["head"]["sha"], pull["base"]["sha"]
     compare = client.get(client.repo_path(f"compare/{base}...{head}"))
@@ -99,10 +99,12 @@ def pull_request_files(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         paths.append(path)
-    return head, paths[0], paths[1]
+    return head, paths[0], paths[1], merge_base
 
 
-def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[str, list[Change]]:
+def plan_of_files(
+    head_sha: str, head: Path | None, base: Path | None, base_sha: str = ""
+) -> tuple[str, list[Change]]:
     """The plan section for the pull request's experiments file against its merge base's.
 
     The file is the pull request's: it is read in the sandbox, a child with no credentials.
@@ -111,7 +113,7 @@ def plan_of_files(head_sha: str, head: Path | None, base: Path | None) -> tuple[
         return bodies.plan_section(
             head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]
         ), []
-    plan = sandbox.plan_of_files(head, base)
+    plan = sandbox.plan_of_files(head, base, head_sha, base_sha)
     return plan.section(head_sha), plan.changes
 
 
@@ -153,8 +155,8 @@ def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
         return 0
     if command.verb == "plan":
         with tempfile.TemporaryDirectory() as directory:
-            head_sha, head, base = pull_request_files(client, event.number, Path(directory))
-            section, _ = plan_of_files(head_sha, head, base)
+            head_sha, head, base, base_sha = pull_request_files(client, event.number, Path(directory))
+            section, _ = plan_of_files(head_sha, head, base, base_sha)
         publish(
             {"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."},
             event.number,

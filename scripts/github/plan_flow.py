@@ -7,6 +7,8 @@ this process, with the GitHub token withheld from its `${VAR}` references.
 
 from __future__ import annotations
 
+import dataclasses
+
 from scripts import git
 from scripts.github import bodies, environment, runner
 from scripts.github.compiling import StepContext, experiments_file
@@ -18,7 +20,9 @@ from scripts.github.publish import publish
 def plan_for(base: str, head: str) -> Plan:
     """The plan of the experiments changed from `base` to `head`, as this checkout defines them."""
     file = experiments_file()
-    context = StepContext.resolve(environment.trusted())
+    # The commit a plan names is the pull request's head (as `/hpt plan` and `/hpt run` name it),
+    # not `$GITHUB_SHA`, the merge commit GitHub made for this run.
+    context = dataclasses.replace(StepContext.resolve(environment.trusted()), commit=head)
     experiments, problems = check(file, context)
     if experiments is None:
         return Plan([], [], problems)

@@ -108,13 +108,15 @@ def plan_markdown(
     base: str | None = None,
     file: str | Path | None = None,
     overrides: Sequence[str] = (),
+    base_source: tuple[str | None, str] | None = None,
 ) -> str:
     """The plan of one experiment (`python -m scripts plan NAME --format markdown`); with `base`, a
-    git revision, also what changed in `file` since. Raises `UserError`."""
+    git revision, also what changed in `file` since (read from `base_source` when given: text or
+    None, name). Raises `UserError`."""
     from scripts.experiments.plan import render_plan
 
     compiled = context.compile(experiments, name, overrides=overrides)
-    return render_plan(compiled, base=base, file=file, env=dict(context.env))
+    return render_plan(compiled, base=base, file=file, env=dict(context.env), base_source=base_source)
 
 
 def plan_changes(
@@ -124,6 +126,7 @@ def plan_changes(
     *,
     base: str | None = None,
     file: str | Path | None = None,
+    base_source: tuple[str | None, str] | None = None,
 ) -> Plan:
     """The plan of every added or changed experiment; one that cannot be compiled is a problem."""
     plans, failures = [], []
@@ -134,7 +137,9 @@ def plan_changes(
             plans.append(
                 (
                     change.experiment,
-                    plan_markdown(experiments, change.experiment, context, base=base, file=file),
+                    plan_markdown(
+                        experiments, change.experiment, context, base=base, file=file, base_source=base_source
+                    ),
                 )
             )
         except UserError as error:

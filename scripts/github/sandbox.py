@@ -6,7 +6,7 @@ resolved into text we print, and compiling it runs our code over data its author
 check, its changes and its plans are computed in a child started with only `environment.PLAN_ONLY`
 as its environment (no token of any kind exists in that process), which answers with JSON:
 
-    python -m scripts.github.sandbox plan --head HEAD_FILE [--base BASE_FILE]
+    python -m scripts.github.sandbox plan --head HEAD_FILE --commit SHA [--base BASE_FILE] [--base-commit SHA]
 
 Everything else in the flows runs in-process.
 """
@@ -32,14 +32,19 @@ TIMEOUT_SECONDS = 300
 # -- the parent's side ----------------------------------------------------------------------------
 
 
-def plan_of_files(head: Path, base: Path | None) -> Plan:
+def plan_of_files(head: Path, base: Path | None, commit: str = "", base_commit: str = "") -> Plan:
     """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox.
+
+    `commit` is the pull request's head and `base_commit` the merge base: with them the plan is
+    the one the `pull_request` workflow posts for the same head (same commit, same changes block).
 
     The child's stderr (the file's check) goes to this run's log; a child that fails raises
     `UserError` with its last line.
     """
     command = [sys.executable, "-m", "scripts.github.sandbox", "plan", "--head", str(head)]
     command += ["--base", str(base)] if base is not None else []
+    command += ["--commit", commit] if commit else []
+    command += ["--base-commit", base_commit] if base_commit else []
     try:
         completed = subprocess.run(
             command,
@@ -66,14 +71,18 @@ def plan_of_files(head: Path, base: Path | None) -> Plan:
 # -- the child's side -----------------------------------------------------------------------------
 
 
-def plan(head: Path, base: Path | None) -> Plan:
+def plan(head: Path, base: Path | None, commit: str = "", base_commit: str = "") -> Plan:
     """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan."""
+    import dataclasses
+
     from scripts.experiments import InvalidExperiments
     from scripts.experiments.changes import compare
     from scripts.github.compiling import StepContext
 
     # The process environment is already this; filtering again keeps a direct run as safe.
     context = StepContext.resolve(environment.untrusted())
+    if commit:
+        context = dataclasses.replace(context, commit=commit)
     experiments, problems = check(head, context)
     if experiments is None:
         return Plan([], [], problems)
@@ -82,7 +91,10 @@ def plan(head: Path, base: Path | None) -> Plan:
     except InvalidExperiments:
         before = None  # an invalid base: everything in the pull request is new to it
     changes = changes_of(compare(before, experiments, context.env))
-    return plan_changes(experiments, changes, context, file=head)
+    if not base_commit:
+        return plan_changes(experiments, changes, context, file=head)
+    source = (base.read_text(encoding="utf-8") if base is not None else None, str(base or head))
+    return plan_changes(experiments, changes, context, base=base_commit, file=head, base_source=source)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,9 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     planning = steps.add_parser("plan", help="print the plan of --head against --base as JSON")
     planning.add_argument("--head", type=Path, required=True, help="the pull request's experiments file")
     planning.add_argument("--base", type=Path, default=None, help="the file at the merge base, if any")
+    planning.add_argument("--commit", default="", help="the pull request's head commit")
+    planning.add_argument("--base-commit", default="", help="the merge base commit")
     args = parser.parse_args(argv)
     try:
-        result = plan(args.head, args.base)
+        result = plan(args.head, args.base, args.commit, args.base_commit)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -348,3 +348,25 @@ def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch
     assert spec.service_account == "" and spec.network == ""
     assert spec.base_output_directory.output_uri_prefix.startswith("gs://trusted-bucket/")
     assert "attacker" not in str(job) and "/secret/key.json" not in str(job)
+
+
+def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, history, step):
+    """One source of settings: the plan `/hpt plan` posts is the one the pull_request path posts."""
+    settings = {
+        "HPT_STAGING_BUCKET": "gs://e2e-bucket",
+        "HPT_ARTIFACT_REPOSITORY": "e2e-repo",
+        "HPT_TRIAL_SERVICE_ACCOUNT": "trial@e2e-project.iam.gserviceaccount.com",
+    }
+    github.add_pull(5, history.head, history.base)
+    github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
+    github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    opened = payloads.pull_request("opened", 5, history.head, history.base)
+    assert step("plan", "pull_request", opened, GITHUB_SHA=history.head, **settings).returncode == 0
+    from_pull_request = sections(github.ours(5)[0]["body"])["plan"]
+
+    asked = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "MEMBER"), **settings)
+    assert asked.returncode == 0, asked.stderr
+    from_command = sections(github.ours(5)[0]["body"])["plan"]
+
+    assert from_command.split("\n", 1)[1] == from_pull_request.split("\n", 1)[1]
+    assert "e2e-repo" in from_command or "gs://e2e-bucket" in from_command

@@ -235,3 +235,30 @@ def test_comment_commands_never_check_out_the_pull_request():
     assert second["needs"] == "command"
     assert second["if"] == "needs.command.outputs.verb == 'run'"
     assert "github.event.issue.pull_request" in first["if"]
+
+
+# Steps that plan or submit experiments: each must see the same settings, so a `/hpt plan` and the
+# pull request's plan (and the submission after) compile the same job.
+PLANNING = {"github plan", "github submit", "github dispatch", "github command", "github command-run"}
+# Per-step variables that are not settings (a token, the pinned head).
+NOT_SETTINGS = {"GITHUB_TOKEN", "HPT_PINNED_HEAD"}
+
+
+def _settings_of(document, job_name: str, step: dict) -> dict[str, str]:
+    job = document.jobs[job_name]
+    merged = {**(document.data.get("env") or {}), **(job.get("env") or {}), **(step.get("env") or {})}
+    return {name: value for name, value in merged.items() if name not in NOT_SETTINGS}
+
+
+def test_every_step_that_plans_or_submits_gets_the_same_settings():
+    seen: dict[str, dict[str, str]] = {}
+    for document in WORKFLOWS:
+        for job_name, step in steps(document):
+            if "run" in step and "scripts github" in step["run"]:
+                command = _our_command(step["run"])
+                if command in PLANNING:
+                    seen[f"{document.name}:{job_name}:{command}"] = _settings_of(document, job_name, step)
+    assert {key.rsplit(":", 1)[-1] for key in seen} == PLANNING
+    first = next(iter(seen.values()))
+    assert "HPT_TRIAL_SERVICE_ACCOUNT" in first and "GOOGLE_CLOUD_PROJECT" in first
+    assert {key: value for key, value in seen.items() if value != first} == {}
