@@ -114,6 +114,9 @@ def _facts(data: dict[str, Any]) -> str:
         f"{counts['failed']} failed",
         f"{counts['stopped']} stopped",
     ]
+    for ended in ("collapsed", "diverged"):  # trials the trainer stopped itself
+        if counts.get(ended):
+            facts.append(f"{counts[ended]} {ended}")
     if counts["active"]:
         facts.append(f"{counts['active']} running")
     if data["duration_seconds"] is not None:
@@ -152,7 +155,7 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
         row = [
             _inline(trial["id"]),
             _number(trial["value"]) if trial["value"] is not None else "–",
-            trial["outcome"],
+            _outcome(trial),
             *(_cell(trial["parameters"].get(k, "")) for k in keys),
             format_duration(trial["seconds"]) if trial["seconds"] is not None else "",
         ]
@@ -205,6 +208,14 @@ def _number(value: float | int) -> str:
         return str(value)
     text = f"{value:.6g}"
     return text if any(mark in text for mark in ".en") else text + ".0"
+
+
+def _outcome(trial: dict[str, Any]) -> str:
+    """The trial's outcome; for one the trainer stopped, its reason too ("collapsed at epoch 2: ...")."""
+    reason = trial.get("reason") or ""
+    if trial["outcome"] in ("collapsed", "diverged") and reason.startswith(f"{trial['outcome']}: "):
+        return _inline(reason.partition(": ")[2])
+    return trial["outcome"]
 
 
 def _cell(value: Any) -> str:

@@ -87,6 +87,8 @@ def test_summary_json_names_the_best_trial_counts_and_console_links():
         "infeasible": 0,
         "failed": 1,
         "stopped": 0,
+        "collapsed": 0,
+        "diverged": 0,
         "active": 0,
         "total": 3,
         "max_trial_count": 6,
@@ -221,3 +223,11 @@ def test_whole_metric_values_still_read_as_numbers_with_a_decimal_point():
 
 def test_durations_read_naturally():
     assert [format_duration(s) for s in (4.4, 75, 3600 + 5 * 60 + 1)] == ["4 s", "1 min 15 s", "1 h 05 min"]
+
+
+def test_the_markdown_shows_why_the_trainer_stopped_a_trial():
+    from scripts.results.markdown import _outcome
+
+    collapsed = {"outcome": "collapsed", "reason": "collapsed: collapsed at epoch 2: constant predictions"}
+    assert _outcome(collapsed) == "collapsed at epoch 2: constant predictions"
+    assert _outcome({"outcome": "failed", "reason": "failed: exited with status 1"}) == "failed"

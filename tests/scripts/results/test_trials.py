@@ -93,6 +93,8 @@ def test_all_infeasible_trials_have_no_best_and_are_counted():
         (Trial.State.STOPPING, "", "stopped"),
         (Trial.State.ACTIVE, "", "active"),
         (Trial.State.REQUESTED, "", "active"),
+        (INFEASIBLE, "collapsed: collapsed at epoch 2: constant predictions", "collapsed"),
+        (INFEASIBLE, "diverged: diverged at epoch 1: val_loss became nan", "diverged"),
     ],
 )
 def test_outcome_of_each_kind_of_trial(state, reason, expected):
@@ -111,6 +113,8 @@ def test_counts_cover_every_outcome_with_zeros():
         "infeasible": 0,
         "failed": 1,
         "stopped": 0,
+        "collapsed": 0,
+        "diverged": 0,
         "active": 1,
         "total": 3,
     }
