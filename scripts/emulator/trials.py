@@ -3,7 +3,8 @@
 What a trial sees is what a Vertex trial sees (the trial contract in docs/architecture.md):
 the worker pool's `command` + `args` (or, with no command, the local stand-in for the image's
 ENTRYPOINT), each parameter appended as `--<parameter_id>=<value>`, and the environment
-variables below; one process per replica (a chief, and workers for a multi-worker job). The
+variables below (Vertex's, `container_spec.env`, and an allow list of the host's: never the
+emulator's whole environment); one process per replica (a chief, and workers for a multi-worker job). The
 image itself is not run: there is no container runtime here.
 
 Measurements come from the file cloudml-hypertune writes, `$CLOUD_ML_HP_METRIC_FILE`: it is
@@ -40,6 +41,71 @@ DEFAULT_ENTRYPOINT: tuple[str, ...] = (sys.executable, "-m", "trainer.task")
 ParameterSpec = StudySpec.ParameterSpec
 # TF_CONFIG's name for the replicas of worker pool 0 and 1.
 TF_ROLES = ("chief", "worker")
+
+# What a trial sees of the host's environment. On Vertex AI a trial's container has the image's
+# environment, Vertex's own variables and `container_spec.env`
+# (https://cloud.google.com/vertex-ai/docs/training/code-requirements#environment-variables);
+# here it is a process on the host, so it gets only what a local process needs to start and to
+# run TensorFlow (where programs are, home and temporary directories, locale, thread and device
+# settings), and nothing else: no credentials (GOOGLE_APPLICATION_CREDENTIALS, tokens, cloud
+# keys), no CI variables. A variable not listed here reaches a trial only through the worker
+# pool's `container_spec.env` (experiments.yaml `trainer.env`), as on Vertex AI.
+HOST_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TMPDIR",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "PYTHONPATH",  # the repository's modules, when the emulator runs from a checkout
+        "VIRTUAL_ENV",
+        "LD_LIBRARY_PATH",  # CUDA and cuDNN libraries
+    }
+)
+HOST_VARIABLE_PREFIXES = (
+    "LC_",  # locale
+    "TF_",  # TensorFlow settings (TF_CPP_MIN_LOG_LEVEL, TF_ENABLE_ONEDNN_OPTS...); TF_CONFIG is set here
+    "OMP_",  # thread pools
+    "MKL_",
+    "OPENBLAS_",
+    "KMP_",
+    "XLA_",
+    "CUDA_",  # CUDA_VISIBLE_DEVICES
+    "NVIDIA_",
+    "NCCL_",
+    "TFDS_",  # TFDS_DATA_DIR: prepared datasets
+)
+# Set for every trial by Vertex AI (and here); a host value of the same name never leaks through.
+VERTEX_VARIABLES = (
+    "CLOUD_ML_TRIAL_ID",
+    "CLOUD_ML_HP_METRIC_FILE",
+    "AIP_MODEL_DIR",
+    "AIP_CHECKPOINT_DIR",
+    "AIP_TENSORBOARD_LOG_DIR",
+    "CLUSTER_SPEC",
+    "TF_CONFIG",
+)
+
+
+def host_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The host variables a trial may see (`HOST_VARIABLES`, `HOST_VARIABLE_PREFIXES`)."""
+    environ = dict(os.environ) if environ is None else environ
+    return {
+        name: value
+        for name, value in environ.items()
+        if (name in HOST_VARIABLES or name.startswith(HOST_VARIABLE_PREFIXES))
+        and name not in VERTEX_VARIABLES
+    }
+
+
+def _directory(path: Path) -> str:
+    """A directory as Vertex AI writes it in `AIP_*_DIR`: with a trailing slash."""
+    return f"{path}/"
 
 
 @dataclass
@@ -141,7 +207,7 @@ def build_launch(
         for replica_index in range(len(hosts)):
             task = f"workerpool{pool_index}-{replica_index}"
             chief = pool_index == 0
-            env = dict(os.environ)
+            env = host_environment()
             if threads:
                 # Trials in parallel share the cores: keep each one's thread pools to its share.
                 env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)})
@@ -178,14 +244,11 @@ def build_launch(
                 outputs = output_directory(base_output, state_dir) / trial.id
                 env.update(
                     {
-                        "AIP_MODEL_DIR": str(outputs / "model"),
-                        "AIP_CHECKPOINT_DIR": str(outputs / "checkpoints"),
-                        "AIP_TENSORBOARD_LOG_DIR": str(outputs / "logs"),
+                        "AIP_MODEL_DIR": _directory(outputs / "model"),
+                        "AIP_CHECKPOINT_DIR": _directory(outputs / "checkpoints"),
+                        "AIP_TENSORBOARD_LOG_DIR": _directory(outputs / "logs"),
                     }
                 )
-            else:
-                for variable in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
-                    env.pop(variable, None)
             env.update({variable.name: variable.value for variable in container.env})
             argv = [*(container.command or entrypoint), *container.args, *flags]
             log_path = trial_dir / ("trial.log" if chief else f"{task}.log")

@@ -74,30 +74,21 @@ def study_spec(experiment: Experiment) -> StudySpec:
 
 
 def parameter_spec(parameter: Parameter) -> ParameterSpec:
-    # `default_value` is `optional` in the proto: sent whenever given, even when zero.
+    # No `default_value`: the v1 API documents it as not supported by HyperparameterTuningJob.
     fields: dict[str, Any] = {"parameter_id": parameter.id, "scale_type": _SCALES.get(parameter.scale or "")}
     if parameter.type == "double":
         fields["double_value_spec"] = ParameterSpec.DoubleValueSpec(
-            **_given(
-                min_value=float(parameter.min),
-                max_value=float(parameter.max),
-                default_value=_convert(parameter.default, float),
-            )
+            min_value=float(parameter.min), max_value=float(parameter.max)
         )
     elif parameter.type == "integer":
         fields["integer_value_spec"] = ParameterSpec.IntegerValueSpec(
-            **_given(min_value=parameter.min, max_value=parameter.max, default_value=parameter.default)
+            min_value=parameter.min, max_value=parameter.max
         )
     elif parameter.type == "categorical":
-        fields["categorical_value_spec"] = ParameterSpec.CategoricalValueSpec(
-            **_given(values=list(parameter.values), default_value=_convert(parameter.default, str))
-        )
+        fields["categorical_value_spec"] = ParameterSpec.CategoricalValueSpec(values=list(parameter.values))
     else:
         fields["discrete_value_spec"] = ParameterSpec.DiscreteValueSpec(
-            **_given(
-                values=[float(value) for value in parameter.values],
-                default_value=_convert(parameter.default, float),
-            )
+            values=[float(value) for value in parameter.values]
         )
     conditions = []
     for condition in parameter.children:

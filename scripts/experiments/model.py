@@ -44,7 +44,6 @@ class Parameter:
     max: float | int | None = None
     values: tuple[Any, ...] = ()  # discrete: floats, increasing; categorical: strings
     scale: str | None = None  # linear | log | reverse_log; None: the API's default
-    default: Any = None
     children: tuple[Condition, ...] = ()
 
 

@@ -15,6 +15,16 @@ PARAMETER_KEYS = ("type", "min", "max", "scale", "values", "default", "children"
 PARAMETER_TYPES = ("double", "integer", "discrete", "categorical")
 SCALES = ("linear", "log", "reverse_log")
 
+# `default` was in the format and compiled to `default_value`; the v1 API documents that field as
+# "Currently only supported by the Vertex AI Vizier service. Not supported by
+# HyperparameterTuningJob or TrainingPipeline"
+# (https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec#DoubleValueSpec), so a job
+# never started from it. Kept as a known key to say so where it is written.
+DEFAULT_REMOVED = (
+    "'default' is not supported: Vertex AI documents default_value as not supported by "
+    "HyperparameterTuningJob (Vizier only), so a tuning job never starts from it; remove it"
+)
+
 _PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
@@ -85,18 +95,20 @@ def _check_parameter(
         return None
     get = checker.get
     allowed = {
-        "double": ("type", "min", "max", "scale", "default", "children"),
-        "integer": ("type", "min", "max", "scale", "default", "children"),
-        "discrete": ("type", "values", "scale", "default", "children"),
-        "categorical": ("type", "values", "default", "children"),
+        "double": ("type", "min", "max", "scale", "children"),
+        "integer": ("type", "min", "max", "scale", "children"),
+        "discrete": ("type", "values", "scale", "children"),
+        "categorical": ("type", "values", "children"),
     }[kind]
     for key in data:
-        if key in PARAMETER_KEYS and key not in allowed:
+        if key == "default":
+            checker.report((*path, key), DEFAULT_REMOVED, key=True)
+        elif key in PARAMETER_KEYS and key not in allowed:
             checker.report((*path, key), f"a {kind} parameter has no {key!r}", key=True)
     scale = (
         get(data, "scale", path, lambda v, p: checker.choice(v, p, SCALES)) if "scale" in allowed else None
     )
-    low = high = default = None
+    low = high = None
     values: tuple = ()
     if kind in ("double", "integer"):
         read = checker.number if kind == "double" else checker.integer
@@ -112,26 +124,13 @@ def _check_parameter(
             checker.report(
                 (*path, "type"), "grid search cannot enumerate a double parameter; use discrete values"
             )
-        default = get(data, "default", path, read)
-        if default is not None and low is not None and high is not None and not low <= default <= high:
-            checker.report((*path, "default"), f"default {default} is outside [{low}, {high}]")
         if kind == "double" and low is not None:
             low, high = float(low), float(high) if high is not None else None
-            default = float(default) if default is not None else None
     else:
         values = (
             get(data, "values", path, lambda v, p: _check_values(checker, kind, v, p, scale), required=True)
             or ()
         )
-        default = get(data, "default", path, lambda v, p: v)
-        if (
-            default is not None
-            and values
-            and (float(default) if kind == "discrete" and is_number(default) else default) not in values
-        ):
-            checker.report((*path, "default"), f"default {default!r} is not one of the values")
-        if kind == "discrete" and default is not None and is_number(default):
-            default = float(default)
     children = get(
         data,
         "children",
@@ -148,7 +147,6 @@ def _check_parameter(
         max=high,
         values=values,
         scale=scale,
-        default=default,
         children=children,
     )
 

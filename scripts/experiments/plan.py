@@ -172,8 +172,6 @@ def _parameter_table(parameters: tuple[Parameter, ...]) -> list[str]:
             values = ", ".join(
                 _number(value) if parameter.type == "discrete" else f"`{value}`" for value in parameter.values
             )
-        if parameter.default is not None:
-            values += f" (start at {_number(parameter.default)})"
         lines.append(
             f"| `--{parameter.id}` | {parameter.type} | {values} | {parameter.scale or '—'} | "
             f"{condition or ''} |"

@@ -24,6 +24,7 @@ Each rule cites where Vertex AI documents it:
 | exactly one metric (a HyperparameterTuningJob optimizes one), with an id and a goal | [STUDY] `MetricSpec` |
 | at most 64 labels; keys, values: <= 63 of `a-z 0-9 _ -`, keys from a letter | [HPT] `labels` |
 | a scheduling timeout is positive | [CUSTOM] `Scheduling.timeout` |
+| no `default_value`: "not supported by HyperparameterTuningJob" | [STUDY] `DoubleValueSpec` |
 
 [HPT]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs
 [STUDY]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec
@@ -51,6 +52,11 @@ LOG_SCALES = ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
 CONDITIONAL_PARENTS = ("discrete_value_spec", "integer_value_spec", "categorical_value_spec")
 VALUE_SPECS = ("double_value_spec", "integer_value_spec", "discrete_value_spec", "categorical_value_spec")
+
+
+DEFAULT_VALUE_UNSUPPORTED = (
+    "not supported by HyperparameterTuningJob (the v1 API documents default_value for Vertex AI Vizier only)"
+)
 
 
 # -- one value at a time: what both doors call -----------------------------------------------------
@@ -254,6 +260,8 @@ def _parameter_problems(
     kind = kinds[0]
     spec = parameter[kind]
     scale = parameter.get("scale_type")
+    if "default_value" in spec:
+        yield f"{where}.{kind}.default_value", DEFAULT_VALUE_UNSUPPORTED
     if kind in ("double_value_spec", "integer_value_spec"):
         convert = float if kind == "double_value_spec" else int
         found = range_problem(

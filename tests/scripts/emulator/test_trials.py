@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from google.cloud.aiplatform_v1 import ContainerSpec, EnvVar, GcsDestination, JobState, Trial
 
+from scripts.emulator.trials import HOST_VARIABLE_PREFIXES, HOST_VARIABLES, VERTEX_VARIABLES
+
 from .conftest import STANDIN, ParameterSpec, StudySpec, discrete, double, make_job
 
 
@@ -56,9 +58,10 @@ def test_a_trial_gets_vertex_argv_and_environment(emulator, repo_root):
     metric_file = Path(env["CLOUD_ML_HP_METRIC_FILE"])
     assert metric_file.is_absolute() and metric_file.is_relative_to(emulator.state_dir)
     outputs = emulator.state_dir / "gcs" / "bucket" / "runs" / "one" / "1"
-    assert env["AIP_MODEL_DIR"] == str(outputs / "model")
-    assert env["AIP_CHECKPOINT_DIR"] == str(outputs / "checkpoints")
-    assert env["AIP_TENSORBOARD_LOG_DIR"] == str(outputs / "logs")
+    # Vertex's form: directories end with a slash
+    assert env["AIP_MODEL_DIR"] == f"{outputs / 'model'}/"
+    assert env["AIP_CHECKPOINT_DIR"] == f"{outputs / 'checkpoints'}/"
+    assert env["AIP_TENSORBOARD_LOG_DIR"] == f"{outputs / 'logs'}/"
     assert env["EXTRA"] == "yes"
     cluster = json.loads(env["CLUSTER_SPEC"])
     assert cluster["task"] == {"type": "workerpool0", "index": 0, "trial": "1"}
@@ -248,3 +251,34 @@ def test_a_failing_worker_fails_its_trial(emulator):
     assert job.trials[0].state == Trial.State.INFEASIBLE
     assert "replica workerpool1-" in reason and "exited with status 3" in reason
     assert json.loads((emulator.records / "chief" / "trial-1.json").read_text())["terminated"]
+
+
+def test_a_trial_sees_no_host_credentials_only_the_allow_list(emulator, monkeypatch):
+    # Canaries: a credential, a token and an arbitrary variable set on the host (the emulator's
+    # process) must not reach the trial; allowed host variables and container_spec.env do.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/secret/canary-key.json")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_canary")
+    monkeypatch.setenv("HPT_CANARY", "canary")
+    monkeypatch.setenv("AIP_MODEL_DIR", "/host/leak")  # Vertex's own names are never the host's
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    job = make_job(args=[f"--record={emulator.records}"], max_trials=1)
+    job.trial_job_spec.worker_pool_specs[0].container_spec.env = [EnvVar(name="HPT_CANARY", value="given")]
+    job = emulator.wait(emulator.submit(job).name)
+    assert job.state == JobState.JOB_STATE_SUCCEEDED
+    env = _records(emulator.records)["1"]["env"]
+    assert "GOOGLE_APPLICATION_CREDENTIALS" not in env and "GITHUB_TOKEN" not in env
+    assert "canary-key" not in json.dumps(env) and "ghs_canary" not in json.dumps(env)
+    assert "AIP_MODEL_DIR" not in env  # no base output directory: Vertex sets none
+    assert env["HPT_CANARY"] == "given"  # container_spec.env, as on Vertex
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "2" and env["LC_ALL"] == "C.UTF-8" and env["PATH"]
+    unexpected = {
+        name
+        for name in env
+        if name not in HOST_VARIABLES
+        and not name.startswith(HOST_VARIABLE_PREFIXES)
+        and name not in VERTEX_VARIABLES
+        and name not in {"HPT_CANARY", "PYTHONUNBUFFERED"}
+    }
+    # what the interpreter itself adds at start-up (e.g. LC_CTYPE coercion) is all that may remain
+    assert unexpected <= {"LC_CTYPE"}, unexpected

@@ -30,13 +30,12 @@ experiments:
     description: every option
     metric: {id: loss, goal: minimize}
     parameters:
-      lr: {type: double, min: 0.0001, max: 0.1, scale: log, default: 0.01}
+      lr: {type: double, min: 0.0001, max: 0.1, scale: log}
       decay: {type: double, min: 0.5, max: 0.999, scale: reverse_log}
       layers:
         type: integer
         min: 0
         max: 4
-        default: 0
         children:
           - when: [2, 3]
             parameters:
@@ -44,7 +43,6 @@ experiments:
       optimizer:
         type: categorical
         values: [sgd, adam]
-        default: adam
         children:
           - when: [sgd]
             parameters:
@@ -135,7 +133,7 @@ def test_kitchen_sink_fields_reach_the_message():
     assert study.convex_automated_stopping_spec.learning_rate_parameter_name == "lr"
     assert "update_all_stopped_trials" in study.convex_automated_stopping_spec  # optional, set to false
     layers = study.parameters[2]
-    assert layers.integer_value_spec.min_value == 0 and layers.integer_value_spec.default_value == 0
+    assert layers.integer_value_spec.min_value == 0 and "default_value" not in layers.integer_value_spec
     assert list(layers.conditional_parameter_specs[0].parent_int_values.values) == [2, 3]
     momentum = study.parameters[3].conditional_parameter_specs[0]
     assert list(momentum.parent_categorical_values.values) == ["sgd"]

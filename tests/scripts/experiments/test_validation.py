@@ -399,3 +399,10 @@ def test_integers_beyond_the_message_fields_are_refused_not_printed():
     assert "at most 2147483647" in the_problem(HEADER + big, "experiments.exp.max_trial_count").message
     timeout = HEADER + EXPERIMENT + "    timeout: 100000000000000000000d\n"
     assert "at most 315576000000 seconds" in the_problem(timeout, "experiments.exp.timeout").message
+
+
+def test_default_is_refused_where_written_saying_why():
+    text = with_parameter("learning_rate: {type: double, min: 0.001, max: 1, default: 0.1}   # <-")
+    problem = the_problem(text, "experiments.exp.parameters.learning_rate.default")
+    assert problem.line == marked_line(text)
+    assert "not supported by HyperparameterTuningJob" in problem.message and "remove it" in problem.message
