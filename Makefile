@@ -32,7 +32,7 @@ lint: install
 	$(PY) -m ruff format --check .
 
 tune: install
-	$(PY) -m scripts run $(EXPERIMENT) --backend local $(TUNE_ARGS)
+	$(PY) -m scripts run $(EXPERIMENT) --backend local $(TUNE_ARGS) $(if $(SEED),--seed $(SEED))
 
 bench: install
 	$(PY) -m bench
