@@ -8,6 +8,7 @@ counts, the machines, the worst case in GPU-hours and dollars (from the dated pr
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,6 +46,41 @@ class WorstCase:
 def prices(path: Path = PRICES_FILE) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+# An optional spending limit per job, in US dollars (a repository variable in the workflows).
+MAX_COST_VARIABLE = "HPT_MAX_COST"
+
+
+def max_cost(env: Mapping[str, str]) -> float | None:
+    """`$HPT_MAX_COST` as a number; None when unset or empty. Raises ValueError when it is not one."""
+    text = (env.get(MAX_COST_VARIABLE) or "").strip().lstrip("$")
+    if not text:
+        return None
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(f"{MAX_COST_VARIABLE}={text!r} is not a non-negative amount")
+    return value
+
+
+def over_budget(experiment: Experiment, env: Mapping[str, str]) -> str | None:
+    """Why the experiment's worst case exceeds `$HPT_MAX_COST` (None: within it, or no limit set).
+
+    A worst case that cannot be priced counts as over the limit: the limit is a promise.
+    """
+    try:
+        limit = max_cost(env)
+    except ValueError as error:
+        return str(error)
+    if limit is None:
+        return None
+    case = worst_case(experiment)
+    if case.cost is None:
+        unpriced = ", ".join(case.unpriced)
+        return f"its cost is not known ({unpriced} not priced) and {MAX_COST_VARIABLE} is ${limit:,.2f}"
+    if case.cost > limit:
+        return f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
+    return None
 
 
 def worst_case(experiment: Experiment, price_table: dict[str, Any] | None = None) -> WorstCase:
@@ -102,6 +138,13 @@ def render_plan(
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
     lines += ["", "#### Worst case", "", *_worst_case_lines(experiment)]
+    over = over_budget(experiment, os.environ if env is None else env)
+    if over:
+        lines.append(
+            f"- **Over the budget**: {over}. Submitting it needs an approval of the run in the "
+            "`vertex` environment (docs/setup.md)."
+        )
+        lines[0] += " (over the budget)"
     if base is not None:
         lines += [
             "",

@@ -9,7 +9,7 @@ submits nothing twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,6 +106,9 @@ def submit_all(
     )
     if failures:
         return failures, False
+    refused = _over_budget(compiled, context.env)
+    if refused:
+        return refused, False
     clients: dict[str, JobServiceClient] = {}
     submitted, all_ok = [], True
     for each in compiled:
@@ -133,6 +136,39 @@ def submit_all(
             )
         )
     return submitted, all_ok
+
+
+def _over_budget(compiled: Sequence[CompiledExperiment], env: Mapping[str, str]) -> list[bodies.Submitted]:
+    """Why each experiment over `$HPT_MAX_COST` is refused; [] when none is, or the run was approved.
+
+    The approval is the run's, in the spending environment (`scripts.github.approvals`); it is
+    asked of GitHub only when some experiment is over the limit.
+    """
+    from scripts.experiments.plan import over_budget
+    from scripts.github.approvals import run_approved
+
+    over = [
+        (each.name, reason)
+        for each in compiled
+        if each.experiment and (reason := over_budget(each.experiment, env))
+    ]
+    if not over:
+        return []
+    approved, environment = run_approved()
+    if approved:
+        _log(
+            f"over the budget but approved in the {environment!r} environment: "
+            + ", ".join(name for name, _ in over)
+        )
+        return []
+    return [
+        bodies.Submitted(
+            name,
+            error=f"not submitted: {reason}; a reviewer must approve this run in the `{environment}` "
+            "environment (docs/setup.md)",
+        )
+        for name, reason in over
+    ]
 
 
 def _log(message: str) -> None:

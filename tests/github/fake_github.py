@@ -47,6 +47,8 @@ class FakeGitHub:
     # Repository roles by login (admin, maintain, write, triage, read); anyone else reads as `read`,
     # as for a public repository.
     roles: dict[str, str] = field(default_factory=lambda: {"bob": "write", "alice": "admin"})
+    # A workflow run's review history (environment approvals), by run id.
+    approvals: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # Images an Artifact Registry stand-in holds, for `build` (HPT_REGISTRY_URL): manifest path -> digest
     images: dict[str, str] = field(default_factory=dict)
     # Responses served before the normal ones, for throttling and error tests: (method, regex, Response)
@@ -142,6 +144,9 @@ class FakeGitHub:
             role = self.roles.get(match[1], "read")
             permission = {"maintain": "write", "triage": "read"}.get(role, role)
             return _json({"permission": permission, "role_name": role, "user": {"login": match[1]}})
+        if (match := re.fullmatch(r"/actions/runs/(\d+)/approvals", route)) and request.method == "GET":
+            # https://docs.github.com/en/rest/actions/workflow-runs#get-the-review-history-for-a-workflow-run
+            return _json(self.approvals.get(int(match[1]), []))
         if (match := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", route)) and request.method == "GET":
             return _json([self.pulls[n] for n in self.commit_pulls.get(match[1], [])])
         if (match := re.fullmatch(r"/pulls/(\d+)", route)) and request.method == "GET":

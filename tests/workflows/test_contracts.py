@@ -26,6 +26,8 @@ COMMENTING = {
     "github command-run",
 }
 AUTH_ACTION = "google-github-actions/auth@"
+# Steps that can create a Vertex AI job: their jobs run in the spending environment.
+SPENDING = {"github submit", "github dispatch", "github command-run"}
 
 
 def _ids(documents):
@@ -108,12 +110,14 @@ def test_least_privilege(document):
         assert permissions is not None, f"{job_name}: no job-level permissions"
         assert permissions.get("contents") == "read"
         extra = {name: level for name, level in permissions.items() if name != "contents"}
-        assert set(extra) <= {"id-token", "pull-requests"}, f"{job_name}: {extra}"
+        assert set(extra) <= {"id-token", "pull-requests", "actions"}, f"{job_name}: {extra}"
         job_steps = job.get("steps", [])
         commands = {_our_command(step["run"]) for step in job_steps if "run" in step}
         authenticates = any(step.get("uses", "").startswith(AUTH_ACTION) for step in job_steps)
         assert (extra.get("id-token") == "write") == authenticates, f"{job_name}: id-token only with auth"
         assert (extra.get("pull-requests") == "write") == bool(commands & COMMENTING), job_name
+        # Reading the run's approvals (the HPT_MAX_COST gate) only where jobs are submitted.
+        assert (extra.get("actions") == "read") == bool(commands & SPENDING), job_name
 
 
 @pytest.mark.parametrize("document", WORKFLOWS, ids=_ids(WORKFLOWS))
@@ -262,3 +266,12 @@ def test_every_step_that_plans_or_submits_gets_the_same_settings():
     first = next(iter(seen.values()))
     assert "HPT_TRIAL_SERVICE_ACCOUNT" in first and "GOOGLE_CLOUD_PROJECT" in first
     assert {key: value for key, value in seen.items() if value != first} == {}
+
+
+def test_every_job_that_can_create_a_vertex_job_runs_in_the_spending_environment():
+    """docs/setup.md: required reviewers on `vertex` gate every job that can spend."""
+    for document in WORKFLOWS:
+        for job_name, job in document.jobs.items():
+            commands = {_our_command(step["run"]) for step in job.get("steps", []) if "run" in step}
+            gated = job.get("environment") == "${{ vars.HPT_ENVIRONMENT || 'vertex' }}"
+            assert gated == bool(commands & SPENDING), (document.name, job_name)
