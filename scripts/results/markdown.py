@@ -210,12 +210,24 @@ def _number(value: float | int) -> str:
     return text if any(mark in text for mark in ".en") else text + ".0"
 
 
+# A reason in the table is cut to this many characters; the summary JSON keeps all of it.
+REASON_LIMIT = 160
+
+
 def _outcome(trial: dict[str, Any]) -> str:
-    """The trial's outcome; for one the trainer stopped, its reason too ("collapsed at epoch 2: ...")."""
+    """The trial's outcome; for one the trainer stopped, its reason too ("collapsed at epoch 2: ...");
+    for a failed, infeasible or stopped one, why (`failed: exit status 1: ...`), as the service or the
+    emulator wrote it."""
     reason = trial.get("reason") or ""
-    if trial["outcome"] in ("collapsed", "diverged") and reason.startswith(f"{trial['outcome']}: "):
+    outcome = trial["outcome"]
+    if outcome in ("collapsed", "diverged") and reason.startswith(f"{outcome}: "):
         return _inline(reason.partition(": ")[2])
-    return trial["outcome"]
+    if outcome in ("failed", "infeasible", "stopped") and reason:
+        why = reason.removeprefix(f"{outcome}: ")
+        if len(why) > REASON_LIMIT:
+            why = why[: REASON_LIMIT - 1] + "…"
+        return _inline(f"{outcome}: {why}")
+    return outcome
 
 
 def _cell(value: Any) -> str:

@@ -113,7 +113,8 @@ def test_markdown_shows_best_parameters_chart_sorted_table_and_links():
     assert 'x-axis "trial" ["1", "2"]' in chart and "bar [0.81, 0.93]" in chart
     rows = table_rows(markdown)
     assert [row[0] for row in rows] == ["2", "1", "3"]
-    assert rows[2][1] == "–" and rows[2][2] == "failed"
+    # A failed trial shows why (issue 12: "failed" alone said nothing).
+    assert rows[2][1] == "–" and rows[2][2].startswith("failed: the trial's process exited with status 1")
     assert rows[0][-1] == (
         "[console](https://console.cloud.google.com/agent-platform/locations/europe-west4/training/777"
         "?project=123)"
@@ -230,4 +231,13 @@ def test_the_markdown_shows_why_the_trainer_stopped_a_trial():
 
     collapsed = {"outcome": "collapsed", "reason": "collapsed: collapsed at epoch 2: constant predictions"}
     assert _outcome(collapsed) == "collapsed at epoch 2: constant predictions"
-    assert _outcome({"outcome": "failed", "reason": "failed: exited with status 1"}) == "failed"
+    assert (
+        _outcome({"outcome": "failed", "reason": "failed: exited with status 1"})
+        == "failed: exited with status 1"
+    )
+    # Vertex AI's own reasons carry no tag: shown as written, cut, and made inert.
+    vertex = {"outcome": "infeasible", "reason": "Trial reported no metric <b>|x|</b> " + "y" * 300}
+    shown = _outcome(vertex)
+    assert shown.startswith("infeasible: Trial reported no metric &lt;b&gt;\\|x\\|&lt;/b&gt; y")
+    assert shown.endswith("…") and len(shown) < 200
+    assert _outcome({"outcome": "succeeded", "reason": ""}) == "succeeded"
