@@ -58,7 +58,9 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
         )
         log = result.stdout + result.stderr
         assert result.returncode == 0, log[-5000:]
-        assert github.token not in log
+        # act masks the secret itself, so `token not in log` could never fail: a step that
+        # printed it shows as act's mask instead, and that is what is looked for.
+        assert github.token not in log and "***" not in log, log[log.find("***") - 2000 :][:4000]
         return log
 
     # 1. The pull request: its plan, as one comment.
@@ -67,14 +69,25 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
     plan = sections(comment["body"])["plan"]
     assert "### Plan: `wide`" in plan and "### Plan: `quick`" not in plan
 
-    # 1b. Comment commands: a stranger's `/hpt run` is refused and the submitting job never
-    # starts; a member's `/hpt plan` recomputes the plan from the files the API serves.
+    # 1b. Comment commands: a stranger's `/hpt run` starts no job at all; a read-only member's is
+    # refused (the permission endpoint) and the submitting job never starts; a member's
+    # `/hpt plan` recomputes the plan from the files the API serves.
     github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
     github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    before = len(github.requests)
     log = act(
         "hpt-commands.yml", "issue_comment", payloads.issue_comment(5, "/hpt run wide", "NONE", author="eve")
     )
-    assert "@eve, thanks for asking" in sections(github.ours(5)[0]["body"])["command"]
+    assert len(github.requests) == before and "Read the command" not in log.replace(
+        "Job 'Read the command' is about to start", ""
+    )
+    github.roles["carol"] = "read"
+    log = act(
+        "hpt-commands.yml",
+        "issue_comment",
+        payloads.issue_comment(5, "/hpt run wide", "MEMBER", author="carol"),
+    )
+    assert "need write, maintain or admin permission" in sections(github.ours(5)[0]["body"])["refused:carol"]
     assert "Submit the experiment" not in log
     act("hpt-commands.yml", "issue_comment", payloads.issue_comment(5, "/hpt plan", "MEMBER"))
     assert sections(github.ours(5)[0]["body"])["command"].startswith("`/hpt plan` by @bob")
@@ -103,5 +116,5 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
 
     (comment,) = github.ours(5)
     found = sections(comment["body"])
-    assert list(found) == ["plan", "command", "submitted", f"result:{job_id}"]
+    assert list(found) == ["plan", "command", "refused:carol", "submitted", f"result:{job_id}"]
     assert "wide" in found[f"result:{job_id}"]
