@@ -54,7 +54,7 @@ from scripts.emulator.trials import (
     replica_counts,
     reported_tags,
 )
-from scripts.jobs import outcomes
+from scripts.jobs import fields, outcomes
 from scripts.jobs.names import job_id
 from scripts.jobs.outcomes import TrialOutcome
 
@@ -213,6 +213,10 @@ class _JobRunner(threading.Thread):
             job.start_time = now()
             self.store.save_job(job)
         parallel = self._parallel(job)
+        for item in fields.not_emulated(job):  # said out loud: what runs here without its effect
+            logger.warning(
+                "job %s: not emulated here: %s = %s (%s)", job.name, item["field"], item["value"], item["why"]
+            )
         substituted = early_stopping.substituted_rule(job.study_spec)
         if substituted:
             logger.warning("job %s: %s is applied as the median stopping rule locally", job.name, substituted)

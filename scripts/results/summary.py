@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from scripts.jobs import fields
 from scripts.jobs.names import job_id
 from scripts.results import trials as trial_results
 
@@ -118,6 +119,8 @@ def summary(
         "error": job.error.message if "error" in job and job.error.message else None,
         "labels": dict(job.labels),
         "links": links(job, backend=backend, run_dir=run_dir),
+        # What the emulator ran without its effect (machine types, service account...): said out loud.
+        "not_emulated": fields.not_emulated(job) if backend.name == "local" else [],
         # Best first, then the trials without a value in id order.
         "trials": [records[i] for i in ranked_ids + unranked],
     }
