@@ -34,6 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seed of every study (default: derived from each job's name and study spec)",
     )
     parser.add_argument(
+        "--preempt-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="simulate spot preemption: each trial of a SPOT job is preempted once, SECONDS after it "
+        "starts, and restarted (default: $HPT_EMULATOR_PREEMPT_AFTER, else never)",
+    )
+    parser.add_argument(
         "--entrypoint",
         default=None,
         help="command standing for the image's ENTRYPOINT when a worker pool sets none "
@@ -46,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--port: {args.port} is not a port number")
     if args.max_parallel is not None and args.max_parallel < 1:
         raise UserError("--max-parallel: must be at least 1")
+    if args.preempt_after is not None and not args.preempt_after > 0:
+        raise UserError("--preempt-after: must be a positive number of seconds")
     entrypoint = shlex.split(args.entrypoint) if args.entrypoint else None
     if entrypoint is not None and not entrypoint:
         raise UserError("--entrypoint: empty command")
@@ -67,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             max_parallel=args.max_parallel,
             entrypoint=entrypoint,
             seed=args.seed,
+            preempt_after=args.preempt_after,
         ) as address:
             print(f"export {EMULATOR_HOST_ENV}={address}", flush=True)
             print(

@@ -59,6 +59,22 @@ def _record_address(lock, address: str) -> None:
     lock.flush()
 
 
+PREEMPT_AFTER_ENV = "HPT_EMULATOR_PREEMPT_AFTER"
+
+
+def _preempt_after_from_environment() -> float | None:
+    text = os.environ.get(PREEMPT_AFTER_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UserError(f"{PREEMPT_AFTER_ENV}={text!r}: expected a number of seconds") from None
+    if not seconds > 0:
+        raise UserError(f"{PREEMPT_AFTER_ENV}={text!r}: expected a positive number of seconds")
+    return seconds
+
+
 def _import_optimizer_library() -> None:
     importlib.import_module("optuna")
 
@@ -74,12 +90,16 @@ def running_emulator(
     seed: int | None = None,
     poll_interval: float = 0.1,
     stop_grace_seconds: float = 5.0,
+    preempt_after: float | None = None,
 ) -> Iterator[str]:
     """Serve the JobService emulator on `host:port` (0: a free port) and yield `host:port`.
 
     `entrypoint` stands for the trainer image's ENTRYPOINT when a worker pool sets no command
     (default `python -m trainer.task` in the repository root); `max_parallel` caps trials run at
-    once (default: this machine's cores); `seed` fixes every study's seed.
+    once (default: this machine's cores); `seed` fixes every study's seed. `preempt_after`
+    (default: `$HPT_EMULATOR_PREEMPT_AFTER`, else none) preempts each trial of a SPOT job once,
+    that many seconds after it starts, as a spot VM is preempted: its replicas get SIGTERM and
+    start again, so the trainer's backup and restore runs for real.
     """
     from scripts.emulator.scheduler import Options, Scheduler
     from scripts.emulator.server import JobService, serve
@@ -94,6 +114,7 @@ def running_emulator(
         seed=seed,
         poll_interval=poll_interval,
         stop_grace_seconds=stop_grace_seconds,
+        preempt_after=preempt_after if preempt_after is not None else _preempt_after_from_environment(),
     )
     # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
     threading.Thread(target=_import_optimizer_library, daemon=True).start()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,10 @@ class Options:
     seed: int | None = None  # None: derived from each job (see optimizer)
     poll_interval: float = 0.1
     stop_grace_seconds: float = 5.0
+    # Opt-in: a SPOT job's trials are preempted once, this many seconds after they start (their
+    # replicas get SIGTERM, then start again with the same parameters and output directories, so
+    # the trainer's backup and restore is exercised). None: no preemption.
+    preempt_after: float | None = None
 
 
 @dataclass
@@ -88,6 +93,15 @@ class _Running:
     record: TrialRecord
     process: TrialProcess
     reports: dict[float, Measurement] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)  # the trial's, across restarts
+    timed_out: bool = False
+    restarts: int = 0  # of its replicas, after a failure (restart_job_on_worker_restart)
+    preempted: bool = False  # by the simulated spot preemption (once per trial)
+
+
+# Restarts of a trial's replicas after a failure, with `restart_job_on_worker_restart`, before the
+# trial fails for good.
+MAX_WORKER_RESTARTS = 3
 
 
 class Scheduler:
@@ -372,6 +386,15 @@ class _JobRunner(threading.Thread):
         changed = self._read(running)
         status = process.poll()
         if status is None:
+            timeout = self._timeout_seconds()
+            if timeout and not running.timed_out and time.monotonic() - running.started > timeout:
+                # As Vertex AI ends a job that runs past `scheduling.timeout`: stop it; it fails.
+                running.timed_out = True
+                process.note(f"stopped: the trial ran longer than scheduling.timeout ({timeout:g}s)")
+                process.stop(self.options.stop_grace_seconds)
+                logger.info("job %s: trial %s ran past its timeout (%gs)", self.job_name, trial.id, timeout)
+            elif self._preempt_now(running):
+                return
             if process.stopping:
                 process.stop(self.options.stop_grace_seconds)  # SIGKILL once the grace period is over
             elif changed and early_stopping.should_stop(
@@ -388,7 +411,29 @@ class _JobRunner(threading.Thread):
                 self.store.save_trial(self.job_name, record)
             return
         self._read(running)
-        if record.stopped_early or status == 0:
+        if running.timed_out:
+            timeout = self._timeout_seconds()
+            self._infeasible(
+                trial,
+                TrialOutcome.FAILED,
+                f"the trial ran longer than scheduling.timeout ({timeout:g}s) and was stopped, "
+                f"as Vertex AI stops a job at its timeout; see {process.launch.log_path}.",
+            )
+        elif (
+            status != 0
+            and not record.stopped_early
+            and self.job.trial_job_spec.scheduling.restart_job_on_worker_restart
+            and running.restarts < MAX_WORKER_RESTARTS
+        ):
+            running.restarts += 1
+            failed = process.failed_replica or process.launch.replicas[0].task
+            self._restart(
+                running,
+                f"replica {failed} exited with status {status}; restarting the trial's replicas "
+                f"(restart_job_on_worker_restart), restart {running.restarts} of {MAX_WORKER_RESTARTS}",
+            )
+            return
+        elif record.stopped_early or status == 0:
             chosen = final_measurement(list(trial.measurements), self.job.study_spec)
             if chosen is not None:
                 trial.state = Trial.State.SUCCEEDED
@@ -399,6 +444,37 @@ class _JobRunner(threading.Thread):
             ended = early_stopping.trainer_outcome(process.launch.log_path)
             self._infeasible(trial, *(ended or (TrialOutcome.FAILED, self._failure_reason(process, status))))
         self._end_trial(trial_id)
+
+    def _timeout_seconds(self) -> float | None:
+        scheduling = self.job.trial_job_spec.scheduling
+        if "timeout" not in scheduling:
+            return None
+        return scheduling.timeout.total_seconds()
+
+    def _preempt_now(self, running: _Running) -> bool:
+        """The simulated spot preemption (opt-in, `Options.preempt_after`): once per trial of a
+        SPOT job, its replicas are stopped as a preempted VM's are, then started again."""
+        after = self.options.preempt_after
+        strategy = self.job.trial_job_spec.scheduling.strategy
+        if after is None or running.preempted or strategy.name != "SPOT" or running.process.stopping:
+            return False
+        if time.monotonic() - running.started < after:
+            return False
+        running.preempted = True
+        self._restart(running, f"simulated spot preemption after {after:g}s; restarting the trial's replicas")
+        return True
+
+    def _restart(self, running: _Running, why: str) -> None:
+        """Stop the trial's replicas (SIGTERM, then SIGKILL after the grace period) and start them
+        again with the same command lines, parameters and output directories."""
+        record, trial = running.record, running.record.trial
+        running.process.note(why)
+        running.process.kill(self.options.stop_grace_seconds)
+        self._read(running)
+        logger.info("job %s: trial %s: %s", self.job_name, trial.id, why)
+        running.process = TrialProcess(running.process.launch, on_exit=self.wake.set)
+        record.pid, record.pid_start_time = running.process.pid, running.process.start_time
+        self.store.save_trial(self.job_name, record)
 
     @staticmethod
     def _failure_reason(process: TrialProcess, status: int) -> str:

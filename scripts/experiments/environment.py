@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from scripts.experiments.problems import Problem
-from scripts.experiments.source import KeyPath, Source, dotted
+from scripts.experiments.source import KeyPath, Source, dotted, read_value
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -102,8 +102,5 @@ def resolve(
 
 def _typed(text: str) -> Any:
     """`"6"` -> 6, `"true"` -> True, anything that is not a plain YAML scalar stays text."""
-    try:
-        value = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return text
+    value = read_value(text)  # within the reader's limits: a variable cannot be a YAML bomb either
     return value if isinstance(value, (int, float, bool)) else text

@@ -282,3 +282,14 @@ def not_emulated(job: Any) -> list[dict[str, str]]:
 def _short(value: Any) -> str:
     text = str(value) if isinstance(value, (str, int, float, bool)) else ", ".join(map(str, value))
     return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def markdown_table() -> str:
+    """The table as docs/local-backend.md shows it (a test keeps the two equal)."""
+    lines = ["| field | handling | note |", "|---|---|---|"]
+    for key, (handling, note) in FIELDS.items():
+        if handling != Handling.OUTPUT:
+            lines.append(f"| `{key}` | {handling.value} | {note} |")
+    outputs = ", ".join(f"`{key.split('.', 1)[1]}`" for key, (h, _) in FIELDS.items() if h == Handling.OUTPUT)
+    lines.append(f"| output only (`HyperparameterTuningJob`): {outputs} | output | set by the service |")
+    return "\n".join(lines) + "\n"

@@ -7,7 +7,10 @@ parameter named like one of these flags (`base`, `slope`, `sleep`, ...) sets it,
 test makes one trial better than another. With `--record DIR` it writes
 `DIR/trial-<CLOUD_ML_TRIAL_ID>.json` (`...-worker-<index>.json` for a worker replica): its argv,
 environment, working directory and start/end times. `--exit_code N` exits with N after
-reporting; `--report_nothing` reports nothing.
+reporting; `--report_nothing` reports nothing. `--fail_once DIR` exits with 3 after its first
+report unless `DIR/failed-<trial>` exists (it creates it): a replica that fails once. With
+`--checkpoint` it saves the last reported step in `$AIP_CHECKPOINT_DIR/step` and resumes after
+it when started again (the trainer's backup and restore, in miniature).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--exit_code", type=int, default=0)
     parser.add_argument("--report_nothing", action="store_true")
     parser.add_argument("--record", type=Path)
+    parser.add_argument("--fail_once", type=Path)
+    parser.add_argument("--checkpoint", action="store_true")
     args, _tuned = parser.parse_known_args(argv)
 
     started = time.time()
@@ -65,7 +70,11 @@ def main(argv: list[str]) -> int:
     print(f"stand-in trial {os.environ.get('CLOUD_ML_TRIAL_ID')} to stdout", flush=True)
     print(f"stand-in trial {os.environ.get('CLOUD_ML_TRIAL_ID')} to stderr", file=sys.stderr, flush=True)
     reporter = hypertune.HyperTune()
-    for step in range(1, args.steps + 1):
+    trial = os.environ.get("CLOUD_ML_TRIAL_ID", "0")
+    saved = Path(os.environ.get("AIP_CHECKPOINT_DIR", "."), "step") if args.checkpoint else None
+    first = int(saved.read_text()) + 1 if saved is not None and saved.exists() else 1
+    record.setdefault("resumed_at", first)
+    for step in range(first, args.steps + 1):
         time.sleep(args.sleep)
         if not args.report_nothing:
             reporter.report_hyperparameter_tuning_metric(
@@ -74,6 +83,13 @@ def main(argv: list[str]) -> int:
                 global_step=step,
             )
         record["last_step"] = step
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(str(step))
+        if args.fail_once and not (args.fail_once / f"failed-{trial}").exists():
+            args.fail_once.mkdir(parents=True, exist_ok=True)
+            (args.fail_once / f"failed-{trial}").write_text("1")
+            return 3
     write_record()
     return args.exit_code
 

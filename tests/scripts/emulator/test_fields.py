@@ -100,3 +100,14 @@ def test_the_summary_of_a_local_run_lists_what_was_not_emulated(emulator):
         {key: item[key] for key in ("field", "value")} for item in local["not_emulated"]
     ]
     assert summary(done, backend=Backend.vertex())["not_emulated"] == []
+
+
+def test_docs_show_the_table():
+    from scripts.jobs.fields import markdown_table
+    from scripts.paths import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "local-backend.md").read_text()
+    start = text.index("<!-- fields table: generated from scripts/jobs/fields.py (markdown_table) -->\n")
+    end = text.index("<!-- end of fields table -->")
+    shown = text[start:end].split("\n", 1)[1]
+    assert shown == markdown_table(), "regenerate the table in docs/local-backend.md from markdown_table()"

@@ -169,3 +169,11 @@ def test_an_override_value_is_read_within_the_same_limits():
     assert read_value("[1, 2]") == [1, 2]
     bomb = "[" * 100_000
     assert read_value(bomb) == bomb  # not YAML we read: kept as text, and the check says why
+
+
+def test_a_variable_holding_hostile_yaml_stays_text():
+    env = {"HPT_DEEP": "[" * 100_000, "HPT_BOMB": _alias_bomb().replace("\n", " ")}
+    started = time.perf_counter()
+    found = problems("experiments:\n  a: ${HPT_DEEP}\n  b: ${HPT_BOMB}\n", env)
+    assert time.perf_counter() - started < 1.0
+    assert {problem.field for problem in found} >= {"experiments.a", "experiments.b"}
