@@ -16,6 +16,8 @@ from typing import NoReturn
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 EXPORT_FORMATS = ("keras", "saved_model")
+# per_image: each image to zero mean and unit variance; unit: the codelab's x / 255 in [0, 1].
+INPUT_SCALINGS = ("per_image", "unit")
 DATA_FORMS = "tfds:NAME, dir:PATH (with PATH/train/<class>/* and PATH/test/<class>/*) or synthetic"
 
 
@@ -152,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=1,
         help="split the CPU into this many devices and mirror over them when there is no GPU (testing)",
+    )
+    static.add_argument(
+        "--input_scaling",
+        choices=INPUT_SCALINGS,
+        default="per_image",
+        help="per_image: each image standardized (default); unit: the codelab's x / 255",
     )
     static.add_argument(
         "--collapse_patience",

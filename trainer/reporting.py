@@ -99,10 +99,11 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 # Predictions whose range over the probe images is below this are one constant: every unit of
 # a layer is dead (ReLU outputs zero for every image), so only the output bias still learns.
 CONSTANT_RANGE = 1e-3
-# "Loss stuck at ln 2": within this of the loss of a constant prediction at the class prior,
-# with predictions all but constant (a range below NEAR_CONSTANT_RANGE).
-STUCK_LOSS_TOLERANCE = 2e-3
-NEAR_CONSTANT_RANGE = 0.02
+# "Loss stuck at ln 2": the training loss within this of the loss of predicting the class prior
+# (ln 2 for balanced classes) while every probe image gets the same class: a model at chance that
+# is not learning. (A model slow to start also predicts one class for a few epochs, but its
+# training loss is already falling well below ln 2, so it is left alone.)
+STUCK_LOSS_TOLERANCE = 5e-3
 
 
 class StopOnCollapse(keras.callbacks.Callback):
@@ -111,9 +112,9 @@ class StopOnCollapse(keras.callbacks.Callback):
     After each epoch the model predicts fixed probe images (the validation set's). It has
     collapsed when the predictions are one constant (every image gets the same probability,
     within `CONSTANT_RANGE`), or when the training loss sits at the entropy of the class prior
-    (ln 2 for balanced classes) while the predictions are all but constant. A model merely slow
-    to start (accuracy at chance, predictions still varying) is not stopped: it can recover,
-    and does. Every worker computes the same from the same weights, so all stop together.
+    (ln 2 for balanced classes) while every image gets the same class. A model merely slow to
+    start (one class for every test image while its training loss falls) is not stopped: it can
+    recover, and does. Every worker computes the same from the same weights, so all stop together.
     """
 
     def __init__(self, probe_data, patience: int = 2, prior_loss: float = math.log(2)) -> None:
@@ -133,10 +134,11 @@ class StopOnCollapse(keras.callbacks.Callback):
         spread = float(predictions.max() - predictions.min())
         loss = (logs or {}).get("loss")
         stuck = loss is not None and abs(float(loss) - self.prior_loss) < STUCK_LOSS_TOLERANCE
+        one_class = bool((predictions > 0.5).all() or (predictions <= 0.5).all())
         if spread < CONSTANT_RANGE:
             why = f"constant predictions ({float(predictions.mean()):.3f} for every image)"
-        elif stuck and spread < NEAR_CONSTANT_RANGE:
-            why = f"loss stuck at {float(loss):.4f} (chance: {self.prior_loss:.4f}), predictions all alike"
+        elif stuck and one_class:
+            why = f"loss stuck at {float(loss):.4f} (chance: {self.prior_loss:.4f}), one class for all images"
         else:
             self._epochs_collapsed = 0
             return

@@ -80,8 +80,13 @@ def train(args: argparse.Namespace) -> int:
         tfds_data_dir=args.tfds_data_dir,
         synthetic_examples=args.synthetic_examples,
     )
-    train_data = data.input_pipeline(images.train, global_batch_size, training=True, seed=args.seed)
-    test_data = data.input_pipeline(images.test, global_batch_size, training=False, seed=args.seed)
+    scaling = args.input_scaling
+    train_data = data.input_pipeline(
+        images.train, global_batch_size, training=True, seed=args.seed, scaling=scaling
+    )
+    test_data = data.input_pipeline(
+        images.test, global_batch_size, training=False, seed=args.seed, scaling=scaling
+    )
     log.info(
         "data %s: %d train / %d test images of %dx%d, classes %s",
         args.data,

@@ -53,11 +53,16 @@ def test_image_folder_is_read_with_sorted_class_indices_and_resized(tmp_path):
 
 def test_pipeline_batches_scales_shards_by_data_and_caches():
     loaded = data.load(DataSource("synthetic"), image_size=8, synthetic_examples=10)
-    pipeline = data.input_pipeline(loaded.train, global_batch_size=4, training=True, seed=1)
+    pipeline = data.input_pipeline(loaded.train, global_batch_size=4, training=True, seed=1, scaling="unit")
     batches = list(pipeline.as_numpy_iterator())
     assert [len(labels) for _, labels in batches] == [4, 4, 2]
     images = np.concatenate([images for images, _ in batches])
     assert images.dtype == np.float32 and images.min() >= 0.0 and images.max() <= 1.0
+    # The default: each image standardized (zero mean, unit variance), whatever its brightness.
+    standardized = data.input_pipeline(loaded.train, global_batch_size=4, training=True, seed=1)
+    images = np.concatenate([images for images, _ in standardized.as_numpy_iterator()])
+    assert np.allclose(images.mean(axis=(1, 2, 3)), 0.0, atol=1e-4)
+    assert np.allclose(images.std(axis=(1, 2, 3)), 1.0, atol=1e-2)
     policy = pipeline.options().experimental_distribute.auto_shard_policy
     assert policy == tf.data.experimental.AutoShardPolicy.DATA
 
@@ -65,8 +70,9 @@ def test_pipeline_batches_scales_shards_by_data_and_caches():
     def epoch_orders(dataset):
         return [tuple(images.sum(axis=(1, 2, 3)).round(3)) for images, _ in dataset.as_numpy_iterator()]
 
-    worker_a = data.input_pipeline(loaded.train, global_batch_size=10, training=True, seed=1)
-    worker_b = data.input_pipeline(loaded.train, global_batch_size=10, training=True, seed=1)
+    # (in [0, 1], where an image's sum tells it apart; standardized images all sum to 0)
+    worker_a = data.input_pipeline(loaded.train, global_batch_size=10, training=True, seed=1, scaling="unit")
+    worker_b = data.input_pipeline(loaded.train, global_batch_size=10, training=True, seed=1, scaling="unit")
     a_epochs = epoch_orders(worker_a) + epoch_orders(worker_a)
     assert a_epochs == epoch_orders(worker_b) + epoch_orders(worker_b)
     assert a_epochs[0] != a_epochs[1]

@@ -53,15 +53,15 @@ def test_a_model_that_recovers_resets_the_count():
         callback.on_epoch_end(epoch, {"loss": 0.69})  # never two collapsed epochs in a row
 
 
-def test_loss_stuck_at_ln2_with_all_but_constant_predictions_is_a_collapse():
-    def nearly(images):
-        return np.full((len(images), 1), 0.5) + images.reshape(len(images), -1)[:, :1] * 0.01
+def test_loss_stuck_at_ln2_with_one_class_for_every_image_is_a_collapse():
+    def one_side(images):  # varying, but all above 0.5: one class for every image
+        return np.full((len(images), 1), 0.52) + images.reshape(len(images), -1)[:, :1] * 0.05
 
-    callback = _callback(nearly, patience=1)
-    with pytest.raises(ModelCollapsed, match="loss stuck at 0.6931"):
-        callback.on_epoch_end(0, {"loss": math.log(2)})
-    # The same predictions with a loss that still moves: a slow start, not a collapse.
-    _callback(nearly, patience=1).on_epoch_end(0, {"loss": 0.66})
+    callback = _callback(one_side, patience=1)
+    with pytest.raises(ModelCollapsed, match="loss stuck at 0.6950 .* one class for all images"):
+        callback.on_epoch_end(0, {"loss": 0.695})
+    # The same predictions while the training loss falls: a slow start, not a collapse.
+    _callback(one_side, patience=1).on_epoch_end(0, {"loss": 0.58})
 
 
 def test_accuracy_at_chance_with_varying_predictions_is_not_a_collapse():

@@ -84,10 +84,12 @@ def test_a_diverging_loss_fails_the_trial_with_a_clear_line(tmp_path):
 
 
 def test_a_collapsed_model_stops_after_the_patience_with_its_reason(tmp_path):
-    # A learning rate this large kills every ReLU within an epoch: the output is one constant.
+    # On the codelab's [0, 1] inputs a learning rate this large kills every ReLU within an epoch:
+    # the output is one constant. (On standardized inputs it diverges to NaN instead.)
     run = run_trainer(
-        tmp_path, "--learning_rate=20", "--momentum=0.9", "--num_units=16", "--epochs=6", *SYNTHETIC
-    )
+        tmp_path, "--learning_rate=20", "--momentum=0.9", "--num_units=16", "--epochs=6",
+        "--input_scaling=unit", *SYNTHETIC,
+    )  # fmt: skip
     assert run.returncode == 4, run.output
     last = run.output.strip().splitlines()[-1]
     assert last.startswith("hpt-trial-outcome: collapsed: collapsed at epoch 2: constant predictions"), last
@@ -98,7 +100,7 @@ def test_a_collapsed_model_stops_after_the_patience_with_its_reason(tmp_path):
 def test_collapse_patience_zero_never_stops(tmp_path):
     run = run_trainer(
         tmp_path, "--learning_rate=20", "--momentum=0.9", "--num_units=16", "--epochs=3",
-        "--collapse_patience=0", *SYNTHETIC,
+        "--collapse_patience=0", "--input_scaling=unit", *SYNTHETIC,
     )  # fmt: skip
     assert run.returncode == 0, run.output
     assert [r["global_step"] for r in run.reports()] == ["1", "2", "3"]
