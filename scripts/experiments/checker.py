@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from scripts.experiments import rules
 from scripts.experiments.problems import Problem
 from scripts.experiments.source import KeyPath, Source, dotted
 
@@ -24,8 +25,8 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # google.protobuf.Duration holds at most 10,000 years.
 MAX_DURATION_SECONDS = 315_576_000_000
-# A process's arguments and environment are C strings: a NUL byte would cut them short.
-NUL_MESSAGE = "contains a NUL byte (\\0), which no command-line argument or environment value can hold"
+# A process's arguments and environment are C strings: the rule book's rule.
+NUL_MESSAGE = rules.NUL_MESSAGE
 # Set by Vertex (or by us) for every trial; a trainer env of the same name would be overwritten.
 _RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
 

@@ -25,6 +25,7 @@ Each rule cites where Vertex AI documents it:
 | at most 64 labels; keys, values: <= 63 of `a-z 0-9 _ -`, keys from a letter | [HPT] `labels` |
 | a scheduling timeout is positive | [CUSTOM] `Scheduling.timeout` |
 | no `default_value`: "not supported by HyperparameterTuningJob" | [STUDY] `DoubleValueSpec` |
+| no NUL byte in a container's command, args or env (C strings in the container) | [CUSTOM] `ContainerSpec` |
 
 [HPT]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs
 [STUDY]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec
@@ -60,6 +61,14 @@ DEFAULT_VALUE_UNSUPPORTED = (
 
 
 # -- one value at a time: what both doors call -----------------------------------------------------
+
+
+NUL_MESSAGE = "contains a NUL byte (\\0), which no command-line argument or environment value can hold"
+
+
+def nul_problem(text: str) -> str | None:
+    """[CUSTOM] ContainerSpec: a process's arguments and environment are C strings."""
+    return NUL_MESSAGE if "\0" in text else None
 
 
 def display_name_problem(name: str) -> str | None:
@@ -305,6 +314,14 @@ def _trial_job_problems(spec: Mapping[str, Any], where: str) -> Iterator[tuple[s
             problem = chief_replica_problem(int(pool.get("replica_count", 0)))
             if problem:
                 yield f"{pool_where}.replica_count", problem
+        container = pool.get("container_spec", {})
+        for part in ("command", "args"):
+            for item_index, item in enumerate(container.get(part, [])):
+                if nul_problem(item):
+                    yield f"{pool_where}.container_spec.{part}[{item_index}]", NUL_MESSAGE
+        for item_index, variable in enumerate(container.get("env", [])):
+            if nul_problem(variable.get("name", "") + variable.get("value", "")):
+                yield f"{pool_where}.container_spec.env[{item_index}]", NUL_MESSAGE
         machine = pool.get("machine_spec", {})
         accelerator = machine.get("accelerator_type")
         accelerator = None if accelerator in (None, "ACCELERATOR_TYPE_UNSPECIFIED") else accelerator

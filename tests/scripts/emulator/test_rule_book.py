@@ -232,6 +232,14 @@ CASES = {
         "trial_job_spec.worker_pool_specs[0].machine_spec",
         "E2 machines take no accelerators",
     ),
+    "a NUL byte in a trainer argument": Case(
+        HEADER + EXPERIMENT + '    trainer: {args: ["--x=a\\0b"]}\n',
+        "experiments.exp.trainer.args[0]",
+        "contains a NUL byte",
+        lambda job: job.trial_job_spec.worker_pool_specs[0].container_spec.args.append("--x=a\0b"),
+        "trial_job_spec.worker_pool_specs[0].container_spec.args[0]",
+        "contains a NUL byte",
+    ),
     "a chief with two replicas": Case(
         _doc(POOL, POOL + "        replica_count: 2\n"),
         "experiments.exp.worker_pools[0].replica_count",
