@@ -10,10 +10,12 @@ from scripts.cli import main
 def test_bad_options_are_one_line_errors(capsys, tmp_path):
     assert main(["emulator", "--max-parallel", "0", "--state-dir", str(tmp_path)]) == 1
     assert main(["emulator", "--port", "70000", "--state-dir", str(tmp_path)]) == 1
+    assert main(["emulator", "--preempt-after", "0", "--state-dir", str(tmp_path)]) == 1
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors == [
         "error: --max-parallel: must be at least 1",
         "error: --port: 70000 is not a port number",
+        "error: --preempt-after: must be a positive number of seconds",
     ]
 
 
@@ -27,6 +29,14 @@ def test_a_state_dir_in_use_by_another_emulator_is_refused(capsys, tmp_path):
     assert f"serving {address}" in error and "VERTEX_AI_EMULATOR_HOST" in error
     with running_emulator(tmp_path):  # released at the end of the first one
         pass
+
+
+def test_a_damaged_store_is_one_line_without_a_traceback(capsys, tmp_path):
+    (tmp_path / "emulator.sqlite3").write_bytes(b"not a database" * 64)
+    assert main(["emulator", "--state-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {tmp_path / 'emulator.sqlite3'} is damaged")
+    assert "move it aside" in error and "Traceback" not in error and error.count("\n") == 1
 
 
 def test_a_port_in_use_is_reported_without_a_traceback(capsys, tmp_path):
