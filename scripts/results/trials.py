@@ -9,7 +9,11 @@ Outcomes, counted for summaries (`scripts.jobs.outcomes.TrialOutcome`; Vertex ha
 trial states, so whoever ends a trial INFEASIBLE tags its reason with the outcome):
 
 - `succeeded`: SUCCEEDED with a final value of the metric;
-- `stopped`: STOPPING, or INFEASIBLE with a reason tagged `stopped` (early stopping, a cancel);
+- `stopped`: STOPPING (the service is stopping it), or INFEASIBLE with a reason tagged `stopped`
+  (its job was cancelled or failed). A trial stopped early by the study's stopping rule ends
+  SUCCEEDED on both backends, its final measurement chosen among what it reported: the v1 Trial
+  has no "stopped early" flag, and Vertex AI sets INFEASIBLE only for a trial that is "done but
+  missing the final_measurement" (`Trial.State`); so it counts as `succeeded` wherever it ran;
 - `failed`: INFEASIBLE with a reason tagged `failed` (the program exited non-zero, crashed, was killed);
 - `collapsed` / `diverged`: INFEASIBLE with a reason so tagged (the trainer stopped a model that
   collapsed to constant predictions, or whose loss became NaN or infinite);
