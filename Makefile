@@ -4,21 +4,39 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements/tensorflow.txt requirements/trainer.txt requirements/tools.txt requirements/dev.txt
 STAMP := $(VENV)/.installed
+# The workflow jobs that never train (plan, submit, report, /hpt commands, image builds) install
+# only what they import: no TensorFlow (docs/setup.md has the sizes).
+AUTOMATION := requirements/automation.txt
+AUTOMATION_STAMP := $(VENV)/.installed-automation
+# A stamp holds the hash of the files it was installed from: a checkout gives the files new
+# mtimes (so make runs the recipe), but an unchanged content installs nothing.
+hash_of = $$(cat $(1) | sha256sum | cut -d' ' -f1)
 # The offline profile: synthetic images, so `make tune` needs neither the network nor a dataset.
 EXPERIMENT ?= horses-humans
 TUNE_ARGS ?= --profile offline
 
-.PHONY: install test test-fast lint tune bench clean
+.PHONY: install install-automation test test-fast lint tune bench clean
 
 install: $(STAMP)
 
-# Re-installs only when a requirements file changed; a finished install is a no-op.
+install-automation: $(AUTOMATION_STAMP)
+
+# Re-installs only when a requirements file's content changed; a finished install is a no-op.
 $(STAMP): $(REQUIREMENTS) requirements/constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
-	$(PY) -m pip install --quiet --disable-pip-version-check \
-		$(addprefix -r ,$(REQUIREMENTS)) -c requirements/constraints.txt
-	touch $@
+	@if [ -x $(PY) ] && [ "$$(cat $@ 2>/dev/null)" = "$(call hash_of,$^)" ]; then touch $@; else \
+		set -e; test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3; \
+		$(PY) -m pip install --quiet --disable-pip-version-check \
+			$(addprefix -r ,$(REQUIREMENTS)) -c requirements/constraints.txt; \
+		echo "$(call hash_of,$^)" > $@; fi
+
+$(AUTOMATION_STAMP): $(AUTOMATION) requirements/constraints.txt
+	@if [ -x $(PY) ] && [ "$$(cat $@ 2>/dev/null)" = "$(call hash_of,$^)" ]; then touch $@; else \
+		set -e; test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3; \
+		$(PY) -m pip install --quiet --disable-pip-version-check \
+			-r $(AUTOMATION) -c requirements/constraints.txt; \
+		echo "$(call hash_of,$^)" > $@; fi
 
 test: install
 	$(PY) -m pytest

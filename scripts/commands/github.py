@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "command-run": "issue_comment: submit an authorized `/hpt run <experiment>`",
     "merged-pr": "print the pull request a commit merged (empty when none)",
     "build-summary": "write the image and the build log link (`build`'s outputs) to the job summary",
+    "link-files": "link the uploaded result files ($ARTIFACT_URL) from the comments of $RESULTS",
 }
 
 
@@ -65,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
         runner.set_output("pull_request", str(number or ""))
         print(number or "")
         return 0
+    if args.step == "link-files":
+        from scripts.github import report_flow
+
+        return report_flow.link_files(
+            GitHubClient.from_environment(),
+            os.environ.get("RESULTS", ""),
+            os.environ.get("ARTIFACT_URL", ""),
+            os.environ.get("GITHUB_RUN_ID", ""),
+        )
     if args.step == "build-summary":
         runner.append_summary(build_summary(os.environ))
         return 0

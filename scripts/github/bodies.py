@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
-SECTION_ORDER = ("plan", "command", "refused", "submitted", "result")
+SECTION_ORDER = ("plan", "command", "refused", "submitted", "result", "files")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
 from scripts.github.publish import publish
-from scripts.github.submit_flow import submit_all
+from scripts.github.submit_flow import follow, submit_all
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
@@ -215,6 +215,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
         },
         event.number,
     )
+    follow(jobs, backend, lambda: client)
     return 0 if all_ok else 1
 
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
 from scripts.github import bodies, environment, runner
+from scripts.github.api import GitHubClient
 from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import DispatchEvent
 from scripts.github.planning import plan_markdown
 from scripts.github.publish import publish
-from scripts.github.submit_flow import submit_all
+from scripts.github.submit_flow import follow, submit_all
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
@@ -83,4 +84,5 @@ def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     section = f"submitted:{request.experiment}"
     publish({section: bodies.submitted_section(commit, jobs)}, request.pull_request)
+    follow(jobs, backend, GitHubClient.from_environment)
     return 0 if all_ok else 1

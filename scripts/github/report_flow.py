@@ -107,4 +107,33 @@ def run(
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
     runner.set_output("posted", str(counts["posted"]))
+    runner.set_output("results", tuning_jobs.results_output())
     return 1 if counts["failed"] else 0
+
+
+def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: str = "") -> int:
+    """Link the uploaded artifact (summary.json, chart.png) from each result's pull request comment.
+
+    `results` is the reporting step's output (`PR:JOB_ID ...`), `artifact_url` the upload step's
+    (actions/upload-artifact's `artifact-url`, https://github.com/actions/upload-artifact#outputs).
+    """
+    import re
+
+    if not re.fullmatch(r"https://[^\s()<>\[\]]+", artifact_url):
+        raise UserError(f"not an artifact URL: {artifact_url!r}")
+    by_pull: dict[int, list[str]] = defaultdict(list)
+    for item in results.split():
+        pull, _, job = item.partition(":")
+        if pull.isdigit() and re.fullmatch(r"[A-Za-z0-9_.-]+", job):
+            by_pull[int(pull)].append(job)
+    for pull_request, jobs in sorted(by_pull.items()):
+        updates = {
+            f"files:{job}": (
+                f"Files of result `{job}` (`summary.json`, `chart.png`): "
+                f"[workflow artifact]({artifact_url})" + (f" of run {run_id}" if run_id else "")
+            )
+            for job in jobs
+        }
+        update_sections(client, pull_request, updates, title=bodies.header(), order=bodies.SECTION_ORDER)
+        print(f"linked the result files from pull request #{pull_request}: {', '.join(jobs)}")
+    return 0

@@ -9,7 +9,7 @@ submits nothing twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,4 +194,15 @@ def run(event: PushEvent, client: GitHubClient, backend: Backend) -> int:
     jobs, all_ok = submit_all(experiments, backend=backend, pull_request=pull_request)
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     publish({"submitted": bodies.submitted_section(event.after, jobs)}, pull_request)
+    follow(jobs, backend, lambda: client)
     return 0 if all_ok else 1
+
+
+def follow(jobs: Sequence[bodies.Submitted], backend: Backend, client: Callable[[], GitHubClient]) -> None:
+    """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end."""
+    from scripts.github.follow_flow import follow_and_report, follow_minutes
+
+    minutes = follow_minutes()
+    names = [job.job_name for job in jobs if job.job_name]
+    if minutes > 0 and names:
+        follow_and_report(names, backend, client, minutes)

@@ -35,12 +35,18 @@ class EndedJob:
         return f"result:{job_id(self.name)}"
 
 
+# Where a step writes each rendered job's summary.json and chart.png (`<dir>/<job id>/`), for
+# the workflow to upload as an artifact and link from the comment; unset: no files.
+RESULTS_DIR_VARIABLE = "HPT_RESULTS_DIR"
+
+
 class TuningJobs:
     """The backend's jobs, through one JobService client per location."""
 
     def __init__(self, backend: Backend):
         self.backend = backend
         self._clients: dict[str, JobServiceClient] = {}
+        self.files_written: list[EndedJob] = []  # the jobs whose files are under $HPT_RESULTS_DIR
 
     def client(self, location: str) -> JobServiceClient:
         if location not in self._clients:
@@ -91,9 +97,35 @@ class TuningJobs:
             job = ended.listed
             if job is None or not job.trials:
                 job = get_job(self.client(_location(ended.name)), ended.name)
-            return render_markdown(job, backend=self.backend, run_dir=self.backend.linked_run_dir(job.name))
+            markdown = render_markdown(
+                job, backend=self.backend, run_dir=self.backend.linked_run_dir(job.name)
+            )
+            self._write_files(ended, job)
+            return markdown
         except UserError as error:
             raise UserError(f"report {ended.name}: {last_line(error)}") from None
+
+    def _write_files(self, ended: EndedJob, job: HyperparameterTuningJob) -> None:
+        """summary.json and chart.png of the job under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
+        import os
+        from pathlib import Path
+
+        from scripts.results.files import write_summary
+
+        directory = os.environ.get(RESULTS_DIR_VARIABLE, "")
+        if not directory:
+            return
+        target = Path(directory) / job_id(ended.name)
+        for path in write_summary(job, target, backend=self.backend):
+            if path.name == "summary.md":
+                path.unlink()  # the comment has it
+        self.files_written.append(ended)
+
+    def results_output(self) -> str:
+        """`PR:JOB_ID ...` for the jobs whose files were written: the step output `results`."""
+        return " ".join(
+            f"{ended.pull_request}:{job_id(ended.name)}" for ended in self.files_written if ended.pull_request
+        )
 
 
 def _location(name: str) -> str:

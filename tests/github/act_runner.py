@@ -23,6 +23,7 @@ STUB_FOR = {
     "actions/setup-python": "setup-python",
     "actions/cache": "cache",
     "google-github-actions/auth": "auth",
+    "actions/upload-artifact": "upload-artifact",
 }
 _PINNED = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 

@@ -139,6 +139,7 @@ def link_environment(root: Path) -> None:
         if (shared / name).exists():
             (venv / name).symlink_to(shared / name)
     (venv / ".installed").touch()
+    (venv / ".installed-automation").touch()
 
 
 @contextmanager

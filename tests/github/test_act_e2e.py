@@ -116,5 +116,16 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
 
     (comment,) = github.ours(5)
     found = sections(comment["body"])
-    assert list(found) == ["plan", "command", "refused:carol", "submitted", f"result:{job_id}"]
+    # The merge's job followed its short job (HPT_FOLLOW_MINUTES, 20 by default) and posted the
+    # result itself, with its files uploaded (the stand-in) and linked.
+    assert list(found) == [
+        "plan",
+        "command",
+        "refused:carol",
+        "submitted",
+        f"result:{job_id}",
+        f"files:{job_id}",
+    ]
+    assert "[workflow artifact](https://github.com/" in found[f"files:{job_id}"]
+    assert (tmp_path / "artifacts").is_dir()
     assert "wide" in found[f"result:{job_id}"]

@@ -370,3 +370,48 @@ def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, hist
 
     assert from_command.split("\n", 1)[1] == from_pull_request.split("\n", 1)[1]
     assert "e2e-repo" in from_command or "gs://e2e-bucket" in from_command
+
+
+def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
+    github, history, step, github_env, tmp_path
+):
+    """HPT_FOLLOW_MINUTES: the merge's own job posts the best trial, writes summary.json and
+    chart.png for the artifact, and `link-files` links the artifact; the reporter then has nothing to do."""
+    import time as clock
+
+    github.add_pull(5, history.head, history.base, merge_sha=history.merge)
+    results = tmp_path / "results"
+    with emulator(history.root, tmp_path / "state") as address:
+        env = {
+            "VERTEX_AI_EMULATOR_HOST": address,
+            "GITHUB_SHA": history.merge,
+            "HPT_FOLLOW_MINUTES": "3",
+            "HPT_RESULTS_DIR": str(results),
+        }
+        started = clock.monotonic()
+        submitted = step("submit", "push", payloads.push(history.base, history.merge), **env)
+        took = clock.monotonic() - started
+        assert submitted.returncode == 0, submitted.stderr
+        lines = Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines()
+        (job_name,) = [line.removeprefix("jobs=") for line in lines if line.startswith("jobs=")]
+        job = job_name.rsplit("/", 1)[-1]
+        assert f"results=5:{job}" in lines
+        body = github.ours(5)[0]["body"]
+        assert "wide" in sections(body)[f"result:{job}"]
+        assert sorted(path.name for path in (results / job).iterdir()) == ["chart.png", "summary.json"]
+        assert took < 120  # the job takes seconds; the result followed within the poll interval
+
+        url = "https://github.com/octo-org/hpt-demo/actions/runs/1/artifacts/4242"
+        linked = step(
+            "link-files",
+            "push",
+            payloads.push(history.base, history.merge),
+            ARTIFACT_URL=url,
+            RESULTS=f"5:{job}",
+        )
+        assert linked.returncode == 0, linked.stderr
+        assert f"[workflow artifact]({url})" in sections(github.ours(5)[0]["body"])[f"files:{job}"]
+
+        reported = step("report", "schedule", {}, VERTEX_AI_EMULATOR_HOST=address)
+        assert reported.returncode == 0 and "1 already posted" in reported.stdout
+    assert list(sections(github.ours(5)[0]["body"])) == ["submitted", f"result:{job}", f"files:{job}"]

@@ -24,6 +24,7 @@ COMMENTING = {
     "github report",
     "github command",
     "github command-run",
+    "github link-files",
 }
 AUTH_ACTION = "google-github-actions/auth@"
 # Steps that can create a Vertex AI job: their jobs run in the spending environment.
@@ -168,7 +169,31 @@ def test_the_setup_action_caches_the_environment_on_the_requirements_and_install
     assert cache["with"]["path"] == ".venv"
     assert "hashFiles('requirements/*.txt')" in cache["with"]["key"]
     assert "steps.python.outputs.python-version" in cache["with"]["key"]
-    assert [_our_command(step["run"]) for _, step in steps(setup) if "run" in step] == ["make install"]
+    assert "inputs.install" in cache["with"]["key"]  # a light and a full environment never mix
+    installs = [(step["if"], _our_command(step["run"])) for _, step in steps(setup) if "run" in step]
+    assert installs == [
+        ("inputs.install == 'full' && steps.cache.outputs.cache-hit != 'true'", "make install"),
+        (
+            "inputs.install == 'automation' && steps.cache.outputs.cache-hit != 'true'",
+            "make install-automation",
+        ),
+    ]
+
+
+def test_only_ci_installs_everything_and_the_automation_needs_no_tensorflow():
+    """Jobs that never train install requirements/automation.txt; it names nothing of the trainer."""
+    for document in WORKFLOWS:
+        for job_name, job in document.jobs.items():
+            for step in job.get("steps", []):
+                if step.get("uses") == "$/.github/actions/setup":
+                    wanted = "full" if document.name == "ci.yml" else "automation"
+                    assert (step.get("with") or {}).get("install", "full") == wanted, (
+                        document.name,
+                        job_name,
+                    )
+    automation = (REPO_ROOT / "requirements" / "automation.txt").read_text().lower()
+    for heavy in ("tensorflow", "tensorflow-datasets", "optuna", "pytest", "cloudml-hypertune"):
+        assert f"\n{heavy}==" not in automation, heavy
 
 
 def test_image_builds_when_any_build_input_changes_and_on_dispatch():
@@ -245,7 +270,7 @@ def test_comment_commands_never_check_out_the_pull_request():
 # pull request's plan (and the submission after) compile the same job.
 PLANNING = {"github plan", "github submit", "github dispatch", "github command", "github command-run"}
 # Per-step variables that are not settings (a token, the pinned head).
-NOT_SETTINGS = {"GITHUB_TOKEN", "HPT_PINNED_HEAD"}
+NOT_SETTINGS = {"GITHUB_TOKEN", "HPT_PINNED_HEAD", "HPT_RESULTS_DIR"}
 
 
 def _settings_of(document, job_name: str, step: dict) -> dict[str, str]:

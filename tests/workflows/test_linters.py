@@ -27,7 +27,9 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("persona", ["regular", "pedantic"])
 def test_zizmor_offline_has_no_findings(persona):
-    result = _run("zizmor", "--offline", "--no-progress", "--persona", persona, "--format", "plain", ".github")
+    result = _run(
+        "zizmor", "--offline", "--no-progress", "--persona", persona, "--format", "plain", ".github"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
 

@@ -307,9 +307,9 @@ def test_unknown_experiment_and_profile_list_the_known_ones():
 
 
 def test_an_empty_optional_setting_is_unset_and_dollar_dollar_is_literal():
-    text = HEADER.replace("project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SA:-}") + (
-        EXPERIMENT + "    trainer:\n      args: ['--template=$${HOME}/x']\n"
-    )
+    text = HEADER.replace(
+        "project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SA:-}"
+    ) + (EXPERIMENT + "    trainer:\n      args: ['--template=$${HOME}/x']\n")
     job = compiled(text).job_json
     assert "serviceAccount" not in job["trialJobSpec"]
     assert job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] == ["--template=${HOME}/x"]

@@ -33,11 +33,12 @@ def test_an_unknown_variable_is_a_located_problem_whatever_the_environment_holds
     with pytest.raises(InvalidExperiments) as raised:
         load_text(FILE, "experiments.yaml", env)
     lines = [str(problem) for problem in raised.value.problems]
+    allowed = "use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable"
     assert lines[:2] == [
         "experiments.yaml:9:18: experiments.exp.description: ${GOOGLE_APPLICATION_CREDENTIALS} is not a "
-        "variable experiments files may read: use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable",
+        f"variable experiments files may read: {allowed}",
         "experiments.yaml:18:14: experiments.exp.trainer.args[0]: ${GITHUB_TOKEN} is not a "
-        "variable experiments files may read: use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable",
+        f"variable experiments files may read: {allowed}",
     ]
     assert "/secret/key.json" not in "\n".join(lines) and "ghs_x" not in "\n".join(lines)
 
@@ -45,6 +46,8 @@ def test_an_unknown_variable_is_a_located_problem_whatever_the_environment_holds
 def test_documented_variables_are_read():
     text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
     loaded = load_text(
-        text, "experiments.yaml", {"GOOGLE_CLOUD_PROJECT": "real-project", "HPT_STAGING_BUCKET": "gs://real-bucket"}
+        text,
+        "experiments.yaml",
+        {"GOOGLE_CLOUD_PROJECT": "real-project", "HPT_STAGING_BUCKET": "gs://real-bucket"},
     )
     assert loaded.names == ["exp"] or list(loaded.names) == ["exp"]
