@@ -1,9 +1,10 @@
 """What `${VAR}` in an experiments file may read, when a workflow step holds credentials.
 
-An experiments file may interpolate any variable into text we print (a description, a trainer
-argument), so it must never see the GitHub token or the runner's own tokens. The flows pass one
-of these mappings to `scripts.experiments.load(path, env)` as data; the sandbox child also runs
-with the second as its whole process environment.
+An experiments file can only read the `${VAR}` allow list (`scripts.experiments.environment`:
+`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_REGION`, `HPT_*`); these mappings are the second line of
+defence, so that the GitHub token or the runner's own tokens are not even there to be read. The
+flows pass one of them to `scripts.experiments.load(path, env)` as data; the sandbox child also
+runs with the second as its whole process environment.
 """
 
 from __future__ import annotations
