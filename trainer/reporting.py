@@ -114,7 +114,9 @@ class StopOnCollapse(keras.callbacks.Callback):
     within `CONSTANT_RANGE`), or when the training loss sits at the entropy of the class prior
     (ln 2 for balanced classes) while every image gets the same class. A model merely slow to
     start (one class for every test image while its training loss falls) is not stopped: it can
-    recover, and does. Every worker computes the same from the same weights, so all stop together.
+    recover, and does. Predictions that are NaN or infinite end the trial at once as diverged (the
+    weights have grown so large that the forward pass overflows, while the loss Keras reports may
+    still look finite). Every worker computes the same from the same weights, so all stop together.
     """
 
     def __init__(self, probe_data, patience: int = 2, prior_loss: float = math.log(2)) -> None:
@@ -131,6 +133,12 @@ class StopOnCollapse(keras.callbacks.Callback):
 
         batches = [self.model(images, training=False) for images, _ in self.probe_data]
         predictions = np.concatenate([np.asarray(batch, dtype=np.float64) for batch in batches])
+        if not np.isfinite(predictions).all():  # weights so large that the forward pass overflows
+            bad = int((~np.isfinite(predictions)).sum())
+            raise NonFiniteLoss(
+                f"diverged at epoch {epoch + 1}: predictions became NaN or infinite"
+                f" for {bad} of {len(predictions)} validation images"
+            )
         spread = float(predictions.max() - predictions.min())
         loss = (logs or {}).get("loss")
         stuck = loss is not None and abs(float(loss) - self.prior_loss) < STUCK_LOSS_TOLERANCE

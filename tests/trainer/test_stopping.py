@@ -89,3 +89,9 @@ def test_a_non_finite_batch_loss_diverges_at_once():
     callback.on_train_batch_end(0, {"loss": 0.7})
     with pytest.raises(NonFiniteLoss, match="diverged at epoch 1: loss became nan at batch 2"):
         callback.on_train_batch_end(1, {"loss": math.nan})
+
+
+def test_nan_predictions_diverge_at_once():
+    callback = _callback(lambda images: np.full((len(images), 1), np.nan))
+    with pytest.raises(NonFiniteLoss, match="diverged at epoch 1: predictions became NaN .* for 8 of 8"):
+        callback.on_epoch_end(0, {"loss": 0.695})
