@@ -19,7 +19,7 @@ from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment, ExperimentsFile
-    from scripts.experiments.model import Settings
+    from scripts.experiments.model import Experiment
 
 # Where and as whom a job runs: for a file that is not on the default branch yet (a pull
 # request's, run by `/hpt run`), every one of these comes from the default branch's `defaults`
@@ -79,12 +79,13 @@ class StepContext:
         *,
         pull_request: int | None = None,
         overrides: Sequence[str] = (),
-        trusted: Settings | None = None,
+        trusted: ExperimentsFile | None = None,
     ) -> CompiledExperiment:
         """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`.
 
-        `trusted`: the default branch's settings; `TRUSTED_FIELDS` are taken from them, whatever
-        the file says.
+        `trusted`: the default branch's file, when `experiments` is not (a pull request's):
+        `TRUSTED_FIELDS` are taken from its `defaults`, whatever the file says, and environment
+        variables for the trial's container are only run as the default branch sets them.
         """
         from scripts.experiments import CompileContext, compile_experiment, parse_overrides
 
@@ -105,7 +106,26 @@ class StepContext:
         from scripts.experiments.loader import variant
 
         experiment = variant(experiments, name, None, context.overrides, context.env)
+        _same_container_environment(experiment, trusted.experiments.get(name))
         settings = dataclasses.replace(
-            experiment.settings, **{field: getattr(trusted, field) for field in TRUSTED_FIELDS}
+            experiment.settings, **{field: getattr(trusted.defaults, field) for field in TRUSTED_FIELDS}
         )
         return compile_checked(dataclasses.replace(experiment, settings=settings), context)
+
+
+def _container_environment(experiment: Experiment | None) -> list[tuple[str, str]]:
+    if experiment is None:
+        return []
+    pools = [item for pool in experiment.worker_pools for item in pool.env]
+    return sorted({*experiment.trainer_env, *pools})
+
+
+def _same_container_environment(experiment: Experiment, on_default_branch: Experiment | None) -> None:
+    """An unmerged file may not choose environment variables for the trial's container: they run
+    with the trial service account (a `PYTHONPATH`, a data directory in someone else's bucket)."""
+    if _container_environment(experiment) != _container_environment(on_default_branch):
+        raise UserError(
+            f"{experiment.name}: trainer.env and worker pool env from an unmerged experiments file are "
+            "not run by `/hpt run` (they reach the trial's container, which runs as the trial service "
+            "account); merge the change, or run it without them"
+        )

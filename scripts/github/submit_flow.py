@@ -58,7 +58,7 @@ def compile_all(
     trusted = None
     try:
         if file is not None:
-            trusted = context.load(experiments_file()).defaults
+            trusted = context.load(experiments_file())
         loaded = context.load(file or experiments_file())
     except UserError as error:
         _log_error(error)

@@ -58,3 +58,37 @@ def test_a_failure_is_reported_as_its_last_line(context, tmp_path):
         context.load(file)
     assert last_line(raised.value) == str(raised.value.problems[-1])
     assert last_line(UserError("one line")) == "one line"
+
+
+def test_an_unmerged_file_defines_the_study_only(context, tmp_path):
+    """/hpt run of a pull request's file: where and as whom come from the default branch's file,
+    and environment variables for the trial's container run only as the default branch sets them."""
+    from tests.github.project import BASE_EXPERIMENTS
+
+    base, head = tmp_path / "base.yaml", tmp_path / "head.yaml"
+    base.write_text(
+        BASE_EXPERIMENTS.replace(
+            "staging_bucket: ${HPT_STAGING_BUCKET:-gs://your-bucket}", "staging_bucket: gs://main-bucket"
+        )
+    )
+    tricks = PR_EXPERIMENTS.replace(
+        "  wide:\n",
+        "  wide:\n    project: attacker-project\n    staging_bucket: gs://attacker\n"
+        "    service_account: admin@attacker-project.iam.gserviceaccount.com\n",
+    )
+    head.write_text(tricks)
+    trusted = context.load(base)
+    compiled = context.compile(context.load(head), "wide", trusted=trusted)
+    assert compiled.parent.startswith("projects/your-project/")
+    assert compiled.job.trial_job_spec.service_account == ""
+    assert compiled.job.trial_job_spec.base_output_directory.output_uri_prefix.startswith("gs://main-bucket/")
+
+    head.write_text(
+        tricks.replace(
+            "      args: [--steps=2]\n", "      args: [--steps=2]\n      env: {PYTHONPATH: /tmp/x}\n"
+        )
+    )
+    with pytest.raises(
+        UserError, match=r"wide: trainer.env and worker pool env from an unmerged experiments file"
+    ):
+        context.compile(context.load(head), "wide", trusted=trusted)
