@@ -1,6 +1,6 @@
 """Trial suggestions for a `StudySpec`, from Optuna, through its ask-and-tell interface.
 
-The algorithm maps to a sampler: unspecified (Vertex's default Bayesian search) to TPE (below),
+The algorithm maps to a sampler: unspecified (Vertex's default Bayesian search) to a GP (below),
 `RANDOM_SEARCH` to random sampling, `GRID_SEARCH` to every combination of the values, in order,
 once. Each job's study lives in Optuna's RDB storage, in a SQLite file beside the emulator's
 own (`optuna.sqlite3`), named after the job, so a resumed job continues the same study.
@@ -23,12 +23,15 @@ index, so a resumed study (a new sampler over the stored trials) proposes what t
 one would have, never a repeat of the first trials' draws. With trials in parallel, later
 suggestions also depend on which trial finished first.
 
-The default algorithm is TPE modelling the parameters jointly (`multivariate`, `group` for
-conditional spaces), after `startup_trials(max_trial_count)` random trials, with a constant
-liar: a trial still running counts as a bad one, so trials in parallel spread out. Trials the
-trainer ended because the model collapsed or diverged (`TrialOutcome.COLLAPSED`/`DIVERGED`) are
-told as pruned: TPE ranks them below every completed trial and keeps away from their region;
-other failures are told as failed, which the sampler ignores.
+The default algorithm (Vertex's is a GP bandit) is Bayesian optimization with a Gaussian process
+(`gp_sampler.GPSampler`, NumPy only) after `startup_trials(max_trial_count)` random trials: it
+models the parameters every trial has and proposes the point of highest expected improvement.
+Running trials count as the worst value so far (a constant liar), so trials in parallel spread
+out. Trials the trainer ended because the model collapsed or diverged
+(`TrialOutcome.COLLAPSED`/`DIVERGED`) are told as pruned, which the GP reads as the worst value
+so far: it keeps away from their region; other failures are told as failed and ignored. It was
+chosen over Optuna's TPE by `python -m bench study` (docs/trainer.md): with 6 trials TPE hardly
+leaves its prior.
 """
 
 from __future__ import annotations
@@ -128,23 +131,15 @@ def startup_trials(max_trial_count: int) -> int:
 
 
 def _sampler(job: HyperparameterTuningJob, seed: int):
-    import warnings
-
     import optuna
+
+    from scripts.emulator.gp_sampler import GPSampler
 
     algorithm = job.study_spec.algorithm
     if algorithm in (Algorithm.RANDOM_SEARCH, Algorithm.GRID_SEARCH):
         # Grid trials come from the queue (see `Optimizer.ask`); the sampler is never consulted.
         return optuna.samplers.RandomSampler(seed=seed)
-    with warnings.catch_warnings():  # multivariate and group are "experimental" in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            n_startup_trials=startup_trials(job.max_trial_count),
-            multivariate=True,
-            group=True,
-            constant_liar=True,
-        )
+    return GPSampler(seed=seed, n_startup_trials=startup_trials(job.max_trial_count))
 
 
 class Optimizer:

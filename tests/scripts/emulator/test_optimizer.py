@@ -146,6 +146,14 @@ def test_conditional_parameters_appear_only_under_matching_parents(tmp_path):
         ),
     ]
     samples = _values(_optimizer(tmp_path, parameters), 40)
+    # The default algorithm (a GP over the parameters every trial has) keeps to the conditions too.
+    bayesian = _optimizer(tmp_path / "gp", parameters, StudySpec.Algorithm.ALGORITHM_UNSPECIFIED)
+    for index in range(12):
+        number, suggested = bayesian.ask(index)
+        values = _as_dict(suggested)
+        assert ("momentum" in values) == (values["optimizer"] == "sgd")
+        assert ("width" in values) == (values["layers"] == 3)
+        bayesian.tell(number, float(index % 5))
 
     for values in samples:
         assert ("momentum" in values) == (values["optimizer"] == "sgd")
@@ -263,3 +271,18 @@ def test_run_seed_is_the_jobs_label_its_own_identity_and_the_studys_seed(tmp_pat
     assert job_seed(one.job, default=99) == 1
     assert job_seed(job, default=99) == 99
     assert job_seed(job) == study_seed(job)
+
+
+def test_the_default_algorithm_learns_within_a_few_trials(tmp_path):
+    """A smooth objective with its peak at learning_rate 0.03: after 2 random trials the GP closes in."""
+    optimizer = _optimizer(
+        tmp_path, [double("learning_rate", 1e-3, 1.0, Scale.UNIT_LOG_SCALE)],
+        StudySpec.Algorithm.ALGORITHM_UNSPECIFIED, max_trials=8,
+    )  # fmt: skip
+    found = []
+    for index in range(8):
+        number, parameters = optimizer.ask(index)
+        rate = _as_dict(parameters)["learning_rate"]
+        found.append(rate)
+        optimizer.tell(number, 1.0 - (math.log10(rate) - math.log10(0.03)) ** 2)
+    assert min(abs(math.log10(rate) - math.log10(0.03)) for rate in found[2:]) < 0.15, found
