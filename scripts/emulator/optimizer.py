@@ -23,8 +23,9 @@ index, so a resumed study (a new sampler over the stored trials) proposes what t
 one would have, never a repeat of the first trials' draws. With trials in parallel, later
 suggestions also depend on which trial finished first.
 
-The default algorithm (Vertex's is a GP bandit) is Bayesian optimization with a Gaussian process
-(`gp_sampler.GPSampler`, NumPy only) after `startup_trials(max_trial_count)` random trials: it
+The default algorithm (Vertex's is a GP bandit) starts, as Vizier does, at the centre of the
+space (`_centre`), then is Bayesian optimization with a Gaussian process (`gp_sampler.GPSampler`,
+NumPy only) once `startup_trials(max_trial_count)` trials have ended (random until then): it
 models the parameters every trial has and proposes the point of highest expected improvement.
 Running trials count as the worst value so far (a constant liar), so trials in parallel spread
 out. Trials the trainer ended because the model collapsed or diverged
@@ -184,6 +185,12 @@ class Optimizer:
             if point is None:
                 return None
             self._study.enqueue_trial(point)
+        elif self._spec.algorithm == Algorithm.ALGORITHM_UNSPECIFIED and not self._study.get_trials(
+            deepcopy=False
+        ):
+            # As Vizier does, the default search starts at the centre of the space: the middle of
+            # each range (in log space for a log scale) and the middle value of each list.
+            self._study.enqueue_trial(_centre(self._spec.parameters))
         # A fresh sampler whose stream depends on the trial's index alone: a resumed study (whose
         # sampler would otherwise restart its stream) cannot repeat an earlier trial's draws.
         self._study.sampler = _sampler(self._job, trial_seed(self.seed, index))
@@ -292,6 +299,27 @@ def _suggest_one(trial, parameter: ParameterSpec, grid: bool) -> Any:
     shift = _reverse_log_shift(low, high)
     reflected = trial.suggest_float(f"{name}@reverse_log", low + shift, high + shift, log=True)
     return min(high, max(low, high + low - (reflected - shift)))
+
+
+def _centre(parameters: Sequence[ParameterSpec]) -> dict[str, Any]:
+    """The centre of the top-level parameters (reverse-log ones and conditional children are left to
+    the sampler): the middle of a linear range, the geometric middle of a log one, the middle value."""
+    centre: dict[str, Any] = {}
+    for parameter in parameters:
+        name, scale = parameter.parameter_id, parameter.scale_type
+        kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
+        if kind == "categorical_value_spec":
+            values = list(parameter.categorical_value_spec.values)
+            centre[name] = values[(len(values) - 1) // 2]
+        elif kind == "discrete_value_spec":
+            values = [float(v) for v in parameter.discrete_value_spec.values]
+            centre[name] = values[(len(values) - 1) // 2]
+        elif scale != Scale.UNIT_REVERSE_LOG_SCALE:
+            bounds = getattr(parameter, kind)
+            low, high = bounds.min_value, bounds.max_value
+            middle = math.sqrt(low * high) if scale == Scale.UNIT_LOG_SCALE else (low + high) / 2
+            centre[name] = round(middle) if kind == "integer_value_spec" else middle
+    return centre
 
 
 def _reverse_log_shift(low: float, high: float) -> float:

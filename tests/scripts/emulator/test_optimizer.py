@@ -286,3 +286,13 @@ def test_the_default_algorithm_learns_within_a_few_trials(tmp_path):
         found.append(rate)
         optimizer.tell(number, 1.0 - (math.log10(rate) - math.log10(0.03)) ** 2)
     assert min(abs(math.log10(rate) - math.log10(0.03)) for rate in found[2:]) < 0.15, found
+
+
+def test_the_default_search_starts_at_the_centre_of_the_space(tmp_path):
+    parameters = [*_codelab_space(), _integer("layers", 1, 5)]
+    optimizer = _optimizer(tmp_path, parameters, StudySpec.Algorithm.ALGORITHM_UNSPECIFIED)
+    first = _as_dict(optimizer.ask(0)[1])
+    assert first == {"learning_rate": pytest.approx(10**-1.5), "momentum": 0.5, "num_units": 128, "layers": 3}
+    assert _as_dict(optimizer.ask(1)[1]) != first
+    # Random search does not.
+    assert _as_dict(_optimizer(tmp_path / "r", parameters).ask(0)[1])["momentum"] != 0.5
