@@ -76,8 +76,20 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
         # Trials run as custom jobs on Vertex: link each one's console page when the job names it.
         job_links = any(t.get("console") for t in trials)
         parts.append(_table(trials, metric, job_links=job_links))
+    parts.append(_not_emulated(data.get("not_emulated") or []))
     parts.append(_links(data))
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _not_emulated(items: list[dict[str, str]]) -> str:
+    """The fields the emulator ran without their effect, said out loud (`scripts.jobs.fields`)."""
+    if not items:
+        return ""
+    shown = ", ".join(
+        f"`{_code(item['field'])}`" + (f" ({_inline(item['value'])})" if item.get("value") else "")
+        for item in items
+    )
+    return f"Not emulated here (recorded, without effect locally): {shown}."
 
 
 def _heading(data: dict[str, Any]) -> str:

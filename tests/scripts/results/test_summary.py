@@ -241,3 +241,11 @@ def test_the_markdown_shows_why_the_trainer_stopped_a_trial():
     assert shown.startswith("infeasible: Trial reported no metric &lt;b&gt;\\|x\\|&lt;/b&gt; y")
     assert shown.endswith("…") and len(shown) < 200
     assert _outcome({"outcome": "succeeded", "reason": ""}) == "succeeded"
+
+
+def test_an_emulator_summary_says_which_fields_it_did_not_emulate(tmp_path):
+    job = finished_job(*three_trials())
+    job.trial_job_spec.service_account = "trials@demo-project.iam.gserviceaccount.com"
+    local = render_markdown(job, backend=Backend.emulator_at("127.0.0.1:1", tmp_path))
+    assert "Not emulated here" in local and "`trial_job_spec.service_account`" in local
+    assert "Not emulated here" not in render_markdown(job, backend=VERTEX)
