@@ -14,6 +14,7 @@ so that `validate` stays fast and `COMMAND --help` never waits on them.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -46,6 +47,7 @@ COMMANDS: dict[str, Command] = {
     "run": Command(
         "run", "Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."
     ),
+    "list": Command("list", "List a backend's tuning jobs, newest first (filter by experiment and state)."),
     "status": Command("status", "Show a tuning job's state and trials."),
     "cancel": Command("cancel", "Cancel a tuning job (its running trials stop; finished trials are kept)."),
     "report": Command("report", "Summarize a tuning job: best trial, trial table, chart (markdown or json)."),
@@ -56,6 +58,10 @@ COMMANDS: dict[str, Command] = {
     "comment": Command("comment", "Create or update this project's one comment for a key on a pull request."),
     "github": Command(
         "github", "GitHub Actions glue: pull-request plans, merge submissions, result reports, /hpt commands."
+    ),
+    # before the first job
+    "doctor": Command(
+        "doctor", "Check a Google Cloud project for what a run needs; print each check with its fix."
     ),
     # the trainer image
     "build": Command(
@@ -72,8 +78,27 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"scripts.commands.{COMMANDS[name].module}")
 
 
+def version() -> str:
+    """`vertex-hpt-actions 0.1.0` from pyproject.toml, with the checkout's commit when known."""
+    import tomllib
+
+    from scripts import git
+    from scripts.paths import REPO_ROOT
+
+    with open(REPO_ROOT / "pyproject.toml", "rb") as file:
+        project = tomllib.load(file)["project"]
+    commit = git.head_commit()
+    return f"{project['name']} {project['version']}" + (f" (commit {commit[:12]})" if commit else "")
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """` (did you mean 'run'?)` for the closest of `choices`, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _usage() -> str:
-    lines = ["usage: python -m scripts COMMAND [options]", "", "commands:"]
+    lines = ["usage: python -m scripts [--version] COMMAND [options]", "", "commands:"]
     lines += [f"  {name:<12} {command.help}" for name, command in COMMANDS.items()]
     lines.append("")
     lines.append("`python -m scripts COMMAND --help` describes one command.")
@@ -85,9 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
         return ExitStatus.OK if argv else ExitStatus.USAGE
+    if argv[0] == "--version":
+        print(version())
+        return ExitStatus.OK
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        hint = did_you_mean(name, list(COMMANDS))
+        print(f"error: unknown command {name!r}{hint}\n\n{_usage()}", file=sys.stderr)
         return ExitStatus.USAGE
     module = _load(name)
     parser = argparse.ArgumentParser(prog=f"python -m scripts {name}", description=COMMANDS[name].help)

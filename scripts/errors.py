@@ -14,9 +14,11 @@ class ExitStatus(IntEnum):
     """What `python -m scripts ...` exits with; scripts and workflow steps branch on it."""
 
     OK = 0
-    FAILED = 1  # a user error, an invalid file, or a job that ended FAILED or EXPIRED
+    FAILED = 1  # a problem the user can fix: a bad file, a missing credential, a rejected request
     USAGE = 2  # an unknown command or a bad flag (argparse's own status)
     CANCELLED = 3  # a followed job ended CANCELLED
+    JOB_FAILED = 4  # a followed job ended badly: FAILED or EXPIRED
+    CHECKS_FAILED = 5  # `doctor` found at least one check that failed
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
     BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
 

@@ -31,9 +31,12 @@ def short(state_name: str) -> str:
 
 
 def exit_status(state_name: str) -> ExitStatus:
-    """The exit status of a followed job's end: OK for SUCCEEDED, CANCELLED, else FAILED."""
+    """The exit status of a followed job's end: OK, CANCELLED, or JOB_FAILED (FAILED, EXPIRED).
+
+    A job that ended badly exits differently from a user error (FAILED), so a script can tell
+    "fix your input" from "the job ran and failed"."""
     if state_name == SUCCEEDED:
         return ExitStatus.OK
     if state_name == CANCELLED:
         return ExitStatus.CANCELLED
-    return ExitStatus.FAILED
+    return ExitStatus.JOB_FAILED

@@ -33,4 +33,22 @@ def test_help_runs_without_importing_heavy_libraries_or_any_command(repo_root):
         [sys.executable, "-c", probe], cwd=repo_root, capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out
-    assert "usage: python -m scripts COMMAND" in out
+    assert "usage: python -m scripts [--version] COMMAND" in out
+
+
+def test_a_misspelt_command_suggests_the_closest_one(capsys):
+    assert cli.main(["stauts", "123"]) == 2
+    assert "unknown command 'stauts' (did you mean 'status'?)" in capsys.readouterr().err
+
+
+def test_version_names_the_project_its_version_and_the_commit(capsys, repo_root):
+    import tomllib
+
+    from scripts import git
+
+    assert cli.main(["--version"]) == 0
+    out = capsys.readouterr().out.strip()
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
+    assert out.startswith(f"{project['name']} {project['version']}")
+    commit = git.head_commit()
+    assert commit is None or out.endswith(f"(commit {commit[:12]})")

@@ -116,7 +116,7 @@ def test_errors_that_need_a_fix_exit_1_with_one_line_and_no_retry(fake, capsys, 
     assert fake.count("CreateHyperparameterTuningJob") == 1 and not fake.jobs
 
 
-def test_a_failed_job_exits_1_and_still_writes_its_summary(fake, capsys, tmp_path):
+def test_a_failed_job_exits_4_and_still_writes_its_summary(fake, capsys, tmp_path):
     fake.script = Script(
         trials=[
             make_trial(
@@ -130,7 +130,7 @@ def test_a_failed_job_exits_1_and_still_writes_its_summary(fake, capsys, tmp_pat
         state=JobState.JOB_STATE_FAILED,
         error="Too many trials failed.",
     )
-    assert cli.main([*RUN, "--wait", *FAST_POLLS]) == 1
+    assert cli.main([*RUN, "--wait", *FAST_POLLS]) == 4
     err = capsys.readouterr().err
     assert "result: FAILED; no trial succeeded with a final accuracy" in err
     assert "error: Too many trials failed." in err

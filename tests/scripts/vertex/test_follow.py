@@ -74,7 +74,7 @@ def test_a_failed_job_exits_non_zero_with_its_error(fake, client, compiled):
     final = follow(client, job.name, display=quiet(), sleep=lambda seconds: None)
     assert final.state == JobState.JOB_STATE_FAILED
     assert final.error.message == "Too many trials failed."
-    assert exit_status(final) == 1
+    assert exit_status(final) == 4  # not 1: a job that ended badly is not a user error
 
 
 def test_a_job_cancelled_while_followed_ends_cancelled(fake, client, compiled):
