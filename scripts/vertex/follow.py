@@ -57,7 +57,8 @@ def get_job(
     policy = policy or RetryPolicy()
     try:
         return policy.call(
-            lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
+            lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
+            method="GetHyperparameterTuningJob",
         )
     except API_ERRORS as error:
         raise explain(
@@ -70,7 +71,8 @@ def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None =
     policy = policy or RetryPolicy()
     try:
         policy.call(
-            lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT)
+            lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
+            method="CancelHyperparameterTuningJob",
         )
     except API_ERRORS as error:
         raise explain(

@@ -22,6 +22,7 @@ create idempotent.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from scripts.vertex.retry import (
     API_ERRORS,
     CALL_TIMEOUT,
     RetryPolicy,
+    describe_error,
     is_ambiguous,
     is_transient,
     status_code,
@@ -43,6 +45,9 @@ from scripts.vertex.retry import (
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+
+
+CREATE = "CreateHyperparameterTuningJob"
 
 
 class Compiled(Protocol):
@@ -75,7 +80,6 @@ def find_jobs(
     parent: str,
     identity: dict[str, str],
     policy: RetryPolicy,
-    on_retry: Callable[[BaseException, float], None] | None = None,
 ) -> list[HyperparameterTuningJob]:
     """Jobs under `parent` whose labels carry `identity`, newest first."""
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
@@ -88,7 +92,7 @@ def find_jobs(
         pager = client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT)
         return list(pager)
 
-    jobs = policy.call(list_all, on_retry=on_retry)
+    jobs = policy.call(list_all, method="ListHyperparameterTuningJobs")
     # The filter does the work on the server; checking again here costs nothing and guards
     # against a server (or emulator) that ignores part of it.
     matching = [job for job in jobs if all(job.labels.get(k) == v for k, v in identity.items())]
@@ -146,17 +150,14 @@ def submit_job(
     """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted")."""
     from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
 
-    policy = policy or RetryPolicy()
+    policy = dataclasses.replace(policy or RetryPolicy(), notify=notify)
     identity = identity_of(compiled.job)
     action = f"submitting experiment {compiled.name!r} to {compiled.parent}"
     emulator = emulator_address(client)
 
-    def on_retry(error: BaseException, wait: float) -> None:
-        notify(f"listing jobs failed with {_code(error)}; retrying in {wait:.1f}s")
-
     def look_up(why: str) -> list[HyperparameterTuningJob]:
         try:
-            return find_jobs(client, compiled.parent, identity, policy, on_retry)
+            return find_jobs(client, compiled.parent, identity, policy)
         except API_ERRORS as error:
             raise explain(error, action=why, project=compiled.project, emulator=emulator) from None
 
@@ -189,8 +190,13 @@ def submit_job(
             last = attempt >= policy.max_attempts
             if not last or is_ambiguous(error):
                 wait = policy.delay(attempt)
-                then = "checking whether it was applied" if last else f"retrying in {wait:.1f}s"
-                notify(f"create failed with {_code(error)}; {then}")
+                if last:
+                    notify(
+                        f"CreateHyperparameterTuningJob failed ({describe_error(error)}; attempt {attempt} "
+                        f"of {policy.max_attempts}); checking in {wait:.1f} s whether it was applied"
+                    )
+                else:
+                    policy.announce(CREATE, error, wait, attempt + 1)
                 policy.sleep(wait)
             if is_ambiguous(error):
                 # The create may have been applied with its reply lost: look before creating again
