@@ -7,8 +7,10 @@ INVALID_ARGUMENT for a job or filter the emulator cannot take, FAILED_PRECONDITI
 cancelling a finished job or deleting a running one.
 
 Served: Create, Get, List (filters `labels.KEY="VALUE"`, `labels.KEY:*`, `display_name="..."`,
-`state=JOB_STATE_...`, joined with AND; page tokens), Cancel, Delete (its long-running operation
-is returned already done; `google.longrunning.Operations/GetOperation` answers for it too).
+`state=JOB_STATE_...`, joined with AND and OR, OR binding tighter, one level of parentheses;
+`-` for any project or location in the parent, as AIP-159 reads across collections; page
+tokens), Cancel, Delete (its long-running operation is returned already done;
+`google.longrunning.Operations/GetOperation` answers for it too).
 """
 
 from __future__ import annotations
@@ -69,12 +71,19 @@ _SPACE = re.compile(r"[ \t\r\n]*")
 _FIELD = re.compile(r"labels\.[A-Za-z0-9_-]+|display_name|state")
 _OPERATOR = re.compile(r"!=|=|:")
 _QUOTED = re.compile(r'"([^"]*)"')
-_BARE = re.compile(r'[^\s"]+')
-_AND = re.compile(r"AND(?=[ \t\r\n])")
+_BARE = re.compile(r'[^\s"()]+')
+_AND = re.compile(r"AND(?=[ \t\r\n(])")
+_OR = re.compile(r"OR(?=[ \t\r\n])")
+_OPEN = re.compile(r"\(")
+_CLOSE = re.compile(r"\)")
+
+Predicate = Callable[[HyperparameterTuningJob], bool]
 
 
-def parse_filter(text: str) -> list[Callable[[HyperparameterTuningJob], bool]]:
-    """The filter as a list of predicates that must all hold (AIP-160's AND of simple terms).
+def parse_filter(text: str) -> list[Predicate]:
+    """The filter as a list of predicates that must all hold: AIP-160's AND of factors, each a
+    term or an OR of terms (OR binds tighter than AND, as AIP-160 says), optionally in one level
+    of parentheses: `labels.hpt-experiment="x" AND (state="JOB_STATE_RUNNING" OR state=...)`.
 
     A single left-to-right scan: each token is matched once where the last one ended, so the
     time is linear in the filter's length whatever it holds (no backtracking over spaces).
@@ -83,46 +92,75 @@ def parse_filter(text: str) -> list[Callable[[HyperparameterTuningJob], bool]]:
         raise RpcFailure(
             grpc.StatusCode.INVALID_ARGUMENT, f"filter: longer than {MAX_FILTER_LENGTH} characters"
         )
-    predicates = []
+    predicates: list[Predicate] = []
     position = _SPACE.match(text, 0).end()
     if position == len(text):
         return []
 
+    def fail(what: str) -> RpcFailure:
+        shown = text[position : position + 20]
+        return RpcFailure(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"unsupported filter: expected {what} at character {position + 1}, got {shown!r}",
+        )
+
     def expect(pattern: re.Pattern[str], what: str) -> re.Match[str]:
         match = pattern.match(text, position)
         if match is None:
-            shown = text[position : position + 20]
-            raise RpcFailure(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"unsupported filter: expected {what} at character {position + 1}, got {shown!r}",
-            )
+            raise fail(what)
         return match
 
+    def skip(end: int) -> int:
+        return _SPACE.match(text, end).end()
+
     while True:
-        field = expect(_FIELD, "labels.KEY, display_name or state")
-        position = _SPACE.match(text, field.end()).end()
-        operator = expect(_OPERATOR, "=, != or :")
-        position = _SPACE.match(text, operator.end()).end()
-        if position < len(text) and text[position] == '"':
-            value_match = expect(_QUOTED, "a closing quote")
-            value = value_match.group(1)
-        else:
-            value_match = expect(_BARE, "a value")
-            value = value_match.group(0)
-        predicates.append(_predicate(field.group(0), operator.group(0), value))
-        position = _SPACE.match(text, value_match.end()).end()
+        grouped = _OPEN.match(text, position)
+        if grouped:
+            position = skip(grouped.end())
+        alternatives: list[Predicate] = []
+        while True:
+            field = expect(_FIELD, "labels.KEY, display_name or state")
+            position = skip(field.end())
+            operator = expect(_OPERATOR, "=, != or :")
+            position = skip(operator.end())
+            if position < len(text) and text[position] == '"':
+                value_match = expect(_QUOTED, "a closing quote")
+                value = value_match.group(1)
+            else:
+                value_match = expect(_BARE, "a value")
+                value = value_match.group(0)
+            alternatives.append(_predicate(field.group(0), operator.group(0), value))
+            end = value_match.end()
+            position = skip(end)
+            if grouped and _CLOSE.match(text, position):
+                end = position + 1
+                position = skip(end)
+                break
+            if position == len(text):
+                if grouped:
+                    raise fail("a closing parenthesis")
+                break
+            if position == end:
+                raise fail("a space")
+            alternative = _OR.match(text, position)
+            if alternative is None:
+                if grouped:
+                    raise fail("OR or a closing parenthesis")
+                break
+            position = skip(alternative.end())
+        predicates.append(alternatives[0] if len(alternatives) == 1 else _any_of(alternatives))
         if position == len(text):
             return predicates
-        if position == value_match.end():
-            raise RpcFailure(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"unsupported filter: unexpected {text[position : position + 20]!r} "
-                f"at character {position + 1}",
-            )
-        position = _SPACE.match(text, expect(_AND, "AND").end()).end()
+        if position == end:
+            raise fail("a space")
+        position = skip(expect(_AND, "AND").end())
 
 
-def _predicate(field: str, operator: str, value: str) -> Callable[[HyperparameterTuningJob], bool]:
+def _any_of(alternatives: list[Predicate]) -> Predicate:
+    return lambda job: any(alternative(job) for alternative in alternatives)
+
+
+def _predicate(field: str, operator: str, value: str) -> Predicate:
     def actual(job: HyperparameterTuningJob) -> str | None:
         if field.startswith("labels."):
             return job.labels.get(field.removeprefix("labels."))
@@ -223,7 +261,7 @@ class JobService:
         return job
 
     def create(self, request: CreateHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
-        if not is_parent(request.parent):
+        if not is_parent(request.parent) or "-" in request.parent.split("/"):
             raise RpcFailure(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}",

@@ -173,13 +173,17 @@ class Store:
             return job
 
     def jobs(self, parent: str) -> list[HyperparameterTuningJob]:
-        """Every job under `parent`, newest first (as Vertex lists them), with trials."""
+        """Every job under `parent`, newest first (as Vertex lists them), with trials. A `-` for
+        the project or the location matches any (AIP-159: `projects/-/locations/-` is every job)."""
+        wanted = parent.split("/")
         with self._lock:
             names = [
-                row[0]
-                for row in self._connection.execute(
-                    "SELECT name FROM jobs WHERE parent = ? ORDER BY id DESC", (parent,)
+                name
+                for name, job_parent in self._connection.execute(
+                    "SELECT name, parent FROM jobs ORDER BY id DESC"
                 )
+                if len(have := job_parent.split("/")) == len(wanted)
+                and all(w in ("-", h) for w, h in zip(wanted, have, strict=True))
             ]
             return [job for job in (self.job(name) for name in names) if job is not None]
 

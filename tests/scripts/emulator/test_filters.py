@@ -44,3 +44,25 @@ def test_state_display_name_presence_and_negation():
     assert _matches("labels.a:*", job) and not _matches("labels.z:*", job)
     assert _matches('labels.a!="c"', job) and not _matches('labels.a!="b"', job)
     assert _matches("", job)
+
+
+def test_or_binds_tighter_than_and_with_or_without_parentheses():
+    job = HyperparameterTuningJob(display_name="h", state=JobState.JOB_STATE_RUNNING, labels={"a": "b"})
+    either = "(state=JOB_STATE_RUNNING OR state=JOB_STATE_PENDING)"
+    assert _matches(f'labels.a="b" AND {either}', job)
+    assert not _matches(f'labels.a="c" AND {either}', job)
+    # AIP-160: `x AND y OR z` is `x AND (y OR z)`.
+    assert _matches("labels.a=b AND state=JOB_STATE_FAILED OR state=JOB_STATE_RUNNING", job)
+    assert not _matches("labels.a=c AND state=JOB_STATE_FAILED OR state=JOB_STATE_RUNNING", job)
+    assert not _matches('(state=JOB_STATE_FAILED OR labels.a="c")', job)
+    assert _matches("(state=JOB_STATE_RUNNING)", job)
+
+
+def test_unbalanced_or_nested_parentheses_are_an_invalid_argument():
+    for text in ["(state=X", "state=X)", "((state=X))", "(state=X AND labels.a=b)", "state=X OR"]:
+        try:
+            parse_filter(text)
+        except RpcFailure as failure:
+            assert failure.code == grpc.StatusCode.INVALID_ARGUMENT, text
+        else:
+            raise AssertionError(f"{text!r} parsed")

@@ -112,6 +112,35 @@ def test_list_filters_by_identity_labels_and_pages(emulator):
         )
 
 
+def test_list_reads_every_parent_with_dashes_and_filters_states_with_or(emulator):
+    other_parent = "projects/other-project/locations/europe-west4"
+    first = emulator.submit(make_job(labels={"hpt-experiment": "a"}, max_trials=1))
+    second = emulator.client.create_hyperparameter_tuning_job(
+        parent=other_parent, hyperparameter_tuning_job=make_job(labels={"hpt-experiment": "b"}, max_trials=1)
+    )
+    third = emulator.submit(make_job(labels={"hpt-experiment": "a"}, max_trials=1))
+    emulator.client.cancel_hyperparameter_tuning_job(name=third.name)
+    for job in (first, second, third):
+        emulator.wait(job.name)
+
+    def names(parent: str, text: str = "") -> list[str]:
+        request = ListHyperparameterTuningJobsRequest(parent=parent, filter=text)
+        return [job.name for job in emulator.client.list_hyperparameter_tuning_jobs(request=request)]
+
+    assert names("projects/-/locations/-") == [third.name, second.name, first.name]  # newest first
+    assert names("projects/other-project/locations/-") == [second.name]
+    either = '(state="JOB_STATE_SUCCEEDED" OR state="JOB_STATE_CANCELLED")'
+    assert names("projects/-/locations/-", f'labels.hpt-experiment="a" AND {either}') == [
+        third.name,
+        first.name,
+    ]
+    assert names(PARENT, 'labels.hpt-experiment="a" AND state="JOB_STATE_CANCELLED"') == [third.name]
+    with pytest.raises(exceptions.InvalidArgument, match="parent"):
+        emulator.client.create_hyperparameter_tuning_job(
+            parent="projects/-/locations/-", hyperparameter_tuning_job=make_job(max_trials=1)
+        )
+
+
 def test_cancel_stops_running_trials_and_a_finished_job_cannot_be_cancelled(emulator):
     args = ["--steps=100", "--sleep=0.1", f"--record={emulator.records}"]
     name = emulator.submit(make_job(args=args, max_trials=4, parallel=2)).name
