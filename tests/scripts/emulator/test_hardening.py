@@ -52,7 +52,12 @@ def test_outputs_outside_the_state_directory_are_refused(emulator, prefix):
 
 def test_a_hostile_filter_is_answered_fast_and_blocks_no_other_call(emulator):
     created = emulator.submit(make_job(max_trials=1))
-    hostile = ["state=x" + " " * 100_000 + "y", "state=x" + " " * 4000 + "y", "labels.a=" + "(" * 4000]
+    hostile = [
+        "state=x" + " " * 100_000 + "y",
+        "state=x" + " " * 4000 + "y",
+        'labels.a="' + "(" * 4000 + '"',
+        "labels.a=" + "(" * 4000,  # parentheses group terms (AIP-160): unquoted, no value
+    ]
     answers = []
 
     def lister():
@@ -76,6 +81,7 @@ def test_a_hostile_filter_is_answered_fast_and_blocks_no_other_call(emulator):
         assert elapsed < ANSWER_WITHIN
     assert all(isinstance(answer, exceptions.InvalidArgument) for answer, _ in answers[:2])
     assert answers[2][0] == []  # a strange but well-formed value matches nothing
+    assert isinstance(answers[3][0], exceptions.InvalidArgument)
 
 
 def test_a_second_emulator_cannot_bind_the_same_port(tmp_path):
