@@ -73,7 +73,10 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         lambda v, p: checker.integer(v, p, 1, INT32_MAX),
         default=1 if accelerator_type else 0,
     )
-    if machine is not None and (accelerator_type is not None or "type" not in accelerator):
+    retired = rules.retired_accelerator_problem(accelerator_type)
+    if retired:
+        checker.report((*accelerator_path, "type"), retired)
+    elif machine is not None and (accelerator_type is not None or "type" not in accelerator):
         problem = accelerator_problem(machine, accelerator_type, count or 0)
         if problem:
             checker.report(accelerator_path if "accelerator" in data else (*path, "machine_type"), problem)

@@ -17,6 +17,7 @@ Each rule cites where Vertex AI documents it:
 | max_trial_count, parallel_trial_count >= 1; parallel <= max trials; failed >= 0 | [HPT] |
 | at most 4 worker pools; pool 0 (the chief) has one replica; the last pool is not empty | [DIST] |
 | a machine type from the catalog; accelerators the machine takes | [COMPUTE], `machines` |
+| no accelerator Google has retired (K80: end of support) | [ACCEL], [K80] |
 | parameter ids unique over the whole spec, conditional ones included | [STUDY] `parameterId` |
 | double/integer: min < max; log and reverse-log scales need a positive range | [STUDY] `ScaleType` |
 | discrete values increasing and distinct; categorical values distinct; neither empty | [STUDY] |
@@ -32,6 +33,8 @@ Each rule cites where Vertex AI documents it:
 [CUSTOM]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/CustomJobSpec
 [DIST]: https://cloud.google.com/vertex-ai/docs/training/distributed-training
 [COMPUTE]: https://cloud.google.com/vertex-ai/docs/training/configure-compute
+[ACCEL]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/MachineSpec#AcceleratorType
+[K80]: https://cloud.google.com/compute/docs/eol/k80-eol
 """
 
 from __future__ import annotations
@@ -117,9 +120,31 @@ def chief_replica_problem(replicas: int) -> str | None:
     return None
 
 
+# [ACCEL] AcceleratorType: "NVIDIA_TESLA_K80: Deprecated: Nvidia Tesla K80 GPU has reached end of
+# support" (google.cloud.aiplatform_v1 2.x says the same). P100 and P4 are not marked so (checked
+# 2026-12-01 against the v1 reference and the Compute Engine GPU list, which lists both as
+# generally available): they stay allowed until Google retires them.
+RETIRED_ACCELERATORS: dict[str, str] = {
+    "NVIDIA_TESLA_K80": (
+        "NVIDIA_TESLA_K80 has reached end of support on Google Cloud "
+        "(https://cloud.google.com/compute/docs/eol/k80-eol); use NVIDIA_TESLA_T4 or NVIDIA_L4 "
+        "(g2-standard-*) instead"
+    ),
+}
+
+
+def retired_accelerator_problem(accelerator: str | None) -> str | None:
+    """[ACCEL] an accelerator Google no longer provides cannot run a trial."""
+    return RETIRED_ACCELERATORS.get(accelerator or "")
+
+
 def machine_problem(machine_type: str, accelerator: str | None, count: int) -> str | None:
-    """[COMPUTE] a catalogued machine type, and accelerators it takes in counts it takes."""
-    return machine_type_problem(machine_type) or accelerator_problem(machine_type, accelerator, count)
+    """[COMPUTE] a catalogued machine type taking these accelerators; [ACCEL] none retired."""
+    return (
+        retired_accelerator_problem(accelerator)
+        or machine_type_problem(machine_type)
+        or accelerator_problem(machine_type, accelerator, count)
+    )
 
 
 def range_problem(kind: str, low: float, high: float, scale: str | None) -> tuple[str, str] | None:
