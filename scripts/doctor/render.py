@@ -1,0 +1,65 @@
+"""The report in three forms: a terminal table, Markdown (a job summary), JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from scripts.doctor.result import Check, Status
+
+
+def verdict(checks: Sequence[Check]) -> str:
+    """`2 of 12 checks failed, 1 warning, 3 skipped` or `all 12 checks passed`."""
+    counts = {status: sum(check.status is status for check in checks) for status in Status}
+    parts = []
+    if counts[Status.WARN]:
+        parts.append(f"{counts[Status.WARN]} warning{'s' if counts[Status.WARN] != 1 else ''}")
+    if counts[Status.SKIP]:
+        parts.append(f"{counts[Status.SKIP]} skipped")
+    if counts[Status.FAIL]:
+        head = f"{counts[Status.FAIL]} of {len(checks)} checks failed"
+    else:
+        head = (
+            f"all {len(checks) - counts[Status.SKIP]} checks passed"
+            if not parts
+            else f"no check failed of {len(checks)}"
+        )
+    return ", ".join([head, *parts])
+
+
+def table(checks: Sequence[Check]) -> str:
+    """One line per check (mark, name, detail), each fix indented under it."""
+    width = max((len(check.name) for check in checks), default=0)
+    lines = []
+    for check in checks:
+        lines.append(f"{check.status.mark} {check.name:<{width}}  {check.detail}")
+        for fix in check.fix.splitlines():
+            lines.append(f"  {'':<{width}}    {fix}" if fix.startswith("#") else f"  {'':<{width}}  $ {fix}")
+    lines.append("")
+    lines.append(verdict(checks))
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(
+    checks: Sequence[Check], title: str = "Google Cloud project check (`python -m scripts doctor`)"
+) -> str:
+    lines = [f"### {title}", "", "| | check | result | fix |", "|---|---|---|---|"]
+    for check in checks:
+        fix = "<br>".join(f"`{_cell(line)}`" for line in check.fix.splitlines() if line.strip())
+        lines.append(f"| {check.status.mark} | {_cell(check.name)} | {_cell(check.detail)} | {fix} |")
+    lines.append("")
+    lines.append(f"**{verdict(checks)}**")
+    return "\n".join(lines)
+
+
+def as_json(checks: Sequence[Check]) -> str:
+    failed = any(check.failed for check in checks)
+    return json.dumps(
+        {"ok": not failed, "summary": verdict(checks), "checks": [check.to_json() for check in checks]},
+        indent=2,
+        ensure_ascii=False,
+    )

@@ -1,0 +1,97 @@
+"""What `doctor` checks: the settings the other commands read, and what the experiments need.
+
+The settings come from the same variables as `build`, `run --backend vertex` and the workflows
+(`scripts/cloudbuild/settings.py`): GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION,
+HPT_STAGING_BUCKET, HPT_ARTIFACT_REPOSITORY, HPT_IMAGE. What the experiments need (accelerators
+at their peak, the service accounts trials run as, the image) is read off the compiled jobs,
+exactly as they would be submitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scripts.cloudbuild.settings import SOURCES
+from scripts.doctor.needs import Demand, demands
+
+if TYPE_CHECKING:
+    from scripts.experiments.compiler import CompiledExperiment
+
+
+@dataclass(frozen=True)
+class Missing:
+    variable: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Target:
+    project: str | None
+    region: str
+    region_is_default: bool
+    bucket: str | None
+    repository: str
+    image: str
+    missing: tuple[Missing, ...] = ()
+    experiments: tuple[str, ...] = ()
+    experiments_problem: str | None = None
+    demands: tuple[Demand, ...] = ()
+    # (service account, the experiments whose trials run as it)
+    trial_service_accounts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    image_uris: tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        env: Mapping[str, str],
+        compiled: Iterable[CompiledExperiment] = (),
+        *,
+        experiments_problem: str | None = None,
+        fallback_image_uri: str | None = None,
+    ) -> Target:
+        def value(name: str) -> str | None:
+            variable, default = SOURCES[name]
+            return env.get(variable) or default
+
+        missing = []
+        project = value("project")
+        if not project:
+            missing.append(Missing(SOURCES["project"][0], "the Google Cloud project ID"))
+        bucket = value("bucket")
+        if bucket:
+            bucket = bucket.removeprefix("gs://").rstrip("/")
+            if "/" in bucket:
+                missing.append(Missing(SOURCES["bucket"][0], f"a bucket name, not a path ({bucket!r})"))
+                bucket = None
+        else:
+            missing.append(Missing(SOURCES["bucket"][0], "the staging bucket (build sources, job outputs)"))
+
+        compiled = list(compiled)
+        accounts: dict[str, list[str]] = {}
+        uris: list[str] = []
+        for experiment in compiled:
+            spec = experiment.job.trial_job_spec
+            if spec.service_account:
+                accounts.setdefault(spec.service_account, []).append(experiment.name)
+            for pool in spec.worker_pool_specs:
+                uri = pool.container_spec.image_uri
+                if uri and uri not in uris:
+                    uris.append(uri)
+        if not uris and fallback_image_uri:
+            uris.append(fallback_image_uri)
+        return cls(
+            project=project,
+            region=value("region") or "us-central1",
+            region_is_default=not env.get(SOURCES["region"][0]),
+            bucket=bucket,
+            repository=value("repository") or "hpt",
+            image=value("image") or "trainer",
+            missing=tuple(missing),
+            experiments=tuple(experiment.name for experiment in compiled),
+            experiments_problem=experiments_problem,
+            demands=tuple(demand for experiment in compiled for demand in demands(experiment)),
+            trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
+            image_uris=tuple(uris),
+        )
