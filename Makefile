@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # The workflow jobs that never train (plan, submit, report, /hpt commands, image builds) install
 # only what they import: no TensorFlow (docs/setup.md has the sizes).
 AUTOMATION := requirements/automation.txt
+AUTOMATION_NO_DEPS := requirements/automation-no-deps.txt
 AUTOMATION_STAMP := $(VENV)/.installed-automation
 # A stamp holds the hash of the files it was installed from: a checkout gives the files new
 # mtimes (so make runs the recipe), but an unchanged content installs nothing.
@@ -30,12 +31,14 @@ $(STAMP): $(REQUIREMENTS) requirements/constraints.txt
 			$(addprefix -r ,$(REQUIREMENTS)) -c requirements/constraints.txt; \
 		echo "$(call hash_of,$^)" > $@; fi
 
-$(AUTOMATION_STAMP): $(AUTOMATION) requirements/constraints.txt
+$(AUTOMATION_STAMP): $(AUTOMATION) $(AUTOMATION_NO_DEPS) requirements/constraints.txt
 	@if [ -x $(PY) ] && [ "$$(cat $@ 2>/dev/null)" = "$(call hash_of,$^)" ]; then touch $@; else \
 		set -e; test -x $(PY) || $(PYTHON) -m venv $(VENV); \
 		$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3; \
 		$(PY) -m pip install --quiet --disable-pip-version-check \
 			-r $(AUTOMATION) -c requirements/constraints.txt; \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+			-r $(AUTOMATION_NO_DEPS) -c requirements/constraints.txt; \
 		echo "$(call hash_of,$^)" > $@; fi
 
 test: install
