@@ -112,7 +112,7 @@ def run(
 
 
 def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: str = "") -> int:
-    """Link the uploaded artifact (summary.json, chart.png) from each result's pull request comment.
+    """Link the uploaded artifact (summary.json, chart.svg) from each result's pull request comment.
 
     `results` is the reporting step's output (`PR:JOB_ID ...`), `artifact_url` the upload step's
     (actions/upload-artifact's `artifact-url`, https://github.com/actions/upload-artifact#outputs).
@@ -129,7 +129,7 @@ def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: st
     for pull_request, jobs in sorted(by_pull.items()):
         updates = {
             f"files:{job}": (
-                f"Files of result `{job}` (`summary.json`, `chart.png`): "
+                f"Files of result `{job}` (`summary.json`, `chart.svg`): "
                 f"[workflow artifact]({artifact_url})" + (f" of run {run_id}" if run_id else "")
             )
             for job in jobs

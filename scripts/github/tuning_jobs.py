@@ -35,7 +35,7 @@ class EndedJob:
         return f"result:{job_id(self.name)}"
 
 
-# Where a step writes each rendered job's summary.json and chart.png (`<dir>/<job id>/`), for
+# Where a step writes each rendered job's summary.json and chart.svg (`<dir>/<job id>/`), for
 # the workflow to upload as an artifact and link from the comment; unset: no files.
 RESULTS_DIR_VARIABLE = "HPT_RESULTS_DIR"
 
@@ -106,7 +106,7 @@ class TuningJobs:
             raise UserError(f"report {ended.name}: {last_line(error)}") from None
 
     def _write_files(self, ended: EndedJob, job: HyperparameterTuningJob) -> None:
-        """summary.json and chart.png of the job under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
+        """summary.json and chart.svg of the job under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
         import os
         from pathlib import Path
 

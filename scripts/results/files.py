@@ -1,4 +1,4 @@
-"""Write a finished job's summary next to its results: summary.md, summary.json, chart.png."""
+"""Write a finished job's summary next to its results: summary.md, summary.json, chart.svg."""
 
 from __future__ import annotations
 
@@ -24,4 +24,4 @@ def write_summary(job: HyperparameterTuningJob, directory: Path, *, backend: Whe
     json_path = directory / "summary.json"
     markdown_path.write_text(render_summary(data), encoding="utf-8")
     json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return [markdown_path, json_path, write_chart(job, directory / "chart.png")]
+    return [markdown_path, json_path, write_chart(job, directory / "chart.svg")]

@@ -376,7 +376,7 @@ def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
     github, history, step, github_env, tmp_path
 ):
     """HPT_FOLLOW_MINUTES: the merge's own job posts the best trial, writes summary.json and
-    chart.png for the artifact, and `link-files` links the artifact; the reporter then has nothing to do."""
+    chart.svg for the artifact, and `link-files` links the artifact; the reporter then has nothing to do."""
     import time as clock
 
     github.add_pull(5, history.head, history.base, merge_sha=history.merge)
@@ -398,7 +398,7 @@ def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
         assert f"results=5:{job}" in lines
         body = github.ours(5)[0]["body"]
         assert "wide" in sections(body)[f"result:{job}"]
-        assert sorted(path.name for path in (results / job).iterdir()) == ["chart.png", "summary.json"]
+        assert sorted(path.name for path in (results / job).iterdir()) == ["chart.svg", "summary.json"]
         assert took < 120  # the job takes seconds; the result followed within the poll interval
 
         url = "https://github.com/octo-org/hpt-demo/actions/runs/1/artifacts/4242"
