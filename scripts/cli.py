@@ -14,7 +14,6 @@ so that `validate` stays fast and `COMMAND --help` never waits on them.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import sys
@@ -22,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from scripts.errors import ExitStatus, UserError
+from scripts.errors import ExitStatus, UserError, did_you_mean  # noqa: F401  (did_you_mean: re-exported)
 
 
 @dataclass(frozen=True)
@@ -89,12 +88,6 @@ def version() -> str:
         project = tomllib.load(file)["project"]
     commit = git.head_commit()
     return f"{project['name']} {project['version']}" + (f" (commit {commit[:12]})" if commit else "")
-
-
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """` (did you mean 'run'?)` for the closest of `choices`, or "" when none is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _usage() -> str:

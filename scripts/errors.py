@@ -7,6 +7,8 @@ its traceback. The domain packages raise `UserError`; only `scripts.cli` catches
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -25,3 +27,9 @@ class ExitStatus(IntEnum):
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """` (did you mean 'run'?)` for the closest of `choices`, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,15 +1,264 @@
-"""`python -m scripts list`: being written in this session (a helper fills it in)."""
+"""List a backend's tuning jobs, newest first (filter by experiment and state).
+
+    python -m scripts list [--backend local|vertex] [--experiment NAME] [--state STATE ...]
+                           [--limit N] [--format table|json] [--project P] [--region R]
+
+The filter goes to the server (`ListHyperparameterTuningJobs`, `labels.hpt-experiment="..."`
+and `state="JOB_STATE_..."` terms, the states ORed): Vertex AI and the emulator read the same
+syntax. `--backend local` lists every job of the local state directory (the parent
+`projects/-/locations/-`, unless --project/--region narrow it) without running any of them;
+`--backend vertex` lists one project and region: --project/--region, else
+`GOOGLE_CLOUD_PROJECT`/`GOOGLE_CLOUD_REGION`, else the experiments file's `defaults`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
 
-from scripts.errors import UserError
+from scripts.errors import UserError, did_you_mean
+from scripts.jobs import labels, states
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.vertex.backend import Backend
+
+DEFAULT_LIMIT = 20
+PAGE_SIZE = 100
+
+
+def _state(text: str) -> str:
+    name = states.parse(text)
+    if name is None:
+        known = [states.short(state).lower() for state in states.ALL]
+        hint = did_you_mean(text.lower(), known)
+        raise argparse.ArgumentTypeError(f"unknown state {text!r}{hint} (known: {', '.join(known)})")
+    return name
+
+
+def _limit(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("the limit is 0 (every job) or more")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from scripts.commands.backend_args import add_backend_argument
+    from scripts.commands.experiment_args import add_file_argument
+    from scripts.commands.format_args import add_format_argument
+
+    add_backend_argument(parser, default="local")
+    parser.add_argument("--experiment", metavar="NAME", help="only the jobs of this experiment (its label)")
+    parser.add_argument(
+        "--state",
+        dest="states",
+        type=_state,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="STATE",
+        help="only jobs in these states (any of them), e.g. running succeeded; repeatable",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_limit,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"the newest N jobs (default {DEFAULT_LIMIT}; 0: all)",
+    )
+    add_format_argument(
+        parser,
+        {
+            "table": "one aligned row per job",
+            "json": "a JSON array: name, id, experiment, state, trials, times, console_url of each job",
+        },
+        default="table",
+    )
+    parser.add_argument(
+        "--project",
+        help="vertex default: $GOOGLE_CLOUD_PROJECT, else the file's; local default: every project",
+    )
+    parser.add_argument(
+        "--region", help="vertex default: $GOOGLE_CLOUD_REGION, else the file's; local default: every region"
+    )
+    add_file_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("list: not available yet")
+    from scripts.commands.backend_args import local_backend
+    from scripts.paths import state_dir
+    from scripts.vertex.backend import Backend
+
+    configured = Backend.from_environment()
+    if args.backend == "vertex":
+        parent = _vertex_parent(args)
+        jobs = list_jobs(configured, parent, args.experiment, args.states)
+        return _print(args, jobs, configured, f"{configured.describe()} ({parent})")
+    parent = f"projects/{args.project or '-'}/locations/{args.region or '-'}"
+    if not configured.is_emulator and not (state_dir() / "emulator.sqlite3").exists():
+        # Nothing ran here yet: no state directory to read, and none to create just to say so.
+        return _print(args, [], configured, f"the local backend ({state_dir()})")
+    with local_backend(configured, resume=False) as backend:
+        jobs = list_jobs(backend, parent, args.experiment, args.states)
+        where = f"the local backend ({backend.state_dir or backend.emulator})"
+        return _print(args, jobs, backend, where)
+
+
+def _vertex_parent(args: argparse.Namespace) -> str:
+    """projects/P/locations/L from the flags, the environment, or the experiments file's defaults."""
+    project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    region = args.region or os.environ.get("GOOGLE_CLOUD_REGION")
+    if not (project and region):
+        defaults = _file_defaults(args.file)
+        project = project or defaults.project
+        region = region or defaults.region
+    if not (project and region):
+        raise UserError("list --backend vertex needs --project and --region (or GOOGLE_CLOUD_PROJECT/REGION)")
+    return f"projects/{project}/locations/{region}"
+
+
+def _file_defaults(path: str):
+    from scripts.experiments import InvalidExperiments, load
+    from scripts.experiments.model import Settings
+
+    try:
+        return load(path, env=os.environ).defaults
+    except (InvalidExperiments, OSError):
+        return Settings()
+
+
+def list_jobs(
+    backend: Backend, parent: str, experiment: str | None = None, state_names: list[str] | tuple = ()
+) -> list[HyperparameterTuningJob]:
+    """The jobs under `parent` that match, newest first (create time, then name)."""
+    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+    from scripts.vertex.client import emulator_address
+    from scripts.vertex.errors import explain
+    from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
+
+    location = parent.rsplit("/", 1)[-1]
+    client = backend.job_service_client(location if location != "-" else "us-central1")
+    request = ListHyperparameterTuningJobsRequest(
+        parent=parent, filter=labels.jobs_filter(experiment, state_names), page_size=PAGE_SIZE
+    )
+
+    def list_all() -> list[HyperparameterTuningJob]:
+        return list(client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT))
+
+    try:
+        jobs = RetryPolicy().call(list_all, method="ListHyperparameterTuningJobs")
+    except API_ERRORS as error:
+        raise explain(
+            error,
+            action=f"listing the jobs of {parent}",
+            project=parent.split("/")[1],
+            emulator=emulator_address(client),
+        ) from None
+    return sorted(jobs, key=lambda job: (_created(job), job.name), reverse=True)
+
+
+def _created(job: HyperparameterTuningJob) -> float:
+    return job.create_time.timestamp() if "create_time" in job else 0.0
+
+
+def job_row(job: HyperparameterTuningJob, backend: Backend) -> dict:
+    """What `list` shows of a job (the JSON object; the table shows the same)."""
+    from scripts.jobs.names import job_id
+    from scripts.results.trials import count_outcomes
+
+    counts = count_outcomes(job)
+    return {
+        "name": job.name,
+        "id": job_id(job.name),
+        "display_name": job.display_name,
+        "experiment": job.labels.get(labels.EXPERIMENT, ""),
+        "state": states.short(job.state.name),
+        "trials": {
+            "done": counts["total"] - counts["active"],
+            "total": job.max_trial_count,
+            "succeeded": counts["succeeded"],
+            "running": counts["active"],
+        },
+        "create_time": _time(job, "create_time"),
+        "end_time": _time(job, "end_time"),
+        "console_url": backend.console_url(job.name),
+    }
+
+
+def _time(job: HyperparameterTuningJob, field: str) -> str | None:
+    if field not in job:
+        return None
+    return getattr(job, field).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _print(
+    args: argparse.Namespace, jobs: list[HyperparameterTuningJob], backend: Backend, where: str
+) -> int:
+    total = len(jobs)
+    if args.limit:
+        jobs = jobs[: args.limit]
+    rows = [job_row(job, backend) for job in jobs]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        for line in table(rows):
+            print(line)
+    if total > len(rows):
+        print(f"({total - len(rows)} older jobs not shown; --limit 0 shows all)", file=sys.stderr)
+    if not rows:
+        print(_nothing(args, where), file=sys.stderr)
+    return 0
+
+
+def table(rows: list[dict]) -> list[str]:
+    """Aligned columns: id, experiment, state, trials done/total, created (UTC), console URL."""
+    if not rows:
+        return []
+    header = ("id", "experiment", "state", "trials", "created (UTC)", "console")
+    cells = [header] + [
+        (
+            row["id"],
+            row["experiment"] or "-",
+            row["state"],
+            f"{row['trials']['done']}/{row['trials']['total']}",
+            (row["create_time"] or "").replace("T", " ").removesuffix("Z")[:16],
+            row["console_url"] or "",
+        )
+        for row in rows
+    ]
+    if not any(row["console_url"] for row in rows):
+        cells = [line[:-1] for line in cells]  # an emulator's jobs have no console page
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    ]
+
+
+def _nothing(args: argparse.Namespace, where: str) -> str:
+    """What to say when no job matched, with a hint when the experiment name is not in the file."""
+    text = f"no jobs on {where}"
+    if args.experiment:
+        text += f" of experiment {args.experiment!r}"
+        names = _experiment_names(args.file)
+        if names and args.experiment not in names:
+            text += did_you_mean(args.experiment, names)
+    if args.states:
+        text += " in state " + " or ".join(states.short(name) for name in args.states)
+    return text
+
+
+def _experiment_names(path: str) -> list[str]:
+    from scripts.experiments import InvalidExperiments, load
+
+    try:
+        return load(path, env=os.environ).names
+    except (InvalidExperiments, OSError):
+        return []

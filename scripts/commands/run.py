@@ -8,9 +8,7 @@ emulator the environment names, or one started here) and always waits for the en
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from scripts.errors import ExitStatus, UserError
@@ -21,15 +19,11 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from scripts.commands.backend_args import add_backend_argument
     from scripts.commands.experiment_args import add_experiment_arguments
 
     add_experiment_arguments(parser)  # EXPERIMENT, --file, --profile, --set, --commit, --pr, --repository
-    parser.add_argument(
-        "--backend",
-        choices=("local", "vertex"),
-        required=True,
-        help="vertex: Vertex AI (Application Default Credentials); local: the emulator on this machine",
-    )
+    add_backend_argument(parser)
     parser.add_argument("--wait", action="store_true", help="follow the job to its end (always on for local)")
     parser.add_argument(
         "--json", action="store_true", help="print the final job, with its trials, as protobuf JSON on stdout"
@@ -113,22 +107,10 @@ def run(args: argparse.Namespace) -> int:
         compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
         return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
-    with _local_emulator(configured) as backend:
+    from scripts.commands.backend_args import local_backend
+
+    with local_backend(configured) as backend:
         return _submit_and_follow(args, compiled, backend, wait=True, cancel_on_interrupt=True)
-
-
-@contextlib.contextmanager
-def _local_emulator(configured: Backend) -> Iterator[Backend]:
-    """The emulator the environment names, or one served here (from the state directory) until the end."""
-    if configured.is_emulator:
-        yield configured
-        return
-    from scripts.emulator.embedded import running_emulator
-    from scripts.paths import state_dir
-
-    directory = state_dir()
-    with running_emulator(directory) as address:
-        yield Backend.emulator_at(address, directory)
 
 
 def _submit_and_follow(

@@ -59,6 +59,18 @@ def _record_address(lock, address: str) -> None:
     lock.flush()
 
 
+def serving_address(state_dir: Path) -> str | None:
+    """The `host:port` of the emulator that holds `state_dir` now (from its lock file), or None."""
+    import re
+
+    try:
+        text = (Path(state_dir) / LOCK_FILE).read_text()
+    except OSError:
+        return None
+    match = re.search(r"serving (\S+)", text)
+    return match.group(1) if match else None
+
+
 PREEMPT_AFTER_ENV = "HPT_EMULATOR_PREEMPT_AFTER"
 
 
@@ -91,6 +103,7 @@ def running_emulator(
     poll_interval: float = 0.1,
     stop_grace_seconds: float = 5.0,
     preempt_after: float | None = None,
+    resume: bool = True,
 ) -> Iterator[str]:
     """Serve the JobService emulator on `host:port` (0: a free port) and yield `host:port`.
 
@@ -99,7 +112,9 @@ def running_emulator(
     once (default: this machine's cores); `seed` fixes every study's seed. `preempt_after`
     (default: `$HPT_EMULATOR_PREEMPT_AFTER`, else none) preempts each trial of a SPOT job once,
     that many seconds after it starts, as a spot VM is preempted: its replicas get SIGTERM and
-    start again, so the trainer's backup and restore runs for real.
+    start again, so the trainer's backup and restore runs for real. `resume=False` serves the
+    store as it is and runs nothing (what `list` needs): the jobs it left unfinished wait for
+    the next emulator that resumes them.
     """
     from scripts.emulator.scheduler import Options, Scheduler
     from scripts.emulator.server import JobService, serve
@@ -116,8 +131,8 @@ def running_emulator(
         stop_grace_seconds=stop_grace_seconds,
         preempt_after=preempt_after if preempt_after is not None else _preempt_after_from_environment(),
     )
-    # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
-    threading.Thread(target=_import_optimizer_library, daemon=True).start()
+    if resume:  # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
+        threading.Thread(target=_import_optimizer_library, daemon=True).start()
     with _owning(directory) as lock:
         store = Store(directory)
         scheduler = Scheduler(store, options)
@@ -128,7 +143,8 @@ def running_emulator(
             raise
         try:
             _record_address(lock, f"{host}:{bound}")
-            scheduler.resume()
+            if resume:
+                scheduler.resume()
             yield f"{host}:{bound}"
         finally:
             server.stop(grace=1).wait()

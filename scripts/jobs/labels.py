@@ -9,6 +9,7 @@ lowercase letters, digits, `_` and `-`; keys start with a letter.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 EXPERIMENT = "hpt-experiment"
 SPEC_HASH = "hpt-spec-hash"
@@ -39,3 +40,18 @@ def identity_filter(labels: dict[str, str]) -> str:
 def repository_filter(repository: str) -> str:
     """The `ListHyperparameterTuningJobs` filter that finds a repository's jobs."""
     return f'labels.{REPOSITORY}="{label_value(repository)}"'
+
+
+def jobs_filter(experiment: str | None = None, state_names: Sequence[str] = ()) -> str:
+    """The `ListHyperparameterTuningJobs` filter for `list`: an experiment's jobs (by its label),
+    in any of `state_names` (`JOB_STATE_...`); "" for every job.
+
+    Several states are an OR in parentheses, which Vertex AI (AIP-160) and the emulator both read:
+    `labels.hpt-experiment="x" AND (state="JOB_STATE_RUNNING" OR state="JOB_STATE_PENDING")`."""
+    terms = [f'labels.{EXPERIMENT}="{label_value(experiment)}"'] if experiment else []
+    states = [f'state="{name}"' for name in dict.fromkeys(state_names)]
+    if len(states) == 1:
+        terms += states
+    elif states:
+        terms.append(f"({' OR '.join(states)})")
+    return " AND ".join(terms)

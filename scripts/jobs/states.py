@@ -15,6 +15,24 @@ CANCELLED = "JOB_STATE_CANCELLED"
 EXPIRED = "JOB_STATE_EXPIRED"
 PARTIALLY_SUCCEEDED = "JOB_STATE_PARTIALLY_SUCCEEDED"
 
+# Every state a job can be in (`JobState` without UNSPECIFIED), in the API's order.
+ALL = tuple(
+    f"JOB_STATE_{name}"
+    for name in (
+        "QUEUED",
+        "PENDING",
+        "RUNNING",
+        "SUCCEEDED",
+        "FAILED",
+        "CANCELLING",
+        "CANCELLED",
+        "PAUSED",
+        "EXPIRED",
+        "UPDATING",
+        "PARTIALLY_SUCCEEDED",
+    )
+)
+
 # After these, nothing about the job changes any more.
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, EXPIRED, PARTIALLY_SUCCEEDED})
 # A job in these states no longer counts as the submission of its spec: submitting again makes a new one.
@@ -23,6 +41,13 @@ NOT_REUSABLE = frozenset({FAILED, CANCELLING, CANCELLED, EXPIRED})
 
 def is_terminal(state_name: str) -> bool:
     return state_name in TERMINAL
+
+
+def parse(text: str) -> str | None:
+    """`succeeded`, `SUCCEEDED` or `JOB_STATE_SUCCEEDED` -> `JOB_STATE_SUCCEEDED`; None if no state."""
+    name = text.strip().upper().replace("-", "_")
+    name = name if name.startswith("JOB_STATE_") else f"JOB_STATE_{name}"
+    return name if name in ALL else None
 
 
 def short(state_name: str) -> str:

@@ -41,12 +41,13 @@ from google.protobuf import any_pb2, empty_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from scripts.emulator.server import RpcFailure, parse_filter
+
 SERVICE = "google.cloud.aiplatform.v1.JobService"
 BASE_TIME = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=1)
 
 _PARENT = re.compile(r"^projects/[^/]+/locations/[^/]+$")
-_CLAUSE = re.compile(r'^labels\.([a-z][a-z0-9_-]*)="([^"]*)"$')
 
 
 @dataclass
@@ -298,17 +299,16 @@ class FakeJobService:
     def _list(
         self, request: ListHyperparameterTuningJobsRequest, context
     ) -> ListHyperparameterTuningJobsResponse:
-        wanted = {}
-        for clause in filter(None, request.filter.split(" AND ")):
-            match = _CLAUSE.match(clause.strip())
-            if match is None:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Unsupported filter: {request.filter}")
-            wanted[match[1]] = match[2]
+        # The emulator's reading of AIP-160 (labels, state, display_name; AND, OR, parentheses):
+        # what the fake accepts is what the local backend accepts.
+        try:
+            predicates = parse_filter(request.filter)
+        except RpcFailure as failure:
+            context.abort(failure.code, f"Unsupported filter: {failure}")
         found = [
             job
             for name, job in sorted(self.jobs.items())
-            if name.startswith(request.parent + "/")
-            and all(job.labels.get(k) == v for k, v in wanted.items())
+            if name.startswith(request.parent + "/") and all(predicate(job) for predicate in predicates)
         ]
         offset = int(request.page_token or 0)
         size = request.page_size or self.page_size

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scripts.emulator.server import RpcFailure, parse_filter
+from scripts.jobs import states
 from scripts.jobs.labels import IDENTITY, identity_filter, label_value
 
 label_values = st.text(min_size=1, max_size=40).map(label_value).filter(bool)
@@ -66,3 +67,21 @@ def test_unbalanced_or_nested_parentheses_are_an_invalid_argument():
             assert failure.code == grpc.StatusCode.INVALID_ARGUMENT, text
         else:
             raise AssertionError(f"{text!r} parsed")
+
+
+@given(
+    st.one_of(st.none(), st.text(min_size=1, max_size=30)),
+    st.lists(st.sampled_from(states.ALL), max_size=4),
+    st.sampled_from(states.ALL),
+    st.text(max_size=30),
+)
+def test_the_list_filter_parses_and_matches_exactly_its_experiment_and_states(
+    experiment, wanted, state, label
+):
+    from scripts.jobs.labels import EXPERIMENT, jobs_filter
+
+    job = HyperparameterTuningJob(state=JobState[state], labels={EXPERIMENT: label_value(label)})
+    expected = (experiment is None or label_value(experiment) == label_value(label)) and (
+        not wanted or state in wanted
+    )
+    assert _matches(jobs_filter(experiment, wanted), job) == expected

@@ -1,0 +1,54 @@
+"""`--backend local|vertex`, and the local backend a command talks to (`run`, `list`).
+
+    with local_backend(Backend.from_environment()) as backend:      # run: resumes and runs jobs
+        ...
+    with local_backend(configured, resume=False) as backend:        # list: reads, runs nothing
+        ...
+
+The local backend is the emulator `VERTEX_AI_EMULATOR_HOST` names when it is set; else the one
+serving the state directory (`HPT_STATE_DIR`, default `.hpt/`), started here for the length of
+the block. A reader (`resume=False`) that finds the state directory held by a running emulator
+(a `make tune` in another terminal) asks that one instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+
+from scripts.vertex.backend import Backend
+
+BACKENDS = ("local", "vertex")
+
+
+def add_backend_argument(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    """`--backend local|vertex`: required unless `default` is given."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        required=default is None,
+        default=default,
+        help="vertex: Vertex AI (Application Default Credentials); local: the emulator on this machine"
+        + (f" (default: {default})" if default else ""),
+    )
+
+
+@contextlib.contextmanager
+def local_backend(configured: Backend, *, resume: bool = True) -> Iterator[Backend]:
+    """The emulator the environment names, or one serving the state directory until the end."""
+    if configured.is_emulator:
+        yield configured
+        return
+    from scripts.emulator.embedded import StateDirInUse, running_emulator, serving_address
+    from scripts.paths import state_dir
+
+    directory = state_dir()
+    with contextlib.ExitStack() as stack:
+        try:
+            address = stack.enter_context(running_emulator(directory, resume=resume))
+        except StateDirInUse:
+            address = None if resume else serving_address(directory)
+            if address is None:
+                raise
+        yield Backend.emulator_at(address, directory)
