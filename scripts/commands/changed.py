@@ -9,6 +9,7 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_file_argument
+    from scripts.commands.format_args import add_format_argument
 
     parser.add_argument(
         "--base", required=True, metavar="REV", help="the revision to compare with (e.g. origin/main)"
@@ -20,11 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the revision to compare (default: the experiments file in the working tree)",
     )
     add_file_argument(parser)
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="json: {added, changed, removed, unchanged, to_submit, differences} for workflows",
+    add_format_argument(
+        parser,
+        {
+            "table": "a line per experiment: added, changed (with what changed), removed, unchanged",
+            "json": "{added, changed, removed, unchanged, to_submit, differences} for workflows",
+        },
+        default="table",
+        aliases={"text": "table"},  # its name before every command took the same --format
     )
 
 

@@ -8,13 +8,16 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_experiment_arguments
+    from scripts.commands.format_args import add_format_argument
 
     add_experiment_arguments(parser)
-    parser.add_argument(
-        "--format",
-        choices=("json", "markdown"),
+    add_format_argument(
+        parser,
+        {
+            "json": "exactly the HyperparameterTuningJob that would be sent, in the protobuf JSON mapping",
+            "markdown": "the plan a pull request shows (trials, GPU-hours, cost)",
+        },
         default="json",
-        help="json: the HyperparameterTuningJob in the protobuf JSON mapping; markdown: the plan",
     )
     parser.add_argument(
         "--base",

@@ -6,12 +6,20 @@ import argparse
 import json
 from pathlib import Path
 
+from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, job_and_client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_job_arguments(parser)
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    add_format_argument(
+        parser,
+        {
+            "markdown": "the summary as the pull-request comment shows it (best trial, trial table, links)",
+            "json": "the summary's data, as summary.json holds it (every trial, counts, links)",
+        },
+        default="markdown",
+    )
     parser.add_argument("--output", type=Path, help="write the summary to this file instead of stdout")
     parser.add_argument(
         "--limit",

@@ -21,12 +21,19 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.backend_args import add_backend_argument
     from scripts.commands.experiment_args import add_experiment_arguments
+    from scripts.commands.format_args import add_format_argument
 
     add_experiment_arguments(parser)  # EXPERIMENT, --file, --profile, --set, --commit, --pr, --repository
     add_backend_argument(parser)
     parser.add_argument("--wait", action="store_true", help="follow the job to its end (always on for local)")
-    parser.add_argument(
-        "--json", action="store_true", help="print the final job, with its trials, as protobuf JSON on stdout"
+    add_format_argument(
+        parser,
+        {
+            "table": "the live trial table and the result on stderr, nothing on stdout",
+            "json": "the same on stderr, and the final job (with its trials) as protobuf JSON on stdout",
+        },
+        default="table",
+        json_alias=True,
     )
     parser.add_argument(
         "--force",
@@ -124,7 +131,7 @@ def _submit_and_follow(
     job = submit(client, compiled, force=args.force)
     _say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
     if not wait:
-        if args.json:
+        if args.format == "json":
             print(to_json(job))
         _say(f"follow it with: python -m scripts status {job.name}")
         return 0
@@ -179,7 +186,7 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Bac
         _say(f"error: {job.error.message}")
     for path in write_summary(job, backend.run_dir(job.name), backend=backend):
         _say(f"wrote {path}")
-    if args.json:
+    if args.format == "json":
         print(to_json(job))
 
 

@@ -6,13 +6,20 @@ import argparse
 import datetime as dt
 import sys
 
+from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, job_and_client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_job_arguments(parser)
-    parser.add_argument(
-        "--json", action="store_true", help="print the job (with its trials) as protobuf JSON"
+    add_format_argument(
+        parser,
+        {
+            "table": "the job's state and console page, a table of its trials, the best so far",
+            "json": "the job (with its trials) as protobuf JSON",
+        },
+        default="table",
+        json_alias=True,
     )
 
 
@@ -24,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     name, backend, client = job_and_client(args)
     job = get_job(client, str(name))
-    if args.json:
+    if args.format == "json":
         print(to_json(job))
         return 0
     print(f"{job.name} ({job.display_name})")

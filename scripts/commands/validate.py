@@ -8,13 +8,17 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_file_argument
+    from scripts.commands.format_args import add_format_argument
 
     add_file_argument(parser)
-    parser.add_argument(
-        "--format",
-        choices=("text", "github"),
+    add_format_argument(
+        parser,
+        {
+            "text": "one FILE:LINE:COL: field: message line per problem",
+            "github": "the same lines and a workflow error annotation for each",
+            "json": "{file, valid, experiments, profiles, problems: [{file, line, column, field, message}]}",
+        },
         default="text",
-        help="text: FILE:LINE:COL: field: message; github: workflow error annotations too",
     )
 
 
@@ -26,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
     except InvalidExperiments as error:
         from scripts.github.runner import annotation, one_line
 
+        if args.format == "json":
+            _print_json(args.file, problems=error.problems)
+            return 1
+
         for problem in error.problems:
             # One line per problem, whatever a key holds (a newline must not start a workflow command).
             print(one_line(str(problem)))
@@ -36,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
     names = experiments.names
+    if args.format == "json":
+        _print_json(args.file, experiments=names, profiles=list(experiments.profiles))
+        return 0
     profiles = len(experiments.profiles)
     print(
         f"{args.file}: OK ({len(names)} experiment{'s' if len(names) != 1 else ''}, "
@@ -43,3 +54,29 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _print_json(file: str, *, problems=(), experiments=(), profiles=()) -> None:
+    import json
+
+    print(
+        json.dumps(
+            {
+                "file": file,
+                "valid": not problems,
+                "experiments": list(experiments),
+                "profiles": list(profiles),
+                "problems": [
+                    {
+                        "file": problem.file,
+                        "line": problem.line,
+                        "column": problem.column,
+                        "field": problem.field,
+                        "message": problem.message,
+                    }
+                    for problem in problems
+                ],
+            },
+            indent=2,
+        )
+    )
