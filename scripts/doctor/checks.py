@@ -271,7 +271,10 @@ class Doctor:
                 )
             )
         for email, experiments in accounts:
-            checks.append(self._act_as("trial service account", email, f"trials of {', '.join(experiments)}"))
+            names = ", ".join(experiments[:2]) + (
+                f" and {len(experiments) - 2} more" if len(experiments) > 2 else ""
+            )
+            checks.append(self._act_as("trial service account", email, f"trials of {names}"))
         checks.append(self._build_account())
         return checks
 
