@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
-from scripts.errors import UserError
+from scripts.errors import UserError, did_you_mean
 from scripts.experiments import rules, schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
@@ -123,11 +123,13 @@ def variant(
     """
     if name not in experiments.experiments:
         known = ", ".join(experiments.experiments) or "none"
-        raise UserError(f"unknown experiment {name!r} in {experiments.path} (known: {known})")
+        hint = did_you_mean(name, experiments.names)
+        raise UserError(f"unknown experiment {name!r}{hint} in {experiments.path} (known: {known})")
     if profile is not None and profile not in experiments.profiles:
         known = ", ".join(experiments.profiles) or "none are defined"
+        hint = did_you_mean(profile, list(experiments.profiles))
         raise InvalidExperiments(
-            [Problem("--profile", 1, 1, "profile", f"unknown profile {profile!r} (known: {known})")]
+            [Problem("--profile", 1, 1, "profile", f"unknown profile {profile!r}{hint} (known: {known})")]
         )
     overrides = overrides or {}
     if env is not None and env is not experiments.env and dict(env) != experiments.env:

@@ -306,6 +306,15 @@ def test_unknown_experiment_and_profile_list_the_known_ones():
         shipped("horses-humans", profile="fast")
 
 
+def test_a_misspelt_experiment_or_profile_suggests_the_closest_name():
+    with pytest.raises(
+        UserError, match=r"unknown experiment 'horses-humas' \(did you mean 'horses-humans'\?\)"
+    ):
+        shipped("horses-humas")
+    with pytest.raises(InvalidExperiments, match=r"unknown profile 'ofline' \(did you mean 'offline'\?\)"):
+        shipped("horses-humans", profile="ofline")
+
+
 def test_an_empty_optional_setting_is_unset_and_dollar_dollar_is_literal():
     text = HEADER.replace(
         "project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SA:-}"
