@@ -28,28 +28,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_experiment_arguments(parser, experiment=False)
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument(
+        "--from-event",
+        action="store_true",
+        help="size from what this GitHub Actions run submits ($GITHUB_EVENT_PATH): a push's added or "
+        "changed experiments, a dispatch's experiment and overrides, an /hpt run comment's experiment",
+    )
+    parser.add_argument(
         "--summary",
         action="store_true",
         help="also append the Markdown table to $GITHUB_STEP_SUMMARY (GitHub Actions job summary)",
     )
 
 
-def _compile(args: argparse.Namespace) -> tuple[list, str | None]:
-    """The experiments to size from, and a problem that kept them from compiling (without EXPERIMENT)."""
+def _from_event() -> tuple[list[str], list[str], str]:
+    """What this workflow run submits: (experiment names, `--set` overrides, where that was read)."""
+    from scripts import git
+    from scripts.github import environment
+    from scripts.github.dispatch_flow import parse_inputs
+    from scripts.github.events import (
+        ZERO_SHA,
+        DispatchEvent,
+        IssueCommentEvent,
+        PushEvent,
+        load_event,
+        parse_command,
+        parse_event,
+    )
+    from scripts.github.planning import changed
+
+    event = parse_event(*load_event())
+    if isinstance(event, PushEvent):
+        base = event.before if event.before != ZERO_SHA else git.first_parent(event.after)
+        changes = changed(base, event.after, environment.trusted())
+        return [c.experiment for c in changes if c.kind != "removed"], [], "added or changed by this push"
+    if isinstance(event, DispatchEvent):
+        request = parse_inputs(event.inputs)
+        return [request.experiment], list(request.overrides), "dispatched"
+    if isinstance(event, IssueCommentEvent):
+        command = parse_command(event.body)
+        return ([command.experiment] if command and command.experiment else []), [], "asked by /hpt run"
+    return [], [], "of this event"
+
+
+def _compile(args: argparse.Namespace) -> tuple[list, str | None, str | None]:
+    """The experiments to size from; a problem that kept them from compiling (without EXPERIMENT);
+    a note on what was left out."""
     from scripts.commands.experiment_args import compile_from_args, context_from_args, load_from_args
     from scripts.experiments import InvalidExperiments
     from scripts.experiments.compiler import compile_experiment
 
     if args.experiment:
-        return [compile_from_args(args)], None  # a bad name or file is the user's input: exit 1
+        return [compile_from_args(args)], None, None  # a bad name or file is the user's input: exit 1
     try:
         experiments = load_from_args(args)
+        names, note = experiments.names, None
+        if args.from_event:
+            names, overrides, source = _from_event()
+            args.overrides = [*args.overrides, *overrides]
+            unknown = [name for name in names if name not in experiments.experiments]
+            names = [name for name in names if name in experiments.experiments]
+            if unknown:  # an /hpt run of a pull request's own experiment: not in this checkout's file
+                note = f"not in {args.file}, not sized: {', '.join(unknown)}"
+            elif not names:
+                note = f"no experiment {source}: nothing to size"
         context = context_from_args(args)
-        return [compile_experiment(experiments, name, context) for name in experiments.names], None
+        return [compile_experiment(experiments, name, context) for name in names], None, note
     except InvalidExperiments as error:
         first = error.problems[0] if error.problems else error
         more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
-        return [], f"{first}{more}"
+        return [], f"{first}{more}", None
 
 
 def _fallback_image() -> str | None:
@@ -71,11 +118,12 @@ def run(args: argparse.Namespace) -> int:
     from scripts.doctor.clients import Endpoints
     from scripts.doctor.target import Target
 
-    compiled, problem = _compile(args)
+    compiled, problem, note = _compile(args)
     target = Target.build(
         os.environ,
         compiled,
         experiments_problem=problem,
+        experiments_note=note,
         fallback_image_uri=None if compiled else _fallback_image(),
     )
     checks = Doctor(target, Endpoints.from_environment()).run()

@@ -149,10 +149,14 @@ class Doctor:
         target = self.target
         if target.experiments_problem:
             return fail("experiments", target.experiments_problem, "python -m scripts validate")
+        if target.experiments_note and not target.experiments:
+            return warn("experiments", target.experiments_note)
         if not target.experiments:
             return warn("experiments", "no experiment compiled: nothing to size the quota check from")
         peaks = needs.peaks(target.demands)
         sized = "; peak " + ", ".join(peak.short() for peak in peaks) if peaks else ""
+        if target.experiments_note:
+            return warn("experiments", f"{', '.join(target.experiments)}{sized}; {target.experiments_note}")
         return ok("experiments", f"{', '.join(target.experiments)}{sized}")
 
     def credentials(self) -> Check:

@@ -37,6 +37,7 @@ class Target:
     missing: tuple[Missing, ...] = ()
     experiments: tuple[str, ...] = ()
     experiments_problem: str | None = None
+    experiments_note: str | None = None  # what was left out of the sizing, and why
     demands: tuple[Demand, ...] = ()
     # (service account, the experiments whose trials run as it)
     trial_service_accounts: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -49,6 +50,7 @@ class Target:
         compiled: Iterable[CompiledExperiment] = (),
         *,
         experiments_problem: str | None = None,
+        experiments_note: str | None = None,
         fallback_image_uri: str | None = None,
     ) -> Target:
         def value(name: str) -> str | None:
@@ -91,6 +93,7 @@ class Target:
             missing=tuple(missing),
             experiments=tuple(experiment.name for experiment in compiled),
             experiments_problem=experiments_problem,
+            experiments_note=experiments_note,
             demands=tuple(demand for experiment in compiled for demand in demands(experiment)),
             trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
             image_uris=tuple(uris),

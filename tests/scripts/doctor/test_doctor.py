@@ -192,3 +192,36 @@ def test_an_unknown_experiment_is_a_user_error(google, doctor, capsys):
     code = __import__("scripts.cli", fromlist=["main"]).main(["doctor", "no-such-experiment"])
     assert code == 1
     assert "unknown experiment 'no-such-experiment'" in capsys.readouterr().err
+
+
+def _event(tmp_path, monkeypatch, name: str, payload: dict) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", name)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+
+
+def test_from_a_dispatch_event_the_experiment_and_its_overrides_size_the_peak(
+    google, world, doctor, tmp_path, monkeypatch
+):
+    inputs = {"experiment": EXPERIMENT, "parallel_trials": "3", "max_trials": "", "dry_run": False}
+    _event(tmp_path, monkeypatch, "workflow_dispatch", {"ref": "refs/heads/main", "inputs": inputs})
+    code, out = doctor("--from-event")
+    assert code == 0, out
+    assert line(out, "experiments").startswith("✓") and f"{EXPERIMENT}; peak 6 NVIDIA_TESLA_V100" in out
+    assert "need 6 NVIDIA_TESLA_V100 (2 per trial x 3 parallel trials, horses-humans), have 8" in out
+    assert "NVIDIA_TESLA_T4" not in out
+
+
+def test_from_an_hpt_run_comment_of_an_experiment_this_file_lacks(
+    google, world, doctor, tmp_path, monkeypatch
+):
+    payload = {
+        "action": "created",
+        "issue": {"number": 7, "pull_request": {}},
+        "comment": {"body": "/hpt run brand-new", "user": {"login": "a"}, "author_association": "OWNER"},
+    }
+    _event(tmp_path, monkeypatch, "issue_comment", payload)
+    code, out = doctor("--from-event")
+    assert code == 0, out
+    assert line(out, "experiments").startswith("! experiments") and "not sized: brand-new" in out
