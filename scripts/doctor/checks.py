@@ -181,6 +181,15 @@ class Doctor:
         except (exceptions.NotFound, exceptions.PermissionDenied) as error:
             if disabled_service(error):
                 raise
+            if self._project_exists(project):
+                return [
+                    warn(
+                        "project",
+                        f"{project} exists, but {self._who} may not read it (resourcemanager.projects.get)",
+                        f"gcloud projects add-iam-policy-binding {project} --member={self._member} "
+                        "--role=roles/browser" + self._member_note(),
+                    )
+                ]
             return [
                 fail(
                     "project",
@@ -202,24 +211,51 @@ class Doctor:
         shown = f" ({found.display_name})" if found.display_name and found.display_name != project else ""
         return [ok("project", f"{project}{shown}, number {self.project_number}")]
 
+    def _project_exists(self, project: str) -> bool:
+        """Whether testIamPermissions answers for the project: it needs no permission, so it answers
+        for any project that exists, whoever asks."""
+        try:
+            self._calls().projects().test_iam_permissions(
+                request={"resource": f"projects/{project}", "permissions": ["resourcemanager.projects.get"]},
+                timeout=CALL_TIMEOUT,
+                retry=None,
+            )
+        except Exception:  # noqa: BLE001 - any refusal: the project is not there for this caller
+            return False
+        return True
+
     def apis(self) -> list[Check]:
+        from google.api_core.exceptions import PermissionDenied
         from google.cloud.service_usage_v1 import State
 
         project = self.project_number or self._project
         wanted = {**needs.RUN_APIS, **needs.DOCTOR_APIS}
-        # https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet (30 at most)
-        response = (
-            self._calls()
-            .service_usage()
-            .batch_get_services(
-                request={
-                    "parent": f"projects/{project}",
-                    "names": [f"projects/{project}/services/{s}" for s in wanted],
-                },
-                timeout=CALL_TIMEOUT,
-                retry=None,
+        try:
+            # https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet (30 at most)
+            response = (
+                self._calls()
+                .service_usage()
+                .batch_get_services(
+                    request={
+                        "parent": f"projects/{project}",
+                        "names": [f"projects/{project}/services/{s}" for s in wanted],
+                    },
+                    timeout=CALL_TIMEOUT,
+                    retry=None,
+                )
             )
-        )
+        except PermissionDenied as error:
+            if disabled_service(error):
+                raise
+            # Not knowing is not a failure: the checks below meet a disabled API on their own.
+            return [
+                warn(
+                    "APIs",
+                    f"{self._who} may not read which APIs are enabled (serviceusage.services.get)",
+                    f"gcloud projects add-iam-policy-binding {self._project} --member={self._member} "
+                    "--role=roles/serviceusage.serviceUsageConsumer" + self._member_note(),
+                )
+            ]
         enabled = {
             service.name.rsplit("/", 1)[-1] for service in response.services if service.state == State.ENABLED
         }

@@ -76,7 +76,9 @@ class World:
     """A project in which everything a run needs is in place; tests take pieces away."""
 
     project_state: resourcemanager_v3.Project.State = resourcemanager_v3.Project.State.ACTIVE
-    projects_visible: bool = True
+    project_exists: bool = True
+    projects_visible: bool = True  # may the caller read the project (resourcemanager.projects.get)
+    apis_visible: bool = True  # may the caller read which APIs are enabled (serviceusage.services.get)
     enabled: set[str] = field(default_factory=lambda: {*needs.RUN_APIS, *needs.DOCTOR_APIS})
     project_permissions: set[str] = field(default_factory=lambda: set(needs.PROJECT_PERMISSIONS))
     accounts: set[str] = field(default_factory=lambda: {BUILD_ACCOUNT, TRIAL_ACCOUNT})
@@ -201,7 +203,8 @@ class FakeGoogle:
 
     def get_project(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("GetProject", request)
-        if request.name != f"projects/{PROJECT}" or not self.world.projects_visible:
+        known = request.name == f"projects/{PROJECT}" and self.world.project_exists
+        if not known or not self.world.projects_visible:
             context.abort(
                 grpc.StatusCode.PERMISSION_DENIED, f"Permission denied on resource '{request.name}'"
             )
@@ -211,6 +214,10 @@ class FakeGoogle:
 
     def project_permissions(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("Projects.TestIamPermissions", request)
+        if request.resource != f"projects/{PROJECT}" or not self.world.project_exists:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, f"Permission denied on resource '{request.resource}'"
+            )
         granted = [p for p in request.permissions if p in self.world.project_permissions]
         return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
 
@@ -218,6 +225,8 @@ class FakeGoogle:
 
     def batch_get(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("BatchGetServices", request)
+        if not self.world.apis_visible:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "Permission 'serviceusage.services.get' denied")
         if len(request.names) > 30:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "at most 30 names")
         services = []

@@ -154,7 +154,7 @@ def test_a_quota_the_project_does_not_have_is_a_warning(google, world, doctor):
 
 
 def test_an_unknown_project_skips_what_depends_on_it(google, world, doctor):
-    world.projects_visible = False
+    world.project_exists = False
     code, out = doctor(EXPERIMENT)
     assert code == 5
     assert line(out, "project").startswith("✗") and f"$ gcloud projects describe {PROJECT}" in out
@@ -225,3 +225,14 @@ def test_from_an_hpt_run_comment_of_an_experiment_this_file_lacks(
     code, out = doctor("--from-event")
     assert code == 0, out
     assert line(out, "experiments").startswith("! experiments") and "not sized: brand-new" in out
+
+
+def test_a_caller_who_may_not_read_the_project_or_its_apis_is_warned_not_stopped(google, world, doctor):
+    world.projects_visible = False
+    world.apis_visible = False
+    code, out = doctor(EXPERIMENT)
+    assert code == 0, out
+    assert line(out, "project").startswith("! project") and "exists, but" in line(out, "project")
+    assert "--role=roles/browser" in out
+    assert line(out, "APIs").startswith("! APIs") and "--role=roles/serviceusage.serviceUsageConsumer" in out
+    assert line(out, "permissions").startswith("✓") and line(out, "quota NVIDIA_TESLA_V100").startswith("✓")
