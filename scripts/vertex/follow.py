@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,19 +93,23 @@ def follow(
     display: ProgressDisplay | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> HyperparameterTuningJob:
-    """Poll the job until it ends, showing progress; returns the final job with its trials."""
+    """Poll the job until it ends, showing progress; returns the final job with its trials.
+
+    Retries and log warnings are the display's notes meanwhile: above a live table, not through it."""
     schedule = schedule or PollSchedule()
     display = display or ProgressDisplay()
+    policy = dataclasses.replace(policy or RetryPolicy(), notify=display.note)
     previous = None
-    try:
-        while True:
-            job = get_job(client, name, policy)
-            display.update(job)
-            if is_terminal(job):
-                return job
-            fingerprint = type(job).serialize(job)
-            changed = fingerprint != previous
-            previous = fingerprint
-            sleep(schedule.next(changed))
-    finally:
-        display.close()
+    with display.capturing_logs():
+        try:
+            while True:
+                job = get_job(client, name, policy)
+                display.update(job)
+                if is_terminal(job):
+                    return job
+                fingerprint = type(job).serialize(job)
+                changed = fingerprint != previous
+                previous = fingerprint
+                sleep(schedule.next(changed))
+        finally:
+            display.close()
