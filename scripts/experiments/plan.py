@@ -1,25 +1,32 @@
 """The human plan of a compiled experiment, in Markdown for a pull-request comment.
 
 What a reviewer needs before a merge spends money: the search space, the algorithm, the trial
-counts, the machines, the worst case in GPU-hours and dollars (from the dated price table in
-`prices.yaml`, with its date and assumption stated), and what changed compared to the base.
+counts, the machines, the cost (the expected cost beside the worst case, in GPU-hours and
+dollars, each figure naming its prices' source and date: `scripts.pricing`), and what changed
+compared to the base.
+
+The worst case is every trial running to its timeout (Vertex AI's 7 days when none is set) on
+every replica. The expected cost comes from earlier Vertex AI runs of the same experiment on the
+same machines when their `summary.json` files are at hand (`$HPT_STATE_DIR/runs/*/`,
+`$HPT_RESULTS_DIR/*/`): the median trial's hours for every trial, never above the worst case.
+Without them it is the timeout's bound, and with no timeout either it is not known, which the
+plan says with a warning.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scripts.experiments.compiler import CompiledExperiment
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
+from scripts.pricing.table import Pool, PriceTable, Rate, rate
 
-PRICES_FILE = Path(__file__).with_name("prices.yaml")
 # Scheduling.timeout: "The maximum job running time. The default is 7 days."
 VERTEX_DEFAULT_TIMEOUT_SECONDS = 7 * 24 * 3600
 POOL_ROLES = ("chief", "workers", "parameter servers", "evaluators")
@@ -38,14 +45,34 @@ class WorstCase:
     gpus_per_trial: int
     gpu_hours: float
     machine_hours: float
-    cost: float | None  # None: a machine or accelerator is missing from the price table
-    unpriced: tuple[str, ...]
+    cost: float | None  # None: `rate.missing` says why
+    rate: Rate  # the price of one trial-hour, with its table
+
+    @property
+    def missing(self) -> str | None:
+        return self.rate.missing
 
 
-@cache
-def prices(path: Path = PRICES_FILE) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+@dataclass(frozen=True)
+class Expected:
+    """The cost to expect: from earlier runs when known, else the timeout's bound, else not known."""
+
+    trial_hours: float | None  # per trial; None: not known
+    cost: float | None
+    basis: str  # where the hours come from, in words
+    runs: int = 0  # earlier runs it was measured on
+
+
+def pricing_pools(experiment: Experiment) -> list[Pool]:
+    return [
+        Pool(pool.machine_type, pool.accelerator_type, pool.accelerator_count, pool.replica_count)
+        for pool in _used(experiment.worker_pools)
+        if pool.machine_type is not None
+    ]
+
+
+def _rate(experiment: Experiment, price_tables: Mapping[str, PriceTable] | None) -> Rate:
+    return rate(pricing_pools(experiment), experiment.settings.region or "", price_tables)
 
 
 # An optional spending limit per job, in US dollars (a repository variable in the workflows).
@@ -76,44 +103,94 @@ def over_budget(experiment: Experiment, env: Mapping[str, str]) -> str | None:
         return None
     case = worst_case(experiment)
     if case.cost is None:
-        unpriced = ", ".join(case.unpriced)
-        return f"its cost is not known ({unpriced} not priced) and {MAX_COST_VARIABLE} is ${limit:,.2f}"
+        return f"its cost is {case.missing} and {MAX_COST_VARIABLE} is ${limit:,.2f}"
     if case.cost > limit:
         return f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
     return None
 
 
-def worst_case(experiment: Experiment, price_table: dict[str, Any] | None = None) -> WorstCase:
+def worst_case(experiment: Experiment, price_tables: Mapping[str, PriceTable] | None = None) -> WorstCase:
     """Every trial runs to its timeout on every replica: the most a job can cost."""
-    table = price_table if price_table is not None else prices()
+    trial_rate = _rate(experiment, price_tables)
     seconds = experiment.timeout_seconds or VERTEX_DEFAULT_TIMEOUT_SECONDS
     hours = seconds / 3600
     trials = experiment.max_trial_count
-    gpus = sum(pool.accelerator_count * pool.replica_count for pool in _used(experiment.worker_pools))
-    machines = sum(pool.replica_count for pool in _used(experiment.worker_pools))
-    per_trial_hour = 0.0
-    unpriced = []
-    for pool in _used(experiment.worker_pools):
-        machine_price = table.get("machines", {}).get(pool.machine_type)
-        if machine_price is None:
-            unpriced.append(pool.machine_type)
-        else:
-            per_trial_hour += machine_price * pool.replica_count
-        if pool.accelerator_type:
-            gpu_price = table.get("accelerators", {}).get(pool.accelerator_type)
-            if gpu_price is None:
-                unpriced.append(pool.accelerator_type)
-            else:
-                per_trial_hour += gpu_price * pool.accelerator_count * pool.replica_count
     return WorstCase(
         trial_hours=hours,
         timeout_is_default=experiment.timeout_seconds is None,
-        gpus_per_trial=gpus,
-        gpu_hours=trials * hours * gpus,
-        machine_hours=trials * hours * machines,
-        cost=None if unpriced else trials * hours * per_trial_hour,
-        unpriced=tuple(dict.fromkeys(unpriced)),
+        gpus_per_trial=trial_rate.accelerators,
+        gpu_hours=trials * hours * trial_rate.accelerators,
+        machine_hours=trials * hours * trial_rate.machines,
+        cost=None if trial_rate.per_hour is None else trials * hours * trial_rate.per_hour,
+        rate=trial_rate,
     )
+
+
+def history_directories(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Where earlier runs' `summary.json` files are: the local state's runs, `$HPT_RESULTS_DIR`."""
+    from scripts.paths import state_dir
+
+    env = os.environ if env is None else env
+    found = [state_dir() / "runs"]
+    if env.get("HPT_RESULTS_DIR"):
+        found.append(Path(env["HPT_RESULTS_DIR"]))
+    return found
+
+
+def earlier_trial_hours(experiment: Experiment, directories: Iterable[Path]) -> tuple[list[float], int]:
+    """Hours of every ended trial of earlier Vertex AI runs of this experiment on the same machines,
+    and how many runs they came from. Local runs do not count: this machine is not a Vertex one."""
+    from scripts.jobs.labels import EXPERIMENT, label_value
+
+    pools = [vars(pool) for pool in pricing_pools(experiment)]
+    hours: list[float] = []
+    runs = 0
+    for directory in directories:
+        for path in sorted(Path(directory).glob("*/summary.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(data, dict) or data.get("backend") != "vertex":
+                continue
+            if (data.get("labels") or {}).get(EXPERIMENT) != label_value(experiment.name):
+                continue
+            if data.get("pools") != pools:
+                continue
+            ended = [t["seconds"] / 3600 for t in data.get("trials") or [] if t.get("seconds") is not None]
+            if ended:
+                runs += 1
+                hours += ended
+    return hours, runs
+
+
+def expected_case(
+    experiment: Experiment,
+    price_tables: Mapping[str, PriceTable] | None = None,
+    history: Iterable[Path] | None = None,
+) -> Expected:
+    """The cost to expect, and what it rests on."""
+    trial_rate = _rate(experiment, price_tables)
+    bound = experiment.timeout_seconds / 3600 if experiment.timeout_seconds else None
+    measured, runs = earlier_trial_hours(experiment, history_directories() if history is None else history)
+    if measured:
+        hours = statistics.median(measured)
+        basis = (
+            f"the median trial ({_hours(hours)}) of {len(measured)} trials in {runs} earlier Vertex AI "
+            f"run{'s' if runs != 1 else ''} of this experiment on these machines"
+        )
+        limit = bound or VERTEX_DEFAULT_TIMEOUT_SECONDS / 3600
+        if hours > limit:
+            hours, basis = limit, basis + f", capped at the {_hours(limit)} limit"
+    elif bound is not None:
+        hours = bound
+        basis = f"if every trial runs its {_hours(bound)} timeout; no earlier run of this experiment is known"
+    else:
+        return Expected(
+            None, None, "not known: no earlier run of this experiment and no timeout bounds a trial"
+        )
+    cost = None if trial_rate.per_hour is None else experiment.max_trial_count * hours * trial_rate.per_hour
+    return Expected(hours, cost, basis, runs)
 
 
 def render_plan(
@@ -137,7 +214,7 @@ def render_plan(
     lines += _overview(experiment, compiled)
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
-    lines += ["", "#### Worst case", "", *_worst_case_lines(experiment)]
+    lines += ["", "#### Cost", "", *_cost_lines(experiment)]
     over = over_budget(experiment, os.environ if env is None else env)
     if over:
         lines.append(
@@ -253,36 +330,52 @@ def _pool_table(pools: tuple[WorkerPool, ...]) -> list[str]:
     return lines
 
 
-def _worst_case_lines(experiment: Experiment) -> list[str]:
+def _cost_lines(experiment: Experiment) -> list[str]:
     case = worst_case(experiment)
-    table = prices()
+    expected = expected_case(experiment)
+    lines = []
+    if case.timeout_is_default:
+        worst = f"${case.cost:,.2f}" if case.cost is not None else f"{_amount(case.gpu_hours)} GPU-hours"
+        lines.append(
+            f"- ⚠️ **No timeout bounds a trial**: Vertex AI stops one only after 7 days, so the worst case "
+            f"is {worst}. Set `timeout` to bound it."
+        )
     timeout = _hours(case.trial_hours) + (
         " (Vertex AI's default timeout: none is set)"
         if case.timeout_is_default
         else " (the experiment's timeout)"
     )
-    lines = [
-        f"- Every one of {experiment.max_trial_count} trials runs for {timeout}.",
-        f"- GPUs per trial: {case.gpus_per_trial}; worst case **{_amount(case.gpu_hours)} GPU-hours** "
-        f"({_amount(case.machine_hours)} machine-hours).",
-    ]
-    if case.cost is None:
-        lines.append(f"- Estimated cost: not known: {', '.join(case.unpriced)} missing from the price table.")
+    # Expected first, then the bound it sits under.
+    if expected.trial_hours is None:
+        lines.append(f"- Expected cost: {expected.basis}.")
     else:
+        gpu_hours = _amount(experiment.max_trial_count * expected.trial_hours * case.gpus_per_trial)
+        at_most = "at most " if expected.runs == 0 else ""
+        cost = f"**${expected.cost:,.2f}**" if expected.cost is not None else f"cost {case.missing}"
+        lines.append(f"- Expected: {at_most}{cost}, {gpu_hours} GPU-hours ({expected.basis}).")
+    lines += [
+        f"- Worst case: every one of {experiment.max_trial_count} trials runs for {timeout}: "
+        f"**{_amount(case.gpu_hours)} GPU-hours** ({_amount(case.machine_hours)} machine-hours, "
+        f"{case.gpus_per_trial} GPU{'s' if case.gpus_per_trial != 1 else ''} per trial), "
+        + (f"**${case.cost:,.2f}**." if case.cost is not None else f"cost {case.missing}."),
+    ]
+    if case.rate.table is not None:
         lines.append(
-            f"- Estimated cost, worst case: **${case.cost:,.2f}** at {table['region']} on-demand list "
-            f"prices recorded {table['recorded']} (`scripts/experiments/prices.yaml`"
-            f"{'' if table.get('verified_against_live_page') else ', not checked against the live page'}"
-            "; no discounts, no storage or network)."
+            f"- Prices: {case.rate.citation()}; table `{case.rate.table.origin}`. Estimates: no discounts, "
+            "storage or network."
+        )
+    if case.cost is None and case.rate.table is None:
+        region = case.rate.region
+        lines.append(
+            f"- No price table for {region}: `python -m scripts prices --refresh --region {region}` fetches "
+            "one from the Cloud Billing Catalog API (docs/experiments.md, Costs)."
         )
     if experiment.scheduling_strategy == "spot":
         lines.append(
-            "- Spot capacity costs less than these on-demand prices; the estimate is an upper bound."
+            "- Spot capacity costs less than these on-demand prices; the estimates are upper bounds."
         )
     if experiment.early_stopping is not None:
         lines.append("- Early stopping usually ends poor trials well before this bound.")
-    if case.timeout_is_default:
-        lines.append("- Set `timeout` to bound each trial and this estimate.")
     return lines
 
 

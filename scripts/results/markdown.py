@@ -1,8 +1,10 @@
 """The job summary as GitHub-flavoured Markdown, for pull-request comments and step summaries.
 
-It shows the best hyperparameters and metric, the trial counts, how long the job ran, a Mermaid
-`xychart-beta` of the metric per trial (GitHub draws it; no image to host), the trials sorted by
-metric, and links: console pages on Vertex AI, local paths for the emulator.
+It shows the best hyperparameters and metric, the trial counts, how long the job ran, what it
+used (accelerator and machine hours and their estimated cost, with the prices' source and date),
+a Mermaid `xychart-beta` of the metric per trial (GitHub draws it; no image to host), the trials
+sorted by metric with each one's hours and cost, and links: console pages on Vertex AI, local
+paths for the emulator.
 
 GitHub rejects a comment over 65,536 characters. A summary that would be longer keeps the best
 trials that fit and says how many it left out; it is never cut in the middle of the Markdown.
@@ -59,7 +61,7 @@ def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT) -> str:
 
 def _render(data: dict[str, Any], *, shown: int) -> str:
     metric = data["metric"]["id"] or "metric"
-    parts = [_heading(data), _best(data, metric), _facts(data)]
+    parts = [_heading(data), _best(data, metric), _facts(data), _used(data)]
     if data["error"]:
         parts.append(f"> **Error:** {_inline(data['error'])}")
     trials = data["trials"][:shown]
@@ -136,6 +138,54 @@ def _facts(data: dict[str, Any]) -> str:
     return " · ".join(facts)
 
 
+def _used(data: dict[str, Any]) -> str:
+    """What the job used and what that costs, as an estimate with the prices' source and date."""
+    estimate = data.get("cost_estimate")
+    if not estimate:
+        return ""
+    pools = " + ".join(
+        f"{pool['replica_count']} × {pool['machine_type']}"
+        + (
+            f" with {pool['accelerator_count']} × {pool['accelerator_type']}"
+            if pool["accelerator_type"]
+            else ""
+        )
+        for pool in data.get("pools") or []
+    )
+    hours = (
+        f"{_hours(data['accelerator_hours'])} accelerator-hours, "
+        f"{_hours(data['machine_hours'])} machine-hours" + (f" ({pools} per trial)" if pools else "")
+    )
+    if data["cost"] is None:
+        cost = f"cost {_inline(estimate['not_known'] or 'not known')}"
+        if estimate["not_known"] and estimate["not_known"].startswith("not known for "):
+            cost += (
+                f" (`python -m scripts prices --refresh --region {_code(estimate['region'])}` fetches them)"
+            )
+    else:
+        cost = (
+            f"estimated cost **{_money(data['cost'], estimate['currency'])}** at "
+            f"{_inline(estimate['prices'])}; no discounts, storage, network or start-up time"
+        )
+    text = f"**Used** (estimate): {hours}; {cost}."
+    if not estimate.get("billed", True):
+        text += (
+            " Ran on the local emulator: nothing was billed; this is what those machines would cost "
+            "on Vertex AI."
+        )
+    return text
+
+
+def _hours(value: float) -> str:
+    return f"{value:,.2f}" if value >= 0.01 or value == 0 else f"{value:.2g}"
+
+
+def _money(amount: float, currency: str = "USD") -> str:
+    if currency != "USD":
+        return f"{amount:,.2f} {currency}"
+    return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.2g}"
+
+
 def _chart(trials: list[dict[str, Any]], metric: str) -> str:
     points = sorted((t for t in trials if t["value"] is not None), key=lambda t: _id_key(t["id"]))
     if not points:
@@ -160,6 +210,12 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
     for trial in trials:
         keys += [key for key in trial["parameters"] if key not in keys]
     header = ["trial", f"`{_code(metric)}`", "state", *(f"`{_code(k)}`" for k in keys), "time"]
+    gpus = any(t.get("accelerator_hours") for t in trials)
+    priced = any(t.get("cost") is not None for t in trials)
+    if gpus:
+        header.append("accel-h")
+    if priced:
+        header.append("est. cost")
     if job_links:
         header.append("job")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -171,6 +227,10 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
             *(_cell(trial["parameters"].get(k, "")) for k in keys),
             format_duration(trial["seconds"]) if trial["seconds"] is not None else "",
         ]
+        if gpus:
+            row.append(_hours(trial.get("accelerator_hours") or 0.0))
+        if priced:
+            row.append(_money(trial["cost"]) if trial.get("cost") is not None else "")
         if job_links:
             url = trial.get("console")
             row.append(f"[console]({url})" if url else "")

@@ -2,6 +2,11 @@
 
 `summary(job)` is what `report --format json` prints and what `summary.json` holds; its keys are
 a stable interface for other tools (the pull-request comment, dashboards).
+
+What the job used (`scripts.results.usage`): `accelerator_hours`, `machine_hours` and `cost` in
+total and in each trial's record, the worker `pools` they were counted on, and `cost_estimate`
+(an estimate: the region, the price per trial-hour, the prices' `source` and `recorded` date, or
+why the cost is `not_known`; `billed` is false for a local run).
 """
 
 from __future__ import annotations
@@ -53,7 +58,13 @@ def _trial_seconds(trial: Trial) -> float | None:
     return max(0.0, (trial.end_time - trial.start_time).total_seconds())
 
 
-def trial_record(trial: Trial, metric_id: str, output_prefix: str, backend: Where) -> dict[str, Any]:
+def trial_record(
+    trial: Trial,
+    metric_id: str,
+    output_prefix: str,
+    backend: Where,
+    used: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": trial.id,
         "state": trial.state.name,
@@ -62,6 +73,7 @@ def trial_record(trial: Trial, metric_id: str, output_prefix: str, backend: Wher
         "value": trial_results.final_value(trial, metric_id),
         "step": int(trial.final_measurement.step_count) if "final_measurement" in trial else None,
         "seconds": _trial_seconds(trial),
+        **(used or {}),
     }
     if trial.infeasible_reason:
         record["reason"] = trial.infeasible_reason
@@ -97,9 +109,14 @@ def summary(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The job as JSON-ready data; `backend` is the one that ran it (it decides the links)."""
+    from scripts.results.usage import usage
+
     goal = trial_results.objective(job)
     prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
-    records = {t.id: trial_record(t, goal.metric_id, prefix, backend) for t in job.trials}
+    used = usage(job, backend=backend.name, now=now)
+    records = {
+        t.id: trial_record(t, goal.metric_id, prefix, backend, used["trials"].get(t.id)) for t in job.trials
+    }
     ranked_ids = [t.id for t in trial_results.ranked(job)]
     unranked = sorted((i for i in records if i not in set(ranked_ids)), key=trial_results.trial_sort_key)
     best = records[ranked_ids[0]] if ranked_ids else None
@@ -116,6 +133,12 @@ def summary(
         "started": _timestamp(job.start_time if "start_time" in job else None),
         "ended": _timestamp(job.end_time if "end_time" in job else None),
         "duration_seconds": duration_seconds(job, now),
+        # What the job used, priced as an estimate (scripts.results.usage).
+        "accelerator_hours": used["accelerator_hours"],
+        "machine_hours": used["machine_hours"],
+        "cost": used["cost"],
+        "cost_estimate": used["cost_estimate"],
+        "pools": used["pools"],
         "error": job.error.message if "error" in job and job.error.message else None,
         "labels": dict(job.labels),
         "links": links(job, backend=backend, run_dir=run_dir),

@@ -9,7 +9,6 @@ import sys
 
 from scripts import cli, images
 from scripts.experiments import CompileContext, compile_experiment, load
-from scripts.experiments.plan import prices, worst_case
 from scripts.paths import EXPERIMENTS_FILE
 
 from .helpers import EXPERIMENT, HEADER
@@ -119,32 +118,15 @@ def test_plan_unknown_experiment_lists_the_known_ones(capsys):
     assert "unknown experiment 'horses'" in capsys.readouterr().err
 
 
-def test_plan_markdown_shows_the_search_space_machines_and_worst_case(capsys):
+def test_plan_markdown_shows_the_search_space_machines_and_cost(capsys):
     assert cli.main(["plan", "horses-humans", "--format", "markdown"]) == 0
     text = capsys.readouterr().out
     assert "| `--learning_rate` | double | 0.001 … 1 | log |  |" in text
     assert "| `--num_units` | discrete | 64, 128, 512 | — |  |" in text
     assert "| 0 (chief) | n1-standard-4 | 2 × NVIDIA_TESLA_V100 | 1 | default |" in text
     assert "Bayesian optimization" in text and "6 in total, 2 at a time" in text
-    # no timeout: 6 trials x 7 days x 2 GPUs
-    assert "worst case **2,016 GPU-hours**" in text
-    table = prices()
-    cost = 6 * 168 * (table["machines"]["n1-standard-4"] + 2 * table["accelerators"]["NVIDIA_TESLA_V100"])
-    assert f"**${cost:,.2f}**" in text
-    assert f"recorded {table['recorded']}" in text
-
-
-def test_worst_case_follows_the_timeout_and_every_replica():
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
-    case = worst_case(
-        experiment, {"machines": {"n1-standard-8": 1.0}, "accelerators": {"NVIDIA_TESLA_T4": 0.5}}
-    )
-    # 8 trials x 3 h; chief + 2 workers, each with 2 T4s
-    assert case.gpus_per_trial == 6
-    assert case.gpu_hours == 8 * 3 * 6
-    assert case.cost == 8 * 3 * (3 * 1.0 + 6 * 0.5)
-    unpriced = worst_case(experiment, {"machines": {}, "accelerators": {}})
-    assert unpriced.cost is None and unpriced.unpriced == ("n1-standard-8", "NVIDIA_TESLA_T4")
+    # no timeout: 6 trials x 7 days x 2 GPUs (the figures: tests/scripts/experiments/test_costs.py)
+    assert "**2,016 GPU-hours**" in text and "#### Cost" in text
 
 
 def test_validate_and_plan_json_import_no_heavy_library_and_need_no_cloud_environment(repo_root, tmp_path):

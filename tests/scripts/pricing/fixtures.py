@@ -1,0 +1,41 @@
+"""A small price table for tests: figures a test can multiply by hand, with a source and a date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import scripts.pricing.table
+
+SOURCE = "https://prices.example.test/vertex-ai"
+RECORDED = "2026-01-02"
+
+PRICE_TABLE = f"""\
+currency: USD
+regions:
+  us-central1:
+    source: {SOURCE}
+    recorded: {RECORDED}
+    obtained: typed in by a test
+    confirmed:
+      n1-standard-4: {RECORDED}
+    machines:
+      n1-standard-4: 1.0
+      n1-standard-8: 2.0
+    accelerators:
+      NVIDIA_TESLA_V100: 2.0
+      NVIDIA_TESLA_T4: 0.5
+"""
+
+
+def use_price_table(monkeypatch: pytest.MonkeyPatch, directory: Path, text: str = PRICE_TABLE) -> Path:
+    """Make `text` the maintained price table, with an empty state directory (no cached refresh)."""
+    path = directory / "prices.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(scripts.pricing.table, "PRICES_FILE", path)
+    state = directory / "state"
+    state.mkdir(exist_ok=True)
+    monkeypatch.setenv("HPT_STATE_DIR", str(state))
+    monkeypatch.delenv("HPT_RESULTS_DIR", raising=False)
+    return path
