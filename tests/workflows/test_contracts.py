@@ -210,14 +210,21 @@ def test_image_builds_when_any_build_input_changes_and_on_dispatch():
     assert summary["env"]["BUILD_LOG_URL"] == "${{ steps.build.outputs.log-url }}"
 
 
-def test_jobs_that_submit_build_or_find_the_image_first():
+def test_jobs_that_submit_build_or_find_the_image_first_then_check_the_project():
     for name, job_name in [
         ("experiments.yml", "submit"),
         ("experiments.yml", "dispatch"),
         ("hpt-commands.yml", "run"),
     ]:
-        commands = [_our_command(s["run"]) for s in workflow(name).jobs[job_name]["steps"] if "run" in s]
-        assert commands[0] == "build" and commands[1].startswith("github "), (name, job_name)
+        job_steps = workflow(name).jobs[job_name]["steps"]
+        commands = [_our_command(s["run"]) for s in job_steps if "run" in s]
+        assert commands[0] == "build", (name, job_name)
+        # doctor after the build (the image exists by then), before anything is submitted, sized
+        # from what this run submits, its table in the job summary.
+        assert commands[1] == "doctor" and commands[2].startswith("github "), (name, job_name)
+        build, doctor = (s for s in job_steps if "run" in s and _our_command(s["run"]) in ("build", "doctor"))
+        assert doctor["run"].endswith(" doctor --from-event --summary"), (name, job_name)
+        assert doctor.get("if") == build.get("if"), (name, job_name)  # skipped with it on a dry run
 
 
 def test_experiments_workflow_triggers_and_dispatch_inputs():
