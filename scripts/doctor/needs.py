@@ -38,6 +38,7 @@ RUN_APIS: dict[str, str] = {
     "cloudbuild.googleapis.com": "image builds",
     "artifactregistry.googleapis.com": "the trainer image",
     "storage.googleapis.com": "the staging bucket",
+    "logging.googleapis.com": "build logs (cloudbuild.yaml: CLOUD_LOGGING_ONLY)",
     "iam.googleapis.com": "service accounts",
     "iamcredentials.googleapis.com": "Workload Identity Federation",
     "sts.googleapis.com": "Workload Identity Federation",
