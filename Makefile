@@ -13,8 +13,11 @@ AUTOMATION_STAMP := $(VENV)/.installed-automation
 # mtimes (so make runs the recipe), but an unchanged content installs nothing.
 hash_of = $$(cat $(1) | sha256sum | cut -d' ' -f1)
 # The offline profile: synthetic images, so `make tune` needs neither the network nor a dataset.
+# PROFILE=NAME tunes with another profile of experiments.yaml, PROFILE= with none (the
+# experiment as written); TUNE_ARGS only adds flags (`make tune TUNE_ARGS=--force` stays offline).
 EXPERIMENT ?= horses-humans
-TUNE_ARGS ?= --profile offline
+PROFILE ?= offline
+TUNE_ARGS ?=
 
 .PHONY: install install-automation test test-fast lint tune bench clean
 
@@ -53,7 +56,7 @@ lint: install
 	$(PY) -m ruff format --check .
 
 tune: install
-	$(PY) -m scripts run $(EXPERIMENT) --backend local $(TUNE_ARGS) $(if $(SEED),--seed $(SEED))
+	$(PY) -m scripts run $(EXPERIMENT) --backend local $(if $(PROFILE),--profile $(PROFILE)) $(TUNE_ARGS) $(if $(SEED),--seed $(SEED))
 
 bench: install
 	$(PY) -m bench
