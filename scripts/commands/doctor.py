@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 from scripts.commands.experiment_args import add_experiment_arguments
+from scripts.commands.format_args import add_format_argument
 from scripts.errors import ExitStatus
-
-FORMATS = ("table", "markdown", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="size the quota check from this experiment (default: every experiment in the file)",
     )
     add_experiment_arguments(parser, experiment=False)
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    add_format_argument(
+        parser,
+        {
+            "table": "one line per check, its fix under it",
+            "markdown": "a GitHub table (a job summary)",
+            "json": "{ok, summary, checks: [{name, status, detail, fix, data}]}",
+        },
+        default="table",
+    )
     parser.add_argument(
         "--from-event",
         action="store_true",
