@@ -42,6 +42,9 @@ COMMANDS: dict[str, Command] = {
     "changed": Command(
         "changed", "List the experiments added, changed or removed between two git revisions."
     ),
+    "prices": Command(
+        "prices", "Show the price tables costs come from (source, date); --refresh fetches a region's."
+    ),
     # backends: Vertex AI and the local emulator
     "run": Command(
         "run", "Submit an experiment to a backend (vertex or local) and, with --wait, follow it to the end."

@@ -136,24 +136,27 @@ def read_file(path: Path | None = None) -> dict[str, PriceTable]:
 
 
 def read_cache(path: Path) -> dict[str, PriceTable]:
-    """The tables a live refresh cached (`scripts.pricing.catalog.write_cache`); {} when there is none."""
+    """The tables a live refresh cached (`scripts.pricing.catalog.refresh`); {} when there is none."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     found = {}
-    for region, table in (data.get("regions") or {}).items():
-        found[region] = PriceTable(
-            region=region,
-            source=str(data["source"]),
-            recorded=str(data["fetched"])[:10],
-            obtained=f"fetched from the Cloud Billing Catalog API at {data['fetched']}",
-            machines=_numbers(table.get("machines")),
-            accelerators=_numbers(table.get("accelerators")),
-            currency=str(data.get("currency", "USD")),
-            all_confirmed=True,
-            origin=_shown(path),
-        )
+    for region, table in (data.get("regions") or {}).items() if isinstance(data, dict) else ():
+        try:
+            found[region] = PriceTable(
+                region=region,
+                source=str(table["source"]),
+                recorded=str(table["fetched"])[:10],
+                obtained=f"fetched from the Cloud Billing Catalog API at {table['fetched']}",
+                machines=_numbers(table.get("machines")),
+                accelerators=_numbers(table.get("accelerators")),
+                currency=str(data.get("currency", "USD")),
+                all_confirmed=True,
+                origin=_shown(path),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a damaged entry: the maintained table stays in use for that region
     return found
 
 

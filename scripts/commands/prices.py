@@ -1,0 +1,71 @@
+"""Show the price tables plans and summaries use, with their source and date; `--refresh` fetches
+a region's prices from the Cloud Billing Catalog API into the local cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from scripts.commands.format_args import add_format_argument
+
+    parser.add_argument(
+        "--region",
+        action="append",
+        default=None,
+        metavar="REGION",
+        help="show (or refresh) this region only; repeat for more",
+    )
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help=(
+            "fetch the regions' on-demand training prices from the Cloud Billing Catalog API (needs "
+            "Application Default Credentials) into $HPT_STATE_DIR/prices/catalog.json; they then "
+            "replace the maintained table's for those regions (default region: $GOOGLE_CLOUD_REGION "
+            "or us-central1)"
+        ),
+    )
+    add_format_argument(
+        parser,
+        {
+            "table": "each region's source, date and prices",
+            "json": "the tables as JSON",
+        },
+        default="table",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from scripts.paths import state_dir
+    from scripts.pricing.table import tables
+
+    if args.refresh:
+        from scripts.experiments.machines import MACHINE_TYPES
+        from scripts.pricing.catalog import refresh
+
+        regions = args.region or [os.environ.get("GOOGLE_CLOUD_REGION") or "us-central1"]
+        path, notes = refresh(regions, state_dir(), machine_types=MACHINE_TYPES, env=os.environ)
+        print(f"wrote {path}", file=sys.stderr)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    found = tables()
+    shown = {region: found[region] for region in sorted(found) if not args.region or region in args.region}
+    if args.format == "json":
+        print(json.dumps({region: table.as_json() for region, table in shown.items()}, indent=2))
+        return 0
+    for region in args.region or []:
+        if region not in found:
+            print(f"{region}: no price table: its costs are not known (--refresh fetches one)")
+    for table in shown.values():
+        print(f"{table.region}: {table.currency} per hour, from {table.source}, recorded {table.recorded}")
+        print(f"  how: {table.obtained}")
+        print(f"  file: {table.origin}")
+        for prices in (table.machines, table.accelerators):
+            for name, price in prices.items():
+                mark = "" if table.all_confirmed or name in table.confirmed else "  (not confirmed)"
+                print(f"  {name:<24} {price:>12.8g}{mark}")
+    return 0
