@@ -18,6 +18,7 @@ FORMATS = {
     "plan": (["json", "markdown"], "json"),
     "changed": (["table", "json"], "table"),
     "validate": (["text", "github", "json"], "text"),
+    "doctor": (["table", "markdown", "json"], "table"),
 }
 
 
