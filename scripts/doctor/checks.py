@@ -18,6 +18,7 @@ from scripts.doctor.clients import CALL_TIMEOUT, Clients, Endpoints
 from scripts.doctor.credentials import CredentialsProblem, Identity, load
 from scripts.doctor.result import Check, fail, ok, skip, warn
 from scripts.doctor.target import Target
+from scripts.emulator.contract import EMULATOR_HOST_ENV
 
 CONSOLE_QUOTAS = "https://console.cloud.google.com/iam-admin/quotas?project={project}"
 _IMAGE = re.compile(
@@ -60,6 +61,8 @@ class Doctor:
     # -- running -----------------------------------------------------------------------------
 
     def run(self) -> list[Check]:
+        if self.target.emulator:
+            return self._emulated()
         checks = [self.settings(), self.experiments(), self.credentials()]
         blocked = None
         if checks[2].failed:
@@ -85,6 +88,14 @@ class Doctor:
             if name == "project" and results[0].failed and results[0].data.get("unreachable"):
                 blocked = "project not reachable"
         return checks
+
+    def _emulated(self) -> list[Check]:
+        """Jobs go to the local emulator: the experiments still count, Google Cloud does not."""
+        reason = f"jobs go to the emulator at {self.target.emulator} ({EMULATOR_HOST_ENV})"
+        cloud = ("credentials", "project", "APIs", "permissions", "service accounts", "bucket")
+        cloud += ("repository", "image", "quota")
+        backend = ok("backend", f"{reason}; no Google Cloud project is used")
+        return [self.experiments(), backend, *(skip(name, reason) for name in cloud)]
 
     def _guarded(self, name: str, step: Callable[[], list[Check]]) -> list[Check]:
         """The step's checks; an error no check expected becomes a failed line, not a traceback."""

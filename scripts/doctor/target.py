@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from scripts.cloudbuild.settings import SOURCES
 from scripts.doctor.needs import Demand, demands
+from scripts.emulator.contract import EMULATOR_HOST_ENV
 
 if TYPE_CHECKING:
     from scripts.experiments.compiler import CompiledExperiment
@@ -42,6 +43,8 @@ class Target:
     # (service account, the experiments whose trials run as it)
     trial_service_accounts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     image_uris: tuple[str, ...] = ()
+    # `$VERTEX_AI_EMULATOR_HOST`: jobs go to the local emulator, so no Google Cloud check applies
+    emulator: str | None = None
 
     @classmethod
     def build(
@@ -97,4 +100,5 @@ class Target:
             demands=tuple(demand for experiment in compiled for demand in demands(experiment)),
             trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
             image_uris=tuple(uris),
+            emulator=env.get(EMULATOR_HOST_ENV) or None,
         )

@@ -101,3 +101,16 @@ def test_the_verdict_counts_failures_warnings_and_skips():
     rendered = table(checks).splitlines()
     assert rendered[0] == "✓ a  fine"
     assert rendered[2] == "     $ gcloud fix it" and rendered[3] == "       # a note"
+
+
+def test_with_the_emulator_as_backend_no_google_cloud_check_runs_and_nothing_fails(monkeypatch, capsys):
+    from scripts import cli
+
+    monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", "127.0.0.1:9")  # nothing listens: nothing is asked
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-project")
+    assert cli.main(["doctor", "horses-humans"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("✓ experiments") and "4 NVIDIA_TESLA_V100" in lines[0]
+    assert lines[1].startswith("✓ backend") and "emulator at 127.0.0.1:9" in lines[1]
+    skipped = [text.split()[1] for text in lines[2:] if text.startswith("–")]
+    assert skipped[:3] == ["credentials", "project", "APIs"] and "quota" in skipped
