@@ -571,7 +571,7 @@ class Doctor:
                         self._enable(service)
                         if service
                         else f"gcloud projects add-iam-policy-binding {peak.project} --member={self._member} "
-                        "--role=roles/cloudquotas.viewer"
+                        "--role=roles/servicemanagement.quotaViewer"  # Cloud Quotas: view-manage
                     )
                     checks.append(
                         warn(
