@@ -19,6 +19,7 @@ FORMATS = {
     "changed": (["table", "json"], "table"),
     "validate": (["text", "github", "json"], "text"),
     "doctor": (["table", "markdown", "json"], "table"),
+    "prices": (["table", "json"], "table"),
 }
 
 
