@@ -2,7 +2,7 @@
 
 A `PriceTable` is one region's on-demand list prices with where they come from: the URL, the
 date they were recorded, how, and which figures were confirmed against the source. Tables come
-from `scripts/experiments/prices.yaml` (maintained by hand) and from the cache a live refresh
+from `scripts/pricing/prices.yaml` (maintained by hand) and from the cache a live refresh
 writes (`$HPT_STATE_DIR/prices/catalog.json`, `scripts.pricing.catalog`), which wins for the
 regions it has. A region without a table has no price: "not known for REGION", never another
 region's prices.
@@ -19,7 +19,7 @@ from typing import Any
 
 from scripts.paths import REPO_ROOT
 
-PRICES_FILE = REPO_ROOT / "scripts" / "experiments" / "prices.yaml"
+PRICES_FILE = Path(__file__).with_name("prices.yaml")
 CACHE_FILE = Path("prices") / "catalog.json"  # under the state directory
 
 
