@@ -87,3 +87,21 @@ def test_every_cited_source_is_listed():
     listed = set(re.findall(r"^- \[([a-z][a-z0-9-]+)\]", sources, flags=re.MULTILINE))
     assert cited <= listed, sorted(cited - listed)
     assert listed <= cited, sorted(listed - cited)
+
+
+def test_the_roles_doctor_asks_for_are_the_ones_the_page_grants_the_deployer():
+    """A newcomer who follows the page and then runs doctor as the deployer sees no ✗ for roles."""
+    from scripts.doctor import needs
+
+    granted = set(re.findall(r'--member="serviceAccount:\$DEPLOYER" --role=(roles/[\w.]+)', _text()))
+    asked = {role for role, _ in needs.PROJECT_PERMISSIONS.values()}
+    asked |= {needs.ACT_AS_ROLE, *needs.BUCKET_PERMISSIONS.values(), *needs.REPOSITORY_PERMISSIONS.values()}
+    assert asked <= granted, asked - granted
+
+
+def test_the_apis_doctor_checks_are_the_ones_the_page_enables():
+    from scripts.doctor import needs
+
+    block = _text().split("gcloud services enable", 1)[1].split("```", 1)[0]
+    enabled = set(re.findall(r"\b([a-z]+\.googleapis\.com)\b", block))
+    assert set(needs.RUN_APIS) | set(needs.DOCTOR_APIS) <= enabled
