@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 REQUIREMENTS := requirements/tensorflow.txt requirements/trainer.txt requirements/tools.txt requirements/dev.txt
 STAMP := $(VENV)/.installed
 # The workflow jobs that never train (plan, submit, report, /hpt commands, image builds) install
-# only what they import: no TensorFlow (docs/setup.md has the sizes).
+# only what they import: no TensorFlow (docs/setup.md has the sizes). --no-compile: Python
+# compiles only the modules a command imports, on first use (the cache keeps them), not the
+# thousands of generated Vertex AI modules it never loads.
 AUTOMATION := requirements/automation.txt
 AUTOMATION_NO_DEPS := requirements/automation-no-deps.txt
 AUTOMATION_STAMP := $(VENV)/.installed-automation
@@ -38,9 +40,9 @@ $(AUTOMATION_STAMP): $(AUTOMATION) $(AUTOMATION_NO_DEPS) requirements/constraint
 	@if [ -x $(PY) ] && [ "$$(cat $@ 2>/dev/null)" = "$(call hash_of,$^)" ]; then touch $@; else \
 		set -e; test -x $(PY) || $(PYTHON) -m venv $(VENV); \
 		$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3; \
-		$(PY) -m pip install --quiet --disable-pip-version-check \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-compile \
 			-r $(AUTOMATION) -c requirements/constraints.txt; \
-		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
 			-r $(AUTOMATION_NO_DEPS) -c requirements/constraints.txt; \
 		echo "$(call hash_of,$^)" > $@; fi
 
