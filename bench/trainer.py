@@ -17,8 +17,9 @@ and the rest of the trainer.
 Prints images/s (train images x epochs / wall), wall and CPU time, final and best val_accuracy,
 peak RSS, and ours/baseline ratios of the summed wall and CPU times. The machine may be shared:
 `--rounds 2` runs baseline, ours, ours, baseline so that a change of load hits both sides.
-Targets (issue 2): wall ratio <= 0.5, best val_accuracy >= 0.80, peak RSS < 4 GiB; `--strict`
-exits 1 when one is missed. Results also go to `bench/results/trainer.json`.
+Targets: wall ratio <= 0.5 (issue 2), <= 0.45 on a CPU with native bfloat16 (AVX512-BF16 or AMX,
+where `auto` trains in bfloat16; issue 14), best val_accuracy >= 0.80, peak RSS < 4 GiB;
+`--strict` exits 1 when one is missed. Results also go to `bench/results/trainer.json`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "trainer.json"
 TARGET_WALL_RATIO = 0.5
+TARGET_WALL_RATIO_BF16_CPU = 0.45
 TARGET_BEST_ACCURACY = 0.80
 TARGET_PEAK_BYTES = 4 << 30
 # A plain local run on both sides: no Vertex paths, no cluster, each side's own choice of kernels.
@@ -92,6 +94,7 @@ def main(argv: list[str]) -> int:
                 runs[side].append(result)
 
     summary = {
+        "bf16_cpu": _has_bf16_cpu(),
         "epochs": args.epochs,
         "train_images": train_images,
         "rounds": args.rounds,
@@ -155,9 +158,10 @@ def _read_metric_file(path: str) -> list[float]:
 
 def _print_table(summary: dict) -> None:
     kernels = "oneDNN on both sides" if summary["baseline_onednn"] else "baseline on TensorFlow's own kernels"
+    cpu = "a CPU with native bfloat16" if summary["bf16_cpu"] else "a CPU without bfloat16"
     print(
         f"{summary['train_images']} train images x {summary['epochs']} epochs, {summary['rounds']} round(s),"
-        f" {kernels}"
+        f" {kernels}, {cpu}"
     )
     header = (
         f"{'':<12}{'images/s':>10}{'wall s':>9}{'CPU s':>8}{'final acc':>11}{'best acc':>10}{'peak RSS':>10}"
@@ -179,8 +183,9 @@ def _print_table(summary: dict) -> None:
 def _missed_targets(summary: dict) -> list[str]:
     missed = []
     # The wall-ratio target is against the codelab as it runs, on TensorFlow's own kernels.
-    if not summary["baseline_onednn"] and summary.get("wall_ratio", 0.0) > TARGET_WALL_RATIO:
-        missed.append(f"wall ratio {summary['wall_ratio']:.3f} > {TARGET_WALL_RATIO}")
+    target = TARGET_WALL_RATIO_BF16_CPU if summary["bf16_cpu"] else TARGET_WALL_RATIO
+    if not summary["baseline_onednn"] and summary.get("wall_ratio", 0.0) > target:
+        missed.append(f"wall ratio {summary['wall_ratio']:.3f} > {target}")
     for number, run in enumerate(summary["runs"].get("ours", []), start=1):
         if run["best_val_accuracy"] < TARGET_BEST_ACCURACY:
             missed.append(
@@ -189,6 +194,12 @@ def _missed_targets(summary: dict) -> list[str]:
         if run["peak_rss_bytes"] >= TARGET_PEAK_BYTES:
             missed.append(f"ours {number}: peak RSS {run['peak_rss_bytes'] / 2**30:.2f} GiB >= 4 GiB")
     return missed
+
+
+def _has_bf16_cpu() -> bool:
+    from trainer.precision import choose_policy, cpu_flags
+
+    return choose_policy("auto", [], cpu_flags()) == "mixed_bfloat16"
 
 
 def _load_average() -> str:

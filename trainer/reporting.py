@@ -117,17 +117,35 @@ class StopOnCollapse(keras.callbacks.Callback):
     recover, and does. Predictions that are NaN or infinite end the trial at once as diverged (the
     weights have grown so large that the forward pass overflows, while the loss Keras reports may
     still look finite). Every worker computes the same from the same weights, so all stop together.
+
+    The probe costs a forward pass over the probe images, so it runs only when the epoch's
+    `monitor` (the validation accuracy over the same images) equals one class's share of them:
+    a model that gives every image the same class scores exactly that, and NaN predictions count
+    as one class too. Any other accuracy means the predictions differ between images.
     """
 
-    def __init__(self, probe_data, patience: int = 2, prior_loss: float = math.log(2)) -> None:
+    def __init__(
+        self,
+        probe_data,
+        patience: int = 2,
+        prior_loss: float = math.log(2),
+        monitor: str = "val_accuracy",
+    ) -> None:
         super().__init__()
         self.probe_data = probe_data  # batches of (images, labels); a few hundred images are plenty
         self.patience = patience
         self.prior_loss = prior_loss
+        self.monitor = monitor
         self._epochs_collapsed = 0
+        self._class_shares: tuple[float, ...] | None = None
+        self._tolerance = 0.0
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.patience <= 0:
+            return
+        accuracy = (logs or {}).get(self.monitor)
+        if accuracy is not None and not self._could_be_one_class(float(accuracy)):
+            self._epochs_collapsed = 0
             return
         import numpy as np
 
@@ -154,3 +172,17 @@ class StopOnCollapse(keras.callbacks.Callback):
         log.info("epoch %d: the model looks collapsed: %s", epoch + 1, why)
         if self._epochs_collapsed >= self.patience:
             raise ModelCollapsed(f"collapsed at epoch {epoch + 1}: {why}")
+
+    def _could_be_one_class(self, accuracy: float) -> bool:
+        """Whether `accuracy` is what predicting one class for every probe image scores."""
+        if not math.isfinite(accuracy):
+            return True
+        if self._class_shares is None:
+            import numpy as np
+
+            labels = np.concatenate([np.asarray(labels).reshape(-1) for _, labels in self.probe_data])
+            positive = float((labels > 0.5).mean()) if len(labels) else 0.5
+            # Half an image apart: accuracies over n images are multiples of 1/n.
+            self._tolerance = 0.5 / max(len(labels), 1)
+            self._class_shares = (positive, 1.0 - positive)
+        return any(abs(accuracy - share) < self._tolerance for share in self._class_shares)

@@ -65,6 +65,8 @@ def test_pipeline_batches_scales_shards_by_data_and_caches():
     assert np.allclose(images.std(axis=(1, 2, 3)), 1.0, atol=1e-2)
     policy = pipeline.options().experimental_distribute.auto_shard_policy
     assert policy == tf.data.experimental.AutoShardPolicy.DATA
+    # No autotuner threads competing with training for a small machine's cores (docs/trainer.md).
+    assert pipeline.options().autotune.enabled is False
 
     # Same seed, same order on every worker (what data sharding relies on); each epoch reshuffles.
     def epoch_orders(dataset):

@@ -68,6 +68,27 @@ def test_accuracy_at_chance_with_varying_predictions_is_not_a_collapse():
     _callback(_varying, patience=1).on_epoch_end(0, {"loss": math.log(2), "val_accuracy": 0.5})
 
 
+def test_the_probe_runs_only_when_the_accuracy_is_a_class_share():
+    calls = []
+
+    def counted(images):
+        calls.append(len(images))
+        return _constant(images)
+
+    callback = _callback(counted, patience=1)
+    callback.on_epoch_end(0, {"loss": 0.69, "val_accuracy": 0.625})  # some images right, some wrong
+    assert calls == []
+    with pytest.raises(ModelCollapsed, match="collapsed at epoch 2: constant predictions"):
+        callback.on_epoch_end(1, {"loss": 0.69, "val_accuracy": 0.5})  # what one class for all scores
+    assert calls == [4, 4]
+
+
+def test_a_nan_accuracy_runs_the_probe():
+    callback = _callback(lambda images: np.full((len(images), 1), np.nan))
+    with pytest.raises(NonFiniteLoss, match="predictions became NaN"):
+        callback.on_epoch_end(0, {"loss": 0.7, "val_accuracy": math.nan})
+
+
 def test_patience_zero_never_stops():
     callback = _callback(_constant, patience=0)
     for epoch in range(5):
