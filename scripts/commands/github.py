@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "plan": "pull_request: validate and post the plan of the added or changed experiments",
     "submit": "push to main: submit the added or changed experiments, update the pull request's comment",
     "dispatch": "workflow_dispatch: run one experiment with the dispatch inputs (or plan it, for a dry run)",
+    "dry-run": "workflow_dispatch with dry_run: plan one experiment into the job summary, submit nothing",
     "report": "post the best trial of every ended job of this repository, once",
     "command": "issue_comment: answer `/hpt plan`; authorize `/hpt run` for the next job",
     "command-run": "issue_comment: submit an authorized `/hpt run <experiment>`",
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "plan": events.PullRequestEvent,
         "submit": events.PushEvent,
         "dispatch": events.DispatchEvent,
+        "dry-run": events.DispatchEvent,
         "command": events.IssueCommentEvent,
         "command-run": events.IssueCommentEvent,
     }[args.step]
@@ -110,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         from scripts.github import submit_flow
 
         return submit_flow.run(event, GitHubClient.from_environment(), backend)
+    if args.step == "dry-run":
+        from scripts.github import dispatch_flow
+
+        return dispatch_flow.run_dry(event)
     if args.step == "dispatch":
         from scripts.github import dispatch_flow
 

@@ -70,11 +70,19 @@ def dry_run(request: DispatchRequest) -> str:
         raise UserError(f"plan {request.experiment}: {last_line(error)}") from None
 
 
+def run_dry(event: DispatchEvent) -> int:
+    """A dry-run dispatch: the plan goes to the job summary; no credentials, nothing submitted."""
+    request = parse_inputs(event.inputs)
+    if not request.dry_run:
+        raise UserError("`github dry-run` only plans: this dispatch asks to submit (dry_run is false)")
+    runner.append_summary(f"### Dry run: {request.experiment}\n\n{dry_run(request)}")
+    return 0
+
+
 def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
     request = parse_inputs(event.inputs)
     if request.dry_run:
-        runner.append_summary(f"### Dry run: {request.experiment}\n\n{dry_run(request)}")
-        return 0
+        return run_dry(event)
     jobs, all_ok = submit_all(
         [request.experiment],
         backend=backend,

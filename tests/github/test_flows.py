@@ -153,11 +153,16 @@ def test_dispatch_dry_run_plans_with_the_overrides_and_submits_nothing(github, h
         "pull_request": "",
         "dry_run": True,
     }
-    result = step("dispatch", "workflow_dispatch", payloads.workflow_dispatch(**inputs))
+    result = step("dry-run", "workflow_dispatch", payloads.workflow_dispatch(**inputs))
     assert result.returncode == 0, result.stderr
     summary = Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("### Dry run: wide")
     assert "| Trials | 4 in total, 2 at a time |" in summary  # max_trials applied, parallel kept
+    assert github.requests == []
+    # The dry-run job has no credentials and no approval: it never submits, whatever it is sent.
+    refused = step("dry-run", "workflow_dispatch", payloads.workflow_dispatch(**{**inputs, "dry_run": False}))
+    assert refused.returncode != 0
+    assert "only plans: this dispatch asks to submit" in refused.stderr
     assert github.requests == []
 
 

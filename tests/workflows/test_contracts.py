@@ -247,7 +247,12 @@ def test_experiments_workflow_triggers_and_dispatch_inputs():
     assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
     assert jobs["plan"]["concurrency"]["cancel-in-progress"] is True
     assert jobs["submit"]["if"] == "github.event_name == 'push'"
-    assert jobs["dispatch"]["if"] == "github.event_name == 'workflow_dispatch'"
+    assert jobs["dispatch"]["if"] == "github.event_name == 'workflow_dispatch' && !inputs.dry_run"
+    # A dry run waits for no approval and gets no credentials: its own job, outside the environment.
+    assert jobs["dry-run"]["if"] == "github.event_name == 'workflow_dispatch' && inputs.dry_run"
+    assert "environment" not in jobs["dry-run"]
+    assert jobs["dry-run"]["permissions"] == {"contents": "read"}
+    assert [_our_command(s["run"]) for s in jobs["dry-run"]["steps"] if "run" in s] == ["github dry-run"]
     checkout = jobs["plan"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0  # the merge base must be in the clone
 
