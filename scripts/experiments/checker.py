@@ -31,6 +31,10 @@ NUL_MESSAGE = rules.NUL_MESSAGE
 _RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
 
 
+# A reference longer than this is cut where a problem quotes it.
+MAX_SHOWN_REFERENCE = 120
+
+
 class Checker:
     """Reports problems at source positions and reads typed values out of raw mappings."""
 
@@ -40,6 +44,11 @@ class Checker:
 
     def report(self, path: KeyPath, message: str, key: bool = False) -> None:
         where = self.source.where(path, key=key)
+        written = None if key else self.source.written(path)
+        if isinstance(written, str) and "${" in written:
+            # The bad value came from a variable: say which, so the fix goes where the value is set.
+            shown = written if len(written) <= MAX_SHOWN_REFERENCE else written[:MAX_SHOWN_REFERENCE] + "..."
+            message = f"{message} (from {shown})"
         self.problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
 
     # shapes

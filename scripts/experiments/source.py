@@ -75,6 +75,17 @@ class Source:
             probe = probe[:-1]
         return self.values.get((), Position(self.file, 1, 1))
 
+    def written(self, path: KeyPath) -> Any:
+        """The value at `path` as the file wrote it (before `${VAR}` references were resolved)."""
+        value = self.data
+        for part in path:
+            in_mapping = isinstance(value, dict) and part in value
+            in_list = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+            if not (in_mapping or in_list):
+                return None
+            value = value[part]
+        return value
+
 
 def dotted(path: KeyPath) -> str:
     """`("experiments", "x", "worker_pools", 0)` -> `experiments.x.worker_pools[0]`."""

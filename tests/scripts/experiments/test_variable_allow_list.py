@@ -51,3 +51,13 @@ def test_documented_variables_are_read():
         {"GOOGLE_CLOUD_PROJECT": "real-project", "HPT_STAGING_BUCKET": "gs://real-bucket"},
     )
     assert loaded.names == ["exp"] or list(loaded.names) == ["exp"]
+
+
+def test_a_bad_value_from_a_variable_names_the_reference_it_came_from():
+    text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
+    with pytest.raises(InvalidExperiments) as raised:
+        load_text(text, "experiments.yaml", {"HPT_STAGING_BUCKET": "my-bucket"})  # no gs://
+    assert [str(problem) for problem in raised.value.problems] == [
+        "experiments.yaml:5:19: defaults.staging_bucket: 'my-bucket' is not valid: expected gs://BUCKET"
+        " or gs://BUCKET/PATH (from ${HPT_STAGING_BUCKET:-gs://my-bucket})"
+    ]
