@@ -147,7 +147,9 @@ class ProgressDisplay:
                 if seen is None:
                     detail = f" {_parameters(trial)}{detail}"
                 if trial.infeasible_reason and trial_state != "succeeded":
-                    detail += f" ({' '.join(trial.infeasible_reason.split())[:200]})"
+                    # The state is on the line already: drop the tag that repeats it ("diverged: diverged at ...").
+                    why = trial.infeasible_reason.removeprefix(f"{trial_state}: ")
+                    detail += f" ({' '.join(why.split())[:200]})"
                 state_line = f"trial {trial.id} {trial_state}{detail}"
                 # A trial that started shows its parameters before its steps; one that ended, after.
                 lines += [state_line, *steps] if running else [*steps, state_line]

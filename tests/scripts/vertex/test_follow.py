@@ -207,6 +207,18 @@ def test_a_log_shows_every_step_even_when_several_arrive_between_two_polls():
     ]
 
 
+def test_a_stopped_trial_gives_its_reason_once_without_repeating_its_state():
+    diverged = _running("1", [0.55])
+    diverged.state = Trial.State.INFEASIBLE
+    diverged.infeasible_reason = "diverged: diverged at epoch 2: val_loss became nan"
+    failed = make_trial("2", {"x": 2.0}, None, state=Trial.State.INFEASIBLE, reason="failed: exit status 1")
+    lines = ProgressDisplay(io.StringIO(), live=False).changes(_job(diverged, failed))
+    assert lines[-2:] == [
+        "trial 1 diverged x=1 accuracy=0.55 (diverged at epoch 2: val_loss became nan)",
+        "trial 2 failed x=2 (exit status 1)",
+    ]
+
+
 def test_notes_go_above_the_live_table_which_is_drawn_again_under_them():
     stream = io.StringIO()
     display = ProgressDisplay(stream, live=True)
