@@ -147,7 +147,7 @@ class ProgressDisplay:
                 if seen is None:
                     detail = f" {_parameters(trial)}{detail}"
                 if trial.infeasible_reason and trial_state != "succeeded":
-                    # The state is on the line already: drop the tag that repeats it ("diverged: diverged at ...").
+                    # The state is on the line already: drop the tag that would repeat it.
                     why = trial.infeasible_reason.removeprefix(f"{trial_state}: ")
                     detail += f" ({' '.join(why.split())[:200]})"
                 state_line = f"trial {trial.id} {trial_state}{detail}"
