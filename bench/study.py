@@ -2,6 +2,7 @@
 
     python -m bench study [--seeds 1,2,3] [--epochs 10] [--algorithms default,random]
                           [--data dir:PATH|synthetic] [--trials 6] [--parallel 2]
+                          [--trainer-arg=--FLAG=VALUE ...]
 
 Runs the `horses-humans` experiment of experiments.yaml (6 trials, 2 in parallel, BEST
 measurement selection) through the local emulator, with the real trainer, once per sampler seed
@@ -171,6 +172,14 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--trials", type=int, default=6, help="max_trial_count (default 6, as shipped)")
     parser.add_argument("--parallel", type=int, default=2, help="parallel_trial_count (default 2)")
+    parser.add_argument(
+        "--trainer-arg",
+        dest="extra_trainer_args",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="one more trainer flag for every trial, e.g. --trainer-arg=--precision=float32 (repeatable)",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "study.json"))
     args = parser.parse_args(argv)
     seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
@@ -181,6 +190,7 @@ def main(argv: list[str]) -> int:
     if args.data is None:
         args.data = f"dir:{REAL_DATA}" if REAL_DATA.is_dir() else "synthetic"
     args.trainer_args = list(SYNTHETIC_ARGS) if args.data == "synthetic" else [f"--data={args.data}"]
+    args.trainer_args += args.extra_trainer_args
 
     results: dict = {
         "data": args.data,
@@ -188,10 +198,16 @@ def main(argv: list[str]) -> int:
         "seeds": seeds,
         "trials": args.trials,
         "parallel": args.parallel,
+        "trainer_args": args.extra_trainer_args,
         "chance_below": CHANCE_BELOW,
         "studies": {algorithm: {} for algorithm in algorithms},
     }
-    print(f"data {args.data}, {args.epochs} epochs, seeds {seeds}, {algorithms}", file=sys.stderr, flush=True)
+    extra = f", trainer {args.extra_trainer_args}" if args.extra_trainer_args else ""
+    print(
+        f"data {args.data}, {args.epochs} epochs, seeds {seeds}, {algorithms}{extra}",
+        file=sys.stderr,
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-study-") as scratch:
         for seed in seeds:  # the algorithms alternate, so both see the same machine load
             for algorithm in algorithms:
