@@ -69,7 +69,8 @@ _EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 _METRIC_ID = re.compile(r"\S{1,128}")
 _PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 _REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
-_GCS_URI = re.compile(r"gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]")
+_GCS_URI = re.compile(rf"gs://{_BUCKET_NAME.pattern}(/.*)?")
 _REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 _IMAGE_NAME = re.compile(r"[a-z0-9]+([._/-][a-z0-9]+)*")
 _SERVICE_ACCOUNT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -134,7 +135,7 @@ def check_settings(
             path,
             lambda v, p: checker.text(v, p, _REGION, "expected a region like us-central1"),
         ),
-        staging_bucket=get(data, "staging_bucket", path, lambda v, p: _gcs(checker, v, p)),
+        staging_bucket=get(data, "staging_bucket", path, lambda v, p: _staging_bucket(checker, v, p)),
         base_output_directory=get(data, "base_output_directory", path, lambda v, p: _gcs(checker, v, p)),
         image_repository=get(
             image,
@@ -379,4 +380,12 @@ def check_profile(checker: Checker, name: str, value: Any, path: KeyPath) -> Pro
 
 def _gcs(checker: Checker, value: Any, path: KeyPath) -> str | None:
     text = checker.text(value, path, _GCS_URI, "expected gs://BUCKET or gs://BUCKET/PATH")
+    return text.rstrip("/") if text else None
+
+
+def _staging_bucket(checker: Checker, value: Any, path: KeyPath) -> str | None:
+    """`gs://BUCKET[/PATH]`, or a bare bucket name as `build` and `doctor` take $HPT_STAGING_BUCKET."""
+    if isinstance(value, str) and _BUCKET_NAME.fullmatch(value.rstrip("/")):
+        value = f"gs://{value}"
+    text = checker.text(value, path, _GCS_URI, "expected BUCKET, gs://BUCKET or gs://BUCKET/PATH")
     return text.rstrip("/") if text else None

@@ -56,8 +56,15 @@ def test_documented_variables_are_read():
 def test_a_bad_value_from_a_variable_names_the_reference_it_came_from():
     text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
     with pytest.raises(InvalidExperiments) as raised:
-        load_text(text, "experiments.yaml", {"HPT_STAGING_BUCKET": "my-bucket"})  # no gs://
+        load_text(text, "experiments.yaml", {"HPT_STAGING_BUCKET": "s3://my-bucket"})
     assert [str(problem) for problem in raised.value.problems] == [
-        "experiments.yaml:5:19: defaults.staging_bucket: 'my-bucket' is not valid: expected gs://BUCKET"
-        " or gs://BUCKET/PATH (from ${HPT_STAGING_BUCKET:-gs://my-bucket})"
+        "experiments.yaml:5:19: defaults.staging_bucket: 's3://my-bucket' is not valid: expected BUCKET,"
+        " gs://BUCKET or gs://BUCKET/PATH (from ${HPT_STAGING_BUCKET:-gs://my-bucket})"
     ]
+
+
+@pytest.mark.parametrize("value", ["my-bucket", "my-bucket/", "gs://my-bucket", "gs://my-bucket/"])
+def test_the_staging_bucket_variable_takes_a_bare_name_as_build_and_doctor_do(value):
+    text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
+    loaded = load_text(text, "experiments.yaml", {"HPT_STAGING_BUCKET": value})
+    assert loaded.defaults.staging_bucket == "gs://my-bucket"
