@@ -82,7 +82,12 @@ def train(args: argparse.Namespace) -> int:
     )
     scaling = args.input_scaling
     train_data = data.input_pipeline(
-        images.train, global_batch_size, training=True, seed=args.seed, scaling=scaling
+        images.train,
+        global_batch_size,
+        training=True,
+        seed=args.seed,
+        scaling=scaling,
+        augment=args.augment,
     )
     test_data = data.input_pipeline(
         images.test, global_batch_size, training=False, seed=args.seed, scaling=scaling
@@ -107,9 +112,12 @@ def train(args: argparse.Namespace) -> int:
         else "one worker",
     )
 
+    if args.dropout or args.augment != "none":
+        log.info("regularization: dropout %g, training images augmented: %s", args.dropout, args.augment)
+
     # The model, built where the strategy places its variables.
     with strategy.scope():
-        cnn = model.build_model(args.image_size, args.num_units)
+        cnn = model.build_model(args.image_size, args.num_units, dropout=args.dropout)
         model.compile_model(cnn, args.learning_rate, args.momentum)
 
     # Train: report val_accuracy every epoch; back up after every epoch so a restart resumes.

@@ -113,3 +113,41 @@ def test_bad_image_folders_name_what_is_wrong(tmp_path, layout, message):
 def test_an_unknown_tfds_name_is_a_user_error(tmp_path):
     with pytest.raises(TrainerUserError, match="TFDS has no dataset named 'no_such_dataset_xyz'"):
         data.load(DataSource("tfds", "no_such_dataset_xyz"), image_size=8, tfds_data_dir=str(tmp_path))
+
+
+def test_flip_mirrors_some_training_images_reproducibly_and_differently_each_epoch():
+    loaded = data.load(DataSource("synthetic"), image_size=8, synthetic_examples=32)
+
+    def pipeline(augment, training=True):
+        return data.input_pipeline(
+            loaded.train, global_batch_size=32, training=training, seed=3, scaling="unit", augment=augment
+        )
+
+    plain, flipped = pipeline("none"), pipeline("flip")
+    (images, labels), (mirrored, same_labels) = (
+        next(plain.as_numpy_iterator()),
+        next(flipped.as_numpy_iterator()),
+    )
+    np.testing.assert_array_equal(labels, same_labels)  # same order, same labels
+    was_flipped = [not np.array_equal(a, b) for a, b in zip(images, mirrored, strict=True)]
+    for image, other, flipped_one in zip(images, mirrored, was_flipped, strict=True):
+        np.testing.assert_array_equal(other, image[:, ::-1] if flipped_one else image)
+    assert 0 < sum(was_flipped) < len(was_flipped)
+    # The same seed flips the same images in another run; the next epoch draws again.
+    again = next(pipeline("flip").as_numpy_iterator())[0]
+    np.testing.assert_array_equal(again, mirrored)
+
+    def flipped_images(epoch_plain, epoch_flipped) -> set[bytes]:
+        return {
+            a.tobytes() for a, b in zip(epoch_plain, epoch_flipped, strict=True) if not np.array_equal(a, b)
+        }
+
+    by_epoch = [
+        flipped_images(next(plain.as_numpy_iterator())[0], next(flipped.as_numpy_iterator())[0])
+        for _ in range(3)
+    ]
+    assert by_epoch[0] != by_epoch[1] or by_epoch[1] != by_epoch[2]
+    # Evaluation data is never flipped.
+    test = data.input_pipeline(loaded.test, 32, training=False, seed=3, scaling="unit", augment="flip")
+    reference = data.input_pipeline(loaded.test, 32, training=False, seed=3, scaling="unit")
+    np.testing.assert_array_equal(next(test.as_numpy_iterator())[0], next(reference.as_numpy_iterator())[0])

@@ -27,6 +27,7 @@ def test_static_settings_default_to_the_codelab():
     assert (args.epochs, args.batch_size, args.image_size) == (10, 64, 150)
     assert args.data == DataSource("tfds", "horses_or_humans")
     assert (args.metric_tag, args.precision, args.tfds_data_dir) == ("accuracy", "auto", None)
+    assert (args.dropout, args.augment) == (0.0, "none")  # the codelab's model and data
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,8 @@ def test_a_local_dir_source_is_accepted_when_it_exists(tmp_path):
         ([*TUNED, "--precision", "float8"], "invalid choice: 'float8'"),
         ([*TUNED, "--image_size", "16"], "the CNN needs images of at least 22x22, got 16"),
         ([*TUNED, "--learning_rat", "0.1"], "unrecognized arguments: --learning_rat"),
+        ([*TUNED, "--dropout", "1"], "a dropout rate is at least 0 and below 1, got 1"),
+        ([*TUNED, "--augment", "rotate"], "invalid choice: 'rotate'"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args, message, capsys):

@@ -1,4 +1,4 @@
-"""The default model is the codelab's CNN, layer for layer."""
+"""The default model is the codelab's CNN, layer for layer; dropout is an opt-in layer."""
 
 from __future__ import annotations
 
@@ -29,6 +29,24 @@ def test_the_codelab_cnn_layer_for_layer():
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01) and model.optimizer.momentum == 0.9
     assert model.loss == "binary_crossentropy"
+
+
+def test_dropout_adds_one_layer_after_flatten_and_no_weights():
+    import keras
+    import numpy as np
+
+    from trainer.model import build_model
+
+    plain = build_model(image_size=24, num_units=4)
+    dropped = build_model(image_size=24, num_units=4, dropout=0.5)
+    names = [type(layer).__name__ for layer in dropped.layers]
+    assert names[names.index("Flatten") + 1] == "Dropout" and dropped.layers[-3].rate == 0.5
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in plain.layers)
+    assert dropped.count_params() == plain.count_params()
+    # Inference ignores it: the same weights give the same predictions with and without it.
+    dropped.set_weights(plain.get_weights())
+    images = np.random.default_rng(0).random((2, 24, 24, 3), dtype=np.float32)
+    np.testing.assert_allclose(dropped(images, training=False), plain(images, training=False), rtol=1e-6)
 
 
 def test_saved_model_export_serves_the_same_predictions(tmp_path):
