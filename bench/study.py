@@ -2,10 +2,11 @@
 
     python -m bench study [--seeds 1,2,3] [--epochs 10] [--algorithms default,random]
                           [--data dir:PATH|synthetic] [--trials 6] [--parallel 2]
-                          [--trainer-arg=--FLAG=VALUE ...]
+                          [--experiment NAME] [--trainer-arg=--FLAG=VALUE ...]
 
 Runs the `horses-humans` experiment of experiments.yaml (6 trials, 2 in parallel, BEST
-measurement selection) through the local emulator, with the real trainer, once per sampler seed
+measurement selection; `--experiment` picks another, e.g. `horses-humans-regularized`) through
+the local emulator, with the real trainer, once per sampler seed
 and algorithm: `default` is the job as shipped (algorithm unspecified, Vertex's Bayesian default),
 `random` the same job with `RANDOM_SEARCH`: the baseline, measured in the same run. The data is
 the real images at ../shared/data/horses_or_humans when present, else synthetic (128 images of
@@ -50,7 +51,7 @@ def _compiled_job(args: argparse.Namespace, algorithm: str, seed: int):
     overrides = {"max_trial_count": args.trials, "parallel_trial_count": args.parallel}
     compiled = compile_experiment(
         load(EXPERIMENTS_FILE),
-        EXPERIMENT,
+        args.experiment,
         CompileContext(commit="bench", image_tag="bench", overrides=overrides),
     )
     job = HyperparameterTuningJob(compiled.job)
@@ -170,6 +171,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--data", default=None, help="trainer --data (default: the real images when present, else synthetic)"
     )
+    parser.add_argument(
+        "--experiment",
+        default=EXPERIMENT,
+        help=f"the experiments.yaml entry to study (default {EXPERIMENT}, the codelab's job)",
+    )
     parser.add_argument("--trials", type=int, default=6, help="max_trial_count (default 6, as shipped)")
     parser.add_argument("--parallel", type=int, default=2, help="parallel_trial_count (default 2)")
     parser.add_argument(
@@ -198,13 +204,14 @@ def main(argv: list[str]) -> int:
         "seeds": seeds,
         "trials": args.trials,
         "parallel": args.parallel,
+        "experiment": args.experiment,
         "trainer_args": args.extra_trainer_args,
         "chance_below": CHANCE_BELOW,
         "studies": {algorithm: {} for algorithm in algorithms},
     }
     extra = f", trainer {args.extra_trainer_args}" if args.extra_trainer_args else ""
     print(
-        f"data {args.data}, {args.epochs} epochs, seeds {seeds}, {algorithms}{extra}",
+        f"{args.experiment}: data {args.data}, {args.epochs} epochs, seeds {seeds}, {algorithms}{extra}",
         file=sys.stderr,
         flush=True,
     )
