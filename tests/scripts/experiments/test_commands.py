@@ -31,7 +31,7 @@ def test_validate_accepts_the_shipped_file(capsys):
     assert cli.main(["validate"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "OK (5 experiments, 1 profile)" in captured.err
+    assert "OK (6 experiments, 1 profile)" in captured.err
 
 
 def test_validate_prints_one_line_per_problem_and_exits_1(tmp_path, capsys):
