@@ -75,6 +75,10 @@ def run_dry(event: DispatchEvent) -> int:
     request = parse_inputs(event.inputs)
     if not request.dry_run:
         raise UserError("`github dry-run` only plans: this dispatch asks to submit (dry_run is false)")
+    return _summarize_plan(request)
+
+
+def _summarize_plan(request: DispatchRequest) -> int:
     runner.append_summary(f"### Dry run: {request.experiment}\n\n{dry_run(request)}")
     return 0
 
@@ -82,7 +86,7 @@ def run_dry(event: DispatchEvent) -> int:
 def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
     request = parse_inputs(event.inputs)
     if request.dry_run:
-        return run_dry(event)
+        return _summarize_plan(request)
     jobs, all_ok = submit_all(
         [request.experiment],
         backend=backend,
