@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="per_image: each image standardized (default); unit: the codelab's x / 255",
     )
     # Off by default: the codelab's model and data. Both are documented in docs/trainer.md with
-    # what they do to a study (on the real images: best 0.89 -> 0.93).
+    # what they do to a study (on the real images: mean best about 0.89 -> 0.91-0.92).
     static.add_argument(
         "--dropout",
         type=_dropout_rate,
