@@ -7,6 +7,7 @@ the lines of the epochs it already finished (otherwise its first report would er
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -137,8 +138,6 @@ class StopOnCollapse(keras.callbacks.Callback):
         self.prior_loss = prior_loss
         self.monitor = monitor
         self._epochs_collapsed = 0
-        self._class_shares: tuple[float, ...] | None = None
-        self._tolerance = 0.0
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.patience <= 0:
@@ -177,12 +176,15 @@ class StopOnCollapse(keras.callbacks.Callback):
         """Whether `accuracy` is what predicting one class for every probe image scores."""
         if not math.isfinite(accuracy):
             return True
-        if self._class_shares is None:
-            import numpy as np
+        shares, tolerance = self._one_class_scores
+        return any(abs(accuracy - share) < tolerance for share in shares)
 
-            labels = np.concatenate([np.asarray(labels).reshape(-1) for _, labels in self.probe_data])
-            positive = float((labels > 0.5).mean()) if len(labels) else 0.5
-            # Half an image apart: accuracies over n images are multiples of 1/n.
-            self._tolerance = 0.5 / max(len(labels), 1)
-            self._class_shares = (positive, 1.0 - positive)
-        return any(abs(accuracy - share) < self._tolerance for share in self._class_shares)
+    @functools.cached_property
+    def _one_class_scores(self) -> tuple[tuple[float, float], float]:
+        """Each class's share of the probe images, and half an image's worth of accuracy (read once)."""
+        import numpy as np
+
+        labels = np.concatenate([np.asarray(labels).reshape(-1) for _, labels in self.probe_data])
+        positive = float((labels > 0.5).mean()) if len(labels) else 0.5
+        # Accuracies over n images are multiples of 1/n: half of that tells them apart.
+        return (positive, 1.0 - positive), 0.5 / max(len(labels), 1)
