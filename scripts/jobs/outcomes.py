@@ -27,6 +27,11 @@ def reason(outcome: TrialOutcome, text: str) -> str:
     return f"{outcome.value}: {text}"
 
 
+def untagged(text: str, outcome: str) -> str:
+    """`text` without the `outcome: ` tag `reason()` put in front of it (unchanged without one)."""
+    return text.removeprefix(f"{outcome}: ")
+
+
 def from_reason(text: str) -> TrialOutcome | None:
     """The outcome a reason written by `reason()` carries, or None for any other text."""
     tag, separator, _ = text.partition(": ")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scripts.jobs import states
+from scripts.jobs import outcomes, states
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -292,10 +292,10 @@ def _outcome(trial: dict[str, Any]) -> str:
     emulator wrote it."""
     reason = trial.get("reason") or ""
     outcome = trial["outcome"]
-    if outcome in ("collapsed", "diverged") and reason.startswith(f"{outcome}: "):
-        return _inline(reason.partition(": ")[2])
+    why = outcomes.untagged(reason, outcome)
+    if outcome in ("collapsed", "diverged") and why != reason:
+        return _inline(why)
     if outcome in ("failed", "infeasible", "stopped") and reason:
-        why = reason.removeprefix(f"{outcome}: ")
         if len(why) > REASON_LIMIT:
             why = why[: REASON_LIMIT - 1] + "…"
         return _inline(f"{outcome}: {why}")
