@@ -145,6 +145,11 @@ def train(args: argparse.Namespace) -> int:
         val_accuracy = history.history.get("val_accuracy", [])
         if val_accuracy:
             log.info("val_accuracy by epoch: %s", ", ".join(f"{value:.4f}" for value in val_accuracy))
+        if cluster.is_chief:  # one forward pass over the validation images
+            log.info(
+                "validation errors after the last epoch: %s",
+                reporting.errors_by_class(cnn, test_data, images.class_names),
+            )
 
         # Every worker saves (saving may synchronize), but only the chief's copy is kept.
         if paths.model_dir:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,6 +43,13 @@ def test_synthetic_trial_learns_reports_every_epoch_and_saves(tmp_path):
     assert max(accuracies) >= 0.8, f"synthetic data should be learnable, got {accuracies}"
     assert f"val_accuracy by epoch: {', '.join(f'{value:.4f}' for value in accuracies)}" in run.output
     assert "trainer INFO CPU kernels: " in run.output, "the log says which kernels trained the model"
+    # The closing diagnostic counts the last epoch's errors: they agree with its accuracy.
+    errors = re.search(r"validation errors after the last epoch: red: (\d+) of (\d+) called blue;"
+                       r" blue: (\d+) of (\d+) called red", run.output)  # fmt: skip
+    assert errors, run.output
+    red_wrong, reds, blue_wrong, blues = map(int, errors.groups())
+    assert reds + blues == 128
+    assert 1 - (red_wrong + blue_wrong) / 128 == pytest.approx(accuracies[-1], abs=1e-4)
 
     import keras
 
