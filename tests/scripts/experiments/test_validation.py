@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scripts.experiments import load_text
 
 from .helpers import EXPERIMENT, HEADER, document, marked_line, problems, the_problem
@@ -10,6 +12,146 @@ from .helpers import EXPERIMENT, HEADER, document, marked_line, problems, the_pr
 def with_parameter(spec: str) -> str:
     """The test document with its `learning_rate` parameter replaced by the `spec` line."""
     return HEADER + EXPERIMENT.replace("learning_rate: {type: double, min: 0.001, max: 1, scale: log}", spec)
+
+
+def with_pool(lines: str) -> str:
+    """The test document with its one worker pool's `machine_type` line replaced by `lines`."""
+    return HEADER + EXPERIMENT.replace("- machine_type: n1-standard-4", lines)
+
+
+def with_labels(line: str) -> str:
+    return HEADER + EXPERIMENT + f"    labels:\n      {line}\n"
+
+
+TINY_PROFILE = "profiles:\n  tiny:\n    set:\n      max_trial_count: 1\n"
+
+# One rule each: the document (its bad line marked `# <-`), the field named, the whole message.
+RULES = [
+    pytest.param(
+        HEADER + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: four   # <-"),
+        "experiments.exp.max_trial_count",
+        "expected an integer, got text ('four')",
+        id="wrong type names what was found",
+    ),
+    pytest.param(
+        with_parameter("learning_rate: {type: double, min: 1, max: 1}   # <-"),
+        "experiments.exp.parameters.learning_rate.max",
+        "max (1) must be greater than min (1)",
+        id="min not below max",
+    ),
+    pytest.param(
+        with_parameter("learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-"),
+        "experiments.exp.parameters.learning_rate.min",
+        "reverse_log scale needs min > 0, got 0",
+        id="log scale needs a positive minimum",
+    ),
+    pytest.param(
+        with_parameter(
+            "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-"
+        ),
+        "experiments.exp.parameters.units.values[1]",
+        "values must be increasing: 64 comes after 128",
+        id="discrete values must increase",
+    ),
+    pytest.param(
+        with_parameter("units: {type: discrete, values: [64, 64.0]}   # <-"),
+        "experiments.exp.parameters.units.values[1]",
+        "values must be distinct: 64.0 appears twice",
+        id="discrete values must be distinct",
+    ),
+    pytest.param(
+        with_parameter("optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-"),
+        "experiments.exp.parameters.optimizer.values",
+        "values must be distinct: 'sgd' appears twice",
+        id="categorical values must be distinct",
+    ),
+    pytest.param(
+        with_parameter("optimizer: {type: categorical, values: []}   # <-"),
+        "experiments.exp.parameters.optimizer.values",
+        "the list of values is empty",
+        id="empty value list",
+    ),
+    pytest.param(
+        HEADER + EXPERIMENT + "    trainer:\n      args:\n        - --learning_rate=0.1   # <-\n",
+        "experiments.exp.trainer.args[0]",
+        "'--learning_rate=0.1' collides with the tuned parameter 'learning_rate': each trial sets it",
+        id="trainer args may not set a tuned parameter",
+    ),
+    pytest.param(
+        with_parameter("learning_rate:\n        type: double   # <-\n        min: 0.001\n        max: 1")
+        + "    algorithm: grid\n",
+        "experiments.exp.parameters.learning_rate.type",
+        "grid search cannot enumerate a double parameter; use discrete values",
+        id="grid search cannot take a double parameter",
+    ),
+    pytest.param(
+        HEADER + EXPERIMENT.replace("parallel_trial_count: 2", "parallel_trial_count: 5   # <-"),
+        "experiments.exp.parallel_trial_count",
+        "5 parallel trials is more than max_trial_count (4)",
+        id="more parallel trials than trials",
+    ),
+    pytest.param(
+        with_pool(
+            "- machine_type: n1-standard-4\n        accelerator: {type: NVIDIA_TESLA_T4, count: 3}   # <-"
+        ),
+        "experiments.exp.worker_pools[0].accelerator",
+        "n1-standard-4 takes NVIDIA_TESLA_T4 in counts of 1, 2, 4, not 3",
+        id="accelerator count the machine cannot take",
+    ),
+    pytest.param(
+        with_pool(
+            "- machine_type: a2-highgpu-2g\n        accelerator: {type: NVIDIA_TESLA_A100, count: 1}   # <-"
+        ),
+        "experiments.exp.worker_pools[0].accelerator",
+        "machine type a2-highgpu-2g comes with exactly 2 NVIDIA_TESLA_A100, not 1",
+        id="accelerator the machine family does not take",
+    ),
+    pytest.param(
+        with_labels("Team: ml   # <-"),
+        "experiments.exp.labels.Team",
+        "label key 'Team' must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
+        id="label key outside Vertex rules",
+    ),
+    pytest.param(
+        with_labels("team: ML Platform   # <-"),
+        "experiments.exp.labels.team",
+        "label value 'ML Platform' must be at most 63 lowercase letters, digits, '_' or '-'",
+        id="label value outside Vertex rules",
+    ),
+    pytest.param(
+        with_labels("hpt-commit: abc   # <-"),
+        "experiments.exp.labels.hpt-commit",
+        "label 'hpt-commit' is set by this tool; choose another key",
+        id="label keys this tool sets are reserved",
+    ),
+    pytest.param(
+        HEADER
+        + TINY_PROFILE
+        + EXPERIMENT.replace("parallel_trial_count: 2", "parallel_trial_count: 2   # <-"),
+        "experiments.exp.parallel_trial_count",
+        "2 parallel trials is more than max_trial_count (1) (with profile 'tiny')",
+        id="a profile that breaks an experiment is reported with its name",
+    ),
+    pytest.param(
+        HEADER + "profiles:\n  tiny:\n    set:\n      max_trial_count: none   # <-\n" + EXPERIMENT,
+        "experiments.exp.max_trial_count",
+        "expected an integer, got text ('none') (with profile 'tiny')",
+        id="a bad value set by a profile points at the profile",
+    ),
+    pytest.param(
+        HEADER.replace("  project: my-project\n", "") + EXPERIMENT.replace("  exp:", "  exp:   # <-"),
+        "experiments.exp",
+        "missing project: set in defaults or in the experiment",
+        id="settings missing everywhere",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "message"), RULES)
+def test_a_rule_names_the_field_and_the_line_it_is_broken_on(text, field, message):
+    problem = the_problem(text, field)
+    assert problem.line == marked_line(text)
+    assert problem.message == message
 
 
 def test_the_minimal_document_is_valid():
@@ -65,57 +207,6 @@ def test_unknown_key_suggests_the_nearest_one():
     assert problem.message == "unknown key 'paralel_trial_count' (did you mean 'parallel_trial_count'?)"
 
 
-def test_wrong_type_names_what_was_found():
-    text = HEADER + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: four   # <-")
-    problem = the_problem(text, "experiments.exp.max_trial_count")
-    assert problem.line == marked_line(text)
-    assert problem.message == "expected an integer, got text ('four')"
-
-
-def test_min_not_below_max():
-    text = with_parameter("learning_rate: {type: double, min: 1, max: 1}   # <-")
-    problem = the_problem(text, "experiments.exp.parameters.learning_rate.max")
-    assert problem.line == marked_line(text)
-    assert problem.message == "max (1) must be greater than min (1)"
-
-
-def test_log_scale_needs_a_positive_minimum():
-    text = with_parameter("learning_rate: {type: double, min: 0, max: 1, scale: reverse_log}   # <-")
-    problem = the_problem(text, "experiments.exp.parameters.learning_rate.min")
-    assert problem.line == marked_line(text)
-    assert problem.message == "reverse_log scale needs min > 0, got 0"
-
-
-def test_discrete_values_must_increase():
-    text = with_parameter(
-        "units:\n        type: discrete\n        values:\n          - 128\n          - 64   # <-"
-    )
-    problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
-    assert problem.line == marked_line(text)
-    assert problem.message == "values must be increasing: 64 comes after 128"
-
-
-def test_discrete_values_must_be_distinct():
-    text = with_parameter("units: {type: discrete, values: [64, 64.0]}   # <-")
-    problem = the_problem(text, "experiments.exp.parameters.units.values[1]")
-    assert problem.line == marked_line(text)
-    assert problem.message == "values must be distinct: 64.0 appears twice"
-
-
-def test_categorical_values_must_be_distinct():
-    text = with_parameter("optimizer: {type: categorical, values: [sgd, adam, sgd]}   # <-")
-    problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
-    assert problem.line == marked_line(text)
-    assert problem.message == "values must be distinct: 'sgd' appears twice"
-
-
-def test_empty_value_list():
-    text = with_parameter("optimizer: {type: categorical, values: []}   # <-")
-    problem = the_problem(text, "experiments.exp.parameters.optimizer.values")
-    assert problem.line == marked_line(text)
-    assert problem.message == "the list of values is empty"
-
-
 def test_parameter_id_must_be_a_flag_name():
     text = with_parameter("learning rate: {type: double, min: 0.001, max: 1}   # <-")
     problem = the_problem(text, "experiments.exp.parameters.learning rate")
@@ -157,66 +248,14 @@ def test_a_conditional_child_may_not_reuse_a_parameter_id():
     assert "collides with experiments.exp.parameters.momentum" in problem.message
 
 
-def test_trainer_args_may_not_set_a_tuned_parameter():
-    text = HEADER + EXPERIMENT + "    trainer:\n      args:\n        - --learning_rate=0.1   # <-\n"
-    problem = the_problem(text, "experiments.exp.trainer.args[0]")
-    assert problem.line == marked_line(text)
-    assert (
-        problem.message
-        == "'--learning_rate=0.1' collides with the tuned parameter 'learning_rate': each trial sets it"
-    )
-
-
-def test_grid_search_cannot_take_a_double_parameter():
-    text = (
-        HEADER
-        + EXPERIMENT.replace(
-            "learning_rate: {type: double, min: 0.001, max: 1, scale: log}",
-            "learning_rate:\n        type: double   # <-\n        min: 0.001\n        max: 1",
-        )
-        + "    algorithm: grid\n"
-    )
-    problem = the_problem(text, "experiments.exp.parameters.learning_rate.type")
-    assert problem.line == marked_line(text)
-    assert problem.message == "grid search cannot enumerate a double parameter; use discrete values"
-
-
-def test_more_parallel_trials_than_trials():
-    text = HEADER + EXPERIMENT.replace("parallel_trial_count: 2", "parallel_trial_count: 5   # <-")
-    problem = the_problem(text, "experiments.exp.parallel_trial_count")
-    assert problem.line == marked_line(text)
-    assert problem.message == "5 parallel trials is more than max_trial_count (4)"
-
-
 def test_unknown_accelerator_type():
-    text = HEADER + EXPERIMENT.replace(
-        "- machine_type: n1-standard-4",
-        "- machine_type: n1-standard-4\n        accelerator:\n          type: NVIDIA_TESLA_V101   # <-",
+    text = with_pool(
+        "- machine_type: n1-standard-4\n        accelerator:\n          type: NVIDIA_TESLA_V101   # <-"
     )
     problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator.type")
     assert problem.line == marked_line(text)
     assert problem.message.startswith("'NVIDIA_TESLA_V101' is not one of NVIDIA_TESLA_K80, ")
     assert problem.message.endswith("(did you mean 'NVIDIA_TESLA_V100'?)")
-
-
-def test_accelerator_count_the_machine_cannot_take():
-    text = HEADER + EXPERIMENT.replace(
-        "- machine_type: n1-standard-4",
-        "- machine_type: n1-standard-4\n        accelerator: {type: NVIDIA_TESLA_T4, count: 3}   # <-",
-    )
-    problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator")
-    assert problem.line == marked_line(text)
-    assert problem.message == "n1-standard-4 takes NVIDIA_TESLA_T4 in counts of 1, 2, 4, not 3"
-
-
-def test_accelerator_the_machine_family_does_not_take():
-    text = HEADER + EXPERIMENT.replace(
-        "- machine_type: n1-standard-4",
-        "- machine_type: a2-highgpu-2g\n        accelerator: {type: NVIDIA_TESLA_A100, count: 1}   # <-",
-    )
-    problem = the_problem(text, "experiments.exp.worker_pools[0].accelerator")
-    assert problem.line == marked_line(text)
-    assert problem.message == "machine type a2-highgpu-2g comes with exactly 2 NVIDIA_TESLA_A100, not 1"
 
 
 def test_conditional_children_under_a_double_parent():
@@ -280,36 +319,8 @@ def test_unresolved_variable_without_default_points_at_the_reference():
     assert load_text(defaulted, "f", {}).defaults.project == "placeholder"
 
 
-def test_label_key_outside_vertex_rules():
-    text = HEADER + EXPERIMENT + "    labels:\n      Team: ml   # <-\n"
-    problem = the_problem(text, "experiments.exp.labels.Team")
-    assert problem.line == marked_line(text)
-    assert problem.message == (
-        "label key 'Team' must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
-    )
-
-
-def test_label_value_outside_vertex_rules():
-    text = HEADER + EXPERIMENT + "    labels:\n      team: ML Platform   # <-\n"
-    problem = the_problem(text, "experiments.exp.labels.team")
-    assert problem.line == marked_line(text)
-    assert (
-        problem.message
-        == "label value 'ML Platform' must be at most 63 lowercase letters, digits, '_' or '-'"
-    )
-
-
-def test_label_keys_this_tool_sets_are_reserved():
-    text = HEADER + EXPERIMENT + "    labels:\n      hpt-commit: abc   # <-\n"
-    problem = the_problem(text, "experiments.exp.labels.hpt-commit")
-    assert problem.line == marked_line(text)
-    assert problem.message == "label 'hpt-commit' is set by this tool; choose another key"
-
-
 def test_the_chief_pool_has_one_replica():
-    text = HEADER + EXPERIMENT.replace(
-        "- machine_type: n1-standard-4", "- machine_type: n1-standard-4\n        replica_count: 2   # <-"
-    )
+    text = with_pool("- machine_type: n1-standard-4\n        replica_count: 2   # <-")
     problem = the_problem(text, "experiments.exp.worker_pools[0].replica_count")
     assert problem.line == marked_line(text)
     assert problem.message.startswith("the first worker pool (the chief) has exactly one replica")
@@ -355,36 +366,11 @@ def test_problem_lines_follow_the_contract_format():
     )
 
 
-def test_a_profile_that_breaks_an_experiment_is_reported_with_its_name():
-    text = (
-        HEADER
-        + "profiles:\n  tiny:\n    set:\n      max_trial_count: 1\n"
-        + EXPERIMENT.replace("parallel_trial_count: 2", "parallel_trial_count: 2   # <-")
-    )
-    problem = the_problem(text, "experiments.exp.parallel_trial_count")
-    assert problem.line == marked_line(text)
-    assert problem.message == "2 parallel trials is more than max_trial_count (1) (with profile 'tiny')"
-
-
-def test_a_bad_value_set_by_a_profile_points_at_the_profile():
-    text = HEADER + "profiles:\n  tiny:\n    set:\n      max_trial_count: none   # <-\n" + EXPERIMENT
-    problem = the_problem(text, "experiments.exp.max_trial_count")
-    assert problem.line == marked_line(text)
-    assert problem.message == "expected an integer, got text ('none') (with profile 'tiny')"
-
-
 def test_a_bad_default_is_reported_once_where_it_is_written():
     text = HEADER.replace("project: my-project", "project: My_Project   # <-") + EXPERIMENT
     (problem,) = problems(text)
     assert (problem.field, problem.line) == ("defaults.project", marked_line(text))
     assert problem.message.startswith("'My_Project' is not valid: a project ID is")
-
-
-def test_settings_missing_everywhere():
-    text = HEADER.replace("  project: my-project\n", "") + EXPERIMENT.replace("  exp:", "  exp:   # <-")
-    problem = the_problem(text, "experiments.exp")
-    assert problem.line == marked_line(text)
-    assert problem.message == "missing project: set in defaults or in the experiment"
 
 
 def test_a_nul_byte_in_a_trainer_argument_or_environment_value_is_refused_where_written():
