@@ -16,8 +16,8 @@ from typing import NoReturn
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 EXPORT_FORMATS = ("keras", "saved_model")
-# per_image: each image to zero mean and unit variance; unit: the codelab's x / 255 in [0, 1].
-INPUT_SCALINGS = ("per_image", "unit")
+# unit: the codelab's x / 255 in [0, 1]; per_image: each image to zero mean and unit variance.
+INPUT_SCALINGS = ("unit", "per_image")
 # none: training images as read (the codelab's); flip: each mirrored left-right at random.
 AUGMENTATIONS = ("none", "flip")
 DATA_FORMS = "tfds:NAME, dir:PATH (with PATH/train/<class>/* and PATH/test/<class>/*) or synthetic"
@@ -167,11 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument(
         "--input_scaling",
         choices=INPUT_SCALINGS,
-        default="per_image",
-        help="per_image: each image standardized (default); unit: the codelab's x / 255",
+        default="unit",
+        help="unit: the codelab's x / 255 (default); per_image: each image standardized",
     )
-    # Off by default: the codelab's model and data. Both are documented in docs/trainer.md with
-    # what they do to a study (on the real images: mean best about 0.89 -> 0.91-0.92).
+    # Chosen by `python -m bench study` (docs/trainer.md, "Choosing the defaults by the study"):
+    # flips are on by default, dropout is off (it adds a layer to the codelab's model).
     static.add_argument(
         "--dropout",
         type=_dropout_rate,
@@ -181,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument(
         "--augment",
         choices=AUGMENTATIONS,
-        default="none",
-        help="flip: mirror training images left-right at random; none: as read (default, the codelab's)",
+        default="flip",
+        help="flip: mirror training images left-right at random (default); none: as read (the codelab's)",
     )
     static.add_argument(
         "--collapse_patience",

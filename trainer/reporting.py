@@ -194,8 +194,8 @@ def errors_by_class(model: keras.Model, data, class_names: tuple[str, ...]) -> s
     """Where the model is wrong on `data` (batches of images and 0/1 labels), class by class.
 
     One forward pass. A model's accuracy can hide that all its errors are one class's images:
-    on horses_or_humans every error of the codelab CNN is a test horse called human
-    (docs/trainer.md, "Past 0.90"), which no search over its learning rate fixes.
+    on horses_or_humans nearly every error of the codelab CNN is a test horse called human
+    (docs/trainer.md, "Where the errors are"), which no search over its learning rate fixes.
     """
     import numpy as np
 
