@@ -129,10 +129,12 @@ def study_row(job, wall: float) -> dict:
 
 
 def _summary(rows: list[dict]) -> dict:
+    # A study that ended without a best value (its job failed) found nothing: it counts as 0.
     bests = [row["best"] if row["best"] is not None else 0.0 for row in rows]
     return {
         "best_median": round(statistics.median(bests), 4),
         "best_mean": round(statistics.fmean(bests), 4),
+        "studies_without_best": sum(row["best"] is None for row in rows),
         "at_chance_median": statistics.median(row["at_chance"] for row in rows),
         "at_chance_max": max(row["at_chance"] for row in rows),
         "chance_time_share_median": round(statistics.median(row["chance_time_share"] for row in rows), 3),
@@ -154,8 +156,11 @@ def format_table(results: dict) -> str:
                 f" | {row['chance_time_share']:.0%} | {row['wall_s']:.0f} |"
             )
     for algorithm, summary in results["summary"].items():
+        failed = summary["studies_without_best"]
+        counted = f"; {failed} without a best, counted as 0" if failed else ""
+        best = f"{summary['best_median']:.4f} ({summary['best_mean']:.4f}{counted})"
         lines.append(
-            f"| **{algorithm}** | median (mean) | {summary['best_median']:.4f} ({summary['best_mean']:.4f})"
+            f"| **{algorithm}** | median (mean) | {best}"
             f" | {summary['at_chance_median']:g} (max {summary['at_chance_max']})"
             f" | {summary['chance_time_share_median']:.0%} ({summary['chance_time_share_mean']:.0%})"
             f" | {summary['wall_s_median']:.0f} |"
