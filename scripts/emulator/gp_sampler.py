@@ -8,12 +8,17 @@ grid, and proposes the candidate with the highest expected improvement among ran
 perturbations of the best ones. What it learns from:
 
 - completed trials: their values (standardized);
-- pruned trials (the trainer stopped a collapsed or diverged model): the worst completed value,
-  so the model learns that region is bad;
-- running trials (constant liar): the worst value too, so trials in parallel spread out.
+- pruned trials (the trainer stopped a collapsed or diverged model): one standard deviation of
+  the completed values below the worst of them (one unit below it while only one has
+  completed), so the model learns that region is bad without a far outlier, such as a
+  collapsed classifier's 0.5, squashing the differences between the completed trials;
+- running trials (constant liar): the worst completed value, so trials in parallel spread out.
 
 Until `n_startup_trials` trials have ended (or none completed), and for parameters outside the
-intersection (conditional children), it samples at random.
+intersection (conditional children), it samples at random, except after a pruned trial while
+none has completed: then it samples near the first trial that has not failed (the default
+search's first trial is the centre of the space), since a collapsed trial ends long before the
+others and a second uniform draw is as likely to collapse as the first.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ LENGTH_SCALES = (0.1, 0.2, 0.35, 0.6, 1.0)
 NOISES = (1e-4, 1e-2, 0.1)
 RANDOM_CANDIDATES = 2000
 LOCAL_CANDIDATES = 500
+# A pruned trial's value: this many standard deviations (of the completed values) below the worst.
+PRUNED_PENALTY = 1.0
+# The spread, in the unit cube, of a suggestion near the first trial that has not failed.
+NEAR_SURVIVOR = 0.15
 
 
 class GPSampler(BaseSampler):
@@ -62,26 +71,41 @@ class GPSampler(BaseSampler):
         ]
         completed = [t for t in ended if t.state == TrialState.COMPLETE]
         if len(ended) < self._n_startup or not completed:
+            if not completed and any(t.state == TrialState.PRUNED for t in ended):
+                return self._near_first_survivor(trials, search_space)
             return {}
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
-        values = np.array([sign * float(t.value) for t in completed])
+        raw = np.array([sign * float(t.value) for t in completed])
+        # Standardized by the completed trials alone (see the module's docstring).
+        mean, std = raw.mean(), (raw.std() if len(raw) > 1 else 0.0) or 1.0
+        values = (raw - mean) / std
         worst = float(values.min())
         rows, ys = [], []
         for t in trials:
             if t.number == trial.number or not all(n in t.params for n in search_space):
                 continue
             rows.append(_encode(t.params, search_space))
-            ys.append(sign * float(t.value) if t.state == TrialState.COMPLETE else worst)
+            if t.state == TrialState.COMPLETE:
+                ys.append((sign * float(t.value) - mean) / std)
+            else:
+                ys.append(worst - PRUNED_PENALTY if t.state == TrialState.PRUNED else worst)
         x, y = np.array(rows), np.array(ys)
-        mean, std = y.mean(), y.std() or 1.0
-        y = (y - mean) / std
         length, noise = _fit(x, y)
-        best = (values.max() - mean) / std
+        best = float(values.max())
         candidates = self._candidates(x[np.argsort(-y)[:3]], search_space)
         mu, sigma = _predict(x, y, candidates, length, noise)
         z = (mu - best) / sigma
         expected = sigma * (z * _norm_cdf(z) + _norm_pdf(z))
         return _decode(candidates[int(np.argmax(expected))], search_space)
+
+    def _near_first_survivor(self, trials: list[FrozenTrial], space: dict[str, BaseDistribution]) -> dict:
+        survivors = [
+            t for t in trials if t.state != TrialState.PRUNED and all(name in t.params for name in space)
+        ]
+        if not survivors:
+            return {}
+        anchor = _encode(min(survivors, key=lambda t: t.number).params, space)
+        return _decode(np.clip(anchor + self._rng.normal(0.0, NEAR_SURVIVOR, anchor.shape), 0.0, 1.0), space)
 
     def _candidates(self, anchors: np.ndarray, space: dict[str, BaseDistribution]) -> np.ndarray:
         width = sum(_width(d) for d in space.values())

@@ -29,8 +29,9 @@ NumPy only) once `startup_trials(max_trial_count)` trials have ended (random unt
 models the parameters every trial has and proposes the point of highest expected improvement.
 Running trials count as the worst value so far (a constant liar), so trials in parallel spread
 out. Trials the trainer ended because the model collapsed or diverged
-(`TrialOutcome.COLLAPSED`/`DIVERGED`) are told as pruned, which the GP reads as the worst value
-so far: it keeps away from their region; other failures are told as failed and ignored. It was
+(`TrialOutcome.COLLAPSED`/`DIVERGED`) are told as pruned, which the GP reads as worse than the
+worst completed value: it keeps away from their region (and, while no trial has completed, draws
+the next one near the centre instead of at random); other failures are told as failed and ignored. It was
 chosen over Optuna's TPE by `python -m bench study` (docs/trainer.md): with 6 trials TPE hardly
 leaves its prior.
 """

@@ -68,6 +68,12 @@ def test_a_local_run_tunes_to_the_end_and_a_rerun_reuses_the_job(repo_root, env,
     assert from_json(again.stdout).name == job.name
 
 
+def _as_a_terminal_would() -> None:
+    """Ctrl-C reaches a foreground command with SIGINT at its default. A test run started in the
+    background of a script inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_local_job_and_waits_for_it(repo_root, env, tmp_path):
     args = command(
         "--set",
@@ -77,7 +83,9 @@ def test_ctrl_c_cancels_the_local_job_and_waits_for_it(repo_root, env, tmp_path)
         "--set",
         "trainer={args: [--data=synthetic, --epochs=200]}",
     )
-    process = subprocess.Popen(args, cwd=repo_root, env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        args, cwd=repo_root, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=_as_a_terminal_would
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
     seen = []
