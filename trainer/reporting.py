@@ -148,8 +148,7 @@ class StopOnCollapse(keras.callbacks.Callback):
             return
         import numpy as np
 
-        batches = [self.model(images, training=False) for images, _ in self.probe_data]
-        predictions = np.concatenate([np.asarray(batch, dtype=np.float64) for batch in batches])
+        predictions = _scores(self.model, self.probe_data)
         if not np.isfinite(predictions).all():  # weights so large that the forward pass overflows
             bad = int((~np.isfinite(predictions)).sum())
             raise NonFiniteLoss(
@@ -182,9 +181,7 @@ class StopOnCollapse(keras.callbacks.Callback):
     @functools.cached_property
     def _one_class_scores(self) -> tuple[tuple[float, float], float]:
         """Each class's share of the probe images, and half an image's worth of accuracy (read once)."""
-        import numpy as np
-
-        labels = np.concatenate([np.asarray(labels).reshape(-1) for _, labels in self.probe_data])
+        labels = _labels(self.probe_data)
         positive = float((labels > 0.5).mean()) if len(labels) else 0.5
         # Accuracies over n images are multiples of 1/n: half of that tells them apart.
         return (positive, 1.0 - positive), 0.5 / max(len(labels), 1)
@@ -197,13 +194,22 @@ def errors_by_class(model: keras.Model, data, class_names: tuple[str, ...]) -> s
     on horses_or_humans nearly every error of the codelab CNN is a test horse called human
     (docs/trainer.md, "Where the errors are"), which no search over its learning rate fixes.
     """
+    return describe_errors(_labels(data), _scores(model, data), class_names)
+
+
+def _scores(model: keras.Model, data):
+    """The model's outputs for every image of `data` (batches of images and labels), in order."""
     import numpy as np
 
-    labels, scores = [], []
-    for images, batch_labels in data:
-        labels.append(np.asarray(batch_labels).reshape(-1))
-        scores.append(np.asarray(model(images, training=False), dtype=np.float64).reshape(-1))
-    return describe_errors(np.concatenate(labels), np.concatenate(scores), class_names)
+    batches = [np.asarray(model(images, training=False), dtype=np.float64) for images, _ in data]
+    return np.concatenate(batches).reshape(-1)
+
+
+def _labels(data):
+    """Every label of `data` (batches of images and labels), in order."""
+    import numpy as np
+
+    return np.concatenate([np.asarray(labels).reshape(-1) for _, labels in data])
 
 
 def describe_errors(labels, scores, class_names: tuple[str, ...]) -> str:

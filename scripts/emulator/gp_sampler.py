@@ -77,8 +77,8 @@ class GPSampler(BaseSampler):
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         raw = np.array([sign * float(t.value) for t in completed])
         # Standardized by the completed trials alone (see the module's docstring).
-        mean, std = raw.mean(), (raw.std() if len(raw) > 1 else 0.0) or 1.0
-        values = (raw - mean) / std
+        values = (raw - raw.mean()) / ((raw.std() if len(raw) > 1 else 0.0) or 1.0)
+        standardized = {t.number: float(value) for t, value in zip(completed, values, strict=True)}
         worst = float(values.min())
         rows, ys = [], []
         for t in trials:
@@ -86,7 +86,7 @@ class GPSampler(BaseSampler):
                 continue
             rows.append(_encode(t.params, search_space))
             if t.state == TrialState.COMPLETE:
-                ys.append((sign * float(t.value) - mean) / std)
+                ys.append(standardized[t.number])
             else:
                 ys.append(worst - PRUNED_PENALTY if t.state == TrialState.PRUNED else worst)
         x, y = np.array(rows), np.array(ys)
