@@ -5,11 +5,13 @@ A value that is exactly one reference takes the type its text reads as in YAML (
 spliced in as text. `$${` writes a literal `${`.
 
 Only the variables on the allow list can be read, wherever the file is loaded (a terminal, the
-local backend, a workflow step that holds credentials): `ALLOWED` and any name that starts with
-`ALLOWED_PREFIX`. Anything else (`${GOOGLE_APPLICATION_CREDENTIALS}`, `${GITHUB_TOKEN}`, `${HOME}`)
-is a problem at the reference, `FILE:LINE:COL: field: message`, whatever the environment holds:
-a pull request's file must not be able to copy a runner's variable into a job it submits.
-The names are documented in docs/experiments.md and docs/setup.md.
+local backend, a workflow step that holds credentials): exactly the names in `ALLOWED`, the
+settings the workflows set from repository variables. Anything else (`${GOOGLE_APPLICATION_CREDENTIALS}`,
+`${GITHUB_TOKEN}`, `${HOME}`, and `${HPT_ANYTHING_ELSE}` too: a prefix is no promise that a value is
+not a secret) is a problem at the reference, `FILE:LINE:COL: field: message`, whatever the
+environment holds: a pull request's file must not be able to copy a runner's variable into a job
+it submits or a plan it prints. The names are documented in docs/experiments.md and docs/setup.md;
+`scripts.github.environment` hands the same names to the child that plans a pull request's file.
 """
 
 from __future__ import annotations
@@ -27,14 +29,30 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# What `${VAR}` may read: the workflows set these from repository variables (docs/setup.md).
-ALLOWED = frozenset({"GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_REGION"})
-ALLOWED_PREFIX = "HPT_"
+# What `${VAR}` may read: the settings the workflows set from repository variables (docs/setup.md)
+# and `build`'s image name. Not a prefix: anyone may export a secret as HPT_SOMETHING, and a name
+# listed here is printed by `/hpt plan`. A variable of your own is added here, in a reviewed change.
+ALLOWED = frozenset(
+    {
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_REGION",
+        "HPT_STAGING_BUCKET",
+        "HPT_ARTIFACT_REPOSITORY",
+        "HPT_TRIAL_SERVICE_ACCOUNT",
+        "HPT_IMAGE",
+    }
+)
 
 
 def allowed(name: str) -> bool:
     """May `${name}` be read? The allow list, not a deny list: anything new is refused."""
-    return name in ALLOWED or name.startswith(ALLOWED_PREFIX)
+    return name in ALLOWED
+
+
+def allowed_names() -> str:
+    """The allow list as a message shows it: `A, B or C`."""
+    names = sorted(ALLOWED)
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def resolve(
@@ -69,9 +87,7 @@ def resolve(
             if not allowed(name):
                 failed = True
                 _report(
-                    path,
-                    f"${{{name}}} is not a variable experiments files may read: use "
-                    f"{', '.join(sorted(ALLOWED))} or an {ALLOWED_PREFIX}* variable",
+                    path, f"${{{name}}} is not a variable experiments files may read: use {allowed_names()}"
                 )
                 return ""
             found = env.get(name)

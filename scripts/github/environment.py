@@ -1,8 +1,8 @@
 """What `${VAR}` in an experiments file may read, when a workflow step holds credentials.
 
-An experiments file can only read the `${VAR}` allow list (`scripts.experiments.environment`:
-`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_REGION`, `HPT_*`); these mappings are the second line of
-defence, so that the GitHub token or the runner's own tokens are not even there to be read. The
+An experiments file can only read the `${VAR}` allow list (`scripts.experiments.environment.ALLOWED`:
+project, region and the documented `HPT_` settings, by name); these mappings are the second line
+of defence, so that the GitHub token or the runner's own tokens are not even there to be read. The
 flows pass one of them to `scripts.experiments.load(path, env)` as data; the sandbox child also
 runs with the second as its whole process environment.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+
+from scripts.experiments.environment import ALLOWED
 
 # Never visible to an experiments file: GitHub credentials and the runner's own tokens.
 WITHHELD = frozenset(
@@ -23,19 +25,12 @@ WITHHELD = frozenset(
     }
 )
 # All that an untrusted file (a pull request's, read through the API) may see: no credentials of
-# any kind, only what a process needs to start and the settings an experiments file reads
-# (project, region, and the HPT_ variables).
-PLAN_ONLY = (
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "PYTHONPATH",
-    "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_REGION",
-)
-PLAN_ONLY_PREFIX = "HPT_"
+# any kind, only what a process needs to start, the settings an experiments file may read (the one
+# `${VAR}` allow list, by name: a prefix would hand over any secret exported as HPT_...) and the
+# settings the plan itself reads (the budget, where earlier runs' summaries are).
+PROCESS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
+PLAN_SETTINGS = ("HPT_MAX_COST", "HPT_RESULTS_DIR", "HPT_STATE_DIR")
+PLAN_ONLY = (*PROCESS, *sorted(ALLOWED), *PLAN_SETTINGS)
 
 
 def trusted(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -49,10 +44,6 @@ def trusted(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def untrusted(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Only `PLAN_ONLY` and the `HPT_` variables: for a pull request's experiments file."""
+    """Only the `PLAN_ONLY` names: for a pull request's experiments file."""
     environ = os.environ if environ is None else environ
-    return {
-        name: value
-        for name, value in environ.items()
-        if name in PLAN_ONLY or name.startswith(PLAN_ONLY_PREFIX)
-    }
+    return {name: value for name, value in environ.items() if name in PLAN_ONLY}

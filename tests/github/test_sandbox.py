@@ -32,17 +32,26 @@ def test_an_untrusted_file_sees_only_the_settings_it_reads():
             "PATH": "/usr/bin",
             "GOOGLE_CLOUD_PROJECT": "p",
             "HPT_STAGING_BUCKET": "gs://b",
+            "HPT_MAX_COST": "200",
+            "HPT_SECRET_TOKEN": "hunter2",
             "GITHUB_SHA": "a",
         }
     )
-    assert env == {"PATH": "/usr/bin", "GOOGLE_CLOUD_PROJECT": "p", "HPT_STAGING_BUCKET": "gs://b"}
+    # The settings the plan reads (the file's `${VAR}` allow list, the budget), not every HPT_ name.
+    assert env == {
+        "PATH": "/usr/bin",
+        "GOOGLE_CLOUD_PROJECT": "p",
+        "HPT_STAGING_BUCKET": "gs://b",
+        "HPT_MAX_COST": "200",
+    }
 
 
 @pytest.fixture
-def files(tmp_path):
-    # The variables an experiments file may read are an allow list (HPT_*): the child has none of
-    # the secrets, whatever the file names.
-    probing = PR_EXPERIMENTS.replace("The stand-in's slope tuned too.", "probe=${HPT_PROBE:-unset}")
+def files(tmp_path, monkeypatch):
+    # The variables an experiments file may read are an allow list (the documented settings): the
+    # child has none of the secrets, whatever the file names.
+    monkeypatch.delenv("HPT_IMAGE", raising=False)
+    probing = PR_EXPERIMENTS.replace("The stand-in's slope tuned too.", "probe=${HPT_IMAGE:-unset}")
     head, base = tmp_path / "head.yaml", tmp_path / "base.yaml"
     head.write_text(probing)
     base.write_text(BASE_EXPERIMENTS)
@@ -66,6 +75,24 @@ def test_a_file_naming_a_credential_gets_located_problems_not_its_value(tmp_path
     )
     assert "${GOOGLE_APPLICATION_CREDENTIALS} is not" in plan.problems[1]
     assert not any(secret in "\n".join(plan.problems) for secret in SECRETS.values())
+
+
+def test_a_secret_exported_as_hpt_something_is_neither_read_nor_in_the_child(tmp_path, monkeypatch):
+    # `/hpt plan` of a pull request's file: a secret named with the settings' prefix is a located
+    # problem, and the child that plans the file does not even hold it.
+    monkeypatch.setenv("HPT_SECRET_TOKEN", "hunter2")
+    head = tmp_path / "head.yaml"
+    head.write_text(PR_EXPERIMENTS.replace("The stand-in's slope tuned too.", "leak=${HPT_SECRET_TOKEN:-no}"))
+
+    plan = sandbox.plan_of_files(head, None)
+
+    assert not plan.valid
+    assert plan.problems[0].startswith(
+        f"{head}:23:18: experiments.wide.description: ${{HPT_SECRET_TOKEN}} is not a variable "
+        "experiments files may read: use GOOGLE_CLOUD_PROJECT,"
+    )
+    assert "hunter2" not in "\n".join(plan.problems)
+    assert "HPT_SECRET_TOKEN" not in environment.untrusted()
 
 
 def test_the_plan_is_computed_in_a_child_without_credentials(files, monkeypatch):

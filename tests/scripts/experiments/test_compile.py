@@ -243,7 +243,11 @@ def test_the_spec_hash_follows_the_study():
     assert compiled(reformatted).spec_hash == base
 
 
-def test_environment_references_resolve_from_the_context():
+def test_environment_references_resolve_from_the_context(monkeypatch):
+    # A variable of the repository's own is read once it is added to the allow list (docs/experiments.md).
+    from scripts.experiments import environment
+
+    monkeypatch.setattr(environment, "ALLOWED", environment.ALLOWED | {"HPT_TRIALS"})
     text = HEADER.replace(
         "project: my-project", "project: ${GOOGLE_CLOUD_PROJECT:-placeholder-project}"
     ) + EXPERIMENT.replace("max_trial_count: 4", "max_trial_count: ${HPT_TRIALS:-4}")
@@ -317,12 +321,13 @@ def test_a_misspelt_experiment_or_profile_suggests_the_closest_name():
 
 def test_an_empty_optional_setting_is_unset_and_dollar_dollar_is_literal():
     text = HEADER.replace(
-        "project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SA:-}"
+        "project: my-project", "project: my-project\n  service_account: ${HPT_TRIAL_SERVICE_ACCOUNT:-}"
     ) + (EXPERIMENT + "    trainer:\n      args: ['--template=$${HOME}/x']\n")
     job = compiled(text).job_json
     assert "serviceAccount" not in job["trialJobSpec"]
     assert job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] == ["--template=${HOME}/x"]
-    with_account = compiled(text, env={"HPT_TRIAL_SA": "trial@my-project.iam.gserviceaccount.com"}).job_json
+    account = "trial@my-project.iam.gserviceaccount.com"
+    with_account = compiled(text, env={"HPT_TRIAL_SERVICE_ACCOUNT": account}).job_json
     assert with_account["trialJobSpec"]["serviceAccount"] == "trial@my-project.iam.gserviceaccount.com"
 
 

@@ -172,8 +172,8 @@ def test_an_override_value_is_read_within_the_same_limits():
 
 
 def test_a_variable_holding_hostile_yaml_stays_text():
-    env = {"HPT_DEEP": "[" * 100_000, "HPT_BOMB": _alias_bomb().replace("\n", " ")}
+    env = {"HPT_IMAGE": "[" * 100_000, "HPT_ARTIFACT_REPOSITORY": _alias_bomb().replace("\n", " ")}
     started = time.perf_counter()
-    found = problems("experiments:\n  a: ${HPT_DEEP}\n  b: ${HPT_BOMB}\n", env)
+    found = problems("experiments:\n  a: ${HPT_IMAGE}\n  b: ${HPT_ARTIFACT_REPOSITORY}\n", env)
     assert time.perf_counter() - started < 1.0
     assert {problem.field for problem in found} >= {"experiments.a", "experiments.b"}

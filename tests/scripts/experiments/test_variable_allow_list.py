@@ -33,7 +33,10 @@ def test_an_unknown_variable_is_a_located_problem_whatever_the_environment_holds
     with pytest.raises(InvalidExperiments) as raised:
         load_text(FILE, "experiments.yaml", env)
     lines = [str(problem) for problem in raised.value.problems]
-    allowed = "use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION or an HPT_* variable"
+    allowed = (
+        "use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION, HPT_ARTIFACT_REPOSITORY, HPT_IMAGE, "
+        "HPT_STAGING_BUCKET or HPT_TRIAL_SERVICE_ACCOUNT"
+    )
     assert lines[:2] == [
         "experiments.yaml:9:18: experiments.exp.description: ${GOOGLE_APPLICATION_CREDENTIALS} is not a "
         f"variable experiments files may read: {allowed}",
@@ -68,3 +71,30 @@ def test_the_staging_bucket_variable_takes_a_bare_name_as_build_and_doctor_do(va
     text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "x").replace("${GITHUB_TOKEN}", "y")
     loaded = load_text(text, "experiments.yaml", {"HPT_STAGING_BUCKET": value})
     assert loaded.defaults.staging_bucket == "gs://my-bucket"
+
+
+def test_a_secret_exported_with_the_settings_prefix_is_not_readable():
+    # An HPT_ prefix does not make a variable a setting: only the documented names can be read,
+    # so a secret someone exports as HPT_... never reaches a plan.
+    text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", "leak=${HPT_SECRET_TOKEN}").replace(
+        "${GITHUB_TOKEN}", "y"
+    )
+    with pytest.raises(InvalidExperiments) as raised:
+        load_text(text, "experiments.yaml", {"HPT_SECRET_TOKEN": "hunter2"})
+    lines = [str(problem) for problem in raised.value.problems]
+    assert lines == [
+        "experiments.yaml:9:18: experiments.exp.description: ${HPT_SECRET_TOKEN} is not a variable "
+        "experiments files may read: use GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION, HPT_ARTIFACT_REPOSITORY, "
+        "HPT_IMAGE, HPT_STAGING_BUCKET or HPT_TRIAL_SERVICE_ACCOUNT"
+    ]
+    assert "hunter2" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", ["HPT_MAX_COST", "HPT_STATE_DIR", "HPT_TRIALS"])
+def test_settings_the_file_does_not_need_are_not_readable_either(name):
+    text = FILE.replace("creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}", f"${{{name}:-x}}").replace(
+        "${GITHUB_TOKEN}", "y"
+    )
+    refused = rf"\${{{name}}} is not a variable experiments files may read"
+    with pytest.raises(InvalidExperiments, match=refused):
+        load_text(text, "experiments.yaml", {name: "1"})
