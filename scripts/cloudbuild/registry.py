@@ -7,11 +7,15 @@ Application Default Credentials as the bearer token. It is the same lookup `dock
 
 `HPT_REGISTRY_URL` (for example `http://127.0.0.1:5000`) sends the lookup to another registry
 without credentials, as tests and local registries need.
+
+`digest_reference` turns a tagged reference into `HOST/PROJECT/REPOSITORY/IMAGE@sha256:...`, the
+form a submitted job names its image by: a tag can be moved, a digest names the same bytes forever.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 REGISTRY_URL_ENV = "HPT_REGISTRY_URL"
@@ -25,6 +29,14 @@ MANIFEST_TYPES = ", ".join(
     )
 )
 TIMEOUT_SECONDS = 30
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# A reference that already names its image by digest (with or without a tag before it).
+DIGEST_REFERENCE = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
+# REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG (IMAGE may hold slashes; tag rules of Docker).
+TAGGED_REFERENCE = re.compile(
+    r"(?P<region>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z0-9.:-]+)/(?P<repository>[a-z0-9._-]+)"
+    r"/(?P<image>[a-z0-9._/-]+):(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+)
 
 
 class RegistryError(Exception):
@@ -44,6 +56,10 @@ class ImageName:
 
     def reference(self, tag: str) -> str:
         return f"{self.host}/{self.project}/{self.repository}/{self.image}:{tag}"
+
+    def by_digest(self, digest: str) -> str:
+        """`HOST/PROJECT/REPOSITORY/IMAGE@sha256:...`: the tag dropped, as Vertex AI takes it."""
+        return f"{self.host}/{self.project}/{self.repository}/{self.image}@{digest}"
 
     def manifest_url(self, tag: str, base_url: str | None = None) -> str:
         base = (base_url or f"https://{self.host}").rstrip("/")
@@ -86,6 +102,35 @@ def find_digest(name: ImageName, tag: str) -> str | None:
     if response.status_code != 200:
         raise RegistryError(f"{name.host} answered HTTP {response.status_code} for {name.reference(tag)}")
     digest = response.headers.get("Docker-Content-Digest", "")
-    if not digest.startswith("sha256:"):
+    if not DIGEST.fullmatch(digest):
         raise RegistryError(f"{name.host} sent no manifest digest for {name.reference(tag)}")
     return digest
+
+
+def parse_tagged(reference: str) -> tuple[ImageName, str] | None:
+    """(image, tag) of an Artifact Registry `REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG`."""
+    match = TAGGED_REFERENCE.fullmatch(reference)
+    if match is None:
+        return None
+    name = ImageName(match["region"], match["project"], match["repository"], match["image"])
+    return name, match["tag"]
+
+
+def digest_reference(reference: str) -> str:
+    """`reference` named by digest: as it is when it has one, else its tag looked up in the registry.
+
+    Raises RegistryError when it cannot be: not an Artifact Registry tag, not pushed, or no answer.
+    """
+    if DIGEST_REFERENCE.fullmatch(reference):
+        return reference
+    parsed = parse_tagged(reference)
+    if parsed is None:
+        raise RegistryError(
+            f"{reference!r} is not an Artifact Registry image "
+            "(REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG) nor named by @sha256 digest"
+        )
+    name, tag = parsed
+    digest = find_digest(name, tag)
+    if digest is None:
+        raise RegistryError(f"{reference} is not in the registry: build it first (python -m scripts build)")
+    return name.by_digest(digest)

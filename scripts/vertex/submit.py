@@ -18,16 +18,26 @@ The rules, in order:
 
 The HyperparameterTuningJob create call takes no request id, so the labels are what make a
 create idempotent.
+
+Before the create, every worker pool's image is named by digest (`pin_images`): the tag the
+experiment compiled to (the content tag) is looked up in the registry and replaced by
+`HOST/PROJECT/REPOSITORY/IMAGE@sha256:...`, so the job runs the bytes that tag named at submit
+time even if the tag is moved later. No digest, no job. The spec hash and the identity labels stay
+the compiled job's (the spec hash never covered the tag), so the plan, the reply and the job agree
+and a re-run still finds the job. The local backend pulls no image: an emulator's job keeps its tag
+unless a registry is configured (`HPT_REGISTRY_URL`), which is how tests check the digests.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from scripts.cloudbuild import registry
 from scripts.errors import UserError
 from scripts.jobs import labels as identity_labels
 from scripts.jobs import states
@@ -73,6 +83,38 @@ def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
             "without them a re-run could not find it and would submit it twice"
         )
     return found
+
+
+def names_images_by_digest(client: JobServiceClient) -> bool:
+    """Whether jobs sent through `client` name their images by digest: always on Vertex AI; on an
+    emulator (which runs no container) only when a registry is configured to look digests up in."""
+    return emulator_address(client) is None or bool(os.environ.get(registry.REGISTRY_URL_ENV))
+
+
+def pin_images(
+    job: HyperparameterTuningJob, notify: Callable[[str], None] = _stderr
+) -> HyperparameterTuningJob:
+    """A copy of `job` whose worker pools name their images by digest (`registry.digest_reference`).
+
+    Raises UserError, and nothing is to be submitted, when any image has no digest to be had.
+    """
+    pinned = type(job).deserialize(type(job).serialize(job))
+    found: dict[str, str] = {}
+    for pool in pinned.trial_job_spec.worker_pool_specs:
+        image = pool.container_spec.image_uri
+        if not image:
+            continue
+        if image not in found:
+            try:
+                found[image] = registry.digest_reference(image)
+            except registry.RegistryError as error:
+                raise UserError(
+                    f"no digest, no job: {job.display_name!r} was not submitted: {error}"
+                ) from None
+            if found[image] != image:
+                notify(f"image {image} is {found[image]}")
+        pool.container_spec.image_uri = found[image]
+    return pinned
 
 
 def find_jobs(
@@ -174,9 +216,8 @@ def submit_job(
             return Submission(previous, reused=True)
     known = {job.name for job in existing}
 
-    request = CreateHyperparameterTuningJobRequest(
-        parent=compiled.parent, hyperparameter_tuning_job=compiled.job
-    )
+    job = pin_images(compiled.job, notify) if names_images_by_digest(client) else compiled.job
+    request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
     attempt = 1
     while True:
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+from dataclasses import dataclass, field
 
 import pytest
 from google.cloud.aiplatform_v1 import (
@@ -14,6 +16,7 @@ from google.cloud.aiplatform_v1 import (
     StudySpec,
     WorkerPoolSpec,
 )
+from werkzeug import Request, Response
 
 from scripts.experiments.compiler import CompiledExperiment
 from scripts.jobs import labels
@@ -105,3 +108,33 @@ def sleeps() -> RecordedSleeps:
 def policy(sleeps) -> RetryPolicy:
     """Real backoff arithmetic, no real waiting."""
     return RetryPolicy(sleep=sleeps, rng=random.Random(7))
+
+
+@dataclass
+class FakeRegistry:
+    """Artifact Registry's Docker Registry v2 manifest lookup on loopback (`HPT_REGISTRY_URL`)."""
+
+    url: str
+    manifests: dict[str, str] = field(default_factory=dict)  # "PROJECT/REPO/IMAGE:TAG" -> digest
+    lookups: list[str] = field(default_factory=list)
+
+    def push(self, reference: str, digest: str) -> None:
+        """Hold `host/PROJECT/REPO/IMAGE:TAG` (the host is the fake's whatever it says)."""
+        self.manifests[reference.split("/", 1)[1]] = digest
+
+    def handle(self, request: Request) -> Response:
+        path = request.path.removeprefix("/v2/")
+        self.lookups.append(path)
+        name, _, tag = path.partition("/manifests/")
+        digest = self.manifests.get(f"{name}:{tag}")
+        if request.method != "HEAD" or digest is None:
+            return Response(status=404)
+        return Response(status=200, headers={"Docker-Content-Digest": digest})
+
+
+@pytest.fixture
+def registry(httpserver, monkeypatch) -> FakeRegistry:
+    fake = FakeRegistry(url=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request(re.compile(r"/v2/.+/manifests/[^/]+")).respond_with_handler(fake.handle)
+    monkeypatch.setenv("HPT_REGISTRY_URL", fake.url)
+    return fake

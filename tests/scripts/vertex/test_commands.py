@@ -204,3 +204,20 @@ def test_an_invalid_experiment_is_reported_and_nothing_is_sent(fake, capsys):
     err = capsys.readouterr().err
     assert "max_trial_count" in err and err.startswith("--set:")
     assert fake.calls == []
+
+
+@pytest.mark.parametrize("backend", ["vertex", "local"])
+def test_run_with_a_registry_submits_the_image_by_digest_and_without_one_in_it_submits_nothing(
+    fake, capsys, registry, backend
+):
+    command = ["run", "horses-humans", "--backend", backend, "--commit", "abc123", *IMAGE, *FAST_POLLS]
+    assert cli.main(command) == 1
+    assert "no digest, no job" in capsys.readouterr().err
+    assert fake.count("CreateHyperparameterTuningJob") == 0
+
+    registry.push("europe-west4-docker.pkg.dev/demo-project/hpt/trainer:pinned", "sha256:" + "7" * 64)
+    assert cli.main([*command, "--json"]) == 0
+    sent = fake.requests("CreateHyperparameterTuningJob")[0].hyperparameter_tuning_job
+    assert sent.trial_job_spec.worker_pool_specs[0].container_spec.image_uri == (
+        "europe-west4-docker.pkg.dev/demo-project/hpt/trainer@sha256:" + "7" * 64
+    )
