@@ -1,4 +1,4 @@
-"""`/hpt plan` and `/hpt run <experiment>` in pull request comments.
+"""`/hpt plan` and `/hpt run <experiment> <commit>` in pull request comments.
 
 The workflow runs on `issue_comment`, that is with the default branch's code and the base
 repository's permissions, whoever wrote the comment. So: a command is obeyed only when GitHub says
@@ -15,13 +15,14 @@ import base64
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
 from scripts.github import bodies, runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
-from scripts.github.comments import find_comment, record_of, sections
+from scripts.github.compiling import experiments_file
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
 
 EXPERIMENTS_PATH = "experiments.yaml"
-# The commit the first job pinned, handed to the second as `needs.command.outputs.head`.
+# The full commit the first job found the command names, handed to the second as
+# `needs.command.outputs.head`.
 PINNED_HEAD_VARIABLE = "HPT_PINNED_HEAD"
 _SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -81,16 +83,29 @@ def file_at(client: GitHubClient, ref: str, path: str = EXPERIMENTS_PATH) -> str
     return base64.b64decode(item["content"]).decode("utf-8")
 
 
-def pull_request_files(
-    client: GitHubClient, number: int, directory: Path
-) -> tuple[str, Path | None, Path | None, str]:
-    """(head sha, experiments file at the head, at the merge base, merge base sha), under `directory`."""
+@dataclass(frozen=True)
+class PullRequest:
+    """What GitHub says of a pull request now: the only source of the commit `/hpt run` submits."""
+
+    number: int
+    head: str  # the head commit, full
+    base: str  # the base branch's commit the pull request is compared with
+    open: bool
+
+
+def pull_request(client: GitHubClient, number: int) -> PullRequest:
     pull = client.get(client.repo_path(f"pulls/{number}"))
-    head, base = pull["head"]["sha"], pull["base"]["sha"]
-    compare = client.get(client.repo_path(f"compare/{base}...{head}"))
-    merge_base = (compare.get("merge_base_commit") or {}).get("sha") or base
+    return PullRequest(number, pull["head"]["sha"], pull["base"]["sha"], pull.get("state") == "open")
+
+
+def pull_request_files(
+    client: GitHubClient, pull: PullRequest, directory: Path
+) -> tuple[Path | None, Path | None, str]:
+    """(experiments file at the head, at the merge base, merge base sha), written under `directory`."""
+    compare = client.get(client.repo_path(f"compare/{pull.base}...{pull.head}"))
+    merge_base = (compare.get("merge_base_commit") or {}).get("sha") or pull.base
     paths = []
-    for name, ref in (("head", head), ("base", merge_base)):
+    for name, ref in (("head", pull.head), ("base", merge_base)):
         text = file_at(client, ref)
         if text is None:
             paths.append(None)
@@ -99,49 +114,46 @@ def pull_request_files(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         paths.append(path)
-    return head, paths[0], paths[1], merge_base
+    return paths[0], paths[1], merge_base
 
 
 def plan_of_files(
-    head_sha: str, head: Path | None, base: Path | None, base_sha: str = ""
+    head_sha: str,
+    head: Path | None,
+    base: Path | None,
+    base_sha: str = "",
+    *,
+    trusted: Path,
+    image_commit: str = "",
 ) -> tuple[str, list[Change]]:
     """The plan section for the pull request's experiments file against its merge base's.
 
-    The file is the pull request's: it is read in the sandbox, a child with no credentials.
+    The file is the pull request's: it is read in the sandbox, a child with no credentials, and
+    planned as `/hpt run` submits it: with the default branch's file `trusted` deciding where and
+    as whom (`scripts.github.trust`).
     """
     if head is None:
         return bodies.plan_section(
             head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]
         ), []
-    plan = sandbox.plan_of_files(head, base, head_sha, base_sha)
+    plan = sandbox.plan_of_files(head, base, head_sha, base_sha, trusted=trusted, image_commit=image_commit)
     return plan.section(head_sha), plan.changes
 
 
-def pinned_head(event: IssueCommentEvent, client: GitHubClient) -> str:
-    """The commit `/hpt run` submits: the head our plan section showed when the comment was made.
+def head_to_run(command: HptCommand, pull: PullRequest) -> str:
+    """The full commit `/hpt run NAME SHA` submits: SHA, when it is the pull request's head now.
 
-    The plan section records the full head and since when it has been shown (the plan workflow
-    rewrites it on every push, `/hpt plan` on demand). Its time is compared with the comment's
-    `created_at`, both written by GitHub's and our own clocks, never by the pull request: commit
-    dates cannot be trusted, a fork's author writes them. A plan written after the comment (a push
-    came in between) is refused, and so is a pull request without a plan in its comment (a fork's
-    plan goes to the run summary: a maintainer comments `/hpt plan` first). So a push after the
-    comment is never submitted, even while the submitting job waits in the queue.
+    GitHub's answer is the only source: no comment's record (any workflow writes as the same bot)
+    and no clock is consulted. A closed pull request runs nothing.
     """
-    ours = find_comment(client, event.number, "experiments")
-    record = record_of(sections(ours.body).get("plan", "")) if ours else {}
-    head, at = record.get("head", ""), record.get("at", "")
-    if not _SHA.fullmatch(head) or not at:
+    if not pull.open:
+        raise UserError("this pull request is closed: nothing is run for it")
+    if not pull.head.startswith(command.commit):
         raise UserError(
-            "this pull request's comment shows no plan yet: comment `/hpt plan`, check the plan, "
-            "then `/hpt run` again"
+            f"`{command.commit}` is not this pull request's head, `{pull.head[:7]}` is: check the plan "
+            f"of `{pull.head[:7]}`, then comment `/hpt run {command.experiment} {pull.head[:7]}`"
         )
-    if not event.created_at or at >= event.created_at:
-        raise UserError(
-            f"the plan changed after this comment (it now shows {head[:12]}, planned {at}): "
-            "check the plan above, then comment `/hpt run` again"
-        )
-    return head
+    return pull.head
 
 
 def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
@@ -153,46 +165,51 @@ def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
         runner.set_output("experiment", "")
     if command is None:
         return 0
+    pull = pull_request(client, event.number)
     if command.verb == "plan":
         with tempfile.TemporaryDirectory() as directory:
-            head_sha, head, base, base_sha = pull_request_files(client, event.number, Path(directory))
-            section, _ = plan_of_files(head_sha, head, base, base_sha)
+            head, base, base_sha = pull_request_files(client, pull, Path(directory))
+            section, _ = plan_of_files(pull.head, head, base, base_sha, trusted=Path(experiments_file()))
         publish(
             {"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."},
             event.number,
         )
         return 0
     try:
-        head = pinned_head(event, client)
+        head = head_to_run(command, pull)
     except UserError as error:
         runner.set_output("verb", "")
         runner.set_output("experiment", "")
-        publish(
-            {"command": f"`/hpt run {command.experiment}` by @{event.author}: not run: {error}"}, event.number
-        )
+        publish({"command": f"`{command.text}` by @{event.author}: not run: {error}"}, event.number)
         return 0
     runner.set_output("verb", "run")
     runner.set_output("experiment", command.experiment)
     runner.set_output("head", head)
-    publish(
-        {"command": f"`/hpt run {command.experiment}` by @{event.author}: submitting {head[:12]}…"},
-        event.number,
-    )
+    publish({"command": f"`{command.text}` by @{event.author}: submitting {head[:12]}…"}, event.number)
     return 0
 
 
 def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend) -> int:
-    """Second job (with cloud credentials): submit the experiment at the commit the first job pinned.
+    """Second job (with cloud credentials): submit the experiment at the commit the command named.
 
-    The author is checked again: this job never trusts the first one's decision alone. The commit
-    is the first job's output (our own code wrote it); without it, it is pinned again here.
+    The author is checked again, and so is the pull request: this job never trusts the first one's
+    decision alone. The first job's `head` output (our own code wrote it) is the full commit it
+    found to be the head when the command was read; it must be the commit the command names.
     """
     command = authorize(event, client)
     if command is None or command.verb != "run":
-        raise UserError("this step only runs an authorized `/hpt run <experiment>` comment")
-    head_sha = os.environ.get(PINNED_HEAD_VARIABLE, "")
-    if not _SHA.fullmatch(head_sha):
-        head_sha = pinned_head(event, client)
+        raise UserError("this step only runs an authorized `/hpt run <experiment> <commit>` comment")
+    pull = pull_request(client, event.number)
+    pinned = os.environ.get(PINNED_HEAD_VARIABLE, "")
+    try:
+        if not pull.open:
+            raise UserError("this pull request was closed before the job could run: nothing was submitted")
+        head_sha = pinned if _SHA.fullmatch(pinned) else head_to_run(command, pull)
+        if not head_sha.startswith(command.commit):
+            raise UserError(f"the commit to submit, `{head_sha[:7]}`, is not the one the command names")
+    except UserError as error:
+        publish({"command": f"`{command.text}` by @{event.author}: not run: {error}"}, event.number)
+        return 1
     text = file_at(client, head_sha)
     if text is None:
         raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
@@ -221,7 +238,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
 
 def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[bodies.Submitted], ok: bool) -> str:
     """What `/hpt run` did, in one line: the commit and spec hash, and whether the job is new."""
-    prefix = f"`/hpt run {command.experiment}{' --force' if command.force else ''}` by @{author}"
+    prefix = f"`{command.text}` by @{author}"
     if not ok or not jobs or jobs[0].error:
         reason = jobs[0].error if jobs and jobs[0].error else "see the run's log"
         return f"{prefix}: could not submit {head_sha[:12]}: {reason}"
@@ -230,6 +247,6 @@ def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[bodies
     if job.reused:
         return (
             f"{prefix}: nothing new submitted: {what} already has a job (below); "
-            f"`/hpt run {command.experiment} --force` submits a fresh one."
+            f"`/hpt run {command.experiment} {command.commit} --force` submits a fresh one."
         )
     return f"{prefix}: submitted {what}, see below."

@@ -7,6 +7,7 @@ are resolved once per step, with the image's content tag, before anything is com
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,27 +16,11 @@ from typing import TYPE_CHECKING
 
 from scripts import images
 from scripts.errors import UserError
+from scripts.github.trust import Review, review
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment, ExperimentsFile
-    from scripts.experiments.model import Experiment
-
-# Where and as whom a job runs: for a file that is not on the default branch yet (a pull
-# request's, run by `/hpt run`), every one of these comes from the default branch's `defaults`
-# and the repository variables they read, never from the pull request. Only `labels` stays the
-# file's. (Customer-managed encryption is not a setting of experiments files: the API default.)
-TRUSTED_FIELDS = (
-    "project",
-    "region",
-    "staging_bucket",
-    "base_output_directory",
-    "image_repository",
-    "image_name",
-    "image_uri",
-    "service_account",
-    "network",
-)
 
 
 def experiments_file() -> str:
@@ -66,11 +51,15 @@ class StepContext:
         commit, tag = images.commit_and_tag(env.get("GITHUB_SHA") or None)
         return cls(env, commit, tag, env.get("GITHUB_REPOSITORY") or None)
 
-    def load(self, file: str | Path) -> ExperimentsFile:
-        """Raises `InvalidExperiments`."""
+    def load(self, file: str | Path, shown: str | None = None) -> ExperimentsFile:
+        """Raises `InvalidExperiments`. `shown`: the name problems give the file (a copy of a pull
+        request's file is shown as the `experiments.yaml` its author knows, not a temporary path)."""
         from scripts.experiments import load
+        from scripts.experiments.loader import load_text
 
-        return load(file, self.env)
+        if shown is None:
+            return load(file, self.env)
+        return load_text(Path(file).read_text(encoding="utf-8"), shown, self.env)
 
     def compile(
         self,
@@ -83,11 +72,31 @@ class StepContext:
     ) -> CompiledExperiment:
         """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`.
 
-        `trusted`: the default branch's file, when `experiments` is not (a pull request's):
-        `TRUSTED_FIELDS` are taken from its `defaults`, whatever the file says, and environment
-        variables for the trial's container are only run as the default branch sets them.
+        `trusted`: the default branch's file, when `experiments` is not (a pull request's): the
+        experiment runs as `scripts.github.trust` lets it (where and as whom from the default
+        branch; refused when it chooses the container's environment or a storage location).
+        """
+        return self.compile_reviewed(
+            experiments, name, pull_request=pull_request, overrides=overrides, trusted=trusted
+        )[0]
+
+    def compile_reviewed(
+        self,
+        experiments: ExperimentsFile,
+        name: str,
+        *,
+        pull_request: int | None = None,
+        overrides: Sequence[str] = (),
+        trusted: ExperimentsFile | None = None,
+        enforce: bool = True,
+    ) -> tuple[CompiledExperiment, Review | None]:
+        """`compile`, and the trust review of an unmerged file (None for the default branch's).
+
+        `enforce=False` compiles what the review refuses too, for a plan that shows the refusals.
         """
         from scripts.experiments import CompileContext, compile_experiment, parse_overrides
+        from scripts.experiments.compiler import compile_checked
+        from scripts.experiments.loader import variant
 
         context = CompileContext(
             env=self.env,
@@ -99,33 +108,9 @@ class StepContext:
             image_tag=self.image_tag,
         )
         if trusted is None:
-            return compile_experiment(experiments, name, context)
-        import dataclasses
-
-        from scripts.experiments.compiler import compile_checked
-        from scripts.experiments.loader import variant
-
+            return compile_experiment(experiments, name, context), None
         experiment = variant(experiments, name, None, context.overrides, context.env)
-        _same_container_environment(experiment, trusted.experiments.get(name))
-        settings = dataclasses.replace(
-            experiment.settings, **{field: getattr(trusted.defaults, field) for field in TRUSTED_FIELDS}
-        )
-        return compile_checked(dataclasses.replace(experiment, settings=settings), context)
-
-
-def _container_environment(experiment: Experiment | None) -> list[tuple[str, str]]:
-    if experiment is None:
-        return []
-    pools = [item for pool in experiment.worker_pools for item in pool.env]
-    return sorted({*experiment.trainer_env, *pools})
-
-
-def _same_container_environment(experiment: Experiment, on_default_branch: Experiment | None) -> None:
-    """An unmerged file may not choose environment variables for the trial's container: they run
-    with the trial service account (a `PYTHONPATH`, a data directory in someone else's bucket)."""
-    if _container_environment(experiment) != _container_environment(on_default_branch):
-        raise UserError(
-            f"{experiment.name}: trainer.env and worker pool env from an unmerged experiments file are "
-            "not run by `/hpt run` (they reach the trial's container, which runs as the trial service "
-            "account); merge the change, or run it without them"
-        )
+        found = review(experiments, experiment, trusted)
+        if enforce:
+            found.enforce()
+        return compile_checked(dataclasses.replace(experiment, settings=found.settings), context), found

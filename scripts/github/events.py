@@ -140,19 +140,37 @@ def _text(value: Any) -> str:
 
 _COMMAND_LINE = re.compile(r"^/hpt(?:\s+(?P<rest>.*))?$")
 _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+# A commit as people copy it: 7 to 40 lowercase hex digits (GitHub shows 7).
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+USAGE = "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy)"
 
 
 @dataclass(frozen=True)
 class HptCommand:
     verb: str  # "plan" | "run"
     experiment: str = ""
-    force: bool = False  # `/hpt run NAME --force`: a new job even when one with the same identity exists
+    commit: str = ""  # `/hpt run NAME SHA`: the head commit the author reviewed, 7 to 40 hex digits
+    force: bool = False  # `/hpt run NAME SHA --force`: a new job even when one with the same identity exists
+
+    @property
+    def text(self) -> str:
+        """The command as its author wrote it (normalized), for replies."""
+        if self.verb == "plan":
+            return "/hpt plan"
+        return f"/hpt run {self.experiment} {self.commit}{' --force' if self.force else ''}"
+
+
+def command_name(experiment: str) -> bool:
+    """Can `/hpt run` name this experiment? (A name outside the command's syntax is never run by it.)"""
+    return bool(_EXPERIMENT_NAME.fullmatch(experiment))
 
 
 def parse_command(body: str) -> HptCommand | None:
     """The `/hpt ...` command on the first line of a comment; None when there is none.
 
-    Raises UserError for a malformed command, with the usage, so the author learns the syntax.
+    `/hpt run` must name the commit it runs: what a writer reviewed is a commit, and a command
+    that carries it can never run another one. Raises UserError for a malformed command, with the
+    usage, so the author learns the syntax.
     """
     first = body.strip().splitlines()[0].strip() if body.strip() else ""
     match = _COMMAND_LINE.match(first)
@@ -161,8 +179,12 @@ def parse_command(body: str) -> HptCommand | None:
     words = (match["rest"] or "").split()
     if words == ["plan"]:
         return HptCommand("plan")
-    force = words[2:] == ["--force"]
-    shape = len(words) == 2 or (len(words) == 3 and force)
-    if shape and words[0] == "run" and _EXPERIMENT_NAME.fullmatch(words[1]):
-        return HptCommand("run", words[1], force)
-    raise UserError("unknown command; use `/hpt plan` or `/hpt run <experiment> [--force]`")
+    if not words or words[0] != "run":
+        raise UserError(f"unknown command; {USAGE}")
+    force = words[3:] == ["--force"]
+    shape = len(words) == 3 or (len(words) == 4 and force)
+    if len(words) == 2 and _EXPERIMENT_NAME.fullmatch(words[1]):
+        raise UserError(f"`/hpt run` needs the commit to run after the experiment's name; {USAGE}")
+    if shape and _EXPERIMENT_NAME.fullmatch(words[1]) and _COMMIT.fullmatch(words[2]):
+        return HptCommand("run", words[1], words[2], force)
+    raise UserError(f"malformed command; {USAGE}")

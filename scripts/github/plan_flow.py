@@ -1,33 +1,60 @@
-"""Pull request → plan comment: validate, then the plan of every added or changed experiment.
+"""Pull request → plan comment: the plan of every experiment the pull request adds or changes.
 
-Runs on `pull_request`, where the checkout is the pull request's merge commit and no cloud
-credential is present; nothing here calls a cloud. The file is this checkout's, so it is read in
-this process, with the GitHub token withheld from its `${VAR}` references.
+Runs on `pull_request`, with no cloud credential. The plan is of the pull request's HEAD commit's
+experiments file (not of the merge commit GitHub checks out for this run), planned as `/hpt run`
+submits it: in the credential-free sandbox, with where and as whom the default branch's file says
+(`scripts.github.trust`). So the plan, `/hpt plan`, the `/hpt run` reply and the job show the same
+spec hash. For a same-repository pull request this job runs the pull request's own code; nothing
+later trusts what it writes (`/hpt run` names its commit and asks GitHub for the head).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import tempfile
+from pathlib import Path
 
 from scripts import git
-from scripts.github import bodies, environment, runner
+from scripts.github import bodies, environment, runner, sandbox
 from scripts.github.compiling import StepContext, experiments_file
 from scripts.github.events import PullRequestEvent
-from scripts.github.planning import Plan, changed, check, plan_changes
+from scripts.github.planning import Plan, check
 from scripts.github.publish import publish
 
 
-def plan_for(base: str, head: str) -> Plan:
-    """The plan of the experiments changed from `base` to `head`, as this checkout defines them."""
-    file = experiments_file()
-    # The commit a plan names is the pull request's head (as `/hpt plan` and `/hpt run` name it),
-    # not `$GITHUB_SHA`, the merge commit GitHub made for this run.
-    context = dataclasses.replace(StepContext.resolve(environment.trusted()), commit=head)
-    experiments, problems = check(file, context)
-    if experiments is None:
+def plan_for(event: PullRequestEvent, directory: Path) -> Plan:
+    """The plan of the experiments the head changed since the merge base, with the base branch's
+    file as the default branch's (it decides where and as whom).
+
+    The merge result (this checkout) is what a merge submits, so it is checked first: an invalid
+    one is the plan's problem, and fails the pull request's check.
+    """
+    _, problems = check(experiments_file(), StepContext.resolve(environment.trusted()))
+    if problems:
         return Plan([], [], problems)
-    since = merge_base(base, head)
-    return plan_changes(experiments, changed(since, head, context.env), context, base=since, file=file)
+    since = merge_base(event.base_sha, event.head_sha)
+    files = {}
+    for name, revision in (("head", event.head_sha), ("base", since), ("trusted", event.base_sha)):
+        text, _ = git.file_at(revision, experiments_file())
+        if text is None:
+            files[name] = None
+            continue
+        files[name] = directory / name / "experiments.yaml"
+        files[name].parent.mkdir(parents=True, exist_ok=True)
+        files[name].write_text(text, encoding="utf-8")
+    if files["head"] is None:
+        return Plan([], [], [f"experiments.yaml does not exist at {event.head_sha[:12]}"])
+    if files["trusted"] is None:
+        # Nothing on the default branch yet: nothing there decides where a job runs, so nothing is
+        # planned to run before the merge; the plan is of the file as it will be merged.
+        files["trusted"] = files["head"]
+    return sandbox.plan_of_files(
+        files["head"],
+        files["base"],
+        event.head_sha,
+        since,
+        trusted=files["trusted"],
+        image_commit=event.base_sha,
+    )
 
 
 def merge_base(base: str, head: str) -> str:
@@ -40,7 +67,8 @@ def run(event: PullRequestEvent) -> int:
         # A merge is handled by the push to main it makes; a closed pull request needs no plan.
         print(f"pull request #{event.number} is closed{' (merged)' if event.merged else ''}: nothing to plan")
         return 0
-    plan = plan_for(event.base_sha, event.head_sha)
+    with tempfile.TemporaryDirectory() as directory:
+        plan = plan_for(event, Path(directory))
     changes = plan.changes
     runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
     publish({"plan": plan.section(event.head_sha)}, event.number, may_comment=not event.from_fork)

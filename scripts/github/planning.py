@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
+from scripts.escaping import code
 from scripts.github import bodies
 from scripts.github.compiling import StepContext, experiments_file, last_line
+from scripts.github.events import command_name
+from scripts.github.trust import Review
 
 if TYPE_CHECKING:
     from scripts.experiments import ExperimentsFile
@@ -79,21 +82,24 @@ def changed(base: str, head: str, env: Mapping[str, str]) -> list[Change]:
         raise UserError(f"changed: {last_line(error)}") from None
 
 
-def check(file: str | Path, context: StepContext) -> tuple[ExperimentsFile | None, list[str]]:
+def check(
+    file: str | Path, context: StepContext, shown: str | None = None
+) -> tuple[ExperimentsFile | None, list[str]]:
     """(the file, []) when it is valid, else (None, the lines `python -m scripts validate` prints:
-    each problem, then how many); the count or OK line also goes to the log."""
+    each problem, then how many); the count or OK line also goes to the log. `shown`: the file's
+    name in them, when not `file`."""
     from scripts.experiments import InvalidExperiments
 
     try:
-        experiments = context.load(file)
+        experiments = context.load(file, shown)
     except InvalidExperiments as error:
         count = len(error.problems)
-        summary = f"{file}: {count} problem{'s' if count != 1 else ''}"
+        summary = f"{shown or file}: {count} problem{'s' if count != 1 else ''}"
         print(summary, file=sys.stderr)
         return None, [*(str(problem) for problem in error.problems), summary]
     names, profiles = len(experiments.names), len(experiments.profiles)
     print(
-        f"{file}: OK ({names} experiment{'s' if names != 1 else ''}, "
+        f"{shown or file}: OK ({names} experiment{'s' if names != 1 else ''}, "
         f"{profiles} profile{'s' if profiles != 1 else ''})",
         file=sys.stderr,
     )
@@ -109,14 +115,53 @@ def plan_markdown(
     file: str | Path | None = None,
     overrides: Sequence[str] = (),
     base_source: tuple[str | None, str] | None = None,
+    trusted: ExperimentsFile | None = None,
 ) -> str:
     """The plan of one experiment (`python -m scripts plan NAME --format markdown`); with `base`, a
     git revision, also what changed in `file` since (read from `base_source` when given: text or
-    None, name). Raises `UserError`."""
+    None, name). Raises `UserError`.
+
+    `trusted`: the default branch's file, when `experiments` is a pull request's: the plan is then
+    the job `/hpt run` submits (`scripts.github.trust`), with what the pull request tried to
+    decide and cannot, and the command line that runs it.
+    """
     from scripts.experiments.plan import render_plan
 
-    compiled = context.compile(experiments, name, overrides=overrides)
-    return render_plan(compiled, base=base, file=file, env=dict(context.env), base_source=base_source)
+    compiled, review = context.compile_reviewed(
+        experiments, name, overrides=overrides, trusted=trusted, enforce=False
+    )
+    markdown = render_plan(compiled, base=base, file=file, env=dict(context.env), base_source=base_source)
+    if review is None:
+        return markdown
+    return markdown + "\n" + "\n".join(run_lines(name, context.commit or "", review)) + "\n"
+
+
+def run_lines(name: str, commit: str, review: Review) -> list[str]:
+    """What `/hpt run` does with this unmerged experiment: the line to copy, or why it refuses it."""
+    lines = ["#### Before the merge", ""]
+    if review.overridden:
+        lines.append(
+            "- This pull request sets where or as whom the job runs; before the merge the default "
+            "branch's values are used (above), after it the pull request's:"
+        )
+        lines += [
+            f"  - {code(field)}: {code(ours or 'unset')} (the default branch's: {code(theirs or 'unset')})"
+            for field, ours, theirs in review.overridden
+        ]
+    if review.refusals:
+        lines.append("- `/hpt run` does not submit this experiment before the merge:")
+        lines += [f"  - {code(problem)}" for problem in review.refusals]
+        return lines
+    if not commit or not command_name(name):
+        return lines
+    lines += [
+        f"- To tune commit `{commit[:7]}` now, with the default branch's trainer image, a writer comments:",
+        "",
+        "  ```",
+        f"  /hpt run {name} {commit[:7]}",
+        "  ```",
+    ]
+    return lines
 
 
 def plan_changes(
@@ -127,6 +172,7 @@ def plan_changes(
     base: str | None = None,
     file: str | Path | None = None,
     base_source: tuple[str | None, str] | None = None,
+    trusted: ExperimentsFile | None = None,
 ) -> Plan:
     """The plan of every added or changed experiment; one that cannot be compiled is a problem."""
     plans, failures = [], []
@@ -138,7 +184,13 @@ def plan_changes(
                 (
                     change.experiment,
                     plan_markdown(
-                        experiments, change.experiment, context, base=base, file=file, base_source=base_source
+                        experiments,
+                        change.experiment,
+                        context,
+                        base=base,
+                        file=file,
+                        base_source=base_source,
+                        trusted=trusted,
                     ),
                 )
             )

@@ -6,7 +6,11 @@ resolved into text we print, and compiling it runs our code over data its author
 check, its changes and its plans are computed in a child started with only `environment.PLAN_ONLY`
 as its environment (no token of any kind exists in that process), which answers with JSON:
 
-    python -m scripts.github.sandbox plan --head HEAD_FILE --commit SHA [--base BASE_FILE] [--base-commit SHA]
+    python -m scripts.github.sandbox plan --head HEAD_FILE --commit SHA --trusted DEFAULT_BRANCH_FILE
+        [--base BASE_FILE] [--base-commit SHA] [--image-commit SHA]
+
+The plan is the job `/hpt run` would submit: the pull request's study, where and as whom the
+default branch's file says (`scripts.github.trust`), with the default branch's trainer image.
 
 Everything else in the flows runs in-process.
 """
@@ -25,6 +29,8 @@ from scripts.github import environment
 from scripts.github.planning import Plan, changes_of, check, plan_changes
 from scripts.paths import REPO_ROOT
 
+EXPERIMENTS_PATH = "experiments.yaml"
+
 # A plan takes seconds; a file that keeps the child busy longer gets no plan.
 TIMEOUT_SECONDS = 300
 
@@ -32,19 +38,31 @@ TIMEOUT_SECONDS = 300
 # -- the parent's side ----------------------------------------------------------------------------
 
 
-def plan_of_files(head: Path, base: Path | None, commit: str = "", base_commit: str = "") -> Plan:
+def plan_of_files(
+    head: Path,
+    base: Path | None,
+    commit: str = "",
+    base_commit: str = "",
+    *,
+    trusted: Path,
+    image_commit: str = "",
+) -> Plan:
     """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox.
 
-    `commit` is the pull request's head and `base_commit` the merge base: with them the plan is
-    the one the `pull_request` workflow posts for the same head (same commit, same changes block).
+    `commit` is the pull request's head and `base_commit` the merge base; `trusted` is the default
+    branch's experiments file and `image_commit` its commit (default: this checkout's HEAD), whose
+    trainer image `/hpt run` uses. The `pull_request` workflow and `/hpt plan` both plan this way,
+    so for the same head they post the same plan, with the spec hash `/hpt run` submits.
 
     The child's stderr (the file's check) goes to this run's log; a child that fails raises
     `UserError` with its last line.
     """
     command = [sys.executable, "-m", "scripts.github.sandbox", "plan", "--head", str(head)]
+    command += ["--trusted", str(trusted)]
     command += ["--base", str(base)] if base is not None else []
     command += ["--commit", commit] if commit else []
     command += ["--base-commit", base_commit] if base_commit else []
+    command += ["--image-commit", image_commit] if image_commit else []
     try:
         completed = subprocess.run(
             command,
@@ -71,30 +89,46 @@ def plan_of_files(head: Path, base: Path | None, commit: str = "", base_commit: 
 # -- the child's side -----------------------------------------------------------------------------
 
 
-def plan(head: Path, base: Path | None, commit: str = "", base_commit: str = "") -> Plan:
+def plan(
+    head: Path,
+    base: Path | None,
+    commit: str = "",
+    base_commit: str = "",
+    *,
+    trusted: Path,
+    image_commit: str = "",
+) -> Plan:
     """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan."""
     import dataclasses
 
+    from scripts import images
     from scripts.experiments import InvalidExperiments
     from scripts.experiments.changes import compare
     from scripts.github.compiling import StepContext
 
     # The process environment is already this; filtering again keeps a direct run as safe.
     context = StepContext.resolve(environment.untrusted())
-    if commit:
-        context = dataclasses.replace(context, commit=commit)
-    experiments, problems = check(head, context)
+    _, image_tag = images.commit_and_tag(image_commit or None)
+    context = dataclasses.replace(context, commit=commit or context.commit, image_tag=image_tag)
+    experiments, problems = check(head, context, shown=EXPERIMENTS_PATH)
     if experiments is None:
         return Plan([], [], problems)
+    try:
+        default_branch = context.load(trusted)
+    except InvalidExperiments as error:
+        # What `/hpt run` would run cannot be known: it takes its settings from this file.
+        return Plan([], [], [f"the default branch's {trusted.name} is invalid: {error.problems[0]}"])
     try:
         before = context.load(base) if base is not None else None
     except InvalidExperiments:
         before = None  # an invalid base: everything in the pull request is new to it
     changes = changes_of(compare(before, experiments, context.env))
     if not base_commit:
-        return plan_changes(experiments, changes, context, file=head)
+        return plan_changes(experiments, changes, context, file=head, trusted=default_branch)
     source = (base.read_text(encoding="utf-8") if base is not None else None, str(base or head))
-    return plan_changes(experiments, changes, context, base=base_commit, file=head, base_source=source)
+    return plan_changes(
+        experiments, changes, context, base=base_commit, file=head, base_source=source, trusted=default_branch
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,12 +136,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = parser.add_subparsers(dest="step", required=True)
     planning = steps.add_parser("plan", help="print the plan of --head against --base as JSON")
     planning.add_argument("--head", type=Path, required=True, help="the pull request's experiments file")
+    planning.add_argument("--trusted", type=Path, required=True, help="the default branch's experiments file")
     planning.add_argument("--base", type=Path, default=None, help="the file at the merge base, if any")
+    planning.add_argument("--image-commit", default="", help="the commit whose trainer image runs")
     planning.add_argument("--commit", default="", help="the pull request's head commit")
     planning.add_argument("--base-commit", default="", help="the merge base commit")
     args = parser.parse_args(argv)
     try:
-        result = plan(args.head, args.base, args.commit, args.base_commit)
+        result = plan(
+            args.head,
+            args.base,
+            args.commit,
+            args.base_commit,
+            trusted=args.trusted,
+            image_commit=args.image_commit,
+        )
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -89,6 +89,6 @@ def test_an_unmerged_file_defines_the_study_only(context, tmp_path):
         )
     )
     with pytest.raises(
-        UserError, match=r"wide: trainer.env and worker pool env from an unmerged experiments file"
+        UserError, match=r"experiments.wide.trainer.env: environment variables for the trial's container"
     ):
         context.compile(context.load(head), "wide", trusted=trusted)

@@ -80,7 +80,8 @@ def test_load_event_outside_actions(tmp_path):
     ("body", "command"),
     [
         ("/hpt plan", HptCommand("plan")),
-        ("  /hpt   run   horses-humans  \nplease", HptCommand("run", "horses-humans")),
+        ("  /hpt   run   horses-humans  1a2b3c4 \nplease", HptCommand("run", "horses-humans", "1a2b3c4")),
+        (f"/hpt run wide {'f' * 40} --force", HptCommand("run", "wide", "f" * 40, force=True)),
         ("LGTM\n/hpt plan", None),  # only the first line counts
         ("/hpthing", None),
         ("", None),
@@ -90,7 +91,26 @@ def test_parse_command(body, command):
     assert parse_command(body) == command
 
 
-@pytest.mark.parametrize("body", ["/hpt", "/hpt deploy", "/hpt run", "/hpt run a b", "/hpt run $(id)"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "/hpt",
+        "/hpt deploy",
+        "/hpt run",
+        "/hpt run a b",
+        "/hpt run $(id) 1a2b3c4",
+        "/hpt run wide 1a2b3c",  # six digits: too short to name a commit
+        "/hpt run wide 1A2B3C4",  # GitHub shows commits in lowercase
+        "/hpt run wide 1a2b3c4 --forced",
+        "/hpt run wide 1a2b3c4 extra",
+    ],
+)
 def test_malformed_commands_explain_the_syntax(body):
-    with pytest.raises(UserError, match=r"use `/hpt plan` or `/hpt run <experiment> \[--force\]`"):
+    with pytest.raises(UserError, match=r"use `/hpt plan` or `/hpt run <experiment> <commit> \[--force\]`"):
         parse_command(body)
+
+
+def test_a_run_without_its_commit_says_it_needs_one():
+    """The commit is what a writer reviewed; a command without it could run whatever is pushed next."""
+    with pytest.raises(UserError, match="`/hpt run` needs the commit to run after the experiment's name"):
+        parse_command("/hpt run horses-humans")

@@ -8,9 +8,9 @@ posts the best trial into the same comment, and posting again changes nothing.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -239,10 +239,13 @@ def _job(address: str, name: str):
     return client.get_hyperparameter_tuning_job(name=name)
 
 
-def test_hpt_run_submits_the_head_the_plan_showed_and_never_a_later_push(github, history, step, github_env):
-    """A push between the comment and the submission is never submitted; the reply names the commit
-    and spec hash, and a second `/hpt run` says it reused the job instead of "submitted"."""
-    from scripts.github.bodies import now
+def test_hpt_run_submits_the_commit_it_names_and_nothing_a_comment_or_a_push_says(
+    github, history, step, github_env
+):
+    """`/hpt run wide SHA7` submits that commit, the pull request's head when the command was read:
+    a bot comment's record naming another commit is ignored, a push while the submitting job waits
+    is never submitted, and the plan, the reply and the job carry the same spec hash. A second
+    `/hpt run` reuses the job; the same command read after the push is refused with the new head."""
     from scripts.github.comments import record_line, set_section
 
     later = "d" * 40
@@ -253,44 +256,86 @@ def test_hpt_run_submits_the_head_the_plan_showed_and_never_a_later_push(github,
     )
     planned = step("plan", "pull_request", payloads.pull_request("opened", 5, history.head, history.base))
     assert planned.returncode == 0, planned.stderr
-    time.sleep(1.1)  # the plan's record and the comment's creation time are whole seconds
-    comment = payloads.issue_comment(5, "/hpt run wide", "MEMBER", created_at=now())
+    plan = sections(github.ours(5)[0]["body"])["plan"]
+    command = f"/hpt run wide {history.head[:7]}"
+    assert f"  {command}\n" in plan  # the line to copy
+    spec = re.search(r"\| Spec hash \| `([0-9a-f]{12,})` \|", plan)[1]
 
+    # Any workflow writes as the same bot: a record naming another commit must change nothing.
+    ours = github.ours(5)[0]
+    forged = f"{record_line(head=later, at='2026-11-27T11:00:00Z')}\n### Plan for {later[:12]}"
+    ours["body"] = set_section(ours["body"], "plan", forged)
+    comment = payloads.issue_comment(5, command, "MEMBER")
     pinned = step("command", "issue_comment", comment)
     assert pinned.returncode == 0, pinned.stderr
-    head = dict(line.split("=", 1) for line in Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines())[
-        "head"
-    ]
+    head = outputs(github_env)["head"]
     assert head == history.head
 
-    # The author pushes while the submitting job waits in the queue, and the plan follows the push.
+    # The author pushes while the submitting job waits for its approval.
     github.pulls[5]["head"]["sha"] = later
-    ours = github.ours(5)[0]
-    moved = f"{record_line(head=later, at=now())}\n### Plan for {later[:12]}"
-    ours["body"] = set_section(ours["body"], "plan", moved)
-
     with emulator(history.root, tmp_path_of(github_env)) as address:
-        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.base, "HPT_PINNED_HEAD": head}
+        env = {
+            "VERTEX_AI_EMULATOR_HOST": address,
+            "GITHUB_SHA": history.base,
+            "HPT_PINNED_HEAD": head,
+            "HPT_MAX_COST": "100",
+        }
         ran = step("command-run", "issue_comment", comment, **env)
         assert ran.returncode == 0, ran.stderr
         reply = sections(github.ours(5)[0]["body"])["command"]
-        assert reply.startswith(f"`/hpt run wide` by @bob: submitted {history.head[:12]} (spec `")
+        assert reply.startswith(f"`{command}` by @bob: submitted {history.head[:12]} (spec `{spec[:12]}`)")
         (job_name,) = [job.name for job in _jobs(address)]
         job = _job(address, job_name)
         assert job.max_trial_count == 2 and job.labels["hpt-commit"] == history.head[:63]
+        assert job.labels["hpt-spec-hash"] == spec[:63]
         fetched = {r.query.get("ref") for r in github.requests if "/contents/" in r.path}
         assert later not in fetched
 
         again = step("command-run", "issue_comment", comment, **env)
         assert again.returncode == 0, again.stderr
         reply = sections(github.ours(5)[0]["body"])["command"]
-        assert "nothing new submitted" in reply and "--force" in reply
+        assert "nothing new submitted" in reply and f"`{command} --force`" in reply
         assert len(_jobs(address)) == 1
 
-    # Without the first job's pin, the second pins again, and a plan made after the comment is refused.
     refused = step("command", "issue_comment", comment)
     assert refused.returncode == 0
-    assert "not run: the plan changed after this comment" in sections(github.ours(5)[0]["body"])["command"]
+    reply = sections(github.ours(5)[0]["body"])["command"]
+    assert f"not run: `{history.head[:7]}` is not this pull request's head, `ddddddd` is" in reply
+
+
+def test_the_plan_is_of_the_heads_file_not_of_the_merge_checkout(github, history, step, github_env):
+    """GitHub checks out a merge of the pull request into today's main for the plan job; when main
+    changed the experiment since the branch point, that file is not the one `/hpt run` submits. The
+    plan is of the head's file, so its trial count and spec hash are the job's."""
+    merged_file = history.root / "experiments.yaml"
+    checkout = merged_file.read_text()
+    # main raised `wide`'s trials (the last `max_trial_count: 2` in the file is `wide`'s).
+    before, after = PR_EXPERIMENTS.rsplit("max_trial_count: 2", 1)
+    merged_file.write_text(f"{before}max_trial_count: 40{after}")
+    try:
+        github.add_pull(5, history.head, history.base)
+        github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
+        planned = step("plan", "pull_request", payloads.pull_request("opened", 5, history.head, history.base))
+    finally:
+        merged_file.write_text(checkout)
+    assert planned.returncode == 0, planned.stderr
+    plan = sections(github.ours(5)[0]["body"])["plan"]
+    assert "| Trials | 2 in total, 2 at a time |" in plan and "40 in total" not in plan
+
+    comment = payloads.issue_comment(5, f"/hpt run wide {history.head[:7]}", "OWNER")
+    assert step("command", "issue_comment", comment).returncode == 0
+    with emulator(history.root, tmp_path_of(github_env)) as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.base, "HPT_MAX_COST": "100"}
+        ran = step("command-run", "issue_comment", comment, **env)
+        assert ran.returncode == 0, ran.stderr
+        (job,) = _jobs(address)
+    assert job.max_trial_count == 2
+    assert f"`{job.labels['hpt-spec-hash']}" in plan
+
+
+def outputs(github_env) -> dict[str, str]:
+    lines = Path(github_env["GITHUB_OUTPUT"]).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 def tmp_path_of(github_env) -> Path:
@@ -321,26 +366,30 @@ FORK_TRICKS = PR_EXPERIMENTS.replace(
 def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch(
     github, history, step, github_env
 ):
-    from scripts.github.bodies import now
-    from scripts.github.comments import record_line, set_section
-
+    """The fork's project, region, bucket, image, service account and network are replaced by the
+    default branch's; `/hpt plan` shows exactly that job (same spec hash) and names each setting the
+    fork tried to change."""
     fork_head = "e" * 40
     github.add_pull(5, fork_head, history.base)
     github.contents[("experiments.yaml", fork_head)] = FORK_TRICKS
-    body = set_section(
-        f"{marker('experiments')}\n## Vertex AI hyperparameter tuning",
-        "plan",
-        f"{record_line(head=fork_head, at='2026-11-27T11:00:00Z')}\n### Plan for {fork_head[:12]}",
-    )
-    github.add_comment(5, body, user="github-actions[bot]")
-    comment = payloads.issue_comment(5, "/hpt run wide", "OWNER", created_at=now())
+    github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    settings = {"HPT_STAGING_BUCKET": "gs://trusted-bucket"}
+    asked = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "OWNER"), **settings)
+    assert asked.returncode == 0, asked.stderr
+    plan = sections(github.ours(5)[0]["body"])["plan"]
+    before_merge = plan.split("#### Before the merge", 1)[1]
+    for field in ("project", "region", "staging_bucket", "image_uri", "service_account", "network"):
+        assert f"`{field}`:" in before_merge
+    assert "attacker" not in plan.split("#### Before the merge", 1)[0]
 
+    comment = payloads.issue_comment(5, f"/hpt run wide {fork_head[:7]}", "OWNER")
     with emulator(history.root, tmp_path_of(github_env)) as address:
         env = {
+            **settings,
             "VERTEX_AI_EMULATOR_HOST": address,
             "GITHUB_SHA": history.base,
             "HPT_PINNED_HEAD": fork_head,
-            "HPT_STAGING_BUCKET": "gs://trusted-bucket",
+            "HPT_MAX_COST": "100",
             "GOOGLE_APPLICATION_CREDENTIALS": "/secret/key.json",
         }
         ran = step("command-run", "issue_comment", comment, **env)
@@ -349,10 +398,35 @@ def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch
     spec = job.trial_job_spec
     assert job.name.startswith(f"projects/{PROJECT}/locations/{REGION}/")
     image = spec.worker_pool_specs[0].container_spec.image_uri
-    assert image.startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer:")
+    assert image.startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer")
     assert spec.service_account == "" and spec.network == ""
     assert spec.base_output_directory.output_uri_prefix.startswith("gs://trusted-bucket/")
     assert "attacker" not in str(job) and "/secret/key.json" not in str(job)
+    assert f"| Spec hash | `{job.labels['hpt-spec-hash']}" in plan
+
+
+def test_hpt_run_of_an_unmerged_file_never_lets_it_choose_storage(github, history, step, github_env):
+    """Trainer args of an unmerged file that name a location are refused with where they are written:
+    nothing is submitted, and the plan said so before anyone commented `/hpt run`."""
+    fork_head = "f" * 40
+    github.add_pull(5, fork_head, history.base)
+    github.contents[("experiments.yaml", fork_head)] = PR_EXPERIMENTS.replace(
+        "      args: [--steps=2]\n", "      args: [--steps=2, --data=dir:gs://attacker/x]\n"
+    )
+    github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    asked = step("command", "issue_comment", payloads.issue_comment(5, "/hpt plan", "OWNER"))
+    assert asked.returncode == 0, asked.stderr
+    plan = sections(github.ours(5)[0]["body"])["plan"]
+    assert "`/hpt run` does not submit this experiment before the merge" in plan
+
+    comment = payloads.issue_comment(5, f"/hpt run wide {fork_head[:7]}", "OWNER")
+    with emulator(history.root, tmp_path_of(github_env)) as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.base, "HPT_MAX_COST": "100"}
+        ran = step("command-run", "issue_comment", comment, **env)
+        assert ran.returncode == 1
+        assert _jobs(address) == []
+    reply = sections(github.ours(5)[0]["body"])["command"]
+    assert "could not submit" in reply and "experiments.wide.trainer.args[1]" in reply
 
 
 def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, history, step):

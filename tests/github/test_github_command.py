@@ -55,7 +55,7 @@ def outputs(github_env) -> dict[str, str]:
 @pytest.mark.parametrize("association", ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR"])
 def test_a_stranger_costs_no_api_call_and_posts_nothing(github, github_env, step, association):
     github.add_pull(5, HEAD, BASE)
-    payload = payloads.issue_comment(5, "/hpt run horses-humans", association, author="eve")
+    payload = payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", association, author="eve")
     result = step("command", "issue_comment", payload)
 
     assert result.returncode == 0, result.stderr
@@ -72,12 +72,13 @@ def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
 ):
     github.add_pull(5, HEAD, BASE)
     github.roles["carol"] = role
-    shown_plan(github, 5)
-    ok = step("command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "OWNER"))
+    ok = step(
+        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", "OWNER")
+    )
     assert ok.returncode == 0, ok.stderr
     github.requests.clear()
 
-    payload = payloads.issue_comment(5, "/hpt run horses-humans", association, author="carol")
+    payload = payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", association, author="carol")
     for verb in ("command", "command-run"):
         result = step(verb, "issue_comment", payload)
         assert result.returncode == (0 if verb == "command" else 1), result.stderr
@@ -86,7 +87,7 @@ def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
     (comment,) = github.ours(5)
     found = sections(comment["body"])
     # A maintainer's reply is already there: the refusal did not replace it.
-    assert found["command"] == f"`/hpt run horses-humans` by @bob: submitting {HEAD[:12]}…"
+    assert found["command"] == f"`/hpt run horses-humans aaaaaaa` by @bob: submitting {HEAD[:12]}…"
     refusal = found["refused:carol"]
     assert "need write, maintain or admin permission" in refusal and f"`{role}`" in refusal
     asked = [r.path for r in github.requests if r.path.endswith("/permission")]
@@ -102,49 +103,67 @@ def test_a_collaborator_with_write_permission_is_handed_to_the_job_with_credenti
 ):
     github.add_pull(5, HEAD, BASE)
     github.roles["bob"] = role
-    shown_plan(github, 5)
     result = step(
-        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", association)
+        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", association)
     )
 
     assert result.returncode == 0, result.stderr
     assert outputs(github_env) == {"verb": "run", "experiment": "horses-humans", "head": HEAD}
     (comment,) = github.ours(5)
     assert (
-        sections(comment["body"])["command"] == f"`/hpt run horses-humans` by @bob: submitting {HEAD[:12]}…"
+        sections(comment["body"])["command"]
+        == f"`/hpt run horses-humans aaaaaaa` by @bob: submitting {HEAD[:12]}…"
     )
 
 
 @pytest.mark.parametrize(
-    ("plan_at", "why"),
+    ("named", "why"),
     [
-        (None, "shows no plan yet: comment `/hpt plan`"),
-        ("2026-11-27T12:00:05Z", "the plan changed after this comment (it now shows cccccccccccc"),
+        ("ccccccc", "`ccccccc` is not this pull request's head, `aaaaaaa` is"),
+        ("aaaaaab", "`aaaaaab` is not this pull request's head, `aaaaaaa` is"),
     ],
 )
-def test_a_run_without_a_plan_shown_before_the_comment_is_not_handed_on(
-    github, github_env, step, plan_at, why
-):
-    github.add_pull(5, "c" * 40, BASE)
-    if plan_at:
-        shown_plan(github, 5, head="c" * 40, at=plan_at)  # a push after the comment, planned after it
-    result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "OWNER"))
+def test_a_run_of_a_commit_that_is_not_the_head_is_not_handed_on(github, github_env, step, named, why):
+    """The head comes from GitHub's pull request, never from a comment: a bot comment's record
+    naming another commit (any workflow can write one) changes nothing."""
+    github.add_pull(5, HEAD, BASE)
+    shown_plan(github, 5, head="c" * 40)  # a forged record naming another commit
+    result = step(
+        "command", "issue_comment", payloads.issue_comment(5, f"/hpt run horses-humans {named}", "OWNER")
+    )
 
     assert result.returncode == 0, result.stderr
     assert outputs(github_env) == {"verb": "", "experiment": ""}
     reply = sections(github.ours(5)[0]["body"])["command"]
-    assert reply.startswith("`/hpt run horses-humans` by @bob: not run: ") and why in reply
+    assert reply.startswith(f"`/hpt run horses-humans {named}` by @bob: not run: ") and why in reply
+    assert "/hpt run horses-humans aaaaaaa`" in reply  # the line to use instead
+
+
+def test_a_run_on_a_closed_pull_request_is_not_handed_on(github, github_env, step):
+    github.add_pull(5, HEAD, BASE, merge_sha="d" * 40)
+    result = step(
+        "command", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", "OWNER")
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert outputs(github_env) == {"verb": "", "experiment": ""}
+    assert "not run: this pull request is closed" in sections(github.ours(5)[0]["body"])["command"]
+    assert not [r for r in github.requests if "/contents/" in r.path]
 
 
 def test_the_submitting_job_checks_the_author_again(github, github_env, step):
     github.add_pull(5, HEAD, BASE)
     github.roles["bob"] = "read"
     result = step(
-        "command-run", "issue_comment", payloads.issue_comment(5, "/hpt run horses-humans", "COLLABORATOR")
+        "command-run",
+        "issue_comment",
+        payloads.issue_comment(5, "/hpt run horses-humans aaaaaaa", "COLLABORATOR"),
     )
 
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: this step only runs an authorized `/hpt run <experiment>` comment"
+    assert result.stderr.strip() == (
+        "error: this step only runs an authorized `/hpt run <experiment> <commit>` comment"
+    )
     assert [r.method for r in github.writes()] == ["POST"]  # the refusal, nothing else
 
 
@@ -161,7 +180,10 @@ def test_a_malformed_command_from_a_collaborator_gets_the_usage(github, step):
     result = step("command", "issue_comment", payloads.issue_comment(5, "/hpt deploy prod", "MEMBER"))
     assert result.returncode == 0
     (comment,) = github.ours(5)
-    assert "use `/hpt plan` or `/hpt run <experiment> [--force]`" in sections(comment["body"])["command"]
+    assert (
+        "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]`"
+        in sections(comment["body"])["command"]
+    )
 
 
 def test_the_refusal_goes_to_the_summary_when_the_token_is_read_only(github, github_env, step):
