@@ -122,7 +122,7 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     if context.pull_request is not None:
         job_labels[identity.PULL_REQUEST] = identity.label_value(str(context.pull_request))
     if context.repository:
-        job_labels[identity.REPOSITORY] = identity.label_value(context.repository)
+        job_labels[identity.REPOSITORY] = identity.repository_label(context.repository)
 
     display = experiment.name if context.profile is None else f"{experiment.name}-{context.profile}"
     job = HyperparameterTuningJob(

@@ -8,6 +8,7 @@ lowercase letters, digits, `_` and `-`; keys start with a letter.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 
@@ -37,9 +38,33 @@ def identity_filter(labels: dict[str, str]) -> str:
     return " AND ".join(f'labels.{key}="{labels[key]}"' for key in IDENTITY if key in labels)
 
 
+# The `hpt-repo` value: the normalized name, cut to fit, then a hash of the name itself. The
+# normalized name alone was one value for `Org/My.Repo` and `org/my-repo` (two repositories), so
+# each one's reporter posted the other's results. The hash is of the name lowercased, because
+# GitHub names are case-insensitive (`Octo/Repo` and `octo/repo` are one repository) and a CLI
+# `--repository` may be typed either way; '.', '-' and '_' stay distinct in it.
+REPOSITORY_HASH_LENGTH = 10  # hex: 40 bits, for the handful of repositories sharing one project
+_REPOSITORY_NAME_LENGTH = 63 - 1 - REPOSITORY_HASH_LENGTH
+
+
+def repository_label(repository: str) -> str:
+    """The `hpt-repo` label value of `OWNER/NAME`: one per repository, at most 63 of [a-z0-9_-]."""
+    digest = hashlib.sha256(repository.strip().lower().encode()).hexdigest()[:REPOSITORY_HASH_LENGTH]
+    name = label_value(repository)[:_REPOSITORY_NAME_LENGTH].strip("-")
+    return f"{name}-{digest}" if name else digest
+
+
 def repository_filter(repository: str) -> str:
-    """The `ListHyperparameterTuningJobs` filter that finds a repository's jobs."""
-    return f'labels.{REPOSITORY}="{label_value(repository)}"'
+    """The `ListHyperparameterTuningJobs` filter that finds a repository's jobs.
+
+    It also matches the value jobs were labelled with before `repository_label` (the normalized
+    name alone), so that jobs submitted by the release before are still reported. Those old
+    values can be shared by repositories that normalize alike: drop the second term one release on
+    (docs/backends.md, "Labels").
+    """
+    values = dict.fromkeys((repository_label(repository), label_value(repository)))
+    terms = [f'labels.{REPOSITORY}="{value}"' for value in values]
+    return terms[0] if len(terms) == 1 else f"({' OR '.join(terms)})"
 
 
 def jobs_filter(experiment: str | None = None, state_names: Sequence[str] = ()) -> str:

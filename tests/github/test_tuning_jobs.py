@@ -50,7 +50,7 @@ def job(number: int, state: JobState, *, pull_request: str = "5", repository: st
         end_time=BASE_TIME + dt.timedelta(minutes=9),
         labels={
             labels.EXPERIMENT: "wide",
-            labels.REPOSITORY: labels.label_value(repository),
+            labels.REPOSITORY: labels.repository_label(repository),
             **({labels.PULL_REQUEST: pull_request} if pull_request else {}),
         },
     )
@@ -138,3 +138,44 @@ def test_the_result_reads_as_the_report_command_prints_it(fake, tmp_path, monkey
     markdown = jobs.markdown(ended)
     assert markdown == printed
     assert ("run directory" in markdown) == with_run_dir
+
+
+def _compiled_labels(repository: str) -> dict[str, str]:
+    """The labels the compiler gives a job submitted for `repository` (what a workflow submits)."""
+    from scripts.experiments import load_text
+    from scripts.experiments.compiler import CompileContext, compile_experiment
+    from tests.scripts.experiments.helpers import EXPERIMENT, HEADER
+
+    experiments = load_text(HEADER + EXPERIMENT, "experiments.yaml", {})
+    context = CompileContext(env={}, commit="a" * 40, pull_request=5, repository=repository, image_tag="t")
+    return dict(compile_experiment(experiments, "exp", context).job.labels)
+
+
+def test_repositories_whose_names_normalize_alike_do_not_see_each_others_jobs(fake, jobs):
+    # `Org/My.Repo` and `org/my-repo` are two repositories; lowercased with '.' as '-' they were one
+    # label value, so each one's reporter posted the other's results on its own pull requests.
+    mine, theirs = "Org/My.Repo", "org/my-repo"
+    for number, repository in ((1, mine), (2, theirs)):
+        labelled = job(number, JobState.JOB_STATE_SUCCEEDED)
+        labelled.labels.clear()
+        labelled.labels.update({**_compiled_labels(repository), labels.EXPERIMENT: "wide"})
+        fake.add_job(labelled)
+
+    assert [job_id(e.name) for e in jobs.ended([("p", "us-central1")], mine)] == ["1"]
+    assert [job_id(e.name) for e in jobs.ended([("p", "us-central1")], theirs)] == ["2"]
+    assert _compiled_labels(mine)[labels.REPOSITORY] != _compiled_labels(theirs)[labels.REPOSITORY]
+
+
+def test_the_repository_label_is_the_same_however_github_cases_the_name():
+    # GitHub names are case-insensitive: OWNER/NAME and owner/name are one repository.
+    assert _compiled_labels("Octo-Org/HPT-demo") == _compiled_labels("octo-org/hpt-demo")
+
+
+def test_a_job_labelled_before_the_label_changed_is_still_reported(fake, jobs):
+    # Jobs submitted by the release before carry the plain normalized name (`octo-org-hpt-demo`):
+    # for one release the reporter matches both values, so their results are still posted.
+    before = job(1, JobState.JOB_STATE_SUCCEEDED)
+    before.labels[labels.REPOSITORY] = "octo-org-hpt-demo"
+    fake.add_job(before)
+
+    assert [job_id(e.name) for e in jobs.ended([("p", "us-central1")], REPOSITORY)] == ["1"]

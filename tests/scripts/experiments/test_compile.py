@@ -170,7 +170,8 @@ def test_identity_labels_display_name_and_where_it_goes():
     assert job["labels"][labels.SPEC_HASH] == result.spec_hash
     assert job["labels"][labels.COMMIT] == COMMIT
     assert job["labels"][labels.PULL_REQUEST] == "42"
-    assert job["labels"][labels.REPOSITORY] == "octo-org-vertex-hpt"
+    # the normalized name, then a hash of the exact name: `Octo-Org/Vertex-HPT` gets another value
+    assert job["labels"][labels.REPOSITORY] == "octo-org-vertex-hpt-74e58a925c"
     assert job["labels"][labels.MANAGED_BY] == labels.MANAGED_BY_VALUE
     assert job["displayName"] == "exp-0123456"
     assert (result.project, result.location, result.parent) == (
