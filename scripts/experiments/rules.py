@@ -23,6 +23,7 @@ Each rule cites where Vertex AI documents it:
 | discrete values increasing and distinct; categorical values distinct; neither empty | [STUDY] |
 | conditional parameters only under discrete, integer, categorical parents | [STUDY] |
 | exactly one metric (a HyperparameterTuningJob optimizes one), with an id and a goal | [STUDY] `MetricSpec` |
+| a metric id holds no whitespace ("Must not contain whitespaces") | [STUDY] `MetricSpec.metricId` |
 | at most 64 labels; keys, values: <= 63 of `a-z 0-9 _ -`, keys from a letter | [HPT] `labels` |
 | a scheduling timeout is positive | [CUSTOM] `Scheduling.timeout` |
 | no `default_value`: "not supported by HyperparameterTuningJob" | [STUDY] `DoubleValueSpec` |
@@ -194,6 +195,15 @@ def conditional_parent_problem(parent_kind: str) -> str | None:
     return None
 
 
+def metric_id_problem(metric_id: str) -> str | None:
+    """[STUDY] MetricSpec.metricId: required, and "Must not contain whitespaces"."""
+    if not metric_id:
+        return "required"
+    if any(character.isspace() for character in metric_id):
+        return f"metric id {metric_id!r} must not contain whitespace"
+    return None
+
+
 def duplicate_ids(ids: Iterable[str]) -> list[str]:
     """[STUDY] parameterId: unique among all parameters, conditional ones included."""
     seen: set[str] = set()
@@ -263,8 +273,9 @@ def _study_problems(spec: Mapping[str, Any], where: str) -> Iterator[tuple[str, 
             f"a hyperparameter tuning job optimizes exactly one metric, got {len(metrics)}",
         )
     for index, metric in enumerate(metrics):
-        if not metric.get("metric_id"):
-            yield f"{where}.metrics[{index}].metric_id", "required"
+        problem = metric_id_problem(metric.get("metric_id", ""))
+        if problem:
+            yield f"{where}.metrics[{index}].metric_id", problem
         if metric.get("goal", "GOAL_TYPE_UNSPECIFIED") == "GOAL_TYPE_UNSPECIFIED":
             yield f"{where}.metrics[{index}].goal", "required: MAXIMIZE or MINIMIZE"
     parameters = spec.get("parameters", [])

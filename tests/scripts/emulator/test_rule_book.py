@@ -168,6 +168,23 @@ CASES = {
         "study_spec.metrics[0].goal",
         "required: MAXIMIZE or MINIMIZE",
     ),
+    # [STUDY] MetricSpec.metricId: "Must not contain whitespaces"; Vertex AI refuses the job.
+    "metric id with a space": Case(
+        _doc("metric: {id: accuracy, goal: maximize}", 'metric: {id: "val accuracy", goal: maximize}'),
+        "experiments.exp.metric.id",
+        "'val accuracy' is not valid: the tag the trainer reports, without spaces",
+        lambda job: setattr(job.study_spec.metrics[0], "metric_id", "val accuracy"),
+        "study_spec.metrics[0].metric_id",
+        "metric id 'val accuracy' must not contain whitespace",
+    ),
+    "metric id with a tab": Case(
+        _doc("metric: {id: accuracy, goal: maximize}", 'metric: {id: "accuracy\\t", goal: maximize}'),
+        "experiments.exp.metric.id",
+        "is not valid: the tag the trainer reports, without spaces",
+        lambda job: setattr(job.study_spec.metrics[0], "metric_id", "accuracy\t"),
+        "study_spec.metrics[0].metric_id",
+        "metric id 'accuracy\\t' must not contain whitespace",
+    ),
     "label key breaking the rules": Case(
         HEADER + "  labels: {Team: ml}\n" + EXPERIMENT,
         "defaults.labels.Team",
