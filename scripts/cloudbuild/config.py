@@ -38,6 +38,8 @@ class Target:
     content_tag: str
     commit: str
     source_url: str = ""
+    # The layer cache: a previous image by digest (`submit.newest_image`), or "" for none.
+    cache_from: str = ""
 
     def substitutions(self) -> dict[str, str]:
         # COMMIT_SHA is a built-in that only triggered builds fill in; a build from a storage
@@ -48,6 +50,7 @@ class Target:
             "_IMAGE": self.image,
             "_CONTENT_TAG": self.content_tag,
             "_SOURCE_URL": self.source_url,
+            "_CACHE_FROM": self.cache_from,
             "COMMIT_SHA": self.commit,
         }
 

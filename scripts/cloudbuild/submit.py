@@ -3,10 +3,17 @@
 `CLOUD_BUILD_EMULATOR_HOST=host:port` sends every Cloud Build call to that address over an
 insecure channel (as the Vertex AI emulator's variable does for the JobService);
 `STORAGE_EMULATOR_HOST`, which google-cloud-storage honours itself, does the same for the upload.
+
+Nothing is trusted by its name alone: a source object already in the bucket is built from only
+when its bytes are the archive's (and the build reads the generation that was checked), and an
+image tag already in the registry counts only when a successful build of this project pushed that
+very digest for it (`pushing_build`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import os
 import sys
@@ -15,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from scripts.cloudbuild import registry
 from scripts.cloudbuild.archive import SourceArchive
+from scripts.cloudbuild.config import BUILD_TAG
 
 if TYPE_CHECKING:
     from google.api_core import operation as operation_module
@@ -28,10 +37,21 @@ SOURCE_PREFIX = "hpt-build-source"
 # Build.Status names: still going, and the ends that are not a success.
 RUNNING = frozenset({"STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING"})
 FAILED = frozenset({"FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED"})
+# How many of the newest builds with a tag are read (newest first) to find one.
+LISTED_BUILDS = 50
 
 
 class BuildError(Exception):
     """The build could not be submitted or did not succeed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StagedSource:
+    """The build source in the staging bucket: the object and the generation that was checked."""
+
+    bucket: str
+    name: str
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -65,8 +85,13 @@ def _parent(project: str, region: str) -> str:
     return f"projects/{project}/locations/{region}"
 
 
-def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -> str:
-    """Upload the archive under a name made of its hash (once: a re-run finds it) and return the name."""
+def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -> StagedSource:
+    """Upload the archive under a name made of its hash (once: a re-run finds it).
+
+    The name is only a name: anyone who may write the bucket can put other bytes under it. An
+    object that is already there is used only when its MD5 is the archive's, and the build is to
+    read the generation checked here (`StorageSource.generation`), not whatever the name holds later.
+    """
     from google.api_core import exceptions
 
     name = f"{SOURCE_PREFIX}/{archive.sha256[:32]}.tar.gz"
@@ -74,33 +99,100 @@ def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -
     try:
         blob.upload_from_string(archive.data, content_type="application/gzip", if_generation_match=0)
     except exceptions.PreconditionFailed:
-        pass  # the same bytes are already there
+        _check_existing(blob, bucket, archive)
     except exceptions.NotFound:
         raise BuildError(f"staging bucket gs://{bucket} does not exist") from None
     except exceptions.Forbidden:
         raise BuildError(f"cannot write to gs://{bucket}: grant roles/storage.objectCreator") from None
-    return name
+    if not blob.generation:
+        raise BuildError(f"Cloud Storage named no generation for gs://{bucket}/{name}")
+    return StagedSource(bucket, name, int(blob.generation))
+
+
+def _check_existing(blob: storage.Blob, bucket: str, archive: SourceArchive) -> None:
+    """Refuse an object already under the archive's name unless it holds the archive's bytes."""
+    from google.api_core import exceptions
+
+    try:
+        blob.reload()
+    except exceptions.NotFound:
+        raise BuildError(f"gs://{bucket}/{blob.name} was deleted while it was checked: run again") from None
+    expected = base64.b64encode(hashlib.md5(archive.data).digest()).decode()
+    if blob.md5_hash != expected:
+        raise BuildError(
+            f"gs://{bucket}/{blob.name} exists with other content (MD5 {blob.md5_hash or 'none'}, the "
+            f"archive's is {expected}): not building from it. Only this command should write under "
+            f"{SOURCE_PREFIX}/; find out who wrote it, then delete it and run again"
+        )
+
+
+def builds_tagged(
+    client: cloudbuild_v1.CloudBuildClient, project: str, region: str, tag: str
+) -> list[cloudbuild_v1.Build]:
+    """This project's newest builds (up to `LISTED_BUILDS`) that carry the build tag `tag`, newest first."""
+    from google.api_core import exceptions
+    from google.cloud.devtools import cloudbuild_v1
+
+    request = cloudbuild_v1.ListBuildsRequest(
+        project_id=project, parent=_parent(project, region), filter=f'tags="{tag}"', page_size=LISTED_BUILDS
+    )
+    try:
+        listed = list(itertools.islice(client.list_builds(request=request), LISTED_BUILDS))
+    except exceptions.InvalidArgument:
+        # Should the service refuse the filter, the newest builds unfiltered do (checked below).
+        request.filter = ""
+        listed = list(itertools.islice(client.list_builds(request=request), LISTED_BUILDS))
+    return [build for build in listed if tag in build.tags and build.project_id == project]
+
+
+def pushing_build(
+    client: cloudbuild_v1.CloudBuildClient,
+    project: str,
+    region: str,
+    content_tag: str,
+    reference: str,
+    digest: str,
+) -> cloudbuild_v1.Build | None:
+    """The successful build of this project, for `content_tag`, that pushed `reference` as `digest`.
+
+    None when there is none: the tag was pushed some other way (by hand, by a build of other
+    inputs) or moved after the build, and what it names was never built from these inputs here.
+    """
+    for build in builds_tagged(client, project, region, content_tag):
+        if (
+            build.status.name == "SUCCESS"
+            and BUILD_TAG in build.tags
+            and build.substitutions.get("_CONTENT_TAG") == content_tag
+            and pushed_digest(build, reference) == digest
+        ):
+            return build
+    return None
+
+
+def newest_image(
+    client: cloudbuild_v1.CloudBuildClient, project: str, region: str, name: registry.ImageName
+) -> str:
+    """The newest image of `name` a successful build of this project pushed, by digest ("" if none).
+
+    It is the layer cache: a tag could be moved to an image whose layers were never built here.
+    """
+    prefix = name.reference("")  # "HOST/PROJECT/REPOSITORY/IMAGE:"
+    for build in builds_tagged(client, project, region, BUILD_TAG):
+        if build.status.name != "SUCCESS":
+            continue
+        for image in build.results.images:
+            if image.name.startswith(prefix) and registry.DIGEST.fullmatch(image.digest):
+                return name.by_digest(image.digest)
+    return ""
 
 
 def ongoing_build(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, content_tag: str
 ) -> cloudbuild_v1.Build | None:
     """A build of the same content tag that has not finished yet, if there is one."""
-    from google.api_core import exceptions
-    from google.cloud.devtools import cloudbuild_v1
-
-    request = cloudbuild_v1.ListBuildsRequest(
-        project_id=project, parent=_parent(project, region), filter=f'tags="{content_tag}"', page_size=50
-    )
-    try:
-        listed = list(itertools.islice(client.list_builds(request=request), 50))
-    except exceptions.InvalidArgument:
-        # Should the service refuse the filter, the newest builds unfiltered do (checked below).
-        request.filter = ""
-        listed = list(itertools.islice(client.list_builds(request=request), 50))
     # Newest first; a running build of these inputs is among the most recent ones.
-    for build in listed:
-        if content_tag in build.tags and build.status.name in RUNNING:
+    for build in builds_tagged(client, project, region, content_tag):
+        if build.status.name in RUNNING:
             return build
     return None
 

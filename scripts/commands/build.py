@@ -1,4 +1,10 @@
-"""Build and push the trainer image with Cloud Build."""
+"""Build and push the trainer image with Cloud Build.
+
+The content tag names the image's inputs; the repository's tags are immutable (docs/setup.md), so
+a tag once pushed names one image for good. A tag that is already there is still not taken on its
+name: it counts as built only when a successful Cloud Build of this project, for that content tag,
+pushed that very digest (`submit.pushing_build`); anything else is refused, never rebuilt over.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="build even if the content-tagged image exists or a build of it is running",
+        help="build even if the content-tagged image exists or a build of it is running "
+        "(a repository with immutable tags refuses to push a tag that exists)",
     )
     parser.add_argument("--no-wait", action="store_true", help="submit, print the log URL and return")
     parser.add_argument(
@@ -69,9 +76,6 @@ def run(args: argparse.Namespace) -> int:
         existing = registry.find_digest(name, content_tag)
     except registry.RegistryError as error:
         raise UserError(str(error)) from None
-    if existing and not args.force:
-        _log(f"{reference} already exists: its inputs are unchanged, nothing to build (--force rebuilds)")
-        return _finish(reference, existing, built=False)
 
     # Everything is checked before anything is uploaded or submitted.
     build_target = config.Target(
@@ -87,6 +91,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         client = submit.cloud_build_client()
+        if existing and not args.force:
+            proof = submit.pushing_build(
+                client, target.project, target.region, content_tag, reference, existing
+            )
+            if proof is None:
+                raise UserError(_untrusted(reference, existing, content_tag, target.repository))
+            _log(f"{reference} already exists, pushed by build {proof.id} of these inputs: nothing to build")
+            return _finish(reference, existing, built=False)
         running = None
         if not args.force:
             running = submit.ongoing_build(client, target.project, target.region, content_tag)
@@ -94,14 +106,19 @@ def run(args: argparse.Namespace) -> int:
             _log(f"build {running.id} of the same inputs is running already; following it")
             started = submit.Started(build_id=running.id, log_url=running.log_url)
         else:
-            object_name = submit.upload_source(
+            build.substitutions["_CACHE_FROM"] = submit.newest_image(
+                client, target.project, target.region, name
+            )
+            staged = submit.upload_source(
                 submit.storage_client(target.project), target.bucket or "", source_archive
             )
             _log(
                 f"uploaded {len(source_archive.members)} files ({len(source_archive.data) / 1024:.0f} KiB, "
-                f"filtered by {source_archive.ignore_file}) to gs://{target.bucket}/{object_name}"
+                f"filtered by {source_archive.ignore_file}) to gs://{staged.bucket}/{staged.name} "
+                f"(generation {staged.generation})"
             )
-            build.source.storage_source.object_ = object_name
+            build.source.storage_source.object_ = staged.name
+            build.source.storage_source.generation = staged.generation
             started = submit.start(client, target.project, target.region, build)
         _log(f"build {started.build_id}: logs at {started.log_url}")
         set_output("build-id", started.build_id)
@@ -131,6 +148,16 @@ def run(args: argparse.Namespace) -> int:
     if digest is None:
         raise UserError(f"build {final.id} succeeded but {reference} is not in the registry")
     return _finish(reference, digest, built=True)
+
+
+def _untrusted(reference: str, digest: str, content_tag: str, repository: str) -> str:
+    return (
+        f"{reference} exists ({digest[:19]}…) but no successful Cloud Build of this project pushed it "
+        f"for {content_tag} (none of the builds tagged {content_tag} recorded that digest): it is not "
+        "trusted, and nothing is built or submitted. It was pushed some other way, or the tag was moved. "
+        f"Find out who pushed it (Cloud Audit Logs of repository {repository}); once it is removed, "
+        "run this command again to build it (docs/image.md)"
+    )
 
 
 def _finish(reference: str, digest: str, *, built: bool) -> int:

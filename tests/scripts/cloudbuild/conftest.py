@@ -84,6 +84,7 @@ class FakeGoogleHttp:
 
     url: str
     objects: dict[str, bytes] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
     upload_attempts: int = 0
     manifests: dict[str, str] = field(default_factory=dict)  # tag -> digest
     manifest_heads: list[dict[str, str]] = field(default_factory=list)
@@ -107,18 +108,32 @@ class FakeGoogleHttp:
                 status=412,
                 content_type="application/json",
             )
+        self.put_object(name, data)
+        return Response(json.dumps(self._metadata(name)), content_type="application/json")
+
+    def put_object(self, name: str, data: bytes) -> None:
+        """Store an object as a new generation (as an upload, or anyone else writing the bucket, does)."""
         self.objects[name] = data
-        body = {
+        self.generations[name] = self.generations.get(name, 1000) + 1
+
+    def _metadata(self, name: str) -> dict[str, str]:
+        data = self.objects[name]
+        return {
             "kind": "storage#object",
             "name": name,
             "bucket": BUCKET,
-            "generation": "1",
+            "generation": str(self.generations[name]),
             "size": str(len(data)),
             "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
             "crc32c": base64.b64encode(google_crc32c.Checksum(data).digest()).decode(),
-            "contentType": media_part.get_content_type(),
+            "contentType": "application/gzip",
         }
-        return Response(json.dumps(body), content_type="application/json")
+
+    def handle_object_get(self, request: Request) -> Response:
+        name = request.path.split(f"/b/{BUCKET}/o/", 1)[1]
+        if name not in self.objects:
+            return Response(json.dumps({"error": {"code": 404, "message": "Not Found"}}), status=404)
+        return Response(json.dumps(self._metadata(name)), content_type="application/json")
 
     def handle_manifest(self, request: Request) -> Response:
         self.manifest_heads.append(dict(request.headers))
@@ -136,6 +151,9 @@ def google_http(httpserver, monkeypatch) -> FakeGoogleHttp:
     )
     httpserver.expect_request(re.compile(r"/v2/.+/manifests/[^/]+"), method="HEAD").respond_with_handler(
         fake.handle_manifest
+    )
+    httpserver.expect_request(re.compile(f"/storage/v1/b/{BUCKET}/o/.+"), method="GET").respond_with_handler(
+        fake.handle_object_get
     )
     # google-cloud-storage also reads the bucket's metadata, in the background.
     httpserver.expect_request(f"/storage/v1/b/{BUCKET}", method="GET").respond_with_json(

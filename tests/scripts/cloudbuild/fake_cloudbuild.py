@@ -130,10 +130,12 @@ class FakeCloudBuild:
             return self._state(request.id)
 
     def list_builds(self, request: cloudbuild_v1.ListBuildsRequest, context):
+        """Every build, the ones created here included, newest first, as Cloud Build lists them."""
         with self._lock:
             self.list_requests.append(request)
             wanted = request.filter.removeprefix('tags="').removesuffix('"')
-            return cloudbuild_v1.ListBuildsResponse(builds=[b for b in self.listed if wanted in b.tags])
+            newest_first = reversed(list(self.builds.values()))
+            return cloudbuild_v1.ListBuildsResponse(builds=[b for b in newest_first if wanted in b.tags])
 
     def add_listed(self, build: cloudbuild_v1.Build) -> None:
         """A build that exists before the test starts (ListBuilds finds it; GetBuild advances it)."""

@@ -12,7 +12,7 @@ from google.cloud.devtools import cloudbuild_v1
 from google.protobuf import json_format
 
 from scripts import cli, images
-from scripts.cloudbuild import registry
+from scripts.cloudbuild import archive, registry
 from tests.scripts.cloudbuild.conftest import BUCKET, PROJECT, git, outputs
 from tests.scripts.cloudbuild.fake_cloudbuild import Script, Status
 
@@ -61,10 +61,15 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
         "_IMAGE": "trainer",
         "_CONTENT_TAG": tag,
         "_SOURCE_URL": "",
+        "_CACHE_FROM": "",  # no earlier build of this project: no layer cache
         "COMMIT_SHA": commit,
     }
     assert tag in sent.tags
     assert sent.source.storage_source.bucket == BUCKET
+    # The build reads the generation that was uploaded, not whatever the name holds later.
+    assert (
+        sent.source.storage_source.generation == google_http.generations[sent.source.storage_source.object_]
+    )
 
     # Byte for byte: the request equals one built straight from the YAML with protobuf's own parser.
     expected = cloudbuild_v1.CreateBuildRequest.meta.pb()
@@ -75,7 +80,13 @@ def test_a_successful_build_uploads_the_filtered_source_submits_cloudbuild_yaml_
             "build": {
                 **config,
                 "substitutions": {**config["substitutions"], **dict(sent.substitutions)},
-                "source": {"storageSource": {"bucket": BUCKET, "object": sent.source.storage_source.object_}},
+                "source": {
+                    "storageSource": {
+                        "bucket": BUCKET,
+                        "object": sent.source.storage_source.object_,
+                        "generation": str(sent.source.storage_source.generation),
+                    }
+                },
                 "tags": ["hpt-trainer", tag],
             },
         },
@@ -185,15 +196,30 @@ def test_a_build_that_ends_otherwise_names_its_status_and_the_step_it_stopped_in
     assert expected in capsys.readouterr().err
 
 
+def pushed_by(build_id: str, tag: str, digest: str, status: Status = Status.SUCCESS) -> cloudbuild_v1.Build:
+    """A build of this project on record that pushed `IMAGE:tag` as `digest` (when it succeeded)."""
+    reference = f"{IMAGE}:{tag}"
+    return cloudbuild_v1.Build(
+        id=build_id,
+        project_id=PROJECT,
+        status=status,
+        tags=["hpt-trainer", tag],
+        substitutions={"_CONTENT_TAG": tag},
+        images=[reference],
+        results=cloudbuild_v1.Results(images=[cloudbuild_v1.BuiltImage(name=reference, digest=digest)]),
+    )
+
+
 def test_an_existing_content_tag_skips_the_build_and_reports_the_pushed_digest(
     git_repo, google_http, cloud_build, capsys, tmp_path
 ):
     tag = images.content_tag("HEAD", git_repo)
     google_http.manifests[tag] = "sha256:" + "b" * 64
+    cloud_build.add_listed(pushed_by("built-1", tag, "sha256:" + "b" * 64))
 
     assert build(git_repo) == 0
     out, err = capsys.readouterr()
-    assert "already exists" in err
+    assert "already exists" in err and "pushed by build built-1" in err
     assert out.strip() == f"{IMAGE}:{tag}@sha256:{'b' * 64}"
     assert outputs(tmp_path)["built"] == "false"
     assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
@@ -292,3 +318,71 @@ def test_without_google_credentials_the_command_says_how_to_get_them(
     err = capsys.readouterr().err
     assert err.startswith("error: no Google credentials: run `gcloud auth application-default login`")
     assert google_http.upload_attempts == 0
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,  # pushed by hand (or by anything but a build of this project)
+        pushed_by("failed-1", "TAG", "sha256:" + "b" * 64, status=Status.FAILURE),
+        pushed_by("other-1", "TAG", "sha256:" + "c" * 64),  # the tag was moved after the build
+    ],
+    ids=["no-build", "failed-build", "other-digest"],
+)
+def test_an_existing_content_tag_no_successful_build_pushed_is_refused(
+    git_repo, google_http, cloud_build, capsys, tmp_path, record
+):
+    tag = images.content_tag("HEAD", git_repo)
+    google_http.manifests[tag] = "sha256:" + "b" * 64
+    if record is not None:
+        record.tags[1] = record.substitutions["_CONTENT_TAG"] = tag
+        record.images[0] = record.results.images[0].name = f"{IMAGE}:{tag}"
+        cloud_build.add_listed(record)
+
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {IMAGE}:{tag} exists (sha256:bbbbbbbbbbbb") and "not trusted" in err
+    assert "no successful Cloud Build of this project pushed it" in err
+    assert cloud_build.create_requests == [] and google_http.upload_attempts == 0
+    assert "digest" not in outputs(tmp_path)
+
+
+def _source_name(repo) -> str:
+    return f"hpt-build-source/{archive.build_archive(repo).sha256[:32]}.tar.gz"
+
+
+def test_a_source_object_of_that_name_with_other_bytes_is_refused(git_repo, google_http, cloud_build, capsys):
+    name = _source_name(git_repo)
+    google_http.put_object(name, b"someone else's build source")
+
+    assert build(git_repo) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: gs://{BUCKET}/{name} exists with other content")
+    assert cloud_build.create_requests == []
+    assert google_http.objects[name] == b"someone else's build source"
+
+
+def test_a_source_object_with_the_same_bytes_is_built_from_at_the_generation_checked(
+    git_repo, google_http, cloud_build
+):
+    name = _source_name(git_repo)
+    google_http.put_object(name, archive.build_archive(git_repo).data)
+    checked = google_http.generations[name]
+
+    assert build(git_repo) == 0
+    (request,) = cloud_build.create_requests
+    source = request.build.source.storage_source
+    assert (source.object_, source.generation) == (name, checked)
+
+
+def test_the_layer_cache_is_the_newest_image_a_successful_build_pushed_by_digest(
+    git_repo, google_http, cloud_build
+):
+    cloud_build.add_listed(pushed_by("old-ok", "inputs-" + "1" * 16, "sha256:" + "1" * 64))
+    cloud_build.add_listed(
+        pushed_by("new-failed", "inputs-" + "2" * 16, "sha256:" + "2" * 64, Status.FAILURE)
+    )
+
+    assert build(git_repo) == 0
+    (request,) = cloud_build.create_requests
+    assert request.build.substitutions["_CACHE_FROM"] == f"{IMAGE}@sha256:" + "1" * 64

@@ -44,16 +44,70 @@ def test_the_image_is_built_then_run_then_pushed_to_artifact_registry(document):
         for step in document["steps"]
         if "push" in step.get("args", []) or "docker push" in " ".join(step.get("args", []))
     ]
-    assert document["images"] == [f"{IMAGE}:$COMMIT_SHA", f"{IMAGE}:${{_CONTENT_TAG}}", f"{IMAGE}:latest"]
     assert "gcr.io/$PROJECT_ID" not in CLOUDBUILD.read_text()  # Container Registry is retired
 
 
-def test_the_build_reuses_the_previous_image_as_its_layer_cache(document):
-    steps = {step["id"]: step for step in document["steps"]}
-    assert f"docker pull {IMAGE}:latest" in steps["pull-cache"]["args"][-1]
-    assert "||" in steps["pull-cache"]["args"][-1]  # the first build has nothing to pull
-    assert f"--cache-from={IMAGE}:latest" in steps["build"]["args"]
-    assert "--build-arg=REVISION=$COMMIT_SHA" in steps["build"]["args"]
+def test_only_tags_that_never_move_are_pushed(document):
+    # The commit and the content tag name one set of inputs each; `latest` would be moved by every
+    # build, and a repository with immutable tags refuses to move it.
+    assert document["images"] == [f"{IMAGE}:$COMMIT_SHA", f"{IMAGE}:${{_CONTENT_TAG}}"]
+    assert ":latest" not in CLOUDBUILD.read_text()
+    build = next(step for step in document["steps"] if step["id"] == "build")
+    assert re.findall(r'--tag="([^"]+)"', build["args"][-1]) == ["$$IMAGE:$$COMMIT", "$$IMAGE:$$CONTENT_TAG"]
+    assert f"IMAGE={IMAGE}" in build["env"]
+
+
+def _run_step(document: dict, step_id: str, values: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:
+    """Run a bash step as Cloud Build would: substitutions expanded in its script and its `env`,
+    with a stand-in `docker` on PATH that prints each command line it is given, one word a line."""
+    step = next(step for step in document["steps"] if step["id"] == step_id)
+    values = {**document["substitutions"], "PROJECT_ID": "p", "COMMIT_SHA": "c" * 40, **values}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    docker = bin_dir / "docker"
+    docker.write_text('#!/bin/sh\necho "docker $#"; for word in "$@"; do echo "$word"; done\n')
+    docker.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        **dict(_as_cloud_build_runs_it(item, values).split("=", 1) for item in step.get("env", [])),
+    }
+    script = _as_cloud_build_runs_it(step["args"][-1], values)
+    result = subprocess.run(
+        [step["entrypoint"], *step["args"][:-1], script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+PREVIOUS = "us-central1-docker.pkg.dev/p/hpt/trainer@sha256:" + "a" * 64
+
+
+def test_the_layer_cache_is_a_previous_image_named_by_digest_or_none(document, tmp_path):
+    # No previous image: no pull, and no --cache-from at all.
+    code, out, err = _run_step(document, "pull-cache", {"_CACHE_FROM": ""}, tmp_path)
+    assert code == 0 and "docker" not in out and "from scratch" in out + err
+    code, out, err = _run_step(document, "build", {"_CACHE_FROM": ""}, tmp_path)
+    assert code == 0, err
+    assert not [word for word in out.splitlines() if word.startswith("--cache-from")]
+    assert f"--tag=us-central1-docker.pkg.dev/p/hpt/trainer:{'c' * 40}" in out.splitlines()
+    assert f"--build-arg=REVISION={'c' * 40}" in out.splitlines()
+
+    # The newest image a successful build of this project pushed, pulled and used by its digest.
+    code, out, _ = _run_step(document, "pull-cache", {"_CACHE_FROM": PREVIOUS}, tmp_path)
+    assert code == 0 and out.splitlines()[:3] == ["docker 2", "pull", PREVIOUS]
+    code, out, _ = _run_step(document, "build", {"_CACHE_FROM": PREVIOUS}, tmp_path)
+    assert code == 0 and f"--cache-from={PREVIOUS}" in out.splitlines()
+
+
+def test_substitutions_reach_the_build_script_as_data_not_as_code(document, tmp_path):
+    hostile = "https://github.com/o/r$(touch pwned)`touch pwned`"
+    code, out, err = _run_step(document, "build", {"_SOURCE_URL": hostile}, tmp_path)
+    assert code == 0, err
+    assert f"--build-arg=SOURCE={hostile}" in out.splitlines()
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_the_smoke_test_runs_the_image_entrypoint_on_synthetic_data_and_checks_the_metric(document):
@@ -135,12 +189,15 @@ def test_loading_sets_source_substitutions_and_build_tags():
     assert config.expand(build.images[1], dict(build.substitutions), "demo") == (
         "europe-west4-docker.pkg.dev/demo/repo/img:inputs-0123456789abcdef"
     )
+    assert build.substitutions["_CACHE_FROM"] == ""  # no previous image given: no cache
 
 
 def test_an_undeclared_substitution_is_refused(tmp_path):
     path = tmp_path / "cloudbuild.yaml"
     path.write_text("steps:\n  - name: ubuntu\n    args: [echo, hi]\nsubstitutions:\n  _REGION: x\n")
-    with pytest.raises(config.ConfigError, match=r"declare _CONTENT_TAG, _IMAGE, _REPOSITORY, _SOURCE_URL"):
+    with pytest.raises(
+        config.ConfigError, match=r"declare _CACHE_FROM, _CONTENT_TAG, _IMAGE, _REPOSITORY, _SOURCE_URL"
+    ):
         config.load_build(path, config.Target("p", "r", "repo", "img", "t", "c"), "b", "o")
 
 
@@ -154,19 +211,22 @@ def _as_cloud_build_runs_it(script: str, values: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("commit", "tag", "refused"),
+    ("commit", "tag", "cache_from", "refused"),
     [
-        ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", None),
-        ("", "inputs-0123456789abcdef", "COMMIT_SHA"),
-        ("0123456789abcdef0123456789abcdef01234567", "unset", "_CONTENT_TAG"),
+        ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", "", None),
+        ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", PREVIOUS, None),
+        ("", "inputs-0123456789abcdef", "", "COMMIT_SHA"),
+        ("0123456789abcdef0123456789abcdef01234567", "unset", "", "_CONTENT_TAG"),
+        # A cache named by a tag could be moved under the build: only a digest is taken.
+        ("0123456789abcdef0123456789abcdef01234567", "inputs-0123456789abcdef", "x/y:latest", "_CACHE_FROM"),
     ],
 )
-def test_the_first_step_refuses_a_build_without_commit_and_content_tag(document, commit, tag, refused):
-    step = document["steps"][0]
-    values = {**document["substitutions"], "PROJECT_ID": "p", "COMMIT_SHA": commit, "_CONTENT_TAG": tag}
-    script = _as_cloud_build_runs_it(step["args"][-1], values)
-    result = subprocess.run([step["entrypoint"], *step["args"][:-1], script], capture_output=True, text=True)
+def test_the_first_step_refuses_a_build_without_commit_and_content_tag(
+    document, tmp_path, commit, tag, cache_from, refused
+):
+    values = {"COMMIT_SHA": commit, "_CONTENT_TAG": tag, "_CACHE_FROM": cache_from}
+    code, _, err = _run_step(document, "check-substitutions", values, tmp_path)
     if refused is None:
-        assert result.returncode == 0, result.stderr
+        assert code == 0, err
     else:
-        assert result.returncode == 1 and result.stderr.startswith(refused)
+        assert code == 1 and err.startswith(refused)
