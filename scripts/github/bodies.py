@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scripts.github.comments import record_line
-from scripts.github.runner import one_line
+from scripts import escaping
 from scripts.jobs import states
 from scripts.jobs.names import job_id
 
@@ -31,11 +29,6 @@ class Submitted:
     reused: bool = False  # an earlier job with the same experiment, spec and commit
 
 
-def now() -> str:
-    """UTC now as GitHub writes times (`2026-11-27T12:00:00Z`)."""
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def header() -> str:
     return TITLE
 
@@ -45,22 +38,20 @@ def plan_section(
 ) -> str:
     """The plan of the added and changed experiments at `commit`, or why there is none.
 
-    Its first line records the full commit and when the plan was made (`scripts.github.comments`
-    keeps the first time while the plan stays the same): `/hpt run` submits exactly this commit,
-    and only when the plan was shown before the command was written.
+    Nothing reads it back: `/hpt run` names its commit and asks GitHub for the head, so what any
+    workflow writes here (the plan job runs a same-repository pull request's own code) decides nothing.
     """
-    lines = [record_line(head=commit, at=now()), f"### Plan for {commit[:12]}", ""]
+    lines = [f"### Plan for {commit[:12]}", ""]
     if problems:
-        lines += ["`experiments.yaml` has problems; nothing can be planned until they are fixed:", "", "```"]
+        lines += ["`experiments.yaml` has problems; nothing can be planned until they are fixed:", ""]
         # One line each, and no line can close the fence: a key is text the pull request chose.
-        lines += [one_line(problem).replace("```", "` ` `") for problem in problems]
-        lines.append("```")
+        lines += escaping.fenced(problems)
         return "\n".join(lines)
     if not plans and not removed:
         lines.append("No experiment is added or changed: merging submits nothing.")
     for experiment, markdown in plans:
         lines += [
-            f"<details open><summary><b>{experiment}</b></summary>",
+            f"<details open><summary><b>{escaping.text(experiment)}</b></summary>",
             "",
             markdown.strip(),
             "",
@@ -68,7 +59,7 @@ def plan_section(
             "",
         ]
     if removed:
-        names = ", ".join(f"`{name}`" for name in removed)
+        names = ", ".join(escaping.code(name) for name in removed)
         lines.append(f"Removed: {names} (jobs already submitted keep running; cancel them with `cancel`).")
     if plans:
         lines += ["", "Merging this pull request submits the experiments above to Vertex AI."]
@@ -78,17 +69,18 @@ def plan_section(
 def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -> str:
     lines = [f"### Submitted for {commit[:12]}", ""]
     if image:
-        lines += [f"Image: `{image}`", ""]
+        lines += [f"Image: {escaping.code(image)}", ""]
     lines += ["| experiment | job | spec | state |", "|---|---|---|---|"]
     for job in jobs:
         if job.error:
-            lines.append(f"| `{job.experiment}` | not submitted: {_cell(job.error)} | | |")
+            error = escaping.text(job.error)
+            lines.append(f"| {escaping.code(job.experiment)} | not submitted: {error} | | |")
             continue
         label = job_id(job.job_name)
-        shown = f"[`{label}`]({job.link})" if job.link else f"`{label}`"
+        shown = f"[{escaping.code(label)}]({job.link})" if job.link else escaping.code(label)
         state = states.short(job.state).lower() + (" (reused: submitted before)" if job.reused else "")
-        spec = f"`{job.spec_hash[:12]}`" if job.spec_hash else ""
-        lines.append(f"| `{job.experiment}` | {shown} | {spec} | {state} |")
+        spec = escaping.code(job.spec_hash[:12]) if job.spec_hash else ""
+        lines.append(f"| {escaping.code(job.experiment)} | {shown} | {spec} | {state} |")
     lines += ["", "The best trial of each job is posted here when it ends."]
     return "\n".join(lines)
 
@@ -96,7 +88,7 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
 def changes_summary(changes: Sequence[Change]) -> str:
     if not changes:
         return "no experiment added, changed or removed"
-    return ", ".join(f"{change.experiment} ({change.kind})" for change in changes)
+    return ", ".join(f"{escaping.text(change.experiment)} ({change.kind})" for change in changes)
 
 
 def refusal_section(author: str) -> str:
@@ -112,7 +104,3 @@ def refusal(author: str, permission: str) -> str:
         f"permission on this repository; GitHub reports `{permission}` for you. Nothing was run; "
         "a maintainer can run the command for you."
     )
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

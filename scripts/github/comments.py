@@ -123,34 +123,9 @@ _SECTION = re.compile(
 )
 
 
-# The one hidden line a section's content may start with: a record our code wrote (the plan's head
-# and when it was planned). Any other `<!--` in content is escaped, so text a pull request chose
-# (a description, a key) can neither forge a section marker nor such a record, nor hide the rest.
-RECORD = re.compile(rf"<!-- {MARKER_PREFIX}-record(?P<fields>(?: [a-z_]+=[0-9A-Za-z:.+-]+)+) -->")
-
-
-def record_line(**fields: str) -> str:
-    """A record line for the start of a section's content; values: letters, digits and : . + -"""
-    text = "".join(f" {name}={value}" for name, value in fields.items())
-    line = f"<!-- {MARKER_PREFIX}-record{text} -->"
-    if not RECORD.fullmatch(line):
-        raise ValueError(f"record fields {fields!r}: use names [a-z_] and values [0-9A-Za-z:.+-]")
-    return line
-
-
-def record_of(content: str) -> dict[str, str]:
-    """The record on the first line of a section's content ({} when there is none)."""
-    match = RECORD.fullmatch(content.split("\n", 1)[0])
-    if not match:
-        return {}
-    return dict(field.split("=", 1) for field in match["fields"].split())
-
-
 def neutralize(content: str) -> str:
-    """`content` with every HTML comment opener escaped, except a leading record line."""
-    first, newline, rest = content.partition("\n")
-    if RECORD.fullmatch(first):
-        return first + newline + rest.replace("<!--", "&lt;!--")
+    """`content` with every HTML comment opener escaped: text a pull request chose (a description,
+    a key) can neither forge a section marker nor hide the rest of the comment."""
     return content.replace("<!--", "&lt;!--")
 
 
@@ -171,24 +146,12 @@ def set_section(body: str, name: str, content: str, *, order: tuple[str, ...] = 
     block = f"{_begin(name)}\n{content}\n{_end(name)}"
     for match in _SECTION.finditer(body):
         if match["name"] == name:
-            if _same_but_time(match["content"], content):
-                return body  # the record's `at` says since when this content has been shown
             return body[: match.start()] + block + body[match.end() :]
     rank = _rank(name, order)
     for match in _SECTION.finditer(body):
         if _rank(match["name"], order) > rank:
             return body[: match.start()] + block + "\n\n" + body[match.start() :]
     return (body.rstrip("\n") + "\n\n" + block) if body.strip() else block
-
-
-def _same_but_time(old: str, new: str) -> bool:
-    """Do two contents differ at most in their record's `at`?"""
-    old_record, new_record = record_of(old), record_of(new)
-    if not old_record or not new_record:
-        return False
-    old_record.pop("at", None)
-    new_record.pop("at", None)
-    return old_record == new_record and old.partition("\n")[2] == new.partition("\n")[2]
 
 
 def _rank(name: str, order: tuple[str, ...]) -> int:

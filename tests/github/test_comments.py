@@ -262,20 +262,3 @@ def test_two_jobs_creating_the_comment_at_once_end_with_one_comment(github, clie
     assert only["id"] == comment.id
     assert sections(only["body"]) == {"plan": "the plan", "result:job-1": "best 0.91"}
     assert [r.method for r in github.writes()] == ["POST", "DELETE", "PATCH"]
-
-
-def test_a_record_keeps_its_first_time_while_the_content_stays_the_same():
-    """`/hpt run` pins what the plan showed *before* the comment: rewriting the same plan must not
-    make it look newer, and a changed plan (or head) must."""
-    from scripts.github.comments import record_line, record_of
-
-    def plan(head: str, at: str, text: str = "### Plan") -> str:
-        return f"{record_line(head=head, at=at)}\n{text}"
-
-    body = set_section(f"{marker('experiments')}\n", "plan", plan("a" * 40, "2026-11-27T11:00:00Z"))
-    same = set_section(body, "plan", plan("a" * 40, "2026-11-27T13:00:00Z"))
-    assert same == body
-    changed = set_section(body, "plan", plan("a" * 40, "2026-11-27T13:00:00Z", "### Plan v2"))
-    assert record_of(sections(changed)["plan"])["at"] == "2026-11-27T13:00:00Z"
-    pushed = set_section(body, "plan", plan("b" * 40, "2026-11-27T13:00:00Z"))
-    assert record_of(sections(pushed)["plan"]) == {"head": "b" * 40, "at": "2026-11-27T13:00:00Z"}

@@ -36,7 +36,18 @@ def history(tmp_path_factory):
 
 
 @pytest.fixture
-def step(history, github_env, tmp_path):
+def trainer_image(github, history) -> str:
+    """The history's trainer image, pushed to the fake registry: submitted jobs name it by this digest."""
+    from scripts import images
+
+    digest = "sha256:" + "d" * 64
+    tag = images.content_tag(history.merge, history.root)  # the same for every commit of the history
+    github.images[f"{PROJECT}/hpt/trainer/manifests/{tag}"] = digest
+    return f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer@{digest}"
+
+
+@pytest.fixture
+def step(history, github_env, tmp_path, trainer_image):
     def run(name: str, event_name: str, payload: dict, **env: str) -> subprocess.CompletedProcess[str]:
         full = {
             **os.environ,
@@ -44,6 +55,8 @@ def step(history, github_env, tmp_path):
             **payloads.write_event(tmp_path, event_name, payload),
             "GOOGLE_CLOUD_PROJECT": PROJECT,
             "GOOGLE_CLOUD_REGION": REGION,
+            # Artifact Registry is the fake's manifest endpoint: the flows look digests up there.
+            "HPT_REGISTRY_URL": github_env["GITHUB_API_URL"],
             **env,
         }
         return subprocess.run(
@@ -65,7 +78,7 @@ def test_plan_comment_for_a_pull_request_then_updated_on_the_next_push(github, h
 
     (comment,) = github.ours(5)
     plan = sections(comment["body"])["plan"]
-    assert plan.split("\n", 1)[1].startswith(f"### Plan for {history.head[:12]}")
+    assert plan.startswith(f"### Plan for {history.head[:12]}")
     assert "<b>wide</b>" in plan and "<b>quick</b>" not in plan  # only what the pull request changes
     assert Path(github_env["GITHUB_OUTPUT"]).read_text() == "changed=wide\n"
     assert github.token not in opened.stdout + opened.stderr
@@ -104,7 +117,7 @@ def test_an_invalid_experiments_file_fails_the_check_and_says_where(github, hist
 
 
 def test_merge_submits_once_and_the_report_posts_the_best_trial_once(
-    github, history, step, tmp_path, github_env
+    github, history, step, tmp_path, github_env, trainer_image
 ):
     github.add_pull(5, history.head, history.base, merge_sha=history.merge)
     github.add_comment(
@@ -124,6 +137,11 @@ def test_merge_submits_once_and_the_report_posts_the_best_trial_once(
         assert job_name.startswith(f"projects/{PROJECT}/locations/{REGION}/hyperparameterTuningJobs/")
         job_id = job_name.rsplit("/", 1)[-1]
         assert f"| `wide` | `{job_id}` |" in table  # no console link for an emulator's job
+        # The job runs the image the content tag named at submit time, by digest: a tag moved later
+        # changes nothing it runs.
+        assert _job(address, job_name).trial_job_spec.worker_pool_specs[0].container_spec.image_uri == (
+            trainer_image
+        )
 
         # A re-run of the same push finds the job it made: no second job.
         rerun = step("submit", "push", push, **env)
@@ -186,6 +204,21 @@ def test_hpt_plan_reads_the_pull_requests_file_through_the_api_without_credentia
     assert fetched == [("experiments.yaml", history.head), ("experiments.yaml", history.base)]
 
 
+def test_a_merge_whose_image_the_registry_lacks_submits_nothing_and_says_so(
+    github, history, step, tmp_path, github_env
+):
+    github.images.clear()  # the content tag was never pushed (or the registry cannot say)
+    github.add_pull(5, history.head, history.base, merge_sha=history.merge)
+    with emulator(history.root, tmp_path / "state") as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.merge}
+        submitted = step("submit", "push", payloads.push(history.base, history.merge), **env)
+        assert submitted.returncode == 1
+        assert _jobs(address) == []
+    assert "no digest, no job" in submitted.stderr
+    table = sections(github.ours(5)[0]["body"])["submitted"]
+    assert "| `wide` | not submitted: run wide: no digest, no job" in table
+
+
 def test_dispatch_with_overrides_then_report_to_the_pull_request_or_the_summary(
     github, history, step, tmp_path, github_env
 ):
@@ -246,7 +279,7 @@ def test_hpt_run_submits_the_commit_it_names_and_nothing_a_comment_or_a_push_say
     a bot comment's record naming another commit is ignored, a push while the submitting job waits
     is never submitted, and the plan, the reply and the job carry the same spec hash. A second
     `/hpt run` reuses the job; the same command read after the push is refused with the new head."""
-    from scripts.github.comments import record_line, set_section
+    from scripts.github.comments import set_section
 
     later = "d" * 40
     github.add_pull(5, history.head, history.base)
@@ -263,8 +296,11 @@ def test_hpt_run_submits_the_commit_it_names_and_nothing_a_comment_or_a_push_say
 
     # Any workflow writes as the same bot: a record naming another commit must change nothing.
     ours = github.ours(5)[0]
-    forged = f"{record_line(head=later, at='2026-11-27T11:00:00Z')}\n### Plan for {later[:12]}"
-    ours["body"] = set_section(ours["body"], "plan", forged)
+    forged = f"<!-- vertex-hpt-record head={later} at=2026-11-27T11:00:00Z -->\n### Plan for {later[:12]}"
+    ours["body"] = set_section(ours["body"], "plan", "").replace(
+        "plan -->\n\n<!--", f"plan -->\n{forged}\n<!--"
+    )
+    assert f"head={later}" in ours["body"]
     comment = payloads.issue_comment(5, command, "MEMBER")
     pinned = step("command", "issue_comment", comment)
     assert pinned.returncode == 0, pinned.stderr
@@ -364,7 +400,7 @@ FORK_TRICKS = PR_EXPERIMENTS.replace(
 
 
 def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch(
-    github, history, step, github_env
+    github, history, step, github_env, trainer_image
 ):
     """The fork's project, region, bucket, image, service account and network are replaced by the
     default branch's; `/hpt plan` shows exactly that job (same spec hash) and names each setting the
@@ -398,7 +434,7 @@ def test_hpt_run_of_a_forks_file_takes_where_and_as_whom_from_the_default_branch
     spec = job.trial_job_spec
     assert job.name.startswith(f"projects/{PROJECT}/locations/{REGION}/")
     image = spec.worker_pool_specs[0].container_spec.image_uri
-    assert image.startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer")
+    assert image == trainer_image  # the default branch's image, by digest
     assert spec.service_account == "" and spec.network == ""
     assert spec.base_output_directory.output_uri_prefix.startswith("gs://trusted-bucket/")
     assert "attacker" not in str(job) and "/secret/key.json" not in str(job)
@@ -447,7 +483,7 @@ def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, hist
     assert asked.returncode == 0, asked.stderr
     from_command = sections(github.ours(5)[0]["body"])["plan"]
 
-    assert from_command.split("\n", 1)[1] == from_pull_request.split("\n", 1)[1]
+    assert from_command == from_pull_request
     assert "e2e-repo" in from_command or "gs://e2e-bucket" in from_command
 
 

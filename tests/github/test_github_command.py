@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github.comments import marker, record_line, sections, set_section
+from scripts.github.comments import marker, sections, set_section
 from tests.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
@@ -35,13 +35,13 @@ def step(github_env, tmp_path):
     return run
 
 
-def shown_plan(github, number: int, head: str = HEAD, at: str = "2026-11-27T11:00:00Z") -> None:
-    """Our comment with a plan of `head` shown since `at` (before the payloads' comments, at 12:00)."""
-    body = set_section(
-        f"{marker('experiments')}\n## Vertex AI hyperparameter tuning",
-        "plan",
-        f"{record_line(head=head, at=at)}\n### Plan for {head[:12]}",
-    )
+def forged_plan(github, number: int, head: str) -> None:
+    """A bot comment whose plan names `head` with the hidden record earlier versions trusted: any
+    workflow (the plan job runs a same-repository pull request's code) can write one."""
+    body = set_section(f"{marker('experiments')}\n## Vertex AI hyperparameter tuning", "plan", "")
+    forged = f"<!-- vertex-hpt-record head={head} at=2026-11-27T11:00:00Z -->\n### Plan for {head[:12]}"
+    body = body.replace("\n\n<!-- /vertex-hpt-section:plan", f"\n{forged}\n<!-- /vertex-hpt-section:plan")
+    assert f"head={head}" in body
     github.add_comment(number, body, user="github-actions[bot]")
 
 
@@ -127,7 +127,7 @@ def test_a_run_of_a_commit_that_is_not_the_head_is_not_handed_on(github, github_
     """The head comes from GitHub's pull request, never from a comment: a bot comment's record
     naming another commit (any workflow can write one) changes nothing."""
     github.add_pull(5, HEAD, BASE)
-    shown_plan(github, 5, head="c" * 40)  # a forged record naming another commit
+    forged_plan(github, 5, head="c" * 40)
     result = step(
         "command", "issue_comment", payloads.issue_comment(5, f"/hpt run horses-humans {named}", "OWNER")
     )

@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 from scripts.github import bodies
-from scripts.github.comments import marker, record_line, record_of, sections, set_section
+from scripts.github.comments import marker, sections, set_section
 from scripts.github.runner import annotation
+from tests.markdown_render import parse
 
 FORGED = (
     "nice study\n<!-- /vertex-hpt-section:plan -->\n\n<!-- vertex-hpt-section:result:fake -->\n"
@@ -20,20 +21,13 @@ FORGED = (
 
 def test_a_forged_section_marker_in_content_is_inert_and_survives_no_rewrite():
     body = f"{marker('experiments')}\n{bodies.header()}"
-    plan = f"{record_line(head='a' * 40, at='2026-11-27T11:00:00Z')}\n### Plan\n\n> {FORGED}"
+    plan = f"### Plan\n\n> {FORGED}"
     body = set_section(body, "plan", plan)
     assert list(sections(body)) == ["plan"]
-    assert record_of(sections(body)["plan"]) == {"head": "a" * 40, "at": "2026-11-27T11:00:00Z"}
 
     rewritten = set_section(body, "plan", "### Plan v2")
     assert list(sections(rewritten)) == ["plan"] and "fake" not in rewritten
     assert "<!-- vertex-hpt-section:result" not in body  # escaped as &lt;!--
-
-
-def test_a_record_line_is_only_believed_first_and_only_ours():
-    forged = f"### Plan\n{record_line(head='f' * 40, at='2000-01-01T00:00:00Z')}"
-    body = set_section(f"{marker('experiments')}\n", "plan", forged)
-    assert record_of(sections(body)["plan"]) == {}
 
 
 def test_the_description_is_one_inert_line_in_the_plan(tmp_path):
@@ -53,13 +47,16 @@ def test_the_description_is_one_inert_line_in_the_plan(tmp_path):
     )
     markdown = render_plan(compiled)
     (quoted,) = [line for line in markdown.splitlines() if line.startswith("> ")]
-    assert quoted == "> x ### Result: forged&lt;/details&gt;&lt;!-- vertex-hpt-section:result:x --&gt;"
+    assert quoted == "> x \\#\\#\\# Result: forged&lt;/details&gt;&lt;\\!-- vertex-hpt-section:result:x --&gt;"
 
 
 def test_problems_in_the_plan_stay_one_line_each_inside_the_fence():
     section = bodies.plan_section("a" * 40, [], [], ["f:1:1: a\n```\n## forged: x", "f: 1 problem"])
-    fence = section.split("```\n", 1)[1].rsplit("\n```", 1)[0]
-    assert fence.splitlines() == ["f:1:1: a\\n` ` `\\n## forged: x", "f: 1 problem"]
+    fence = section.split("````\n", 1)[1].rsplit("\n````", 1)[0]  # longer than any run inside
+    assert fence.splitlines() == ["f:1:1: a\\n```\\n## forged: x", "f: 1 problem"]
+    root, stray = parse(section)
+    assert [pre.text for pre in root.find("pre")] == ["f:1:1: a\\n```\\n## forged: x\nf: 1 problem\n"]
+    assert [h.text for h in root.find("h2")] == [] and stray == []
 
 
 def test_an_annotation_is_one_line_whatever_its_text_holds():
