@@ -68,4 +68,12 @@ def run(args: argparse.Namespace) -> int:
             for name, price in prices.items():
                 mark = "" if table.all_confirmed or name in table.confirmed else "  (not confirmed)"
                 print(f"  {name:<24} {price:>12.8g}{mark}")
+        disks = table.disks
+        if disks is None:
+            print("  boot disks: no prices (so no cost is known here)")
+            continue
+        print(f"  boot disks, {table.currency} per GB-month, from {disks.source}, recorded {disks.recorded}")
+        for name, price in disks.per_gb_month.items():
+            mark = "" if disks.all_confirmed or name in disks.confirmed else "  (not confirmed)"
+            print(f"  {name:<24} {price:>12.8g}{mark}")
     return 0

@@ -113,11 +113,30 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--seed is for --backend local: Vertex AI's search takes no seed")
         compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
+        _refuse_over_budget(compiled)
         return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
     from scripts.commands.backend_args import local_backend
 
     with local_backend(configured) as backend:
         return _submit_and_follow(args, compiled, backend, wait=True, cancel_on_interrupt=True)
+
+
+def _refuse_over_budget(compiled) -> None:
+    """`--backend vertex` spends: the workflows' spending gate, before anything is submitted (whatever
+    answers at the Vertex address). No cap, an invalid one, or a worst case over it or not priced
+    is refused; there is no approval here, the cap is the caller's own. The local backend spends
+    nothing and needs no cap."""
+    import os
+
+    from scripts.experiments.plan import MAX_COST_VARIABLE, Budget, budget
+
+    if compiled.experiment is None:
+        verdict = Budget("its cost cannot be worked out (no checked experiment)")
+    else:
+        verdict = budget(compiled.experiment, os.environ)
+    if verdict.refusal:
+        raise_it = f"; set {MAX_COST_VARIABLE} higher for this run to allow it" if verdict.approvable else ""
+        raise UserError(f"{compiled.name}: not submitted: {verdict.refusal}{raise_it}")
 
 
 def _submit_and_follow(

@@ -25,7 +25,15 @@ from typing import Any
 
 from scripts.experiments.compiler import CompiledExperiment
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
-from scripts.pricing.table import Pool, PriceTable, Rate, rate
+from scripts.pricing.table import (
+    DEFAULT_BOOT_DISK_SIZE_GB,
+    BootDisk,
+    Pool,
+    PriceTable,
+    Rate,
+    default_boot_disk_type,
+    rate,
+)
 
 # Scheduling.timeout: "The maximum job running time. The default is 7 days."
 VERTEX_DEFAULT_TIMEOUT_SECONDS = 7 * 24 * 3600
@@ -71,42 +79,83 @@ def pricing_pools(experiment: Experiment) -> list[Pool]:
     ]
 
 
+def pricing_disks(experiment: Experiment) -> list[BootDisk]:
+    """Every replica's boot disk: the pool's, else Vertex AI's default (100 GB pd-ssd)."""
+    return [
+        BootDisk(
+            pool.boot_disk_type or default_boot_disk_type(pool.machine_type),
+            pool.boot_disk_size_gb or DEFAULT_BOOT_DISK_SIZE_GB,
+            pool.replica_count,
+        )
+        for pool in _used(experiment.worker_pools)
+        if pool.machine_type is not None
+    ]
+
+
 def _rate(experiment: Experiment, price_tables: Mapping[str, PriceTable] | None) -> Rate:
-    return rate(pricing_pools(experiment), experiment.settings.region or "", price_tables)
+    return rate(
+        pricing_pools(experiment), experiment.settings.region or "", price_tables, pricing_disks(experiment)
+    )
 
 
-# An optional spending limit per job, in US dollars (a repository variable in the workflows).
+# The spending limit per job, in US dollars: required before anything is submitted to Vertex AI
+# (a repository variable in the workflows, an environment variable for `run --backend vertex`).
 MAX_COST_VARIABLE = "HPT_MAX_COST"
+HOW_TO_SET_A_CAP = (
+    f"set {MAX_COST_VARIABLE} to the most one job may cost, in US dollars: the repository variable "
+    f"for the workflows (`gh variable set {MAX_COST_VARIABLE} --body 200`), the environment variable "
+    'for `python -m scripts run --backend vertex` (docs/setup.md, "The spending gate")'
+)
 
 
 def max_cost(env: Mapping[str, str]) -> float | None:
-    """`$HPT_MAX_COST` as a number; None when unset or empty. Raises ValueError when it is not one."""
-    text = (env.get(MAX_COST_VARIABLE) or "").strip().lstrip("$")
+    """`$HPT_MAX_COST` as a number; None when unset or empty. Raises ValueError when it is not a
+    finite, non-negative amount (`inf` would be no cap at all)."""
+    text = (env.get(MAX_COST_VARIABLE) or "").strip().lstrip("$").replace(",", "")
     if not text:
         return None
-    value = float(text)
-    if not value >= 0:
-        raise ValueError(f"{MAX_COST_VARIABLE}={text!r} is not a non-negative amount")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{MAX_COST_VARIABLE}={text!r} is not an amount in US dollars")
     return value
 
 
-def over_budget(experiment: Experiment, env: Mapping[str, str]) -> str | None:
-    """Why the experiment's worst case exceeds `$HPT_MAX_COST` (None: within it, or no limit set).
+@dataclass(frozen=True)
+class Budget:
+    """The spending gate's verdict on one experiment."""
 
-    A worst case that cannot be priced counts as over the limit: the limit is a promise.
-    """
+    refusal: str | None  # why it may not be submitted; None: its worst case is within the cap
+    # An approval in the spending environment may let it through: only over a cap that is set.
+    # A missing or invalid cap is never approvable: nothing bounds what an approval would allow.
+    approvable: bool = False
+
+
+def budget(
+    experiment: Experiment, env: Mapping[str, str], price_tables: Mapping[str, PriceTable] | None = None
+) -> Budget:
+    """The experiment's worst case against `$HPT_MAX_COST`. Fails closed: no cap, an invalid cap, or
+    a worst case that cannot be priced is a refusal."""
     try:
         limit = max_cost(env)
     except ValueError as error:
-        return str(error)
+        return Budget(f"{error}; {HOW_TO_SET_A_CAP}")
     if limit is None:
-        return None
-    case = worst_case(experiment)
+        return Budget(f"no spending cap is set; {HOW_TO_SET_A_CAP}")
+    case = worst_case(experiment, price_tables)
     if case.cost is None:
-        return f"its cost is {case.missing} and {MAX_COST_VARIABLE} is ${limit:,.2f}"
+        return Budget(f"its cost is {case.missing} and {MAX_COST_VARIABLE} is ${limit:,.2f}", approvable=True)
     if case.cost > limit:
-        return f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
-    return None
+        reason = f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
+        return Budget(reason, approvable=True)
+    return Budget(None)
+
+
+def over_budget(experiment: Experiment, env: Mapping[str, str]) -> str | None:
+    """Why the experiment may not be submitted under `$HPT_MAX_COST` (None: within it); see `budget`."""
+    return budget(experiment, env).refusal
 
 
 def worst_case(experiment: Experiment, price_tables: Mapping[str, PriceTable] | None = None) -> WorstCase:
@@ -215,10 +264,16 @@ def render_plan(
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
     lines += ["", "#### Cost", "", *_cost_lines(experiment)]
-    over = over_budget(experiment, os.environ if env is None else env)
-    if over:
+    verdict = budget(experiment, os.environ if env is None else env)
+    if verdict.refusal and not verdict.approvable:
         lines.append(
-            f"- **Over the budget**: {over}. Submitting it needs an approval of the run in the "
+            f"- **Merging submits nothing until `{MAX_COST_VARIABLE}` is set**, nor does `/hpt run`, "
+            f"approved or not: {verdict.refusal}."
+        )
+        lines[0] += " (no spending cap)"
+    elif verdict.refusal:
+        lines.append(
+            f"- **Over the budget**: {verdict.refusal}. Submitting it needs an approval of the run in the "
             "`vertex` environment (docs/setup.md)."
         )
         lines[0] += " (over the budget)"
@@ -356,13 +411,14 @@ def _cost_lines(experiment: Experiment) -> list[str]:
     lines += [
         f"- Worst case: every one of {experiment.max_trial_count} trials runs for {timeout}: "
         f"**{_amount(case.gpu_hours)} GPU-hours** ({_amount(case.machine_hours)} machine-hours, "
-        f"{case.gpus_per_trial} GPU{'s' if case.gpus_per_trial != 1 else ''} per trial), "
+        f"{case.gpus_per_trial} GPU{'s' if case.gpus_per_trial != 1 else ''} and "
+        f"{case.rate.disk_gb:,} GB of {'/'.join(case.rate.disks_used)} boot disk per trial), "
         + (f"**${case.cost:,.2f}**." if case.cost is not None else f"cost {case.missing}."),
     ]
     if case.rate.table is not None:
         lines.append(
             f"- Prices: {case.rate.citation()}; table `{case.rate.table.origin}`. Estimates: no discounts, "
-            "storage or network."
+            "Cloud Storage or network."
         )
     if case.cost is None and case.rate.table is None:
         region = case.rate.region

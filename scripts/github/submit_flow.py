@@ -139,19 +139,28 @@ def submit_all(
 
 
 def _over_budget(compiled: Sequence[CompiledExperiment], env: Mapping[str, str]) -> list[bodies.Submitted]:
-    """Why each experiment over `$HPT_MAX_COST` is refused; [] when none is, or the run was approved.
+    """Why each experiment the spending gate stops is refused; [] when none is, or the run was approved.
 
-    The approval is the run's, in the spending environment (`scripts.github.approvals`); it is
-    asked of GitHub only when some experiment is over the limit.
+    A workflow always spends, whatever backend answers: with no valid `$HPT_MAX_COST` nothing is
+    submitted, and no approval changes that (`scripts.experiments.plan.budget`). Over a cap that
+    is set, the run's approval in the spending environment (`scripts.github.approvals`) lets the
+    experiments through; it is asked of GitHub only then.
     """
-    from scripts.experiments.plan import over_budget
+    from scripts.experiments.plan import Budget, budget
     from scripts.github.approvals import run_approved
 
-    over = [
-        (each.name, reason)
+    verdicts = [
+        (each.name, budget(each.experiment, env))
+        if each.experiment is not None
+        else (each.name, Budget("its cost cannot be worked out (no checked experiment)"))
         for each in compiled
-        if each.experiment and (reason := over_budget(each.experiment, env))
     ]
+    uncapped = [
+        (name, verdict.refusal) for name, verdict in verdicts if verdict.refusal and not verdict.approvable
+    ]
+    if uncapped:
+        return [bodies.Submitted(name, error=f"not submitted: {reason}") for name, reason in uncapped]
+    over = [(name, verdict.refusal) for name, verdict in verdicts if verdict.refusal]
     if not over:
         return []
     approved, environment = run_approved()

@@ -15,6 +15,11 @@ a machine by its family's core (per vCPU-hour) and RAM (per GiB-hour) SKUs times
 type's shape (vCPUs, GiB) as Compute Engine documents it. A key two SKUs price differently in
 one region is left out and reported, never guessed; so is a machine whose shape is not listed.
 
+Boot disks are Compute Engine Persistent Disk: the refresh also lists Compute Engine's SKUs
+(service `6F81-5844-456A`) and keeps the zonal on-demand capacity SKUs, per GiB-month, whose
+descriptions name the disk type: "Storage PD Capacity" (pd-standard), "Balanced PD Capacity"
+(pd-balanced), "SSD backed PD Capacity" (pd-ssd), optionally followed by " in REGION NAME".
+
 Credentials: Application Default Credentials with the `cloud-billing.readonly` scope (an API
 key is not used). `$HPT_BILLING_CATALOG_URL` points the refresh at another endpoint (a test
 server on loopback, which gets no credentials).
@@ -33,6 +38,7 @@ from scripts.errors import UserError
 from scripts.pricing.table import CACHE_FILE
 
 SERVICE = "services/C7E2-9256-1C43"  # Vertex AI in the Cloud Billing catalog
+COMPUTE_SERVICE = "services/6F81-5844-456A"  # Compute Engine: Persistent Disk
 ENDPOINT = "https://cloudbilling.googleapis.com"
 ENDPOINT_VARIABLE = "HPT_BILLING_CATALOG_URL"
 SCOPE = "https://www.googleapis.com/auth/cloud-billing.readonly"
@@ -65,6 +71,12 @@ FAMILIES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "a3-mega": (re.compile(r"\ba3 mega\b"), None),
     "a3-ultra": (re.compile(r"\ba3 ultra\b"), None),
     "a4": (re.compile(r"\ba4\b"), None),
+}
+# Disk type -> its zonal capacity SKU's description (regional disks say "Regional ..." first).
+DISK_PATTERNS: dict[str, re.Pattern[str]] = {
+    "pd-standard": re.compile(r"storage pd capacity( in .*)?"),
+    "pd-balanced": re.compile(r"balanced pd capacity( in .*)?"),
+    "pd-ssd": re.compile(r"ssd backed pd capacity( in .*)?"),
 }
 _DISCOUNTED = re.compile(r"\b(spot|preemptible|commit\w*|dws|flex[- ]start|calendar|reserv\w*)\b")
 _CORE = re.compile(r"\b(core|cpu|vcpu)\b")
@@ -129,8 +141,10 @@ def session_for(url: str) -> Any:
     return AuthorizedSession(credentials)
 
 
-def list_skus(session: Any, url: str, currency: str = "USD") -> Iterator[dict[str, Any]]:
-    """Every SKU of Vertex AI, following `nextPageToken` to the last page."""
+def list_skus(
+    session: Any, url: str, currency: str = "USD", service: str = SERVICE
+) -> Iterator[dict[str, Any]]:
+    """Every SKU of a service (Vertex AI unless told), following `nextPageToken` to the last page."""
     import requests
 
     token = ""
@@ -139,7 +153,7 @@ def list_skus(session: Any, url: str, currency: str = "USD") -> Iterator[dict[st
         if token:
             params["pageToken"] = token
         try:
-            response = session.get(f"{url}/v1/{SERVICE}/skus", params=params, timeout=60)
+            response = session.get(f"{url}/v1/{service}/skus", params=params, timeout=60)
         except requests.RequestException as error:
             raise UserError(f"Cloud Billing Catalog API at {url}: {error}") from None
         if response.status_code != 200:
@@ -230,6 +244,35 @@ def prices_from_skus(
     return tables, notes
 
 
+def disk_prices_from_skus(
+    skus: Iterable[Mapping[str, Any]], regions: Iterable[str]
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Persistent Disk prices per GiB-month by region, and what could not be priced and why."""
+    regions = list(regions)
+    found: dict[str, dict[str, set[float]]] = {region: {} for region in regions}
+    for sku in skus:
+        description = " ".join(str(sku.get("description", "")).lower().split())
+        usage = (sku.get("category") or {}).get("usageType", "OnDemand")
+        priced = unit_price(sku)
+        if usage != "OnDemand" or priced is None or priced[0] != "GiBy.mo":
+            continue
+        for disk_type, pattern in DISK_PATTERNS.items():
+            if pattern.fullmatch(description):
+                for region in set(sku.get("serviceRegions") or []) & set(regions):
+                    found[region].setdefault(disk_type, set()).add(priced[1])
+    disks: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    for region in regions:
+        for disk_type, prices in sorted(found[region].items()):
+            if len(prices) == 1:
+                disks.setdefault(region, {})[disk_type] = prices.pop()
+            else:
+                notes.append(f"{region}: {disk_type} left out: {len(prices)} SKUs price it differently")
+        if region not in disks:
+            notes.append(f"{region}: no Persistent Disk price: its boot disks, so its costs, are not known")
+    return disks, notes
+
+
 def refresh(
     regions: Iterable[str],
     state_dir: Path,
@@ -243,11 +286,15 @@ def refresh(
     fetch time); returns the cache's path and what could not be priced."""
     url = endpoint(env)
     regions = list(dict.fromkeys(regions))
-    skus = list(list_skus(session or session_for(url), url))
+    session = session or session_for(url)
+    skus = list(list_skus(session, url))
     tables, notes = prices_from_skus(skus, regions, machine_types)
+    disks, disk_notes = disk_prices_from_skus(list_skus(session, url, service=COMPUTE_SERVICE), tables)
+    notes += disk_notes
     fetched = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     stamp = fetched.isoformat().replace("+00:00", "Z")
     source = f"{url}/v1/{SERVICE}/skus"
+    disk_source = f"{url}/v1/{COMPUTE_SERVICE}/skus"
     path = state_dir / CACHE_FILE
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
@@ -256,6 +303,8 @@ def refresh(
     kept = cached.get("regions") if isinstance(cached.get("regions"), dict) else {}
     for region, table in tables.items():
         kept[region] = {**table, "fetched": stamp, "source": source, "skus": len(skus)}
+        if region in disks:
+            kept[region].update(disks=disks[region], disk_source=disk_source)
     data = {"currency": "USD", "regions": kept}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -31,6 +31,9 @@ def github_env(github, monkeypatch, tmp_path) -> dict[str, str]:
         "GITHUB_REPOSITORY": github.repository,
         "GITHUB_OUTPUT": str(tmp_path / "github_output"),
         "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary.md"),
+        # The repository variable a workflow needs before it submits anything (the spending gate);
+        # above the worst case of every experiment these tests submit at the shipped prices.
+        "HPT_MAX_COST": "10000",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

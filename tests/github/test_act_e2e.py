@@ -35,6 +35,7 @@ VARIABLES = {
     "GCP_DEPLOYER_SERVICE_ACCOUNT": f"hpt-deployer@{PROJECT}.iam.gserviceaccount.com",
     "HPT_STAGING_BUCKET": "gs://e2e-staging",
     "HPT_ARTIFACT_REPOSITORY": "hpt",
+    "HPT_MAX_COST": "1000",  # without a cap the merge would submit nothing (the spending gate)
 }
 
 

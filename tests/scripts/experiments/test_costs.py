@@ -3,6 +3,7 @@ a region without prices is "not known" for it; the spending gate; the shipped pr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -21,17 +22,18 @@ from google.cloud.aiplatform_v1 import (
 from scripts import cli
 from scripts.experiments import load
 from scripts.experiments.machines import ACCELERATOR_TYPES, MACHINE_TYPES
-from scripts.experiments.plan import over_budget, worst_case
+from scripts.experiments.plan import budget, over_budget, worst_case
 from scripts.experiments.rules import RETIRED_ACCELERATORS
 from scripts.paths import EXPERIMENTS_FILE
-from scripts.pricing.table import PriceTable, read_file
+from scripts.pricing.table import DiskPrices, PriceTable, read_file
 from scripts.results.files import write_summary
 from scripts.vertex.backend import Backend
-from tests.scripts.pricing.fixtures import RECORDED, SOURCE, use_price_table
+from tests.scripts.pricing.fixtures import DISK_SOURCE, RECORDED, SOURCE, use_price_table
 
-# horses-humans: 6 trials, no timeout (7 days), n1-standard-4 + 2 x V100: at the test table
-# (n1-standard-4 $1, V100 $2) a trial-hour costs 1 + 2 x 2 = $5.
-CODELAB_WORST = 6 * 168 * 5.0
+# horses-humans: 6 trials, no timeout (7 days), n1-standard-4 + 2 x V100 + Vertex AI's default boot
+# disk (100 GB pd-ssd): at the test table (n1-standard-4 $1, V100 $2, 100 GB pd-ssd $1 an hour) a
+# trial-hour costs 1 + 2 x 2 + 1 = $6.
+CODELAB_WORST = 6 * 168 * 6.0
 
 
 @pytest.fixture
@@ -53,23 +55,28 @@ def test_the_plan_shows_the_worst_case_warns_without_timeout_and_names_the_sourc
     )
     assert (
         "- Worst case: every one of 6 trials runs for 7 days (Vertex AI's default timeout: none is set): "
-        f"**2,016 GPU-hours** (1,008 machine-hours, 2 GPUs per trial), **${CODELAB_WORST:,.2f}**."
+        "**2,016 GPU-hours** (1,008 machine-hours, 2 GPUs and 100 GB of pd-ssd boot disk per trial), "
+        f"**${CODELAB_WORST:,.2f}**."
     ) in text
     assert (
         f"- Prices: us-central1 on-demand list prices from {SOURCE}, recorded {RECORDED} "
         f"(n1-standard-4 confirmed {RECORDED}; not confirmed against the source: NVIDIA_TESLA_V100); "
-        f"table `{prices}`."
+        f"boot disks: us-central1 Persistent Disk list prices from {DISK_SOURCE}, recorded {RECORDED} "
+        f"(pd-ssd confirmed {RECORDED}); table `{prices}`."
     ) in text
 
 
 def test_with_a_timeout_the_expected_cost_is_at_most_its_bound(prices, capsys):
     text = plan_markdown(capsys, "horses-humans-early-stopping")
-    # 16 trials x 2 h x (n1-standard-8 $2 + 1 x T4 $0.5)
+    # 16 trials x 2 h x (n1-standard-8 $2 + 1 x T4 $0.5 + 100 GB pd-ssd $1)
     assert (
-        "- Expected: at most **$80.00**, 32 GPU-hours (if every trial runs its 2 h timeout; "
+        "- Expected: at most **$112.00**, 32 GPU-hours (if every trial runs its 2 h timeout; "
         "no earlier run of this experiment is known)."
     ) in text
-    assert "**32 GPU-hours** (32 machine-hours, 1 GPU per trial), **$80.00**." in text
+    assert (
+        "**32 GPU-hours** (32 machine-hours, 1 GPU and 100 GB of pd-ssd boot disk per trial), **$112.00**."
+        in text
+    )
     assert "No timeout bounds a trial" not in text
 
 
@@ -78,7 +85,7 @@ def test_the_shipped_codelab_job_costs_what_the_issue_says_at_the_shipped_prices
 ):
     monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path))
     text = plan_markdown(capsys)
-    assert "**$5,969.88**" in text  # 6 x 168 h x (0.21849885 + 2 x 2.852)
+    assert "**$5,993.35**" in text  # 6 x 168 h x (0.21849885 + 2 x 2.852 + 100 GB x 0.17 / 730)
     assert "from https://cloud.google.com/vertex-ai/pricing, recorded 2026-11-27" in text
 
 
@@ -95,20 +102,21 @@ def test_a_machine_missing_from_the_table_is_named(prices):
     table = PriceTable("us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 1.0}, {})
     case = worst_case(experiment, {"us-central1": table})
     assert case.cost is None
-    assert case.missing == "not known: NVIDIA_TESLA_T4 not in the us-central1 price table"
+    assert case.missing == "not known: NVIDIA_TESLA_T4, pd-ssd not in the us-central1 price table"
 
 
 def test_worst_case_follows_the_timeout_and_every_replica():
     experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
+    disks = DiskPrices(DISK_SOURCE, RECORDED, "test", {"pd-ssd": 7.3})
     table = PriceTable(
-        "us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 1.0}, {"NVIDIA_TESLA_T4": 0.5}
+        "us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 1.0}, {"NVIDIA_TESLA_T4": 0.5}, disks=disks
     )
     case = worst_case(experiment, {"us-central1": table})
-    # 8 trials x 3 h; chief + 2 workers, each with 2 T4s
+    # 8 trials x 3 h; chief + 2 workers, each with 2 T4s and a 100 GB pd-ssd boot disk ($1 an hour)
     assert case.gpus_per_trial == 6
     assert case.gpu_hours == 8 * 3 * 6
     assert case.machine_hours == 8 * 3 * 3
-    assert case.cost == 8 * 3 * (3 * 1.0 + 6 * 0.5)
+    assert case.cost == pytest.approx(8 * 3 * (3 * 1.0 + 6 * 0.5 + 3 * 1.0))
 
 
 def test_the_spending_gate_uses_the_regions_prices(prices):
@@ -116,11 +124,41 @@ def test_the_spending_gate_uses_the_regions_prices(prices):
     assert over_budget(experiment, {"HPT_MAX_COST": "1000"}) == (
         f"its worst case, ${CODELAB_WORST:,.2f}, exceeds HPT_MAX_COST ($1,000.00)"
     )
-    assert over_budget(experiment, {"HPT_MAX_COST": "$6000"}) is None
-    assert over_budget(experiment, {}) is None
+    assert over_budget(experiment, {"HPT_MAX_COST": "$7,000"}) is None
     elsewhere = load(EXPERIMENTS_FILE, {"GOOGLE_CLOUD_REGION": "asia-east1"}).experiments["horses-humans"]
     assert over_budget(elsewhere, {"HPT_MAX_COST": "1000"}) == (
         "its cost is not known for asia-east1 and HPT_MAX_COST is $1,000.00"
+    )
+
+
+@pytest.mark.parametrize("cap", [None, "", "  ", "lots", "-5", "nan", "inf", "1e999"])
+def test_without_a_valid_cap_the_gate_refuses_and_says_how_to_set_one(prices, cap):
+    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans"]
+    verdict = budget(experiment, {} if cap is None else {"HPT_MAX_COST": cap})
+    assert verdict.refusal is not None and not verdict.approvable  # no approval stands in for a cap
+    assert "set HPT_MAX_COST to the most one job may cost, in US dollars" in verdict.refusal
+    assert "gh variable set HPT_MAX_COST" in verdict.refusal and "The spending gate" in verdict.refusal
+
+
+def test_a_boot_disk_is_priced_by_type_size_and_replica():
+    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
+    disks = DiskPrices(DISK_SOURCE, RECORDED, "test", {"pd-ssd": 7.3, "pd-standard": 0.73})
+    table = PriceTable("us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 0}, {"NVIDIA_TESLA_T4": 0})
+    tables = {"us-central1": dataclasses.replace(table, disks=disks)}
+    chief, workers = experiment.worker_pools[:2]
+    bigger = dataclasses.replace(
+        experiment,
+        worker_pools=(
+            chief,
+            dataclasses.replace(workers, boot_disk_type="pd-standard", boot_disk_size_gb=64_000),
+        ),
+    )
+    # 8 trials x 3 h; the chief's default 100 GB pd-ssd ($1 an hour) and 2 workers' 64,000 GB
+    # pd-standard ($64 an hour each)
+    assert worst_case(experiment, tables).cost == pytest.approx(8 * 3 * 3 * 1.0)
+    assert worst_case(bigger, tables).cost == pytest.approx(8 * 3 * (1.0 + 2 * 64.0))
+    assert worst_case(experiment, {"us-central1": table}).missing == (
+        "not known: pd-ssd not in the us-central1 price table"
     )
 
 
@@ -165,9 +203,9 @@ def test_the_expected_cost_comes_from_earlier_vertex_runs_of_the_same_experiment
     write_summary(_vertex_job("2", [600, 600]), runs / "2", backend=Backend.emulator_at("127.0.0.1:1"))
     write_summary(_vertex_job("3", [900], accelerators=4), runs / "3", backend=Backend.vertex())
     text = plan_markdown(capsys)
-    # median trial 1 h x 6 trials x $5 per trial-hour; 2 GPUs per trial
+    # median trial 1 h x 6 trials x $6 per trial-hour; 2 GPUs per trial
     assert (
-        "- Expected: **$30.00**, 12 GPU-hours (the median trial (1 h) of 3 trials in 1 earlier Vertex AI "
+        "- Expected: **$36.00**, 12 GPU-hours (the median trial (1 h) of 3 trials in 1 earlier Vertex AI "
         "run of this experiment on these machines)."
     ) in text
     assert f"**${CODELAB_WORST:,.2f}**" in text  # the worst case stays beside it

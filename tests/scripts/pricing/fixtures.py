@@ -10,6 +10,7 @@ import scripts.pricing.table
 
 SOURCE = "https://prices.example.test/vertex-ai"
 RECORDED = "2026-01-02"
+DISK_SOURCE = "https://prices.example.test/disks"
 
 PRICE_TABLE = f"""\
 currency: USD
@@ -26,7 +27,22 @@ regions:
     accelerators:
       NVIDIA_TESLA_V100: 2.0
       NVIDIA_TESLA_T4: 0.5
+    disks:
+      source: {DISK_SOURCE}
+      recorded: {RECORDED}
+      obtained: typed in by a test
+      confirmed:
+        pd-ssd: {RECORDED}
+      per_gb_month:
+        pd-ssd: 7.3
+        pd-standard: 0.73
 """
+# A boot disk-hour: 100 GB of pd-ssd at $7.30 per GB-month / 730 hours = $1.
+
+
+def price_table_for(region: str) -> str:
+    """The same test table, for another region."""
+    return PRICE_TABLE.replace("  us-central1:", f"  {region}:", 1)
 
 
 def use_price_table(monkeypatch: pytest.MonkeyPatch, directory: Path, text: str = PRICE_TABLE) -> Path:

@@ -9,10 +9,11 @@ import json
 import pytest
 
 from scripts import cli
-from scripts.pricing.catalog import SERVICE, prices_from_skus
+from scripts.pricing.catalog import COMPUTE_SERVICE, SERVICE, disk_prices_from_skus, prices_from_skus
 from tests.scripts.pricing.fixtures import use_price_table
 
 SKUS_PATH = f"/v1/{SERVICE}/skus"
+COMPUTE_SKUS_PATH = f"/v1/{COMPUTE_SERVICE}/skus"
 
 
 def money(amount: str) -> dict:
@@ -83,6 +84,20 @@ PAGE_2 = {
 }
 
 
+# Compute Engine's Persistent Disk SKUs (boot disks), per GiB-month; the regional and the
+# committed ones, and another unit, are left out.
+COMPUTE_PAGE = {
+    "skus": [
+        sku("SSD backed PD Capacity", ["us-central1"], "0.17", "GiBy.mo"),
+        sku("SSD backed PD Capacity in Netherlands", ["europe-west4"], "0.187", "GiBy.mo"),
+        sku("Storage PD Capacity in Netherlands", ["europe-west4"], "0.044", "GiBy.mo"),
+        sku("Regional SSD backed PD Capacity in Netherlands", ["europe-west4"], "0.374", "GiBy.mo"),
+        sku("SSD backed PD Capacity in Netherlands", ["europe-west4"], "0.1", "GiBy.mo", usage="Commit1Yr"),
+        sku("SSD backed PD Capacity in Netherlands", ["europe-west4"], "0.0003", "GiBy.h"),
+    ]
+}
+
+
 @pytest.fixture
 def catalog(httpserver, monkeypatch, tmp_path):
     use_price_table(monkeypatch, tmp_path)
@@ -92,6 +107,7 @@ def catalog(httpserver, monkeypatch, tmp_path):
     httpserver.expect_ordered_request(
         SKUS_PATH, query_string={**first, "pageToken": "page-2"}
     ).respond_with_json(PAGE_2)
+    httpserver.expect_ordered_request(COMPUTE_SKUS_PATH, query_string=first).respond_with_json(COMPUTE_PAGE)
     return httpserver
 
 
@@ -105,17 +121,21 @@ def test_a_refresh_reads_every_page_and_the_plan_cites_the_fetch(catalog, tmp_pa
     assert europe["accelerators"] == {"NVIDIA_TESLA_V100": 2.75}
     assert cache["regions"]["us-central1"]["accelerators"] == {"NVIDIA_TESLA_V100": 2.5}
     assert europe["source"] == catalog.url_for(SKUS_PATH)
+    assert europe["disks"] == {"pd-ssd": 0.187, "pd-standard": 0.044}
+    assert europe["disk_source"] == catalog.url_for(COMPUTE_SKUS_PATH)
+    assert cache["regions"]["us-central1"]["disks"] == {"pd-ssd": 0.17}
     capsys.readouterr()
 
     monkeypatch.setenv("GOOGLE_CLOUD_REGION", "europe-west4")
     assert cli.main(["plan", "horses-humans", "--format", "markdown"]) == 0
     text = capsys.readouterr().out
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    worst = 6 * 168 * (0.2585 + 2 * 2.75)
+    worst = 6 * 168 * (0.2585 + 2 * 2.75 + 100 * 0.187 / 730)  # the default boot disk: 100 GB pd-ssd
     assert f"**${worst:,.2f}**" in text
     assert (
         f"- Prices: europe-west4 on-demand list prices from {catalog.url_for(SKUS_PATH)}, recorded {today}; "
-        "table `" in text
+        f"boot disks: europe-west4 Persistent Disk list prices from {catalog.url_for(COMPUTE_SKUS_PATH)}, "
+        f"recorded {today}; table `" in text
     )
 
 
@@ -164,3 +184,17 @@ def test_without_credentials_the_refresh_says_so_in_one_line(monkeypatch, tmp_pa
         "error: no Google Cloud credentials for the Cloud Billing Catalog API (gcloud auth "
         "application-default login); the maintained price table stays in use\n"
     )
+
+
+def test_disk_skus_that_price_one_type_differently_leave_it_out_and_say_so():
+    skus = [
+        sku("SSD backed PD Capacity", ["us-central1"], "0.17", "GiBy.mo"),
+        sku("SSD backed PD Capacity in Iowa", ["us-central1"], "0.2", "GiBy.mo"),
+        sku("Balanced PD Capacity", ["us-central1"], "0.1", "GiBy.mo"),
+    ]
+    disks, notes = disk_prices_from_skus(skus, ["us-central1", "asia-east1"])
+    assert disks == {"us-central1": {"pd-balanced": 0.1}}
+    assert notes == [
+        "us-central1: pd-ssd left out: 2 SKUs price it differently",
+        "asia-east1: no Persistent Disk price: its boot disks, so its costs, are not known",
+    ]

@@ -11,6 +11,7 @@ from google.cloud.aiplatform_v1 import JobState, Trial
 from scripts import cli
 from scripts.vertex.jobjson import from_json
 from tests.fakes.job_service import Fault, Script, make_trial
+from tests.scripts.pricing.fixtures import price_table_for, use_price_table
 
 PARENT = "projects/demo-project/locations/europe-west4"
 FAST_POLLS = ["--poll-interval", "0.01", "--max-poll-interval", "0.01"]
@@ -23,7 +24,9 @@ RUN = ["run", "horses-humans", "--backend", "vertex", "--commit", "abc123", *IMA
 def environment(monkeypatch, tmp_path, fake):
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-project")
     monkeypatch.setenv("GOOGLE_CLOUD_REGION", "europe-west4")
-    monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "state"))
+    # `run --backend vertex` spends: it needs a cap, and prices for the region, to submit anything.
+    use_price_table(monkeypatch, tmp_path, price_table_for("europe-west4"))  # HPT_STATE_DIR: tmp_path/state
+    monkeypatch.setenv("HPT_MAX_COST", "100000")
     for name in ("GITHUB_SHA", "GITHUB_REPOSITORY"):
         monkeypatch.delenv(name, raising=False)
     fake.script = Script(
