@@ -144,6 +144,23 @@ class FakeCloudBuild:
         self._polls[build.id] = 0
 
 
+def pushed_build(
+    build_id: str, project: str, reference: str, digest: str, status: Status = Status.SUCCESS
+) -> cloudbuild_v1.Build:
+    """A build of `python -m scripts build` on record that pushed `reference` (`IMAGE:CONTENT_TAG`) as
+    `digest`: what `build` asks for before it trusts a content tag already in the registry."""
+    tag = reference.rsplit(":", 1)[1]
+    return cloudbuild_v1.Build(
+        id=build_id,
+        project_id=project,
+        status=status,
+        tags=["hpt-trainer", tag],
+        substitutions={"_CONTENT_TAG": tag},
+        images=[reference],
+        results=cloudbuild_v1.Results(images=[cloudbuild_v1.BuiltImage(name=reference, digest=digest)]),
+    )
+
+
 def _expand(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$(?:\{(\w+)\}|(\w+))", lambda m: values[m.group(1) or m.group(2)], text)
 

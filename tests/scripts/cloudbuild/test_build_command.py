@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from scripts import cli, images
 from scripts.cloudbuild import archive, registry
 from tests.scripts.cloudbuild.conftest import BUCKET, PROJECT, git, outputs
-from tests.scripts.cloudbuild.fake_cloudbuild import Script, Status
+from tests.scripts.cloudbuild.fake_cloudbuild import Script, Status, pushed_build
 
 IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/hpt/trainer"
 
@@ -198,16 +198,7 @@ def test_a_build_that_ends_otherwise_names_its_status_and_the_step_it_stopped_in
 
 def pushed_by(build_id: str, tag: str, digest: str, status: Status = Status.SUCCESS) -> cloudbuild_v1.Build:
     """A build of this project on record that pushed `IMAGE:tag` as `digest` (when it succeeded)."""
-    reference = f"{IMAGE}:{tag}"
-    return cloudbuild_v1.Build(
-        id=build_id,
-        project_id=PROJECT,
-        status=status,
-        tags=["hpt-trainer", tag],
-        substitutions={"_CONTENT_TAG": tag},
-        images=[reference],
-        results=cloudbuild_v1.Results(images=[cloudbuild_v1.BuiltImage(name=reference, digest=digest)]),
-    )
+    return pushed_build(build_id, PROJECT, f"{IMAGE}:{tag}", digest, status)
 
 
 def test_an_existing_content_tag_skips_the_build_and_reports_the_pushed_digest(
@@ -324,8 +315,8 @@ def test_without_google_credentials_the_command_says_how_to_get_them(
     "record",
     [
         None,  # pushed by hand (or by anything but a build of this project)
-        pushed_by("failed-1", "TAG", "sha256:" + "b" * 64, status=Status.FAILURE),
-        pushed_by("other-1", "TAG", "sha256:" + "c" * 64),  # the tag was moved after the build
+        ("failed-1", "sha256:" + "b" * 64, Status.FAILURE),
+        ("other-1", "sha256:" + "c" * 64, Status.SUCCESS),  # the tag was moved after the build
     ],
     ids=["no-build", "failed-build", "other-digest"],
 )
@@ -335,9 +326,8 @@ def test_an_existing_content_tag_no_successful_build_pushed_is_refused(
     tag = images.content_tag("HEAD", git_repo)
     google_http.manifests[tag] = "sha256:" + "b" * 64
     if record is not None:
-        record.tags[1] = record.substitutions["_CONTENT_TAG"] = tag
-        record.images[0] = record.results.images[0].name = f"{IMAGE}:{tag}"
-        cloud_build.add_listed(record)
+        build_id, digest, status = record
+        cloud_build.add_listed(pushed_by(build_id, tag, digest, status))
 
     assert build(git_repo) == 1
     err = capsys.readouterr().err
