@@ -15,6 +15,19 @@ MAX_WORKER_POOLS = rules.MAX_WORKER_POOLS
 BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
 
 
+def limited_integer(
+    checker: Checker, value: Any, path: KeyPath, minimum: int, field: str | None = None
+) -> int | None:
+    """An integer of at least `minimum` and at most this tool's limit for `field` (`rules.TOOL_LIMITS`;
+    by default the key it is written under), reported where it is written when it is more."""
+    number = checker.integer(value, path, minimum, INT32_MAX)
+    problem = rules.tool_limit_problem(field or str(path[-1]), number) if number is not None else None
+    if problem:
+        checker.report(path, problem)
+        return None
+    return number
+
+
 def check_worker_pools(checker: Checker, value: Any, path: KeyPath) -> tuple[WorkerPool, ...] | None:
     if value is MISSING:
         checker.report(path[:-1], "missing required key 'worker_pools'", key=True)
@@ -70,7 +83,7 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         accelerator,
         "count",
         accelerator_path,
-        lambda v, p: checker.integer(v, p, 1, INT32_MAX),
+        lambda v, p: limited_integer(checker, v, p, 1, "accelerator_count"),
         default=1 if accelerator_type else 0,
     )
     retired = rules.retired_accelerator_problem(accelerator_type)
@@ -80,7 +93,7 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         problem = accelerator_problem(machine, accelerator_type, count or 0)
         if problem:
             checker.report(accelerator_path if "accelerator" in data else (*path, "machine_type"), problem)
-    replicas = get(data, "replica_count", path, lambda v, p: checker.integer(v, p, 1), default=1)
+    replicas = get(data, "replica_count", path, lambda v, p: limited_integer(checker, v, p, 1), default=1)
     problem = rules.chief_replica_problem(replicas) if chief and replicas is not None else None
     if problem:
         checker.report((*path, "replica_count"), problem)
@@ -91,7 +104,12 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         (*path, "boot_disk"),
         lambda v, p: checker.choice(v, p, BOOT_DISK_TYPES),
     )
-    disk_size = get(disk, "size_gb", (*path, "boot_disk"), lambda v, p: checker.integer(v, p, 100, INT32_MAX))
+    disk_size = get(
+        disk,
+        "size_gb",
+        (*path, "boot_disk"),
+        lambda v, p: limited_integer(checker, v, p, 100, "boot_disk_size_gb"),
+    )
     args = get(data, "args", path, checker.text_list, default=()) or ()
     env = get(data, "env", path, checker.env, default=()) or ()
     if len(checker.problems) > before:

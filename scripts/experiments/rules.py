@@ -28,6 +28,8 @@ Each rule cites where Vertex AI documents it:
 | a scheduling timeout is positive | [CUSTOM] `Scheduling.timeout` |
 | no `default_value`: "not supported by HyperparameterTuningJob" | [STUDY] `DoubleValueSpec` |
 | no NUL byte in a container's command, args or env (C strings in the container) | [CUSTOM] `ContainerSpec` |
+| trials, replicas, accelerators and boot disk size bounded (validate only) | this tool's `TOOL_LIMITS` |
+| an image URI is a container image reference, no spaces or shell syntax (validate) | [CUSTOM] `imageUri` |
 
 [HPT]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs
 [STUDY]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec
@@ -112,6 +114,54 @@ def worker_pool_count_problem(count: int) -> str | None:
             f"evaluators); got {count}"
         )
     return None
+
+
+# -- this tool's limits: validate only ---------------------------------------------------------
+# What a job may ask for at most, so that a slip of a few zeros (or a fork's file) cannot reach a
+# job whose worst case is millions: Vertex AI documents no upper bound for these counts (they are
+# bounded by quota), so each limit is this tool's own, said so in its message; the emulator does
+# not apply them (Vertex AI would accept such a job). The boot disk's is Compute Engine's: a
+# Persistent Disk volume holds at most 64 TiB (https://cloud.google.com/compute/docs/disks/persistent-disks),
+# 64,000 GB here; its least is Vertex AI's default, 100 GB (DiskSpec.boot_disk_size_gb).
+TOOL_LIMITS: dict[str, tuple[int, str]] = {
+    "max_trial_count": (1_000, "this tool's limit on the trials of one job"),
+    "parallel_trial_count": (100, "this tool's limit on the trials one job runs at a time"),
+    "max_failed_trial_count": (1_000, "this tool's limit on the trials of one job"),
+    "replica_count": (100, "this tool's limit on the replicas of one worker pool"),
+    "accelerator_count": (16, "the most accelerators one Vertex AI machine takes (a2-megagpu-16g: 16 A100s)"),
+    "boot_disk_size_gb": (
+        64_000,
+        "a Persistent Disk volume holds at most 64 TiB, and this tool allows a boot disk 64,000 GB",
+    ),
+}
+
+
+def tool_limit(field: str) -> int:
+    """The most `field` may be (`TOOL_LIMITS`)."""
+    return TOOL_LIMITS[field][0]
+
+
+def tool_limit_problem(field: str, value: int) -> str | None:
+    """Why `value` is more than this tool lets `field` ask for (None: it is not)."""
+    limit, why = TOOL_LIMITS[field]
+    return f"at most {limit:,}, got {value:,}: {why}" if value > limit else None
+
+
+# [CUSTOM] ContainerSpec.imageUri: "The URI of a container image in the Container Registry that is
+# to be run on each worker replica". A reference as Docker's distribution/reference grammar reads
+# one, with its registry host written out: HOST[:PORT]/PATH[:TAG][@sha256:DIGEST]. No whitespace,
+# no shell syntax (`$(...)`, `;`, quotes): nothing but a registry reference reaches a job.
+_HOST_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+IMAGE_REFERENCE = re.compile(
+    rf"{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]{{1,5}})?"  # registry host[:port]
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"  # /path/components
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@sha256:[a-f0-9]{64})?"  # @digest
+)
+IMAGE_REFERENCE_RULE = (
+    "expected a container image reference, HOST[:PORT]/PATH[:TAG][@sha256:DIGEST] without spaces "
+    "(e.g. us-central1-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG)"
+)
 
 
 def chief_replica_problem(replicas: int) -> str | None:

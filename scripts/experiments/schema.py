@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
+from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
-from scripts.experiments.pools import check_worker_pools
+from scripts.experiments.pools import check_worker_pools, limited_integer
 from scripts.experiments.source import KeyPath, Source
 from scripts.jobs import labels as identity_labels
 
@@ -151,7 +151,12 @@ def check_settings(
             image_path,
             lambda v, p: checker.text(v, p, _IMAGE_NAME, "lowercase letters, digits and . _ - /"),
         ),
-        image_uri=get(image, "uri", image_path, checker.text),
+        image_uri=get(
+            image,
+            "uri",
+            image_path,
+            lambda v, p: checker.text(v, p, rules.IMAGE_REFERENCE, rules.IMAGE_REFERENCE_RULE),
+        ),
         service_account=get(
             data,
             "service_account",
@@ -231,15 +236,15 @@ def check_experiment(
         data, "algorithm", path, lambda v, p: checker.choice(v, p, ALGORITHMS), default="bayesian"
     )
     parameters = check_parameters(checker, data.get("parameters", MISSING), (*path, "parameters"), algorithm)
-    # int32 in the message
+    # int32 in the message, and at most this tool's limits (rules.TOOL_LIMITS)
     max_trials = get(
-        data, "max_trial_count", path, lambda v, p: checker.integer(v, p, 1, INT32_MAX), required=True
+        data, "max_trial_count", path, lambda v, p: limited_integer(checker, v, p, 1), required=True
     )
     parallel = get(
-        data, "parallel_trial_count", path, lambda v, p: checker.integer(v, p, 1, INT32_MAX), default=1
+        data, "parallel_trial_count", path, lambda v, p: limited_integer(checker, v, p, 1), default=1
     )
     max_failed = get(
-        data, "max_failed_trial_count", path, lambda v, p: checker.integer(v, p, 0, INT32_MAX), default=0
+        data, "max_failed_trial_count", path, lambda v, p: limited_integer(checker, v, p, 0), default=0
     )
     if max_trials is not None:
         for field, message in rules.trial_count_problems(max_trials, parallel or 1, max_failed or 0):
