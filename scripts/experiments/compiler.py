@@ -110,9 +110,15 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
         messages.job_dict(HyperparameterTuningJob(study_spec=study, trial_job_spec=trial_job, **counts))
     )
 
+    # The job's directory, from what the plan knows: the study (spec hash) and the FULL commit (two
+    # commits may share 7 hex digits, and then their trials wrote into one another's `<dir>/<trial>/`).
+    # It is left out of the spec hash (`defining_spec`), so `submit` may still move a job that is
+    # not the first of its identity (`--force`, or after a failed one) to a directory beside this
+    # one (`scripts.jobs.outputs`) without changing the hash the plan and the reply show.
     base = settings.base_output_directory or f"{settings.staging_bucket}/hpt"
+    written_at = identity.label_value(commit) if commit else "nocommit"
     trial_job.base_output_directory = messages.output_directory(
-        f"{base}/{experiment.name}/{spec_hash[:12]}-{short}"
+        f"{base}/{experiment.name}/{spec_hash[:12]}-{written_at}"
     )
     job_labels = dict(settings.labels)
     job_labels[identity.MANAGED_BY] = identity.MANAGED_BY_VALUE

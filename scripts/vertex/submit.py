@@ -26,6 +26,10 @@ time even if the tag is moved later. No digest, no job. The spec hash and the id
 the compiled job's (the spec hash never covered the tag), so the plan, the reply and the job agree
 and a re-run still finds the job. The local backend pulls no image: an emulator's job keeps its tag
 unless a registry is configured (`HPT_REGISTRY_URL`), which is how tests check the digests.
+
+A job created while others with its identity exist (`force`, or after a failed one) writes beside
+the compiled output directory, `<dir>-2`, `<dir>-3`, … (`scripts.jobs.outputs`), never into an
+earlier job's trial directories; the directory is in neither the spec hash nor the identity.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 from scripts.cloudbuild import registry
 from scripts.errors import UserError
 from scripts.jobs import labels as identity_labels
-from scripts.jobs import states
+from scripts.jobs import outputs, states
 from scripts.vertex.client import emulator_address
 from scripts.vertex.errors import explain
 from scripts.vertex.retry import (
@@ -217,6 +221,7 @@ def submit_job(
     known = {job.name for job in existing}
 
     job = pin_images(compiled.job, notify) if names_images_by_digest(client) else compiled.job
+    job = outputs.for_submission(job, existing, notify)  # not into the directory of a job before it
     request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
     attempt = 1
     while True:

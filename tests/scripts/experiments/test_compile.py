@@ -180,7 +180,7 @@ def test_identity_labels_display_name_and_where_it_goes():
         "projects/my-project/locations/us-central1",
     )
     assert job["trialJobSpec"]["baseOutputDirectory"]["outputUriPrefix"] == (
-        f"gs://my-bucket/hpt/exp/{result.spec_hash[:12]}-0123456"
+        f"gs://my-bucket/hpt/exp/{result.spec_hash[:12]}-{COMMIT}"  # the full commit: 7 hex may be shared
     )
 
 
