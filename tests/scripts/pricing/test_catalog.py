@@ -198,3 +198,17 @@ def test_disk_skus_that_price_one_type_differently_leave_it_out_and_say_so():
         "us-central1: pd-ssd left out: 2 SKUs price it differently",
         "asia-east1: no Persistent Disk price: its boot disks, so its costs, are not known",
     ]
+
+
+def test_a_cache_written_before_disks_were_fetched_keeps_the_maintained_disk_prices(monkeypatch, tmp_path):
+    from scripts.pricing.table import tables
+
+    use_price_table(monkeypatch, tmp_path)
+    cache = tmp_path / "state" / "prices" / "catalog.json"
+    cache.parent.mkdir(parents=True)
+    region = {"machines": {"n1-standard-4": 0.5}, "accelerators": {}, "fetched": "2026-11-30T00:00:00Z"}
+    cache.write_text(json.dumps({"regions": {"us-central1": {**region, "source": "https://x.test"}}}))
+    table = tables()["us-central1"]
+    assert table.machines == {"n1-standard-4": 0.5}  # the refresh's
+    assert table.disk_price("pd-ssd") == 7.3  # the maintained file's, cited as its own source
+    assert table.disks.source == "https://prices.example.test/disks"
