@@ -76,6 +76,7 @@ class Doctor:
             ("service accounts", self.service_accounts),
             ("bucket", self.bucket),
             ("repository", self.repository),
+            ("tags", self.immutable_tags),
             ("image", self.image),
             ("quota", self.quota),
         ]
@@ -511,6 +512,29 @@ class Doctor:
             ]
         self.repository_ok = True
         return [ok("repository", f"{repository} (Docker) in {region}, readable by {self._who}")]
+
+    def immutable_tags(self) -> list[Check]:
+        """The repository refuses to move a tag: a content tag, once built, names one image for good."""
+        from google.cloud.artifactregistry_v1 import Repository
+
+        if not self.repository_ok:
+            return [skip("tags", "the repository check failed: cannot tell whether its tags are immutable")]
+        project, region, repository = self._project, self.target.region, self.target.repository
+        client = self._calls().artifact_registry()
+        name = f"projects/{project}/locations/{region}/repositories/{repository}"
+        found = client.get_repository(name=name, timeout=CALL_TIMEOUT, retry=None)
+        # No docker_config at all is Artifact Registry's default: mutable tags.
+        if Repository.pb(found).HasField("docker_config") and found.docker_config.immutable_tags:
+            return [ok("tags", f"{repository} has immutable tags")]
+        return [
+            fail(
+                "tags",
+                f"{repository} has tags that can be moved: whoever may push could point a content tag "
+                "at another image (docs/image.md)",
+                f"gcloud artifacts repositories update {repository} --location={region} "
+                f"--project={project} --immutable-tags",
+            )
+        ]
 
     def image(self) -> list[Check]:
         from scripts.cloudbuild import registry

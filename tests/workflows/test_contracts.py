@@ -153,7 +153,12 @@ def test_jobs_that_submit_share_one_queue_and_are_never_cancelled():
     ]
     assert len(submitting) == 3
     for name, job_name, job in submitting:
-        assert job["concurrency"] == {"group": "hpt-submit", "cancel-in-progress": False}, (name, job_name)
+        # One at a time, never cancelled, and queued: a merge that arrives while another waits
+        # behind a 20-minute follow is not dropped (GitHub's default keeps one pending run).
+        assert job["concurrency"] == {"group": "hpt-submit", "cancel-in-progress": False, "queue": "max"}, (
+            name,
+            job_name,
+        )
 
 
 def test_ci_runs_on_pull_requests_and_pushes_and_calls_lint_validate_test():
@@ -312,3 +317,84 @@ def test_every_job_that_can_create_a_vertex_job_runs_in_the_spending_environment
             commands = {_our_command(step["run"]) for step in job.get("steps", []) if "run" in step}
             gated = job.get("environment") == "${{ vars.HPT_ENVIRONMENT || 'vertex' }}"
             assert gated == bool(commands & SPENDING), (document.name, job_name)
+
+
+def _concurrency_blocks():
+    for document in WORKFLOWS:
+        if "concurrency" in document.data:
+            yield document.name, "(workflow)", document.data["concurrency"]
+        for job_name, job in document.jobs.items():
+            if "concurrency" in job:
+                yield document.name, job_name, job["concurrency"]
+
+
+def test_no_run_waiting_in_a_group_is_dropped_for_a_newer_one():
+    """Where runs are not cancelled, they queue: GitHub's default `queue: single` cancels the run
+    that waits when another arrives (a read-only member's comment cancelled a maintainer's)."""
+    blocks = list(_concurrency_blocks())
+    assert blocks
+    for name, job_name, block in blocks:
+        assert isinstance(block, dict), (name, job_name)
+        if block.get("cancel-in-progress") is True:
+            assert "queue" not in block, (name, job_name)  # only the newest run matters there
+            continue
+        assert block.get("cancel-in-progress") is False and block.get("queue") == "max", (name, job_name)
+
+
+def test_each_comment_command_waits_in_a_group_of_its_own():
+    command = workflow("hpt-commands.yml").jobs["command"]
+    # Per comment, not per pull request: no comment can displace another's command.
+    assert command["concurrency"]["group"] == "hpt-command-${{ github.event.comment.id }}"
+
+
+# Which Google account each credentialed job may become (docs/setup.md, steps 4 and 5).
+DEPLOYER = "${{ vars.GCP_DEPLOYER_SERVICE_ACCOUNT }}"
+BUILDER = "${{ vars.GCP_BUILDER_SERVICE_ACCOUNT }}"
+REPORTER = "${{ vars.GCP_REPORTER_SERVICE_ACCOUNT }}"
+SPENDING_ENVIRONMENT = "${{ vars.HPT_ENVIRONMENT || 'vertex' }}"
+BUILD_ENVIRONMENT = "vertex-build"
+MAIN_ONLY = "github.ref == 'refs/heads/main'"
+
+
+def _credentialed_jobs():
+    for document in WORKFLOWS:
+        for job_name, job in document.jobs.items():
+            auth = [s for s in job.get("steps", []) if s.get("uses", "").startswith(AUTH_ACTION)]
+            if auth or job.get("permissions", {}).get("id-token"):
+                yield document, job_name, job, auth
+
+
+def test_every_job_with_google_credentials_is_one_the_accounts_bindings_admit():
+    """The deployer only in the spending environment, the builder only in build-image's main-only
+    job, the reporter only where nothing is built or submitted."""
+    seen = {}
+    for document, job_name, job, auth in _credentialed_jobs():
+        where = (document.name, job_name)
+        assert len(auth) == 1, where
+        account = auth[0]["with"]["service_account"]
+        commands = {_our_command(step["run"]) for step in job.get("steps", []) if "run" in step}
+        seen.setdefault(account, []).append(where)
+        if account == DEPLOYER:
+            assert job.get("environment") == SPENDING_ENVIRONMENT, where
+            assert commands & SPENDING, where
+        elif account == BUILDER:
+            assert where == ("build-image.yml", "build"), where
+            assert job.get("environment") == BUILD_ENVIRONMENT, where
+            assert job.get("if") == MAIN_ONLY, where  # a dispatch on a branch does not start it
+            assert commands == {"build", "github build-summary"}, where
+        else:
+            assert account == REPORTER, where
+            assert "environment" not in job, where
+            assert commands <= {"github report", "github link-files"}, where
+    assert set(seen) == {DEPLOYER, BUILDER, REPORTER}
+    assert seen[REPORTER] == [("report.yml", "report")]
+
+
+def test_only_two_environments_are_named_and_only_where_credentials_are_given():
+    for document in WORKFLOWS:
+        for job_name, job in document.jobs.items():
+            environment = job.get("environment")
+            if environment is None:
+                continue
+            assert environment in (SPENDING_ENVIRONMENT, BUILD_ENVIRONMENT), (document.name, job_name)
+            assert job["permissions"].get("id-token") == "write", (document.name, job_name)

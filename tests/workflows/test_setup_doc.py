@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+import yaml
+
 from tests.workflows.workflows import REPO_ROOT, WORKFLOWS
 
 SETUP = REPO_ROOT / "docs" / "setup.md"
@@ -105,3 +107,166 @@ def test_the_apis_doctor_checks_are_the_ones_the_page_enables():
     block = _text().split("gcloud services enable", 1)[1].split("```", 1)[0]
     enabled = set(re.findall(r"\b([a-z]+\.googleapis\.com)\b", block))
     assert set(needs.RUN_APIS) | set(needs.DOCTOR_APIS) <= enabled
+
+
+# -- identities bound to what was reviewed (step 5) ---------------------------------------------
+
+
+def _sh_blocks(text: str) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def _commands(text: str) -> list[str]:
+    """Every shell command of the page's `sh` blocks, continuation lines joined, in page order."""
+    joined = "\n".join(_sh_blocks(text)).replace("\\\n", " ")
+    lines = [re.sub(r"(^|\s)#.*$", "", line).strip().removesuffix(";;") for line in joined.splitlines()]
+    return [" ".join(line.split()) for line in lines if line]
+
+
+def _flag(command: str, name: str) -> str:
+    match = re.search(rf'--{name}="([^"]*)"', command) or re.search(rf"--{name}=(\S+)", command)
+    assert match, (name, command)
+    return match[1]
+
+
+def _provider_command(text: str) -> str:
+    (command,) = [c for c in _commands(text) if "workload-identity-pools providers create-oidc" in c]
+    return command
+
+
+def test_the_provider_admits_only_main_of_this_repository_by_id():
+    from scripts.doctor import bindings
+
+    command = _provider_command(_text())
+    condition = _flag(command, "attribute-condition")
+    assert "assertion.ref == 'refs/heads/main'" in condition
+    assert "assertion.repository_id == '$GITHUB_REPO_ID'" in condition
+    assert "assertion.repository_owner_id == '$GITHUB_OWNER_ID'" in condition
+    assert "||" not in condition and "assertion.repository ==" not in condition  # ids, not the name
+    # What doctor checks on a live provider holds for the documented one (ids filled in).
+    filled = condition.replace("$GITHUB_REPO_ID", "123").replace("$GITHUB_OWNER_ID", "456")
+    assert bindings.condition_problems(filled) == []
+    mapping = _flag(command, "attribute-mapping")
+    # A job without an environment (the reporter's) has no `environment` claim: read through has().
+    assert "attribute.environment=has(assertion.environment) ? assertion.environment : 'none'" in mapping
+    assert len(_flag(command, "display-name")) <= 32  # Google refuses a longer display name
+
+
+def _identity_bindings(text: str) -> dict[str, list[str]]:
+    """Account variable -> the members the page lets impersonate it."""
+    found: dict[str, list[str]] = {}
+    for command in _commands(text):
+        if "add-iam-policy-binding" in command and "--role=roles/iam.workloadIdentityUser" in command:
+            account = re.search(r'service-accounts add-iam-policy-binding "\$(\w+)"', command)
+            assert account, command
+            found.setdefault(account[1], []).append(_flag(command, "member"))
+    return found
+
+
+def test_each_account_is_bound_only_to_the_jobs_meant_for_it():
+    from scripts.doctor import bindings
+
+    pool = "principalSet://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/github"
+    assert _identity_bindings(_text()) == {
+        "DEPLOYER": [f"{pool}/attribute.environment/vertex"],
+        "BUILDER": [f"{pool}/attribute.environment/vertex-build"],
+        "REPORTER": [f"{pool}/attribute.repository_id/$GITHUB_REPO_ID"],
+    }
+    # The old binding (any job of the repository, any branch) is gone from every command.
+    assert not [c for c in _commands(_text()) if "attribute.repository/" in c]
+    # doctor accepts the deployer's documented binding, and refuses the old one.
+    deployer = bindings.Grant("roles/iam.workloadIdentityUser", f"{pool}/attribute.environment/vertex")
+    old = bindings.Grant("roles/iam.workloadIdentityUser", f"{pool}/attribute.repository/$GITHUB_REPO")
+    member = deployer.member.replace("$PROJECT_NUMBER", "1")
+    assert bindings.too_wide(bindings.Grant(deployer.role, member), "vertex") is None
+    assert bindings.too_wide(bindings.Grant(old.role, old.member.replace("$PROJECT_NUMBER", "1")), "vertex")
+
+
+def test_there_is_no_optional_hardening_to_find():
+    """A newcomer who pastes the page in order ends with the safe bindings."""
+    assert "hardening" not in _text().lower()
+
+
+def _workflow_environments() -> set[str]:
+    names = set()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values():
+            environment = job.get("environment")
+            if environment:
+                # `${{ vars.HPT_ENVIRONMENT || 'vertex' }}`: its default
+                names.add(re.sub(r"^\$\{\{ vars\.\w+ \|\| '([\w-]+)' \}\}$", r"\1", environment))
+    return names
+
+
+def test_only_main_may_use_the_environments_the_workflows_name():
+    text = _text()
+    assert _workflow_environments() == {"vertex", "vertex-build"}
+    loop = re.search(r"for environment in ([\w -]+); do\n(.*?)\ndone", text, flags=re.DOTALL)
+    assert loop and set(loop[1].split()) == _workflow_environments()
+    body = loop[2].replace("\\\n", " ")
+    assert '-F "deployment_branch_policy[custom_branch_policies]=true"' in body
+    assert '-F "deployment_branch_policy[protected_branches]=false"' in body
+    assert re.search(r"deployment-branch-policies\" +-f name=main -f type=branch", body)
+
+
+def _grants_to(text: str, account: str) -> set[str]:
+    pattern = rf'--member="serviceAccount:\${account}" --role=(roles/[\w.]+)'
+    return set(re.findall(pattern, "\n".join(_commands(text))))
+
+
+def test_the_reporter_only_reads_and_the_builder_creates_no_tuning_job():
+    from scripts.doctor import needs
+
+    text = _text()
+    assert _grants_to(text, "REPORTER") == {"roles/aiplatform.viewer"}
+    builder = _grants_to(text, "BUILDER")
+    build_roles = {role for role, used_by in needs.PROJECT_PERMISSIONS.values() if "build" in used_by}
+    build_roles |= {
+        needs.ACT_AS_ROLE,
+        *needs.BUCKET_PERMISSIONS.values(),
+        *needs.REPOSITORY_PERMISSIONS.values(),
+    }
+    assert builder == build_roles  # what `build` needs, and nothing of Vertex AI
+    assert not [role for role in builder if role.startswith("roles/aiplatform")]
+
+
+def test_every_shell_variable_is_set_before_a_command_reads_it():
+    """The page is pasted into one shell in order: a variable read before it is set is empty."""
+    defined: set[str] = set()
+    for block in _sh_blocks(_text()):
+        for line in block.replace("\\\n", " ").splitlines():
+            if line.lstrip().startswith("#"):
+                continue
+            code = line.split(" #", 1)[0]
+            code = re.sub(r"'[^']*'", "''", code) if '"' not in code else code  # '...' is not expanded
+            assigned = re.findall(r"(?:^|export |;\s*)([A-Z_][A-Z0-9_]*)=", code)
+            assigned += re.findall(r"\b(?:for|read -r) ([a-z_]+)\b", code)
+            used = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", code)) - set(assigned)
+            assert used <= defined, (sorted(used - defined), line)
+            defined |= set(assigned)
+
+
+def test_the_teardown_removes_every_account_environment_and_grant_that_would_outlive_it():
+    text = _text()
+    teardown = _teardown(text)
+    body = text.split("## Teardown", 1)[0]
+    for account in re.findall(r"gcloud iam service-accounts create ([\w-]+)", body):
+        variable = {"hpt-deployer": "DEPLOYER", "hpt-builder": "BUILDER", "hpt-reporter": "REPORTER"}
+        name = variable.get(account, "TRIAL_SA")
+        assert f'gcloud iam service-accounts delete "${name}" --quiet' in teardown, account
+    for environment in _workflow_environments():
+        assert f'gh api -X DELETE "repos/$GITHUB_REPO/environments/{environment}"' in teardown
+    # Project-level grants outlive a deleted account; grants on the build account outlive this page.
+    commands = _commands(body)
+    outliving = [
+        (re.sub(r"\s+", " ", c.split("add-iam-policy-binding", 1)[1]))
+        for c in commands
+        if ("projects add-iam-policy-binding" in c or 'add-iam-policy-binding "$BUILD_SA"' in c)
+        and "roles/iam.serviceAccountTokenCreator" not in c
+    ]
+    removed = {
+        re.sub(r"\s+", " ", c.split("remove-iam-policy-binding", 1)[1])
+        for c in _commands(teardown)
+        if "remove-iam-policy-binding" in c
+    }
+    assert outliving and [grant for grant in outliving if grant not in removed] == []

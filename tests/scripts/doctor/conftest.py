@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scripts import cli
-from tests.scripts.doctor.fake_google import BUCKET, CALLER, PROJECT, FakeGoogle, World, serve_http
+from tests.scripts.doctor.fake_google import BUCKET, CALLER, PROJECT, PROVIDER, FakeGoogle, World, serve_http
 
 # Variables of the developer's or CI's own machine that would change what doctor sees.
 _CLEARED = (
@@ -23,6 +23,9 @@ _CLEARED = (
     "GITHUB_STEP_SUMMARY",
     "CLOUD_BUILD_EMULATOR_HOST",
     "VERTEX_AI_EMULATOR_HOST",
+    "GCP_DEPLOYER_SERVICE_ACCOUNT",
+    "GCP_WORKLOAD_IDENTITY_PROVIDER",
+    "HPT_ENVIRONMENT",
 )
 
 
@@ -67,6 +70,8 @@ def google(world: World, httpserver, tmp_path: Path, monkeypatch) -> Iterator[Fa
         monkeypatch.setenv("HPT_DOCTOR_EMULATOR_HOST", fake.address)
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", httpserver.url_for("").rstrip("/"))
         monkeypatch.setenv("HPT_REGISTRY_URL", httpserver.url_for("").rstrip("/"))
+        monkeypatch.setenv("HPT_DOCTOR_IAM_URL", httpserver.url_for("").rstrip("/"))
+        monkeypatch.setenv("GCP_WORKLOAD_IDENTITY_PROVIDER", PROVIDER)
         yield fake
 
 

@@ -88,6 +88,7 @@ class World:
         default_factory=lambda: {REPOSITORY: artifactregistry_v1.Repository.Format.DOCKER}
     )
     repository_permissions: set[str] = field(default_factory=lambda: set(needs.REPOSITORY_PERMISSIONS))
+    immutable_tags: bool = True  # the repository as docs/setup.md creates it
     quotas: list[cloudquotas_v1.QuotaInfo] = field(
         default_factory=lambda: [
             *_filler(5),
@@ -259,7 +260,13 @@ class FakeGoogle:
         repository_format = self.world.repositories.get(request.name)
         if repository_format is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"Requested entity was not found: {request.name}")
-        return artifactregistry_v1.Repository(name=request.name, format_=repository_format)
+        return artifactregistry_v1.Repository(
+            name=request.name,
+            format_=repository_format,
+            docker_config=artifactregistry_v1.Repository.DockerRepositoryConfig(
+                immutable_tags=self.world.immutable_tags
+            ),
+        )
 
     def repository_permissions(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("ArtifactRegistry.TestIamPermissions", request)

@@ -236,3 +236,23 @@ def test_a_caller_who_may_not_read_the_project_or_its_apis_is_warned_not_stopped
     assert "--role=roles/browser" in out
     assert line(out, "APIs").startswith("! APIs") and "--role=roles/serviceusage.serviceUsageConsumer" in out
     assert line(out, "permissions").startswith("✓") and line(out, "quota NVIDIA_TESLA_V100").startswith("✓")
+
+
+def test_a_repository_whose_tags_can_be_moved_fails_with_the_command_that_fixes_it(google, world, doctor):
+    code, out = doctor(EXPERIMENT)
+    assert line(out, "tags").startswith("✓ tags") and "immutable" in line(out, "tags")
+
+    world.immutable_tags = False
+    code, out = doctor(EXPERIMENT)
+    assert code == 5
+    assert line(out, "tags").startswith("✗ tags") and "can be moved" in line(out, "tags")
+    assert (
+        f"$ gcloud artifacts repositories update hpt --location={REGION} --project={PROJECT} --immutable-tags"
+        in out
+    )
+
+
+def test_the_tags_check_says_it_cannot_tell_without_the_repository(google, world, doctor):
+    world.repositories.clear()
+    _, out = doctor(EXPERIMENT)
+    assert line(out, "tags").startswith("– tags") and "repository check failed" in line(out, "tags")

@@ -46,7 +46,7 @@ def test_no_credentials_fails_fast_one_line_per_check_no_traceback(repo_root, tm
         assert any(text.startswith(f"– {name}") and "no usable credentials" in text for text in marks), name
     quota = next(text for text in marks if text.startswith("– quota NVIDIA_TESLA_V100 us-central1"))
     assert "needs 4 NVIDIA_TESLA_V100 in us-central1" in quota
-    assert lines[-1] == "1 of 11 checks failed, 8 skipped"
+    assert lines[-1] == "1 of 12 checks failed, 9 skipped"
 
 
 def _shipped_experiments():

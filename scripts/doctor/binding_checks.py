@@ -1,0 +1,197 @@
+"""Two doctor lines for docs/setup.md step 5: who may act as the deployer, what the provider admits.
+
+    deployer binding   ✓ only jobs of environment 'vertex' may act as hpt-deployer@…
+    identity provider  ✓ …/providers/hpt admits only refs/heads/main of repository 123 (owner 456)
+
+The deployer is `GCP_DEPLOYER_SERVICE_ACCOUNT`, else the caller's own service account (in the
+workflows doctor runs as the deployer); the provider is `GCP_WORKLOAD_IDENTITY_PROVIDER`, else the
+audience of the caller's federated credentials. What the caller may not read (the deployer itself
+holds neither iam.serviceAccounts.getIamPolicy nor iam.workloadIdentityPoolProviders.get) is a
+warning that says what was not checked, never a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from scripts.doctor import bindings
+from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.result import Check, fail, ok, warn
+
+if TYPE_CHECKING:
+    from scripts.doctor.checks import Doctor
+
+DEPLOYER = "deployer binding"
+PROVIDER = "identity provider"
+RUN_AS_OWNER = "# run doctor as someone who may read it, e.g. the project's Owner (docs/setup.md, step 8)"
+
+
+def run(doctor: Doctor) -> list[Check]:
+    return [deployer_binding(doctor), identity_provider(doctor)]
+
+
+def _deployer(doctor: Doctor) -> tuple[str | None, bool]:
+    """(the deployer's email, whether it was named) — the caller's own account when not named."""
+    if doctor.target.deployer:
+        return doctor.target.deployer, True
+    identity = doctor.identity
+    if identity and identity.email and (identity.member or "").startswith("serviceAccount:"):
+        return identity.email, False
+    return None, False
+
+
+def _provider_name(doctor: Doctor) -> str | None:
+    if doctor.target.identity_provider:
+        return doctor.target.identity_provider
+    info = getattr(doctor._calls().credentials, "info", None)  # federated credentials know their provider
+    audience = info.get("audience") if isinstance(info, dict) else None
+    return audience.removeprefix("//iam.googleapis.com/") if isinstance(audience, str) else None
+
+
+def deployer_binding(doctor: Doctor) -> Check:
+    from google.api_core import exceptions
+
+    from scripts.doctor.checks import _missing_account, disabled_service
+
+    email, named = _deployer(doctor)
+    environment, project = doctor.target.environment, doctor.target.project
+    if not email:
+        return warn(
+            DEPLOYER,
+            "no deployer named: who may act as it was not checked",
+            f"export GCP_DEPLOYER_SERVICE_ACCOUNT=hpt-deployer@{project}.iam.gserviceaccount.com",
+        )
+    try:
+        # https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/getIamPolicy
+        policy = (
+            doctor._calls()
+            .iam()
+            .get_iam_policy(
+                request={
+                    "resource": f"projects/-/serviceAccounts/{email}",
+                    "options": {"requested_policy_version": 3},
+                },
+                timeout=CALL_TIMEOUT,
+                retry=None,
+            )
+        )
+    except (exceptions.NotFound, exceptions.PermissionDenied) as error:
+        if disabled_service(error):
+            raise
+        if isinstance(error, exceptions.NotFound) or _missing_account(error):
+            return fail(
+                DEPLOYER,
+                f"{email} does not exist",
+                f"gcloud iam service-accounts create {email.split('@', 1)[0]} --project={project}",
+            )
+        return warn(
+            DEPLOYER,
+            f"{doctor._who} may not read who may act as {email} (iam.serviceAccounts.getIamPolicy): "
+            "not checked",
+            RUN_AS_OWNER,
+        )
+    grants = [
+        bindings.Grant(binding.role, member, binding.condition.expression)
+        for binding in policy.bindings
+        for member in binding.members
+    ]
+    federated = bindings.federated(grants)
+    wide = [(grant, reason) for grant in federated if (reason := bindings.too_wide(grant, environment))]
+    if wide:
+        shown = "; ".join(f"{grant.member} ({reason})" for grant, reason in wide)
+        return fail(
+            DEPLOYER,
+            f"not only the jobs of environment {environment!r} may act as {email}: {shown}",
+            _narrowing(doctor, email, wide, federated),
+            members=[grant.member for grant, _ in wide],
+        )
+    if not federated:
+        check = fail if named else warn
+        why = "" if named else " (the caller; name the workflows' account with GCP_DEPLOYER_SERVICE_ACCOUNT)"
+        return check(
+            DEPLOYER,
+            f"no GitHub job may act as {email}{why}: the workflows cannot authenticate as it",
+            "# docs/setup.md, step 5: bind it to principalSet://…/attribute.environment/" + environment,
+        )
+    return ok(DEPLOYER, f"only jobs of environment {environment!r} may act as {email}")
+
+
+def _narrowing(
+    doctor: Doctor, email: str, wide: list[tuple[bindings.Grant, str]], federated: list[bindings.Grant]
+) -> str:
+    """The commands that remove each too-wide grant and, if none is left, bind the environment."""
+    project = doctor.target.project
+    lines = [
+        f"gcloud iam service-accounts remove-iam-policy-binding {email} --project={project} "
+        f"--role={grant.role} --member={grant.member}" + (" --all" if grant.condition else "")
+        for grant, _ in wide
+    ]
+    if len(wide) == len(federated):
+        member = bindings.pool_member(_provider_name(doctor) or "", doctor.target.environment)
+        member = member or bindings.environment_member_like(wide[0][0].member, doctor.target.environment)
+        lines.append(
+            f"gcloud iam service-accounts add-iam-policy-binding {email} --project={project} "
+            f"--role=roles/iam.workloadIdentityUser --member={member}"
+        )
+    return "\n".join(lines)
+
+
+def identity_provider(doctor: Doctor) -> Check:
+    import requests
+
+    name = _provider_name(doctor)
+    if not name:
+        return warn(
+            PROVIDER,
+            "no provider named: what it admits was not checked",
+            "export GCP_WORKLOAD_IDENTITY_PROVIDER="
+            "projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/github/providers/hpt",
+        )
+    try:
+        status, body = doctor._calls().iam_rest_get(name)
+    except requests.RequestException as error:
+        return warn(PROVIDER, f"could not ask IAM for {name}: not checked ({type(error).__name__})")
+    message = " ".join(str((body.get("error") or {}).get("message", "")).split())[:200]
+    if status in (401, 403):
+        return warn(
+            PROVIDER,
+            f"{doctor._who} may not read {name} (iam.workloadIdentityPoolProviders.get): "
+            "what it admits was not checked",
+            RUN_AS_OWNER,
+        )
+    if status == 404:
+        return fail(PROVIDER, f"{name} does not exist", "# docs/setup.md, step 5")
+    if status != 200:
+        return warn(PROVIDER, f"could not read {name}: HTTP {status} {message}".rstrip())
+    if body.get("state") == "DELETED" or body.get("disabled"):
+        return fail(PROVIDER, f"{name} is {'deleted' if body.get('state') == 'DELETED' else 'disabled'}")
+    condition = str(body.get("attributeCondition") or "")
+    problems = bindings.condition_problems(condition)
+    if "attribute.environment" not in (body.get("attributeMapping") or {}):
+        problems.append("it maps no attribute.environment: the deployer's binding can never match")
+    if problems:
+        return fail(PROVIDER, f"{name}: {'; '.join(problems)}", _provider_fix(name), condition=condition)
+    return ok(PROVIDER, f"{name} admits only refs/heads/main of {_ids(condition)}")
+
+
+def _ids(condition: str) -> str:
+    repository = re.search(r"repository_id\s*==\s*['\"](\d+)", condition)
+    owner = re.search(r"repository_owner_id\s*==\s*['\"](\d+)", condition)
+    return f"repository {repository[1] if repository else '?'} (owner {owner[1] if owner else '?'})"
+
+
+def _provider_fix(name: str) -> str:
+    match: Any = bindings.PROVIDER_NAME.match(name)
+    pool = match["pool"] if match else "github"
+    provider = name.rsplit("/", 1)[-1]
+    number = match["number"] if match else "PROJECT_NUMBER"
+    return (
+        f"gcloud iam workload-identity-pools providers update-oidc {provider} --project={number} "
+        f"--location=global --workload-identity-pool={pool} "
+        '--attribute-mapping="google.subject=assertion.sub,attribute.repository_id=assertion.repository_id,'
+        "attribute.environment=has(assertion.environment) ? assertion.environment : 'none'\" "
+        "--attribute-condition=\"assertion.repository_id == 'REPO_ID' && "
+        "assertion.repository_owner_id == 'OWNER_ID' && assertion.ref == 'refs/heads/main'\""
+        "\n# REPO_ID and OWNER_ID: gh api repos/OWNER/REPO --jq '.id, .owner.id'"
+    )
