@@ -74,6 +74,7 @@ class Doctor:
             ("APIs", self.apis),
             ("permissions", self.permissions),
             ("service accounts", self.service_accounts),
+            ("identity bindings", self.identity_bindings),
             ("bucket", self.bucket),
             ("repository", self.repository),
             ("tags", self.immutable_tags),
@@ -93,7 +94,8 @@ class Doctor:
     def _emulated(self) -> list[Check]:
         """Jobs go to the local emulator: the experiments still count, Google Cloud does not."""
         reason = f"jobs go to the emulator at {self.target.emulator} ({EMULATOR_HOST_ENV})"
-        cloud = ("credentials", "project", "APIs", "permissions", "service accounts", "bucket")
+        cloud = ("credentials", "project", "APIs", "permissions", "service accounts", "identity bindings")
+        cloud += ("bucket",)
         cloud += ("repository", "image", "quota")
         backend = ok("backend", f"{reason}; no Google Cloud project is used")
         return [self.experiments(), backend, *(skip(name, reason) for name in cloud)]
@@ -329,6 +331,12 @@ class Doctor:
             checks.append(self._act_as("trial service account", email, f"trials of {names}"))
         checks.append(self._build_account())
         return checks
+
+    def identity_bindings(self) -> list[Check]:
+        """Who may act as the deployer, and what the identity provider admits (setup.md, step 5)."""
+        from scripts.doctor import binding_checks
+
+        return binding_checks.run(self)
 
     def _build_account(self) -> Check:
         name = "build service account"

@@ -3,7 +3,8 @@
 One in-process gRPC server (generic handlers, no generated servicers) speaks the wire protocol of
 Resource Manager (Projects), Service Usage, IAM, Artifact Registry, Cloud Build and Cloud Quotas;
 `doctor` reaches it through HPT_DOCTOR_EMULATOR_HOST. Cloud Storage's JSON API, the Docker
-registry API and the OAuth token endpoint are real HTTP on pytest-httpserver (`serve_http`).
+registry API, IAM's REST API for workload identity providers and the OAuth token endpoint are
+real HTTP on pytest-httpserver (`serve_http`).
 Every answer is read from a `World` at call time, so a test changes the world and runs doctor.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 import grpc
 from google.cloud import artifactregistry_v1, cloudquotas_v1, resourcemanager_v3, service_usage_v1
 from google.cloud.devtools import cloudbuild_v1
-from google.iam.v1 import iam_policy_pb2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
 from werkzeug import Request, Response
 
 from scripts.doctor import needs
@@ -34,6 +35,21 @@ BUILD_ACCOUNT = f"{NUMBER}-compute@developer.gserviceaccount.com"
 TRIAL_ACCOUNT = f"hpt-trial@{PROJECT}.iam.gserviceaccount.com"
 REPOSITORY = f"projects/{PROJECT}/locations/{REGION}/repositories/hpt"
 V100 = "aiplatform.googleapis.com/custom_model_training_nvidia_v100_gpus"
+# Workload Identity Federation as docs/setup.md step 5 sets it up; the caller is the deployer.
+POOL = f"projects/{NUMBER}/locations/global/workloadIdentityPools/github"
+PROVIDER = f"{POOL}/providers/hpt"
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+ENVIRONMENT_MEMBER = f"principalSet://iam.googleapis.com/{POOL}/attribute.environment/vertex"
+REPOSITORY_MEMBER = f"principalSet://iam.googleapis.com/{POOL}/attribute.repository/octo-org/hpt-demo"
+MAIN_ONLY = (
+    "assertion.repository_id == '123456' && assertion.repository_owner_id == '7890' && "
+    "assertion.ref == 'refs/heads/main'"
+)
+MAPPING = {
+    "google.subject": "assertion.sub",
+    "attribute.repository_id": "assertion.repository_id",
+    "attribute.environment": "has(assertion.environment) ? assertion.environment : 'none'",
+}
 
 
 def quota(metric: str, quota_id: str, values: dict[str, int], default: int = 0) -> cloudquotas_v1.QuotaInfo:
@@ -99,6 +115,22 @@ class World:
     buckets: dict[str, str] = field(default_factory=lambda: {BUCKET: "US-CENTRAL1"})
     bucket_permissions: set[str] = field(default_factory=lambda: set(needs.BUCKET_PERMISSIONS))
     images_pushed: bool = True
+    # account -> role -> members: who may act as it (iam.serviceAccounts.getIamPolicy)
+    account_policies: dict[str, dict[str, list[str]]] = field(
+        default_factory=lambda: {CALLER: {WORKLOAD_IDENTITY_USER: [ENVIRONMENT_MEMBER]}}
+    )
+    policies_visible: bool = True
+    providers: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            PROVIDER: {
+                "name": PROVIDER,
+                "state": "ACTIVE",
+                "attributeCondition": MAIN_ONLY,
+                "attributeMapping": MAPPING,
+            }
+        }
+    )
+    providers_visible: bool = True
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
     def called(self, method: str) -> list[Any]:
@@ -172,7 +204,8 @@ class FakeGoogle:
                 {
                     "TestIamPermissions": _handler(
                         pb.TestIamPermissionsRequest, None, self.account_permissions
-                    )
+                    ),
+                    "GetIamPolicy": _handler(pb.GetIamPolicyRequest, None, self.account_policy),
                 },
             ),
             grpc.method_handlers_generic_handler(
@@ -253,6 +286,22 @@ class FakeGoogle:
         granted = [p for p in request.permissions if email in self.world.act_as]
         return iam_policy_pb2.TestIamPermissionsResponse(permissions=granted)
 
+    def account_policy(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._record("IAM.GetIamPolicy", request)
+        email = request.resource.rsplit("/", 1)[-1]
+        if email not in self.world.account_policies and email not in self.world.accounts:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Service account {email} does not exist.")
+        if not self.world.policies_visible:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"Permission 'iam.serviceAccounts.getIamPolicy' denied on resource {email}",
+            )
+        roles = self.world.account_policies.get(email, {})
+        return policy_pb2.Policy(
+            version=3,
+            bindings=[policy_pb2.Binding(role=role, members=members) for role, members in roles.items()],
+        )
+
     # -- Artifact Registry -------------------------------------------------------------------
 
     def get_repository(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -330,7 +379,23 @@ def serve_http(httpserver: Any, world: World) -> None:
             return Response("", 404)
         return Response("", 200, headers={"Docker-Content-Digest": "sha256:" + "ab" * 32})
 
+    def provider(request: Request) -> Response:
+        name = request.path.removeprefix("/v1/")
+        if not world.providers_visible:
+            error = {
+                "code": 403,
+                "message": f"Permission 'iam.workloadIdentityPoolProviders.get' denied on '{name}'",
+            }
+            return Response(json.dumps({"error": error}), 403, content_type="application/json")
+        if name not in world.providers:
+            error = {"code": 404, "message": f"Requested entity was not found: {name}"}
+            return Response(json.dumps({"error": error}), 404, content_type="application/json")
+        return Response(json.dumps(world.providers[name]), content_type="application/json")
+
     httpserver.expect_request("/token", method="POST").respond_with_handler(token)
+    httpserver.expect_request(
+        re.compile(r"^/v1/projects/.*/providers/.*"), method="GET"
+    ).respond_with_handler(provider)
     httpserver.expect_request(re.compile(r"^/storage/v1/b/.*")).respond_with_handler(bucket)
     httpserver.expect_request(re.compile(r"^/v2/.*/manifests/.*"), method="HEAD").respond_with_handler(
         manifest

@@ -219,7 +219,11 @@ def test_from_an_hpt_run_comment_of_an_experiment_this_file_lacks(
     payload = {
         "action": "created",
         "issue": {"number": 7, "pull_request": {}},
-        "comment": {"body": "/hpt run brand-new", "user": {"login": "a"}, "author_association": "OWNER"},
+        "comment": {
+            "body": "/hpt run brand-new 1a2b3c4",
+            "user": {"login": "a"},
+            "author_association": "OWNER",
+        },
     }
     _event(tmp_path, monkeypatch, "issue_comment", payload)
     code, out = doctor("--from-event")
