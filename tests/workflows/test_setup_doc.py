@@ -207,6 +207,22 @@ def test_only_main_may_use_the_environments_the_workflows_name():
     assert '-F "deployment_branch_policy[custom_branch_policies]=true"' in body
     assert '-F "deployment_branch_policy[protected_branches]=false"' in body
     assert re.search(r"deployment-branch-policies\" +-f name=main -f type=branch", body)
+    # Whoever changes an environment later (the spending gate's reviewers) sends the policy again:
+    # GitHub does not say that a PUT without it keeps it.
+    puts = [s for s in _statements(text) if "-X PUT" in s and "/environments/" in s]
+    assert len(puts) >= 2 and all("deployment_branch_policy" in s for s in puts), puts
+
+
+def _statements(text: str) -> list[str]:
+    """Each command with its continuation lines and its here-document."""
+    statements: list[str] = []
+    for block in _sh_blocks(text):
+        lines = iter(block.replace("\\\n", " ").splitlines())
+        for line in lines:
+            if "<<'JSON'" in line:
+                line += "\n" + "\n".join(iter(lines.__next__, "JSON"))
+            statements.append(line)
+    return statements
 
 
 def _grants_to(text: str, account: str) -> set[str]:
