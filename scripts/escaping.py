@@ -24,13 +24,19 @@ _ZERO_WIDTH_SPACE = "\u200b"
 _ZWSP_ENTITY = "&#8203;"  # the same in Markdown, visible in the comment's source
 
 # ASCII punctuation that can start Markdown structure anywhere in a line: code spans, emphasis,
-# links and images, headings, table cells, strikethrough, math; a backslash makes each literal.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()#!|~$])")
-# A line that starts like a list item (`- x`, `1. x`), or is a thematic break or setext underline
-# (`---`, `===`); `-0.5` and `1.5` are left alone.
-_LEADING_BLOCK = re.compile(r"^(?:[-+=](?=[-+= ]*$| )|\d{1,9}[.)](?= |$))")
-# GitHub links `scheme://...` and `www.` in text by itself; a zero-width space stops it.
-_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)", re.IGNORECASE)
+# images, table cells, strikethrough, math; a backslash makes each literal. `_` between two
+# letters or digits (`learning_rate`) emphasizes nothing in GFM: left as it is.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*!|~$]|(?<![^\W_])_|_(?![^\W_]))")
+# A link needs `](` or `][` (with no definition possible, `[x]` and `args[1]` are text), so only
+# that `]` is escaped.
+_LINK = re.compile(r"\](?=[(\[])")
+# A line that starts like a heading (`# x`), a list item (`- x`, `1. x`), a link definition or task
+# (`[x]: url`), or is a thematic break or setext underline (`---`, `===`); `-0.5`, `1.5` and `#5`
+# mid-line are left alone.
+_LEADING_BLOCK = re.compile(r"^(?:#|\[|[-+=](?=[-+= ]*$| )|\d{1,9}[.)](?= |$))")
+# GitHub links `http://`, `https://`, `ftp://` and `www.` in text by itself (`gs://` it does not);
+# a zero-width space after the colon or before the dot stops it.
+_AUTOLINK = re.compile(r"(?:(?<=http:)|(?<=https:)|(?<=ftp:))(?=//)|(?<=www)(?=\.)", re.IGNORECASE)
 # Characters that end a line for someone (str.splitlines' set), other control characters that a
 # terminal or log viewer may act on (ESC starts ANSI sequences), bidi controls (they reorder what
 # is seen), and lone surrogates (no UTF-8 can carry them: printing one fails).
@@ -48,6 +54,7 @@ def text(value: object) -> str:
     shown = " ".join(_CONTROL.sub("\ufffd", _whitespace_to_space(str(value))).split())
     shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     shown = _MARKDOWN_PUNCTUATION.sub(r"\\\1", shown)
+    shown = _LINK.sub(r"\\]", shown)
     shown = _LEADING_BLOCK.sub(lambda m: f"{m[0][:-1]}\\{m[0][-1]}", shown, count=1)
     shown = shown.replace("@", "@" + _ZWSP_ENTITY)
     return _AUTOLINK.sub(_ZWSP_ENTITY, shown)

@@ -31,6 +31,13 @@ class Element:
     def text(self) -> str:
         return "".join(child if isinstance(child, str) else child.text for child in self.children)
 
+    def prose(self) -> str:
+        """The text outside code, where GitHub links mentions and references."""
+        return "".join(
+            child if isinstance(child, str) else child.prose() if child.tag not in ("code", "pre") else ""
+            for child in self.children
+        )
+
     def find(self, tag: str) -> list[Element]:
         found = []
         for child in self.children:

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         experiments = load(args.file)
     except InvalidExperiments as error:
-        from scripts.github.runner import annotation, one_line
+        from scripts.escaping import log_line
+        from scripts.github.runner import annotation
 
         if args.format == "json":
             _print_json(args.file, problems=error.problems)
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
         for problem in error.problems:
             # One line per problem, whatever a key holds (a newline must not start a workflow command).
-            print(one_line(str(problem)))
+            print(log_line(problem))
             if args.format == "github":
                 message = f"{problem.field}: {problem.message}"
                 print(annotation("error", message, file=problem.file, line=problem.line, col=problem.column))

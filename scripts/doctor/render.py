@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from scripts import escaping
 from scripts.doctor.result import Check, Status
 
 
@@ -40,17 +41,15 @@ def table(checks: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(
     checks: Sequence[Check], title: str = "Google Cloud project check (`python -m scripts doctor`)"
 ) -> str:
     lines = [f"### {title}", "", "| | check | result | fix |", "|---|---|---|---|"]
     for check in checks:
-        fix = "<br>".join(f"`{_cell(line)}`" for line in check.fix.splitlines() if line.strip())
-        lines.append(f"| {check.status.mark} | {_cell(check.name)} | {_cell(check.detail)} | {fix} |")
+        fix = "<br>".join(escaping.code(line) for line in check.fix.splitlines() if line.strip())
+        lines.append(
+            f"| {check.status.mark} | {escaping.text(check.name)} | {escaping.text(check.detail)} | {fix} |"
+        )
     lines.append("")
     lines.append(f"**{verdict(checks)}**")
     return "\n".join(lines)

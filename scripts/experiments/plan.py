@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts import escaping
 from scripts.experiments.compiler import CompiledExperiment
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
 from scripts.pricing.table import (
@@ -257,9 +258,9 @@ def render_plan(
     experiment = compiled.experiment
     if experiment is None:
         raise ValueError("render_plan needs a CompiledExperiment made by compile_experiment")
-    lines = [f"### Plan: `{experiment.name}`", ""]
+    lines = [f"### Plan: {escaping.code(experiment.name)}", ""]
     if experiment.description:
-        lines += [f"> {_prose(experiment.description)}", ""]
+        lines += [f"> {escaping.text(experiment.description)}", ""]
     lines += _overview(experiment, compiled)
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
@@ -280,7 +281,7 @@ def render_plan(
     if base is not None:
         lines += [
             "",
-            f"#### Changes compared to `{base}`",
+            f"#### Changes compared to {escaping.code(base)}",
             "",
             *_change_lines(compiled, base, file, env, base_source),
         ]
@@ -305,22 +306,22 @@ def _overview(experiment: Experiment, compiled: CompiledExperiment) -> list[str]
     trial_job = compiled.job.trial_job_spec
     image = next(pool.container_spec.image_uri for pool in trial_job.worker_pool_specs if pool)
     rows = [
-        ("Project / region", f"`{compiled.project}` / `{compiled.location}`"),
-        ("Metric", f"`{experiment.metric_id}` ({experiment.goal})"),
+        ("Project / region", f"{escaping.code(compiled.project)} / {escaping.code(compiled.location)}"),
+        ("Metric", f"{escaping.code(experiment.metric_id)} ({experiment.goal})"),
         ("Algorithm", _ALGORITHM_NAMES[experiment.algorithm]),
         ("Trials", trials),
         ("Trial's value", selection),
         ("Early stopping", stopping),
         ("Scheduling", _scheduling(experiment)),
-        ("Image", f"`{image}`"),
-        ("Output", f"`{trial_job.base_output_directory.output_uri_prefix}`"),
-        ("Spec hash", f"`{compiled.spec_hash}`"),
+        ("Image", escaping.code(image)),
+        ("Output", escaping.code(trial_job.base_output_directory.output_uri_prefix)),
+        ("Spec hash", escaping.code(compiled.spec_hash)),
     ]
     if experiment.trainer_args:
-        rows.insert(7, ("Trainer args", " ".join(f"`{arg}`" for arg in experiment.trainer_args)))
+        rows.insert(7, ("Trainer args", " ".join(escaping.code(arg) for arg in experiment.trainer_args)))
     if compiled.profile or compiled.overrides:
-        variant = [f"profile `{compiled.profile}`"] if compiled.profile else []
-        variant += [f"`--set {field}={value}`" for field, value in compiled.overrides.items()]
+        variant = [f"profile {escaping.code(compiled.profile)}"] if compiled.profile else []
+        variant += [escaping.code(f"--set {field}={value}") for field, value in compiled.overrides.items()]
         rows.insert(0, ("Variant", ", ".join(variant)))
     return ["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
 
@@ -345,11 +346,12 @@ def _parameter_table(parameters: tuple[Parameter, ...]) -> list[str]:
             values = f"{_number(parameter.min)} … {_number(parameter.max)}"
         else:
             values = ", ".join(
-                _number(value) if parameter.type == "discrete" else f"`{value}`" for value in parameter.values
+                _number(value) if parameter.type == "discrete" else escaping.code(value)
+                for value in parameter.values
             )
         lines.append(
-            f"| `--{parameter.id}` | {parameter.type} | {values} | {parameter.scale or '—'} | "
-            f"{condition or ''} |"
+            f"| {escaping.code(f'--{parameter.id}')} | {parameter.type} | {values} | "
+            f"{parameter.scale or '—'} | {condition or ''} |"
         )
     return lines
 
@@ -358,8 +360,8 @@ def _walk(parameters: tuple[Parameter, ...], condition: str | None):
     for parameter in parameters:
         yield parameter, condition
         for child in parameter.children:
-            when = ", ".join(_number(value) if not isinstance(value, str) else value for value in child.when)
-            yield from _walk(child.parameters, f"`{parameter.id}` ∈ {{{when}}}")
+            when = ", ".join(escaping.text(_number(value)) for value in child.when)
+            yield from _walk(child.parameters, f"{escaping.code(parameter.id)} ∈ {{{when}}}")
 
 
 def _pool_table(pools: tuple[WorkerPool, ...]) -> list[str]:
@@ -368,18 +370,20 @@ def _pool_table(pools: tuple[WorkerPool, ...]) -> list[str]:
         if pool.machine_type is None:
             continue
         accelerators = (
-            f"{pool.accelerator_count} × {pool.accelerator_type}" if pool.accelerator_type else "none"
+            f"{pool.accelerator_count} × {escaping.text(pool.accelerator_type)}"
+            if pool.accelerator_type
+            else "none"
         )
         disk = (
             " ".join(
-                str(part)
+                escaping.text(part)
                 for part in (pool.boot_disk_type, pool.boot_disk_size_gb and f"{pool.boot_disk_size_gb} GB")
                 if part
             )
             or "default"
         )
         lines.append(
-            f"| {index} ({POOL_ROLES[index]}) | {pool.machine_type} | {accelerators} | "
+            f"| {index} ({POOL_ROLES[index]}) | {escaping.text(pool.machine_type)} | {accelerators} | "
             f"{pool.replica_count} | {disk} |"
         )
     return lines
@@ -464,17 +468,11 @@ def _change_lines(
     found = differences(before, after)
     if not found:
         return ["No change to the compiled job: merging does not submit it again."]
-    return ["Changed; merging submits it again:", "", "```", *found, "```"]
+    return ["Changed; merging submits it again:", "", *escaping.fenced(found)]
 
 
 def _used(pools: tuple[WorkerPool, ...]) -> list[WorkerPool]:
     return [pool for pool in pools if pool.machine_type is not None]
-
-
-def _prose(text: str) -> str:
-    """User text as one line of inert Markdown: no HTML (a hidden `<!--`, a `</details>`), no heading."""
-    one_line = " ".join(str(text).split())
-    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _number(value: Any) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts import escaping
 from scripts.errors import UserError
 from scripts.github import bodies, runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
@@ -240,7 +241,7 @@ def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[bodies
     """What `/hpt run` did, in one line: the commit and spec hash, and whether the job is new."""
     prefix = f"`{command.text}` by @{author}"
     if not ok or not jobs or jobs[0].error:
-        reason = jobs[0].error if jobs and jobs[0].error else "see the run's log"
+        reason = escaping.text(jobs[0].error) if jobs and jobs[0].error else "see the run's log"
         return f"{prefix}: could not submit {head_sha[:12]}: {reason}"
     job = jobs[0]
     what = f"{head_sha[:12]} (spec `{job.spec_hash[:12]}`)"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts import escaping
 from scripts.errors import UserError
 from scripts.github import bodies, environment, runner
 from scripts.github.api import GitHubClient
@@ -79,7 +80,7 @@ def run_dry(event: DispatchEvent) -> int:
 
 
 def _summarize_plan(request: DispatchRequest) -> int:
-    runner.append_summary(f"### Dry run: {request.experiment}\n\n{dry_run(request)}")
+    runner.append_summary(f"### Dry run: {escaping.text(request.experiment)}\n\n{dry_run(request)}")
     return 0
 
 

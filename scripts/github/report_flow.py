@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from scripts import escaping
 from scripts.errors import UserError
 from scripts.github import bodies, environment, runner
 from scripts.github.api import GitHubClient
@@ -129,7 +130,7 @@ def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: st
     for pull_request, jobs in sorted(by_pull.items()):
         updates = {
             f"files:{job}": (
-                f"Files of result `{job}` (`summary.json`, `chart.svg`): "
+                f"Files of result {escaping.code(job)} (`summary.json`, `chart.svg`): "
                 f"[workflow artifact]({artifact_url})" + (f" of run {run_id}" if run_id else "")
             )
             for job in jobs

@@ -64,11 +64,6 @@ def annotation(level: str, message: str, *, file: str = "", line: int = 0, col: 
     return f"::{level}{' ' + ','.join(properties) if properties else ''}::{_escape(message)}"
 
 
-def one_line(text: str) -> str:
-    """`text` on one line: carriage returns and newlines shown as `\\r` and `\\n`."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
 def _escape(message: str) -> str:
     # Workflow-command data escaping, so a message cannot start another workflow command.
     return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts import git
+from scripts import escaping, git
 from scripts.errors import UserError
 from scripts.github import bodies, environment, runner
 from scripts.github.api import GitHubClient
@@ -181,14 +181,21 @@ def _over_budget(compiled: Sequence[CompiledExperiment], env: Mapping[str, str])
 
 
 def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """Each line of `message` as a log line that starts no workflow command: this step holds the
+    credentials, and a file's key or a service's message may hold `::stop-commands::`."""
+    for line in message.split("\n"):
+        print(escaping.log_line(line), file=sys.stderr, flush=True)
 
 
 def _log_error(error: UserError) -> None:
     """The whole error in the run's log (every problem of an invalid file); the comment shows one line."""
     from scripts.experiments import InvalidExperiments
 
-    _log(str(error) if isinstance(error, InvalidExperiments) else f"error: {error}")
+    if isinstance(error, InvalidExperiments):
+        for problem in error.problems:  # one line each, whatever a key holds
+            _log(escaping.log_line(problem))
+    else:
+        _log(f"error: {error}")
 
 
 def run(event: PushEvent, client: GitHubClient, backend: Backend) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scripts import escaping
 from scripts.jobs import outcomes, states
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
     metric = data["metric"]["id"] or "metric"
     parts = [_heading(data), _best(data, metric), _facts(data), _used(data)]
     if data["error"]:
-        parts.append(f"> **Error:** {_inline(data['error'])}")
+        parts.append(f"> **Error:** {escaping.text(data['error'])}")
     trials = data["trials"][:shown]
     omitted = len(data["trials"]) - shown
     if omitted:
@@ -88,7 +89,7 @@ def _not_emulated(items: list[dict[str, str]]) -> str:
     if not items:
         return ""
     shown = ", ".join(
-        f"`{_code(item['field'])}`" + (f" ({_inline(item['value'])})" if item.get("value") else "")
+        escaping.code(item["field"]) + (f" ({escaping.text(item['value'])})" if item.get("value") else "")
         for item in items
     )
     return f"Not emulated here (recorded, without effect locally): {shown}."
@@ -97,7 +98,7 @@ def _not_emulated(items: list[dict[str, str]]) -> str:
 def _heading(data: dict[str, Any]) -> str:
     name = data["display_name"] or data["id"]
     backend = "Vertex AI" if data["backend"] == "vertex" else "local emulator"
-    return f"### Hyperparameter tuning `{_code(name)}`: {_state(data['state'])} ({backend})"
+    return f"### Hyperparameter tuning {escaping.code(name)}: {_state(data['state'])} ({backend})"
 
 
 def _state(state: str) -> str:
@@ -108,14 +109,15 @@ def _best(data: dict[str, Any], metric: str) -> str:
     best = data["best_trial"]
     goal = data["metric"]["goal"]
     if best is None:
-        return f"**No best trial yet**: no trial succeeded with a final `{_code(metric)}` ({goal})."
+        return f"**No best trial yet**: no trial succeeded with a final {escaping.code(metric)} ({goal})."
     lines = [
-        f"**Best trial {_inline(best['id'])}**: `{_code(metric)}` = **{_number(best['value'])}** ({goal})",
+        f"**Best trial {escaping.text(best['id'])}**: {escaping.code(metric)} = **{_number(best['value'])}** "
+        f"({goal})",
         "",
         "| hyperparameter | value |",
         "|---|---|",
     ]
-    lines += [f"| `{_code(key)}` | {_cell(value)} |" for key, value in best["parameters"].items()]
+    lines += [f"| {escaping.code(key)} | {_cell(value)} |" for key, value in best["parameters"].items()]
     return "\n".join(lines)
 
 
@@ -157,15 +159,15 @@ def _used(data: dict[str, Any]) -> str:
         f"{_hours(data['machine_hours'])} machine-hours" + (f" ({pools} per trial)" if pools else "")
     )
     if data["cost"] is None:
-        cost = f"cost {_inline(estimate['not_known'] or 'not known')}"
+        cost = f"cost {escaping.text(estimate['not_known'] or 'not known')}"
         if estimate["not_known"] and estimate["not_known"].startswith("not known for "):
-            cost += (
-                f" (`python -m scripts prices --refresh --region {_code(estimate['region'])}` fetches them)"
-            )
+            refresh = f"python -m scripts prices --refresh --region {estimate['region']}"
+            cost += f" ({escaping.code(refresh)} fetches them)"
     else:
+        # The citation of our own price table, as the plan shows it: its source stays a link.
         cost = (
             f"estimated cost **{_money(data['cost'], estimate['currency'])}** at "
-            f"{_inline(estimate['prices'])}; no discounts, storage, network or start-up time"
+            f"{estimate['prices']}; no discounts, storage, network or start-up time"
         )
     text = f"**Used** (estimate): {hours}; {cost}."
     if not estimate.get("billed", True):
@@ -209,7 +211,7 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
     keys: list[str] = []
     for trial in trials:
         keys += [key for key in trial["parameters"] if key not in keys]
-    header = ["trial", f"`{_code(metric)}`", "state", *(f"`{_code(k)}`" for k in keys), "time"]
+    header = ["trial", escaping.code(metric), "state", *(escaping.code(k) for k in keys), "time"]
     gpus = any(t.get("accelerator_hours") for t in trials)
     priced = any(t.get("cost") is not None for t in trials)
     if gpus:
@@ -221,7 +223,7 @@ def _table(trials: list[dict[str, Any]], metric: str, *, job_links: bool) -> str
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for trial in trials:
         row = [
-            _inline(trial["id"]),
+            escaping.text(trial["id"]),
             _number(trial["value"]) if trial["value"] is not None else "–",
             _outcome(trial),
             *(_cell(trial["parameters"].get(k, "")) for k in keys),
@@ -244,10 +246,10 @@ def _links(data: dict[str, Any]) -> str:
     if "console" in links:
         items.append(f"[Vertex AI console]({links['console']})")
     if "run" in links:
-        items.append(f"run directory `{_code(links['run'])}`")
+        items.append(f"run directory {escaping.code(links['run'])}")
     if "outputs" in links:
-        items.append(f"trial outputs `{_code(links['outputs'])}`")
-    items.append(f"job `{_code(data['job'])}`")
+        items.append(f"trial outputs {escaping.code(links['outputs'])}")
+    items.append(f"job {escaping.code(data['job'])}")
     return " · ".join(items)
 
 
@@ -256,7 +258,7 @@ def _fallback(data: dict[str, Any], limit: int) -> str:
     best = data["best_trial"]
     lines = [_heading(data)]
     if best is not None:
-        lines.append(f"Best trial {_inline(best['id'])}: {_number(best['value'])}.")
+        lines.append(f"Best trial {escaping.text(best['id'])}: {_number(best['value'])}.")
     lines.append("The full summary is too long for a comment; `report --format json` has it.")
     text = "\n\n".join(line[: max(0, limit // 4)] for line in lines) + "\n"
     return text if len(text) <= limit else ""
@@ -294,31 +296,22 @@ def _outcome(trial: dict[str, Any]) -> str:
     outcome = trial["outcome"]
     why = outcomes.untagged(reason, outcome)
     if outcome in ("collapsed", "diverged") and why != reason:
-        return _inline(why)
+        return escaping.text(why)
     if outcome in ("failed", "infeasible", "stopped") and reason:
         if len(why) > REASON_LIMIT:
             why = why[: REASON_LIMIT - 1] + "…"
-        return _inline(f"{outcome}: {why}")
+        return escaping.text(f"{outcome}: {why}")
     return outcome
 
 
 def _cell(value: Any) -> str:
-    return _number(value) if isinstance(value, int | float) else _inline(str(value))
-
-
-def _inline(text: str) -> str:
-    """Text safe inside a table cell or a line: no line breaks, pipes or HTML."""
-    text = " ".join(str(text).split())
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-
-
-def _code(text: str) -> str:
-    """Text safe inside a `code span` (and a table cell)."""
-    return " ".join(str(text).split()).replace("`", "'").replace("|", "\\|")
+    """A parameter's value in a table cell: a number as a number, anything else as inert text."""
+    return _number(value) if isinstance(value, int | float) else escaping.text(value)
 
 
 def _quoted(text: str) -> str:
-    """Text safe inside a Mermaid double-quoted string."""
+    """Text safe inside a Mermaid double-quoted string (Mermaid's, not Markdown's: `scripts.escaping`
+    is for Markdown and logs): one line, no double quote to end the string."""
     return " ".join(str(text).split()).replace('"', "'")
 
 

@@ -33,7 +33,7 @@ HOSTILE = [
     "a | b || c",
     "::add-mask::x",
     "<!-- hpt:record head=f -->",
-    "*bold* _em_ ~~gone~~ $x^2$ \\",
+    "*bold* _em_ __strong__ a_b_c ~~gone~~ $x^2$ \\",
     "- item",
     "1. item",
     "---",
@@ -72,8 +72,8 @@ def test_text_in_a_paragraph_is_the_value_and_nothing_else(value):
     assert quote.tag == "blockquote" and stray == []
     assert [tag for tag in quote.tags()] == ["p"]  # no heading, image, link, emphasis, code, HTML
     assert quote.text.strip().replace(ZWSP, "") == shown(value)
-    assert not LIVE_MENTION.search(quote.text)
-    assert "://" not in quote.text and "www." not in quote.text  # nothing to autolink
+    assert not LIVE_MENTION.search(quote.prose())
+    assert "https://" not in quote.text and "www." not in quote.text  # nothing to autolink
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -93,6 +93,14 @@ def test_any_text_renders_as_its_own_characters_in_a_cell(value):
 
 
 @given(MARKDOWN_TEXT)
+def test_any_text_renders_as_its_own_characters_at_the_start_of_a_line(value):
+    root, stray = parse(f"> {escaping.text(value)}\n")
+    (quote,) = root.find("blockquote")
+    assert stray == [] and quote.tags() in ([], ["p"])
+    assert quote.text.strip().replace(ZWSP, "") == shown(value).replace(ZWSP, "")
+
+
+@given(MARKDOWN_TEXT)
 def test_any_text_renders_as_its_own_characters_in_a_code_span(value):
     cell, stray = _cell(escaping.code(value))
     expected = shown(value)
@@ -106,13 +114,29 @@ def test_any_text_renders_as_its_own_characters_in_a_code_span(value):
 def test_text_escapes_what_builds_structure_and_leaves_plain_words_alone():
     assert escaping.text("relu") == "relu" and escaping.text("-0.5") == "-0.5" and escaping.text(1.5) == "1.5"
     assert escaping.text("a\nb\r\nc") == "a b c"
+    assert escaping.text("learning_rate") == "learning_rate"  # no emphasis between two letters
+    assert escaping.text("__approved__ _x_") == "\\_\\_approved\\_\\_ \\_x\\_"
     assert escaping.text("</details>") == "&lt;/details&gt;"
-    assert escaping.text("### x") == "\\#\\#\\# x"
-    assert escaping.text("![b](u)") == "\\!\\[b\\]\\(u\\)"
+    assert (
+        escaping.text("### x") == "\\### x" and escaping.text("pull request #5 (x)") == "pull request #5 (x)"
+    )
+    assert escaping.text("![b](u)") == "\\![b\\](u)" and escaping.text("args[1]") == "args[1]"
     assert escaping.text("@org/admins") == "@&#8203;org/admins"
     assert escaping.text("https://e.x") == "https:&#8203;//e.x"
+    assert escaping.text("gs://bucket/x") == "gs://bucket/x"  # not a link on GitHub: left alone
     assert escaping.text("a|b") == "a\\|b"
     assert escaping.text("- x") == "\\- x" and escaping.text("2. x") == "2\\. x"
+
+
+def test_no_value_defines_a_link_that_another_value_uses():
+    document = [
+        f"> {escaping.text('[x]: https://evil.example/a')}",
+        "",
+        f"> {escaping.text('see [x] and [x][]')}",
+    ]
+    root, stray = parse("\n".join(document) + "\n")
+    assert root.find("a") == [] and stray == []
+    assert "[x]: https://evil.example/a" in root.text.replace(ZWSP, "")
 
 
 def test_code_fences_past_any_backtick_run_and_writes_pipes_for_a_table():
@@ -150,3 +174,18 @@ def test_a_log_line_shows_breaks_as_escapes():
     assert escaping.log_line("a\r\nb\u2028c") == "a\\r\\nb\\u2028c"
     assert escaping.log_line("::add-mask::x") == f":{ZWSP}:add-mask:{ZWSP}:x"
     assert escaping.log_line("plain text: ok") == "plain text: ok"
+
+
+@given(st.text(alphabet=st.one_of(st.sampled_from(list(":#[ \n\r\x1b\u2028")), st.characters()), max_size=30))
+def test_any_log_line_is_one_line_with_no_command_in_it(value):
+    line = escaping.log_line(value)
+    assert line.splitlines() in ([], [line]) and "::" not in line and "##[" not in line
+    line.encode("utf-8")  # printable, whatever surrogates the value held
+
+
+@given(st.lists(MARKDOWN_TEXT, max_size=4))
+def test_any_lines_stay_inside_one_code_block(lines):
+    block = escaping.fenced(lines)
+    root, stray = parse("\n".join(block) + "\n")
+    assert stray == [] and root.tags() == ["pre", "code"]
+    assert root.find("code")[0].text == "".join(f"{line}\n" for line in block[1:-1]).replace("\x00", "\ufffd")
