@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from scripts import escaping
 from scripts.errors import UserError
 
 SUBCOMMANDS = {
@@ -134,7 +135,7 @@ def build_summary(env: dict[str, str] | os._Environ) -> str:
     lines = ["### Trainer image", ""]
     if image and digest:
         state = "built" if env.get("BUILD_BUILT") == "true" else "already built (its inputs are unchanged)"
-        lines.append(f"`{image}@{digest}`: {state}")
+        lines.append(f"{escaping.code(f'{image}@{digest}')}: {state}")
     else:
         lines.append(
             "The build did not finish; see the step's log" + (" and the build log below." if log_url else ".")
