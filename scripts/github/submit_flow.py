@@ -52,14 +52,15 @@ def compile_all(
     """(every experiment compiled, []) or ([], why each that failed could not be compiled).
 
     A `file` other than this checkout's (a pull request's) defines the study only: where and as
-    whom the jobs run (`compiling.TRUSTED_FIELDS`) comes from this checkout's file, the default
-    branch's, and the repository variables it reads.
+    whom the jobs run, and where trials read and write, is decided by this checkout's file, the
+    default branch's, and the repository variables it reads (`scripts.github.trust`).
     """
     trusted = None
     try:
         if file is not None:
             trusted = context.load(experiments_file())
-        loaded = context.load(file or experiments_file())
+        # A pull request's file is named as its author knows it, not by its temporary copy.
+        loaded = context.load(file, "experiments.yaml") if file else context.load(experiments_file())
     except UserError as error:
         _log_error(error)
         return [], [bodies.Submitted(experiment, error=last_line(error)) for experiment in experiments]
