@@ -60,7 +60,10 @@ def source_files(root: Path, rules: ignore.IgnoreFile) -> list[str]:
 
 def build_archive(root: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> SourceArchive:
     """A reproducible `.tar.gz` of the files under `root` that its ignore file keeps."""
-    rules = ignore.load(root)
+    try:
+        rules = ignore.load(root)
+    except ignore.IgnoreFileError as error:
+        raise ArchiveError(str(error)) from None
     members = source_files(root, rules)
     if not members:
         raise ArchiveError(f"{rules.name} excludes every file under {root}: nothing to build")

@@ -2,29 +2,39 @@
 
 Two ignore-file dialects, each with the semantics of the tool that owns it:
 
-- `.gcloudignore` (what `gcloud builds submit` reads): gitignore rules. A pattern without a `/`
-  (other than a trailing one) matches a name at any depth; a leading or inner `/` anchors it to
-  the root; a trailing `/` matches directories only; `*` and `?` stop at `/`; `**` spans
-  directories; `!` re-includes, except under a directory that is itself excluded (git does not
-  descend into it). `#!include:FILE` pulls in another ignore file, as gcloud does.
+- `.gcloudignore` (what `gcloud builds submit` reads): gitignore rules, decided by pathspec's
+  `GitIgnoreSpec`, plus the one rule it leaves to the caller: git does not descend into an
+  excluded directory, so `!` cannot re-include anything under one. `#!include:FILE` pulls in
+  another ignore file, as gcloud does. A line that is no pattern is an error naming its line.
 - `.dockerignore` (what `docker build` reads): every pattern is anchored to the root (a leading
   `/` is dropped, paths are cleaned); `*` and `?` stop at `/`; `**` spans directories; a pattern
   that matches a directory excludes everything under it; later lines win, so `!` re-includes a
   path even under an excluded directory, and `*` followed by `!name` lines makes an allowlist.
+  pathspec has no such dialect (its patterns float to any depth, as in gitignore, and a bare
+  `*.pyc` here matches only at the root), so Docker's matcher is the small one below.
 
 `.gcloudignore` wins when both exist, as it does for gcloud.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pathspec
+from pathspec.patterns.gitignore import GitIgnorePatternError
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
 GCLOUDIGNORE = ".gcloudignore"
 DOCKERIGNORE = ".dockerignore"
+
+
+class IgnoreFileError(Exception):
+    """An ignore file holds a line that is no pattern; the message names the file and line."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ def load(root: Path) -> IgnoreFile:
 
 def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
     lines: list[str] = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         if line.startswith("#!include:"):
             included = (root / line.removeprefix("#!include:").strip()).resolve()
             if included in seen or included == path.resolve():
@@ -66,6 +76,11 @@ def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozense
             if included.is_file():
                 lines.extend(_gcloudignore_lines(included, root, seen | {path.resolve()}))
             continue
+        try:
+            GitIgnoreSpecPattern(line)
+        except GitIgnorePatternError:
+            where = f"{os.path.relpath(path, root)}:{number}"
+            raise IgnoreFileError(f"{where}: {line!r} is not a gitignore pattern: fix or remove it") from None
         lines.append(line)
     return lines
 
@@ -121,7 +136,6 @@ def _parents(path: str) -> list[str]:
 class _Rule:
     regex: re.Pattern[str]
     negated: bool
-    dir_only: bool = False
 
 
 class DockerignoreRules:
@@ -164,40 +178,14 @@ class DockerignoreRules:
 
 
 class GitignoreRules:
-    """`.gitignore` semantics (which `.gcloudignore` uses)."""
+    """`.gitignore` semantics (which `.gcloudignore` uses), by pathspec's `GitIgnoreSpec`."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.rules: list[_Rule] = []
-        for raw in lines:
-            line = raw.rstrip("\n")
-            # Trailing spaces are ignored unless escaped.
-            while line.endswith(" ") and not line.endswith("\\ "):
-                line = line[:-1]
-            if not line or line.startswith("#"):
-                continue
-            negated = line.startswith("!")
-            if negated or line.startswith("\\!") or line.startswith("\\#"):
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            if not line:
-                continue
-            anchored = "/" in line
-            line = line.lstrip("/")
-            regex = _translate(line) if anchored else "(?:.*/)?" + _translate(line)
-            self.rules.append(_Rule(re.compile(regex + r"\Z"), negated, dir_only))
-
-    def _match(self, path: str, is_dir: bool) -> bool:
-        matched = False
-        for rule in self.rules:
-            if rule.dir_only and not is_dir:
-                continue
-            if rule.regex.match(path):
-                matched = not rule.negated
-        return matched
+        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(self, path: str, is_dir: bool = False) -> bool:
-        # Git never looks inside an excluded directory, so nothing under it can be re-included.
-        if any(self._match(parent, True) for parent in _parents(path)):
+        # pathspec decides one path (a directory by its trailing `/`); git never looks inside an
+        # excluded directory, so nothing under one can be re-included, which pathspec leaves to us.
+        if any(self.spec.match_file(parent + "/") for parent in _parents(path)):
             return True
-        return self._match(path, is_dir)
+        return self.spec.match_file(path + "/" if is_dir else path)

@@ -88,6 +88,12 @@ def test_an_oversized_source_is_refused_naming_the_largest_files(tree):
         archive.build_archive(tree, max_bytes=1024)
 
 
+def test_a_gcloudignore_line_that_is_no_pattern_stops_the_archive_naming_the_line(tree):
+    (tree / ".gcloudignore").write_text(".git/\n!\n")
+    with pytest.raises(archive.ArchiveError, match=r"^\.gcloudignore:2: '!' is not a gitignore pattern"):
+        archive.build_archive(tree)
+
+
 def test_the_repository_archive_is_small_and_holds_only_image_inputs():
     source = archive.build_archive(REPO_ROOT)
     allowed = (".dockerignore", "Dockerfile", "requirements/", "trainer/")

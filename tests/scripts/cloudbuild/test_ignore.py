@@ -26,6 +26,8 @@ data/*
 out/
 !out/wanted.txt
 logs/**
+tmp**x
+notes[
 """
 PATHS = [
     "a.log",
@@ -53,6 +55,12 @@ PATHS = [
     "logs/today/x.txt",
     "logs",
     "src/main.py",
+    # `**` not next to a `/` is a `*` (it stops at `/`); an unclosed `[` matches nothing.
+    "tmpax",
+    "sub/tmpzx",
+    "tmp/x",
+    "tmpa/bx",
+    "notes[",
 ]
 
 
@@ -76,6 +84,15 @@ def test_gcloudignore_rules_decide_like_git(tmp_path):
     assert ours == by_git
     assert {"deep/er/b.log", "src/build/y.o", "docs/a/b/draft.md", "out/wanted.txt"} <= by_git
     assert not {"keep.log", "sub/top.txt", "data/small.csv", "src/main.py"} & by_git
+    assert {"tmpax", "sub/tmpzx"} <= by_git and not {"tmp/x", "tmpa/bx", "notes["} & by_git
+
+
+def test_a_gcloudignore_line_that_is_no_pattern_is_named_with_its_file_and_line(tmp_path):
+    (tmp_path / ".gitignore").write_text("*.secret\n")
+    (tmp_path / ".gcloudignore").write_text("# what gcloud skips\n#!include:.gitignore\nbuild/\nkeep\\\n")
+    with pytest.raises(ignore.IgnoreFileError) as raised:
+        ignore.load(tmp_path)
+    assert str(raised.value).startswith(".gcloudignore:4: 'keep\\\\' is not a gitignore pattern")
 
 
 def test_gitignore_cannot_reinclude_under_an_excluded_directory_but_dockerignore_can():
