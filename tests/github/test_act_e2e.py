@@ -117,6 +117,24 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
     assert sections(github.ours(5)[0]["body"])["command"].startswith("`/hpt plan` by @bob")
 
     with emulator(history.root, tmp_path / "state") as address:
+        # 1c. Before the merge, a member tunes the pull request's head: the command names the
+        # commit, the job takes the head's file with main's image by digest, and the submitting
+        # job follows it and posts its result.
+        github.pulls[5]["state"] = "open"
+        command = f"/hpt run wide {history.head[:7]}"
+        log = act(
+            "hpt-commands.yml",
+            "issue_comment",
+            payloads.issue_comment(5, command, "MEMBER"),
+            VERTEX_AI_EMULATOR_HOST=address,
+        )
+        github.pulls[5]["state"] = "closed"
+        found = sections(github.ours(5)[0]["body"])
+        assert found["command"].startswith(f"`{command}` by @bob: submitted {history.head[:12]} (spec `")
+        assert f"image {image}:{tag} is {image}@sha256:{'d' * 64}" in log
+        early = found["submitted:wide"].split("| `wide` | `", 1)[1].split("`", 1)[0]
+        assert f"result:{early}" in found
+
         # 2. The merge: the image is found, `wide` is submitted, the comment lists the job.
         log = act(
             "experiments.yml",
@@ -143,14 +161,20 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
     found = sections(comment["body"])
     # The merge's job followed its short job (HPT_FOLLOW_MINUTES, 20 by default) and posted the
     # result itself, with its files uploaded (the stand-in) and linked.
-    assert list(found) == [
-        "plan",
-        "command",
-        "refused:carol",
-        "submitted",
-        f"result:{job_id}",
-        f"files:{job_id}",
-    ]
+    assert sorted(found) == sorted(
+        [
+            "plan",
+            "command",
+            "refused:carol",
+            "submitted:wide",
+            f"result:{early}",
+            f"files:{early}",
+            "submitted",
+            f"result:{job_id}",
+            f"files:{job_id}",
+        ]
+    )
+    assert list(found)[:3] == ["plan", "command", "refused:carol"]
     assert "[workflow artifact](https://github.com/" in found[f"files:{job_id}"]
     assert (tmp_path / "artifacts").is_dir()
     assert "wide" in found[f"result:{job_id}"]
