@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scripts import images
 from scripts.errors import UserError
-from scripts.github.trust import Review, review
+from scripts.github.trust import review
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
@@ -69,30 +69,14 @@ class StepContext:
         pull_request: int | None = None,
         overrides: Sequence[str] = (),
         trusted: ExperimentsFile | None = None,
+        enforce: bool = True,
     ) -> CompiledExperiment:
         """Experiment `name` with `overrides` (`FIELD=VALUE`); raises `UserError` / `InvalidExperiments`.
 
         `trusted`: the default branch's file, when `experiments` is not (a pull request's): the
         experiment runs as `scripts.github.trust` lets it (where and as whom from the default
-        branch; refused when it chooses the container's environment or a storage location).
-        """
-        return self.compile_reviewed(
-            experiments, name, pull_request=pull_request, overrides=overrides, trusted=trusted
-        )[0]
-
-    def compile_reviewed(
-        self,
-        experiments: ExperimentsFile,
-        name: str,
-        *,
-        pull_request: int | None = None,
-        overrides: Sequence[str] = (),
-        trusted: ExperimentsFile | None = None,
-        enforce: bool = True,
-    ) -> tuple[CompiledExperiment, Review | None]:
-        """`compile`, and the trust review of an unmerged file (None for the default branch's).
-
-        `enforce=False` compiles what the review refuses too, for a plan that shows the refusals.
+        branch; refused when it chooses the container's environment or a storage location, unless
+        `enforce` is False: a plan shows the refusals instead).
         """
         from scripts.experiments import CompileContext, compile_experiment, parse_overrides
         from scripts.experiments.compiler import compile_checked
@@ -108,9 +92,9 @@ class StepContext:
             image_tag=self.image_tag,
         )
         if trusted is None:
-            return compile_experiment(experiments, name, context), None
+            return compile_experiment(experiments, name, context)
         experiment = variant(experiments, name, None, context.overrides, context.env)
         found = review(experiments, experiment, trusted)
         if enforce:
             found.enforce()
-        return compile_checked(dataclasses.replace(experiment, settings=found.settings), context), found
+        return compile_checked(dataclasses.replace(experiment, settings=found.settings), context)

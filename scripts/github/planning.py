@@ -18,7 +18,7 @@ from scripts.escaping import code
 from scripts.github import bodies
 from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import command_name
-from scripts.github.trust import Review
+from scripts.github.trust import Review, review
 
 if TYPE_CHECKING:
     from scripts.experiments import ExperimentsFile
@@ -125,15 +125,17 @@ def plan_markdown(
     the job `/hpt run` submits (`scripts.github.trust`), with what the pull request tried to
     decide and cannot, and the command line that runs it.
     """
+    from scripts.experiments import parse_overrides
+    from scripts.experiments.loader import variant
     from scripts.experiments.plan import render_plan
 
-    compiled, review = context.compile_reviewed(
-        experiments, name, overrides=overrides, trusted=trusted, enforce=False
-    )
+    compiled = context.compile(experiments, name, overrides=overrides, trusted=trusted, enforce=False)
     markdown = render_plan(compiled, base=base, file=file, env=dict(context.env), base_source=base_source)
-    if review is None:
+    if trusted is None:
         return markdown
-    return markdown + "\n" + "\n".join(run_lines(name, context.commit or "", review)) + "\n"
+    # The pull request's own settings, not the compiled ones (which hold the default branch's).
+    found = review(experiments, variant(experiments, name, None, parse_overrides(list(overrides))), trusted)
+    return markdown + "\n" + "\n".join(run_lines(name, context.commit or "", found)) + "\n"
 
 
 def run_lines(name: str, commit: str, review: Review) -> list[str]:
