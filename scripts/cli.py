@@ -53,6 +53,9 @@ COMMANDS: dict[str, Command] = {
     "status": Command("status", "Show a tuning job's state and trials."),
     "cancel": Command("cancel", "Cancel a tuning job (its running trials stop; finished trials are kept)."),
     "report": Command("report", "Summarize a tuning job: best trial, trial table, chart (markdown or json)."),
+    "promote": Command(
+        "promote", "Register a job's best (or named) trial's model as a Vertex AI Model Registry version."
+    ),
     "emulator": Command(
         "emulator", "Run the local Vertex AI JobService emulator as a standalone server (until Ctrl-C)."
     ),

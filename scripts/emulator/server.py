@@ -354,6 +354,10 @@ def _unary(function: Callable[[Any], Any], request_type: Any, response_serialize
 
 
 def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
+    # The Model Registry (what `promote` calls) beside the JobService, on the same store; imported
+    # here because it builds on this module's helpers.
+    from scripts.emulator import model_service
+
     def plain(message: Any) -> bytes:
         return message.SerializeToString()
 
@@ -392,6 +396,7 @@ def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
         grpc.method_handlers_generic_handler(
             INFO_SERVICE, {INFO_METHOD: _unary(service.info, empty_pb2.Empty.FromString, plain)}
         ),
+        *model_service.handlers(model_service.ModelService(service.store)),
     ]
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Trial
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Model, Trial
 from google.protobuf import timestamp_pb2
 
 from scripts.errors import UserError
@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS trials (
     pid_start_time INTEGER,
     stopped_early INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job_id, trial_id)
+);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    parent TEXT NOT NULL,
+    model BLOB NOT NULL,
+    PRIMARY KEY (name, version)
 );
 """
 
@@ -247,3 +254,94 @@ class Store:
                     int(record.stopped_early),
                 ),
             )
+
+    # -- models (the Model Registry's versions: scripts.emulator.model_service) ---------------------
+
+    def add_model_version(self, model: Model, *, first: bool) -> Model:
+        """Store `model` (named `.../models/ID`) as its model's next version, in one transaction.
+
+        `first`: version 1 of a new model, with the `default` alias (`ModelExists` when the id is
+        taken); else the highest version + 1 (`ModelMissing` when there is no such model). The new
+        version's aliases are taken off the versions that held them.
+        """
+        model = Model(model)
+        parent = model.name.split("/models/")[0]
+        stamp = now()
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT version, model FROM models WHERE name = ? ORDER BY version", (model.name,)
+            ).fetchall()
+            if first and rows:
+                raise ModelExists(model.name)
+            if not first and not rows:
+                raise ModelMissing(model.name)
+            version = rows[-1][0] + 1 if rows else 1
+            if first and "default" not in model.version_aliases:
+                model.version_aliases.insert(0, "default")
+            model.version_id = str(version)
+            model.create_time = Model.deserialize(rows[0][1]).create_time if rows else stamp
+            model.update_time = model.version_create_time = model.version_update_time = stamp
+            self._take_aliases(db, model.name, version, list(model.version_aliases), stamp)
+            db.execute(
+                "INSERT INTO models (name, version, parent, model) VALUES (?, ?, ?, ?)",
+                (model.name, version, parent, Model.serialize(model)),
+            )
+        return model
+
+    def model_versions(self, name: str) -> list[Model]:
+        """Every version of model `name`, oldest first (none: no such model)."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT model FROM models WHERE name = ? ORDER BY version", (name,)
+            ).fetchall()
+        return [Model.deserialize(row[0]) for row in rows]
+
+    def merge_version_aliases(
+        self, name: str, version: int, add: list[str], remove: list[str]
+    ) -> Model | None:
+        """Give version `version` of model `name` the aliases `add` (taken off the versions that held
+        them) and take `remove` off it; the version as it is then, or None when there is none."""
+        stamp = now()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT model FROM models WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+            if row is None:
+                return None
+            self._take_aliases(db, name, version, add, stamp)
+            model = Model.deserialize(row[0])
+            kept = [alias for alias in model.version_aliases if alias not in remove]
+            model.version_aliases = kept + [alias for alias in add if alias not in kept]
+            model.version_update_time = model.update_time = stamp
+            db.execute(
+                "UPDATE models SET model = ? WHERE name = ? AND version = ?",
+                (Model.serialize(model), name, version),
+            )
+        return model
+
+    @staticmethod
+    def _take_aliases(db: sqlite3.Connection, name: str, version: int, aliases: list[str], stamp) -> None:
+        """Aliases are unique within a model: take `aliases` off its other versions."""
+        if not aliases:
+            return
+        rows = db.execute(
+            "SELECT version, model FROM models WHERE name = ? AND version != ?", (name, version)
+        ).fetchall()
+        for other_version, blob in rows:
+            other = Model.deserialize(blob)
+            kept = [alias for alias in other.version_aliases if alias not in aliases]
+            if len(kept) != len(other.version_aliases):
+                other.version_aliases = kept
+                other.version_update_time = stamp
+                db.execute(
+                    "UPDATE models SET model = ? WHERE name = ? AND version = ?",
+                    (Model.serialize(other), name, other_version),
+                )
+
+
+class ModelExists(Exception):
+    """A new model's id is taken."""
+
+
+class ModelMissing(LookupError):
+    """A version's model does not exist."""

@@ -1,0 +1,160 @@
+"""Register a tuning job's best (or named) trial's model as a new version of its experiment's model.
+
+    python -m scripts promote JOB --backend local|vertex [--trial N] [--alias NAME]
+                              [--serving-image IMAGE] [--format table|json] [--project P] [--region R]
+
+The trial is the best SUCCEEDED one of an ended job (`scripts.results.trials`), or `--trial N`.
+Its model, `<base_output_directory>/<trial>/model` (the trial's `$AIP_MODEL_DIR`), is uploaded
+to the Model Registry of the job's project and region (`scripts.registry.promotion`). Promoting
+a trial again uploads nothing and prints the version that holds it. `--backend local` reads the
+job from the local state directory (or `VERTEX_AI_EMULATOR_HOST`) and registers it there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scripts.jobs.names import JobName
+    from scripts.registry.promotion import Promotion, Result
+    from scripts.vertex.backend import Backend
+
+
+def _alias(text: str) -> str:
+    from scripts.registry.names import alias_problem
+
+    problem = alias_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from scripts.commands.backend_args import add_backend_argument
+    from scripts.commands.format_args import add_format_argument
+    from scripts.commands.job_args import add_job_arguments
+    from scripts.registry.serving import default_serving_image
+
+    add_job_arguments(parser)
+    add_backend_argument(parser)
+    parser.add_argument(
+        "--trial", metavar="N", help="promote this trial (it must have SUCCEEDED); default: the best one"
+    )
+    parser.add_argument(
+        "--alias",
+        metavar="NAME",
+        type=_alias,
+        help="give the version this alias (moved from the version that has it), e.g. production",
+    )
+    parser.add_argument(
+        "--serving-image",
+        metavar="IMAGE",
+        help="the container that serves the model (default: Vertex AI's prebuilt TensorFlow CPU "
+        f"container nearest the job's region, e.g. {default_serving_image('us-central1')})",
+    )
+    add_format_argument(
+        parser,
+        {
+            "table": "the version registered (or already holding the trial), with its files and labels",
+            "json": "the model version as protobuf JSON",
+        },
+        default="table",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from scripts.commands.backend_args import local_backend
+    from scripts.vertex.backend import Backend
+
+    configured = Backend.from_environment()
+    if args.backend == "vertex":
+        return _promote(args, configured)
+    with local_backend(configured, resume=False) as backend:
+        return _promote(args, backend)
+
+
+def _promote(args: argparse.Namespace, backend: Backend) -> int:
+    from scripts.registry.client import model_service_client
+    from scripts.registry.promotion import choose_trial, plan_promotion, promote
+    from scripts.vertex.follow import get_job
+
+    name = _job_name(args, backend)
+    job = get_job(backend.job_service_client(name.location), str(name))
+    trial = choose_trial(job, args.trial)
+    promotion = plan_promotion(
+        job,
+        trial,
+        serving_image=args.serving_image,
+        alias=args.alias,
+        local_outputs=_local_outputs(backend, job.trial_job_spec.base_output_directory.output_uri_prefix),
+    )
+    result = promote(model_service_client(backend, name.location), promotion, emulator=backend.emulator)
+    _print(args, promotion, result)
+    return 0
+
+
+def _job_name(args: argparse.Namespace, backend: Backend) -> JobName:
+    """The JOB argument; locally a bare id may also be found among the state directory's jobs."""
+    from scripts.commands.job_args import resolve_job_name
+    from scripts.errors import UserError
+    from scripts.jobs.names import BARE_ID, parse_job_name
+
+    if args.backend == "local" and BARE_ID.match(args.job) and not (args.project or args.region):
+        from scripts.commands.list import list_jobs
+
+        for job in list_jobs(backend, "projects/-/locations/-"):
+            parsed = parse_job_name(job.name)
+            if parsed is not None and parsed.id == args.job:
+                return parsed
+        raise UserError(
+            f"no job {args.job} in the local backend ({backend.state_dir or backend.emulator}): "
+            "`python -m scripts list` shows its jobs"
+        )
+    return resolve_job_name(args.job, args.project, args.region)
+
+
+def _local_outputs(backend: Backend, prefix: str) -> Path | None:
+    """Where an emulator keeps the job's base output directory, when it says (None on Vertex AI)."""
+    from scripts.emulator.contract import OutsideStateDir
+
+    if not backend.is_emulator or not prefix:
+        return None
+    try:
+        where = backend.trial_outputs(prefix)
+    except OutsideStateDir:
+        return None
+    return Path(where) if where else None
+
+
+def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
+    from google.cloud.aiplatform_v1 import Model
+    from google.protobuf import json_format
+
+    version = result.model
+    if result.created:
+        headline = (
+            f"registered {result.version_name}: trial {promotion.trial_id} of {promotion.job}, "
+            f"{promotion.metric} {promotion.value:.6g}"
+        )
+    else:
+        headline = (
+            f"already promoted: {result.version_name} holds trial {promotion.trial_id} of {promotion.job}"
+        )
+        if result.aliases_added:
+            headline += f"; alias {', '.join(result.aliases_added)} moved to it"
+    if args.format == "json":
+        print(headline, file=sys.stderr)
+        print(json_format.MessageToJson(Model.pb(version), indent=2))
+        return
+    print(headline)
+    rows = {
+        "artifacts": version.artifact_uri,
+        "serving": version.container_spec.image_uri,
+        "aliases": ", ".join(version.version_aliases) or "-",
+        "labels": ", ".join(f"{key}={value}" for key, value in sorted(version.labels.items())),
+    }
+    for key, value in rows.items():
+        print(f"  {key:<10} {value}")
