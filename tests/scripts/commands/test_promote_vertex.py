@@ -142,3 +142,21 @@ def test_what_the_trainer_saves_is_read_from_the_trainers_own_flags():
 
     assert flags.build_parser().get_default("export_format") == serving.TRAINER_EXPORT_DEFAULT
     assert serving.SAVED_MODEL_FORMAT in flags.EXPORT_FORMATS
+
+
+def test_on_vertex_the_model_service_is_the_jobs_regional_endpoint(monkeypatch, tmp_path):
+    import json
+
+    from scripts.registry.client import model_service_client
+    from scripts.vertex.backend import Backend
+
+    monkeypatch.delenv("VERTEX_AI_EMULATOR_HOST", raising=False)
+    adc = tmp_path / "adc.json"  # `gcloud auth application-default login`'s file; loading it calls nothing
+    adc.write_text(
+        json.dumps({"type": "authorized_user", "client_id": "i", "client_secret": "s", "refresh_token": "t"})
+    )
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    assert (
+        model_service_client(Backend.vertex(), "europe-west4").api_endpoint
+        == "europe-west4-aiplatform.googleapis.com"
+    )
