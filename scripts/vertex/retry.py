@@ -1,27 +1,30 @@
-"""When to retry a JobService call, and how long to wait in between.
+"""When to retry a JobService call, and what a retry says.
 
 Transient codes (the service is briefly unavailable, overloaded, or a reply was lost) are
-retried with exponential backoff and jitter, a bounded number of times. Everything else is the
-caller's to explain: retrying a rejected request only repeats the rejection.
+retried by `google.api_core.retry.Retry` (exponential backoff with jitter), a bounded number of
+attempts; GAPIC methods take it as `retry=`. Everything else is the caller's to explain:
+retrying a rejected request only repeats the rejection.
 
 Every retry says so, one line on stderr before the wait (a dead address otherwise means half a
-minute of silence before the error):
+minute of silence before the error). `Retry` tells its `on_error` the error but not the wait it
+is about to draw, so the line names the attempt, not the wait:
 
-    retrying GetHyperparameterTuningJob in 1.6 s (UNAVAILABLE: failed to connect...; attempt 2 of 6)
+    retrying GetHyperparameterTuningJob (UNAVAILABLE: failed to connect...; attempt 2 of 6)
 """
 
 from __future__ import annotations
 
-import random
+import itertools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import google.auth.exceptions
 import grpc
 from google.api_core.exceptions import GoogleAPICallError
+from google.api_core.retry import Retry, exponential_sleep_generator
 
 T = TypeVar("T")
 
@@ -86,49 +89,55 @@ def describe_error(error: BaseException, limit: int = 160) -> str:
     return f"{code.name if code is not None else type(error).__name__}: {message}"
 
 
-def retry_message(method: str, error: BaseException, wait: float, attempt: int, max_attempts: int) -> str:
-    """The line a retry prints: what is retried, when, why, and which attempt comes next."""
-    return f"retrying {method} in {wait:.1f} s ({describe_error(error)}; attempt {attempt} of {max_attempts})"
-
-
 @dataclass
 class RetryPolicy:
-    """Exponential backoff with "equal jitter": each wait is between half and all of the delay.
+    """How a JobService call is retried: `max_attempts` in all, api_core's exponential backoff
+    between them (each wait drawn between 0 and a delay growing from `initial_delay` by
+    `multiplier`, at most `max_delay`).
 
-    `sleep` and `rng` are injectable so that tests run instantly and deterministically;
     `notify` receives the one line each retry prints (stderr by default; a live progress table
-    passes its own, so the line appears above the table instead of through it).
+    passes its own, so the line appears above the table instead of through it). `sleep` waits in
+    the create loop of `scripts.vertex.submit`, which `Retry` cannot express (it looks the jobs up
+    between attempts); looked up when a policy is made, so a test can replace `_sleep`.
     """
 
     max_attempts: int = 6
     initial_delay: float = 1.0
     multiplier: float = 2.0
     max_delay: float = 30.0
-    # Looked up when a policy is made, so a test can replace `_sleep` for a whole command.
     sleep: Callable[[float], None] = field(default_factory=lambda: _sleep)
-    rng: random.Random = field(default_factory=random.Random)
     notify: Callable[[str], None] = field(default_factory=lambda: _stderr)
 
-    def delay(self, retry_number: int) -> float:
-        """The wait before retry number `retry_number` (1 for the first retry)."""
-        ceiling = min(self.max_delay, self.initial_delay * self.multiplier ** (retry_number - 1))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+    def retry(self, method: str) -> Retry:
+        """The `Retry` for one call of the JobService method `method` (as a GAPIC `retry=`, or
+        around a function of one's own): transient errors retried, each retry announced, and
+        after `max_attempts` the last error raised as it came (`explain` turns it into a line)."""
+        attempts = itertools.count(2)
+
+        def on_error(error: Exception) -> None:
+            attempt = next(attempts)
+            if attempt > self.max_attempts:
+                # Retry bounds by time, not attempts; an error from on_error ends it, uncaught.
+                raise error
+            self.announce(method, error, attempt)
+
+        return Retry(
+            predicate=is_transient,
+            initial=self.initial_delay,
+            maximum=self.max_delay,
+            multiplier=self.multiplier,
+            timeout=None,
+            on_error=on_error,
+        )
 
     def call(self, operation: Callable[[], T], *, method: str) -> T:
-        """`operation()` (the JobService call `method`), retried on transient errors, each retry
-        announced through `notify`; the last error propagates."""
-        attempt = 1
-        while True:
-            try:
-                return operation()
-            except API_ERRORS as error:
-                if not is_transient(error) or attempt >= self.max_attempts:
-                    raise
-                wait = self.delay(attempt)
-                self.announce(method, error, wait, attempt + 1)
-                self.sleep(wait)
-                attempt += 1
+        """`operation()` (the JobService call `method`) under `retry(method)`."""
+        return self.retry(method)(operation)()
 
-    def announce(self, method: str, error: BaseException, wait: float, attempt: int) -> None:
-        """Say that `method` is tried again (attempt number `attempt`) in `wait` seconds, and why."""
-        self.notify(retry_message(method, error, wait, attempt, self.max_attempts))
+    def waits(self) -> Iterator[float]:
+        """The waits between the attempts of a loop of one's own: the same backoff as `retry`."""
+        return exponential_sleep_generator(self.initial_delay, self.max_delay, self.multiplier)
+
+    def announce(self, method: str, error: BaseException, attempt: int) -> None:
+        """The line a retry prints: what is tried again, why, and which attempt comes next."""
+        self.notify(f"retrying {method} ({describe_error(error)}; attempt {attempt} of {self.max_attempts})")

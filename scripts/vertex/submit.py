@@ -223,7 +223,7 @@ def submit_job(
     job = pin_images(compiled.job, notify) if names_images_by_digest(client) else compiled.job
     job = outputs.for_submission(job, existing, notify)  # not into the directory of a job before it
     request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
-    attempt = 1
+    attempt, waits = 1, policy.waits()
     while True:
         try:
             created = client.create_hyperparameter_tuning_job(
@@ -235,14 +235,14 @@ def submit_job(
                 raise explain(error, action=action, project=compiled.project, emulator=emulator) from None
             last = attempt >= policy.max_attempts
             if not last or is_ambiguous(error):
-                wait = policy.delay(attempt)
+                wait = next(waits)
                 if last:
                     notify(
                         f"CreateHyperparameterTuningJob failed ({describe_error(error)}; attempt {attempt} "
                         f"of {policy.max_attempts}); checking in {wait:.1f} s whether it was applied"
                     )
                 else:
-                    policy.announce(CREATE, error, wait, attempt + 1)
+                    policy.announce(CREATE, error, attempt + 1)
                 policy.sleep(wait)
             if is_ambiguous(error):
                 # The create may have been applied with its reply lost: look before creating again

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import random
 import re
+import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
+from google.api_core.retry import retry_unary
 from google.cloud.aiplatform_v1 import (
     ContainerSpec,
     CustomJobSpec,
@@ -100,14 +102,19 @@ class RecordedSleeps(list):
 
 
 @pytest.fixture
-def sleeps() -> RecordedSleeps:
-    return RecordedSleeps()
+def sleeps(monkeypatch) -> RecordedSleeps:
+    """Every wait between attempts, recorded instead of waited: the create loop's (the policy's
+    `sleep`) and api_core's `Retry`'s. `Retry` takes no sleep of ours: it calls `time.sleep` of its
+    own module, so that module's `time` is what stands in here (nothing runnable can)."""
+    recorded = RecordedSleeps()
+    monkeypatch.setattr(retry_unary, "time", SimpleNamespace(sleep=recorded, monotonic=time.monotonic))
+    return recorded
 
 
 @pytest.fixture
 def policy(sleeps) -> RetryPolicy:
     """Real backoff arithmetic, no real waiting."""
-    return RetryPolicy(sleep=sleeps, rng=random.Random(7))
+    return RetryPolicy(sleep=sleeps)
 
 
 @dataclass

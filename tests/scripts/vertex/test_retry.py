@@ -1,4 +1,5 @@
-"""Retries say what they retry, when, why, and which attempt comes next: one line each."""
+"""Retries (api_core's `Retry`) say what they retry, why, and which attempt comes next: one line
+each; a call that keeps failing ends with the one-line error its last failure explains."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ import grpc
 import pytest
 
 from scripts import cli
+from scripts.errors import UserError
 from scripts.vertex import retry
-from scripts.vertex.follow import get_job
+from scripts.vertex.follow import cancel_job, get_job
 from scripts.vertex.submit import submit
 from tests.fakes.job_service import Fault
 
 GET = "GetHyperparameterTuningJob"
 CREATE = "CreateHyperparameterTuningJob"
 LINE = re.compile(
-    r"^retrying (?P<method>\w+) in (?P<wait>\d+\.\d) s \((?P<code>[A-Z_]+): (?P<why>.*); "
-    r"attempt (?P<attempt>\d+) of (?P<of>\d+)\)$"
+    r"^retrying (?P<method>\w+) \((?P<code>[A-Z_]+): (?P<why>.*); attempt (?P<attempt>\d+) of (?P<of>\d+)\)$"
 )
 
 
-def test_each_retry_of_a_poll_is_one_line_naming_the_call_the_wait_the_cause_and_the_attempt(
+def test_each_retry_of_a_poll_is_one_line_naming_the_call_the_cause_and_the_attempt(
     fake, client, compiled, policy, sleeps
 ):
     job = submit(client, compiled, notify=lambda message: None)
@@ -40,8 +41,53 @@ def test_each_retry_of_a_poll_is_one_line_naming_the_call_the_wait_the_cause_and
     assert [m["code"] for m in parsed] == ["UNAVAILABLE", "INTERNAL"]
     assert parsed[0]["why"] == "backend down"
     assert [(m["attempt"], m["of"]) for m in parsed] == [("2", "6"), ("3", "6")]
-    # The line says the wait that follows it.
-    assert [float(m["wait"]) for m in parsed] == [round(wait, 1) for wait in sleeps]
+    # api_core's backoff: each wait at most a delay doubling from 1 s.
+    assert 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
+
+
+def test_a_call_that_keeps_failing_ends_after_the_last_attempt_with_its_one_line_error(
+    fake, client, compiled, policy, sleeps
+):
+    job = submit(client, compiled, notify=lambda message: None)
+    fake.fail(GET, *[Fault(grpc.StatusCode.UNAVAILABLE, "backend down")] * 10)
+    lines = []
+    policy.notify = lines.append
+
+    with pytest.raises(UserError) as raised:
+        get_job(client, job.name, policy)
+    assert str(raised.value) == (
+        f"reading job {job.name}: Vertex AI did not answer after several retries: try again later "
+        "(UNAVAILABLE: backend down)"
+    )
+    assert fake.count(GET) == policy.max_attempts == len(lines) + 1 == len(sleeps) + 1
+
+
+def test_a_permanent_error_of_a_cancel_is_one_line_at_once(fake, client, policy, sleeps):
+    name = "projects/demo-project/locations/us-central1/hyperparameterTuningJobs/1"
+    fake.fail("CancelHyperparameterTuningJob", Fault(grpc.StatusCode.PERMISSION_DENIED, "no cancel for you"))
+    with pytest.raises(UserError) as raised:
+        cancel_job(client, name, policy)
+    assert str(raised.value) == (
+        f"cancelling job {name}: permission denied: grant the identity in use (Application Default "
+        "Credentials, or the workload identity of the workflow) `roles/aiplatform.user` on project "
+        "demo-project (PERMISSION_DENIED: no cancel for you)"
+    )
+    assert fake.count("CancelHyperparameterTuningJob") == 1 and sleeps == []
+
+
+def test_a_gapic_call_takes_the_policy_as_its_retry(fake, client, compiled, policy, sleeps):
+    job = submit(client, compiled, notify=lambda message: None)
+    fake.fail(
+        GET, Fault(grpc.StatusCode.DEADLINE_EXCEEDED, "slow"), Fault(grpc.StatusCode.UNAVAILABLE, "down")
+    )
+    lines = []
+    policy.notify = lines.append
+
+    got = client.get_hyperparameter_tuning_job(
+        name=job.name, retry=policy.retry(GET), timeout=retry.CALL_TIMEOUT
+    )
+    assert got.name == job.name and fake.count(GET) == 3 and len(sleeps) == 2
+    assert [LINE.match(line)["code"] for line in lines] == ["DEADLINE_EXCEEDED", "UNAVAILABLE"]
 
 
 def test_a_rejected_call_is_not_retried_and_says_nothing(fake, client, policy, sleeps):
@@ -64,20 +110,18 @@ def test_a_retried_create_and_lookup_say_which_call_they_repeat(fake, client, co
     ]
 
 
-def test_a_dead_emulator_address_shows_every_retry_before_the_error(monkeypatch, capsys):
+def test_a_dead_emulator_address_shows_every_retry_before_the_error(monkeypatch, capsys, sleeps):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("VERTEX_AI_EMULATOR_HOST", f"127.0.0.1:{port}")
-    waits = []
-    monkeypatch.setattr(retry, "_sleep", waits.append)
 
     status = cli.main(["status", "projects/p/locations/us-central1/hyperparameterTuningJobs/1"])
     err = capsys.readouterr().err.splitlines()
 
     assert status == 1
     retries = [LINE.match(line) for line in err[:-1]]
-    assert all(retries) and len(retries) == len(waits) == retry.RetryPolicy().max_attempts - 1, err
+    assert all(retries) and len(retries) == len(sleeps) == retry.RetryPolicy().max_attempts - 1, err
     assert {m["method"] for m in retries} == {GET} and {m["code"] for m in retries} == {"UNAVAILABLE"}
     assert [int(m["attempt"]) for m in retries] == list(range(2, len(retries) + 2))
     assert err[-1].startswith("error: reading job") and f"127.0.0.1:{port}" in err[-1]
