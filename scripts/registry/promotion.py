@@ -266,7 +266,7 @@ def promote(
 
     policy = policy or RetryPolicy()
     step = ["ListModelVersions"]  # the call under way, named in retry messages and errors
-    attempt = 1
+    attempt, waits = 1, policy.waits()
     while True:
         try:
             return _attempt(client, promotion, step)
@@ -278,10 +278,9 @@ def promote(
                     project=promotion.parent.split("/")[1],
                     emulator=emulator,
                 ) from None
-            wait = policy.delay(attempt)
             attempt += 1
-            policy.announce(step[0], error, wait, attempt)
-            policy.sleep(wait)
+            policy.announce(step[0], error, attempt)
+            policy.sleep(next(waits))
 
 
 def _attempt(client: ModelServiceClient, promotion: Promotion, step: list[str]) -> Result:
