@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Not the GAPIC client's `parse_hyperparameter_tuning_job_path` / `parse_common_location_path`:
+# they match `.+?` per segment, so a trial's name would parse as a job whose id is `42/trials/2`
+# and a job's name as a parent (tests/scripts/jobs/test_names.py); and importing that client's
+# module takes about 1.1 s, against 0.05 s for this one.
 _JOB_NAME = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/hyperparameterTuningJobs/(?P<id>[^/]+)$"
 )
