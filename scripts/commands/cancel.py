@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scripts.commands.job_args import add_job_arguments, job_and_client
+from scripts.commands.job_args import add_job_arguments, job_and_service
 from scripts.jobs import states
 
 
@@ -15,17 +15,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scripts.vertex.follow import PollSchedule, cancel_job, follow, get_job, is_terminal
+    from scripts.vertex.follow import PollSchedule, is_terminal
 
-    name, _, client = job_and_client(args)
-    job = get_job(client, str(name))
+    name, service = job_and_service(args)
+    job = service.get(str(name))
     if is_terminal(job):
         # Cancelling an ended job is an error on Vertex (FAILED_PRECONDITION); say so plainly instead.
         print(f"{name} already ended: {states.short(job.state.name)}", file=sys.stderr)
         return 0
-    cancel_job(client, str(name))
+    service.cancel(str(name))
     print(f"cancellation requested for {name}", file=sys.stderr)
     if args.wait:
-        job = follow(client, str(name), schedule=PollSchedule(initial=2.0, maximum=15.0))
+        job = service.follow(str(name), schedule=PollSchedule(initial=2.0, maximum=15.0))
         print(f"{name}: {states.short(job.state.name)}", file=sys.stderr)
     return 0

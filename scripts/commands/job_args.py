@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
 from scripts.jobs.names import BARE_ID, JobName, parse_job_name
 from scripts.vertex.backend import Backend
-
-if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import JobServiceClient
+from scripts.vertex.service import JobService
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +40,7 @@ def resolve_job_name(text: str, project: str | None = None, region: str | None =
     return JobName(project, region, text)
 
 
-def job_and_client(args: argparse.Namespace) -> tuple[JobName, Backend, JobServiceClient]:
-    """The job the arguments name, the backend that holds it, and a client for the job's region."""
+def job_and_service(args: argparse.Namespace) -> tuple[JobName, JobService]:
+    """The job the arguments name, and the JobService of the backend that holds it."""
     name = resolve_job_name(args.job, args.project, args.region)
-    backend = Backend.from_environment()
-    return name, backend, backend.job_service_client(name.location)
+    return name, JobService(Backend.from_environment())

@@ -139,7 +139,6 @@ def list_jobs(
     """The jobs under `parent` that match, newest first (create time, then name)."""
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
-    from scripts.vertex.client import emulator_address
     from scripts.vertex.errors import explain
     from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
 
@@ -159,7 +158,7 @@ def list_jobs(
             error,
             action=f"listing the jobs of {parent}",
             project=parent.split("/")[1],
-            emulator=emulator_address(client),
+            emulator=backend.emulator,
         ) from None
     return sorted(jobs, key=lambda job: (_created(job), job.name), reverse=True)
 

@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace, backend: Backend) -> int:
     from scripts.registry.client import model_service_client
     from scripts.registry.promotion import choose_trial, plan_promotion, promote
-    from scripts.vertex.follow import get_job
+    from scripts.vertex.service import JobService
 
     name = _job_name(args, backend)
-    job = get_job(backend.job_service_client(name.location), str(name))
+    job = JobService(backend).get(str(name))
     trial = choose_trial(job, args.trial)
     promotion = plan_promotion(
         job,

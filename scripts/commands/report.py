@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from scripts.commands.format_args import add_format_argument
-from scripts.commands.job_args import add_job_arguments, job_and_client
+from scripts.commands.job_args import add_job_arguments, job_and_service
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from scripts.results.markdown import COMMENT_LIMIT, render_summary
     from scripts.results.summary import summary
-    from scripts.vertex.follow import get_job
 
-    name, backend, client = job_and_client(args)
-    job = get_job(client, str(name))
+    name, service = job_and_service(args)
+    job = service.get(str(name))
+    backend = service.backend
     data = summary(job, backend=backend, run_dir=backend.linked_run_dir(job.name))
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"

@@ -15,7 +15,9 @@ from scripts.errors import ExitStatus, UserError
 from scripts.vertex.backend import Backend
 
 if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.vertex.service import JobService
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,12 +144,12 @@ def _refuse_over_budget(compiled) -> None:
 def _submit_and_follow(
     args: argparse.Namespace, compiled, backend: Backend, *, wait: bool, cancel_on_interrupt: bool
 ) -> int:
-    from scripts.vertex.follow import PollSchedule, exit_status, follow
+    from scripts.vertex.follow import PollSchedule, exit_status
     from scripts.vertex.jobjson import to_json
-    from scripts.vertex.submit import submit
+    from scripts.vertex.service import JobService
 
-    client = backend.job_service_client(compiled.location)
-    job = submit(client, compiled, force=args.force)
+    service = JobService(backend)
+    job = service.submit(compiled, force=args.force).job
     _say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
     if not wait:
         if args.format == "json":
@@ -161,26 +163,26 @@ def _submit_and_follow(
         maximum=args.max_poll_interval or (5.0 if local else 60.0),
     )
     try:
-        job = follow(client, job.name, schedule=schedule)
+        job = service.follow(job.name, schedule=schedule)
     except KeyboardInterrupt:
         if not cancel_on_interrupt:
             _say(f"stopped following; the job goes on. Cancel it with: python -m scripts cancel {job.name}")
             return ExitStatus.INTERRUPTED
-        job = _cancel_and_settle(client, job.name)
+        job = _cancel_and_settle(service, job.name)
         _finish(args, job, backend)
         return ExitStatus.INTERRUPTED
     _finish(args, job, backend)
     return exit_status(job)
 
 
-def _cancel_and_settle(client: JobServiceClient, name: str) -> HyperparameterTuningJob:
+def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJob:
     """Ctrl-C on a local run: cancel the job and wait until its trials have stopped."""
-    from scripts.vertex.follow import PollSchedule, cancel_job, follow
+    from scripts.vertex.follow import PollSchedule
 
     _say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
-    cancel_job(client, name)
+    service.cancel(name)
     try:
-        return follow(client, name, schedule=PollSchedule(initial=0.5, maximum=2.0))
+        return service.follow(name, schedule=PollSchedule(initial=0.5, maximum=2.0))
     except KeyboardInterrupt:
         raise UserError(f"stopped waiting; {name} is being cancelled") from None
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 
 from scripts.commands.format_args import add_format_argument
-from scripts.commands.job_args import add_job_arguments, job_and_client
+from scripts.commands.job_args import add_job_arguments, job_and_service
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,17 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scripts.results.trials import best_trial, final_value, objective
-    from scripts.vertex.follow import get_job
     from scripts.vertex.jobjson import to_json
     from scripts.vertex.progress import ProgressDisplay
 
-    name, backend, client = job_and_client(args)
-    job = get_job(client, str(name))
+    name, service = job_and_service(args)
+    job = service.get(str(name))
     if args.format == "json":
         print(to_json(job))
         return 0
     print(f"{job.name} ({job.display_name})")
-    url = backend.console_url(job.name)
+    url = service.backend.console_url(job.name)
     if url:
         print(url)
     for line in ProgressDisplay.table(job, dt.datetime.now(dt.UTC)):

@@ -20,14 +20,17 @@ from scripts.github import runner
 from scripts.github.report_flow import report
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.jobs import labels, states
+from scripts.vertex.follow import PollSchedule
 
 if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
     from scripts.github.api import GitHubClient
     from scripts.vertex.backend import Backend
 
 FOLLOW_VARIABLE = "HPT_FOLLOW_MINUTES"
-# Polls start quick (short jobs) and settle at this interval: a result is posted at most this
-# long after its job ends.
+# Polls start quick (short jobs) and settle at this interval (growing while nothing changes): a
+# result is posted at most this long after its job ends.
 FIRST_INTERVAL, MAX_INTERVAL = 5.0, 30.0
 
 
@@ -54,32 +57,22 @@ def follow_and_report(
     Returns the names of the jobs still running at the end of the window (the scheduled
     reporter posts those).
     """
-    from scripts.jobs.names import parse_job_name
-    from scripts.vertex.follow import get_job
-
     tuning = TuningJobs(backend)
-    deadline = clock() + minutes * 60
-    pending = list(dict.fromkeys(job_names))
-    interval = FIRST_INTERVAL
-    while pending:
-        ended: list[EndedJob] = []
-        for name in list(pending):
-            parsed = parse_job_name(name)
-            job = get_job(tuning.client(parsed.location if parsed else ""), name)
-            if states.is_terminal(job.state.name):
-                pending.remove(name)
-                pull = job.labels.get(labels.PULL_REQUEST, "")
-                experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
-                ended.append(EndedJob(name, experiment, int(pull) if pull.isdigit() else None, job))
-                print(f"{name} ended: {states.short(job.state.name)}", file=sys.stderr)
-        if ended:
-            counts = report(ended, client(), tuning.markdown, include_unlinked=True)
-            print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
-        left = deadline - clock()
-        if not pending or left <= 0:
-            break
-        sleep(min(interval, left))
-        interval = min(MAX_INTERVAL, interval * 1.5)
+
+    def post(jobs: list[HyperparameterTuningJob]) -> None:
+        ended = []
+        for job in jobs:
+            print(f"{job.name} ended: {states.short(job.state.name)}", file=sys.stderr)
+            pull = job.labels.get(labels.PULL_REQUEST, "")
+            experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
+            ended.append(EndedJob(job.name, experiment, int(pull) if pull.isdigit() else None, job))
+        counts = report(ended, client(), tuning.markdown, include_unlinked=True)
+        print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
+
+    schedule = PollSchedule(initial=FIRST_INTERVAL, maximum=MAX_INTERVAL)
+    _, pending = tuning.service.poll(
+        job_names, minutes=minutes, schedule=schedule, on_ended=post, sleep=sleep, clock=clock
+    )
     runner.set_output("results", tuning.results_output())
     if pending:
         runner.notice(

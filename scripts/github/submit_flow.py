@@ -23,8 +23,6 @@ from scripts.github.planning import changed
 from scripts.github.publish import publish
 
 if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import JobServiceClient
-
     from scripts.experiments import CompiledExperiment
     from scripts.vertex.backend import Backend
 
@@ -97,7 +95,7 @@ def submit_all(
     """
     import dataclasses
 
-    from scripts.vertex.submit import submit_job
+    from scripts.vertex.service import JobService
 
     context = StepContext.resolve(environment.trusted())
     if commit is not None:
@@ -110,13 +108,11 @@ def submit_all(
     refused = _over_budget(compiled, context.env)
     if refused:
         return refused, False
-    clients: dict[str, JobServiceClient] = {}
+    service = JobService(backend)
     submitted, all_ok = [], True
     for each in compiled:
         try:
-            if each.location not in clients:
-                clients[each.location] = backend.job_service_client(each.location)
-            submission = submit_job(clients[each.location], each, force)
+            submission = service.submit(each, force)
         except UserError as error:
             _log_error(error)
             submitted.append(bodies.Submitted(each.name, error=f"run {each.name}: {last_line(error)}"))

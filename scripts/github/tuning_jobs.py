@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from scripts.errors import UserError
 from scripts.github.compiling import last_line
 from scripts.jobs import labels, states
-from scripts.jobs.names import job_id, parse_job_name
+from scripts.jobs.names import job_id
 
 if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
     from scripts.vertex.backend import Backend
 
@@ -35,7 +35,7 @@ class EndedJob:
         return f"result:{job_id(self.name)}"
 
 
-# Where a step writes each rendered job's summary.json and chart.svg (`<dir>/<job id>/`), for
+# Where a step writes each rendered job's summary.json, best_params.json and pictures (`<dir>/<job id>/`), for
 # the workflow to upload as an artifact and link from the comment; unset: no files.
 RESULTS_DIR_VARIABLE = "HPT_RESULTS_DIR"
 
@@ -44,14 +44,11 @@ class TuningJobs:
     """The backend's jobs, through one JobService client per location."""
 
     def __init__(self, backend: Backend):
-        self.backend = backend
-        self._clients: dict[str, JobServiceClient] = {}
-        self.files_written: list[EndedJob] = []  # the jobs whose files are under $HPT_RESULTS_DIR
+        from scripts.vertex.service import JobService
 
-    def client(self, location: str) -> JobServiceClient:
-        if location not in self._clients:
-            self._clients[location] = self.backend.job_service_client(location)
-        return self._clients[location]
+        self.backend = backend
+        self.service = JobService(backend)
+        self.files_written: list[EndedJob] = []  # the jobs whose files are under $HPT_RESULTS_DIR
 
     def ended(
         self, locations: Iterable[tuple[str, str]], repository: str, max_age_days: float = 0
@@ -71,7 +68,7 @@ class TuningJobs:
                 parent=f"projects/{project}/locations/{region}",
                 filter=labels.repository_filter(repository),
             )
-            for job in self.client(region).list_hyperparameter_tuning_jobs(request=request):
+            for job in self.service.client(region).list_hyperparameter_tuning_jobs(request=request):
                 if not states.is_terminal(job.state.name):
                     continue
                 ended = job.end_time or job.update_time
@@ -91,12 +88,11 @@ class TuningJobs:
     def markdown(self, ended: EndedJob) -> str:
         """The job's result, as `python -m scripts report NAME` prints it; raises `UserError`."""
         from scripts.results.markdown import render_markdown
-        from scripts.vertex.follow import get_job
 
         try:
             job = ended.listed
             if job is None or not job.trials:
-                job = get_job(self.client(_location(ended.name)), ended.name)
+                job = self.service.get(ended.name)
             markdown = render_markdown(
                 job, backend=self.backend, run_dir=self.backend.linked_run_dir(job.name)
             )
@@ -106,7 +102,7 @@ class TuningJobs:
             raise UserError(f"report {ended.name}: {last_line(error)}") from None
 
     def _write_files(self, ended: EndedJob, job: HyperparameterTuningJob) -> None:
-        """summary.json and chart.svg of the job under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
+        """The job's result files (no summary.md) under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
         import os
         from pathlib import Path
 
@@ -126,10 +122,3 @@ class TuningJobs:
         return " ".join(
             f"{ended.pull_request}:{job_id(ended.name)}" for ended in self.files_written if ended.pull_request
         )
-
-
-def _location(name: str) -> str:
-    parsed = parse_job_name(name)
-    if parsed is None:
-        raise UserError(f"{name!r} is not a tuning job's resource name")
-    return parsed.location

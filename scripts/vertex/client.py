@@ -8,16 +8,12 @@ Credentials (what google-github-actions/auth sets up in a workflow).
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import JobServiceClient
-
-# The emulator address of each client built for one, so that an error can say what did not answer.
-_EMULATOR_ADDRESSES: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
 
 def api_endpoint(location: str) -> str:
@@ -36,9 +32,7 @@ def emulator_client(address: str) -> JobServiceClient:
     from google.cloud.aiplatform_v1 import JobServiceClient
     from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
 
-    client = JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
-    _EMULATOR_ADDRESSES[client] = address
-    return client
+    return JobServiceClient(transport=JobServiceGrpcTransport(channel=grpc.insecure_channel(address)))
 
 
 def vertex_client(location: str) -> JobServiceClient:
@@ -55,11 +49,3 @@ def vertex_client(location: str) -> JobServiceClient:
             "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
             f" ({' '.join(str(error).split())[:200]})"
         ) from None
-
-
-def emulator_address(client: object) -> str | None:
-    """The emulator address `client` was built for, or None for a Vertex AI client."""
-    try:
-        return _EMULATOR_ADDRESSES.get(client)
-    except TypeError:  # not weakly referenceable: not one of ours
-        return None

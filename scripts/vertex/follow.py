@@ -1,17 +1,20 @@
-"""Follow a tuning job to its end: poll with a growing interval, show progress, cancel cleanly."""
+"""Follow tuning jobs to their end: the one poll loop, with a growing interval; get and cancel.
+
+`poll` is the only loop that polls jobs: `follow` (one job, a live progress display: `run
+--wait`, `status --wait`) and the workflows' follow-and-report window both use it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scripts.errors import ExitStatus
 from scripts.jobs import states
 from scripts.jobs.names import project_of
-from scripts.vertex.client import emulator_address
 from scripts.vertex.errors import explain
 from scripts.vertex.progress import ProgressDisplay
 from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
@@ -53,8 +56,9 @@ def exit_status(job: HyperparameterTuningJob) -> ExitStatus:
 
 
 def get_job(
-    client: JobServiceClient, name: str, policy: RetryPolicy | None = None
+    client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
 ) -> HyperparameterTuningJob:
+    """The job with its trials. `emulator`: the address `client` talks to, for the error's hint."""
     policy = policy or RetryPolicy()
     try:
         return policy.call(
@@ -63,11 +67,13 @@ def get_job(
         )
     except API_ERRORS as error:
         raise explain(
-            error, action=f"reading job {name}", project=project_of(name), emulator=emulator_address(client)
+            error, action=f"reading job {name}", project=project_of(name), emulator=emulator
         ) from None
 
 
-def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None = None) -> None:
+def cancel_job(
+    client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
+) -> None:
     """Ask the service to cancel; the job goes CANCELLING, then CANCELLED."""
     policy = policy or RetryPolicy()
     try:
@@ -80,8 +86,55 @@ def cancel_job(client: JobServiceClient, name: str, policy: RetryPolicy | None =
             error,
             action=f"cancelling job {name}",
             project=project_of(name),
-            emulator=emulator_address(client),
+            emulator=emulator,
         ) from None
+
+
+def poll(
+    read: Callable[[str], HyperparameterTuningJob],
+    names: Sequence[str],
+    *,
+    schedule: PollSchedule | None = None,
+    on_read: Callable[[HyperparameterTuningJob], None] = lambda job: None,
+    on_ended: Callable[[list[HyperparameterTuningJob]], None] = lambda jobs: None,
+    deadline: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[dict[str, HyperparameterTuningJob], list[str]]:
+    """Read each job until it has ended, or until `deadline` (a `clock()` time) has passed.
+
+    `on_read` sees every job read; `on_ended` the jobs that ended in each round, once each. The
+    wait starts over from the schedule's first interval whenever a job changed. Returns the
+    ended jobs by name, and the names still running at the deadline.
+    """
+    schedule = schedule or PollSchedule()
+    pending = list(dict.fromkeys(names))
+    ended: dict[str, HyperparameterTuningJob] = {}
+    previous: dict[str, bytes] = {}
+    while pending:
+        changed, now_ended = False, []
+        for name in list(pending):
+            job = read(name)
+            on_read(job)
+            fingerprint = type(job).serialize(job)
+            changed |= fingerprint != previous.get(name)
+            previous[name] = fingerprint
+            if is_terminal(job):
+                pending.remove(name)
+                ended[name] = job
+                now_ended.append(job)
+        if now_ended:
+            on_ended(now_ended)
+        if not pending:
+            break
+        wait = schedule.next(changed)
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0:
+                break
+            wait = min(wait, left)
+        sleep(wait)
+    return ended, pending
 
 
 def follow(
@@ -92,24 +145,22 @@ def follow(
     policy: RetryPolicy | None = None,
     display: ProgressDisplay | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    emulator: str | None = None,
 ) -> HyperparameterTuningJob:
     """Poll the job until it ends, showing progress; returns the final job with its trials.
 
     Retries and log warnings are the display's notes meanwhile: above a live table, not through it."""
-    schedule = schedule or PollSchedule()
     display = display or ProgressDisplay()
     policy = dataclasses.replace(policy or RetryPolicy(), notify=display.note)
-    previous = None
     with display.capturing_logs():
         try:
-            while True:
-                job = get_job(client, name, policy)
-                display.update(job)
-                if is_terminal(job):
-                    return job
-                fingerprint = type(job).serialize(job)
-                changed = fingerprint != previous
-                previous = fingerprint
-                sleep(schedule.next(changed))
+            ended, _ = poll(
+                lambda each: get_job(client, each, policy, emulator=emulator),
+                [name],
+                schedule=schedule,
+                on_read=display.update,
+                sleep=sleep,
+            )
+            return ended[name]
         finally:
             display.close()

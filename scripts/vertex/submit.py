@@ -45,7 +45,6 @@ from scripts.cloudbuild import registry
 from scripts.errors import UserError
 from scripts.jobs import labels as identity_labels
 from scripts.jobs import outputs, states
-from scripts.vertex.client import emulator_address
 from scripts.vertex.errors import explain
 from scripts.vertex.retry import (
     API_ERRORS,
@@ -89,10 +88,10 @@ def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
     return found
 
 
-def names_images_by_digest(client: JobServiceClient) -> bool:
-    """Whether jobs sent through `client` name their images by digest: always on Vertex AI; on an
+def names_images_by_digest(emulator: str | None) -> bool:
+    """Whether jobs name their images by digest: always on Vertex AI (`emulator` None); on an
     emulator (which runs no container) only when a registry is configured to look digests up in."""
-    return emulator_address(client) is None or bool(os.environ.get(registry.REGISTRY_URL_ENV))
+    return emulator is None or bool(os.environ.get(registry.REGISTRY_URL_ENV))
 
 
 def pin_images(
@@ -180,9 +179,10 @@ def submit(
     *,
     policy: RetryPolicy | None = None,
     notify: Callable[[str], None] = _stderr,
+    emulator: str | None = None,
 ) -> HyperparameterTuningJob:
     """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
-    return submit_job(client, compiled, force, policy=policy, notify=notify).job
+    return submit_job(client, compiled, force, policy=policy, notify=notify, emulator=emulator).job
 
 
 def submit_job(
@@ -192,14 +192,17 @@ def submit_job(
     *,
     policy: RetryPolicy | None = None,
     notify: Callable[[str], None] = _stderr,
+    emulator: str | None = None,
 ) -> Submission:
-    """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted")."""
+    """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted").
+
+    `emulator`: the address `client` talks to (None: Vertex AI), for error hints and the image rule.
+    """
     from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
 
     policy = dataclasses.replace(policy or RetryPolicy(), notify=notify)
     identity = identity_of(compiled.job)
     action = f"submitting experiment {compiled.name!r} to {compiled.parent}"
-    emulator = emulator_address(client)
 
     def look_up(why: str) -> list[HyperparameterTuningJob]:
         try:
@@ -220,7 +223,7 @@ def submit_job(
             return Submission(previous, reused=True)
     known = {job.name for job in existing}
 
-    job = pin_images(compiled.job, notify) if names_images_by_digest(client) else compiled.job
+    job = pin_images(compiled.job, notify) if names_images_by_digest(emulator) else compiled.job
     job = outputs.for_submission(job, existing, notify)  # not into the directory of a job before it
     request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
     attempt, waits = 1, policy.waits()

@@ -33,7 +33,9 @@ def test_four_concurrent_submitters_end_with_one_live_job_and_all_report_it(tmp_
 
         def one(index: int):
             start.wait()
-            return submit_job(clients[index], make_compiled(codelab_job()), notify=messages.append)
+            return submit_job(
+                clients[index], make_compiled(codelab_job()), notify=messages.append, emulator=address
+            )
 
         with ThreadPoolExecutor(CALLERS) as pool:
             submissions = list(pool.map(one, range(CALLERS)))

@@ -40,7 +40,7 @@ def test_full_lifecycle_submit_follow_and_progress_lines(fake, client, compiled,
     fake.script = Script(trials=codelab_trials())
     stream = io.StringIO()
     waits = []
-    job = submit(client, compiled, policy=policy, notify=lambda message: None)
+    job = submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     final = follow(
         client,
         job.name,
@@ -75,7 +75,7 @@ def test_a_failed_job_exits_non_zero_with_its_error(fake, client, compiled):
     fake.script = Script(
         trials=codelab_trials()[2:], state=JobState.JOB_STATE_FAILED, error="Too many trials failed."
     )
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     final = follow(client, job.name, display=quiet(), sleep=lambda seconds: None)
     assert final.state == JobState.JOB_STATE_FAILED
     assert final.error.message == "Too many trials failed."
@@ -84,7 +84,7 @@ def test_a_failed_job_exits_non_zero_with_its_error(fake, client, compiled):
 
 def test_a_job_cancelled_while_followed_ends_cancelled(fake, client, compiled):
     fake.script = Script(trials=codelab_trials())
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     polls = []
 
     def cancel_after_two_polls(seconds: float) -> None:
@@ -100,7 +100,7 @@ def test_a_job_cancelled_while_followed_ends_cancelled(fake, client, compiled):
 
 def test_transient_errors_while_polling_are_ridden_out(fake, client, compiled, policy, sleeps):
     fake.script = Script(trials=codelab_trials()[:1])
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(GET, Fault(grpc.StatusCode.UNAVAILABLE), Fault(grpc.StatusCode.DEADLINE_EXCEEDED))
     final = follow(client, job.name, display=quiet(), policy=policy, sleep=lambda seconds: None)
     assert final.state == JobState.JOB_STATE_SUCCEEDED
@@ -121,7 +121,7 @@ def test_the_poll_interval_grows_while_nothing_changes_and_restarts_on_change():
 
 def test_a_terminal_redraws_a_table_of_trials_in_place(fake, client, compiled):
     fake.script = Script(trials=codelab_trials())
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     stream = io.StringIO()
     display = ProgressDisplay(stream, live=True)
     now = dt.datetime(2026, 1, 1, 12, 30, tzinfo=dt.UTC)
@@ -238,7 +238,7 @@ def test_follow_on_a_terminal_turns_retries_and_warnings_into_notes(fake, client
     import logging
 
     fake.script = Script(trials=codelab_trials()[:1])
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(GET, Fault(grpc.StatusCode.UNAVAILABLE, "blip"))
     stream = io.StringIO()
     display = ProgressDisplay(stream, live=True)

@@ -41,9 +41,9 @@ def test_two_commits_sharing_their_first_seven_hex_digits_write_to_different_dir
 
 
 def test_a_forced_resubmission_writes_to_its_own_directory_with_the_same_spec_hash(fake, client, compiled):
-    first = submit(client, compiled, notify=_quiet)
-    second = submit(client, compiled, force=True, notify=_quiet)
-    third = submit(client, compiled, force=True, notify=_quiet)
+    first = submit(client, compiled, notify=_quiet, emulator=fake.address)
+    second = submit(client, compiled, force=True, notify=_quiet, emulator=fake.address)
+    third = submit(client, compiled, force=True, notify=_quiet, emulator=fake.address)
 
     # The first job writes where the plan said; each later one beside it, never into it.
     assert _output(first) == PLANNED
@@ -61,13 +61,13 @@ def test_a_job_submitted_again_after_one_failed_does_not_write_into_its_director
     old.state = JobState[state]
     fake.add_job(old)
 
-    job = submit(client, compiled, notify=_quiet)
+    job = submit(client, compiled, notify=_quiet, emulator=fake.address)
 
     assert job.name != old.name and _output(job) == f"{PLANNED}-2"
 
 
 def test_a_rerun_that_reuses_the_job_keeps_its_directory(fake, client, compiled):
-    first = submit(client, compiled, notify=_quiet)
-    again = submit(client, compiled, notify=_quiet)
+    first = submit(client, compiled, notify=_quiet, emulator=fake.address)
+    again = submit(client, compiled, notify=_quiet, emulator=fake.address)
 
     assert again.name == first.name and _output(again) == PLANNED

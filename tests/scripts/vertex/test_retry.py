@@ -26,7 +26,7 @@ LINE = re.compile(
 def test_each_retry_of_a_poll_is_one_line_naming_the_call_the_cause_and_the_attempt(
     fake, client, compiled, policy, sleeps
 ):
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(
         GET, Fault(grpc.StatusCode.UNAVAILABLE, "backend down"), Fault(grpc.StatusCode.INTERNAL, "oops")
     )
@@ -48,7 +48,7 @@ def test_each_retry_of_a_poll_is_one_line_naming_the_call_the_cause_and_the_atte
 def test_a_call_that_keeps_failing_ends_after_the_last_attempt_with_its_one_line_error(
     fake, client, compiled, policy, sleeps
 ):
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(GET, *[Fault(grpc.StatusCode.UNAVAILABLE, "backend down")] * 10)
     lines = []
     policy.notify = lines.append
@@ -76,7 +76,7 @@ def test_a_permanent_error_of_a_cancel_is_one_line_at_once(fake, client, policy,
 
 
 def test_a_gapic_call_takes_the_policy_as_its_retry(fake, client, compiled, policy, sleeps):
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(
         GET, Fault(grpc.StatusCode.DEADLINE_EXCEEDED, "slow"), Fault(grpc.StatusCode.UNAVAILABLE, "down")
     )
@@ -102,7 +102,7 @@ def test_a_retried_create_and_lookup_say_which_call_they_repeat(fake, client, co
     fake.fail("ListHyperparameterTuningJobs", Fault(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota"))
     fake.fail(CREATE, Fault(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota"))
     messages = []
-    submit(client, compiled, policy=policy, notify=messages.append)
+    submit(client, compiled, policy=policy, notify=messages.append, emulator=fake.address)
     retries = [LINE.match(message) for message in messages if message.startswith("retrying")]
     assert [(m["method"], m["code"], m["attempt"]) for m in retries] == [
         ("ListHyperparameterTuningJobs", "RESOURCE_EXHAUSTED", "2"),

@@ -27,7 +27,7 @@ IDENTITY_FILTER = (
 def test_first_submit_looks_up_by_identity_then_creates_the_compiled_job_byte_for_byte(
     fake, client, compiled
 ):
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
 
     assert job.name == f"{PARENT}/hyperparameterTuningJobs/1000"
     assert job.state == JobState.JOB_STATE_PENDING
@@ -43,8 +43,8 @@ def test_first_submit_looks_up_by_identity_then_creates_the_compiled_job_byte_fo
 
 def test_a_second_submit_reuses_the_job_instead_of_creating_another(fake, client, compiled):
     messages = []
-    first = submit(client, compiled, notify=messages.append)
-    second = submit(client, make_compiled(), notify=messages.append)
+    first = submit(client, compiled, notify=messages.append, emulator=fake.address)
+    second = submit(client, make_compiled(), notify=messages.append, emulator=fake.address)
 
     assert second.name == first.name
     assert fake.count(CREATE) == 1 and len(fake.jobs) == 1
@@ -52,8 +52,13 @@ def test_a_second_submit_reuses_the_job_instead_of_creating_another(fake, client
 
 
 def test_a_changed_commit_is_a_different_submission(fake, client, compiled):
-    submit(client, compiled, notify=lambda message: None)
-    submit(client, make_compiled(codelab_job(commit="def456")), notify=lambda message: None)
+    submit(client, compiled, notify=lambda message: None, emulator=fake.address)
+    submit(
+        client,
+        make_compiled(codelab_job(commit="def456")),
+        notify=lambda message: None,
+        emulator=fake.address,
+    )
     assert len(fake.jobs) == 2
 
 
@@ -64,14 +69,14 @@ def test_a_failed_or_cancelled_job_is_not_reused(fake, client, compiled, state):
     old.state = JobState[state]
     fake.add_job(old)
 
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     assert job.name != old.name
     assert fake.count(CREATE) == 1
 
 
 def test_force_submits_anew_even_when_a_job_exists(fake, client, compiled):
-    first = submit(client, compiled, notify=lambda message: None)
-    second = submit(client, compiled, force=True, notify=lambda message: None)
+    first = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
+    second = submit(client, compiled, force=True, notify=lambda message: None, emulator=fake.address)
     assert second.name != first.name
     assert fake.count(CREATE) == 2
 
@@ -79,7 +84,7 @@ def test_force_submits_anew_even_when_a_job_exists(fake, client, compiled):
 def test_unavailable_then_success_retries_with_backoff(fake, client, compiled, policy, sleeps):
     fake.fail(CREATE, Fault(grpc.StatusCode.UNAVAILABLE), Fault(grpc.StatusCode.UNAVAILABLE))
     messages = []
-    job = submit(client, compiled, policy=policy, notify=messages.append)
+    job = submit(client, compiled, policy=policy, notify=messages.append, emulator=fake.address)
 
     assert job.name in fake.jobs and len(fake.jobs) == 1
     assert fake.count(CREATE) == 3
@@ -94,7 +99,7 @@ def test_unavailable_then_success_retries_with_backoff(fake, client, compiled, p
 def test_a_create_whose_reply_is_lost_is_found_not_repeated(fake, client, compiled, policy, code):
     fake.fail(CREATE, Fault(code, applied=True))
     messages = []
-    job = submit(client, compiled, policy=policy, notify=messages.append)
+    job = submit(client, compiled, policy=policy, notify=messages.append, emulator=fake.address)
 
     assert fake.count(CREATE) == 1 and len(fake.jobs) == 1
     assert job.name in fake.jobs
@@ -102,9 +107,11 @@ def test_a_create_whose_reply_is_lost_is_found_not_repeated(fake, client, compil
 
 
 def test_a_lost_reply_under_force_finds_the_new_job_not_the_old_one(fake, client, compiled, policy):
-    first = submit(client, compiled, notify=lambda message: None)
+    first = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     fake.fail(CREATE, Fault(grpc.StatusCode.DEADLINE_EXCEEDED, applied=True))
-    second = submit(client, compiled, force=True, policy=policy, notify=lambda message: None)
+    second = submit(
+        client, compiled, force=True, policy=policy, notify=lambda message: None, emulator=fake.address
+    )
 
     assert second.name != first.name
     assert fake.count(CREATE) == 2 and len(fake.jobs) == 2
@@ -113,20 +120,20 @@ def test_a_lost_reply_under_force_finds_the_new_job_not_the_old_one(fake, client
 def test_resource_exhausted_is_retried_without_a_lookup(fake, client, compiled, policy):
     # The service refused the request under load: nothing was applied, nothing to look up.
     fake.fail(CREATE, Fault(grpc.StatusCode.RESOURCE_EXHAUSTED, "Quota exceeded"))
-    submit(client, compiled, policy=policy, notify=lambda message: None)
+    submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     assert [m for m, _, _ in fake.calls] == [LIST, CREATE, CREATE, LIST]
 
 
 def test_a_transient_failure_of_the_lookup_is_retried(fake, client, compiled, policy, sleeps):
     fake.fail(LIST, Fault(grpc.StatusCode.INTERNAL))
-    submit(client, compiled, policy=policy, notify=lambda message: None)
+    submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     assert fake.count(LIST) == 3 and fake.count(CREATE) == 1 and len(sleeps) == 1
 
 
 def test_retries_are_bounded_and_end_with_a_message(fake, client, compiled, policy, sleeps):
     fake.fail(CREATE, *[Fault(grpc.StatusCode.UNAVAILABLE, "Service is unavailable")] * 10)
     with pytest.raises(UserError, match="did not answer after several retries") as raised:
-        submit(client, compiled, policy=policy, notify=lambda message: None)
+        submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     assert "UNAVAILABLE: Service is unavailable" in str(raised.value)
     assert fake.count(CREATE) == policy.max_attempts
     # A wait and a look-up after every ambiguous failure, the last one included.
@@ -143,7 +150,7 @@ def test_the_last_create_lost_its_reply_the_job_is_found_not_reported_failed(fak
         Fault(grpc.StatusCode.UNAVAILABLE),
         Fault(grpc.StatusCode.DEADLINE_EXCEEDED, applied=True),
     )
-    job = submit(client, compiled, policy=policy, notify=lambda message: None)
+    job = submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     assert fake.count(CREATE) == 3 and list(fake.jobs) == [job.name]
 
 
@@ -191,7 +198,7 @@ def test_errors_that_no_retry_can_fix_stop_at_once_with_what_to_do(
 ):
     fake.fail(CREATE, fault)
     with pytest.raises(UserError) as raised:
-        submit(client, compiled, policy=policy, notify=lambda message: None)
+        submit(client, compiled, policy=policy, notify=lambda message: None, emulator=fake.address)
     message = str(raised.value)
     assert expected in message
     assert f"{fault.code.name}: {fault.message}" in message
@@ -203,7 +210,7 @@ def test_invalid_argument_names_the_field_the_service_rejected(fake, client, pol
     job = codelab_job()
     del job.study_spec.metrics[:]
     with pytest.raises(UserError) as raised:
-        submit(client, make_compiled(job), policy=policy, notify=lambda message: None)
+        submit(client, make_compiled(job), policy=policy, notify=lambda message: None, emulator=fake.address)
     message = str(raised.value)
     assert "INVALID_ARGUMENT: HyperparameterTuningJob.study_spec.metrics must be set." in message
     assert "python -m scripts plan EXPERIMENT --format json" in message
@@ -214,7 +221,7 @@ def test_a_job_without_its_identity_labels_is_refused_before_any_call(fake, clie
     job = codelab_job()
     del job.labels[labels.COMMIT]
     with pytest.raises(UserError, match="lacks the identity labels hpt-commit"):
-        submit(client, make_compiled(job), notify=lambda message: None)
+        submit(client, make_compiled(job), notify=lambda message: None, emulator=fake.address)
     assert fake.calls == []
 
 
@@ -226,7 +233,7 @@ def test_the_lookup_reads_every_page_of_matching_jobs(fake, client, compiled):
         earlier.state = JobState[state]
         fake.add_job(earlier)
 
-    job = submit(client, compiled, notify=lambda message: None)
+    job = submit(client, compiled, notify=lambda message: None, emulator=fake.address)
     assert job.name == f"{PARENT}/hyperparameterTuningJobs/3"  # the running one, on the third page
     assert fake.count(LIST) == 3 and fake.count(CREATE) == 0
 
@@ -235,15 +242,11 @@ def test_an_emulator_address_where_nothing_listens_says_so(monkeypatch, compiled
     import socket
 
     from scripts.vertex.backend import Backend
+    from scripts.vertex.service import JobService
 
     with socket.socket() as probe:  # a port that was free a moment ago, with nothing listening now
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
     policy.max_attempts = 2
     with pytest.raises(UserError, match=f"nothing answers at the emulator address {address}"):
-        submit(
-            Backend.emulator_at(address).job_service_client("us-central1"),
-            compiled,
-            policy=policy,
-            notify=lambda message: None,
-        )
+        JobService(Backend.emulator_at(address)).submit(compiled, policy=policy, notify=lambda message: None)
