@@ -9,7 +9,7 @@ named; `python -m scripts emulator` prints it. The layout of its state directory
 <state>/emulator.sqlite3       jobs and trials
 <state>/jobs/<id>/trials/<n>/  a trial's log and metric file
 <state>/gcs/<bucket>/<path>    what a trial writes under a `gs://` base output directory
-<state>/runs/<id>/             a finished run's summary.md, summary.json, chart.svg
+<state>/runs/<id>/             a finished run's summary.md, summary.json, best_params.json, pictures
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def run(
 
 
 def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: str = "") -> int:
-    """Link the uploaded artifact (summary.json, chart.svg) from each result's pull request comment.
+    """Link the uploaded artifact (summary.json, pictures...) from each result's pull request comment.
 
     `results` is the reporting step's output (`PR:JOB_ID ...`), `artifact_url` the upload step's
     (actions/upload-artifact's `artifact-url`, https://github.com/actions/upload-artifact#outputs).
@@ -130,7 +130,8 @@ def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: st
     for pull_request, jobs in sorted(by_pull.items()):
         updates = {
             f"files:{job}": (
-                f"Files of result {escaping.code(job)} (`summary.json`, `chart.svg`): "
+                f"Files of result {escaping.code(job)} (`summary.json`, `best_params.json`, pictures of the "
+                "study: `history`, `parallel-coordinates`, `curves`, `slices` as PNG and SVG): "
                 f"[workflow artifact]({artifact_url})" + (f" of run {run_id}" if run_id else "")
             )
             for job in jobs

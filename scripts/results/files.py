@@ -1,4 +1,6 @@
-"""Write a finished job's summary next to its results: summary.md, summary.json, chart.svg."""
+"""Write a finished job's summary next to its results: summary.md, summary.json, best_params.json,
+and the pictures of the study (`scripts.results.plots`: history, parallel coordinates, curves,
+slices; each PNG and SVG)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,18 @@ if TYPE_CHECKING:
 
 def write_summary(job: HyperparameterTuningJob, directory: Path, *, backend: Where) -> list[Path]:
     """Write the summary files into `directory` and return their paths."""
-    from scripts.results.chart import write_chart
+    from scripts.results.best_params import best_params
     from scripts.results.markdown import render_summary
+    from scripts.results.plots import write_pictures
     from scripts.results.summary import summary
 
     directory.mkdir(parents=True, exist_ok=True)
+    pictures = write_pictures(job, directory)  # first: the summary names the pictures it finds there
     data = summary(job, backend=backend, run_dir=directory)
     markdown_path = directory / "summary.md"
     json_path = directory / "summary.json"
+    best_path = directory / "best_params.json"
     markdown_path.write_text(render_summary(data), encoding="utf-8")
     json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return [markdown_path, json_path, write_chart(job, directory / "chart.svg")]
+    best_path.write_text(json.dumps(best_params(job, data), indent=2) + "\n", encoding="utf-8")
+    return [markdown_path, json_path, best_path, *pictures]

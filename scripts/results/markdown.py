@@ -2,9 +2,11 @@
 
 It shows the best hyperparameters and metric, the trial counts, how long the job ran, what it
 used (accelerator and machine hours and their estimated cost, with the prices' source and date),
-a Mermaid `xychart-beta` of the metric per trial (GitHub draws it; no image to host), the trials
-sorted by metric with each one's hours and cost, and links: console pages on Vertex AI, local
-paths for the emulator.
+what the study found (each parameter's importance and best region, and plain advice on the
+search space: `scripts.results.analysis`), a Mermaid `xychart-beta` of the metric per trial
+(GitHub draws it; no image to host), the trials sorted by metric with each one's hours and cost,
+and links: console pages on Vertex AI, local paths for the emulator. When the summary is written
+beside the pictures of the study (`scripts.results.plots`), it links them.
 
 GitHub rejects a comment over 65,536 characters. A summary that would be longer keeps the best
 trials that fit and says how many it left out; it is never cut in the middle of the Markdown.
@@ -65,6 +67,7 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
     parts = [_heading(data), _best(data, metric), _facts(data), _used(data)]
     if data["error"]:
         parts.append(f"> **Error:** {escaping.text(data['error'])}")
+    parts.append(_findings(data))
     trials = data["trials"][:shown]
     omitted = len(data["trials"]) - shown
     if omitted:
@@ -82,6 +85,80 @@ def _render(data: dict[str, Any], *, shown: int) -> str:
     parts.append(_not_emulated(data.get("not_emulated") or []))
     parts.append(_links(data))
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _findings(data: dict[str, Any]) -> str:
+    """What the study found: importance and best region per parameter, the advice, the pictures."""
+    analysis = data.get("analysis")
+    importance: dict[str, float | None] = data.get("importance") or {}
+    regions: dict[str, dict[str, Any] | None] = data.get("best_region") or {}
+    if not analysis or not analysis["completed_trials"]:
+        return ""
+    lines = ["#### What the study found"]
+    if analysis["caveat"]:
+        lines += ["", f"> {escaping.text(analysis['caveat'])}"]
+    if importance:
+        order = sorted(importance, key=lambda key: -(importance[key] or 0.0))  # stable: spec order on ties
+        top = len(analysis["top_trials"])
+        lines += [
+            "",
+            f"| parameter | importance | best region (top {top} trial{'s' if top != 1 else ''}) | searched |",
+            "|---|---|---|---|",
+        ]
+        for key in order:
+            region = regions.get(key)
+            lines.append(
+                f"| {escaping.code(key)} | {_importance(importance[key])} | {_region(region)} "
+                f"| {_searched(region)} |"
+            )
+    if analysis["advice"]:
+        lines.append("")
+        lines += [f"- {escaping.text(line)}" for line in analysis["advice"]]
+    pictures = data.get("pictures") or []
+    if pictures:
+        # In the run directory, beside summary.md: relative links.
+        shown = ", ".join(f"[{escaping.text(name)}]({name})" for name in pictures if name.endswith(".svg"))
+        lines += ["", f"Pictures in the run directory (each also as PNG): {shown}."]
+    return "\n".join(lines)
+
+
+def _importance(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f} {'█' * round(value * 10)}".rstrip()
+
+
+def _region(region: dict[str, Any] | None) -> str:
+    if region is None:
+        return "–"
+    if "low" in region:
+        scale = " (log)" if region.get("scale") == "log" else ""
+        if region["low"] == region["high"]:
+            return _short(region["low"]) + scale
+        return f"{_short(region['low'])} – {_short(region['high'])}{scale}"
+    return ", ".join(_short(value) for value in region["values"][:8]) + (
+        f", … ({len(region['values']) - 8} more)" if len(region["values"]) > 8 else ""
+    )
+
+
+def _searched(region: dict[str, Any] | None) -> str:
+    if region is None:
+        return "–"
+    if "range" in region:
+        return f"{_short(region['range'][0])} – {_short(region['range'][1])}"
+    if "choices" in region:
+        choices = region["choices"]
+        return ", ".join(_short(value) for value in choices[:8]) + (
+            f", … ({len(choices) - 8} more)" if len(choices) > 8 else ""
+        )
+    return "not in the study spec"
+
+
+def _short(value: Any) -> str:
+    """A value in the findings: numbers to 3 significant digits, anything else as inert text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.3g}"
+    return escaping.text(value)
 
 
 def _not_emulated(items: list[dict[str, str]]) -> str:

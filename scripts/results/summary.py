@@ -7,6 +7,12 @@ What the job used (`scripts.results.usage`): `accelerator_hours`, `machine_hours
 total and in each trial's record, the worker `pools` they were counted on, and `cost_estimate`
 (an estimate: the region, the price per trial-hour, the prices' `source` and `recorded` date, or
 why the cost is `not_known`; `billed` is false for a local run).
+
+What the study found (`scripts.results.analysis`, from the trials alone): `importance` per
+parameter (non-negative, summing to 1; None for each when fewer than 3 trials completed),
+`best_region` per parameter (the interval, or the values, the top trials span), and `analysis`
+(the top trials, the advice lines, and a `caveat` when too few trials completed to say).
+`pictures` names the pictures of the study found in the run directory (`scripts.results.plots`).
 """
 
 from __future__ import annotations
@@ -101,6 +107,15 @@ def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None 
     return found
 
 
+def _pictures(run_dir: Path | None) -> list[str]:
+    """The pictures of the study already drawn in the run directory, by file name."""
+    from scripts.results.plots import picture_names
+
+    if run_dir is None:
+        return []
+    return [name for name in picture_names() if (run_dir / name).is_file()]
+
+
 def summary(
     job: HyperparameterTuningJob,
     *,
@@ -109,6 +124,7 @@ def summary(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The job as JSON-ready data; `backend` is the one that ran it (it decides the links)."""
+    from scripts.results.analysis import analyze
     from scripts.results.usage import usage
 
     goal = trial_results.objective(job)
@@ -120,6 +136,7 @@ def summary(
     ranked_ids = [t.id for t in trial_results.ranked(job)]
     unranked = sorted((i for i in records if i not in set(ranked_ids)), key=trial_results.trial_sort_key)
     best = records[ranked_ids[0]] if ranked_ids else None
+    found = analyze(job)
     return {
         "job": job.name,
         "id": job_id(job.name),
@@ -144,6 +161,11 @@ def summary(
         "links": links(job, backend=backend, run_dir=run_dir),
         # What the emulator ran without its effect (machine types, service account...): said out loud.
         "not_emulated": fields.not_emulated(job) if backend.name == "local" else [],
+        # What the study found, from the trials alone (scripts.results.analysis).
+        "importance": found["importance"],
+        "best_region": found["best_region"],
+        "analysis": found["analysis"],
+        "pictures": _pictures(run_dir),
         # Best first, then the trials without a value in id order.
         "trials": [records[i] for i in ranked_ids + unranked],
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from scripts.github.comments import marker, sections
+from scripts.results.plots import picture_names
 from tests.github import payloads
 from tests.github.project import (
     BASE_EXPERIMENTS,
@@ -490,8 +491,9 @@ def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, hist
 def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
     github, history, step, github_env, tmp_path
 ):
-    """HPT_FOLLOW_MINUTES: the merge's own job posts the best trial, writes summary.json and
-    chart.svg for the artifact, and `link-files` links the artifact; the reporter then has nothing to do."""
+    """HPT_FOLLOW_MINUTES: the merge's own job posts the best trial, writes summary.json,
+    best_params.json and the pictures for the artifact, and `link-files` links the artifact; the
+    reporter then has nothing to do."""
     import time as clock
 
     github.add_pull(5, history.head, history.base, merge_sha=history.merge)
@@ -513,7 +515,9 @@ def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
         assert f"results=5:{job}" in lines
         body = github.ours(5)[0]["body"]
         assert "wide" in sections(body)[f"result:{job}"]
-        assert sorted(path.name for path in (results / job).iterdir()) == ["chart.svg", "summary.json"]
+        assert sorted(path.name for path in (results / job).iterdir()) == sorted(
+            ["summary.json", "best_params.json", *picture_names()]
+        )
         assert took < 120  # the job takes seconds; the result followed within the poll interval
 
         url = "https://github.com/octo-org/hpt-demo/actions/runs/1/artifacts/4242"

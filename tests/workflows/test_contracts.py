@@ -197,7 +197,7 @@ def test_only_ci_installs_everything_and_the_automation_needs_no_tensorflow():
                         job_name,
                     )
     automation = (REPO_ROOT / "requirements" / "automation.txt").read_text().lower()
-    for heavy in ("tensorflow", "tensorflow-datasets", "optuna", "pytest", "cloudml-hypertune"):
+    for heavy in ("tensorflow", "tensorflow-datasets", "pytest", "cloudml-hypertune"):
         assert f"\n{heavy}==" not in automation, heavy
 
 

@@ -20,6 +20,7 @@ from google.cloud.aiplatform_v1 import (
 
 from scripts.results.files import write_summary
 from scripts.results.markdown import render_summary
+from scripts.results.plots import picture_names
 from scripts.results.summary import summary
 from scripts.vertex.backend import Backend
 from tests.scripts.pricing.fixtures import RECORDED, SOURCE, use_price_table
@@ -137,7 +138,12 @@ def test_a_local_run_says_nothing_was_billed_and_writes_accelerator_hours_and_co
     assert data["cost_estimate"]["billed"] is False
     markdown = (tmp_path / "run" / "summary.md").read_text()
     assert "Ran on the local emulator: nothing was billed" in markdown
-    assert len(paths) == 3
+    assert {path.name for path in paths} == {
+        "summary.md",
+        "summary.json",
+        "best_params.json",
+        *picture_names(),
+    }
 
 
 def test_a_region_without_prices_keeps_the_hours_and_says_the_cost_is_not_known():
