@@ -115,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--seed is for --backend local: Vertex AI's search takes no seed")
         compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
-        _refuse_over_budget(compiled)
         return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
     from scripts.commands.backend_args import local_backend
 
@@ -123,33 +122,32 @@ def run(args: argparse.Namespace) -> int:
         return _submit_and_follow(args, compiled, backend, wait=True, cancel_on_interrupt=True)
 
 
-def _refuse_over_budget(compiled) -> None:
-    """`--backend vertex` spends: the workflows' spending gate, before anything is submitted (whatever
-    answers at the Vertex address). No cap, an invalid one, or a worst case over it or not priced
-    is refused; there is no approval here, the cap is the caller's own. The local backend spends
-    nothing and needs no cap."""
-    import os
-
-    from scripts.experiments.plan import MAX_COST_VARIABLE, Budget, budget
-
-    if compiled.experiment is None:
-        verdict = Budget("its cost cannot be worked out (no checked experiment)")
-    else:
-        verdict = budget(compiled.experiment, os.environ)
-    if verdict.refusal:
-        raise_it = f"; set {MAX_COST_VARIABLE} higher for this run to allow it" if verdict.approvable else ""
-        raise UserError(f"{compiled.name}: not submitted: {verdict.refusal}{raise_it}")
-
-
 def _submit_and_follow(
     args: argparse.Namespace, compiled, backend: Backend, *, wait: bool, cancel_on_interrupt: bool
 ) -> int:
+    import os
+
+    from scripts import submission
+    from scripts.experiments.plan import MAX_COST_VARIABLE
     from scripts.vertex.follow import PollSchedule, exit_status
     from scripts.vertex.jobjson import to_json
     from scripts.vertex.service import JobService
 
     service = JobService(backend)
-    job = service.submit(compiled, force=args.force).job
+    # `--backend vertex` spends, whatever answers at the Vertex address: the workflows' gate, with
+    # no approval here (the cap is the caller's own). The local emulator spends nothing.
+    raise_cap = submission.Approval(lambda: False, f"set {MAX_COST_VARIABLE} higher for this run to allow it")
+    (outcome,) = submission.submit_all(
+        service,
+        [compiled],
+        env=os.environ,
+        force=args.force,
+        gate=args.backend == "vertex",
+        approval=raise_cap,
+    )
+    if outcome.error is not None:
+        raise UserError(f"{compiled.name}: {outcome.error}") if outcome.refused else outcome.error
+    job = outcome.submission.job
     _say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
     if not wait:
         if args.format == "json":

@@ -9,11 +9,11 @@ submits nothing twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts import escaping, git
+from scripts import escaping, git, submission
 from scripts.errors import UserError
 from scripts.github import bodies, environment, runner
 from scripts.github.api import GitHubClient
@@ -105,76 +105,47 @@ def submit_all(
     )
     if failures:
         return failures, False
-    refused = _over_budget(compiled, context.env)
-    if refused:
-        return refused, False
-    service = JobService(backend)
-    submitted, all_ok = [], True
-    for each in compiled:
-        try:
-            submission = service.submit(each, force)
-        except UserError as error:
-            _log_error(error)
-            submitted.append(bodies.Submitted(each.name, error=f"run {each.name}: {last_line(error)}"))
-            all_ok = False
+    outcomes = submission.submit_all(
+        JobService(backend), compiled, env=context.env, force=force, approval=_environment_approval()
+    )
+    submitted = []
+    for outcome in outcomes:
+        if outcome.error is not None:
+            _log_error(outcome.error)
+            prefix = "" if outcome.refused else f"run {outcome.name}: "
+            submitted.append(bodies.Submitted(outcome.name, error=prefix + last_line(outcome.error)))
             continue
-        job = submission.job
+        job = outcome.submission.job
         link = backend.console_url(job.name)  # an emulator's job has none
         _log(f"job {job.name}\n  {link or backend.describe()}")
         _log(f"follow it with: python -m scripts status {job.name}")
         submitted.append(
             bodies.Submitted(
-                each.name,
+                outcome.name,
                 job.name,
                 job.state.name,
                 link or "",
-                spec_hash=each.spec_hash,
-                reused=submission.reused,
+                spec_hash=outcome.compiled.spec_hash,
+                reused=outcome.submission.reused,
             )
         )
-    return submitted, all_ok
+    return submitted, all(outcome.error is None for outcome in outcomes)
 
 
-def _over_budget(compiled: Sequence[CompiledExperiment], env: Mapping[str, str]) -> list[bodies.Submitted]:
-    """Why each experiment the spending gate stops is refused; [] when none is, or the run was approved.
+def _environment_approval() -> submission.Approval:
+    """A workflow's way over a set cap: the run's approval in the spending environment
+    (`scripts.github.approvals`), asked of GitHub only when some experiment is over it."""
+    from scripts.github.approvals import environment_name, run_approved
 
-    A workflow always spends, whatever backend answers: with no valid `$HPT_MAX_COST` nothing is
-    submitted, and no approval changes that (`scripts.experiments.plan.budget`). Over a cap that
-    is set, the run's approval in the spending environment (`scripts.github.approvals`) lets the
-    experiments through; it is asked of GitHub only then.
-    """
-    from scripts.experiments.plan import Budget, budget
-    from scripts.github.approvals import run_approved
+    def granted() -> bool:
+        approved, name = run_approved()
+        if approved:
+            _log(f"over the budget but approved in the {name!r} environment")
+        return approved
 
-    verdicts = [
-        (each.name, budget(each.experiment, env))
-        if each.experiment is not None
-        else (each.name, Budget("its cost cannot be worked out (no checked experiment)"))
-        for each in compiled
-    ]
-    uncapped = [
-        (name, verdict.refusal) for name, verdict in verdicts if verdict.refusal and not verdict.approvable
-    ]
-    if uncapped:
-        return [bodies.Submitted(name, error=f"not submitted: {reason}") for name, reason in uncapped]
-    over = [(name, verdict.refusal) for name, verdict in verdicts if verdict.refusal]
-    if not over:
-        return []
-    approved, environment = run_approved()
-    if approved:
-        _log(
-            f"over the budget but approved in the {environment!r} environment: "
-            + ", ".join(name for name, _ in over)
-        )
-        return []
-    return [
-        bodies.Submitted(
-            name,
-            error=f"not submitted: {reason}; a reviewer must approve this run in the `{environment}` "
-            "environment (docs/setup.md)",
-        )
-        for name, reason in over
-    ]
+    return submission.Approval(
+        granted, f"a reviewer must approve this run in the `{environment_name()}` environment (docs/setup.md)"
+    )
 
 
 def _log(message: str) -> None:
