@@ -13,49 +13,46 @@ warning that says what was not checked, never a failure.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scripts.doctor import bindings
+from scripts.doctor.api_errors import disabled_service, missing_account
 from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, warn
-
-if TYPE_CHECKING:
-    from scripts.doctor.checks import Doctor
 
 DEPLOYER = "deployer binding"
 PROVIDER = "identity provider"
 RUN_AS_OWNER = "# run doctor as someone who may read it, e.g. the project's Owner (docs/setup.md, step 8)"
 
 
-def run(doctor: Doctor) -> list[Check]:
-    return [deployer_binding(doctor), identity_provider(doctor)]
+def run(context: Context) -> list[Check]:
+    return [deployer_binding(context), identity_provider(context)]
 
 
-def _deployer(doctor: Doctor) -> tuple[str | None, bool]:
+def _deployer(context: Context) -> tuple[str | None, bool]:
     """(the deployer's email, whether it was named) — the caller's own account when not named."""
-    if doctor.target.deployer:
-        return doctor.target.deployer, True
-    identity = doctor.identity
+    if context.target.deployer:
+        return context.target.deployer, True
+    identity = context.identity
     if identity and identity.email and (identity.member or "").startswith("serviceAccount:"):
         return identity.email, False
     return None, False
 
 
-def _provider_name(doctor: Doctor) -> str | None:
-    if doctor.target.identity_provider:
-        return doctor.target.identity_provider
-    info = getattr(doctor._calls().credentials, "info", None)  # federated credentials know their provider
+def _provider_name(context: Context) -> str | None:
+    if context.target.identity_provider:
+        return context.target.identity_provider
+    info = getattr(context.calls().credentials, "info", None)  # federated credentials know their provider
     audience = info.get("audience") if isinstance(info, dict) else None
     return audience.removeprefix("//iam.googleapis.com/") if isinstance(audience, str) else None
 
 
-def deployer_binding(doctor: Doctor) -> Check:
+def deployer_binding(context: Context) -> Check:
     from google.api_core import exceptions
 
-    from scripts.doctor.checks import _missing_account, disabled_service
-
-    email, named = _deployer(doctor)
-    environment, project = doctor.target.environment, doctor.target.project
+    email, named = _deployer(context)
+    environment, project = context.target.environment, context.target.project
     if not email:
         return warn(
             DEPLOYER,
@@ -65,7 +62,7 @@ def deployer_binding(doctor: Doctor) -> Check:
     try:
         # https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/getIamPolicy
         policy = (
-            doctor._calls()
+            context.calls()
             .iam()
             .get_iam_policy(
                 request={
@@ -79,7 +76,7 @@ def deployer_binding(doctor: Doctor) -> Check:
     except (exceptions.NotFound, exceptions.PermissionDenied) as error:
         if disabled_service(error):
             raise
-        if isinstance(error, exceptions.NotFound) or _missing_account(error):
+        if isinstance(error, exceptions.NotFound) or missing_account(error):
             return fail(
                 DEPLOYER,
                 f"{email} does not exist",
@@ -87,7 +84,7 @@ def deployer_binding(doctor: Doctor) -> Check:
             )
         return warn(
             DEPLOYER,
-            f"{doctor._who} may not read who may act as {email} (iam.serviceAccounts.getIamPolicy): "
+            f"{context.who} may not read who may act as {email} (iam.serviceAccounts.getIamPolicy): "
             "not checked",
             RUN_AS_OWNER,
         )
@@ -103,7 +100,7 @@ def deployer_binding(doctor: Doctor) -> Check:
         return fail(
             DEPLOYER,
             f"not only the jobs of environment {environment!r} may act as {email}: {shown}",
-            _narrowing(doctor, email, wide, federated),
+            _narrowing(context, email, wide, federated),
             members=[grant.member for grant, _ in wide],
         )
     if not federated:
@@ -118,18 +115,18 @@ def deployer_binding(doctor: Doctor) -> Check:
 
 
 def _narrowing(
-    doctor: Doctor, email: str, wide: list[tuple[bindings.Grant, str]], federated: list[bindings.Grant]
+    context: Context, email: str, wide: list[tuple[bindings.Grant, str]], federated: list[bindings.Grant]
 ) -> str:
     """The commands that remove each too-wide grant and, if none is left, bind the environment."""
-    project = doctor.target.project
+    project = context.target.project
     lines = [
         f"gcloud iam service-accounts remove-iam-policy-binding {email} --project={project} "
         f"--role={grant.role} --member={grant.member}" + (" --all" if grant.condition else "")
         for grant, _ in wide
     ]
     if len(wide) == len(federated):
-        member = bindings.pool_member(_provider_name(doctor) or "", doctor.target.environment)
-        member = member or bindings.environment_member_like(wide[0][0].member, doctor.target.environment)
+        member = bindings.pool_member(_provider_name(context) or "", context.target.environment)
+        member = member or bindings.environment_member_like(wide[0][0].member, context.target.environment)
         lines.append(
             f"gcloud iam service-accounts add-iam-policy-binding {email} --project={project} "
             f"--role=roles/iam.workloadIdentityUser --member={member}"
@@ -137,10 +134,10 @@ def _narrowing(
     return "\n".join(lines)
 
 
-def identity_provider(doctor: Doctor) -> Check:
+def identity_provider(context: Context) -> Check:
     import requests
 
-    name = _provider_name(doctor)
+    name = _provider_name(context)
     if not name:
         return warn(
             PROVIDER,
@@ -149,14 +146,14 @@ def identity_provider(doctor: Doctor) -> Check:
             "projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/github/providers/hpt",
         )
     try:
-        status, body = doctor._calls().iam_rest_get(name)
+        status, body = context.calls().iam_rest_get(name)
     except requests.RequestException as error:
         return warn(PROVIDER, f"could not ask IAM for {name}: not checked ({type(error).__name__})")
     message = " ".join(str((body.get("error") or {}).get("message", "")).split())[:200]
     if status in (401, 403):
         return warn(
             PROVIDER,
-            f"{doctor._who} may not read {name} (iam.workloadIdentityPoolProviders.get): "
+            f"{context.who} may not read {name} (iam.workloadIdentityPoolProviders.get): "
             "what it admits was not checked",
             RUN_AS_OWNER,
         )

@@ -170,6 +170,9 @@ def test_federated_credentials_name_their_provider():
     from google.auth import identity_pool
 
     from scripts.doctor import binding_checks
+    from scripts.doctor.clients import Clients, Endpoints
+    from scripts.doctor.context import Context
+    from scripts.doctor.target import Target
 
     credentials = identity_pool.Credentials.from_info(
         {
@@ -181,13 +184,8 @@ def test_federated_credentials_name_their_provider():
         }
     )
 
-    class Caller:  # only what _provider_name reads: nothing runnable stands in for a Doctor here
-        target = type("Target", (), {"identity_provider": None})()
-
-        def _calls(self):
-            return type("Clients", (), {"credentials": credentials})()
-
-    assert binding_checks._provider_name(Caller()) == PROVIDER
+    context = Context(Target.build({}, []), clients=Clients(Endpoints(), credentials))
+    assert binding_checks._provider_name(context) == PROVIDER
 
 
 def test_the_condition_rules():

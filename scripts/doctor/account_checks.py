@@ -1,0 +1,93 @@
+"""The service accounts runs use: may the caller act as the trials' accounts and the one builds run as?"""
+
+from __future__ import annotations
+
+from scripts.doctor import needs
+from scripts.doctor.api_errors import describe_error, missing_account
+from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.context import Context
+from scripts.doctor.result import Check, fail, ok, warn
+
+
+def service_accounts(context: Context) -> list[Check]:
+    checks = []
+    accounts = list(context.target.trial_service_accounts)
+    if not accounts:
+        checks.append(
+            ok(
+                "trial service account",
+                "trials run as Vertex AI's service agent (no service_account set)",
+            )
+        )
+    for email, experiments in accounts:
+        names = ", ".join(experiments[:2]) + (
+            f" and {len(experiments) - 2} more" if len(experiments) > 2 else ""
+        )
+        checks.append(_act_as(context, "trial service account", email, f"trials of {names}"))
+    checks.append(_build_account(context))
+    return checks
+
+
+def _build_account(context: Context) -> Check:
+    name = "build service account"
+    project, region = context.project, context.target.region
+    try:
+        # https://cloud.google.com/build/docs/api/reference/rest/v1/projects.locations/getDefaultServiceAccount
+        found = (
+            context.calls()
+            .cloud_build()
+            .get_default_service_account(
+                name=f"projects/{project}/locations/{region}/defaultServiceAccount",
+                timeout=CALL_TIMEOUT,
+                retry=None,
+            )
+        )
+    except Exception as error:  # noqa: BLE001 - reported as a line
+        return warn(name, f"could not ask Cloud Build which account builds run as: {describe_error(error)}")
+    email = found.service_account_email.rsplit("/", 1)[-1]
+    if not email:
+        return fail(
+            name,
+            f"Cloud Build has no default service account in {region}: builds cannot run",
+            "# give builds an account: https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts",
+        )
+    if email.endswith("@cloudbuild.gserviceaccount.com"):
+        return ok(name, f"builds run as the legacy Cloud Build account {email}")
+    return _act_as(context, name, email, "builds")
+
+
+def _act_as(context: Context, name: str, email: str, used_by: str) -> Check:
+    from google.api_core import exceptions
+
+    try:
+        # https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions
+        response = (
+            context.calls()
+            .iam()
+            .test_iam_permissions(
+                request={
+                    "resource": f"projects/-/serviceAccounts/{email}",
+                    "permissions": [needs.ACT_AS],
+                },
+                timeout=CALL_TIMEOUT,
+                retry=None,
+            )
+        )
+    except (exceptions.NotFound, exceptions.PermissionDenied) as error:
+        if isinstance(error, exceptions.PermissionDenied) and not missing_account(error):
+            return fail(name, f"could not check {email} ({used_by}): {describe_error(error)}")
+        account = email.split("@", 1)[0]
+        return fail(
+            name,
+            f"{email} ({used_by}) does not exist",
+            f"gcloud iam service-accounts create {account} --project={context.project}",
+        )
+    if needs.ACT_AS in response.permissions:
+        return ok(name, f"{context.who} may act as {email} ({used_by})")
+    return fail(
+        name,
+        f"{context.who} may not act as {email} ({used_by}): "
+        f"missing {needs.ACT_AS} (granted by {needs.ACT_AS_ROLE})",
+        f"gcloud iam service-accounts add-iam-policy-binding {email} --project={context.project} "
+        f"--member={context.member} --role={needs.ACT_AS_ROLE}" + context.member_note(),
+    )

@@ -1,0 +1,150 @@
+"""The project, its APIs and the caller's permissions in it: the checks every later one stands on.
+
+The project check records the project's number (quota asks by it) and says when the project is
+out of reach, which skips the rest; the APIs check records the APIs that are off.
+"""
+
+from __future__ import annotations
+
+from scripts.doctor import needs
+from scripts.doctor.api_errors import disabled_service
+from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.context import Context
+from scripts.doctor.result import Check, fail, ok, warn
+
+
+def project(context: Context) -> list[Check]:
+    from google.api_core import exceptions
+    from google.cloud.resourcemanager_v3 import Project
+
+    project = context.project
+    try:
+        found = (
+            context.calls()
+            .projects()
+            .get_project(name=f"projects/{project}", timeout=CALL_TIMEOUT, retry=None)
+        )
+    except (exceptions.NotFound, exceptions.PermissionDenied) as error:
+        if disabled_service(error):
+            raise
+        if _project_exists(context, project):
+            return [
+                warn(
+                    "project",
+                    f"{project} exists, but {context.who} may not read it (resourcemanager.projects.get)",
+                    f"gcloud projects add-iam-policy-binding {project} --member={context.member} "
+                    "--role=roles/browser" + context.member_note(),
+                )
+            ]
+        return [
+            fail(
+                "project",
+                f"{project} does not exist, or {context.who} may not see it (resourcemanager.projects.get)",
+                f"gcloud projects describe {project}  # is the ID right? (not the name or number)",
+                unreachable=True,
+            )
+        ]
+    context.project_number = found.name.removeprefix("projects/") or None
+    if found.state != Project.State.ACTIVE:
+        return [
+            fail(
+                "project",
+                f"{project} is {found.state.name}",
+                f"gcloud projects undelete {project}",
+                unreachable=True,
+            )
+        ]
+    shown = f" ({found.display_name})" if found.display_name and found.display_name != project else ""
+    return [ok("project", f"{project}{shown}, number {context.project_number}")]
+
+
+def _project_exists(context: Context, project: str) -> bool:
+    """Whether testIamPermissions answers for the project: it needs no permission, so it answers
+    for any project that exists, whoever asks."""
+    try:
+        context.calls().projects().test_iam_permissions(
+            request={"resource": f"projects/{project}", "permissions": ["resourcemanager.projects.get"]},
+            timeout=CALL_TIMEOUT,
+            retry=None,
+        )
+    except Exception:  # noqa: BLE001 - any refusal: the project is not there for this caller
+        return False
+    return True
+
+
+def apis(context: Context) -> list[Check]:
+    from google.api_core.exceptions import PermissionDenied
+    from google.cloud.service_usage_v1 import State
+
+    project = context.project_number or context.project
+    wanted = {**needs.RUN_APIS, **needs.DOCTOR_APIS}
+    try:
+        # https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet (30 at most)
+        response = (
+            context.calls()
+            .service_usage()
+            .batch_get_services(
+                request={
+                    "parent": f"projects/{project}",
+                    "names": [f"projects/{project}/services/{s}" for s in wanted],
+                },
+                timeout=CALL_TIMEOUT,
+                retry=None,
+            )
+        )
+    except PermissionDenied as error:
+        if disabled_service(error):
+            raise
+        # Not knowing is not a failure: the checks below meet a disabled API on their own.
+        return [
+            warn(
+                "APIs",
+                f"{context.who} may not read which APIs are enabled (serviceusage.services.get)",
+                f"gcloud projects add-iam-policy-binding {context.project} --member={context.member} "
+                "--role=roles/serviceusage.serviceUsageConsumer" + context.member_note(),
+            )
+        ]
+    enabled = {
+        service.name.rsplit("/", 1)[-1] for service in response.services if service.state == State.ENABLED
+    }
+    missing = [service for service in wanted if service not in enabled]
+    context.disabled_apis = set(missing)
+    if not missing:
+        return [ok("APIs", f"{len(wanted)} enabled: {', '.join(s.split('.')[0] for s in wanted)}")]
+    shown = ", ".join(f"{service} ({wanted[service]})" for service in missing)
+    check = fail if any(service in needs.RUN_APIS for service in missing) else warn
+    return [check("APIs", f"not enabled: {shown}", context.enable(*missing), missing=missing)]
+
+
+def permissions(context: Context) -> list[Check]:
+    # No permission is needed to ask which of one's own permissions one holds:
+    # https://cloud.google.com/resource-manager/reference/rest/v3/projects/testIamPermissions
+    project = context.project
+    wanted = list(needs.PROJECT_PERMISSIONS)
+    response = (
+        context.calls()
+        .projects()
+        .test_iam_permissions(
+            request={"resource": f"projects/{project}", "permissions": wanted},
+            timeout=CALL_TIMEOUT,
+            retry=None,
+        )
+    )
+    granted = set(response.permissions)
+    missing = [permission for permission in wanted if permission not in granted]
+    if not missing:
+        return [
+            ok(
+                "permissions",
+                f"{context.who} holds the {len(wanted)} project permissions runs and builds use",
+            )
+        ]
+    by_role: dict[str, list[str]] = {}
+    for permission in missing:
+        by_role.setdefault(needs.PROJECT_PERMISSIONS[permission][0], []).append(permission)
+    shown = "; ".join(f"{', '.join(perms)} (granted by {role})" for role, perms in by_role.items())
+    fix = "\n".join(
+        f"gcloud projects add-iam-policy-binding {project} --member={context.member} --role={role}"
+        for role in by_role
+    )
+    return [fail("permissions", f"{context.who} lacks {shown}", fix + context.member_note(), missing=missing)]
