@@ -128,7 +128,7 @@ def _submit_and_follow(
     import os
 
     from scripts import submission
-    from scripts.experiments.plan import MAX_COST_VARIABLE
+    from scripts.experiments.budget import MAX_COST_VARIABLE
     from scripts.vertex.follow import PollSchedule, exit_status
     from scripts.vertex.jobjson import to_json
     from scripts.vertex.service import JobService

@@ -11,8 +11,10 @@ import sys
 import pytest
 
 from scripts.experiments import CompileContext, compile_experiment, load
+from scripts.experiments.budget import budget, over_budget
+from scripts.experiments.costs import worst_case
 from scripts.experiments.loader import load_text
-from scripts.experiments.plan import budget, over_budget, render_plan, worst_case
+from scripts.experiments.plan import render_plan
 from scripts.github.comments import marker, sections
 from scripts.github.submit_flow import submit_all
 from scripts.paths import EXPERIMENTS_FILE
