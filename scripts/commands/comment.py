@@ -20,8 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Here, not at the top: the GitHub client brings urllib.request (about 0.1 s), which
+    # `comment --help` never needs.
     from scripts.github.api import GitHubClient
-    from scripts.github.comments import upsert_comment
+    from scripts.github.sticky_comment import upsert_comment
 
     if args.pr <= 0:
         raise UserError(f"--pr {args.pr}: not a pull request number")

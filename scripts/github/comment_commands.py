@@ -21,13 +21,20 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import bodies, runner, sandbox
+from scripts.github import runner, sandbox
 from scripts.github.api import GitHubClient, GitHubError
+from scripts.github.comment_sections import (
+    Submitted,
+    plan_section,
+    refusal,
+    refusal_section,
+    submitted_section,
+)
 from scripts.github.compiling import experiments_file
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
-from scripts.github.publish import publish
+from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
 
 if TYPE_CHECKING:
@@ -62,7 +69,7 @@ def authorize(event: IssueCommentEvent, client: GitHubClient) -> HptCommand | No
     permission = permission_of(client, event.author)
     if not permission.may_spend:
         publish(
-            {bodies.refusal_section(event.author): bodies.refusal(event.author, permission.shown)},
+            {refusal_section(event.author): refusal(event.author, permission.shown)},
             event.number,
         )
         print(f"refused /hpt from @{event.author}: {permission.shown} permission")
@@ -134,9 +141,7 @@ def plan_of_files(
     as whom (`scripts.github.trust`).
     """
     if head is None:
-        return bodies.plan_section(
-            head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]
-        ), []
+        return plan_section(head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]), []
     plan = sandbox.plan_of_files(head, base, head_sha, base_sha, trusted=trusted, image_commit=image_commit)
     return plan.section(head_sha), plan.changes
 
@@ -229,7 +234,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
     publish(
         {
             "command": run_reply(command, event.author, head_sha, jobs, all_ok),
-            f"submitted:{command.experiment}": bodies.submitted_section(head_sha, jobs),
+            f"submitted:{command.experiment}": submitted_section(head_sha, jobs),
         },
         event.number,
     )
@@ -237,7 +242,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
     return 0 if all_ok else 1
 
 
-def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[bodies.Submitted], ok: bool) -> str:
+def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[Submitted], ok: bool) -> str:
     """What `/hpt run` did, in one line: the commit and spec hash, and whether the job is new."""
     prefix = f"`{command.text}` by @{author}"
     if not ok or not jobs or jobs[0].error:

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import bodies, environment, runner
+from scripts.github import environment, runner
 from scripts.github.api import GitHubClient
+from scripts.github.comment_sections import submitted_section
 from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import DispatchEvent
 from scripts.github.planning import plan_markdown
-from scripts.github.publish import publish
+from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
 
 if TYPE_CHECKING:
@@ -96,6 +97,6 @@ def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
     )
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     section = f"submitted:{request.experiment}"
-    publish({section: bodies.submitted_section(commit, jobs)}, request.pull_request)
+    publish({section: submitted_section(commit, jobs)}, request.pull_request)
     follow(jobs, backend, GitHubClient.from_environment)
     return 0 if all_ok else 1

@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 
 from scripts import git
-from scripts.github import bodies, environment, runner, sandbox
+from scripts.github import environment, runner, sandbox
 from scripts.github.compiling import StepContext, experiments_file
 from scripts.github.events import PullRequestEvent
-from scripts.github.planning import Plan, check
-from scripts.github.publish import publish
+from scripts.github.planning import Plan, changes_summary, check
+from scripts.github.sticky_comment import publish
 
 
 def plan_for(event: PullRequestEvent, directory: Path) -> Plan:
@@ -72,6 +72,6 @@ def run(event: PullRequestEvent) -> int:
     changes = plan.changes
     runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
     publish({"plan": plan.section(event.head_sha)}, event.number, may_comment=not event.from_fork)
-    print(f"pull request #{event.number}: {bodies.changes_summary(changes)}")
+    print(f"pull request #{event.number}: {changes_summary(changes)}")
     # An invalid experiments file fails the check, so it cannot be merged by accident.
     return 0 if plan.valid else 1

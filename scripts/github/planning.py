@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
-from scripts.escaping import code
-from scripts.github import bodies
+from scripts.escaping import code, text
+from scripts.experiments import ExperimentsFile, InvalidExperiments, parse_overrides
+from scripts.experiments.loader import variant
+from scripts.github.comment_sections import plan_section
 from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import command_name
 from scripts.github.trust import Review, review
 
 if TYPE_CHECKING:
-    from scripts.experiments import ExperimentsFile
     from scripts.experiments.changes import Changes
 
 
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 class Change:
     experiment: str
     kind: str  # added | changed | removed
+
+
+def changes_summary(changes: Sequence[Change]) -> str:
+    """One line for the log and the job summary: each change, or that there is none."""
+    if not changes:
+        return "no experiment added, changed or removed"
+    return ", ".join(f"{text(change.experiment)} ({change.kind})" for change in changes)
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class Plan:
         return [change.experiment for change in self.changes if change.kind == "removed"]
 
     def section(self, commit: str) -> str:
-        return bodies.plan_section(commit, self.plans, self.removed, self.problems)
+        return plan_section(commit, self.plans, self.removed, self.problems)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +82,8 @@ def changes_of(changes: Changes) -> list[Change]:
 
 def changed(base: str, head: str, env: Mapping[str, str]) -> list[Change]:
     """The experiments added, changed or removed in experiments.yaml from git revision `base` to `head`."""
+    # Deferred, like render_plan below: it imports the compiler and the Vertex API's types (about 1 s),
+    # which a flow that only checks a file or reads a plan back from the sandbox never needs.
     from scripts.experiments.changes import changes_between
 
     try:
@@ -88,8 +98,6 @@ def check(
     """(the file, []) when it is valid, else (None, the lines `python -m scripts validate` prints:
     each problem, then how many); the count or OK line also goes to the log. `shown`: the file's
     name in them, when not `file`."""
-    from scripts.experiments import InvalidExperiments
-
     try:
         experiments = context.load(file, shown)
     except InvalidExperiments as error:
@@ -125,8 +133,7 @@ def plan_markdown(
     the job `/hpt run` submits (`scripts.github.trust`), with what the pull request tried to
     decide and cannot, and the command line that runs it.
     """
-    from scripts.experiments import parse_overrides
-    from scripts.experiments.loader import variant
+    # Deferred: it imports the compiler and the Vertex API's types (about 1 s), see `changed`.
     from scripts.experiments.plan import render_plan
 
     compiled = context.compile(experiments, name, overrides=overrides, trusted=trusted, enforce=False)

@@ -7,16 +7,19 @@ per job), so running the reporter twice, or two reporters in turn, changes nothi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import bodies, environment, runner
+from scripts.experiments import load
+from scripts.github import environment, runner
 from scripts.github.api import GitHubClient
-from scripts.github.comments import find_comment, sections, update_sections
+from scripts.github.sticky_comment import DEFAULT_KEY, find_comment, sections, update_ours
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
+from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
@@ -62,13 +65,11 @@ def report(
 
 def _post(client: GitHubClient, pull_request: int, jobs: list[EndedJob], render: Render) -> int:
     """Add the sections of the jobs not yet in the pull request's comment; how many were added."""
-    comment = find_comment(client, pull_request, "experiments")
+    comment = find_comment(client, pull_request, DEFAULT_KEY)
     posted = sections(comment.body) if comment else {}
     new = {job.section: render(job) for job in jobs if job.section not in posted}
     if new:
-        action, written = update_sections(
-            client, pull_request, new, title=bodies.header(), order=bodies.SECTION_ORDER
-        )
+        action, written = update_ours(client, pull_request, new)
         print(f"{action} comment on pull request #{pull_request} with {len(new)} result(s): {written.url}")
     return len(new)
 
@@ -77,9 +78,6 @@ def locations(project: str | None, region: str | None) -> list[tuple[str, str]]:
     """Where to look for jobs: the project and region given, else every one experiments.yaml uses."""
     if project and region:
         return [(project, region)]
-    from scripts.experiments import load
-    from scripts.paths import EXPERIMENTS_FILE
-
     experiments = load(EXPERIMENTS_FILE, environment.trusted()).experiments.values()
     found = {
         (e.settings.project, e.settings.region)
@@ -118,8 +116,6 @@ def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: st
     `results` is the reporting step's output (`PR:JOB_ID ...`), `artifact_url` the upload step's
     (actions/upload-artifact's `artifact-url`, https://github.com/actions/upload-artifact#outputs).
     """
-    import re
-
     if not re.fullmatch(r"https://[^\s()<>\[\]]+", artifact_url):
         raise UserError(f"not an artifact URL: {artifact_url!r}")
     by_pull: dict[int, list[str]] = defaultdict(list)
@@ -136,6 +132,6 @@ def link_files(client: GitHubClient, results: str, artifact_url: str, run_id: st
             )
             for job in jobs
         }
-        update_sections(client, pull_request, updates, title=bodies.header(), order=bodies.SECTION_ORDER)
+        update_ours(client, pull_request, updates)
         print(f"linked the result files from pull request #{pull_request}: {', '.join(jobs)}")
     return 0

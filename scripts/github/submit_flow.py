@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping, git, submission
 from scripts.errors import UserError
-from scripts.github import bodies, environment, runner
+from scripts.github import environment, runner
 from scripts.github.api import GitHubClient
+from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.compiling import StepContext, experiments_file, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
-from scripts.github.planning import changed
-from scripts.github.publish import publish
+from scripts.github.planning import changed, changes_summary
+from scripts.github.sticky_comment import publish
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment
@@ -46,7 +47,7 @@ def compile_all(
     pull_request: int | None,
     overrides: Sequence[str] = (),
     file: Path | None = None,
-) -> tuple[list[CompiledExperiment], list[bodies.Submitted]]:
+) -> tuple[list[CompiledExperiment], list[Submitted]]:
     """(every experiment compiled, []) or ([], why each that failed could not be compiled).
 
     A `file` other than this checkout's (a pull request's) defines the study only: where and as
@@ -61,7 +62,7 @@ def compile_all(
         loaded = context.load(file, "experiments.yaml") if file else context.load(experiments_file())
     except UserError as error:
         _log_error(error)
-        return [], [bodies.Submitted(experiment, error=last_line(error)) for experiment in experiments]
+        return [], [Submitted(experiment, error=last_line(error)) for experiment in experiments]
     compiled, failures = [], []
     for experiment in experiments:
         try:
@@ -72,7 +73,7 @@ def compile_all(
             )
         except UserError as error:
             _log_error(error)
-            failures.append(bodies.Submitted(experiment, error=last_line(error)))
+            failures.append(Submitted(experiment, error=last_line(error)))
     return ([], failures) if failures else (compiled, [])
 
 
@@ -85,7 +86,7 @@ def submit_all(
     file: Path | None = None,
     commit: str | None = None,
     force: bool = False,
-) -> tuple[list[bodies.Submitted], bool]:
+) -> tuple[list[Submitted], bool]:
     """Compile every experiment, then submit each without waiting; (what was submitted, whether all were).
 
     The jobs' labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the
@@ -113,14 +114,14 @@ def submit_all(
         if outcome.error is not None:
             _log_error(outcome.error)
             prefix = "" if outcome.refused else f"run {outcome.name}: "
-            submitted.append(bodies.Submitted(outcome.name, error=prefix + last_line(outcome.error)))
+            submitted.append(Submitted(outcome.name, error=prefix + last_line(outcome.error)))
             continue
         job = outcome.submission.job
         link = backend.console_url(job.name)  # an emulator's job has none
         _log(f"job {job.name}\n  {link or backend.describe()}")
         _log(f"follow it with: python -m scripts status {job.name}")
         submitted.append(
-            bodies.Submitted(
+            Submitted(
                 outcome.name,
                 job.name,
                 job.state.name,
@@ -171,18 +172,18 @@ def run(event: PushEvent, client: GitHubClient, backend: Backend) -> int:
     changes = changed(base, event.after, environment.trusted())
     experiments = [change.experiment for change in changes if change.kind != "removed"]
     pull_request = merged_pull_request(client, event.after)
-    print(f"push {event.after[:12]} (pull request #{pull_request}): {bodies.changes_summary(changes)}")
+    print(f"push {event.after[:12]} (pull request #{pull_request}): {changes_summary(changes)}")
     if not experiments:
-        runner.append_summary(f"Nothing to submit: {bodies.changes_summary(changes)}.")
+        runner.append_summary(f"Nothing to submit: {changes_summary(changes)}.")
         return 0
     jobs, all_ok = submit_all(experiments, backend=backend, pull_request=pull_request)
     runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
-    publish({"submitted": bodies.submitted_section(event.after, jobs)}, pull_request)
+    publish({"submitted": submitted_section(event.after, jobs)}, pull_request)
     follow(jobs, backend, lambda: client)
     return 0 if all_ok else 1
 
 
-def follow(jobs: Sequence[bodies.Submitted], backend: Backend, client: Callable[[], GitHubClient]) -> None:
+def follow(jobs: Sequence[Submitted], backend: Backend, client: Callable[[], GitHubClient]) -> None:
     """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end."""
     from scripts.github.follow_flow import follow_and_report, follow_minutes
 

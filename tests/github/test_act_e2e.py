@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from scripts import images
-from scripts.github.comments import sections
+from scripts.github.sticky_comment import sections
 from tests.github import payloads
 from tests.github.act_runner import ACT, run_workflow
 from tests.github.project import (

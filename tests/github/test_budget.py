@@ -15,7 +15,7 @@ from scripts.experiments.budget import budget, over_budget
 from scripts.experiments.costs import worst_case
 from scripts.experiments.loader import load_text
 from scripts.experiments.plan import render_plan
-from scripts.github.comments import marker, sections
+from scripts.github.sticky_comment import marker, sections
 from scripts.github.submit_flow import submit_all
 from scripts.paths import EXPERIMENTS_FILE
 from scripts.vertex.backend import Backend

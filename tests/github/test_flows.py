@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github.comments import marker, sections
+from scripts.github.sticky_comment import marker, sections, set_section
 from scripts.results.plots import picture_names
 from tests.github import payloads
 from tests.github.project import (
@@ -280,8 +280,6 @@ def test_hpt_run_submits_the_commit_it_names_and_nothing_a_comment_or_a_push_say
     a bot comment's record naming another commit is ignored, a push while the submitting job waits
     is never submitted, and the plan, the reply and the job carry the same spec hash. A second
     `/hpt run` reuses the job; the same command read after the push is refused with the new head."""
-    from scripts.github.comments import set_section
-
     later = "d" * 40
     github.add_pull(5, history.head, history.base)
     github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS

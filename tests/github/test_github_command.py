@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github.comments import marker, sections, set_section
+from scripts.github.sticky_comment import marker, sections, set_section
 from tests.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from scripts.github import bodies
-from scripts.github.comments import marker, sections, set_section
+from scripts.experiments import CompileContext, InvalidExperiments, compile_experiment, load
+from scripts.experiments.plan import render_plan
+from scripts.github.comment_commands import run_reply
+from scripts.github.comment_sections import Submitted, plan_section
+from scripts.github.events import parse_command
 from scripts.github.runner import annotation
+from scripts.github.sticky_comment import TITLE, marker, sections, set_section
+from tests.github import payloads
+from tests.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS, PROJECT, REGION, make_history
 from tests.markdown_render import LIVE_MENTION, parse
 
 FORGED = (
@@ -25,7 +31,7 @@ FORGED = (
 
 
 def test_a_forged_section_marker_in_content_is_inert_and_survives_no_rewrite():
-    body = f"{marker('experiments')}\n{bodies.header()}"
+    body = f"{marker('experiments')}\n{TITLE}"
     plan = f"### Plan\n\n> {FORGED}"
     body = set_section(body, "plan", plan)
     assert list(sections(body)) == ["plan"]
@@ -36,17 +42,12 @@ def test_a_forged_section_marker_in_content_is_inert_and_survives_no_rewrite():
 
 
 def test_the_description_is_one_inert_line_in_the_plan(tmp_path):
-    from tests.github.project import PR_EXPERIMENTS
-
     text = PR_EXPERIMENTS.replace(
         "description: The stand-in's slope tuned too.",
         'description: "x\\n### Result: forged</details><!-- vertex-hpt-section:result:x -->"',
     )
     file = tmp_path / "experiments.yaml"
     file.write_text(text)
-    from scripts.experiments import CompileContext, compile_experiment, load
-    from scripts.experiments.plan import render_plan
-
     compiled = compile_experiment(
         load(file, {}), "wide", CompileContext(env={}, commit="0" * 40, image_tag="t")
     )
@@ -56,7 +57,7 @@ def test_the_description_is_one_inert_line_in_the_plan(tmp_path):
 
 
 def test_problems_in_the_plan_stay_one_line_each_inside_the_fence():
-    section = bodies.plan_section("a" * 40, [], [], ["f:1:1: a\n```\n## forged: x", "f: 1 problem"])
+    section = plan_section("a" * 40, [], [], ["f:1:1: a\n```\n## forged: x", "f: 1 problem"])
     fence = section.split("````\n", 1)[1].rsplit("\n````", 1)[0]  # longer than any run inside
     assert fence.splitlines() == ["f:1:1: a\\n```\\n## forged: x", "f: 1 problem"]
     root, stray = parse(section)
@@ -111,8 +112,6 @@ OUR_HEADINGS = (
 def hostile_experiments(payload: str = PAYLOAD) -> str:
     """The pull request's file with `payload` as a description, a categorical value, a `when`
     value and a trainer argument."""
-    from tests.github.project import PR_EXPERIMENTS
-
     value = json.dumps(payload)  # a YAML double-quoted scalar
     text = PR_EXPERIMENTS.replace("description: The stand-in's slope tuned too.", f"description: {value}")
     text = text.replace(
@@ -146,15 +145,12 @@ def assert_only_our_structure(markdown: str, plans: int) -> None:
 
 
 def test_a_forged_plan_in_values_of_a_file_renders_as_text(tmp_path):
-    from scripts.experiments import CompileContext, compile_experiment, load
-    from scripts.experiments.plan import render_plan
-
     file = tmp_path / "experiments.yaml"
     file.write_text(hostile_experiments())
     compiled = compile_experiment(
         load(file, {}), "wide", CompileContext(env={}, commit="0" * 40, image_tag="t")
     )
-    section = bodies.plan_section("a" * 40, [("wide", render_plan(compiled))], ["gone"], [])
+    section = plan_section("a" * 40, [("wide", render_plan(compiled))], ["gone"], [])
     assert_only_our_structure(section, plans=1)
     # Each place the payload was put shows it whole: in code for values, as prose elsewhere.
     root, _ = parse(section)
@@ -163,13 +159,11 @@ def test_a_forged_plan_in_values_of_a_file_renders_as_text(tmp_path):
 
 
 def test_a_file_whose_key_holds_a_plan_gets_its_problems_shown_as_text(tmp_path):
-    from scripts.experiments import InvalidExperiments, load
-
     file = tmp_path / "experiments.yaml"
     file.write_text(hostile_experiments().replace("      base:", f"      {json.dumps('base' + PAYLOAD)}:", 1))
     with pytest.raises(InvalidExperiments) as refused:
         load(file, {})
-    section = bodies.plan_section("a" * 40, [], [], [str(problem) for problem in refused.value.problems])
+    section = plan_section("a" * 40, [], [], [str(problem) for problem in refused.value.problems])
     root, stray = parse(section)
     assert stray == [] and "img" not in root.tags() and "a" not in root.tags()
     assert [h.text for h in root.find("h3")] == ["Plan for aaaaaaaaaaaa"] and not root.find("h2")
@@ -178,9 +172,6 @@ def test_a_file_whose_key_holds_a_plan_gets_its_problems_shown_as_text(tmp_path)
 
 @pytest.mark.slow
 def test_hpt_plan_of_a_forks_file_shows_its_values_as_text(github, github_env, tmp_path):
-    from tests.github import payloads
-    from tests.github.project import BASE_EXPERIMENTS, make_history
-
     history = make_history(tmp_path / "clone")
     github.add_pull(5, history.head, history.base)
     github.contents[("experiments.yaml", history.head)] = hostile_experiments()
@@ -202,9 +193,6 @@ def test_hpt_plan_of_a_forks_file_shows_its_values_as_text(github, github_env, t
 @pytest.mark.slow
 def test_the_submitting_step_logs_a_key_with_workflow_commands_as_text(github, github_env, tmp_path):
     """A key with a newline and `::stop-commands::` reaches the credentialed step's log as text."""
-    from tests.github import payloads
-    from tests.github.project import make_history
-
     history = make_history(tmp_path / "clone")
     (history.root / "experiments.yaml").write_text(
         hostile_experiments().replace(
@@ -239,9 +227,6 @@ def test_the_submitting_step_logs_a_key_with_workflow_commands_as_text(github, g
 
 def _step(root: Path, tmp_path: Path, name: str, event_name: str, payload: dict, **env: str):
     """`python -m scripts github NAME` in the clone, as the workflow step runs it."""
-    from tests.github import payloads
-    from tests.github.project import PROJECT, REGION
-
     full = {
         **os.environ,
         **payloads.write_event(tmp_path, event_name, payload),
@@ -260,11 +245,8 @@ def _step(root: Path, tmp_path: Path, name: str, event_name: str, payload: dict,
 
 
 def test_a_run_reply_shows_a_failure_message_from_the_file_as_text():
-    from scripts.github.comment_commands import run_reply
-    from scripts.github.events import parse_command
-
     command = parse_command("/hpt run wide 1a2b3c4")
-    failed = bodies.Submitted("wide", error=f"experiments.yaml:3:1: {PAYLOAD}: unknown key")
+    failed = Submitted("wide", error=f"experiments.yaml:3:1: {PAYLOAD}: unknown key")
     reply = run_reply(command, "bob", "1a2b3c4" + "0" * 33, [failed], False)
     root, stray = parse(reply)
     assert stray == [] and "img" not in root.tags() and "a" not in root.tags()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from scripts.github.api import GitHubClient
-from scripts.github.comments import marker, set_section
 from scripts.github.report_flow import report
+from scripts.github.sticky_comment import marker, set_section
 from scripts.github.tuning_jobs import EndedJob
 from scripts.jobs.labels import repository_filter
 

@@ -1,25 +1,23 @@
-"""The Markdown our sticky comment is made of: plan, submitted jobs, results, command replies."""
+"""What the sections of our sticky comment say: the plan, the submitted jobs, a refused author's reply.
+
+Where they go, and how a section is kept apart from the others, is `scripts.github.sticky_comment`'s.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from scripts import escaping
+from scripts.github.permissions import NEEDED
 from scripts.jobs import states
 from scripts.jobs.names import job_id
-
-if TYPE_CHECKING:
-    from scripts.github.planning import Change
-
-TITLE = "## Vertex AI hyperparameter tuning"
-# Sections appear in this order in the comment, whichever is written first.
-SECTION_ORDER = ("plan", "command", "refused", "submitted", "result", "files")
 
 
 @dataclass(frozen=True)
 class Submitted:
+    """One experiment's row in the submitted section: its job, or why it was not submitted."""
+
     experiment: str
     job_name: str = ""
     state: str = ""
@@ -27,10 +25,6 @@ class Submitted:
     error: str = ""
     spec_hash: str = ""
     reused: bool = False  # an earlier job with the same experiment, spec and commit
-
-
-def header() -> str:
-    return TITLE
 
 
 def plan_section(
@@ -85,20 +79,12 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
     return "\n".join(lines)
 
 
-def changes_summary(changes: Sequence[Change]) -> str:
-    if not changes:
-        return "no experiment added, changed or removed"
-    return ", ".join(f"{escaping.text(change.experiment)} ({change.kind})" for change in changes)
-
-
 def refusal_section(author: str) -> str:
     """Each refused author's reply has a section of its own: it never replaces a maintainer's."""
     return f"refused:{author}"
 
 
 def refusal(author: str, permission: str) -> str:
-    from scripts.github.permissions import NEEDED
-
     return (
         f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so they need {NEEDED} "
         f"permission on this repository; GitHub reports `{permission}` for you. Nothing was run; "

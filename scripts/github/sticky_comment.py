@@ -1,8 +1,14 @@
-"""The one comment of ours per key on a pull request: found by a hidden marker, edited in place.
+"""Our sticky comment: the one comment of ours per key on a pull request, found by a hidden marker
+and edited in place, and where a flow's Markdown goes (that comment, and always the job summary).
 
 A sticky comment is made of named sections, each wrapped in hidden markers, so that the plan,
 the submitted jobs and each job's result can be updated independently without losing the
 others, and so that "is this job's result already posted?" is a question about the comment.
+What a section says is written elsewhere (`scripts.github.comment_sections`, the flows).
+
+A token that may not comment (a pull request from a fork gets a read-only one, or the job lacks
+`pull-requests: write`) is not a failure of a flow: the text goes to the job summary and a
+warning says why.
 """
 
 from __future__ import annotations
@@ -10,10 +16,16 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scripts.github import runner
 from scripts.github.api import GitHubClient, GitHubError
+
+TITLE = "## Vertex AI hyperparameter tuning"
+# Sections appear in this order in the comment, whichever is written first.
+SECTION_ORDER = ("plan", "command", "refused", "submitted", "result", "files")
 
 MARKER_PREFIX = "vertex-hpt"
 DEFAULT_KEY = "experiments"
@@ -213,3 +225,38 @@ def _settle_seconds() -> float:
         return max(0.0, float(value)) if value else SETTLE_SECONDS
     except ValueError:
         return SETTLE_SECONDS
+
+
+# -- our comment on the workflows' pull requests ------------------------------------------------
+
+
+def update_ours(client: GitHubClient, pull_request: int, updates: dict[str, str]) -> tuple[str, Comment]:
+    """`update_sections` on the workflows' comment: our title, our key, our order of sections."""
+    return update_sections(client, pull_request, updates, title=TITLE, order=SECTION_ORDER)
+
+
+def publish(
+    updates: dict[str, str],
+    pull_request: int | None,
+    *,
+    client: Callable[[], GitHubClient] = GitHubClient.from_environment,
+    may_comment: bool = True,
+) -> str:
+    """Post `updates` (section -> Markdown); returns where they went: a comment URL or "summary"."""
+    runner.append_summary("\n\n".join(updates.values()))
+    if pull_request is None:
+        return "summary"
+    if not may_comment:
+        runner.notice(
+            f"pull request #{pull_request} comes from a fork: its token is read-only, see the job summary"
+        )
+        return "summary"
+    try:
+        action, comment = update_ours(client(), pull_request, updates)
+    except GitHubError as error:
+        if error.status != 403:
+            raise
+        runner.warning(f"could not comment on pull request #{pull_request}, see the job summary: {error}")
+        return "summary"
+    print(f"{action} comment on pull request #{pull_request}: {comment.url}")
+    return comment.url

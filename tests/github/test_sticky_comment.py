@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+from werkzeug import Response
 
-from scripts.github.api import GitHubClient
-from scripts.github.comments import MAX_BODY, fit, marker, sections, set_section, upsert_comment
+from scripts.github.api import GitHubClient, GitHubError
+from scripts.github.sticky_comment import (
+    MAX_BODY,
+    WRITE_ATTEMPTS,
+    fit,
+    marker,
+    sections,
+    set_section,
+    update_sections,
+    upsert_comment,
+)
 
 
 @pytest.fixture
@@ -94,8 +105,6 @@ def _comment_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 def test_comment_command_creates_then_updates(github, github_env, tmp_path):
-    import os
-
     github.add_pull(12, "a" * 40, "b" * 40)
     body = tmp_path / "body.md"
     env = {**os.environ, **github_env}
@@ -112,8 +121,6 @@ def test_comment_command_creates_then_updates(github, github_env, tmp_path):
 
 
 def test_comment_command_on_a_fork_token_fails_in_one_line(github, github_env, tmp_path):
-    import os
-
     github.add_pull(12, "a" * 40, "b" * 40)
     github.read_only = True
     body = tmp_path / "body.md"
@@ -127,8 +134,6 @@ def test_comment_command_on_a_fork_token_fails_in_one_line(github, github_env, t
 
 
 def test_comment_command_404_on_a_missing_pull_request(github, github_env, tmp_path):
-    import os
-
     body = tmp_path / "body.md"
     body.write_text("plan")
     result = _comment_cli("--pr", "404", "--body-file", str(body), env={**os.environ, **github_env})
@@ -137,8 +142,6 @@ def test_comment_command_404_on_a_missing_pull_request(github, github_env, tmp_p
 
 
 def test_comment_command_missing_body_file(github_env, tmp_path):
-    import os
-
     result = _comment_cli(
         "--pr", "1", "--body-file", str(tmp_path / "nope.md"), env={**os.environ, **github_env}
     )
@@ -158,10 +161,6 @@ def test_a_comment_by_someone_else_with_our_marker_is_not_ours(github, client):
 
 
 def test_pagination_never_follows_a_link_to_another_host(github, client):
-    from werkzeug import Response
-
-    from scripts.github.api import GitHubError
-
     github.add_pull(5, "a" * 40, "b" * 40)
     elsewhere = Response("[]", 200, {"Link": '<https://attacker.example/x?page=2>; rel="next"'})
     github.scripted.append(("GET", r".*/issues/5/comments", elsewhere))
@@ -170,8 +169,6 @@ def test_pagination_never_follows_a_link_to_another_host(github, client):
 
 
 def test_comment_command_default_key_leaves_the_workflows_comment_alone(github, github_env, tmp_path):
-    import os
-
     github.add_pull(12, "a" * 40, "b" * 40)
     github.add_comment(12, f"{marker('experiments')}\nthe plan", user="github-actions[bot]")
     body = tmp_path / "body.md"
@@ -206,8 +203,6 @@ def _stale_writer(section: str, content: str):
 
 
 def test_a_section_dropped_by_a_concurrent_writer_is_written_again(github, client):
-    from scripts.github.comments import update_sections
-
     github.add_pull(5, "a" * 40, "b" * 40)
     update_sections(client, 5, {"plan": "the plan"}, order=ORDER)
     read_before_us, write_after_us = _stale_writer("submitted", "job-2 submitted")
@@ -227,9 +222,6 @@ def test_a_section_dropped_by_a_concurrent_writer_is_written_again(github, clien
 
 
 def test_a_writer_that_keeps_losing_gives_up_with_a_clear_error(github, client):
-    from scripts.github.api import GitHubError
-    from scripts.github.comments import WRITE_ATTEMPTS, update_sections
-
     github.add_pull(5, "a" * 40, "b" * 40)
     update_sections(client, 5, {"plan": "the plan"}, order=ORDER)
     read_before_us, write_after_us = _stale_writer("submitted", "job-2 submitted")
@@ -241,8 +233,6 @@ def test_a_writer_that_keeps_losing_gives_up_with_a_clear_error(github, client):
 
 
 def test_two_jobs_creating_the_comment_at_once_end_with_one_comment(github, client):
-    from scripts.github.comments import update_sections
-
     github.add_pull(5, "a" * 40, "b" * 40)
 
     def the_other_job_posts_first(fake) -> None:
