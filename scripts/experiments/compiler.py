@@ -8,7 +8,9 @@ once by the loader; this module turns the checked `Experiment` into the typed me
 The spec hash covers what defines the study: the study spec, the trial counts and the trial job
 spec with the image's tag and the output directory left out. It leaves out the labels, the
 display name, the image tag and the output directory, so a trainer-only commit does not make
-an experiment "changed", while a profile or an override (a different study) does.
+an experiment "changed", while a profile or an override (a different study) does. The
+TensorBoard the trials stream to is left out too: like the output directory, it says where logs
+go, not what is studied, so adding one to `defaults` does not resubmit every experiment.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def defining_spec(job_json: Mapping[str, Any]) -> dict[str, Any]:
     spec = {key: copy.deepcopy(job_json[key]) for key in _DEFINING_FIELDS if key in job_json}
     trial_job = spec.get("trialJobSpec", {})
     trial_job.pop("baseOutputDirectory", None)
+    trial_job.pop("tensorboard", None)
     for pool in trial_job.get("workerPoolSpecs", []):
         container = pool.get("containerSpec")
         if container and "imageUri" in container:

@@ -15,6 +15,7 @@ from google.cloud.aiplatform_v1.types import custom_job, env_var, io, machine_re
 from google.cloud.aiplatform_v1.types.hyperparameter_tuning_job import HyperparameterTuningJob
 from google.protobuf import duration_pb2, json_format
 
+from scripts.experiments import rules
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
 
 StudySpec = study.StudySpec
@@ -129,6 +130,10 @@ def trial_job_spec(experiment: Experiment, image: str) -> custom_job.CustomJobSp
             scheduling=custom_job.Scheduling(**scheduling) if scheduling else None,
             service_account=settings.service_account,
             network=settings.network,
+            # The instance's full name; an ID alone is in the experiment's project and region.
+            tensorboard=rules.tensorboard_name(settings.tensorboard, settings.project, settings.region)
+            if settings.tensorboard
+            else None,
             enable_web_access=experiment.enable_web_access,
         )
     )

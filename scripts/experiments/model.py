@@ -22,6 +22,8 @@ class Settings:
     image_uri: str | None = None
     service_account: str | None = None
     network: str | None = None
+    # A Vertex AI TensorBoard instance, as written: its full name or its ID (completed when compiled).
+    tensorboard: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
     def over(self, base: Settings) -> Settings:

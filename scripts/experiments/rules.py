@@ -30,6 +30,9 @@ Each rule cites where Vertex AI documents it:
 | no NUL byte in a container's command, args or env (C strings in the container) | [CUSTOM] `ContainerSpec` |
 | trials, replicas, accelerators and boot disk size bounded (validate only) | this tool's `TOOL_LIMITS` |
 | an image URI is a container image reference, no spaces or shell syntax (validate) | [CUSTOM] `imageUri` |
+| a TensorBoard is `projects/P/locations/L/tensorboards/ID` | [CUSTOM] `tensorboard` |
+| a TensorBoard needs a service account and a base output directory | [TB-SETUP], [TB-TRAINING] |
+| a TensorBoard is in the job's region (validate: the emulator is not told the region) | [TB-SETUP] |
 
 [HPT]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs
 [STUDY]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec
@@ -38,6 +41,8 @@ Each rule cites where Vertex AI documents it:
 [COMPUTE]: https://cloud.google.com/vertex-ai/docs/training/configure-compute
 [ACCEL]: https://cloud.google.com/vertex-ai/docs/reference/rest/v1/MachineSpec#AcceleratorType
 [K80]: https://cloud.google.com/compute/docs/eol/k80-eol
+[TB-SETUP]: https://cloud.google.com/vertex-ai/docs/experiments/tensorboard-setup
+[TB-TRAINING]: https://cloud.google.com/vertex-ai/docs/experiments/tensorboard-training
 """
 
 from __future__ import annotations
@@ -289,6 +294,62 @@ def label_count_problem(count: int, reserved: int = 0) -> str | None:
     return None
 
 
+# [CUSTOM] tensorboard: "projects/{project}/locations/{location}/tensorboards/{tensorboard}" (a project
+# ID or number; an instance's ID is what Vertex AI gave it at creation, a number in practice).
+TENSORBOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+TENSORBOARD_NAME = re.compile(
+    r"projects/(?P<project>[a-z0-9-]{1,30})/locations/(?P<location>[a-z0-9-]{1,63})"
+    r"/tensorboards/(?P<id>[A-Za-z0-9_-]{1,128})"
+)
+TENSORBOARD_RULE = "expected projects/PROJECT/locations/REGION/tensorboards/ID, or the instance's ID alone"
+# [TB-SETUP]: "The Vertex AI TensorBoard integration with custom training requires attaching a service
+# account"; [TB-TRAINING]: the logs streamed are the ones the trainer writes to AIP_TENSORBOARD_LOG_DIR,
+# which Vertex AI sets only when the job has a base output directory ([CUSTOM] baseOutputDirectory).
+TENSORBOARD_NEEDS_SERVICE_ACCOUNT = (
+    "streaming to a TensorBoard needs a service_account: Vertex AI TensorBoard with custom training "
+    "requires attaching a service account (https://cloud.google.com/vertex-ai/docs/experiments/tensorboard-setup)"
+)
+TENSORBOARD_NEEDS_OUTPUT = (
+    "streaming to a TensorBoard needs a base_output_directory: the logs streamed are the ones trials write "
+    "to AIP_TENSORBOARD_LOG_DIR, which Vertex AI sets only under a base output directory"
+)
+
+
+def tensorboard_name(value: str, project: str | None, region: str | None) -> str | None:
+    """A TensorBoard instance's full name: as written, or a bare ID completed with the job's project
+    and region (None when it is neither, or a bare ID has no project and region to complete it)."""
+    if TENSORBOARD_NAME.fullmatch(value):
+        return value
+    if TENSORBOARD_ID.fullmatch(value) and project and region:
+        return f"projects/{project}/locations/{region}/tensorboards/{value}"
+    return None
+
+
+def tensorboard_problems(
+    name: str, *, service_account: bool, output_directory: bool
+) -> Iterator[tuple[str, str]]:
+    """[CUSTOM] tensorboard names an instance; [TB-SETUP], [TB-TRAINING] what streaming to it needs.
+    Yields (the field at fault: tensorboard, service_account or base_output_directory, why)."""
+    if not TENSORBOARD_NAME.fullmatch(name):
+        yield "tensorboard", f"{name!r} is not valid: {TENSORBOARD_RULE}"
+    if not service_account:
+        yield "service_account", TENSORBOARD_NEEDS_SERVICE_ACCOUNT
+    if not output_directory:
+        yield "base_output_directory", TENSORBOARD_NEEDS_OUTPUT
+
+
+def tensorboard_region_problem(name: str, region: str) -> str | None:
+    """[TB-SETUP]: the bucket, the training job and the TensorBoard instance "must be in same region"."""
+    match = TENSORBOARD_NAME.fullmatch(name)
+    if match and match["location"] != region:
+        return (
+            f"the TensorBoard is in {match['location']}, but the job runs in {region}: Vertex AI streams "
+            "only to an instance in the job's region (https://cloud.google.com/vertex-ai/docs/experiments/"
+            "tensorboard-setup)"
+        )
+    return None
+
+
 # -- the emulator's door: a whole job, as the protobuf mapping with proto field names -------------
 
 
@@ -419,6 +480,14 @@ def _trial_job_problems(spec: Mapping[str, Any], where: str) -> Iterator[tuple[s
     timeout = spec.get("scheduling", {}).get("timeout")
     if timeout is not None and _seconds(timeout) <= 0:
         yield f"{where}.scheduling.timeout", "must be longer than zero seconds"
+    if spec.get("tensorboard"):
+        output = spec.get("base_output_directory", {}).get("output_uri_prefix")
+        for field, message in tensorboard_problems(
+            spec["tensorboard"],
+            service_account=bool(spec.get("service_account")),
+            output_directory=bool(output),
+        ):
+            yield f"{where}.{field}", message
 
 
 def _seconds(duration: str) -> float:

@@ -30,6 +30,7 @@ SETTINGS_KEYS = (
     "image",
     "service_account",
     "network",
+    "tensorboard",
     "labels",
 )
 IMAGE_KEYS = ("repository", "name", "uri")
@@ -171,6 +172,7 @@ def check_settings(
                 v, p, _NETWORK, "expected projects/PROJECT_NUMBER/global/networks/NAME"
             ),
         ),
+        tensorboard=get(data, "tensorboard", path, lambda v, p: _tensorboard(checker, v, p)),
         labels=get(data, "labels", path, lambda v, p: check_labels(checker, v, p), default={}) or {},
     )
 
@@ -209,9 +211,10 @@ def check_experiment(
     if data is None:
         return None
     get = checker.get
-    settings = check_settings(checker, {k: v for k, v in data.items() if k in SETTINGS_KEYS}, path)
-    settings = (settings or Settings()).over(defaults)
+    own = check_settings(checker, {k: v for k, v in data.items() if k in SETTINGS_KEYS}, path)
+    settings = (own or Settings()).over(defaults)
     _check_required_settings(checker, settings, path)
+    _check_tensorboard(checker, settings, path, written_here=own is not None and own.tensorboard is not None)
 
     if "metric" in data:
         metric = checker.mapping(data["metric"], (*path, "metric"), ("id", "goal")) or {}
@@ -322,6 +325,45 @@ def _check_required_settings(checker: Checker, settings: Settings, path: KeyPath
         checker.report(path, f"missing {', '.join(missing)}: set in defaults or in the experiment", key=True)
     if settings.image_uri is None and settings.image_repository is not None and settings.image_name is None:
         checker.report(path, "missing image.name: set in defaults or in the experiment", key=True)
+
+
+def _check_tensorboard(checker: Checker, settings: Settings, path: KeyPath, *, written_here: bool) -> None:
+    """What streaming to the experiment's TensorBoard needs (the rule book's `tensorboard_problems`),
+    reported where `tensorboard` was written: in the experiment, else on the experiment that
+    inherits it from defaults (each of them is a job Vertex AI would refuse)."""
+    if settings.tensorboard is None:
+        return
+    here = (*path, "tensorboard")
+    where, key = (here, False) if written_here else (path, True)
+    inherited = "" if written_here else "tensorboard (from defaults): "
+    name = rules.tensorboard_name(settings.tensorboard, settings.project, settings.region)
+    if name is None:
+        return  # a bare ID without a project or region: those are reported missing already
+    # A job always gets a base output directory (staging_bucket/hpt without base_output_directory),
+    # and a file with neither is reported missing them: only the service account is left to check.
+    for field, message in rules.tensorboard_problems(
+        name, service_account=settings.service_account is not None, output_directory=True
+    ):
+        if field == "service_account":
+            message = f"{message}; set service_account in defaults or in the experiment"
+        checker.report(where, inherited + message, key=key)
+    problem = rules.tensorboard_region_problem(name, settings.region) if settings.region else None
+    if problem:
+        checker.report(where, inherited + problem, key=key)
+
+
+def _tensorboard(checker: Checker, value: Any, path: KeyPath) -> str | None:
+    """A TensorBoard instance: its full name, or its ID alone (the experiment's project and region
+    complete it when compiled)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)  # an instance's ID is a number: `tensorboard: 1234` reads as an integer
+    text = checker.text(value, path)
+    if text is None:
+        return None
+    if not (rules.TENSORBOARD_NAME.fullmatch(text) or rules.TENSORBOARD_ID.fullmatch(text)):
+        checker.report(path, f"{text!r} is not valid: {rules.TENSORBOARD_RULE}")
+        return None
+    return text
 
 
 def _check_early_stopping(

@@ -37,6 +37,7 @@ TRUSTED_FIELDS = (
     "image_uri",
     "service_account",
     "network",
+    "tensorboard",  # where the trials' logs stream: the trial service account writes there
 )
 # The trainer's flags whose every value is a place to read or write (trainer/flags.py); `--data`
 # names one only in its `dir:PATH` form (`tfds:NAME` and `synthetic` are not places).

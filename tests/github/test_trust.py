@@ -134,3 +134,44 @@ def test_a_plan_shows_what_run_refuses_instead_of_failing_the_pull_request(conte
     assert "`/hpt run` does not submit this experiment before the merge" in markdown
     assert "experiments.wide.trainer.env" in markdown
     assert "/hpt run wide" not in markdown
+
+
+TRIAL_ACCOUNT = "    service_account: hpt-trial@your-project.iam.gserviceaccount.com\n"
+
+
+def test_a_pull_request_may_not_choose_where_the_trials_logs_stream(context, tmp_path):
+    """The trial service account uploads to the TensorBoard: an unmerged file's instance is ignored
+    (the default branch's, here none, is used) and the plan names what it ignored."""
+    trusted = load(context, tmp_path, BASE_EXPERIMENTS, "base")
+    theirs = "projects/attacker-project/locations/us-central1/tensorboards/1"
+    head = load(
+        context,
+        tmp_path,
+        PR_EXPERIMENTS.replace("  wide:\n", f"  wide:\n{TRIAL_ACCOUNT}    tensorboard: {theirs}\n"),
+    )
+    assert head.experiments["wide"].settings.tensorboard == theirs
+
+    submitted = context.compile(head, "wide", trusted=trusted)
+    assert "tensorboard" not in submitted.job_json["trialJobSpec"]
+    markdown = plan_markdown(head, "wide", context, trusted=trusted)
+    assert f"`tensorboard`: `{theirs}` (the default branch's: `unset`)" in markdown
+    # After the merge the file is the default branch's: its instance is used.
+    merged = context.compile(head, "wide")
+    assert merged.job.trial_job_spec.tensorboard == theirs
+
+
+def test_the_default_branchs_tensorboard_is_kept_whatever_the_pull_request_writes(context, tmp_path):
+    ours = "    tensorboard: '1234'\n"
+    base = BASE_EXPERIMENTS.replace(
+        "    name: trainer\n", "    name: trainer\n" + TRIAL_ACCOUNT[2:] + ours[2:]
+    )
+    trusted = load(context, tmp_path, base, "base")
+    head = load(
+        context,
+        tmp_path,
+        PR_EXPERIMENTS.replace(
+            "    name: trainer\n", "    name: trainer\n" + TRIAL_ACCOUNT[2:] + ours[2:]
+        ).replace("  wide:\n", "  wide:\n    tensorboard: '666'\n"),
+    )
+    submitted = context.compile(head, "wide", trusted=trusted)
+    assert submitted.job.trial_job_spec.tensorboard.endswith("/tensorboards/1234")

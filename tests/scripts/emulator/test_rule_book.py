@@ -16,6 +16,7 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Worke
 
 from scripts.experiments import load_text
 from scripts.experiments.compiler import CompileContext, compile_experiment
+from scripts.jobs import fidelity
 from tests.scripts.experiments.helpers import EXPERIMENT, HEADER, problems
 
 from .conftest import PARENT
@@ -257,6 +258,29 @@ CASES = {
         "trial_job_spec.worker_pool_specs[0].container_spec.args[0]",
         "contains a NUL byte",
     ),
+    # [TB-SETUP]: streaming to a TensorBoard "requires attaching a service account".
+    "a tensorboard without a service account": Case(
+        HEADER + EXPERIMENT + "    tensorboard: '42'\n",
+        "experiments.exp.tensorboard",
+        "streaming to a TensorBoard needs a service_account",
+        lambda job: setattr(job.trial_job_spec, "tensorboard", f"{PARENT}/tensorboards/42"),
+        "trial_job_spec.service_account",
+        "streaming to a TensorBoard needs a service_account",
+    ),
+    "a tensorboard name of another shape": Case(
+        HEADER
+        + "  service_account: sa@my-project.iam.gserviceaccount.com\n"
+        + EXPERIMENT
+        + "    tensorboard: tensorboards/42\n",
+        "experiments.exp.tensorboard",
+        "is not valid: expected projects/PROJECT/locations/REGION/tensorboards/ID",
+        lambda job: (
+            setattr(job.trial_job_spec, "tensorboard", "tensorboards/42")
+            or setattr(job.trial_job_spec, "service_account", "sa@my-project.iam.gserviceaccount.com")
+        ),
+        "trial_job_spec.tensorboard",
+        "is not valid: expected projects/PROJECT/locations/REGION/tensorboards/ID",
+    ),
     "a chief with two replicas": Case(
         _doc(POOL, POOL + "        replica_count: 2\n"),
         "experiments.exp.worker_pools[0].replica_count",
@@ -300,3 +324,31 @@ def test_emulator_door(emulator, name):
     assert message.startswith(f"hyperparameter_tuning_job.{case.proto_field}: "), message
     assert case.proto_says in message, message
     assert list(emulator.client.list_hyperparameter_tuning_jobs(parent=PARENT)) == []
+
+
+def test_a_tensorboard_needs_an_output_directory_at_the_emulator_door(emulator):
+    """Validate cannot write this mistake: every compiled job has a base output directory."""
+    job = _valid_job()
+    job.trial_job_spec.tensorboard = f"{PARENT}/tensorboards/42"
+    job.trial_job_spec.service_account = "sa@my-project.iam.gserviceaccount.com"
+    job.trial_job_spec.base_output_directory = None
+    with pytest.raises(exceptions.InvalidArgument) as raised:
+        emulator.submit(job)
+    assert raised.value.message.startswith(
+        "hyperparameter_tuning_job.trial_job_spec.base_output_directory: "
+        "streaming to a TensorBoard needs a base_output_directory"
+    )
+
+
+def test_a_job_that_streams_to_a_tensorboard_runs_here_and_says_nothing_is_uploaded(emulator):
+    job = _valid_job()
+    job.trial_job_spec.tensorboard = f"{PARENT}/tensorboards/42"
+    job.trial_job_spec.service_account = "sa@my-project.iam.gserviceaccount.com"
+    job.max_trial_count, job.parallel_trial_count = 1, 1
+    job.trial_job_spec.worker_pool_specs[0].container_spec.args = []
+    done = emulator.wait(emulator.submit(job).name)
+    assert done.state.name == "JOB_STATE_SUCCEEDED", done.error
+    assert done.trial_job_spec.tensorboard == f"{PARENT}/tensorboards/42"
+    reported = {item["field"]: item for item in fidelity.not_emulated(done)}
+    assert reported["trial_job_spec.tensorboard"]["value"] == f"{PARENT}/tensorboards/42"
+    assert "nothing is uploaded" in reported["trial_job_spec.tensorboard"]["why"]
