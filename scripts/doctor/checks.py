@@ -19,6 +19,7 @@ from scripts.doctor import (
     project_checks,
     quota_checks,
     registry_checks,
+    tensorboard_checks,
 )
 from scripts.doctor.api_errors import describe_error, disabled_service
 from scripts.doctor.clients import Endpoints
@@ -35,6 +36,7 @@ STEPS: tuple[tuple[str, Callable[[Context], list[Check]]], ...] = (
     ("service accounts", account_checks.service_accounts),
     ("identity bindings", binding_checks.run),
     ("bucket", bucket_checks.bucket),
+    ("tensorboard", tensorboard_checks.tensorboard),
     ("repository", registry_checks.repository),
     ("tags", registry_checks.immutable_tags),
     ("image", registry_checks.image),
@@ -97,4 +99,6 @@ class Doctor:
     def _skipped(self, name: str, reason: str) -> list[Check]:
         if name == "quota":
             return quota_checks.skipped(self.context, reason)
+        if name == "tensorboard":
+            return tensorboard_checks.skipped(self.context, reason)
         return [skip(name, reason)]

@@ -4,7 +4,8 @@ Every client is built here with the caller's credentials, or, when an endpoint i
 without credentials against that address (as Google's emulators are reached):
 
 - `HPT_DOCTOR_EMULATOR_HOST=host:port`: Resource Manager, Service Usage, IAM, Artifact Registry,
-  Cloud Quotas and Cloud Build over an insecure gRPC channel to one server (tests use it);
+  Cloud Quotas, Cloud Build and Vertex AI's TensorboardService over an insecure gRPC channel to
+  one server (tests use it);
 - `CLOUD_BUILD_EMULATOR_HOST=host:port`: Cloud Build alone (as `build` reads it);
 - `STORAGE_EMULATOR_HOST=http://host:port`: Cloud Storage's JSON API (as google-cloud-storage reads it);
 - `HPT_REGISTRY_URL=http://host:port`: the Docker registry API the image lookup asks
@@ -126,6 +127,30 @@ class Clients:
         return self._gapic(
             "cloud_build", cloudbuild_v1.CloudBuildClient, CloudBuildGrpcTransport, self.endpoints.cloud_build
         )
+
+    def tensorboards(self, region: str) -> Any:
+        """Vertex AI's TensorboardService, at `region`'s endpoint (an instance lives in one region)."""
+        from google.cloud import aiplatform_v1
+        from google.cloud.aiplatform_v1.services.tensorboard_service.transports import (
+            TensorboardServiceGrpcTransport,
+        )
+
+        key = f"tensorboards:{region}"
+        if self.endpoints.grpc or key in self._made:
+            return self._gapic(
+                key,
+                aiplatform_v1.TensorboardServiceClient,
+                TensorboardServiceGrpcTransport,
+                self.endpoints.grpc,
+            )
+        from google.api_core.client_options import ClientOptions
+
+        from scripts.vertex.client import api_endpoint
+
+        self._made[key] = aiplatform_v1.TensorboardServiceClient(
+            credentials=self.credentials, client_options=ClientOptions(api_endpoint=api_endpoint(region))
+        )
+        return self._made[key]
 
     def iam_rest_get(self, name: str) -> tuple[int, dict[str, Any]]:
         """GET `/v1/{name}` of IAM's REST API: (HTTP status, its JSON body, {} when it has none).

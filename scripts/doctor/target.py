@@ -42,6 +42,8 @@ class Target:
     demands: tuple[Demand, ...] = ()
     # (service account, the experiments whose trials run as it)
     trial_service_accounts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (TensorBoard instance, the experiments whose trials stream to it)
+    tensorboards: tuple[tuple[str, tuple[str, ...]], ...] = ()
     image_uris: tuple[str, ...] = ()
     # `$VERTEX_AI_EMULATOR_HOST`: jobs go to the local emulator, so no Google Cloud check applies
     emulator: str | None = None
@@ -81,11 +83,14 @@ class Target:
 
         compiled = list(compiled)
         accounts: dict[str, list[str]] = {}
+        tensorboards: dict[str, list[str]] = {}
         uris: list[str] = []
         for experiment in compiled:
             spec = experiment.job.trial_job_spec
             if spec.service_account:
                 accounts.setdefault(spec.service_account, []).append(experiment.name)
+            if spec.tensorboard:
+                tensorboards.setdefault(spec.tensorboard, []).append(experiment.name)
             for pool in spec.worker_pool_specs:
                 uri = pool.container_spec.image_uri
                 if uri and uri not in uris:
@@ -105,6 +110,7 @@ class Target:
             experiments_note=experiments_note,
             demands=tuple(demand for experiment in compiled for demand in demands(experiment)),
             trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
+            tensorboards=tuple((name, tuple(names)) for name, names in tensorboards.items()),
             image_uris=tuple(uris),
             emulator=env.get(EMULATOR_HOST_ENV) or None,
             deployer=env.get("GCP_DEPLOYER_SERVICE_ACCOUNT") or None,

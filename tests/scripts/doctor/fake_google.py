@@ -1,10 +1,10 @@
 """Loopback fakes of the Google APIs `doctor` asks, behind the real client libraries.
 
 One in-process gRPC server (generic handlers, no generated servicers) speaks the wire protocol of
-Resource Manager (Projects), Service Usage, IAM, Artifact Registry, Cloud Build and Cloud Quotas;
-`doctor` reaches it through HPT_DOCTOR_EMULATOR_HOST. Cloud Storage's JSON API, the Docker
-registry API, IAM's REST API for workload identity providers and the OAuth token endpoint are
-real HTTP on pytest-httpserver (`serve_http`).
+Resource Manager (Projects), Service Usage, IAM, Artifact Registry, Cloud Build, Cloud Quotas and
+Vertex AI's TensorboardService; `doctor` reaches it through HPT_DOCTOR_EMULATOR_HOST. Cloud
+Storage's JSON API, the Docker registry API, IAM's REST API for workload identity providers and
+the OAuth token endpoint are real HTTP on pytest-httpserver (`serve_http`).
 Every answer is read from a `World` at call time, so a test changes the world and runs doctor.
 """
 
@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.cloud import artifactregistry_v1, cloudquotas_v1, resourcemanager_v3, service_usage_v1
+from google.cloud import (
+    aiplatform_v1,
+    artifactregistry_v1,
+    cloudquotas_v1,
+    resourcemanager_v3,
+    service_usage_v1,
+)
 from google.cloud.devtools import cloudbuild_v1
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from werkzeug import Request, Response
@@ -34,6 +40,7 @@ CALLER = f"doctor@{PROJECT}.iam.gserviceaccount.com"
 BUILD_ACCOUNT = f"{NUMBER}-compute@developer.gserviceaccount.com"
 TRIAL_ACCOUNT = f"hpt-trial@{PROJECT}.iam.gserviceaccount.com"
 REPOSITORY = f"projects/{PROJECT}/locations/{REGION}/repositories/hpt"
+TENSORBOARD = f"projects/{PROJECT}/locations/{REGION}/tensorboards/1234567890"
 V100 = "aiplatform.googleapis.com/custom_model_training_nvidia_v100_gpus"
 # Workload Identity Federation as docs/setup.md step 5 sets it up; the caller is the deployer.
 POOL = f"projects/{NUMBER}/locations/global/workloadIdentityPools/github"
@@ -131,6 +138,9 @@ class World:
         }
     )
     providers_visible: bool = True
+    # Vertex AI TensorBoard instances by full name -> display name; readable unless not visible
+    tensorboards: dict[str, str] = field(default_factory=lambda: {TENSORBOARD: "hpt"})
+    tensorboards_visible: bool = True
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
     def called(self, method: str) -> list[Any]:
@@ -231,7 +241,26 @@ class FakeGoogle:
                 "google.api.cloudquotas.v1.CloudQuotas",
                 {"ListQuotaInfos": _handler(cloudquotas_v1.ListQuotaInfosRequest, None, self.list_quotas)},
             ),
+            grpc.method_handlers_generic_handler(
+                "google.cloud.aiplatform.v1.TensorboardService",
+                {"GetTensorboard": _handler(aiplatform_v1.GetTensorboardRequest, None, self.get_tensorboard)},
+            ),
         ]
+
+    # -- Vertex AI TensorboardService ----------------------------------------------------------
+
+    def get_tensorboard(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._record("GetTensorboard", request)
+        if not self.world.tensorboards_visible:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"Permission 'aiplatform.tensorboards.get' denied on resource '{request.name}'",
+            )
+        if request.name not in self.world.tensorboards:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Tensorboard {request.name} is not found.")
+        return aiplatform_v1.Tensorboard(
+            name=request.name, display_name=self.world.tensorboards[request.name]
+        )
 
     # -- Resource Manager --------------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+"""The TensorBoard instances experiments stream to: each one exists where the experiment names it.
+
+An experiment's `tensorboard` compiles to the trial job's full instance name
+(`projects/P/locations/L/tensorboards/ID`); Vertex AI refuses a job naming one that is not there,
+after the merge, so doctor asks first (`TensorboardService.GetTensorboard`, permission
+`aiplatform.tensorboards.get`, at the instance's regional endpoint). No line when no experiment
+names one: streaming is optional.
+"""
+
+from __future__ import annotations
+
+from scripts.doctor.api_errors import disabled_service
+from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.context import Context
+from scripts.doctor.result import Check, fail, ok, skip
+from scripts.experiments.rules import TENSORBOARD_NAME
+
+NAME = "tensorboard"
+VIEWER_ROLE = "roles/aiplatform.viewer"  # holds aiplatform.tensorboards.get
+
+
+def tensorboard(context: Context) -> list[Check]:
+    return [_one(context, name, experiments) for name, experiments in context.target.tensorboards]
+
+
+def skipped(context: Context, reason: str) -> list[Check]:
+    """The lines of a run that cannot reach Google Cloud: one per instance named, none otherwise."""
+    return [
+        skip(NAME, f"{reason} (named by {_names(experiments)})")
+        for _, experiments in context.target.tensorboards
+    ]
+
+
+def _one(context: Context, name: str, experiments: tuple[str, ...]) -> Check:
+    from google.api_core import exceptions
+
+    match = TENSORBOARD_NAME.fullmatch(name)
+    if match is None:  # validate refuses it: reached only with a hand-made target
+        return fail(NAME, f"{name} is not a TensorBoard instance's name ({_names(experiments)})")
+    project, region, instance = match["project"], match["location"], match["id"]
+    named_by = f"named by {_names(experiments)}"
+    create = (
+        f"gcloud ai tensorboards create --display-name=hpt --project={project} --region={region}\n"
+        "# then set tensorboard: to the new instance's ID in experiments.yaml"
+    )
+    try:
+        # https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.tensorboards/get
+        found = (
+            context.calls().tensorboards(region).get_tensorboard(name=name, timeout=CALL_TIMEOUT, retry=None)
+        )
+    except exceptions.NotFound:
+        return fail(NAME, f"no TensorBoard instance {instance} in {project} / {region} ({named_by})", create)
+    except exceptions.PermissionDenied as error:
+        if disabled_service(error):
+            raise
+        return fail(
+            NAME,
+            f"{name} ({named_by}) does not exist, or {context.who} may not read it "
+            "(aiplatform.tensorboards.get)",
+            f"gcloud projects add-iam-policy-binding {project} --member={context.member} --role={VIEWER_ROLE}"
+            + context.member_note()
+            + f"\n# if it does not exist: {create.splitlines()[0]}",
+        )
+    shown = f" ({found.display_name})" if found.display_name else ""
+    return ok(NAME, f"{name}{shown} exists; trials of {_names(experiments)} stream to it", instance=name)
+
+
+def _names(experiments: tuple[str, ...]) -> str:
+    return ", ".join(experiments[:2]) + (f" and {len(experiments) - 2} more" if len(experiments) > 2 else "")
