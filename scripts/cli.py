@@ -53,6 +53,7 @@ COMMANDS: dict[str, Command] = {
     "status": Command("status", "Show a tuning job's state and trials."),
     "cancel": Command("cancel", "Cancel a tuning job (its running trials stop; finished trials are kept)."),
     "report": Command("report", "Summarize a tuning job: best trial, trial table, chart (markdown or json)."),
+    "compare": Command("compare", "Compare a job with a baseline job: better, worse, no clear difference."),
     "promote": Command(
         "promote", "Register a job's best (or named) trial's model as a Vertex AI Model Registry version."
     ),

@@ -1,0 +1,63 @@
+"""The baseline of a tuning job: the newest SUCCEEDED job of the same experiment at another commit.
+
+Found by the labels every job of this project carries (`scripts.jobs.labels`): the same
+`hpt-experiment` (and the same `hpt-repo` when the job has one, since several repositories may
+share a project), a different `hpt-commit`. The list goes through the JobService's
+`ListHyperparameterTuningJobs` of the job's own project and region, so the local emulator and
+Vertex AI answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from scripts.jobs import labels
+from scripts.jobs.names import parse_job_name
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.vertex.backend import Backend
+
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+
+
+def find_baseline(
+    backend: Backend,
+    job: HyperparameterTuningJob,
+    *,
+    accept: Callable[[HyperparameterTuningJob], bool] = lambda candidate: True,
+) -> HyperparameterTuningJob | None:
+    """The newest SUCCEEDED job of `job`'s experiment at another commit that `accept` takes, or None.
+
+    None also when `job` has no experiment label (it was not submitted by this project)."""
+    from scripts.commands.list import list_jobs
+
+    experiment = job.labels.get(labels.EXPERIMENT)
+    parsed = parse_job_name(job.name)
+    if not experiment or parsed is None:
+        return None
+    commit = job.labels.get(labels.COMMIT, "")
+    repository = job.labels.get(labels.REPOSITORY)
+    parent = f"projects/{parsed.project}/locations/{parsed.location}"
+    for candidate in list_jobs(backend, parent, experiment, [SUCCEEDED]):  # newest first
+        if candidate.name == job.name or candidate.labels.get(labels.COMMIT, "") == commit:
+            continue
+        if repository and candidate.labels.get(labels.REPOSITORY) != repository:
+            continue
+        if accept(candidate):
+            return candidate
+    return None
+
+
+def no_baseline_reason(job: HyperparameterTuningJob) -> str:
+    """Why `find_baseline` found nothing, in one sentence."""
+    experiment = job.labels.get(labels.EXPERIMENT)
+    if not experiment:
+        return f"{job.name} has no {labels.EXPERIMENT} label, so no other job of its experiment can be found."
+    commit = job.labels.get(labels.COMMIT) or "its commit"
+    return (
+        f"No SUCCEEDED job of experiment {experiment!r} at a commit other than {commit[:12]} "
+        "to compare with: tune the baseline's commit first, or name a BASELINE job."
+    )

@@ -1,0 +1,362 @@
+"""Compare two tuning jobs of one experiment: is JOB's best better than BASELINE's, beyond noise?
+
+A best-minus-best number from one small study on each side is mostly noise: the codelab's
+6-trial study ends anywhere from 0.88 to 0.97 when only the sampler's seed changes. So the
+verdict is `better` or `worse` only when a test over each side's completed trials clears a
+stated threshold; otherwise `no clear difference`. With no baseline at all, `no baseline`.
+
+The methods (`METHODS`) take the final metric values of each side's completed trials (SUCCEEDED
+with a finite value; failed, collapsed and stopped trials carry no value) and the goal:
+
+- `rank-all`: Mann-Whitney U over all completed trials of both sides; two-sided p < `ALPHA`;
+- `rank-all-and-best`: `rank-all`, kept only when the best trial moved the same way (so the
+  verdict never contradicts the best-minus-best number shown beside it);
+- `rank-top-half`: the same test over the better half of each side's completed trials;
+- `bootstrap-best`: the best of each side resampled with replacement (`BOOTSTRAP_SAMPLES`, a
+  fixed seed), `better`/`worse` when the resampled best-minus-best lies on one side of 0 in at
+  least 1 - `ALPHA`/2 of the resamples;
+- `best-delta`: best minus best, any difference counts: the naive reading, kept as the reference
+  that `bench/verdict.py` measures the others against; never shipped.
+
+`DEFAULT_METHOD` was chosen from that benchmark's table (docs/compare.md): the method that kept
+false alarms at most 1 in 20 on same-trainer pairs and said `worse` most often on a truly worse
+trainer. The U test is exact (every split of the pooled ranks, ties as mid-ranks) while the number
+of splits is small, and the normal approximation with the tie correction beyond.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+BETTER, WORSE, NO_CLEAR_DIFFERENCE, NO_BASELINE = "better", "worse", "no clear difference", "no baseline"
+VERDICTS = (BETTER, WORSE, NO_CLEAR_DIFFERENCE, NO_BASELINE)
+
+ALPHA = 0.05  # two-sided: better or worse each at 2.5 %
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 0  # the same two jobs always get the same verdict
+# Above this many ways to split the pooled trials, the U test uses its normal approximation.
+EXACT_SPLITS_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A verdict, the method that gave it (named and in one sentence), and the numbers behind it."""
+
+    verdict: str
+    method: str
+    sentence: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UTest:
+    u: float  # the first sample's U: pairs where it is ahead (by value), ties as 1/2
+    p_greater: float  # one-sided: the first sample tends to be larger
+    p_less: float
+    p_two_sided: float
+    exact: bool
+    smallest_p: float  # the smallest two-sided p these sample sizes allow (without ties)
+
+
+def mann_whitney_u(first: Sequence[float], second: Sequence[float]) -> UTest:
+    """Mann-Whitney U test of two samples (larger values ahead), exact while small."""
+    n1, n2 = len(first), len(second)
+    if n1 == 0 or n2 == 0:
+        return UTest(u=0.0, p_greater=1.0, p_less=1.0, p_two_sided=1.0, exact=True, smallest_p=1.0)
+    pooled = list(first) + list(second)
+    ranks = _mid_ranks(pooled)
+    rank_sum = sum(ranks[:n1])
+    u = rank_sum - n1 * (n1 + 1) / 2
+    splits = math.comb(n1 + n2, n1)
+    smallest = min(1.0, 2 / splits)
+    if splits <= EXACT_SPLITS_MAX:
+        # Every way the pooled ranks could have been split: the null distribution, ties included.
+        sums = [sum(chosen) for chosen in itertools.combinations(ranks, n1)]
+        eps = 1e-9
+        greater = sum(s >= rank_sum - eps for s in sums) / splits
+        less = sum(s <= rank_sum + eps for s in sums) / splits
+        exact = True
+    else:
+        mean = n1 * n2 / 2
+        ties = _tie_term(pooled)
+        n = n1 + n2
+        variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+        if variance <= 0:
+            greater = less = 1.0
+        else:
+            sd = math.sqrt(variance)
+            greater = _upper_tail((u - mean - 0.5) / sd)  # continuity correction
+            less = _upper_tail((mean - u - 0.5) / sd)
+        exact = False
+    return UTest(
+        u=u,
+        p_greater=greater,
+        p_less=less,
+        p_two_sided=min(1.0, 2 * min(greater, less)),
+        exact=exact,
+        smallest_p=smallest,
+    )
+
+
+def _mid_ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ascending; tied values share the mean of their ranks."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def _tie_term(values: Sequence[float]) -> float:
+    counts: dict[float, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return sum(t**3 - t for t in counts.values())
+
+
+def _upper_tail(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _oriented(values: Sequence[float], maximize: bool) -> list[float]:
+    """Values turned so that larger is better."""
+    return [float(v) if maximize else -float(v) for v in values]
+
+
+def _top_half(values: Sequence[float]) -> list[float]:
+    ordered = sorted(values, reverse=True)
+    return ordered[: math.ceil(len(ordered) / 2)]
+
+
+def _from_u_test(
+    name: str, what: str, job: list[float], baseline: list[float], maximize: bool, alpha: float
+) -> Judgement:
+    test = mann_whitney_u(job, baseline)
+    if test.p_greater <= test.p_less and test.p_two_sided < alpha:
+        verdict = BETTER
+    elif test.p_less < test.p_greater and test.p_two_sided < alpha:
+        verdict = WORSE
+    else:
+        verdict = NO_CLEAR_DIFFERENCE
+    sentence = (
+        f"Mann-Whitney U test over {what} ({len(job)} against {len(baseline)}): better or worse "
+        f"only when the two-sided p-value is below {alpha:g}."
+    )
+    numbers = {
+        "test": "mann-whitney-u",
+        "p_value": round(test.p_two_sided, 6),
+        "threshold": alpha,
+        "u": test.u,
+        "exact": test.exact,
+        "smallest_possible_p": round(test.smallest_p, 6),
+        "job_values": [_plain(v, maximize) for v in job],
+        "baseline_values": [_plain(v, maximize) for v in baseline],
+    }
+    if test.smallest_p >= alpha:
+        numbers["note"] = (
+            f"with {len(job)} and {len(baseline)} values no split reaches p < {alpha:g}: "
+            "more completed trials are needed for any verdict but no clear difference"
+        )
+    return Judgement(verdict, name, sentence, numbers)
+
+
+def _plain(value: float, maximize: bool) -> float:
+    """A value turned back to the metric's own sign."""
+    return value if maximize else -value
+
+
+def rank_all(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
+    return _from_u_test(
+        "rank-all", "every completed trial of each side", sorted(job, reverse=True),
+        sorted(baseline, reverse=True), maximize, alpha,
+    )  # fmt: skip
+
+
+def rank_top_half(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
+    return _from_u_test(
+        "rank-top-half", "the better half of each side's completed trials", _top_half(job),
+        _top_half(baseline), maximize, alpha,
+    )  # fmt: skip
+
+
+def rank_all_and_best(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
+    judgement = rank_all(job, baseline, maximize, alpha)
+    delta = max(job) - max(baseline) if job and baseline else 0.0
+    agrees = (judgement.verdict == BETTER and delta > 0) or (judgement.verdict == WORSE and delta < 0)
+    sentence = judgement.sentence.removesuffix(".") + ", and the best trial moved the same way."
+    verdict = judgement.verdict if agrees else NO_CLEAR_DIFFERENCE
+    return Judgement(
+        verdict, "rank-all-and-best", sentence, {**judgement.numbers, "best_delta": _plain(delta, maximize)}
+    )
+
+
+def bootstrap_best(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
+    sentence = (
+        f"Bootstrap of each side's best trial ({BOOTSTRAP_SAMPLES} resamples of the completed trials "
+        f"with replacement): better or worse only when the resampled difference of the bests is on "
+        f"one side of 0 in at least {1 - alpha / 2:.1%} of them."
+    )
+    if not job or not baseline:
+        return Judgement(NO_CLEAR_DIFFERENCE, "bootstrap-best", sentence, {"test": "bootstrap-best"})
+    generator = random.Random(BOOTSTRAP_SEED)
+    above = below = 0
+    for _ in range(BOOTSTRAP_SAMPLES):
+        delta = max(generator.choices(job, k=len(job))) - max(generator.choices(baseline, k=len(baseline)))
+        above += delta > 0
+        below += delta < 0
+    share_above, share_below = above / BOOTSTRAP_SAMPLES, below / BOOTSTRAP_SAMPLES
+    if share_above >= 1 - alpha / 2:
+        verdict = BETTER
+    elif share_below >= 1 - alpha / 2:
+        verdict = WORSE
+    else:
+        verdict = NO_CLEAR_DIFFERENCE
+    numbers = {
+        "test": "bootstrap-best",
+        "share_better": share_above,
+        "share_worse": share_below,
+        "threshold": 1 - alpha / 2,
+        "samples": BOOTSTRAP_SAMPLES,
+        "seed": BOOTSTRAP_SEED,
+    }
+    return Judgement(verdict, "bootstrap-best", sentence, numbers)
+
+
+def best_delta(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
+    sentence = "Best minus best, any difference counts (the naive reading; for reference only)."
+    if not job or not baseline:
+        return Judgement(NO_CLEAR_DIFFERENCE, "best-delta", sentence, {"test": "best-delta"})
+    delta = max(job) - max(baseline)
+    verdict = BETTER if delta > 0 else WORSE if delta < 0 else NO_CLEAR_DIFFERENCE
+    return Judgement(
+        verdict, "best-delta", sentence, {"test": "best-delta", "delta": _plain(delta, maximize)}
+    )
+
+
+Method = Callable[[list[float], list[float], bool, float], Judgement]
+METHODS: dict[str, Method] = {
+    "rank-all": rank_all,
+    "rank-all-and-best": rank_all_and_best,
+    "rank-top-half": rank_top_half,
+    "bootstrap-best": bootstrap_best,
+    "best-delta": best_delta,
+}
+DEFAULT_METHOD = "rank-all"
+
+
+def judge(
+    job_values: Sequence[float],
+    baseline_values: Sequence[float],
+    *,
+    maximize: bool,
+    method: str = DEFAULT_METHOD,
+    alpha: float = ALPHA,
+) -> Judgement:
+    """The verdict on JOB against BASELINE from their completed trials' values."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    job = _oriented(job_values, maximize)
+    baseline = _oriented(baseline_values, maximize)
+    return METHODS[method](job, baseline, maximize, alpha)
+
+
+def completed_values(job: HyperparameterTuningJob) -> list[float]:
+    """The final metric values of the job's completed trials (SUCCEEDED with a value), best first."""
+    from scripts.results.trials import final_value, objective, ranked
+
+    metric_id = objective(job).metric_id
+    return [value for trial in ranked(job) if (value := final_value(trial, metric_id)) is not None]
+
+
+def side(job: HyperparameterTuningJob, *, backend: str) -> dict[str, Any]:
+    """One side of a comparison: the job, its commit, its best, and what it used."""
+    from scripts.jobs import labels, states
+    from scripts.results.trials import best_trial, final_value, objective, parameter_value
+    from scripts.results.usage import usage
+
+    best = best_trial(job)
+    used = usage(job, backend=backend)
+    estimate = used["cost_estimate"]
+    return {
+        "job": job.name,
+        "display_name": job.display_name,
+        "commit": job.labels.get(labels.COMMIT) or None,
+        "state": states.short(job.state.name),
+        "best_value": None if best is None else final_value(best, objective(job).metric_id),
+        "best_trial": None if best is None else best.id,
+        "best_parameters": {p.parameter_id: parameter_value(p) for p in best.parameters} if best else {},
+        "completed_trials": len(completed_values(job)),
+        "trials": len(job.trials),
+        "accelerator_hours": used["accelerator_hours"],
+        "machine_hours": used["machine_hours"],
+        "cost": used["cost"],
+        "currency": estimate["currency"],
+        "cost_billed": estimate["billed"],
+    }
+
+
+def comparison(
+    job: HyperparameterTuningJob,
+    baseline: HyperparameterTuningJob | None,
+    *,
+    backend: str,
+    method: str = DEFAULT_METHOD,
+    no_baseline_reason: str = "",
+) -> dict[str, Any]:
+    """What `compare --format json` prints: the verdict, the delta, the method and its numbers,
+    and each side. `delta` is JOB's best minus BASELINE's in the metric's own units; `goal` says
+    which sign is better."""
+    from scripts.errors import UserError
+    from scripts.results.trials import objective
+
+    goal = objective(job)
+    this = side(job, backend=backend)
+    if baseline is None:
+        return {
+            "verdict": NO_BASELINE,
+            "delta": None,
+            "metric": goal.metric_id,
+            "goal": goal.goal,
+            "method": no_baseline_reason or "No baseline job to compare with.",
+            "method_name": None,
+            "evidence": {},
+            "job": this,
+            "baseline": None,
+        }
+    other = objective(baseline)
+    if (other.metric_id, other.maximize) != (goal.metric_id, goal.maximize):
+        raise UserError(
+            f"{job.name} {goal.goal}s {goal.metric_id!r} but {baseline.name} {other.goal}s "
+            f"{other.metric_id!r}: jobs of different metrics cannot be compared"
+        )
+    that = side(baseline, backend=backend)
+    values = completed_values(job), completed_values(baseline)
+    judgement = judge(*values, maximize=goal.maximize, method=method)
+    delta = None
+    if this["best_value"] is not None and that["best_value"] is not None:
+        delta = round(this["best_value"] - that["best_value"], 12)  # no float dust (0.65 - 0.95)
+    return {
+        "verdict": judgement.verdict,
+        "delta": delta,
+        "metric": goal.metric_id,
+        "goal": goal.goal,
+        "method": judgement.sentence,
+        "method_name": judgement.method,
+        "evidence": judgement.numbers,
+        "job": this,
+        "baseline": that,
+    }

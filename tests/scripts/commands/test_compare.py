@@ -1,0 +1,111 @@
+"""`python -m scripts compare` end to end: jobs run by `run --backend local` on the emulator with the
+stand-in trainer, compared as a user would, the baseline found by the jobs' labels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.github.project import BASE_EXPERIMENTS, REPO_ROOT, emulator
+
+pytestmark = pytest.mark.slow
+
+# The stand-in reports its `base` parameter as the accuracy: a narrow range per job decides
+# which job is better, beyond any doubt a test could have.
+EXPERIMENTS = BASE_EXPERIMENTS.replace("max_trial_count: 2", "max_trial_count: 4")
+LOW = "parameters.base={type: double, min: 0.1, max: 0.2}"
+HIGH = "parameters.base={type: double, min: 0.8, max: 0.9}"
+COMMIT_A, COMMIT_B = "a" * 40, "b" * 40
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """An emulator running the stand-in, the environment that reaches it, and a `run` helper."""
+    root = tmp_path_factory.mktemp("compare")
+    experiments = root / "experiments.yaml"
+    experiments.write_text(EXPERIMENTS)
+    with emulator(REPO_ROOT, root / "state") as address:
+        clean = {k: v for k, v in os.environ.items() if k not in {"GITHUB_SHA", "GITHUB_REPOSITORY"}}
+        env = {**clean, "VERTEX_AI_EMULATOR_HOST": address, "GOOGLE_CLOUD_PROJECT": "demo-project"}
+
+        def run(commit: str, base: str, *extra: str) -> str:
+            done = _cli(
+                env, "run", "quick", "--backend", "local", "--file", str(experiments),
+                "--commit", commit, "--set", base, "--json", *extra,
+            )  # fmt: skip
+            job = json.loads(done.stdout)
+            assert job["state"] == "JOB_STATE_SUCCEEDED"
+            return job["name"]
+
+        yield env, run
+
+
+def _compare(env: dict[str, str], *args: str) -> dict:
+    return json.loads(_cli(env, "compare", *args, "--backend", "local", "--format", "json").stdout)
+
+
+def test_compare_finds_its_baseline_by_experiment_and_commit_and_gives_a_verdict(local):
+    env, run = local
+    first = run(COMMIT_A, LOW)
+
+    alone = _compare(env, first)
+    assert alone["verdict"] == "no baseline" and alone["delta"] is None and alone["baseline"] is None
+    assert alone["job"]["job"] == first and alone["job"]["commit"] == COMMIT_A
+    assert "No SUCCEEDED job of experiment 'quick'" in alone["method"]
+
+    second = run(COMMIT_B, HIGH)
+    # Another job at the second commit, newer than both: never the baseline of its own commit.
+    third = run(COMMIT_B, HIGH, "--seed", "3")
+
+    data = _compare(env, third)
+    assert data["verdict"] == "better"
+    assert data["baseline"]["job"] == first and data["baseline"]["commit"] == COMMIT_A
+    assert data["job"]["job"] == third and data["job"]["commit"] == COMMIT_B
+    assert 0.8 <= data["job"]["best_value"] <= 0.9 and 0.1 <= data["baseline"]["best_value"] <= 0.2
+    assert data["delta"] == pytest.approx(data["job"]["best_value"] - data["baseline"]["best_value"])
+    assert set(data["job"]["best_parameters"]) == {"base"}
+    assert data["evidence"]["p_value"] < data["evidence"]["threshold"]
+    assert data["method"].startswith("Mann-Whitney U test")
+    assert data["job"]["accelerator_hours"] is not None and data["job"]["completed_trials"] == 4
+
+    # A named BASELINE is used as it is, even at the same commit; bare ids work locally.
+    against = _compare(env, first, second.rsplit("/", 1)[-1])
+    assert against["verdict"] == "worse" and against["baseline"]["job"] == second
+    same = _compare(env, third, second)
+    assert same["verdict"] in {"no clear difference", "better", "worse"}  # whatever the seeds gave
+    assert same["baseline"]["commit"] == same["job"]["commit"] == COMMIT_B
+
+
+def test_table_and_markdown_show_the_verdict_the_method_and_both_sides(local):
+    env, run = local
+    low, high = run(COMMIT_A, LOW), run(COMMIT_B, HIGH)
+    table = _cli(env, "compare", high, low, "--backend", "local").stdout
+    assert table.startswith("verdict: better")
+    assert "method: Mann-Whitney U test" in table and "best accuracy" in table and COMMIT_A[:12] in table
+    markdown = _cli(env, "compare", high, low, "--backend", "local", "--format", "markdown").stdout
+    assert markdown.startswith("**Verdict: better**")
+    assert "| | this job | baseline |" in markdown and "not billed" in markdown
+
+
+def test_an_unknown_local_job_is_named_in_a_clear_error(local):
+    env, _run = local
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts", "compare", "999", "--backend", "local"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "no job 999 in the local backend" in done.stderr
