@@ -55,7 +55,7 @@ from scripts.emulator.trials import (
     replica_counts,
     reported_tags,
 )
-from scripts.jobs import fields, outcomes
+from scripts.jobs import fidelity, outcomes
 from scripts.jobs.names import job_id
 from scripts.jobs.outcomes import TrialOutcome
 
@@ -227,7 +227,7 @@ class _JobRunner(threading.Thread):
             job.start_time = now()
             self.store.save_job(job)
         parallel = self._parallel(job)
-        for item in fields.not_emulated(job):  # said out loud: what runs here without its effect
+        for item in fidelity.not_emulated(job):  # said out loud: what runs here without its effect
             logger.warning(
                 "job %s: not emulated here: %s = %s (%s)", job.name, item["field"], item["value"], item["why"]
             )

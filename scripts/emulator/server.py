@@ -45,7 +45,7 @@ from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
 from scripts.experiments import rules
-from scripts.jobs import fields
+from scripts.jobs import fidelity
 from scripts.jobs.names import is_parent, parse_job_name
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
@@ -205,7 +205,7 @@ def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) 
     )
     for field, message in rules.job_problems(printed):
         raise invalid(f"hyperparameter_tuning_job.{field}: {message}")
-    for field, why in fields.refused(job):
+    for field, why in fidelity.refused(job):
         raise invalid(f"hyperparameter_tuning_job.{field}: not emulated here: {why}")
     problem = local_limit_problem(job, state_dir)
     if problem:

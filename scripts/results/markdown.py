@@ -162,7 +162,7 @@ def _short(value: Any) -> str:
 
 
 def _not_emulated(items: list[dict[str, str]]) -> str:
-    """The fields the emulator ran without their effect, said out loud (`scripts.jobs.fields`)."""
+    """The fields the emulator ran without their effect, said out loud (`scripts.jobs.fidelity`)."""
     if not items:
         return ""
     shown = ", ".join(

@@ -21,7 +21,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scripts.jobs import fields
+from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
 from scripts.results import trials as trial_results
 
@@ -160,7 +160,7 @@ def summary(
         "labels": dict(job.labels),
         "links": links(job, backend=backend, run_dir=run_dir),
         # What the emulator ran without its effect (machine types, service account...): said out loud.
-        "not_emulated": fields.not_emulated(job) if backend.name == "local" else [],
+        "not_emulated": fidelity.not_emulated(job) if backend.name == "local" else [],
         # What the study found, from the trials alone (scripts.results.analysis).
         "importance": found["importance"],
         "best_region": found["best_region"],

@@ -7,7 +7,8 @@ import pytest
 from google.api_core import exceptions
 from google.cloud.aiplatform_v1 import DiskSpec, HyperparameterTuningJob, NfsMount, PythonPackageSpec
 
-from scripts.jobs.fields import FIELDS, PACKAGE, Handling, not_emulated, refused
+from scripts.jobs.fidelity import FIELDS, PACKAGE, Handling, markdown_table, not_emulated, refused
+from scripts.paths import REPO_ROOT
 
 from .conftest import PARENT, make_job
 
@@ -40,7 +41,7 @@ def _installed_fields() -> set[str]:
 def test_every_installed_field_is_classified_and_no_entry_is_stale():
     installed = _installed_fields()
     missing = sorted(installed - set(FIELDS))
-    assert not missing, f"classify these fields in scripts/jobs/fields.py: {missing}"
+    assert not missing, f"classify these fields in scripts/jobs/fidelity.py: {missing}"
     stale = sorted(set(FIELDS) - installed)
     assert not stale, f"no longer in aiplatform_v1: {stale}"
     for key, (handling, note) in FIELDS.items():
@@ -103,11 +104,8 @@ def test_the_summary_of_a_local_run_lists_what_was_not_emulated(emulator):
 
 
 def test_docs_show_the_table():
-    from scripts.jobs.fields import markdown_table
-    from scripts.paths import REPO_ROOT
-
     text = (REPO_ROOT / "docs" / "local-backend.md").read_text()
-    start = text.index("<!-- fields table: generated from scripts/jobs/fields.py (markdown_table) -->\n")
+    start = text.index("<!-- fields table: generated from scripts/jobs/fidelity.py (markdown_table) -->\n")
     end = text.index("<!-- end of fields table -->")
     shown = text[start:end].split("\n", 1)[1]
     assert shown == markdown_table(), "regenerate the table in docs/local-backend.md from markdown_table()"
