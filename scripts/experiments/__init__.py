@@ -7,7 +7,7 @@
     compiled.parent, compiled.job, compiled.spec_hash
 
 Import-light: nothing here imports TensorFlow or a cloud client; compiling (`compiler`,
-`messages`) imports the `aiplatform_v1` types. Names load on first access, so `validate` pays
+`job_message`) imports the `aiplatform_v1` types. Names load on first access, so `validate` pays
 only for the checker.
 """
 

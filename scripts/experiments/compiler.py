@@ -26,7 +26,7 @@ from typing import Any
 from google.cloud.aiplatform_v1.types.hyperparameter_tuning_job import HyperparameterTuningJob
 
 from scripts import images
-from scripts.experiments import messages
+from scripts.experiments import job_message
 from scripts.experiments.loader import variant
 from scripts.experiments.model import Experiment, ExperimentsFile
 from scripts.jobs import labels as identity
@@ -77,7 +77,7 @@ class CompiledExperiment:
     @property
     def job_json(self) -> dict[str, Any]:
         """The job in the protobuf JSON mapping (labels sorted by key), made from `job`."""
-        return messages.job_dict(self.job)
+        return job_message.job_dict(self.job)
 
     def to_json(self) -> str:
         """The job as `plan --format json` prints it."""
@@ -101,15 +101,15 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     settings = experiment.settings
     commit = context.commit
     short = commit[:7] if commit else "nocommit"
-    study = messages.study_spec(experiment)
-    trial_job = messages.trial_job_spec(experiment, _image(experiment, context))
+    study = job_message.study_spec(experiment)
+    trial_job = job_message.trial_job_spec(experiment, _image(experiment, context))
     counts = {
         "max_trial_count": experiment.max_trial_count,
         "parallel_trial_count": experiment.parallel_trial_count,
         "max_failed_trial_count": experiment.max_failed_trial_count,
     }
     spec_hash = compute_spec_hash(
-        messages.job_dict(HyperparameterTuningJob(study_spec=study, trial_job_spec=trial_job, **counts))
+        job_message.job_dict(HyperparameterTuningJob(study_spec=study, trial_job_spec=trial_job, **counts))
     )
 
     # The job's directory, from what the plan knows: the study (spec hash) and the FULL commit (two
@@ -119,7 +119,7 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     # one (`scripts.jobs.outputs`) without changing the hash the plan and the reply show.
     base = settings.base_output_directory or f"{settings.staging_bucket}/hpt"
     written_at = identity.label_value(commit) if commit else "nocommit"
-    trial_job.base_output_directory = messages.output_directory(
+    trial_job.base_output_directory = job_message.output_directory(
         f"{base}/{experiment.name}/{spec_hash[:12]}-{written_at}"
     )
     job_labels = dict(settings.labels)
