@@ -1,0 +1,221 @@
+"""One job's runner: a thread that asks for trials, runs them, and ends the job.
+
+Its loop, every `poll_interval` seconds: look at each running trial (new measurements, early
+stopping, an end: `trial_lifecycle`), fail the job if too many trials failed (`job_states`),
+then start trials until the job's share of the machine runs (`admission`) or
+`max_trial_count` trials exist. A trial's process wakes its runner when it exits. Every change
+is written to the store first, so a killed emulator restarts each unfinished job where it was:
+trials that had ended are kept, trials that were running are started again under the same id
+with the same parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, Trial
+from google.rpc import code_pb2
+
+from scripts.emulator import early_stopping, job_states
+from scripts.emulator.admission import Share, Slots, share
+from scripts.emulator.limits import local_limit_problem
+from scripts.emulator.optimizer import Optimizer
+from scripts.emulator.options import Options
+from scripts.emulator.store import Store, TrialRecord, now
+from scripts.emulator.trial_lifecycle import ENDED, RunningTrial, TrialLifecycle, end_infeasible
+from scripts.emulator.trials import kill_leftover
+from scripts.jobs import fidelity
+from scripts.jobs.names import job_id
+from scripts.jobs.outcomes import TrialOutcome
+
+logger = logging.getLogger("scripts.emulator")
+
+
+class JobRunner(threading.Thread):
+    """Runs one job to its end; `cancel`, `shutdown` and `wake` are how the scheduler reaches it."""
+
+    def __init__(self, store: Store, options: Options, slots: Slots, name: str) -> None:
+        super().__init__(name=f"job-{job_id(name)}", daemon=True)
+        self.store = store
+        self.options = options
+        self.slots = slots
+        self.job_name = name
+        self.cancel = threading.Event()
+        self.shutdown = threading.Event()
+        self.wake = threading.Event()
+        self.running: dict[int, RunningTrial] = {}
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as error:  # the job must end, whatever went wrong here
+            logger.exception("job %s: the emulator failed", self.job_name)
+            self._kill_all()
+            job = self.store.job(self.job_name, with_trials=False)
+            if job is not None:
+                job_states.end(
+                    self.store, job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}"
+                )
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        job = self.store.job(self.job_name, with_trials=False)
+        if job is None:
+            return
+        self.job = job
+        self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
+        self.trials = TrialLifecycle(job, self.job_name, self.store, self.options, self.wake.set)
+        if job.state == JobState.JOB_STATE_CANCELLING:
+            self._end_cancelled_before_crash(job)
+            return
+        too_much = local_limit_problem(job, self.options.state_dir)
+        if too_much:  # stored by an emulator without today's limits: end it rather than run it
+            job_states.end(self.store, job, JobState.JOB_STATE_FAILED, code_pb2.INVALID_ARGUMENT, too_much)
+            return
+        self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
+        self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
+        for record in self.records.values():  # a crash may have come between a trial's end and its tell
+            if record.trial.state in ENDED:
+                self.optimizer.tell_trial(record.optimizer_number, record.trial)
+        self.relaunch = self._interrupted_trials()
+        self.exhausted = False  # the search space has no more points (a grid)
+        job_states.start(self.store, job)
+        self.share: Share = share(job, self.slots.capacity, self.options.max_parallel)
+        for item in fidelity.not_emulated(job):  # said out loud: what runs here without its effect
+            logger.warning(
+                "job %s: not emulated here: %s = %s (%s)", job.name, item["field"], item["value"], item["why"]
+            )
+        substituted = early_stopping.substituted_rule(job.study_spec)
+        if substituted:
+            logger.warning("job %s: %s is applied as the median stopping rule locally", job.name, substituted)
+
+        while True:
+            if self.cancel.is_set():
+                self._stop_all_and_end(job, cancelled=True)
+                return
+            if self.shutdown.is_set():
+                self._kill_all()
+                return  # the job stays RUNNING in the store; the next start resumes it
+            for trial_id in list(self.running):
+                if self.trials.watch(self.running[trial_id], self._completed_measurements):
+                    self._end_trial(trial_id)
+            failure = job_states.failure(job, self._trials())
+            if failure:
+                self._stop_all_and_end(job, cancelled=False, message=failure)
+                return
+            self._start_trials()
+            if not self.running and not self._more_trials():
+                job_states.finish(self.store, job, self._trials())
+                return
+            self.wake.wait(self.options.poll_interval)
+            self.wake.clear()
+
+    def _trials(self) -> list[Trial]:
+        return [record.trial for record in self.records.values()]
+
+    def _more_trials(self) -> bool:
+        return bool(self.relaunch) or (len(self.records) < self.job.max_trial_count and not self.exhausted)
+
+    def _start_trials(self) -> None:
+        """Start trials while the job wants more at once and the machine has a free slot."""
+        slots = self.share.slots_per_trial
+        while len(self.running) < self.share.parallel and self._more_trials() and self.slots.take(slots):
+            try:
+                if self.relaunch:
+                    record = self.records[self.relaunch.pop(0)]
+                else:
+                    record = self._new_trial(len(self.records))
+                    if record is None:
+                        self.exhausted = True
+                        self.slots.free(slots)
+                        continue
+                self._launch(record)
+            except BaseException:
+                self.slots.free(slots)
+                raise
+
+    def _end_cancelled_before_crash(self, job: HyperparameterTuningJob) -> None:
+        """Cancelled just before a crash: end what the crash left running, then the job."""
+        for record in self.records.values():
+            if record.trial.state not in ENDED:
+                kill_leftover(record.pid, record.pid_start_time)
+                end_infeasible(
+                    record.trial, TrialOutcome.STOPPED, "stopped before it finished: the job was cancelled."
+                )
+                record.trial.end_time = now()
+                record.pid = record.pid_start_time = None
+                self.store.save_trial(self.job_name, record)
+        self._stop_all_and_end(job, cancelled=True)
+
+    def _interrupted_trials(self) -> list[int]:
+        """Trials a crash left unfinished: kill what is left of them; they run again, same id."""
+        interrupted = []
+        for trial_id, record in sorted(self.records.items()):
+            if record.trial.state in ENDED:
+                continue
+            if kill_leftover(record.pid, record.pid_start_time):
+                logger.info("job %s: killed the leftover process of trial %s", self.job_name, trial_id)
+            trial = record.trial
+            trial.state = Trial.State.REQUESTED
+            del trial.measurements[:]
+            trial.final_measurement = None
+            record.pid = record.pid_start_time = None
+            record.stopped_early = False
+            self.store.save_trial(self.job_name, record)
+            interrupted.append(trial_id)
+        return interrupted
+
+    def _new_trial(self, index: int) -> TrialRecord | None:
+        asked = self.optimizer.ask(index)
+        if asked is None:
+            return None
+        number, parameters = asked
+        trial = Trial(id=str(index + 1), state=Trial.State.REQUESTED, parameters=parameters)
+        record = TrialRecord(trial, number)
+        self.records[index + 1] = record
+        self.store.save_trial(self.job_name, record)
+        return record
+
+    def _launch(self, record: TrialRecord) -> None:
+        running = self.trials.launch(record, self.share.threads_per_replica)
+        if running is None:  # its command could not start: the trial has failed
+            self.optimizer.tell(record.optimizer_number, None)
+            self.slots.free(self.share.slots_per_trial)
+            return
+        self.running[int(record.trial.id)] = running
+
+    def _end_trial(self, trial_id: int) -> None:
+        running = self.running.pop(trial_id)
+        self.slots.free(self.share.slots_per_trial)
+        record, trial = running.record, running.record.trial
+        trial.end_time = now()
+        record.pid = record.pid_start_time = None
+        self.store.save_trial(self.job_name, record)
+        self.optimizer.tell_trial(record.optimizer_number, trial)
+        logger.info("job %s: trial %s %s", self.job_name, trial.id, trial.state.name)
+
+    def _completed_measurements(self) -> list[list[Measurement]]:
+        succeeded = [r.trial for r in self.records.values() if r.trial.state == Trial.State.SUCCEEDED]
+        return [list(trial.measurements) for trial in succeeded]
+
+    # -- the job's end ------------------------------------------------------------------------
+
+    def _stop_all_and_end(self, job: HyperparameterTuningJob, cancelled: bool, message: str = "") -> None:
+        why = "the job was cancelled" if cancelled else "the job failed"
+        for trial_id in list(self.running):
+            self.trials.stop(self.running[trial_id], why)
+            self._end_trial(trial_id)
+        if cancelled:
+            job_states.end(
+                self.store, job, JobState.JOB_STATE_CANCELLED, code_pb2.CANCELLED, "the job was cancelled"
+            )
+        else:
+            job_states.end(self.store, job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, message)
+
+    def _kill_all(self) -> None:
+        """Kill every running trial, leaving it as it is in the store (resumed, or ended by the caller)."""
+        for trial_id in list(self.running):
+            self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
+            self.slots.free(self.share.slots_per_trial)

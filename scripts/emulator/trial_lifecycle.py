@@ -1,0 +1,236 @@
+"""One trial from start to end: launch it, read its measurements, stop it, restart it, say how it ended.
+
+How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial INFEASIBLE):
+
+- exit status 0 with measurements: SUCCEEDED, `final_measurement` by `measurement_selection_type`;
+- exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
+- any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
+  or, when the trainer's last line says it stopped a collapsed or diverged model
+  (`early_stopping.trainer_outcome`), that reason, tagged `collapsed` or `diverged`;
+- a command that cannot start: INFEASIBLE, `infeasible_reason` quotes the error;
+  (each reason starts with the outcome decided here, `failed: ...`, for summaries to count);
+- stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
+  measurement chosen among the measurements it reported (Vertex keeps no separate flag for it);
+- cut off by a cancelled or failed job: INFEASIBLE, with its measurements so far.
+
+Every change is written to the store as it happens. Slots, the optimizer and the job's end are
+the job runner's (`job_runner`): `watch` says when a trial has ended, and the runner takes it on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
+
+from scripts.emulator import early_stopping
+from scripts.emulator.options import Options
+from scripts.emulator.store import Store, TrialRecord, now
+from scripts.emulator.trials import (
+    TrialProcess,
+    build_launch,
+    final_measurement,
+    read_measurements,
+    reported_tags,
+)
+from scripts.jobs import outcomes
+from scripts.jobs.outcomes import TrialOutcome
+
+logger = logging.getLogger("scripts.emulator")
+
+ENDED = (Trial.State.SUCCEEDED, Trial.State.INFEASIBLE)
+# Restarts of a trial's replicas after a failure, with `restart_job_on_worker_restart`, before the
+# trial fails for good.
+MAX_WORKER_RESTARTS = 3
+
+
+@dataclass
+class RunningTrial:
+    record: TrialRecord
+    process: TrialProcess
+    reports: dict[float, Measurement] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)  # the trial's, across restarts
+    timed_out: bool = False
+    restarts: int = 0  # of its replicas, after a failure (restart_job_on_worker_restart)
+    preempted: bool = False  # by the simulated spot preemption (once per trial)
+
+
+def end_infeasible(trial: Trial, outcome: TrialOutcome, text: str) -> None:
+    """End the trial INFEASIBLE, its reason tagged with how it ended (`scripts.jobs.outcomes`)."""
+    trial.state = Trial.State.INFEASIBLE
+    trial.infeasible_reason = outcomes.reason(outcome, text)
+
+
+class TrialLifecycle:
+    """The trials of one job, each from launch to end; `on_exit` wakes the job's runner."""
+
+    def __init__(
+        self,
+        job: HyperparameterTuningJob,
+        job_name: str,
+        store: Store,
+        options: Options,
+        on_exit: Callable[[], None],
+    ) -> None:
+        self.job = job
+        self.job_name = job_name
+        self.store = store
+        self.options = options
+        self.on_exit = on_exit
+
+    def launch(self, record: TrialRecord, threads_per_replica: int) -> RunningTrial | None:
+        """Start the trial's replicas; None when its command could not start (the trial has ended)."""
+        launch = build_launch(
+            self.job, record.trial, self.options.state_dir, self.options.entrypoint, threads_per_replica
+        )
+        trial = record.trial
+        trial.start_time = now()
+        try:
+            process = TrialProcess(launch, on_exit=self.on_exit)
+        except OSError as error:  # e.g. the command does not exist: the trial fails, not the emulator
+            end_infeasible(trial, TrialOutcome.FAILED, f"the trial's command could not start: {error}.")
+            trial.end_time = now()
+            self.store.save_trial(self.job_name, record)
+            logger.info("job %s: trial %s could not start: %s", self.job_name, trial.id, error)
+            return None
+        trial.state = Trial.State.ACTIVE
+        record.pid, record.pid_start_time = process.pid, process.start_time
+        self.store.save_trial(self.job_name, record)
+        running = RunningTrial(record, process)
+        flags = launch.argv[len(launch.argv) - len(trial.parameters) :]
+        logger.info("job %s: trial %s started: %s", self.job_name, trial.id, " ".join(flags))
+        return running
+
+    def read(self, running: RunningTrial) -> bool:
+        """Take the trial's new measurements; whether there were any."""
+        metric_id = self.job.study_spec.metrics[0].metric_id
+        fresh = read_measurements(running.process.launch.metric_file, metric_id, running.process.started)
+        if fresh.keys() <= running.reports.keys():
+            return False
+        running.reports.update(fresh)
+        trial = running.record.trial
+        del trial.measurements[:]
+        trial.measurements.extend(running.reports[stamp] for stamp in sorted(running.reports))
+        return True
+
+    def watch(self, running: RunningTrial, completed: Callable[[], list[list[Measurement]]]) -> bool:
+        """One look at a trial: new measurements, its timeout, preemption, early stopping (against
+        the `completed` trials' measurements), its end. True when it has ended."""
+        record, process, trial = running.record, running.process, running.record.trial
+        changed = self.read(running)
+        status = process.poll()
+        if status is None:
+            timeout = self._timeout_seconds()
+            if timeout and not running.timed_out and time.monotonic() - running.started > timeout:
+                # As Vertex AI ends a job that runs past `scheduling.timeout`: stop it; it fails.
+                running.timed_out = True
+                process.note(f"stopped: the trial ran longer than scheduling.timeout ({timeout:g}s)")
+                process.stop(self.options.stop_grace_seconds)
+                logger.info("job %s: trial %s ran past its timeout (%gs)", self.job_name, trial.id, timeout)
+            elif self._preempt_now(running):
+                return False
+            if process.stopping:
+                process.stop(self.options.stop_grace_seconds)  # SIGKILL once the grace period is over
+            elif changed and early_stopping.should_stop(
+                self.job.study_spec, list(trial.measurements), completed()
+            ):
+                record.stopped_early = True
+                trial.state = Trial.State.STOPPING
+                step = trial.measurements[-1].step_count
+                process.note(f"stopped early by the median rule after step {step}")
+                process.stop(self.options.stop_grace_seconds)
+                logger.info("job %s: trial %s stopped early (median rule)", self.job_name, trial.id)
+                changed = True
+            if changed:
+                self.store.save_trial(self.job_name, record)
+            return False
+        self.read(running)
+        if running.timed_out:
+            timeout = self._timeout_seconds()
+            end_infeasible(
+                trial,
+                TrialOutcome.FAILED,
+                f"the trial ran longer than scheduling.timeout ({timeout:g}s) and was stopped, "
+                f"as Vertex AI stops a job at its timeout; see {process.launch.log_path}.",
+            )
+        elif (
+            status != 0
+            and not record.stopped_early
+            and self.job.trial_job_spec.scheduling.restart_job_on_worker_restart
+            and running.restarts < MAX_WORKER_RESTARTS
+        ):
+            running.restarts += 1
+            failed = process.failed_replica or process.launch.replicas[0].task
+            self._restart(
+                running,
+                f"replica {failed} exited with status {status}; restarting the trial's replicas "
+                f"(restart_job_on_worker_restart), restart {running.restarts} of {MAX_WORKER_RESTARTS}",
+            )
+            return False
+        elif record.stopped_early or status == 0:
+            chosen = final_measurement(list(trial.measurements), self.job.study_spec)
+            if chosen is not None:
+                trial.state = Trial.State.SUCCEEDED
+                trial.final_measurement = chosen
+            else:
+                end_infeasible(trial, TrialOutcome.INFEASIBLE, self._no_measurement_reason(process))
+        else:  # the trainer may have said why it stopped (a collapsed or diverged model)
+            ended = early_stopping.trainer_outcome(process.launch.log_path)
+            end_infeasible(trial, *(ended or (TrialOutcome.FAILED, self._failure_reason(process, status))))
+        return True
+
+    def stop(self, running: RunningTrial, why: str) -> None:
+        """Cut the trial off (the job was cancelled or failed): INFEASIBLE with its measurements so far."""
+        running.process.kill(self.options.stop_grace_seconds)
+        self.read(running)
+        end_infeasible(running.record.trial, TrialOutcome.STOPPED, f"stopped before it finished: {why}.")
+
+    def _timeout_seconds(self) -> float | None:
+        scheduling = self.job.trial_job_spec.scheduling
+        if "timeout" not in scheduling:
+            return None
+        return scheduling.timeout.total_seconds()
+
+    def _preempt_now(self, running: RunningTrial) -> bool:
+        """The simulated spot preemption (opt-in, `Options.preempt_after`): once per trial of a
+        SPOT job, its replicas are stopped as a preempted VM's are, then started again."""
+        after = self.options.preempt_after
+        strategy = self.job.trial_job_spec.scheduling.strategy
+        if after is None or running.preempted or strategy.name != "SPOT" or running.process.stopping:
+            return False
+        if time.monotonic() - running.started < after:
+            return False
+        running.preempted = True
+        self._restart(running, f"simulated spot preemption after {after:g}s; restarting the trial's replicas")
+        return True
+
+    def _restart(self, running: RunningTrial, why: str) -> None:
+        """Stop the trial's replicas (SIGTERM, then SIGKILL after the grace period) and start them
+        again with the same command lines, parameters and output directories."""
+        record, trial = running.record, running.record.trial
+        running.process.note(why)
+        running.process.kill(self.options.stop_grace_seconds)
+        self.read(running)
+        logger.info("job %s: trial %s: %s", self.job_name, trial.id, why)
+        running.process = TrialProcess(running.process.launch, on_exit=self.on_exit)
+        record.pid, record.pid_start_time = running.process.pid, running.process.start_time
+        self.store.save_trial(self.job_name, record)
+
+    @staticmethod
+    def _failure_reason(process: TrialProcess, status: int) -> str:
+        if process.failed_replica is None:
+            text = f"the trial's process exited with status {status}; see {process.launch.log_path}."
+        else:
+            replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
+            text = f"the trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
+        return text
+
+    def _no_measurement_reason(self, process: TrialProcess) -> str:
+        text = f"the trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"
+        others = sorted(reported_tags(process.launch.metric_file))
+        if others:
+            text = f"{text}; it reported {', '.join(repr(tag) for tag in others)} instead"
+        return f"{text}."
