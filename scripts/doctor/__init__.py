@@ -11,7 +11,7 @@ the checks by subject (`local_checks`: settings, experiments, credentials; `proj
 project, APIs, permissions; `account_checks`: the trial and build service accounts;
 `binding_checks`: who may act as the deployer, what the provider admits, judged by `bindings`;
 `bucket_checks`; `tensorboard_checks`: the instances experiments stream to; `registry_checks`:
-repository, tags, image; `quota_checks`), `api_errors` (an
-API error in one line), `checks` (the runner: the checks in order), `render` (table, Markdown,
-JSON). Nothing here is imported by `--help`.
+repository, tags, image; `quota_checks`), `api_errors` (an API error in one line), `checks`
+(the runner: the checks in order), `render` (table, Markdown, JSON). Nothing here is imported
+by `--help`.
 """
