@@ -188,6 +188,7 @@ def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJo
 def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Backend) -> None:
     """The end of a waited run: say how it went, write the summary files, print the job if asked."""
     from scripts.jobs import states
+    from scripts.results import tensorboard_logs
     from scripts.results.files import write_summary
     from scripts.results.trials import best_trial, final_value, objective, parameter_value
     from scripts.vertex.jobjson import to_json
@@ -205,6 +206,9 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Bac
         _say(f"error: {job.error.message}")
     for path in write_summary(job, backend.run_dir(job.name), backend=backend):
         _say(f"wrote {path}")
+    logs = tensorboard_logs.logdir(job, backend)
+    if logs:
+        _say(f"TensorBoard logs of every trial: {tensorboard_logs.command(logs)}")
     if args.format == "json":
         print(to_json(job))
 

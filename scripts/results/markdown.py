@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts import escaping
 from scripts.jobs import outcomes, states
+from scripts.results import tensorboard_logs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -326,6 +327,8 @@ def _links(data: dict[str, Any]) -> str:
         items.append(f"run directory {escaping.code(links['run'])}")
     if "outputs" in links:
         items.append(f"trial outputs {escaping.code(links['outputs'])}")
+    if "tensorboard" in links:  # every trial's TensorBoard logs, one run per trial
+        items.append(f"TensorBoard {escaping.code(tensorboard_logs.command(links['tensorboard']))}")
     items.append(f"job {escaping.code(data['job'])}")
     return " · ".join(items)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
+from scripts.results import tensorboard_logs
 from scripts.results import trials as trial_results
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None 
     prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
     if prefix:
         found["outputs"] = prefix
+    logs = tensorboard_logs.logdir(job, backend)  # a local job's trials' TensorBoard logs, side by side
+    if logs:
+        found["tensorboard"] = logs
     return found
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,11 @@ def test_a_local_run_tunes_to_the_end_and_a_rerun_reuses_the_job(repo_root, env,
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["backend"] == "local" and summary["counts"]["total"] == 1
     assert (run_dir / "summary.md").read_text().startswith("### Hyperparameter tuning")
+    # The real trainer's TensorBoard logs are kept, one directory per trial, and the run says where.
+    logdir = summary["links"]["tensorboard"]
+    assert f"TensorBoard logs of every trial: tensorboard --logdir {logdir}\n" in done.stderr
+    assert [path.name for path in Path(logdir).iterdir()] == [job.trials[0].id]
+    assert list(Path(logdir, job.trials[0].id, "logs").rglob("events.out.tfevents.*"))
 
     again = subprocess.run(args, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
