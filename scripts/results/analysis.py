@@ -207,17 +207,14 @@ def _importance(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # as the emulator does: no "study created"
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
-    for trial, value in zip(completed, values, strict=True):
-        params, distributions = {}, {}
-        for parameter in parameters:
-            observed = _observed(trial, parameter.id)
-            if observed is not None:
-                params[parameter.id] = observed
-                distributions[parameter.id] = _distribution(parameter, observed, completed)
+    taken = {p.id: [_observed(t, p.id) for t in completed] for p in parameters}
+    distributions = {p.id: _distribution(p, [v for v in taken[p.id] if v is not None]) for p in parameters}
+    for index, value in enumerate(values):
+        params = {key: seen[index] for key, seen in taken.items() if seen[index] is not None}
         study.add_trial(
             optuna.trial.create_trial(
                 params=params,
-                distributions=distributions,
+                distributions={key: distributions[key] for key in params},
                 value=value,
                 state=optuna.trial.TrialState.COMPLETE,
             )
@@ -234,11 +231,10 @@ def _importance(
     return result
 
 
-def _distribution(parameter: Parameter, observed: Any, completed: list[Trial]):
-    """The Optuna distribution of a parameter, wide enough for every value a trial took."""
+def _distribution(parameter: Parameter, seen: list[Any]):
+    """The Optuna distribution of a parameter, wide enough for every value a trial took (`seen`)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    seen = [v for v in (_observed(t, parameter.id) for t in completed) if v is not None]
     if parameter.numeric and all(isinstance(v, int | float) for v in seen):
         low = min([parameter.low, *seen]) if parameter.low is not None else min(seen)
         high = max([parameter.high, *seen]) if parameter.high is not None else max(seen)
@@ -329,7 +325,9 @@ def _advice(
         else:
             lines += _choice_advice(parameter, region, seen)
         weight = importance.get(parameter.id)
-        if weight is not None and weight < MINOR_IMPORTANCE and len(seen) > 1:
+        # Top trials that agree on one value already said "keep that one".
+        agreed = region["values"] if "values" in region else {region["low"], region["high"]}
+        if weight is not None and weight < MINOR_IMPORTANCE and len(seen) > 1 and len(agreed) > 1:
             lines.append(
                 f"{parameter.id} barely mattered (importance {weight:.2f}): fixing it at the best "
                 f"trial's value ({_short(region['best'])}) leaves more trials for the others."
@@ -375,7 +373,7 @@ def _choice_advice(parameter: Parameter, region: dict[str, Any], seen: set[Any])
             f"All top trials have {name} in {{{_listed(taken)}}}; the trials with {_listed(worse)} did "
             f"worse: drop {'it' if len(worse) == 1 else 'them'}"
         )
-        lines.append(line + (f" (never tried: {_listed(untried)})." if untried else "."))
+        lines.append(line + (f" (no completed trial had {_listed(untried)})." if untried else "."))
     return lines
 
 

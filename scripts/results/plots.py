@@ -4,7 +4,9 @@
 - `parallel-coordinates`: one axis per parameter and one for the metric, a line per completed
   trial coloured by its value;
 - `curves`: the metric of every trial at each step it reported (the epochs), with where each one
-  ended marked by how it ended (stopped, collapsed, diverged, failed, or ended before the others);
+  ended marked by how it ended (stopped, collapsed, diverged, failed, or ended before the others)
+  and the measurement that gave the trial its value circled (the best one or the last one, as the
+  study's measurement selection says);
 - `slices`: the metric against each parameter, the top trials highlighted.
 
 Each is written as PNG (to look at) and SVG (to zoom), beside summary.json. The output is
@@ -84,7 +86,9 @@ def write_pictures(job: HyperparameterTuningJob, directory: Path) -> list[Path]:
         "slices": _slices,
     }
     written = []
-    with matplotlib.rc_context(STYLE):
+    # The other trials' colours: tab10 without its red (the fourth), which marks the best trial.
+    colours = [colour for index, colour in enumerate(matplotlib.colormaps["tab10"].colors) if index != 3]
+    with matplotlib.rc_context({**STYLE, "axes.prop_cycle": matplotlib.cycler(color=colours)}):
         for name in PICTURES:
             figure = drawers[name](study)
             FigureCanvasAgg(figure)
@@ -113,6 +117,12 @@ class _Study:
         self.best = ranked[0].id if ranked else None
         self.top = set(top_trial_ids(job))
         self.parameters = study_parameters(job)
+        # The step whose measurement is the trial's value (its final measurement).
+        self.selected = {
+            t.id: (int(t.final_measurement.step_count), value)
+            for t in self.trials
+            if (value := self.values[t.id]) is not None
+        }
         self.curves = {
             t.id: [
                 (int(m.step_count), value)
@@ -322,6 +332,11 @@ def _curves(study: _Study):
             alpha=1.0 if best else 0.75,
             zorder=3 if best else 2,
         )[0]
+        if trial.id in study.selected:
+            step, value = study.selected[trial.id]
+            axes.plot(
+                step, value, "o", markerfacecolor="none", color=line.get_color(), markersize=8, zorder=4
+            )
         ending = _ending(study.outcomes[trial.id], steps[-1], longest)
         if ending is not None:
             label, (marker, colour) = ending
@@ -344,6 +359,18 @@ def _curves(study: _Study):
     ]
     if study.best is None:
         handles = handles[1:]
+    if study.selected:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="",
+                marker="o",
+                markerfacecolor="none",
+                color="black",
+                label="the trial's value",
+            )
+        )
     if handles:
         axes.legend(handles=handles, loc="best", fontsize=8)
     axes.set_xlabel("step (epoch)")

@@ -83,7 +83,15 @@ def test_the_curves_mark_how_each_trial_ended(tmp_path):
     _check_pictures(tmp_path, written)
     # matplotlib writes each text's string as a comment beside its glyphs.
     curves = (tmp_path / "curves.svg").read_text()
-    for label in ("collapsed", "diverged", "stopped", "failed", "ended before the others", "best trial (2)"):
+    for label in (
+        "collapsed",
+        "diverged",
+        "stopped",
+        "failed",
+        "ended before the others",
+        "best trial (2)",
+        "the trial's value",
+    ):
         assert f"<!-- {label} -->" in curves, label
     # A `$` in a value is text, not the start of a formula.
     assert "<!-- rms$prop -->" in (tmp_path / "slices.svg").read_text()
