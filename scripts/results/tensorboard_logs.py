@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-
-    from scripts.results.summary import Where
 
 # Each trial's logs, under its own directory of the job's base output directory.
 TRIAL_LOGS = "logs"
 
 
-def logdir(job: HyperparameterTuningJob, backend: Where) -> str | None:
+class Backend(Protocol):
+    """What is asked of the backend that ran the job (`scripts.vertex.backend.Backend`; the part of
+    `scripts.results.summary.Where` used here, named here so that the summary can import this)."""
+
+    @property
+    def name(self) -> str: ...  # "local" or "vertex"
+
+    def trial_outputs(self, output_uri_prefix: str) -> str: ...
+
+
+def logdir(job: HyperparameterTuningJob, backend: Backend) -> str | None:
     """The local directory whose subdirectories are the job's trials, when a trial wrote logs there;
     None on Vertex AI, for a job without an output directory, or when no trial wrote any."""
     if backend.name != "local":
