@@ -18,24 +18,17 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from scripts.paths import EXPERIMENTS_FILE
+from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.experiments.compiler import CompileContext, CompiledExperiment
     from scripts.experiments.model import ExperimentsFile
 
 
-def default_file() -> str:
-    """experiments.yaml at the repository root, relative to the working directory when under it:
-    problems then read `experiments.yaml:LINE:COL`, which editors and GitHub annotations resolve."""
-    relative = os.path.relpath(EXPERIMENTS_FILE)
-    return str(EXPERIMENTS_FILE) if relative.startswith("..") else relative
-
-
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file",
-        default=default_file(),
+        default=experiments_file(),
         metavar="F",
         help="the experiments file (default: experiments.yaml at the repository root)",
     )

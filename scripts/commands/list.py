@@ -20,6 +20,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from scripts.emulator.contract import DATABASE_FILE
 from scripts.errors import UserError, did_you_mean
 from scripts.jobs import labels, states
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = list_jobs(configured, parent, args.experiment, args.states)
         return _print(args, jobs, configured, f"{configured.describe()} ({parent})")
     parent = f"projects/{args.project or '-'}/locations/{args.region or '-'}"
-    if not configured.is_emulator and not (state_dir() / "emulator.sqlite3").exists():
+    if not configured.is_emulator and not (state_dir() / DATABASE_FILE).exists():
         # Nothing ran here yet: no state directory to read, and none to create just to say so.
         return _print(args, [], configured, f"the local backend ({state_dir()})")
     with local_backend(configured, resume=False) as backend:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
+DATABASE_FILE = "emulator.sqlite3"  # in the state directory: its jobs and trials
 
 # Beside the JobService, the emulator answers one call of its own: where its state directory is,
 # so that a report of one of its jobs points at the files it wrote, whichever process asks.

@@ -18,10 +18,9 @@ from pathlib import Path
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Model, Trial
 from google.protobuf import timestamp_pb2
 
+from scripts.emulator.contract import DATABASE_FILE
 from scripts.errors import UserError
 from scripts.jobs import names
-
-DATABASE_FILE = "emulator.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

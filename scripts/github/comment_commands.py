@@ -30,12 +30,12 @@ from scripts.github.comment_sections import (
     refusal_section,
     submitted_section,
 )
-from scripts.github.compiling import experiments_file
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
+from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend

@@ -8,7 +8,6 @@ are resolved once per step, with the image's content tag, before anything is com
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,17 +16,9 @@ from typing import TYPE_CHECKING
 from scripts import images
 from scripts.errors import UserError
 from scripts.github.trust import review
-from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment, ExperimentsFile
-
-
-def experiments_file() -> str:
-    """experiments.yaml, named relative to the working directory when under it, as `validate` does:
-    problems then read `experiments.yaml:LINE:COL` in the comment and in annotations."""
-    relative = os.path.relpath(EXPERIMENTS_FILE)
-    return str(EXPERIMENTS_FILE) if relative.startswith("..") else relative
 
 
 def last_line(error: UserError) -> str:

@@ -16,11 +16,12 @@ from scripts.errors import UserError
 from scripts.github import environment, runner
 from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import submitted_section
-from scripts.github.compiling import StepContext, experiments_file, last_line
+from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import DispatchEvent
 from scripts.github.planning import plan_markdown
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
+from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from scripts import git
 from scripts.github import environment, runner, sandbox
-from scripts.github.compiling import StepContext, experiments_file
+from scripts.github.compiling import StepContext
 from scripts.github.events import PullRequestEvent
 from scripts.github.planning import Plan, changes_summary, check
 from scripts.github.sticky_comment import publish
+from scripts.paths import experiments_file
 
 
 def plan_for(event: PullRequestEvent, directory: Path) -> Plan:

@@ -18,9 +18,10 @@ from scripts.escaping import code, text
 from scripts.experiments import ExperimentsFile, InvalidExperiments, parse_overrides
 from scripts.experiments.loader import variant
 from scripts.github.comment_sections import plan_section
-from scripts.github.compiling import StepContext, experiments_file, last_line
+from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import command_name
 from scripts.github.trust import Review, review
+from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.experiments.changes import Changes

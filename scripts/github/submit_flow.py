@@ -18,10 +18,11 @@ from scripts.errors import UserError
 from scripts.github import environment, runner
 from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import Submitted, submitted_section
-from scripts.github.compiling import StepContext, experiments_file, last_line
+from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.planning import changed, changes_summary
 from scripts.github.sticky_comment import publish
+from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment
