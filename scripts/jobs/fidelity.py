@@ -248,6 +248,8 @@ def _repeated(field: Any) -> bool:
 
 
 def _classified(job: Any, wanted: Handling) -> list[tuple[str, str, Any]]:
+    # Deferred: `scripts.jobs` loads no cloud library (about 1 s for `aiplatform_v1`); a caller that
+    # holds a job has loaded it already.
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
     message = HyperparameterTuningJob.pb(job) if isinstance(job, HyperparameterTuningJob) else job
