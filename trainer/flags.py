@@ -152,11 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where the trained model goes (default $AIP_MODEL_DIR; nothing is saved when neither is set)",
     )
+    # A SavedModel by default: Vertex AI's prebuilt TensorFlow inference containers, `promote`'s
+    # default, serve that and not a .keras file (scripts/registry/serving.py).
     static.add_argument(
         "--export_format",
         choices=EXPORT_FORMATS,
-        default="keras",
-        help="keras: DIR/model.keras; saved_model: a SavedModel in DIR for serving (default keras)",
+        default="saved_model",
+        help="saved_model: a SavedModel in DIR with a serving_default signature, as Vertex AI's "
+        "TensorFlow containers serve it (default); keras: DIR/model.keras",
     )
     static.add_argument(
         "--cpu_replicas",

@@ -7,9 +7,10 @@ for inference and explanation" and "Export model artifacts for inference"
 https://cloud.google.com/vertex-ai/docs/training/exporting-model-artifacts). Google publishes
 only `:latest` tags of these images, in three multi-region repositories (us, europe, asia).
 
-The trainer saves `model.keras` unless it is given `--export_format saved_model` (trainer/flags.py),
-and a prebuilt TensorFlow container cannot serve a `.keras` file: promoting such a trial is
-refused with what to change, rather than registering a version no endpoint can deploy.
+The trainer saves a SavedModel by default (`--export_format saved_model`, trainer/flags.py), with
+the `serving_default` signature these containers call; with `--export_format keras` it saves
+`model.keras`, which they cannot serve: promoting such a trial is refused with what to change,
+rather than registering a version no endpoint can deploy.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _PREBUILT = re.compile(r"^(us|europe|asia)-docker\.pkg\.dev/vertex-ai/prediction
 
 # trainer/flags.py `--export_format`: its default and the value that writes a SavedModel (a test
 # keeps these equal to the trainer's own).
-TRAINER_EXPORT_DEFAULT = "keras"
+TRAINER_EXPORT_DEFAULT = "saved_model"
 SAVED_MODEL_FORMAT = "saved_model"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
@@ -64,9 +65,9 @@ def export_format(job: HyperparameterTuningJob) -> str | None:
 
 def _fix(image: str) -> str:
     return (
-        f"{image} serves a TensorFlow SavedModel only: add `--export_format=saved_model` to the "
-        "experiment's `trainer.args` and run it again, or pass `--serving-image` a container that "
-        "serves what the trainer saved"
+        f"{image} serves a TensorFlow SavedModel only: drop `--export_format=keras` from the "
+        "experiment's `trainer.args` (the trainer's default is `saved_model`) and run it again, or "
+        "pass `--serving-image` a container that serves what the trainer saved"
     )
 
 
@@ -94,9 +95,8 @@ def serving_problem(
         return None
     saved = export_format(job)
     if saved is not None and saved != SAVED_MODEL_FORMAT:
-        default = ", the trainer's default" if saved == TRAINER_EXPORT_DEFAULT else ""
         return (
-            f"trial {trial_id}'s trainer saved `model.keras` (`--export_format {saved}`{default}), "
+            f"trial {trial_id}'s trainer saved `model.keras` (`--export_format {saved}`), "
             f"not a SavedModel; {_fix(image)}"
         )
     return None

@@ -1,8 +1,9 @@
 """The stand-in trainer (`trainer_standin.py`) that also saves a model where the real one does.
 
-After the stand-in's reports, a run that ends well writes `$AIP_MODEL_DIR/model.keras`, or with
-`--export_format saved_model` a SavedModel's `saved_model.pb` and `variables/` (the trainer's
-`--export_format`, trainer/flags.py): files for `promote` to register, in the trainer's layout.
+After the stand-in's reports, a run that ends well writes a SavedModel's `saved_model.pb` and
+`variables/` to `$AIP_MODEL_DIR`, or with `--export_format keras` `model.keras` (the trainer's
+`--export_format` and its default, trainer/flags.py): files for `promote` to register, in the
+trainer's layout.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import trainer_standin  # beside this file: run as a script, its folder is first
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--export_format", choices=("keras", "saved_model"), default="keras")
+    parser.add_argument("--export_format", choices=("keras", "saved_model"), default="saved_model")
     args, rest = parser.parse_known_args(argv)
     status = trainer_standin.main(rest)
     model_dir = os.environ.get("AIP_MODEL_DIR")

@@ -30,6 +30,8 @@ def test_static_settings_default_to_the_codelab_with_flipped_training_images():
     # The codelab's model and input scaling; training images mirrored at random (chosen by the
     # study benchmark, docs/trainer.md).
     assert (args.dropout, args.input_scaling, args.augment) == (0.0, "unit", "flip")
+    # A SavedModel: what the default serving container of `promote` serves.
+    assert args.export_format == "saved_model"
 
 
 @pytest.mark.parametrize(

@@ -51,17 +51,28 @@ def test_synthetic_trial_learns_reports_every_epoch_and_saves(tmp_path):
     assert reds + blues == 128
     assert 1 - (red_wrong + blue_wrong) / 128 == pytest.approx(accuracies[-1], abs=1e-4)
 
-    import keras
+    # By default a SavedModel, what Vertex AI's prebuilt TensorFlow containers serve: TensorFlow
+    # Serving calls its `serving_default` signature on a batch of images.
+    import numpy as np
+    import tensorflow as tf
 
-    model = keras.models.load_model(model_dir / "model.keras")
-    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 1)
+    assert "saved_model.pb" in os.listdir(model_dir) and "model.keras" not in os.listdir(model_dir)
+    serve = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+    (images,) = serve.structured_input_signature[1].values()
+    assert images.shape.as_list() == [None, 32, 32, 3] and images.dtype == tf.float32
+    (scores,) = serve(tf.constant(np.full((2, 32, 32, 3), 0.5, np.float32))).values()
+    assert scores.shape == (2, 1) and bool(tf.reduce_all((scores >= 0) & (scores <= 1)))
     assert list((logs / "train").glob("events.out.tfevents.*")), (
         "TensorBoard logs go to AIP_TENSORBOARD_LOG_DIR"
     )
 
 
-def test_image_folder_trial(tmp_path, image_folder):
-    run = run_trainer(tmp_path, *TUNED, "--epochs", "2", *TINY, f"--data=dir:{image_folder}")
+def test_image_folder_trial_saving_a_keras_archive(tmp_path, image_folder):
+    model_dir = tmp_path / "model"
+    run = run_trainer(
+        tmp_path, *TUNED, "--epochs", "2", *TINY, f"--data=dir:{image_folder}", "--export_format=keras",
+        AIP_MODEL_DIR=str(model_dir),
+    )  # fmt: skip
     assert run.returncode == 0, run.output
     assert (
         "data dir:" in run.output
@@ -69,14 +80,27 @@ def test_image_folder_trial(tmp_path, image_folder):
     )
     assert [(r["accuracy"] != "", r["global_step"]) for r in run.reports()] == [(True, "1"), (True, "2")]
 
+    import keras
+
+    assert os.listdir(model_dir) == ["model.keras"]  # `--export_format=keras`: the Keras archive alone
+    model = keras.models.load_model(model_dir / "model.keras")
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 1)
+
 
 def test_mirrored_strategy_over_two_cpu_replicas_doubles_the_global_batch(tmp_path):
-    run = run_trainer(tmp_path, *TUNED, "--epochs", "2", *SYNTHETIC, "--cpu_replicas", "2")
+    model_dir = tmp_path / "model"
+    run = run_trainer(
+        tmp_path, *TUNED, "--epochs", "2", *SYNTHETIC, "--cpu_replicas", "2", AIP_MODEL_DIR=str(model_dir)
+    )
     assert run.returncode == 0, run.output
     assert "MirroredStrategy with 2 replica(s), global batch 64" in run.output
     # 128 images in global batches of 64: 2 steps an epoch (one replica would take 4).
     assert run.output.count("2/2 - ") == 2, run.output
     assert [r["global_step"] for r in run.reports()] == ["1", "2"]
+    # A model mirrored over devices (a GPU trial's) exports as one SavedModel that serves.
+    import tensorflow as tf
+
+    assert "serving_default" in tf.saved_model.load(str(model_dir)).signatures
 
 
 def test_a_diverging_loss_fails_the_trial_with_a_clear_line(tmp_path):
@@ -236,7 +260,7 @@ def test_multi_worker_mirrored_strategy_on_loopback(tmp_path):
 
     assert workers.chief_steps() == ["1", "2"]
     assert not workers.metric_files[1].exists(), "only the chief reports"
-    assert os.listdir(model_dir) == ["model.keras"]
+    assert "saved_model.pb" in os.listdir(model_dir), "the chief's SavedModel (the default format)"
     assert "model saved to" in outputs[0] and "model saved to" not in outputs[1]
 
 

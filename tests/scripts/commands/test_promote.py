@@ -33,7 +33,7 @@ MODEL = f"{PARENT}/models/cnn"
 class Registry(Emulator):
     models: aiplatform_v1.ModelServiceClient = None
 
-    def run_job(self, *, commit: str = "c1", args: tuple[str, ...] = ("--export_format=saved_model",), **job):
+    def run_job(self, *, commit: str = "c1", args: tuple[str, ...] = (), **job):
         """Submit a job of experiment `cnn` at `commit`, its outputs under BUCKET/<commit>, and wait."""
         spec = make_job(
             args=[*args, "--record", str(self.records / commit)],
@@ -167,12 +167,12 @@ def test_a_second_job_is_version_2_of_the_same_model_and_the_alias_moves(registr
 
 
 def test_a_keras_model_is_refused_for_the_tensorflow_container_with_the_fix(registry, capsys):
-    job = registry.run_job(args=(), max_trials=1)  # the trainer's default: model.keras
+    job = registry.run_job(args=("--export_format=keras",), max_trials=1)  # model.keras
 
     status, _, err = promote(capsys, job.name)
     assert status == 1
     assert "is not a SavedModel (model.keras)" in err
-    assert "add `--export_format=saved_model` to the experiment's `trainer.args`" in err
+    assert "drop `--export_format=keras` from the experiment's `trainer.args`" in err
     with pytest.raises(exceptions.NotFound):
         registry.versions()
 
@@ -185,7 +185,7 @@ def test_a_keras_model_is_refused_for_the_tensorflow_container_with_the_fix(regi
 @pytest.mark.slow
 def test_the_real_trainers_saved_model_of_a_local_codelab_run_is_registered_once(repo_root, tmp_path):
     """The issue's target, with the real trainer: its SavedModel is where promote looks, in the form
-    the default container serves (the trainer saves one with `--export_format=saved_model`)."""
+    the default container serves, saved in the trainer's default format."""
     import os
     import subprocess
 
@@ -193,7 +193,7 @@ def test_the_real_trainers_saved_model_of_a_local_codelab_run_is_registered_once
     env.update({"HPT_STATE_DIR": str(tmp_path / "state"), "GOOGLE_CLOUD_PROJECT": "demo-project"})
     trainer = (
         "trainer={args: [--data=synthetic, --synthetic_examples=64, --image_size=32, --epochs=1, "
-        "--batch_size=16, --export_format=saved_model]}"
+        "--batch_size=16]}"
     )
     command = [sys.executable, "-m", "scripts"]
     run = [*command, "run", "horses-humans", "--backend", "local", "--commit", "e2e", "--json"]

@@ -27,7 +27,7 @@ MODEL = f"{PARENT}/models/horses-humans"
 IMAGE = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
 
 
-def finished_job(name: str = JOB, commit: str = "abc123", export: str | None = "saved_model"):
+def finished_job(name: str = JOB, commit: str = "abc123", export: str | None = None):
     job = codelab_job(commit=commit)
     job.name = name
     job.state = JobState.JOB_STATE_SUCCEEDED
@@ -114,10 +114,11 @@ def test_a_trial_promoted_before_uploads_nothing(fake, capsys):
 
 
 def test_a_model_the_container_cannot_serve_is_refused_before_any_upload(fake, capsys):
-    fake.add_job(finished_job(export=None))  # the trainer's default, model.keras
+    fake.add_job(finished_job(export="keras"))  # not the trainer's default (a SavedModel)
     status, _, err = promote(capsys, JOB)
     assert status == 1
-    assert "trial 2's trainer saved `model.keras` (`--export_format keras`, the trainer's default)" in err
+    assert "trial 2's trainer saved `model.keras` (`--export_format keras`), not a SavedModel" in err
+    assert "drop `--export_format=keras` from the experiment's `trainer.args`" in err
     assert fake.requests("ListModelVersions") == [] and fake.requests("UploadModel") == []
 
     status, _, err = promote(capsys, JOB, "--serving-image", "us-docker.pkg.dev/p/r/keras-server:1")
