@@ -445,7 +445,13 @@ def _slice(axes, study: _Study, parameter: Parameter) -> None:
         axes.plot(*best[0], "*", color=BEST_COLOUR, markersize=13, label="best trial", zorder=4)
     if parameter.numeric:
         if parameter.log:
+            from matplotlib.ticker import FuncFormatter, NullFormatter
+
             axes.set_xscale("log")
+            # Plain numbers (0.001, 0.01): the default labels are mathtext (10^-3), whose parser
+            # costs a quarter of all the drawing.
+            axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axes.xaxis.set_minor_formatter(NullFormatter())
         if parameter.low is not None and parameter.high is not None and parameter.high > parameter.low:
             axes.axvspan(parameter.low, parameter.high, color="black", alpha=0.04, zorder=0)
             margin = 0.0 if parameter.log else 0.03 * (parameter.high - parameter.low)
