@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -50,7 +51,7 @@ def _compiled_job(args: argparse.Namespace, algorithm: str, seed: int):
 
     overrides = {"max_trial_count": args.trials, "parallel_trial_count": args.parallel}
     compiled = compile_experiment(
-        load(EXPERIMENTS_FILE),
+        load(EXPERIMENTS_FILE, os.environ),
         args.experiment,
         CompileContext(commit="bench", image_tag="bench", overrides=overrides),
     )

@@ -5,7 +5,11 @@ commands (`--help`, an unknown command) imports no command module at all. Each c
 `scripts/commands/<module>.py` and exposes:
 
     def add_arguments(parser: argparse.ArgumentParser) -> None
-    def run(args: argparse.Namespace) -> int     # the exit status
+    def run(args: argparse.Namespace, wiring: Wiring) -> int    # the exit status
+
+`main` builds the `Wiring` once (`scripts.wiring`: the environment snapshot, the backend, the
+GitHub client factory, the step's reporter, the clock) and hands it to the command; nothing below
+the commands reads the process environment.
 
 Command modules keep their heavy imports (the cloud clients, TensorFlow, Optuna) inside `run`,
 so that `validate` stays fast and `COMMAND --help` never waits on them.
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from scripts.errors import ExitStatus, UserError, did_you_mean  # noqa: F401  (did_you_mean: re-exported)
+from scripts.wiring import Wiring
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,8 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, wiring: Wiring | None = None) -> int:
+    """Run one command; `wiring` defaults to this process's (its environment as it is now)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
@@ -122,8 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m scripts {name}", description=COMMANDS[name].help)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
+    wiring = Wiring.from_process() if wiring is None else wiring
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args, wiring) or 0)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitStatus.FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,6 @@ def experiments_file() -> str:
     return str(EXPERIMENTS_FILE) if relative.startswith("..") else relative
 
 
-def state_dir() -> Path:
+def state_dir(env: Mapping[str, str]) -> Path:
     """The local backend's state (SQLite store, trial logs and outputs): `$HPT_STATE_DIR` or `.hpt/`."""
-    return Path(os.environ.get("HPT_STATE_DIR") or REPO_ROOT / ".hpt").resolve()
+    return Path(env.get("HPT_STATE_DIR") or REPO_ROOT / ".hpt").resolve()

@@ -13,10 +13,11 @@ before the first `import tensorflow` or `import keras`. A value the user set alw
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from collections.abc import Mapping, MutableMapping
+
+from trainer.environment import process_environment
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 _X86_MACHINES = frozenset({"x86_64", "amd64"})
@@ -33,7 +34,7 @@ def choose_onednn(environ: Mapping[str, str], machine: str) -> str | None:
 
 def prefer_onednn(environ: MutableMapping[str, str] | None = None, machine: str | None = None) -> str:
     """Turns oneDNN on where `choose_onednn` says so; returns what was done, for the log."""
-    environ = os.environ if environ is None else environ
+    environ = process_environment() if environ is None else environ
     machine = platform.machine() if machine is None else machine
     value = choose_onednn(environ, machine)
     if value is None:

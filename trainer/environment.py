@@ -2,13 +2,18 @@
 
 Vertex sets `AIP_MODEL_DIR`, `AIP_CHECKPOINT_DIR` and `AIP_TENSORBOARD_LOG_DIR` (usually
 `gs://` paths under `<base_output_directory>/<trial_id>/`), and for multi-replica pools
-`CLUSTER_SPEC` (its own format) and `TF_CONFIG`. This module only reads them; no TensorFlow.
+`CLUSTER_SPEC` (its own format) and `TF_CONFIG`. No TensorFlow here.
+
+The trainer's one door to its process environment is `process_environment()`: the other modules
+take the mapping it returns. Writes go there too (`TF_CONFIG`, TensorFlow's `TF_*` settings),
+because TensorFlow reads them from the process environment when it loads.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from trainer.errors import TrainerUserError
@@ -77,7 +82,12 @@ def tf_config_from_cluster_spec(cluster_spec: Mapping) -> dict:
     }
 
 
-def ensure_tf_config(environ: dict[str, str]) -> None:
+def process_environment() -> MutableMapping[str, str]:
+    """This process's environment, as Vertex AI set it (and as TensorFlow will read it)."""
+    return os.environ
+
+
+def ensure_tf_config(environ: MutableMapping[str, str]) -> None:
     """Derives `TF_CONFIG` from `CLUSTER_SPEC` when only the latter is set (TensorFlow reads TF_CONFIG)."""
     if not environ.get("TF_CONFIG") and environ.get("CLUSTER_SPEC"):
         environ["TF_CONFIG"] = json.dumps(tf_config_from_cluster_spec(json.loads(environ["CLUSTER_SPEC"])))

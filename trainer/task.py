@@ -52,13 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def train(args: argparse.Namespace) -> int:
     # Where this process stands: Vertex's output paths, and its place in a multi-worker cluster.
-    environment.ensure_tf_config(os.environ)
-    cluster = environment.cluster_from_environment(os.environ)
-    paths = environment.output_paths(os.environ, args.model_dir)
+    env = environment.process_environment()
+    environment.ensure_tf_config(env)
+    cluster = environment.cluster_from_environment(env)
+    paths = environment.output_paths(env, args.model_dir)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     # TensorFlow picks its CPU kernels when it loads, so this comes before the first import.
-    log.info("%s", cpu_kernels.prefer_onednn())
+    log.info("%s", cpu_kernels.prefer_onednn(env))
     # Keras warns that fit's shuffle= does not apply to a tf.data input; ours shuffles itself.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
     import keras

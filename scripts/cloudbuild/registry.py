@@ -5,8 +5,9 @@ with the manifest digest (`Docker-Content-Digest`) or 404, with an OAuth access 
 Application Default Credentials as the bearer token. It is the same lookup `docker pull` does, so
 "exists" means exactly "a trial can pull it", and it needs no client library beyond google-auth.
 
-`HPT_REGISTRY_URL` (for example `http://127.0.0.1:5000`) sends the lookup to another registry
-without credentials, as tests and local registries need.
+A `registry_url` (the setting `HPT_REGISTRY_URL`, for example `http://127.0.0.1:5000`, which the
+caller reads) sends the lookup to another registry without credentials, as tests and local
+registries need.
 
 `digest_reference` turns a tagged reference into `HOST/PROJECT/REPOSITORY/IMAGE@sha256:...`, the
 form a submitted job names its image by: a tag can be moved, a digest names the same bytes forever.
@@ -14,7 +15,6 @@ form a submitted job names its image by: a tag can be moved, a digest names the 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -79,11 +79,11 @@ def _access_token() -> str:
     return credentials.token
 
 
-def find_digest(name: ImageName, tag: str) -> str | None:
-    """The digest of `name:tag` if the registry has it, else None."""
+def find_digest(name: ImageName, tag: str, base_url: str | None = None) -> str | None:
+    """The digest of `name:tag` if the registry has it (Artifact Registry's, or the one at
+    `base_url`), else None."""
     import requests
 
-    base_url = os.environ.get(REGISTRY_URL_ENV)
     headers = {"Accept": MANIFEST_TYPES}
     if not base_url:
         headers["Authorization"] = f"Bearer {_access_token()}"
@@ -116,8 +116,9 @@ def parse_tagged(reference: str) -> tuple[ImageName, str] | None:
     return name, match["tag"]
 
 
-def digest_reference(reference: str) -> str:
-    """`reference` named by digest: as it is when it has one, else its tag looked up in the registry.
+def digest_reference(reference: str, registry_url: str | None = None) -> str:
+    """`reference` named by digest: as it is when it has one, else its tag looked up in the registry
+    (Artifact Registry's, or the one at `registry_url`).
 
     Raises RegistryError when it cannot be: not an Artifact Registry tag, not pushed, or no answer.
     """
@@ -130,7 +131,7 @@ def digest_reference(reference: str) -> str:
             "(REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE:TAG) nor named by @sha256 digest"
         )
     name, tag = parsed
-    digest = find_digest(name, tag)
+    digest = find_digest(name, tag, registry_url)
     if digest is None:
         raise RegistryError(f"{reference} is not in the registry: build it first (python -m scripts build)")
     return name.by_digest(digest)

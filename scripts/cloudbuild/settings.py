@@ -6,7 +6,6 @@ variables, not flags: the commands name the flags in their messages (scripts/com
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -46,16 +45,16 @@ class BucketIsAPath(ValueError):
 
 
 def resolve(
-    given: Mapping[str, str | None], *, need_bucket: bool = False, environ: Mapping[str, str] | None = None
+    given: Mapping[str, str | None], environ: Mapping[str, str], *, need_bucket: bool = False
 ) -> ImageSettings:
     """Each setting from `given` (empty counts as unset), else its variable, else its default.
 
     Raises MissingSettings naming every missing one, or BucketIsAPath; `gs://` and a trailing
     slash are accepted around a bucket name.
     """
-    env = os.environ if environ is None else environ
     values = {
-        name: given.get(name) or env.get(variable) or default for name, (variable, default) in SOURCES.items()
+        name: given.get(name) or environ.get(variable) or default
+        for name, (variable, default) in SOURCES.items()
     }
     required = ("project", "bucket") if need_bucket else ("project",)
     missing = tuple(name for name in required if not values[name])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from google.cloud import storage
     from google.cloud.devtools import cloudbuild_v1
 
-EMULATOR_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"
+CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # the command reads it: `cloud_build_client(host)`
 SOURCE_PREFIX = "hpt-build-source"
 
 # Build.Status names: still going, and the ends that are not a success.
@@ -61,11 +60,10 @@ class Started:
     operation: operation_module.Operation | None = None
 
 
-def cloud_build_client() -> cloudbuild_v1.CloudBuildClient:
-    """The Cloud Build client: Application Default Credentials, or the emulator when one is set."""
+def cloud_build_client(host: str | None = None) -> cloudbuild_v1.CloudBuildClient:
+    """The Cloud Build client: Application Default Credentials, or the emulator at `host`."""
     from google.cloud.devtools import cloudbuild_v1
 
-    host = os.environ.get(EMULATOR_HOST_ENV)
     if host:
         import grpc
         from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import grpc as transports

@@ -1,8 +1,8 @@
 """`--backend local|vertex`, and the local backend a command talks to (`run`, `list`).
 
-    with local_backend(Backend.from_environment()) as backend:      # run: resumes and runs jobs
+    with local_backend(wiring.backend) as backend:                  # run: resumes and runs jobs
         ...
-    with local_backend(configured, resume=False) as backend:        # list: reads, runs nothing
+    with local_backend(wiring.backend, resume=False) as backend:    # list: reads, runs nothing
         ...
 
 The local backend is the emulator `VERTEX_AI_EMULATOR_HOST` names when it is set; else the one
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 
 from scripts.vertex.backend import Backend
@@ -35,20 +36,25 @@ def add_backend_argument(parser: argparse.ArgumentParser, *, default: str | None
 
 
 @contextlib.contextmanager
-def local_backend(configured: Backend, *, resume: bool = True) -> Iterator[Backend]:
-    """The emulator the environment names, or one serving the state directory until the end."""
+def local_backend(
+    configured: Backend, *, resume: bool = True, preempt_after: float | None = None
+) -> Iterator[Backend]:
+    """The emulator the environment names, or one serving the state directory until the end
+    (`preempt_after`: its spot preemption, `scripts.emulator.embedded.running_emulator`)."""
     if configured.is_emulator:
         yield configured
         return
     from scripts.emulator.embedded import StateDirInUse, running_emulator, serving_address
-    from scripts.paths import state_dir
 
-    directory = state_dir()
+    directory = configured.local_state_dir
     with contextlib.ExitStack() as stack:
         try:
-            address = stack.enter_context(running_emulator(directory, resume=resume))
+            address = stack.enter_context(
+                running_emulator(directory, resume=resume, preempt_after=preempt_after)
+            )
         except StateDirInUse:
             address = None if resume else serving_address(directory)
             if address is None:
                 raise
-        yield Backend.emulator_at(address, directory)
+        # The same backend (its registry, this machine's state), served by that emulator.
+        yield dataclasses.replace(configured, emulator=address, emulator_state_dir=directory)

@@ -9,14 +9,15 @@ pushed that very digest (`submit.pushing_build`); anything else is refused, neve
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from scripts import git, images
 from scripts.commands.image_args import add_image_arguments, image_settings
 from scripts.errors import UserError
-from scripts.github.runner import set_output
+from scripts.github.runner import Step
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _source_url() -> str:
-    repository = os.environ.get("GITHUB_REPOSITORY")
-    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+def _source_url(env: Mapping[str, str]) -> str:
+    repository = env.get("GITHUB_REPOSITORY")
+    server = env.get("GITHUB_SERVER_URL", "https://github.com")
     return f"{server}/{repository}" if repository else ""
 
 
@@ -53,10 +54,12 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.cloudbuild import archive, config, registry, submit
 
-    target = image_settings(args, need_bucket=True)
+    env, step = wiring.env, wiring.step
+    registry_url = env.get(registry.REGISTRY_URL_ENV) or None
+    target = image_settings(args, env, need_bucket=True)
     source = args.source.resolve()
     commit = git.head_commit(source)
     if commit is None:
@@ -73,13 +76,13 @@ def run(args: argparse.Namespace) -> int:
     reference = name.reference(content_tag)
 
     try:
-        existing = registry.find_digest(name, content_tag)
+        existing = registry.find_digest(name, content_tag, registry_url)
     except registry.RegistryError as error:
         raise UserError(str(error)) from None
 
     # Everything is checked before anything is uploaded or submitted.
     build_target = config.Target(
-        target.project, target.region, target.repository, target.image, content_tag, commit, _source_url()
+        target.project, target.region, target.repository, target.image, content_tag, commit, _source_url(env)
     )
     try:
         source_archive = archive.build_archive(source)
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from google.auth.exceptions import DefaultCredentialsError
 
     try:
-        client = submit.cloud_build_client()
+        client = submit.cloud_build_client(env.get(submit.CLOUD_BUILD_HOST_ENV))
         if existing and not args.force:
             proof = submit.pushing_build(
                 client, target.project, target.region, content_tag, reference, existing
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             if proof is None:
                 raise UserError(_untrusted(reference, existing, content_tag, target.repository))
             _log(f"{reference} already exists, pushed by build {proof.id} of these inputs: nothing to build")
-            return _finish(reference, existing, built=False)
+            return _finish(step, reference, existing, built=False)
         running = None
         if not args.force:
             running = submit.ongoing_build(client, target.project, target.region, content_tag)
@@ -121,10 +124,10 @@ def run(args: argparse.Namespace) -> int:
             build.source.storage_source.generation = staged.generation
             started = submit.start(client, target.project, target.region, build)
         _log(f"build {started.build_id}: logs at {started.log_url}")
-        set_output("build-id", started.build_id)
-        set_output("log-url", started.log_url)
+        step.set_output("build-id", started.build_id)
+        step.set_output("log-url", started.log_url)
         if args.no_wait:
-            set_output("image", reference)
+            step.set_output("image", reference)
             return 0
         final = submit.follow(
             client, target.project, target.region, started, poll_interval=args.poll_interval
@@ -142,12 +145,12 @@ def run(args: argparse.Namespace) -> int:
     digest = submit.pushed_digest(final, reference)
     if digest is None:
         try:
-            digest = registry.find_digest(name, content_tag)
+            digest = registry.find_digest(name, content_tag, registry_url)
         except registry.RegistryError as error:
             raise UserError(f"the build succeeded but {error}") from None
     if digest is None:
         raise UserError(f"build {final.id} succeeded but {reference} is not in the registry")
-    return _finish(reference, digest, built=True)
+    return _finish(step, reference, digest, built=True)
 
 
 def _untrusted(reference: str, digest: str, content_tag: str, repository: str) -> str:
@@ -160,9 +163,9 @@ def _untrusted(reference: str, digest: str, content_tag: str, repository: str) -
     )
 
 
-def _finish(reference: str, digest: str, *, built: bool) -> int:
+def _finish(step: Step, reference: str, digest: str, *, built: bool) -> int:
     print(f"{reference}@{digest}")
-    set_output("image", reference)
-    set_output("digest", digest)
-    set_output("built", "true" if built else "false")
+    step.set_output("image", reference)
+    step.set_output("digest", digest)
+    step.set_output("built", "true" if built else "false")
     return 0

@@ -7,6 +7,7 @@ import sys
 
 from scripts.commands.job_args import add_job_arguments, job_and_service
 from scripts.jobs import states
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,10 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="wait until the job is CANCELLED")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.vertex.follow import PollSchedule, is_terminal
 
-    name, service = job_and_service(args)
+    name, service = job_and_service(args, wiring)
     job = service.get(str(name))
     if is_terminal(job):
         # Cancelling an ended job is an error on Vertex (FAILED_PRECONDITION); say so plainly instead.

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from scripts.wiring import Wiring
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_file_argument
@@ -32,14 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
-
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.experiments import InvalidExperiments
     from scripts.experiments.changes import changes_between
 
     try:
-        changes = changes_between(args.base, args.head, args.file, os.environ)
+        changes = changes_between(args.base, args.head, args.file, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

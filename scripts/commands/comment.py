@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from scripts.errors import UserError
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    # Here, not at the top: the GitHub client brings urllib.request (about 0.1 s), which
-    # `comment --help` never needs.
-    from scripts.github.api import GitHubClient
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.github.sticky_comment import upsert_comment
 
     if args.pr <= 0:
@@ -35,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UserError(f"{args.body_file}: {error.strerror or error}") from None
     try:
-        action, comment = upsert_comment(GitHubClient.from_environment(), args.pr, args.key, body)
+        action, comment = upsert_comment(wiring.github(), args.pr, args.key, body)
     except ValueError as error:
         raise UserError(str(error)) from None
     print(f"{action} comment {comment.id} on pull request #{args.pr}: {comment.url}")

@@ -16,8 +16,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from scripts.jobs.names import JobName
     from scripts.vertex.backend import Backend
+    from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,26 +55,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="region of a bare job ID (default: $GOOGLE_CLOUD_REGION)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.commands.backend_args import local_backend
-    from scripts.vertex.backend import Backend
 
-    configured = Backend.from_environment()
     if args.backend == "vertex":
-        return _compare(args, configured)
-    with local_backend(configured, resume=False) as backend:
-        return _compare(args, backend)
+        return _compare(args, wiring.backend, wiring.env)
+    with local_backend(wiring.backend, resume=False) as backend:
+        return _compare(args, backend, wiring.env)
 
 
-def _compare(args: argparse.Namespace, backend: Backend) -> int:
+def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
     from scripts.results.baseline import find_baseline, no_baseline_reason
     from scripts.results.compare import comparison
     from scripts.vertex.service import JobService
 
     service = JobService(backend)
-    job = service.get(str(_job_name(args, args.job, backend)))
+    job = service.get(str(_job_name(args, args.job, backend, env)))
     if args.baseline:
-        baseline = service.get(str(_job_name(args, args.baseline, backend)))
+        baseline = service.get(str(_job_name(args, args.baseline, backend, env)))
     else:
         baseline = find_baseline(backend, job)
     data = comparison(job, baseline, backend=args.backend, no_baseline_reason=no_baseline_reason(job))
@@ -84,7 +85,7 @@ def _compare(args: argparse.Namespace, backend: Backend) -> int:
     return 0
 
 
-def _job_name(args: argparse.Namespace, text: str, backend: Backend) -> JobName:
+def _job_name(args: argparse.Namespace, text: str, backend: Backend, env: Mapping[str, str]) -> JobName:
     """A job argument; locally a bare id may also be found among the state directory's jobs."""
     from scripts.commands.job_args import resolve_job_name
     from scripts.errors import UserError
@@ -101,7 +102,7 @@ def _job_name(args: argparse.Namespace, text: str, backend: Backend) -> JobName:
             f"no job {text} in the local backend ({backend.state_dir or backend.emulator}): "
             "`python -m scripts list` shows its jobs"
         )
-    return resolve_job_name(text, args.project, args.region)
+    return resolve_job_name(text, args.project, args.region, env)
 
 
 def _number(value: Any) -> str:

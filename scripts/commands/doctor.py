@@ -8,13 +8,14 @@ when one did, 1 for bad input (an unknown experiment, an invalid file when one i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from scripts.commands.experiment_args import add_experiment_arguments
 from scripts.commands.format_args import add_format_argument
 from scripts.errors import ExitStatus
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _from_event() -> tuple[list[str], list[str], str]:
+def _from_event(env: Mapping[str, str]) -> tuple[list[str], list[str], str]:
     """What this workflow run submits: (experiment names, `--set` overrides, where that was read)."""
     from scripts import git
     from scripts.github import environment
@@ -63,10 +64,10 @@ def _from_event() -> tuple[list[str], list[str], str]:
     )
     from scripts.github.planning import changed
 
-    event = parse_event(*load_event())
+    event = parse_event(*load_event(env))
     if isinstance(event, PushEvent):
         base = event.before if event.before != ZERO_SHA else git.first_parent(event.after)
-        changes = changed(base, event.after, environment.trusted())
+        changes = changed(base, event.after, environment.trusted(env))
         return [c.experiment for c in changes if c.kind != "removed"], [], "added or changed by this push"
     if isinstance(event, DispatchEvent):
         request = parse_inputs(event.inputs)
@@ -77,7 +78,7 @@ def _from_event() -> tuple[list[str], list[str], str]:
     return [], [], "of this event"
 
 
-def _compile(args: argparse.Namespace) -> tuple[list, str | None, str | None]:
+def _compile(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list, str | None, str | None]:
     """The experiments to size from; a problem that kept them from compiling (without EXPERIMENT);
     a note on what was left out."""
     from scripts.commands.experiment_args import compile_from_args, context_from_args, load_from_args
@@ -85,12 +86,12 @@ def _compile(args: argparse.Namespace) -> tuple[list, str | None, str | None]:
     from scripts.experiments.compiler import compile_experiment
 
     if args.experiment:
-        return [compile_from_args(args)], None, None  # a bad name or file is the user's input: exit 1
+        return [compile_from_args(args, env)], None, None  # a bad name or file is the user's input: exit 1
     try:
-        experiments = load_from_args(args)
+        experiments = load_from_args(args, env)
         names, note = experiments.names, None
         if args.from_event:
-            names, overrides, source = _from_event()
+            names, overrides, source = _from_event(env)
             args.overrides = [*args.overrides, *overrides]
             unknown = [name for name in names if name not in experiments.experiments]
             names = [name for name in names if name in experiments.experiments]
@@ -98,7 +99,7 @@ def _compile(args: argparse.Namespace) -> tuple[list, str | None, str | None]:
                 note = f"not in {args.file}, not sized: {', '.join(unknown)}"
             elif not names:
                 note = f"no experiment {source}: nothing to size"
-        context = context_from_args(args)
+        context = context_from_args(args, env)
         return [compile_experiment(experiments, name, context) for name in names], None, note
     except InvalidExperiments as error:
         first = error.problems[0] if error.problems else error
@@ -106,43 +107,44 @@ def _compile(args: argparse.Namespace) -> tuple[list, str | None, str | None]:
         return [], f"{first}{more}", None
 
 
-def _fallback_image() -> str | None:
+def _fallback_image(env: Mapping[str, str]) -> str | None:
     """The image `build` would push for this commit, when no experiment compiled to name one."""
     from scripts import images
     from scripts.cloudbuild.settings import MissingSettings, resolve
 
     try:
-        settings = resolve({})
+        settings = resolve({}, env)
     except (MissingSettings, ValueError):
         return None
-    _, tag = images.commit_and_tag(os.environ.get("GITHUB_SHA") or None)
+    _, tag = images.commit_and_tag(env.get("GITHUB_SHA") or None)
     return images.image_uri(settings.region, settings.project, settings.repository, settings.image, tag)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.doctor import render
     from scripts.doctor.checks import Doctor
     from scripts.doctor.clients import Endpoints
     from scripts.doctor.target import Target
 
-    compiled, problem, note = _compile(args)
+    env = wiring.env
+    compiled, problem, note = _compile(args, env)
     target = Target.build(
-        os.environ,
+        env,
         compiled,
         experiments_problem=problem,
         experiments_note=note,
-        fallback_image_uri=None if compiled else _fallback_image(),
+        fallback_image_uri=None if compiled else _fallback_image(env),
+        emulator=wiring.backend.emulator,
     )
-    checks = Doctor(target, Endpoints.from_environment()).run()
+    checks = Doctor(target, Endpoints.from_environment(env)).run()
     if args.format == "json":
         print(render.as_json(checks))
     elif args.format == "markdown":
         print(render.markdown(checks))
     else:
         print(render.table(checks))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if args.summary and summary:
-        with Path(summary).open("a", encoding="utf-8") as out:
+    if args.summary and env.get("GITHUB_STEP_SUMMARY"):
+        with Path(env["GITHUB_STEP_SUMMARY"]).open("a", encoding="utf-8") as out:
             out.write(render.markdown(checks) + "\n\n")
     sys.stdout.flush()
     return ExitStatus.CHECKS_FAILED if any(check.failed for check in checks) else ExitStatus.OK

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from scripts.errors import UserError
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port: {args.port} is not a port number")
     if args.max_parallel is not None and args.max_parallel < 1:
@@ -61,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--entrypoint: empty command")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
-    from scripts.emulator.contract import EMULATOR_HOST_ENV
-    from scripts.emulator.embedded import running_emulator
+    from scripts.emulator.contract import emulator_setting
+    from scripts.emulator.embedded import preempt_after_setting, running_emulator
 
     stop = threading.Event()
     # Both stop it cleanly, even where SIGINT arrives ignored (a background job of a script).
@@ -72,14 +73,14 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         with running_emulator(
-            args.state_dir,
+            args.state_dir or wiring.state_dir,
             port=args.port,
             max_parallel=args.max_parallel,
             entrypoint=entrypoint,
             seed=args.seed,
-            preempt_after=args.preempt_after,
+            preempt_after=args.preempt_after or preempt_after_setting(wiring.env),
         ) as address:
-            print(f"export {EMULATOR_HOST_ENV}={address}", flush=True)
+            print(f"export {emulator_setting(address)}", flush=True)
             print(
                 "serving the Vertex AI JobService emulator; Ctrl-C stops it "
                 "(unfinished jobs resume on the next start)",

@@ -2,8 +2,8 @@
 
     def add_arguments(parser):
         add_experiment_arguments(parser)            # EXPERIMENT, --file, --profile, --set
-    def run(args):
-        compiled = compile_from_args(args)          # raises UserError / InvalidExperiments
+    def run(args, wiring):
+        compiled = compile_from_args(args, wiring.env)   # raises UserError / InvalidExperiments
 
 GitHub context (commit, pull request, repository) comes from `--commit`/`--pr`/`--repository`
 when given, else from the Actions environment (`GITHUB_SHA`, `GITHUB_REPOSITORY`). The command
@@ -14,7 +14,6 @@ compiling asks git nothing.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -67,14 +66,14 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, str]:
 
 
 def context_from_args(
-    args: argparse.Namespace, env: Mapping[str, str] | None = None, overrides: Mapping[str, str] | None = None
+    args: argparse.Namespace, env: Mapping[str, str], overrides: Mapping[str, str] | None = None
 ) -> CompileContext:
     """The compile context the arguments and the environment give, with the commit and image tag
     resolved (`--commit`, else `$GITHUB_SHA`, else HEAD)."""
     from scripts import images
     from scripts.experiments.compiler import CompileContext
 
-    env = dict(os.environ if env is None else env)
+    env = dict(env)
     commit, image_tag = images.commit_and_tag(getattr(args, "commit", None) or env.get("GITHUB_SHA") or None)
     return CompileContext(
         env=env,
@@ -87,17 +86,17 @@ def context_from_args(
     )
 
 
-def load_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ExperimentsFile:
+def load_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> ExperimentsFile:
     from scripts.experiments.loader import load
 
-    return load(args.file, env=os.environ if env is None else env)
+    return load(args.file, env=env)
 
 
-def compile_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CompiledExperiment:
+def compile_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> CompiledExperiment:
     """Load `args.file` and compile `args.experiment` with the profile, overrides and context given."""
     from scripts.experiments.compiler import compile_experiment
 
-    env = dict(os.environ if env is None else env)
+    env = dict(env)
     overrides = overrides_from_args(args)  # a malformed --set fails before anything is read
     experiments = load_from_args(args, env)
     return compile_experiment(experiments, args.experiment, context_from_args(args, env, overrides))

@@ -2,16 +2,18 @@
 
 Each subcommand is one step of a workflow. It reads the event from `$GITHUB_EVENT_PATH` (never
 from `${{ }}` expressions in the shell), talks to `$GITHUB_API_URL` with `$GITHUB_TOKEN`, and
-writes `$GITHUB_OUTPUT` and the job summary.
+writes `$GITHUB_OUTPUT` and the job summary. What the step's variables say reaches the flows
+through the wiring (`scripts.wiring`): its environment, backend, GitHub client and step.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Mapping
 
 from scripts import escaping
 from scripts.errors import UserError
+from scripts.wiring import Wiring
 
 SUBCOMMANDS = {
     "plan": "pull_request: validate and post the plan of the added or changed experiments",
@@ -33,14 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub = steps.add_parser(name, help=summary, description=summary)
         if name == "report":
             where = "; with neither given: every project and region experiments.yaml uses"
-            sub.add_argument(
-                "--project",
-                default=os.environ.get("GOOGLE_CLOUD_PROJECT"),
-                help="default $GOOGLE_CLOUD_PROJECT" + where,
-            )
-            sub.add_argument(
-                "--region", default=os.environ.get("GOOGLE_CLOUD_REGION"), help="default $GOOGLE_CLOUD_REGION"
-            )
+            sub.add_argument("--project", help="default $GOOGLE_CLOUD_PROJECT" + where)
+            sub.add_argument("--region", help="default $GOOGLE_CLOUD_REGION")
             sub.add_argument(
                 "--max-age-days",
                 type=float,
@@ -48,52 +44,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 help="only jobs that ended this recently (default 7; 0: all)",
             )
         if name == "merged-pr":
-            sub.add_argument("--commit", default=os.environ.get("GITHUB_SHA"), help="default: $GITHUB_SHA")
+            sub.add_argument("--commit", help="default: $GITHUB_SHA")
 
 
-def run(args: argparse.Namespace) -> int:
-    from scripts.github import events, runner
-    from scripts.github.api import GitHubClient
-    from scripts.vertex.backend import Backend
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
+    from scripts.github import events
 
     # The one choice of JobService for the whole step: Vertex AI, or the emulator the environment names.
-    backend = Backend.from_environment()
+    env, step, backend = wiring.env, wiring.step, wiring.backend
 
     if args.step == "merged-pr":
         from scripts.github.submit_flow import merged_pull_request
 
-        if not args.commit:
+        commit = args.commit or env.get("GITHUB_SHA")
+        if not commit:
             raise UserError("--commit is required outside GitHub Actions")
-        number = merged_pull_request(GitHubClient.from_environment(), args.commit)
-        runner.set_output("pull_request", str(number or ""))
+        number = merged_pull_request(wiring.github(), commit)
+        step.set_output("pull_request", str(number or ""))
         print(number or "")
         return 0
     if args.step == "link-files":
         from scripts.github import report_flow
 
         return report_flow.link_files(
-            GitHubClient.from_environment(),
-            os.environ.get("RESULTS", ""),
-            os.environ.get("ARTIFACT_URL", ""),
-            os.environ.get("GITHUB_RUN_ID", ""),
+            wiring.github(), env.get("RESULTS", ""), env.get("ARTIFACT_URL", ""), env.get("GITHUB_RUN_ID", "")
         )
     if args.step == "build-summary":
-        runner.append_summary(build_summary(os.environ))
+        step.append_summary(build_summary(env))
         return 0
     if args.step == "report":
         from scripts.github import report_flow
 
-        name = os.environ.get("GITHUB_EVENT_NAME", "")
         return report_flow.run(
-            args.project,
-            args.region,
-            GitHubClient.from_environment(),
+            args.project or env.get("GOOGLE_CLOUD_PROJECT"),
+            args.region or env.get("GOOGLE_CLOUD_REGION"),
+            step,
+            wiring.github(),
             backend,
-            include_unlinked=name == "workflow_dispatch",
+            include_unlinked=env.get("GITHUB_EVENT_NAME", "") == "workflow_dispatch",
             max_age_days=args.max_age_days,
         )
 
-    name, payload = events.load_event()
+    name, payload = events.load_event(env)
     event = events.parse_event(name, payload)
     expected = {
         "plan": events.PullRequestEvent,
@@ -108,27 +100,27 @@ def run(args: argparse.Namespace) -> int:
     if args.step == "plan":
         from scripts.github import plan_flow
 
-        return plan_flow.run(event)
+        return plan_flow.run(event, step, wiring.github)
     if args.step == "submit":
         from scripts.github import submit_flow
 
-        return submit_flow.run(event, GitHubClient.from_environment(), backend)
+        return submit_flow.run(event, step, wiring.github(), backend)
     if args.step == "dry-run":
         from scripts.github import dispatch_flow
 
-        return dispatch_flow.run_dry(event)
+        return dispatch_flow.run_dry(event, step)
     if args.step == "dispatch":
         from scripts.github import dispatch_flow
 
-        return dispatch_flow.run(event, os.environ.get("GITHUB_SHA", ""), backend)
+        return dispatch_flow.run(event, env.get("GITHUB_SHA", ""), step, wiring.github, backend)
     from scripts.github import comment_commands
 
     if args.step == "command":
-        return comment_commands.run_command(event, GitHubClient.from_environment())
-    return comment_commands.run_submit(event, GitHubClient.from_environment(), backend)
+        return comment_commands.run_command(event, step, wiring.github())
+    return comment_commands.run_submit(event, step, wiring.github(), backend)
 
 
-def build_summary(env: dict[str, str] | os._Environ) -> str:
+def build_summary(env: Mapping[str, str]) -> str:
     """The job summary of a trainer image build, from `build`'s step outputs passed as BUILD_*."""
     image, digest = env.get("BUILD_IMAGE", ""), env.get("BUILD_DIGEST", "")
     log_url = env.get("BUILD_LOG_URL", "")

@@ -7,6 +7,7 @@ this module adds the flags and says what is missing in terms of them.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 from scripts.cloudbuild.settings import SOURCES, BucketIsAPath, ImageSettings, MissingSettings, resolve
 from scripts.errors import UserError
@@ -29,11 +30,13 @@ def add_image_arguments(parser: argparse.ArgumentParser, *, bucket: bool = False
         parser.add_argument(f"--{name}", help=_HELPS[name] + suffix)
 
 
-def image_settings(args: argparse.Namespace, *, need_bucket: bool = False) -> ImageSettings:
+def image_settings(
+    args: argparse.Namespace, env: Mapping[str, str], *, need_bucket: bool = False
+) -> ImageSettings:
     """The settings from the flags and the environment; a UserError names every missing flag."""
     given = {name: getattr(args, name, None) for name in SOURCES}
     try:
-        return resolve(given, need_bucket=need_bucket)
+        return resolve(given, env, need_bucket=need_bucket)
     except MissingSettings as error:
         flags = [f"--{name} (or ${SOURCES[name][0]})" for name in error.names]
         raise UserError(f"missing {' and '.join(flags)}") from None

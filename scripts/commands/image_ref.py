@@ -7,6 +7,7 @@ import argparse
 from scripts import git, images
 from scripts.commands.image_args import add_image_arguments, image_settings
 from scripts.errors import UserError
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_image_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if git.commit_of(args.commit) is None:
         raise UserError(f"--commit {args.commit!r} is not a commit of this repository") from None
     tag = images.content_tag(args.commit)
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         print(tag)
         return 0
     try:
-        target = image_settings(args)
+        target = image_settings(args, wiring.env)
     except UserError as error:
         raise UserError(f"{error} (or use --tag-only)") from None
     print(images.image_uri(target.region, target.project, target.repository, target.image, tag))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Mapping
 
 from scripts.errors import UserError
 from scripts.jobs.names import BARE_ID, JobName, parse_job_name
-from scripts.vertex.backend import Backend
 from scripts.vertex.service import JobService
+from scripts.wiring import Wiring
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +21,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="region of a bare job ID (default: $GOOGLE_CLOUD_REGION)")
 
 
-def resolve_job_name(text: str, project: str | None = None, region: str | None = None) -> JobName:
-    """A full job name, or a bare id completed with the project and region (flags, then env)."""
+def resolve_job_name(
+    text: str, project: str | None = None, region: str | None = None, env: Mapping[str, str] | None = None
+) -> JobName:
+    """A full job name, or a bare id completed with the project and region (flags, then `env`)."""
     parsed = parse_job_name(text)
     if parsed:
         return parsed
@@ -30,8 +32,9 @@ def resolve_job_name(text: str, project: str | None = None, region: str | None =
         raise UserError(
             f"{text!r} is not a job: give `projects/P/locations/L/hyperparameterTuningJobs/ID` or a bare ID"
         )
-    project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-    region = region or os.environ.get("GOOGLE_CLOUD_REGION")
+    env = env or {}
+    project = project or env.get("GOOGLE_CLOUD_PROJECT")
+    region = region or env.get("GOOGLE_CLOUD_REGION")
     missing = [flag for flag, value in (("--project", project), ("--region", region)) if not value]
     if missing:
         raise UserError(
@@ -40,7 +43,7 @@ def resolve_job_name(text: str, project: str | None = None, region: str | None =
     return JobName(project, region, text)
 
 
-def job_and_service(args: argparse.Namespace) -> tuple[JobName, JobService]:
+def job_and_service(args: argparse.Namespace, wiring: Wiring) -> tuple[JobName, JobService]:
     """The job the arguments name, and the JobService of the backend that holds it."""
-    name = resolve_job_name(args.job, args.project, args.region)
-    return name, JobService(Backend.from_environment())
+    name = resolve_job_name(args.job, args.project, args.region, wiring.env)
+    return name, JobService(wiring.backend)

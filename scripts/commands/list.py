@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from scripts.emulator.contract import DATABASE_FILE
 from scripts.errors import UserError, did_you_mean
 from scripts.jobs import labels, states
+from scripts.wiring import Wiring
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -91,32 +92,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_file_argument(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.commands.backend_args import local_backend
-    from scripts.paths import state_dir
-    from scripts.vertex.backend import Backend
 
-    configured = Backend.from_environment()
+    configured, env = wiring.backend, wiring.env
     if args.backend == "vertex":
-        parent = _vertex_parent(args)
+        parent = _vertex_parent(args, env)
         jobs = list_jobs(configured, parent, args.experiment, args.states)
-        return _print(args, jobs, configured, f"{configured.describe()} ({parent})")
+        return _print(args, jobs, configured, f"{configured.describe()} ({parent})", env)
     parent = f"projects/{args.project or '-'}/locations/{args.region or '-'}"
-    if not configured.is_emulator and not (state_dir() / DATABASE_FILE).exists():
+    if not configured.is_emulator and not (wiring.state_dir / DATABASE_FILE).exists():
         # Nothing ran here yet: no state directory to read, and none to create just to say so.
-        return _print(args, [], configured, f"the local backend ({state_dir()})")
+        return _print(args, [], configured, f"the local backend ({wiring.state_dir})", env)
     with local_backend(configured, resume=False) as backend:
         jobs = list_jobs(backend, parent, args.experiment, args.states)
         where = f"the local backend ({backend.state_dir or backend.emulator})"
-        return _print(args, jobs, backend, where)
+        return _print(args, jobs, backend, where, env)
 
 
-def _vertex_parent(args: argparse.Namespace) -> str:
+def _vertex_parent(args: argparse.Namespace, env: Mapping[str, str]) -> str:
     """projects/P/locations/L from the flags, the environment, or the experiments file's defaults."""
-    project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-    region = args.region or os.environ.get("GOOGLE_CLOUD_REGION")
+    project = args.project or env.get("GOOGLE_CLOUD_PROJECT")
+    region = args.region or env.get("GOOGLE_CLOUD_REGION")
     if not (project and region):
-        defaults = _file_defaults(args.file)
+        defaults = _file_defaults(args.file, env)
         project = project or defaults.project
         region = region or defaults.region
     if not (project and region):
@@ -124,12 +123,12 @@ def _vertex_parent(args: argparse.Namespace) -> str:
     return f"projects/{project}/locations/{region}"
 
 
-def _file_defaults(path: str):
+def _file_defaults(path: str, env: Mapping[str, str]):
     from scripts.experiments import InvalidExperiments, load
     from scripts.experiments.model import Settings
 
     try:
-        return load(path, env=os.environ).defaults
+        return load(path, env=env).defaults
     except (InvalidExperiments, OSError):
         return Settings()
 
@@ -199,7 +198,11 @@ def _time(job: HyperparameterTuningJob, field: str) -> str | None:
 
 
 def _print(
-    args: argparse.Namespace, jobs: list[HyperparameterTuningJob], backend: Backend, where: str
+    args: argparse.Namespace,
+    jobs: list[HyperparameterTuningJob],
+    backend: Backend,
+    where: str,
+    env: Mapping[str, str],
 ) -> int:
     total = len(jobs)
     if args.limit:
@@ -213,7 +216,7 @@ def _print(
     if total > len(rows):
         print(f"({total - len(rows)} older jobs not shown; --limit 0 shows all)", file=sys.stderr)
     if not rows:
-        print(_nothing(args, where), file=sys.stderr)
+        print(_nothing(args, where, env), file=sys.stderr)
     return 0
 
 
@@ -242,12 +245,12 @@ def table(rows: list[dict]) -> list[str]:
     ]
 
 
-def _nothing(args: argparse.Namespace, where: str) -> str:
+def _nothing(args: argparse.Namespace, where: str, env: Mapping[str, str]) -> str:
     """What to say when no job matched, with a hint when the experiment name is not in the file."""
     text = f"no jobs on {where}"
     if args.experiment:
         text += f" of experiment {args.experiment!r}"
-        names = _experiment_names(args.file)
+        names = _experiment_names(args.file, env)
         if names and args.experiment not in names:
             text += did_you_mean(args.experiment, names)
     if args.states:
@@ -255,10 +258,10 @@ def _nothing(args: argparse.Namespace, where: str) -> str:
     return text
 
 
-def _experiment_names(path: str) -> list[str]:
+def _experiment_names(path: str, env: Mapping[str, str]) -> list[str]:
     from scripts.experiments import InvalidExperiments, load
 
     try:
-        return load(path, env=os.environ).names
+        return load(path, env=env).names
     except (InvalidExperiments, OSError):
         return []

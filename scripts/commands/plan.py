@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scripts.wiring import Wiring
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_experiment_arguments
@@ -27,12 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.commands.experiment_args import compile_from_args
     from scripts.experiments import InvalidExperiments
 
     try:
-        compiled = compile_from_args(args)
+        compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -42,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from scripts.experiments.plan import render_plan
 
-    print(render_plan(compiled, base=args.base, file=args.file))
+    print(render_plan(compiled, base=args.base, file=args.file, env=wiring.env))
     return 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,20 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from scripts.paths import state_dir
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.pricing.table import tables
 
     if args.refresh:
         from scripts.experiments.machines import MACHINE_TYPES
         from scripts.pricing.catalog import refresh
 
-        regions = args.region or [os.environ.get("GOOGLE_CLOUD_REGION") or "us-central1"]
-        path, notes = refresh(regions, state_dir(), machine_types=MACHINE_TYPES, env=os.environ)
+        regions = args.region or [wiring.env.get("GOOGLE_CLOUD_REGION") or "us-central1"]
+        path, notes = refresh(regions, wiring.state_dir, machine_types=MACHINE_TYPES, env=wiring.env)
         print(f"wrote {path}", file=sys.stderr)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-    found = tables()
+    found = tables(wiring.state_dir)
     shown = {region: found[region] for region in sorted(found) if not args.region or region in args.region}
     if args.format == "json":
         print(json.dumps({region: table.as_json() for region, table in shown.items()}, indent=2))

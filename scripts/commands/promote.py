@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from scripts.jobs.names import JobName
     from scripts.registry.promotion import Promotion, Result
     from scripts.vertex.backend import Backend
+    from scripts.wiring import Wiring
 
 
 def _alias(text: str) -> str:
@@ -65,23 +68,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.commands.backend_args import local_backend
-    from scripts.vertex.backend import Backend
 
-    configured = Backend.from_environment()
     if args.backend == "vertex":
-        return _promote(args, configured)
-    with local_backend(configured, resume=False) as backend:
-        return _promote(args, backend)
+        return _promote(args, wiring.backend, wiring.env)
+    with local_backend(wiring.backend, resume=False) as backend:
+        return _promote(args, backend, wiring.env)
 
 
-def _promote(args: argparse.Namespace, backend: Backend) -> int:
+def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
     from scripts.registry.client import model_service_client
     from scripts.registry.promotion import choose_trial, plan_promotion, promote
     from scripts.vertex.service import JobService
 
-    name = _job_name(args, backend)
+    name = _job_name(args, backend, env)
     job = JobService(backend).get(str(name))
     trial = choose_trial(job, args.trial)
     promotion = plan_promotion(
@@ -96,7 +97,7 @@ def _promote(args: argparse.Namespace, backend: Backend) -> int:
     return 0
 
 
-def _job_name(args: argparse.Namespace, backend: Backend) -> JobName:
+def _job_name(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> JobName:
     """The JOB argument; locally a bare id may also be found among the state directory's jobs."""
     from scripts.commands.job_args import resolve_job_name
     from scripts.errors import UserError
@@ -113,7 +114,7 @@ def _job_name(args: argparse.Namespace, backend: Backend) -> JobName:
             f"no job {args.job} in the local backend ({backend.state_dir or backend.emulator}): "
             "`python -m scripts list` shows its jobs"
         )
-    return resolve_job_name(args.job, args.project, args.region)
+    return resolve_job_name(args.job, args.project, args.region, env)
 
 
 def _local_outputs(backend: Backend, prefix: str) -> Path | None:

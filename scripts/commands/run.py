@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from scripts.errors import ExitStatus, UserError
 from scripts.vertex.backend import Backend
+from scripts.wiring import Wiring
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -92,41 +94,48 @@ def with_seed(compiled, seed: int):
     return dataclasses.replace(compiled, job=job, spec_hash=spec_hash)
 
 
-def _compile(args: argparse.Namespace):
+def _compile(args: argparse.Namespace, env: Mapping[str, str]):
     """The experiment compiled to the job to send; invalid experiments print every problem."""
     from scripts.commands.experiment_args import compile_from_args
     from scripts.experiments import InvalidExperiments
 
     try:
-        return compile_from_args(args)
+        return compile_from_args(args, env)
     except InvalidExperiments as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return None
 
 
-def run(args: argparse.Namespace) -> int:
-    compiled = _compile(args)
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
+    compiled = _compile(args, wiring.env)
     if compiled is None:
         return 1
-    configured = Backend.from_environment()
+    configured = wiring.backend
     if args.seed is not None:
         if args.backend == "vertex":
             raise UserError("--seed is for --backend local: Vertex AI's search takes no seed")
         compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
-        return _submit_and_follow(args, compiled, configured, wait=args.wait, cancel_on_interrupt=False)
+        return _submit_and_follow(
+            args, compiled, configured, wiring.env, wait=args.wait, cancel_on_interrupt=False
+        )
     from scripts.commands.backend_args import local_backend
+    from scripts.emulator.embedded import preempt_after_setting
 
-    with local_backend(configured) as backend:
-        return _submit_and_follow(args, compiled, backend, wait=True, cancel_on_interrupt=True)
+    with local_backend(configured, preempt_after=preempt_after_setting(wiring.env)) as backend:
+        return _submit_and_follow(args, compiled, backend, wiring.env, wait=True, cancel_on_interrupt=True)
 
 
 def _submit_and_follow(
-    args: argparse.Namespace, compiled, backend: Backend, *, wait: bool, cancel_on_interrupt: bool
+    args: argparse.Namespace,
+    compiled,
+    backend: Backend,
+    env: Mapping[str, str],
+    *,
+    wait: bool,
+    cancel_on_interrupt: bool,
 ) -> int:
-    import os
-
     from scripts import submission
     from scripts.experiments.budget import MAX_COST_VARIABLE
     from scripts.vertex.follow import PollSchedule, exit_status
@@ -140,7 +149,7 @@ def _submit_and_follow(
     (outcome,) = submission.submit_all(
         service,
         [compiled],
-        env=os.environ,
+        env=env,
         force=args.force,
         gate=args.backend == "vertex",
         approval=raise_cap,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scripts.wiring import Wiring
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from scripts.commands.experiment_args import add_file_argument
@@ -22,11 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     from scripts.experiments import InvalidExperiments, load
 
     try:
-        experiments = load(args.file)
+        experiments = load(args.file, wiring.env)
     except InvalidExperiments as error:
         from scripts.escaping import log_line
         from scripts.github.runner import annotation

@@ -1,7 +1,7 @@
 """`python -m scripts doctor`: check a Google Cloud project for what a run needs, before anything is spent.
 
-    target = Target.build(os.environ, compiled_experiments)      # settings + what the jobs need
-    checks = Doctor(target, Endpoints.from_environment()).run()  # one Check per line
+    target = Target.build(env, compiled_experiments)                # settings + what the jobs need
+    checks = Doctor(target, Endpoints.from_environment(env)).run()  # one Check per line
     print(render.table(checks))
 
 Modules: `result` (the Check line), `needs` (APIs, permissions and roles, quota metrics, the

@@ -1,6 +1,6 @@
 """The checks, in the order a run meets them; each one line, with the command that fixes it.
 
-    checks = Doctor(target, Endpoints.from_environment()).run()
+    checks = Doctor(target, Endpoints.from_environment(env)).run()
 
 A check that cannot run because an earlier one failed is skipped (–) and says why; one that
 could not be confirmed is a warning (!). Every Google call is bounded by `CALL_TIMEOUT` and is
@@ -26,7 +26,7 @@ from scripts.doctor.clients import Endpoints
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip
 from scripts.doctor.target import Target
-from scripts.emulator.contract import EMULATOR_HOST_ENV
+from scripts.emulator.contract import emulator_setting
 
 # The checks that call Google, in the order a run meets them: (the name a skipped step shows, the check).
 STEPS: tuple[tuple[str, Callable[[Context], list[Check]]], ...] = (
@@ -79,7 +79,7 @@ class Doctor:
 
     def _emulated(self) -> list[Check]:
         """Jobs go to the local emulator: the experiments still count, Google Cloud does not."""
-        reason = f"jobs go to the emulator at {self.target.emulator} ({EMULATOR_HOST_ENV})"
+        reason = f"jobs go to the emulator at {self.target.emulator} ({emulator_setting()})"
         cloud = ("credentials", "project", "APIs", "permissions", "service accounts", "identity bindings")
         cloud += ("bucket",)
         cloud += ("repository", "image", "quota")

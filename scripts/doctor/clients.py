@@ -9,7 +9,7 @@ without credentials against that address (as Google's emulators are reached):
 - `CLOUD_BUILD_EMULATOR_HOST=host:port`: Cloud Build alone (as `build` reads it);
 - `STORAGE_EMULATOR_HOST=http://host:port`: Cloud Storage's JSON API (as google-cloud-storage reads it);
 - `HPT_REGISTRY_URL=http://host:port`: the Docker registry API the image lookup asks
-  (`scripts.cloudbuild.registry`);
+  (`scripts.cloudbuild.registry`, without credentials);
 - `HPT_DOCTOR_IAM_URL=http://host:port`: IAM's REST API, for the workload identity provider
   (the Python client library has no client for workload identity pools).
 
@@ -18,13 +18,14 @@ Each call gets `CALL_TIMEOUT` seconds and no retry: a check that cannot answer s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scripts.cloudbuild.registry import REGISTRY_URL_ENV
+
 GRPC_HOST_ENV = "HPT_DOCTOR_EMULATOR_HOST"
-CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # scripts.cloudbuild.submit.EMULATOR_HOST_ENV
+CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # scripts.cloudbuild.submit.CLOUD_BUILD_HOST_ENV
 STORAGE_HOST_ENV = "STORAGE_EMULATOR_HOST"
 IAM_REST_URL_ENV = "HPT_DOCTOR_IAM_URL"
 IAM_REST_URL = "https://iam.googleapis.com"
@@ -40,16 +41,17 @@ class Endpoints:
     cloud_build: str | None = None
     storage: str | None = None
     iam_rest: str | None = None
+    registry: str | None = None
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> Endpoints:
-        env = os.environ if env is None else env
+    def from_environment(cls, env: Mapping[str, str]) -> Endpoints:
         grpc_host = env.get(GRPC_HOST_ENV) or None
         return cls(
             grpc=grpc_host,
             cloud_build=env.get(CLOUD_BUILD_HOST_ENV) or grpc_host,
             storage=env.get(STORAGE_HOST_ENV) or None,
             iam_rest=env.get(IAM_REST_URL_ENV) or None,
+            registry=env.get(REGISTRY_URL_ENV) or None,
         )
 
 

@@ -115,7 +115,7 @@ def image(context: Context) -> list[Check]:
             continue
         name = registry.ImageName(match["region"], match["project"], match["repo"], match["image"])
         try:
-            digest = registry.find_digest(name, match["tag"])
+            digest = registry.find_digest(name, match["tag"], context.endpoints.registry)
         except registry.RegistryError as error:
             checks.append(fail("image", one_line(str(error))))
             continue

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from scripts.cloudbuild.settings import SOURCES
 from scripts.doctor.needs import Demand, demands
-from scripts.emulator.contract import EMULATOR_HOST_ENV
 
 if TYPE_CHECKING:
     from scripts.experiments.compiler import CompiledExperiment
@@ -45,7 +44,7 @@ class Target:
     # (TensorBoard instance, the experiments whose trials stream to it)
     tensorboards: tuple[tuple[str, tuple[str, ...]], ...] = ()
     image_uris: tuple[str, ...] = ()
-    # `$VERTEX_AI_EMULATOR_HOST`: jobs go to the local emulator, so no Google Cloud check applies
+    # The backend is an emulator (its address): jobs go there, so no Google Cloud check applies
     emulator: str | None = None
     # Whose bindings to check (docs/setup.md, step 5): the deployer, the provider, the environment
     # the deployer is bound to. Named like the repository variables; unset, the caller's own
@@ -63,6 +62,7 @@ class Target:
         experiments_problem: str | None = None,
         experiments_note: str | None = None,
         fallback_image_uri: str | None = None,
+        emulator: str | None = None,
     ) -> Target:
         def value(name: str) -> str | None:
             variable, default = SOURCES[name]
@@ -112,7 +112,7 @@ class Target:
             trial_service_accounts=tuple((email, tuple(names)) for email, names in accounts.items()),
             tensorboards=tuple((name, tuple(names)) for name, names in tensorboards.items()),
             image_uris=tuple(uris),
-            emulator=env.get(EMULATOR_HOST_ENV) or None,
+            emulator=emulator,
             deployer=env.get("GCP_DEPLOYER_SERVICE_ACCOUNT") or None,
             identity_provider=(env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") or "").removeprefix(
                 "//iam.googleapis.com/"

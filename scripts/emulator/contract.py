@@ -19,6 +19,14 @@ from pathlib import Path
 EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
 DATABASE_FILE = "emulator.sqlite3"  # in the state directory: its jobs and trials
 
+
+def emulator_setting(address: str = "") -> str:
+    """How a process is pointed at an emulator, for messages: `VERTEX_AI_EMULATOR_HOST=host:port`
+    (the variable's name alone without an address). Only the backend's choice reads the variable
+    (`scripts.vertex.backend`); everything else says it through here."""
+    return f"{EMULATOR_HOST_ENV}={address}" if address else EMULATOR_HOST_ENV
+
+
 # Beside the JobService, the emulator answers one call of its own: where its state directory is,
 # so that a report of one of its jobs points at the files it wrote, whichever process asks.
 INFO_SERVICE = "hpt.emulator.v1.Emulator"

@@ -19,13 +19,12 @@ import fcntl
 import importlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.emulator.contract import EMULATOR_HOST_ENV
+from scripts.emulator.contract import emulator_setting
 from scripts.errors import UserError
-from scripts.paths import state_dir as default_state_dir
 
 LOCK_FILE = "emulator.lock"
 
@@ -46,7 +45,7 @@ def _owning(directory: Path) -> Iterator[object]:
             holder = lock.read().strip() or "another process"
             raise StateDirInUse(
                 f"{directory} is in use by another emulator ({holder}); use it with "
-                f"{EMULATOR_HOST_ENV}, or give this one another state directory"
+                f"{emulator_setting()}, or give this one another state directory"
             ) from None
         lock.truncate(0)
         lock.write(f"pid {os.getpid()}")
@@ -74,8 +73,9 @@ def serving_address(state_dir: Path) -> str | None:
 PREEMPT_AFTER_ENV = "HPT_EMULATOR_PREEMPT_AFTER"
 
 
-def _preempt_after_from_environment() -> float | None:
-    text = os.environ.get(PREEMPT_AFTER_ENV, "").strip()
+def preempt_after_setting(env: Mapping[str, str]) -> float | None:
+    """`$HPT_EMULATOR_PREEMPT_AFTER` in seconds (None when unset); raises UserError for a bad value."""
+    text = env.get(PREEMPT_AFTER_ENV, "").strip()
     if not text:
         return None
     try:
@@ -93,7 +93,7 @@ def _import_optimizer_library() -> None:
 
 @contextmanager
 def running_emulator(
-    state_dir: Path | str | None = None,
+    state_dir: Path | str,
     *,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -110,18 +110,18 @@ def running_emulator(
     `entrypoint` stands for the trainer image's ENTRYPOINT when a worker pool sets no command
     (default `python -m trainer.task` in the repository root); `max_parallel` caps trials run at
     once (default: this machine's cores); `seed` fixes every study's seed. `preempt_after`
-    (default: `$HPT_EMULATOR_PREEMPT_AFTER`, else none) preempts each trial of a SPOT job once,
-    that many seconds after it starts, as a spot VM is preempted: its replicas get SIGTERM and
-    start again, so the trainer's backup and restore runs for real. `resume=False` serves the
-    store as it is and runs nothing (what `list` needs): the jobs it left unfinished wait for
-    the next emulator that resumes them.
+    (the commands' default: `$HPT_EMULATOR_PREEMPT_AFTER`, see `preempt_after_setting`) preempts
+    each trial of a SPOT job once, that many seconds after it starts, as a spot VM is preempted:
+    its replicas get SIGTERM and start again, so the trainer's backup and restore runs for real.
+    `resume=False` serves the store as it is and runs nothing (what `list` needs): the jobs it
+    left unfinished wait for the next emulator that resumes them.
     """
     from scripts.emulator.scheduler import Options, Scheduler
     from scripts.emulator.server import JobService, serve
     from scripts.emulator.store import Store
     from scripts.emulator.trials import DEFAULT_ENTRYPOINT
 
-    directory = Path(state_dir).resolve() if state_dir is not None else default_state_dir()
+    directory = Path(state_dir).resolve()
     options = Options(
         state_dir=directory,
         max_parallel=max_parallel,
@@ -129,7 +129,7 @@ def running_emulator(
         seed=seed,
         poll_interval=poll_interval,
         stop_grace_seconds=stop_grace_seconds,
-        preempt_after=preempt_after if preempt_after is not None else _preempt_after_from_environment(),
+        preempt_after=preempt_after,
     )
     if resume:  # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
         threading.Thread(target=_import_optimizer_library, daemon=True).start()

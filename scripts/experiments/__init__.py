@@ -1,6 +1,6 @@
 """The experiments.yaml language: read and check it, compile an experiment to a Vertex AI job.
 
-    experiments = load("experiments.yaml")              # raises InvalidExperiments
+    experiments = load("experiments.yaml", env)         # `${VAR}` from env; raises InvalidExperiments
     commit, tag = images.commit_and_tag(None)            # the caller asks git, once
     context = CompileContext(commit=commit, image_tag=tag, profile="offline")
     compiled = compile_experiment(experiments, "horses-humans", context)

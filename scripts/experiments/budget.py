@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from scripts.experiments.costs import worst_case
 from scripts.experiments.model import Experiment
-from scripts.pricing.table import PriceTable
+from scripts.paths import state_dir
+from scripts.pricing.table import PriceTable, tables
 
 # The spending limit per job, in US dollars: required before anything is submitted to Vertex AI
 # (a repository variable in the workflows, an environment variable for `run --backend vertex`).
@@ -54,14 +55,15 @@ def budget(
     experiment: Experiment, env: Mapping[str, str], price_tables: Mapping[str, PriceTable] | None = None
 ) -> Budget:
     """The experiment's worst case against `$HPT_MAX_COST`. Fails closed: no cap, an invalid cap, or
-    a worst case that cannot be priced is a refusal."""
+    a worst case that cannot be priced is a refusal. The prices are `price_tables`, else the
+    maintained table with the refresh cached in `env`'s state directory (`prices --refresh`)."""
     try:
         limit = max_cost(env)
     except ValueError as error:
         return Budget(f"{error}; {HOW_TO_SET_A_CAP}")
     if limit is None:
         return Budget(f"no spending cap is set; {HOW_TO_SET_A_CAP}")
-    case = worst_case(experiment, price_tables)
+    case = worst_case(experiment, tables(state_dir(env)) if price_tables is None else price_tables)
     if case.cost is None:
         return Budget(f"its cost is {case.missing} and {MAX_COST_VARIABLE} is ${limit:,.2f}", approvable=True)
     if case.cost > limit:

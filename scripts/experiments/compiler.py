@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,10 +42,11 @@ class CompileContext:
     the content tag of its build inputs, needed unless the experiment names its `image.uri`.
     Both come from `scripts.images.commit_and_tag`. `overrides` maps field paths
     (`max_trial_count`, `worker_pools.0.replica_count`) to values; text values are read as YAML.
-    An `env` other than the one the file was loaded with reads the experiment again with it.
+    An `env` other than the one the file was loaded with reads the experiment again with it (None:
+    the file's own).
     """
 
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] | None = None
     commit: str | None = None
     pull_request: int | str | None = None
     repository: str | None = None

@@ -13,7 +13,6 @@ gate (`scripts.experiments.budget`) costs no more than reading the prices.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -108,10 +107,9 @@ def worst_case(experiment: Experiment, price_tables: Mapping[str, PriceTable] | 
     )
 
 
-def history_directories(env: Mapping[str, str] | None = None) -> list[Path]:
+def history_directories(env: Mapping[str, str]) -> list[Path]:
     """Where earlier runs' `summary.json` files are: the local state's runs, `$HPT_RESULTS_DIR`."""
-    env = os.environ if env is None else env
-    found = [state_dir() / "runs"]
+    found = [state_dir(env) / "runs"]
     if env.get("HPT_RESULTS_DIR"):
         found.append(Path(env["HPT_RESULTS_DIR"]))
     return found
@@ -145,12 +143,13 @@ def earlier_trial_hours(experiment: Experiment, directories: Iterable[Path]) -> 
 def expected_case(
     experiment: Experiment,
     price_tables: Mapping[str, PriceTable] | None = None,
-    history: Iterable[Path] | None = None,
+    history: Iterable[Path] = (),
 ) -> Expected:
-    """The cost to expect, and what it rests on."""
+    """The cost to expect, and what it rests on (`history`: where earlier runs' summaries are,
+    `history_directories`)."""
     trial_rate = _rate(experiment, price_tables)
     bound = experiment.timeout_seconds / 3600 if experiment.timeout_seconds else None
-    measured, runs = earlier_trial_hours(experiment, history_directories() if history is None else history)
+    measured, runs = earlier_trial_hours(experiment, history)
     if measured:
         hours = statistics.median(measured)
         basis = (

@@ -26,8 +26,9 @@ OVERRIDES_FILE = "--set"
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ExperimentsFile:
-    """Read and check an experiments file; raise `InvalidExperiments` with every problem."""
+def load(path: str | os.PathLike[str], env: Mapping[str, str]) -> ExperimentsFile:
+    """Read and check an experiments file, its `${VAR}` read from `env`; raise `InvalidExperiments`
+    with every problem."""
     name = str(path)
     try:
         text = FilePath(path).read_text(encoding="utf-8")
@@ -37,9 +38,8 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     return load_text(text, name, env)
 
 
-def load_text(text: str, file: str, env: Mapping[str, str] | None = None) -> ExperimentsFile:
+def load_text(text: str, file: str, env: Mapping[str, str]) -> ExperimentsFile:
     """Check experiments-file text; `file` names it in problems."""
-    env = os.environ if env is None else env
     source = parse(text, file)
     if source.data is None and source.problems:
         raise InvalidExperiments(source.problems)

@@ -12,16 +12,19 @@ The figures come from the cost model (`scripts.experiments.costs`) and the spend
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from scripts import escaping, git
 from scripts.experiments.budget import MAX_COST_VARIABLE, budget
 from scripts.experiments.changes import differences
 from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment, defining_spec
-from scripts.experiments.costs import amount, duration, expected_case, worst_case
+from scripts.experiments.costs import amount, duration, expected_case, history_directories, worst_case
 from scripts.experiments.loader import load_text
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
-from scripts.paths import EXPERIMENTS_FILE
+from scripts.paths import EXPERIMENTS_FILE, state_dir
+from scripts.pricing.table import PriceTable, tables
 
 POOL_ROLES = ("chief", "workers", "parameter servers", "evaluators")
 _ALGORITHM_NAMES = {
@@ -36,10 +39,14 @@ def render_plan(
     compiled: CompiledExperiment,
     base: str | None = None,
     file: str | os.PathLike[str] | None = None,
-    env: dict[str, str] | None = None,
+    *,
+    env: Mapping[str, str],
     base_source: tuple[str | None, str] | None = None,
 ) -> str:
     """The Markdown plan; with `base`, also what changed compared to the file at that git revision.
+
+    `env` is the caller's environment: the budget (`$HPT_MAX_COST`), where prices and earlier runs
+    are (`$HPT_STATE_DIR`, `$HPT_RESULTS_DIR`), and `${VAR}` of the file at `base`.
 
     `base_source` is that file as (text or None when it does not exist, name) when git cannot be
     asked (a pull request's files read through the API): the same lines either way.
@@ -53,8 +60,9 @@ def render_plan(
     lines += _overview(experiment, compiled)
     lines += ["", "#### Search space", "", *_parameter_table(experiment.parameters)]
     lines += ["", "#### Machines per trial", "", *_pool_table(experiment.worker_pools)]
-    lines += ["", "#### Cost", "", *_cost_lines(experiment)]
-    verdict = budget(experiment, os.environ if env is None else env)
+    price_tables = tables(state_dir(env))
+    lines += ["", "#### Cost", "", *_cost_lines(experiment, price_tables, history_directories(env))]
+    verdict = budget(experiment, env, price_tables)
     if verdict.refusal and not verdict.approvable:
         lines.append(
             f"- **Merging submits nothing until `{MAX_COST_VARIABLE}` is set**, nor does `/hpt run`, "
@@ -178,9 +186,11 @@ def _pool_table(pools: tuple[WorkerPool, ...]) -> list[str]:
     return lines
 
 
-def _cost_lines(experiment: Experiment) -> list[str]:
-    case = worst_case(experiment)
-    expected = expected_case(experiment)
+def _cost_lines(
+    experiment: Experiment, price_tables: Mapping[str, PriceTable], history: list[Path]
+) -> list[str]:
+    case = worst_case(experiment, price_tables)
+    expected = expected_case(experiment, price_tables, history)
     lines = []
     if case.timeout_is_default:
         worst = f"${case.cost:,.2f}" if case.cost is not None else f"{amount(case.gpu_hours)} GPU-hours"
@@ -232,10 +242,10 @@ def _change_lines(
     compiled: CompiledExperiment,
     base: str,
     file: str | os.PathLike[str] | None,
-    env: dict[str, str] | None,
+    env: Mapping[str, str],
     base_source: tuple[str | None, str] | None = None,
 ) -> list[str]:
-    env = dict(os.environ if env is None else env)
+    env = dict(env)
     text, name = base_source if base_source is not None else git.file_at(base, file or EXPERIMENTS_FILE)
     if text is None:
         return ["New: the experiments file does not exist there."]

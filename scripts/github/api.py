@@ -1,21 +1,21 @@
 """A small GitHub REST client: JSON over urllib, pagination, retries, clear errors.
 
 It talks to `$GITHUB_API_URL` (GitHub Enterprise and the test server alike) for
-`$GITHUB_REPOSITORY` with `$GITHUB_TOKEN`. The token only ever goes into the Authorization
-header: error messages name the method and path, never a header.
+`$GITHUB_REPOSITORY` with `$GITHUB_TOKEN`, read from the environment the caller hands it
+(`scripts.wiring`). The token only ever goes into the Authorization header: error messages name
+the method and path, never a header.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,14 @@ USER_AGENT = "vertex-hpt-actions"
 MAX_WAIT_SECONDS = 120.0
 # Transient failures (5xx, connection resets) are retried this many times.
 MAX_ATTEMPTS = 4
+
+# Who writes our comments: the workflows' GITHUB_TOKEN acts as this bot. With a personal token,
+# set HPT_COMMENT_AUTHOR to its login (`scripts.github.sticky_comment` takes only its comments).
+DEFAULT_AUTHOR = "github-actions[bot]"
+# After writing a comment, a writer waits this long before reading it back (a concurrent writer
+# may have dropped its section: `scripts.github.sticky_comment`); HPT_COMMENT_SETTLE_SECONDS
+# overrides it (tests use 0).
+SETTLE_SECONDS = 2.0
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -62,10 +70,11 @@ class GitHubClient:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     timeout: float = 30.0
+    comment_author: str = DEFAULT_AUTHOR  # the login the token writes as
+    comment_settle_seconds: float = SETTLE_SECONDS
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> GitHubClient:
-        env = os.environ if environ is None else environ
+    def from_environment(cls, env: Mapping[str, str]) -> GitHubClient:
         repository = env.get("GITHUB_REPOSITORY", "")
         token = env.get("GITHUB_TOKEN", "")
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
@@ -74,7 +83,13 @@ class GitHubClient:
             raise GitHubError(
                 "GITHUB_TOKEN is not set: pass it to the step as `env: GITHUB_TOKEN: ${{ github.token }}`"
             )
-        return cls(repository=repository, token=token, api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL)
+        return cls(
+            repository=repository,
+            token=token,
+            api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            comment_author=env.get("HPT_COMMENT_AUTHOR") or DEFAULT_AUTHOR,
+            comment_settle_seconds=_seconds(env.get("HPT_COMMENT_SETTLE_SECONDS", ""), SETTLE_SECONDS),
+        )
 
     # -- the REST calls this project makes ------------------------------------------------------
 
@@ -179,6 +194,14 @@ def _response(status: int, headers: Any, raw: bytes) -> Response:
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _seconds(text: str, default: float) -> float:
+    """A non-negative number of seconds from a setting's text; `default` when unset or not a number."""
+    try:
+        return max(0.0, float(text)) if text else default
+    except ValueError:
+        return default
 
 
 def _same_origin(url: str, api_url: str) -> bool:

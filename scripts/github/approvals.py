@@ -12,7 +12,6 @@ the job needs `actions: read`). So an environment without reviewers cannot wave 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from scripts.github.api import GitHubClient
@@ -20,8 +19,7 @@ from scripts.github.api import GitHubClient
 DEFAULT_ENVIRONMENT = "vertex"
 
 
-def environment_name(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
+def environment_name(env: Mapping[str, str]) -> str:
     return env.get("HPT_ENVIRONMENT") or DEFAULT_ENVIRONMENT
 
 
@@ -35,9 +33,8 @@ def approved(client: GitHubClient, run_id: str, environment: str) -> bool:
     )
 
 
-def run_approved(env: Mapping[str, str] | None = None) -> tuple[bool, str]:
+def run_approved(env: Mapping[str, str]) -> tuple[bool, str]:
     """(approved?, the environment's name) for the running workflow run; never outside Actions."""
-    env = os.environ if env is None else env
     name = environment_name(env)
     run_id = env.get("GITHUB_RUN_ID", "")
     if not run_id.isdigit():

@@ -12,16 +12,16 @@ checked out or run here.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import runner, sandbox
+from scripts.github import sandbox
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.comment_sections import (
     Submitted,
@@ -33,6 +33,7 @@ from scripts.github.comment_sections import (
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
 from scripts.paths import experiments_file
@@ -47,7 +48,7 @@ PINNED_HEAD_VARIABLE = "HPT_PINNED_HEAD"
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
-def authorize(event: IssueCommentEvent, client: GitHubClient) -> HptCommand | None:
+def authorize(event: IssueCommentEvent, step: Step, client: GitHubClient) -> HptCommand | None:
     """The command to obey, None when there is none; refuses (and says so) for anyone else.
 
     Order matters for cost: an ordinary comment or an author whose association cannot carry write
@@ -71,11 +72,13 @@ def authorize(event: IssueCommentEvent, client: GitHubClient) -> HptCommand | No
         publish(
             {refusal_section(event.author): refusal(event.author, permission.shown)},
             event.number,
+            step=step,
+            client=lambda: client,
         )
         print(f"refused /hpt from @{event.author}: {permission.shown} permission")
         return None
     if malformed is not None:
-        publish({"command": f"`/hpt`: {malformed}"}, event.number)
+        publish({"command": f"`/hpt`: {malformed}"}, event.number, step=step, client=lambda: client)
         return None
     return command
 
@@ -133,16 +136,19 @@ def plan_of_files(
     *,
     trusted: Path,
     image_commit: str = "",
+    env: Mapping[str, str],
 ) -> tuple[str, list[Change]]:
     """The plan section for the pull request's experiments file against its merge base's.
 
     The file is the pull request's: it is read in the sandbox, a child with no credentials, and
     planned as `/hpt run` submits it: with the default branch's file `trusted` deciding where and
-    as whom (`scripts.github.trust`).
+    as whom (`scripts.github.trust`). `env`: the step's environment (the sandbox gets its safe part).
     """
     if head is None:
         return plan_section(head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]), []
-    plan = sandbox.plan_of_files(head, base, head_sha, base_sha, trusted=trusted, image_commit=image_commit)
+    plan = sandbox.plan_of_files(
+        head, base, head_sha, base_sha, trusted=trusted, image_commit=image_commit, env=env
+    )
     return plan.section(head_sha), plan.changes
 
 
@@ -162,51 +168,54 @@ def head_to_run(command: HptCommand, pull: PullRequest) -> str:
     return pull.head
 
 
-def run_command(event: IssueCommentEvent, client: GitHubClient) -> int:
+def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> int:
     """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials,
     with the head commit it must submit (`head`)."""
-    command = authorize(event, client)
+
+    def reply(updates: dict[str, str]) -> None:
+        publish(updates, event.number, step=step, client=lambda: client)
+
+    command = authorize(event, step, client)
     if command is None or command.verb == "plan":
-        runner.set_output("verb", "")
-        runner.set_output("experiment", "")
+        step.set_output("verb", "")
+        step.set_output("experiment", "")
     if command is None:
         return 0
     pull = pull_request(client, event.number)
     if command.verb == "plan":
         with tempfile.TemporaryDirectory() as directory:
             head, base, base_sha = pull_request_files(client, pull, Path(directory))
-            section, _ = plan_of_files(pull.head, head, base, base_sha, trusted=Path(experiments_file()))
-        publish(
-            {"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."},
-            event.number,
-        )
+            section, _ = plan_of_files(
+                pull.head, head, base, base_sha, trusted=Path(experiments_file()), env=step.env
+            )
+        reply({"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."})
         return 0
     try:
         head = head_to_run(command, pull)
     except UserError as error:
-        runner.set_output("verb", "")
-        runner.set_output("experiment", "")
-        publish({"command": f"`{command.text}` by @{event.author}: not run: {error}"}, event.number)
+        step.set_output("verb", "")
+        step.set_output("experiment", "")
+        reply({"command": f"`{command.text}` by @{event.author}: not run: {error}"})
         return 0
-    runner.set_output("verb", "run")
-    runner.set_output("experiment", command.experiment)
-    runner.set_output("head", head)
-    publish({"command": f"`{command.text}` by @{event.author}: submitting {head[:12]}…"}, event.number)
+    step.set_output("verb", "run")
+    step.set_output("experiment", command.experiment)
+    step.set_output("head", head)
+    reply({"command": f"`{command.text}` by @{event.author}: submitting {head[:12]}…"})
     return 0
 
 
-def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend) -> int:
+def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backend: Backend) -> int:
     """Second job (with cloud credentials): submit the experiment at the commit the command named.
 
     The author is checked again, and so is the pull request: this job never trusts the first one's
     decision alone. The first job's `head` output (our own code wrote it) is the full commit it
     found to be the head when the command was read; it must be the commit the command names.
     """
-    command = authorize(event, client)
+    command = authorize(event, step, client)
     if command is None or command.verb != "run":
         raise UserError("this step only runs an authorized `/hpt run <experiment> <commit>` comment")
     pull = pull_request(client, event.number)
-    pinned = os.environ.get(PINNED_HEAD_VARIABLE, "")
+    pinned = step.env.get(PINNED_HEAD_VARIABLE, "")
     try:
         if not pull.open:
             raise UserError("this pull request was closed before the job could run: nothing was submitted")
@@ -214,7 +223,12 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
         if not head_sha.startswith(command.commit):
             raise UserError(f"the commit to submit, `{head_sha[:7]}`, is not the one the command names")
     except UserError as error:
-        publish({"command": f"`{command.text}` by @{event.author}: not run: {error}"}, event.number)
+        publish(
+            {"command": f"`{command.text}` by @{event.author}: not run: {error}"},
+            event.number,
+            step=step,
+            client=lambda: client,
+        )
         return 1
     text = file_at(client, head_sha)
     if text is None:
@@ -225,6 +239,7 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
         head.write_text(text, encoding="utf-8")
         jobs, all_ok = submit_all(
             [command.experiment],
+            env=step.env,
             backend=backend,
             pull_request=event.number,
             file=head,
@@ -237,8 +252,10 @@ def run_submit(event: IssueCommentEvent, client: GitHubClient, backend: Backend)
             f"submitted:{command.experiment}": submitted_section(head_sha, jobs),
         },
         event.number,
+        step=step,
+        client=lambda: client,
     )
-    follow(jobs, backend, lambda: client)
+    follow(jobs, backend, lambda: client, step)
     return 0 if all_ok else 1
 
 

@@ -8,17 +8,19 @@ number, and dry run.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import environment, runner
+from scripts.github import environment
 from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import DispatchEvent
 from scripts.github.planning import plan_markdown
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
 from scripts.paths import experiments_file
@@ -62,10 +64,10 @@ def _positive(text: str, name: str) -> int | None:
     return int(text)
 
 
-def dry_run(request: DispatchRequest) -> str:
+def dry_run(request: DispatchRequest, env: Mapping[str, str]) -> str:
     """The plan of the requested experiment with its overrides (`plan NAME --format markdown --set ...`)."""
     file = experiments_file()
-    context = StepContext.resolve(environment.trusted())
+    context = StepContext.resolve(environment.trusted(env))
     try:
         experiments = context.load(file)
         return plan_markdown(experiments, request.experiment, context, overrides=request.overrides)
@@ -73,31 +75,36 @@ def dry_run(request: DispatchRequest) -> str:
         raise UserError(f"plan {request.experiment}: {last_line(error)}") from None
 
 
-def run_dry(event: DispatchEvent) -> int:
+def run_dry(event: DispatchEvent, step: Step) -> int:
     """A dry-run dispatch: the plan goes to the job summary; no credentials, nothing submitted."""
     request = parse_inputs(event.inputs)
     if not request.dry_run:
         raise UserError("`github dry-run` only plans: this dispatch asks to submit (dry_run is false)")
-    return _summarize_plan(request)
+    return _summarize_plan(request, step)
 
 
-def _summarize_plan(request: DispatchRequest) -> int:
-    runner.append_summary(f"### Dry run: {escaping.text(request.experiment)}\n\n{dry_run(request)}")
+def _summarize_plan(request: DispatchRequest, step: Step) -> int:
+    step.append_summary(f"### Dry run: {escaping.text(request.experiment)}\n\n{dry_run(request, step.env)}")
     return 0
 
 
-def run(event: DispatchEvent, commit: str, backend: Backend) -> int:
+def run(
+    event: DispatchEvent, commit: str, step: Step, github: Callable[[], GitHubClient], backend: Backend
+) -> int:
+    """Submit the dispatched experiment; `github` gives the client only when there is a pull
+    request to comment on or a result to post."""
     request = parse_inputs(event.inputs)
     if request.dry_run:
-        return _summarize_plan(request)
+        return _summarize_plan(request, step)
     jobs, all_ok = submit_all(
         [request.experiment],
+        env=step.env,
         backend=backend,
         pull_request=request.pull_request,
         overrides=request.overrides,
     )
-    runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
+    step.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
     section = f"submitted:{request.experiment}"
-    publish({section: submitted_section(commit, jobs)}, request.pull_request)
-    follow(jobs, backend, GitHubClient.from_environment)
+    publish({section: submitted_section(commit, jobs)}, request.pull_request, step=step, client=github)
+    follow(jobs, backend, github, step)
     return 0 if all_ok else 1

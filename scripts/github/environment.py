@@ -9,7 +9,6 @@ runs with the second as its whole process environment.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from scripts.experiments.environment import ALLOWED
@@ -33,17 +32,15 @@ PLAN_SETTINGS = ("HPT_MAX_COST", "HPT_RESULTS_DIR", "HPT_STATE_DIR")
 PLAN_ONLY = (*PROCESS, *sorted(ALLOWED), *PLAN_SETTINGS)
 
 
-def trusted(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def trusted(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment less `WITHHELD`: for a file someone with write access vouches for (this
     checkout's, or the pull request's that a collaborator asked to run with `/hpt run`).
 
     `GITHUB_SHA` and `GITHUB_REPOSITORY` stay: they name the commit and repository a job is for.
     """
-    environ = os.environ if environ is None else environ
     return {name: value for name, value in environ.items() if name not in WITHHELD}
 
 
-def untrusted(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def untrusted(environ: Mapping[str, str]) -> dict[str, str]:
     """Only the `PLAN_ONLY` names: for a pull request's experiments file."""
-    environ = os.environ if environ is None else environ
     return {name: value for name, value in environ.items() if name in PLAN_ONLY}

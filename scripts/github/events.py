@@ -7,8 +7,8 @@ comment bodies, branch names) is data: it never reaches a shell.
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,8 @@ class IssueCommentEvent:
 Event = PullRequestEvent | PushEvent | DispatchEvent | IssueCommentEvent
 
 
-def load_event(environ: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
-    """The event name and payload of the running workflow."""
-    env = os.environ if environ is None else environ
+def load_event(env: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The event name and payload of the running workflow (`$GITHUB_EVENT_NAME`, `$GITHUB_EVENT_PATH`)."""
     name = env.get("GITHUB_EVENT_NAME", "")
     path = env.get("GITHUB_EVENT_PATH", "")
     if not name or not path:

@@ -9,16 +9,15 @@ reporter's own code, so the reporter later finds it there and posts nothing twic
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
-from scripts.github import runner
 from scripts.github.report_flow import report
-from scripts.github.tuning_jobs import EndedJob, TuningJobs
+from scripts.github.runner import Step
+from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
 from scripts.jobs import labels, states
 from scripts.vertex.follow import PollSchedule
 
@@ -34,8 +33,7 @@ FOLLOW_VARIABLE = "HPT_FOLLOW_MINUTES"
 FIRST_INTERVAL, MAX_INTERVAL = 5.0, 30.0
 
 
-def follow_minutes(env: Mapping[str, str] | None = None) -> float:
-    env = os.environ if env is None else env
+def follow_minutes(env: Mapping[str, str]) -> float:
     text = (env.get(FOLLOW_VARIABLE) or "").strip()
     try:
         return max(0.0, float(text)) if text else 0.0
@@ -48,6 +46,7 @@ def follow_and_report(
     backend: Backend,
     client: Callable[[], GitHubClient],
     minutes: float,
+    step: Step,
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -57,7 +56,7 @@ def follow_and_report(
     Returns the names of the jobs still running at the end of the window (the scheduled
     reporter posts those).
     """
-    tuning = TuningJobs(backend)
+    tuning = TuningJobs(backend, step.env.get(RESULTS_DIR_VARIABLE, ""))
 
     def post(jobs: list[HyperparameterTuningJob]) -> None:
         ended = []
@@ -66,16 +65,16 @@ def follow_and_report(
             pull = job.labels.get(labels.PULL_REQUEST, "")
             experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
             ended.append(EndedJob(job.name, experiment, int(pull) if pull.isdigit() else None, job))
-        counts = report(ended, client(), tuning.markdown, include_unlinked=True)
+        counts = report(ended, client(), tuning.markdown, step, include_unlinked=True)
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
 
     schedule = PollSchedule(initial=FIRST_INTERVAL, maximum=MAX_INTERVAL)
     _, pending = tuning.service.poll(
         job_names, minutes=minutes, schedule=schedule, on_ended=post, sleep=sleep, clock=clock
     )
-    runner.set_output("results", tuning.results_output())
+    step.set_output("results", tuning.results_output())
     if pending:
-        runner.notice(
+        step.notice(
             f"{len(pending)} job(s) still running after {minutes:g} min: "
             "the scheduled report posts their results"
         )

@@ -11,25 +11,28 @@ later trusts what it writes (`/hpt run` names its commit and asks GitHub for the
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from scripts import git
-from scripts.github import environment, runner, sandbox
+from scripts.github import environment, sandbox
+from scripts.github.api import GitHubClient
 from scripts.github.compiling import StepContext
 from scripts.github.events import PullRequestEvent
 from scripts.github.planning import Plan, changes_summary, check
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.paths import experiments_file
 
 
-def plan_for(event: PullRequestEvent, directory: Path) -> Plan:
+def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -> Plan:
     """The plan of the experiments the head changed since the merge base, with the base branch's
     file as the default branch's (it decides where and as whom).
 
     The merge result (this checkout) is what a merge submits, so it is checked first: an invalid
     one is the plan's problem, and fails the pull request's check.
     """
-    _, problems = check(experiments_file(), StepContext.resolve(environment.trusted()))
+    _, problems = check(experiments_file(), StepContext.resolve(environment.trusted(env)))
     if problems:
         return Plan([], [], problems)
     since = merge_base(event.base_sha, event.head_sha)
@@ -55,6 +58,7 @@ def plan_for(event: PullRequestEvent, directory: Path) -> Plan:
         since,
         trusted=files["trusted"],
         image_commit=event.base_sha,
+        env=env,
     )
 
 
@@ -63,16 +67,22 @@ def merge_base(base: str, head: str) -> str:
     return git.merge_base(base, head) or base
 
 
-def run(event: PullRequestEvent) -> int:
+def run(event: PullRequestEvent, step: Step, github: Callable[[], GitHubClient]) -> int:
     if event.action == "closed":
         # A merge is handled by the push to main it makes; a closed pull request needs no plan.
         print(f"pull request #{event.number} is closed{' (merged)' if event.merged else ''}: nothing to plan")
         return 0
     with tempfile.TemporaryDirectory() as directory:
-        plan = plan_for(event, Path(directory))
+        plan = plan_for(event, Path(directory), step.env)
     changes = plan.changes
-    runner.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
-    publish({"plan": plan.section(event.head_sha)}, event.number, may_comment=not event.from_fork)
+    step.set_output("changed", " ".join(c.experiment for c in changes if c.kind != "removed"))
+    publish(
+        {"plan": plan.section(event.head_sha)},
+        event.number,
+        step=step,
+        client=github,
+        may_comment=not event.from_fork,
+    )
     print(f"pull request #{event.number}: {changes_summary(changes)}")
     # An invalid experiments file fails the check, so it cannot be merged by accident.
     return 0 if plan.valid else 1

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
 from scripts.experiments import load
-from scripts.github import environment, runner
+from scripts.github import environment
 from scripts.github.api import GitHubClient
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import DEFAULT_KEY, find_comment, sections, update_ours
-from scripts.github.tuning_jobs import EndedJob, TuningJobs
+from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
@@ -29,7 +30,12 @@ Render = Callable[[EndedJob], str]
 
 
 def report(
-    jobs: Iterable[EndedJob], client: GitHubClient, render: Render, *, include_unlinked: bool = False
+    jobs: Iterable[EndedJob],
+    client: GitHubClient,
+    render: Render,
+    step: Step,
+    *,
+    include_unlinked: bool = False,
 ) -> dict[str, int]:
     """Post the result of every job not yet on its pull request; counts of what happened.
 
@@ -45,10 +51,10 @@ def report(
             counts["without pull request"] += 1
             if include_unlinked:
                 try:
-                    runner.append_summary(render(job))
+                    step.append_summary(render(job))
                 except UserError as error:
                     counts["failed"] += 1
-                    runner.warning(str(error))
+                    step.warning(str(error))
         else:
             by_pull[job.pull_request].append(job)
     for pull_request, pull_jobs in sorted(by_pull.items()):
@@ -56,7 +62,7 @@ def report(
             posted = _post(client, pull_request, pull_jobs, render)
         except UserError as error:
             counts["failed"] += len(pull_jobs)
-            runner.warning(f"pull request #{pull_request}: {error}")
+            step.warning(f"pull request #{pull_request}: {error}")
             continue
         counts["posted"] += posted
         counts["already posted"] += len(pull_jobs) - posted
@@ -74,11 +80,12 @@ def _post(client: GitHubClient, pull_request: int, jobs: list[EndedJob], render:
     return len(new)
 
 
-def locations(project: str | None, region: str | None) -> list[tuple[str, str]]:
-    """Where to look for jobs: the project and region given, else every one experiments.yaml uses."""
+def locations(project: str | None, region: str | None, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Where to look for jobs: the project and region given, else every one experiments.yaml uses
+    (read with the step's environment `env`)."""
     if project and region:
         return [(project, region)]
-    experiments = load(EXPERIMENTS_FILE, environment.trusted()).experiments.values()
+    experiments = load(EXPERIMENTS_FILE, environment.trusted(env)).experiments.values()
     found = {
         (e.settings.project, e.settings.region)
         for e in experiments
@@ -94,19 +101,20 @@ def locations(project: str | None, region: str | None) -> list[tuple[str, str]]:
 def run(
     project: str | None,
     region: str | None,
+    step: Step,
     client: GitHubClient,
     backend: Backend,
     *,
     include_unlinked: bool = False,
     max_age_days: float = 0,
 ) -> int:
-    tuning_jobs = TuningJobs(backend)
-    jobs = tuning_jobs.ended(locations(project, region), client.repository, max_age_days)
-    counts = report(jobs, client, tuning_jobs.markdown, include_unlinked=include_unlinked)
+    tuning_jobs = TuningJobs(backend, step.env.get(RESULTS_DIR_VARIABLE, ""))
+    jobs = tuning_jobs.ended(locations(project, region, step.env), client.repository, max_age_days)
+    counts = report(jobs, client, tuning_jobs.markdown, step, include_unlinked=include_unlinked)
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
-    runner.set_output("posted", str(counts["posted"]))
-    runner.set_output("results", tuning_jobs.results_output())
+    step.set_output("posted", str(counts["posted"]))
+    step.set_output("results", tuning_jobs.results_output())
     return 1 if counts["failed"] else 0
 
 

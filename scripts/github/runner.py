@@ -6,47 +6,58 @@ same commands are usable from a terminal.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def set_output(name: str, value: str, environ: dict[str, str] | None = None) -> None:
-    """Write step output `name`; multi-line values use a random heredoc delimiter."""
-    env = os.environ if environ is None else environ
-    path = env.get("GITHUB_OUTPUT")
-    if not path:
-        return
-    if "\n" in value or "\r" in value:
-        # A delimiter the value cannot contain, so a crafted value cannot inject other outputs.
-        delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
-        record = f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
-    else:
-        record = f"{name}={value}\n"
-    with Path(path).open("a", encoding="utf-8") as out:
-        out.write(record)
+@dataclass(frozen=True)
+class Step:
+    """One step's environment and where it reports: step outputs, the job summary, annotations.
 
+    The command builds it from its wiring (`scripts.wiring`), and a flow hands it on: what the
+    step reads (`env`) and writes back come from the same place.
+    """
 
-def append_summary(markdown: str, environ: dict[str, str] | None = None) -> None:
-    """Add Markdown to the job summary (stdout outside a runner)."""
-    env = os.environ if environ is None else environ
-    path = env.get("GITHUB_STEP_SUMMARY")
-    text = markdown.rstrip("\n") + "\n\n"
-    if not path:
-        sys.stdout.write(text)
-        return
-    with Path(path).open("a", encoding="utf-8") as out:
-        out.write(text)
+    env: Mapping[str, str]
 
+    def set_output(self, name: str, value: str) -> None:
+        """Write step output `name`; multi-line values use a random heredoc delimiter."""
+        path = self.env.get("GITHUB_OUTPUT")
+        if not path:
+            return
+        if "\n" in value or "\r" in value:
+            # A delimiter the value cannot contain, so a crafted value cannot inject other outputs.
+            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+            record = f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+        else:
+            record = f"{name}={value}\n"
+        with Path(path).open("a", encoding="utf-8") as out:
+            out.write(record)
 
-def notice(message: str) -> None:
-    """An annotation on the run's page (plain stderr outside a runner)."""
-    print(f"::notice::{_escape(message)}" if os.environ.get("GITHUB_ACTIONS") else message, file=sys.stderr)
+    def append_summary(self, markdown: str) -> None:
+        """Add Markdown to the job summary (stdout outside a runner)."""
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        text = markdown.rstrip("\n") + "\n\n"
+        if not path:
+            sys.stdout.write(text)
+            return
+        with Path(path).open("a", encoding="utf-8") as out:
+            out.write(text)
 
+    def notice(self, message: str) -> None:
+        """An annotation on the run's page (plain stderr outside a runner)."""
+        self._annotate("notice", message)
 
-def warning(message: str) -> None:
-    print(f"::warning::{_escape(message)}" if os.environ.get("GITHUB_ACTIONS") else message, file=sys.stderr)
+    def warning(self, message: str) -> None:
+        self._annotate("warning", message)
+
+    def _annotate(self, level: str, message: str) -> None:
+        print(
+            f"::{level}::{_escape(message)}" if self.env.get("GITHUB_ACTIONS") else message, file=sys.stderr
+        )
 
 
 def annotation(level: str, message: str, *, file: str = "", line: int = 0, col: int = 0) -> str:

@@ -21,13 +21,14 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scripts.errors import UserError
 from scripts.github import environment
 from scripts.github.planning import Plan, changes_of, check, plan_changes
 from scripts.paths import REPO_ROOT
+from scripts.wiring import process_environment
 
 EXPERIMENTS_PATH = "experiments.yaml"
 
@@ -46,8 +47,10 @@ def plan_of_files(
     *,
     trusted: Path,
     image_commit: str = "",
+    env: Mapping[str, str],
 ) -> Plan:
-    """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox.
+    """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox:
+    a child whose whole environment is `environment.untrusted(env)` (`env`: the step's).
 
     `commit` is the pull request's head and `base_commit` the merge base; `trusted` is the default
     branch's experiments file and `image_commit` its commit (default: this checkout's HEAD), whose
@@ -67,7 +70,7 @@ def plan_of_files(
         completed = subprocess.run(
             command,
             cwd=REPO_ROOT,
-            env=environment.untrusted(),
+            env=environment.untrusted(env),
             capture_output=True,
             text=True,
             timeout=TIMEOUT_SECONDS,
@@ -97,8 +100,10 @@ def plan(
     *,
     trusted: Path,
     image_commit: str = "",
+    env: Mapping[str, str],
 ) -> Plan:
-    """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan."""
+    """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan;
+    `env`: the child's environment."""
     import dataclasses
 
     from scripts import images
@@ -107,7 +112,7 @@ def plan(
     from scripts.github.compiling import StepContext
 
     # The process environment is already this; filtering again keeps a direct run as safe.
-    context = StepContext.resolve(environment.untrusted())
+    context = StepContext.resolve(environment.untrusted(env))
     _, image_tag = images.commit_and_tag(image_commit or None)
     context = dataclasses.replace(context, commit=commit or context.commit, image_tag=image_tag)
     experiments, problems = check(head, context, shown=EXPERIMENTS_PATH)
@@ -150,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.base_commit,
             trusted=args.trusted,
             image_commit=args.image_commit,
+            env=process_environment(),  # this child's entry point: its environment, read once
         )
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -13,15 +13,14 @@ warning says why.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.github import runner
 from scripts.github.api import GitHubClient, GitHubError
+from scripts.github.runner import Step
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
@@ -33,22 +32,16 @@ DEFAULT_KEY = "experiments"
 MAX_BODY = 65536
 
 _KEY = re.compile(r"[A-Za-z0-9_.:-]+")
-# Who writes our comments: the workflows' GITHUB_TOKEN acts as this bot. Comments by anyone else
-# are never taken for ours, even when they start with our marker (we could not edit them anyway).
-# With a personal token, set HPT_COMMENT_AUTHOR to its login.
-DEFAULT_AUTHOR = "github-actions[bot]"
+# Who writes our comments is the client's `comment_author` (the workflows' GITHUB_TOKEN acts as
+# `api.DEFAULT_AUTHOR`; HPT_COMMENT_AUTHOR names another). Comments by anyone else are never taken
+# for ours, even when they start with our marker (we could not edit them anyway).
 
 # Two jobs may edit one comment at the same time (a merge's submit while the reporter posts a
 # result). Each reads the body, changes its sections and writes the whole body back, so the later
 # write can drop the earlier one's section; GitHub offers no conditional update of a comment. So
-# after writing, a writer waits this long, reads the comment back and writes again if one of its
-# sections is gone (HPT_COMMENT_SETTLE_SECONDS overrides; tests use 0).
-SETTLE_SECONDS = 2.0
+# after writing, a writer waits the client's `comment_settle_seconds`, reads the comment back and
+# writes again if one of its sections is gone.
 WRITE_ATTEMPTS = 3
-
-
-def comment_author() -> str:
-    return os.environ.get("HPT_COMMENT_AUTHOR") or DEFAULT_AUTHOR
 
 
 def marker(key: str) -> str:
@@ -67,7 +60,7 @@ class Comment:
 
 def find_comment(client: GitHubClient, pull_request: int, key: str) -> Comment | None:
     """Our comment for `key` on the pull request, looking through every page of comments."""
-    wanted, author = marker(key), comment_author()
+    wanted, author = marker(key), client.comment_author
     for item in client.paginate(client.repo_path(f"issues/{pull_request}/comments")):
         body = item.get("body") or ""
         if body.startswith(wanted) and (item.get("user") or {}).get("login") == author:
@@ -187,7 +180,7 @@ def update_sections(
     Reads the comment back after a settling pause and writes again when a concurrent writer's
     stale body dropped one of these sections; raises GitHubError if it keeps happening.
     """
-    settle = _settle_seconds()
+    settle = client.comment_settle_seconds
     first_action = ""
     existing = find_comment(client, pull_request, key)
     for _ in range(WRITE_ATTEMPTS):
@@ -219,14 +212,6 @@ def _holds(body: str, expected: dict[str, str]) -> bool:
     return all(present.get(name) == content for name, content in expected.items())
 
 
-def _settle_seconds() -> float:
-    value = os.environ.get("HPT_COMMENT_SETTLE_SECONDS", "")
-    try:
-        return max(0.0, float(value)) if value else SETTLE_SECONDS
-    except ValueError:
-        return SETTLE_SECONDS
-
-
 # -- our comment on the workflows' pull requests ------------------------------------------------
 
 
@@ -239,15 +224,17 @@ def publish(
     updates: dict[str, str],
     pull_request: int | None,
     *,
-    client: Callable[[], GitHubClient] = GitHubClient.from_environment,
+    step: Step,
+    client: Callable[[], GitHubClient],
     may_comment: bool = True,
 ) -> str:
-    """Post `updates` (section -> Markdown); returns where they went: a comment URL or "summary"."""
-    runner.append_summary("\n\n".join(updates.values()))
+    """Post `updates` (section -> Markdown); returns where they went: a comment URL or "summary".
+    `client` is asked for only when there is a pull request to comment on."""
+    step.append_summary("\n\n".join(updates.values()))
     if pull_request is None:
         return "summary"
     if not may_comment:
-        runner.notice(
+        step.notice(
             f"pull request #{pull_request} comes from a fork: its token is read-only, see the job summary"
         )
         return "summary"
@@ -256,7 +243,7 @@ def publish(
     except GitHubError as error:
         if error.status != 403:
             raise
-        runner.warning(f"could not comment on pull request #{pull_request}, see the job summary: {error}")
+        step.warning(f"could not comment on pull request #{pull_request}, see the job summary: {error}")
         return "summary"
     print(f"{action} comment on pull request #{pull_request}: {comment.url}")
     return comment.url

@@ -9,18 +9,19 @@ submits nothing twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts import escaping, git, submission
 from scripts.errors import UserError
-from scripts.github import environment, runner
+from scripts.github import environment
 from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.planning import changed, changes_summary
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.paths import experiments_file
 
@@ -81,6 +82,7 @@ def compile_all(
 def submit_all(
     experiments: Sequence[str],
     *,
+    env: Mapping[str, str],
     backend: Backend,
     pull_request: int | None,
     overrides: Sequence[str] = (),
@@ -90,8 +92,9 @@ def submit_all(
 ) -> tuple[list[Submitted], bool]:
     """Compile every experiment, then submit each without waiting; (what was submitted, whether all were).
 
-    The jobs' labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the
-    pull request they report to. `commit` names another commit for the labels (the pull request
+    `env` is the step's environment (the file's `${VAR}`, the budget, the approval). The jobs'
+    labels carry the commit and repository (`$GITHUB_SHA`, `$GITHUB_REPOSITORY`) and the pull
+    request they report to. `commit` names another commit for the labels (the pull request
     head `/hpt run` pinned); the image stays this checkout's. `force`: a new job even when one
     with the same identity exists.
     """
@@ -99,7 +102,7 @@ def submit_all(
 
     from scripts.vertex.service import JobService
 
-    context = StepContext.resolve(environment.trusted())
+    context = StepContext.resolve(environment.trusted(env))
     if commit is not None:
         context = dataclasses.replace(context, commit=commit)
     compiled, failures = compile_all(
@@ -108,7 +111,7 @@ def submit_all(
     if failures:
         return failures, False
     outcomes = submission.submit_all(
-        JobService(backend), compiled, env=context.env, force=force, approval=_environment_approval()
+        JobService(backend), compiled, env=context.env, force=force, approval=_environment_approval(env)
     )
     submitted = []
     for outcome in outcomes:
@@ -134,19 +137,20 @@ def submit_all(
     return submitted, all(outcome.error is None for outcome in outcomes)
 
 
-def _environment_approval() -> submission.Approval:
+def _environment_approval(env: Mapping[str, str]) -> submission.Approval:
     """A workflow's way over a set cap: the run's approval in the spending environment
     (`scripts.github.approvals`), asked of GitHub only when some experiment is over it."""
     from scripts.github.approvals import environment_name, run_approved
 
     def granted() -> bool:
-        approved, name = run_approved()
+        approved, name = run_approved(env)
         if approved:
             _log(f"over the budget but approved in the {name!r} environment")
         return approved
 
     return submission.Approval(
-        granted, f"a reviewer must approve this run in the `{environment_name()}` environment (docs/setup.md)"
+        granted,
+        f"a reviewer must approve this run in the `{environment_name(env)}` environment (docs/setup.md)",
     )
 
 
@@ -168,27 +172,31 @@ def _log_error(error: UserError) -> None:
         _log(f"error: {error}")
 
 
-def run(event: PushEvent, client: GitHubClient, backend: Backend) -> int:
+def run(event: PushEvent, step: Step, client: GitHubClient, backend: Backend) -> int:
     base = event.before if event.before != ZERO_SHA else git.first_parent(event.after)
-    changes = changed(base, event.after, environment.trusted())
+    changes = changed(base, event.after, environment.trusted(step.env))
     experiments = [change.experiment for change in changes if change.kind != "removed"]
     pull_request = merged_pull_request(client, event.after)
     print(f"push {event.after[:12]} (pull request #{pull_request}): {changes_summary(changes)}")
     if not experiments:
-        runner.append_summary(f"Nothing to submit: {changes_summary(changes)}.")
+        step.append_summary(f"Nothing to submit: {changes_summary(changes)}.")
         return 0
-    jobs, all_ok = submit_all(experiments, backend=backend, pull_request=pull_request)
-    runner.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
-    publish({"submitted": submitted_section(event.after, jobs)}, pull_request)
-    follow(jobs, backend, lambda: client)
+    jobs, all_ok = submit_all(experiments, env=step.env, backend=backend, pull_request=pull_request)
+    step.set_output("jobs", " ".join(job.job_name for job in jobs if job.job_name))
+    publish(
+        {"submitted": submitted_section(event.after, jobs)}, pull_request, step=step, client=lambda: client
+    )
+    follow(jobs, backend, lambda: client, step)
     return 0 if all_ok else 1
 
 
-def follow(jobs: Sequence[Submitted], backend: Backend, client: Callable[[], GitHubClient]) -> None:
+def follow(
+    jobs: Sequence[Submitted], backend: Backend, client: Callable[[], GitHubClient], step: Step
+) -> None:
     """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end."""
     from scripts.github.follow_flow import follow_and_report, follow_minutes
 
-    minutes = follow_minutes()
+    minutes = follow_minutes(step.env)
     names = [job.job_name for job in jobs if job.job_name]
     if minutes > 0 and names:
-        follow_and_report(names, backend, client, minutes)
+        follow_and_report(names, backend, client, minutes, step)

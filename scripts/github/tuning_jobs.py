@@ -43,12 +43,14 @@ RESULTS_DIR_VARIABLE = "HPT_RESULTS_DIR"
 class TuningJobs:
     """The backend's jobs, through one JobService client per location."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, results_dir: str = ""):
+        """`results_dir`: `$HPT_RESULTS_DIR`, where each rendered job's files go (empty: none)."""
         from scripts.vertex.service import JobService
 
         self.backend = backend
         self.service = JobService(backend)
-        self.files_written: list[EndedJob] = []  # the jobs whose files are under $HPT_RESULTS_DIR
+        self.results_dir = results_dir
+        self.files_written: list[EndedJob] = []  # the jobs whose files are under results_dir
 
     def ended(
         self, locations: Iterable[tuple[str, str]], repository: str, max_age_days: float = 0
@@ -103,15 +105,13 @@ class TuningJobs:
 
     def _write_files(self, ended: EndedJob, job: HyperparameterTuningJob) -> None:
         """The job's result files (no summary.md) under `$HPT_RESULTS_DIR/<job id>/`, when it is set."""
-        import os
         from pathlib import Path
 
         from scripts.results.files import write_summary
 
-        directory = os.environ.get(RESULTS_DIR_VARIABLE, "")
-        if not directory:
+        if not self.results_dir:
             return
-        target = Path(directory) / job_id(ended.name)
+        target = Path(self.results_dir) / job_id(ended.name)
         for path in write_summary(job, target, backend=self.backend):
             if path.name == "summary.md":
                 path.unlink()  # the comment has it

@@ -258,11 +258,12 @@ def read_cache(path: Path) -> dict[str, PriceTable]:
 
 
 def tables(state_dir: Path | None = None, path: Path | None = None) -> dict[str, PriceTable]:
-    """Every region's table: the maintained file's, replaced by a live refresh's where one is cached."""
-    from scripts.paths import state_dir as default_state_dir
-
+    """Every region's table: the maintained file's, replaced by a live refresh's where one is cached
+    in `state_dir` (the local state, `paths.state_dir`; None: the maintained file's alone)."""
     found = read_file(path or PRICES_FILE)
-    for region, cached in read_cache((state_dir or default_state_dir()) / CACHE_FILE).items():
+    if state_dir is None:
+        return found
+    for region, cached in read_cache(state_dir / CACHE_FILE).items():
         if cached.disks is None and region in found:
             # A cache written before disks were fetched: the maintained disk prices, with their own source.
             cached = dataclasses.replace(cached, disks=found[region].disks)

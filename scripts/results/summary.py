@@ -42,6 +42,9 @@ class Where(Protocol):
 
     def trial_outputs(self, output_uri_prefix: str) -> str: ...
 
+    @property
+    def local_state_dir(self) -> Path: ...  # where a refreshed price table is cached (`prices --refresh`)
+
 
 def _timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
@@ -128,12 +131,13 @@ def summary(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The job as JSON-ready data; `backend` is the one that ran it (it decides the links)."""
+    from scripts.pricing.table import tables
     from scripts.results.analysis import analyze
     from scripts.results.usage import usage
 
     goal = trial_results.objective(job)
     prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
-    used = usage(job, backend=backend.name, now=now)
+    used = usage(job, backend=backend.name, now=now, price_tables=tables(backend.local_state_dir))
     records = {
         t.id: trial_record(t, goal.metric_id, prefix, backend, used["trials"].get(t.id)) for t in job.trials
     }

@@ -1,25 +1,27 @@
 """Which JobService a command talks to, chosen once and passed down: Vertex AI or an emulator.
 
-    backend = Backend.from_environment()          # the one place that reads the emulator variable
+    backend = Backend.from_environment(env)       # the one place that reads the emulator variable
     client = backend.job_service_client("us-central1")
     backend.console_url(job.name)                 # None for an emulator: it has no console
     backend.trial_outputs(prefix)                 # gs://... on Vertex; the emulator's own directory
 
 Like Google's other emulators, `VERTEX_AI_EMULATOR_HOST=host:port` sends every JobService call to
-that address over an insecure channel, with no credentials.
+that address over an insecure channel, with no credentials. The CLI builds the backend once, from
+its snapshot of the environment (`scripts.wiring`), and hands it down.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.cloudbuild.registry import REGISTRY_URL_ENV
 from scripts.emulator.contract import EMULATOR_HOST_ENV, output_directory, run_directory
 from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
+from scripts.paths import REPO_ROOT
 from scripts.paths import state_dir as local_state_dir
 
 if TYPE_CHECKING:
@@ -34,11 +36,15 @@ class Backend:
     """Vertex AI (`emulator=None`, Application Default Credentials) or the emulator at `host:port`.
 
     `emulator_state_dir` is the emulator's state directory when the caller knows it (it started
-    the emulator); otherwise it is asked of the emulator on first use.
+    the emulator); otherwise it is asked of the emulator on first use. `local_state_dir` is this
+    machine's (`$HPT_STATE_DIR`, where a Vertex AI job's summary files go); `registry_url` the
+    Docker registry API images are looked up in (`$HPT_REGISTRY_URL`; None: Artifact Registry).
     """
 
     emulator: str | None = None
     emulator_state_dir: Path | None = field(default=None, compare=False)
+    local_state_dir: Path = field(default=REPO_ROOT / ".hpt", compare=False)
+    registry_url: str | None = field(default=None, compare=False)
 
     @classmethod
     def vertex(cls) -> Backend:
@@ -49,11 +55,13 @@ class Backend:
         return cls(emulator=address, emulator_state_dir=state_dir)
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> Backend:
+    def from_environment(cls, env: Mapping[str, str]) -> Backend:
         """The emulator at `$VERTEX_AI_EMULATOR_HOST` when it is set, else Vertex AI."""
-        env = os.environ if env is None else env
-        address = env.get(EMULATOR_HOST_ENV) or None
-        return cls.emulator_at(address) if address else cls.vertex()
+        return cls(
+            emulator=env.get(EMULATOR_HOST_ENV) or None,
+            local_state_dir=local_state_dir(env),
+            registry_url=env.get(REGISTRY_URL_ENV) or None,
+        )
 
     # -- what it is ----------------------------------------------------------------------------
 
@@ -110,7 +118,7 @@ class Backend:
     def run_dir(self, job_name: str) -> Path:
         """Where a run's summary files go: under the emulator's state directory for its jobs (this
         machine's when the emulator cannot say), under this machine's for Vertex AI jobs."""
-        root = (self.state_dir if self.is_emulator else None) or local_state_dir()
+        root = (self.state_dir if self.is_emulator else None) or self.local_state_dir
         return run_directory(root, job_id(job_name))
 
     def linked_run_dir(self, job_name: str) -> Path | None:

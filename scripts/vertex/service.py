@@ -1,6 +1,6 @@
 """The JobService as commands and workflows use it: one object that holds its backend.
 
-    service = JobService(Backend.from_environment())
+    service = JobService(wiring.backend)            # the backend the CLI built once
     submission = service.submit(compiled)              # exactly once (reused when it exists)
     job = service.follow(submission.job.name)          # to its end, with the live table
     ended, running = service.poll(names, deadline=...) # several jobs, for a window: the workflows
@@ -47,7 +47,12 @@ class JobService:
     def submit(self, compiled: CompiledExperiment, force: bool = False, **options) -> submitting.Submission:
         """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
         return submitting.submit_job(
-            self.client(compiled.location), compiled, force, emulator=self.backend.emulator, **options
+            self.client(compiled.location),
+            compiled,
+            force,
+            emulator=self.backend.emulator,
+            registry_url=self.backend.registry_url,
+            **options,
         )
 
     def get(self, name: str) -> HyperparameterTuningJob:

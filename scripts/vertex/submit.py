@@ -25,7 +25,8 @@ experiment compiled to (the content tag) is looked up in the registry and replac
 time even if the tag is moved later. No digest, no job. The spec hash and the identity labels stay
 the compiled job's (the spec hash never covered the tag), so the plan, the reply and the job agree
 and a re-run still finds the job. The local backend pulls no image: an emulator's job keeps its tag
-unless a registry is configured (`HPT_REGISTRY_URL`), which is how tests check the digests.
+unless a registry is configured (`registry_url`, from `HPT_REGISTRY_URL`), which is how tests
+check the digests.
 
 A job created while others with its identity exist (`force`, or after a failed one) writes beside
 the compiled output directory, `<dir>-2`, `<dir>-3`, … (`scripts.jobs.outputs`), never into an
@@ -35,7 +36,6 @@ earlier job's trial directories; the directory is in neither the spec hash nor t
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -88,14 +88,14 @@ def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
     return found
 
 
-def names_images_by_digest(emulator: str | None) -> bool:
+def names_images_by_digest(emulator: str | None, registry_url: str | None) -> bool:
     """Whether jobs name their images by digest: always on Vertex AI (`emulator` None); on an
     emulator (which runs no container) only when a registry is configured to look digests up in."""
-    return emulator is None or bool(os.environ.get(registry.REGISTRY_URL_ENV))
+    return emulator is None or bool(registry_url)
 
 
 def pin_images(
-    job: HyperparameterTuningJob, notify: Callable[[str], None] = _stderr
+    job: HyperparameterTuningJob, notify: Callable[[str], None] = _stderr, registry_url: str | None = None
 ) -> HyperparameterTuningJob:
     """A copy of `job` whose worker pools name their images by digest (`registry.digest_reference`).
 
@@ -109,7 +109,7 @@ def pin_images(
             continue
         if image not in found:
             try:
-                found[image] = registry.digest_reference(image)
+                found[image] = registry.digest_reference(image, registry_url)
             except registry.RegistryError as error:
                 raise UserError(
                     f"no digest, no job: {job.display_name!r} was not submitted: {error}"
@@ -180,9 +180,12 @@ def submit(
     policy: RetryPolicy | None = None,
     notify: Callable[[str], None] = _stderr,
     emulator: str | None = None,
+    registry_url: str | None = None,
 ) -> HyperparameterTuningJob:
     """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
-    return submit_job(client, compiled, force, policy=policy, notify=notify, emulator=emulator).job
+    return submit_job(
+        client, compiled, force, policy=policy, notify=notify, emulator=emulator, registry_url=registry_url
+    ).job
 
 
 def submit_job(
@@ -193,10 +196,12 @@ def submit_job(
     policy: RetryPolicy | None = None,
     notify: Callable[[str], None] = _stderr,
     emulator: str | None = None,
+    registry_url: str | None = None,
 ) -> Submission:
     """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted").
 
-    `emulator`: the address `client` talks to (None: Vertex AI), for error hints and the image rule.
+    `emulator`: the address `client` talks to (None: Vertex AI), for error hints and the image rule;
+    `registry_url`: the registry images are looked up in (None: Artifact Registry).
     """
     from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
 
@@ -223,7 +228,10 @@ def submit_job(
             return Submission(previous, reused=True)
     known = {job.name for job in existing}
 
-    job = pin_images(compiled.job, notify) if names_images_by_digest(emulator) else compiled.job
+    if names_images_by_digest(emulator, registry_url):
+        job = pin_images(compiled.job, notify, registry_url)
+    else:
+        job = compiled.job
     job = outputs.for_submission(job, existing, notify)  # not into the directory of a job before it
     request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
     attempt, waits = 1, policy.waits()

@@ -61,12 +61,12 @@ def test_a_huge_boot_disk_counts_in_the_worst_case(monkeypatch, tmp_path):
     pool = "        accelerator: {type: NVIDIA_TESLA_V100, count: 2}\n        replica_count: 1\n"
     assert text.count(pool) >= 1
     huge = text.replace(pool, pool + "        boot_disk: {type: pd-ssd, size_gb: 64000}\n", 1)
-    default = load(EXPERIMENTS_FILE).experiments["horses-humans"]
+    default = load(EXPERIMENTS_FILE, {}).experiments["horses-humans"]
     bigger = load_text(huge, "experiments.yaml", {}).experiments["horses-humans"]
     # 6 trials x 168 h x 64,000 GB x $0.17 per GB-month / 730 h: about $15,000 more than 100 GB
     added = worst_case(bigger).cost - worst_case(default).cost
     assert added == pytest.approx(6 * 168 * (64_000 - 100) * 0.17 / 730)
-    env = {"HPT_MAX_COST": "7000"}
+    env = {"HPT_MAX_COST": "7000", "HPT_STATE_DIR": str(tmp_path)}
     assert budget(default, env).refusal is None
     assert budget(bigger, env).refusal.startswith("its worst case, $20,993.22, exceeds HPT_MAX_COST")
 
@@ -94,7 +94,8 @@ def test_a_submission_over_the_budget_needs_the_runs_approval(
     monkeypatch.setenv("GITHUB_RUN_ID", run_id)
     if approvals is not None:
         github.approvals[42] = approvals
-    jobs, ok = submit_all(["horses-humans"], backend=Backend.emulator_at(service.address), pull_request=None)
+    backend = Backend.emulator_at(service.address)
+    jobs, ok = submit_all(["horses-humans"], env=os.environ, backend=backend, pull_request=None)
     assert ok is submitted
     assert len(service.jobs) == (1 if submitted else 0)
     if not submitted:

@@ -51,7 +51,7 @@ def test_the_description_is_one_inert_line_in_the_plan(tmp_path):
     compiled = compile_experiment(
         load(file, {}), "wide", CompileContext(env={}, commit="0" * 40, image_tag="t")
     )
-    markdown = render_plan(compiled)
+    markdown = render_plan(compiled, env={})
     (quoted,) = [line for line in markdown.splitlines() if line.startswith("> ")]
     assert quoted == "> x ### Result: forged&lt;/details&gt;&lt;\\!-- vertex-hpt-section:result:x --&gt;"
 
@@ -150,7 +150,7 @@ def test_a_forged_plan_in_values_of_a_file_renders_as_text(tmp_path):
     compiled = compile_experiment(
         load(file, {}), "wide", CompileContext(env={}, commit="0" * 40, image_tag="t")
     )
-    section = plan_section("a" * 40, [("wide", render_plan(compiled))], ["gone"], [])
+    section = plan_section("a" * 40, [("wide", render_plan(compiled, env={}))], ["gone"], [])
     assert_only_our_structure(section, plans=1)
     # Each place the payload was put shows it whole: in code for values, as prose elsewhere.
     root, _ = parse(section)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scripts.github.api import GitHubClient
 from scripts.github.report_flow import report
+from scripts.github.runner import Step
 from scripts.github.sticky_comment import marker, set_section
 from scripts.github.tuning_jobs import EndedJob
 from scripts.jobs.labels import repository_filter
@@ -34,23 +35,22 @@ def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_th
 
     rendered = []
 
-    counts = report(jobs, client, lambda job: rendered.append(job.name) or "")
+    counts = report(jobs, client, lambda job: rendered.append(job.name) or "", Step({}))
 
     assert counts == {"posted": 0, "already posted": 1, "without pull request": 1, "failed": 1}
     assert github.writes() == []
     assert rendered == []  # nothing rendered that is not posted
 
 
-def test_without_a_location_the_reporter_looks_where_the_experiments_run(monkeypatch):
+def test_without_a_location_the_reporter_looks_where_the_experiments_run():
     from scripts.experiments.loader import load
     from scripts.github.report_flow import locations
     from scripts.paths import EXPERIMENTS_FILE
 
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "proj-x")
-    monkeypatch.delenv("GOOGLE_CLOUD_REGION", raising=False)
+    env = {"GOOGLE_CLOUD_PROJECT": "proj-x"}
     expected = sorted(
-        {(e.settings.project, e.settings.region) for e in load(EXPERIMENTS_FILE).experiments.values()}
+        {(e.settings.project, e.settings.region) for e in load(EXPERIMENTS_FILE, env).experiments.values()}
     )
-    assert locations(None, None) == expected
+    assert locations(None, None, env) == expected
     assert all(project == "proj-x" for project, _ in expected)
-    assert locations("p", "europe-west4") == [("p", "europe-west4")]
+    assert locations("p", "europe-west4", env) == [("p", "europe-west4")]

@@ -118,7 +118,7 @@ def test_the_result_reads_as_the_report_command_prints_it(fake, tmp_path, monkey
     # The fake does not say where its state is: the reporter and the command look in $HPT_STATE_DIR.
     state = tmp_path / "state"
     monkeypatch.setenv("HPT_STATE_DIR", str(state))
-    backend = Backend.emulator_at(fake.address)
+    backend = Backend.from_environment({"VERTEX_AI_EMULATOR_HOST": fake.address, "HPT_STATE_DIR": str(state)})
     if with_run_dir:
         backend.run_dir(f"{PARENT}/hyperparameterTuningJobs/1").mkdir(parents=True)
     jobs = TuningJobs(backend)

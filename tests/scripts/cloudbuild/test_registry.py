@@ -11,12 +11,11 @@ from scripts.cloudbuild import registry
 NAME = registry.ImageName("europe-west4", "proj", "repo", "trainer")
 
 
-def test_the_lookup_is_the_registry_v2_manifest_head(httpserver, monkeypatch):
-    monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
+def test_the_lookup_is_the_registry_v2_manifest_head(httpserver):
     httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
         "", headers={"Docker-Content-Digest": "sha256:" + "c" * 64}
     )
-    assert registry.find_digest(NAME, "inputs-1") == "sha256:" + "c" * 64
+    assert registry.find_digest(NAME, "inputs-1", httpserver.url_for("")) == "sha256:" + "c" * 64
     assert NAME.manifest_url("t") == "https://europe-west4-docker.pkg.dev/v2/proj/repo/trainer/manifests/t"
     assert NAME.reference("t") == "europe-west4-docker.pkg.dev/proj/repo/trainer:t"
 
@@ -31,31 +30,28 @@ def test_the_lookup_is_the_registry_v2_manifest_head(httpserver, monkeypatch):
         (200, {"Docker-Content-Digest": "sha256:abc@evil"}, r"sent no manifest digest"),
     ],
 )
-def test_other_answers_are_explained(httpserver, monkeypatch, status, headers, message):
-    monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
+def test_other_answers_are_explained(httpserver, status, headers, message):
     httpserver.expect_request("/v2/proj/repo/trainer/manifests/inputs-1", method="HEAD").respond_with_data(
         "", status=status, headers=headers
     )
     with pytest.raises(registry.RegistryError, match=message):
-        registry.find_digest(NAME, "inputs-1")
+        registry.find_digest(NAME, "inputs-1", httpserver.url_for(""))
 
 
-def test_an_unreachable_registry_is_named(monkeypatch):
+def test_an_unreachable_registry_is_named():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv(registry.REGISTRY_URL_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(registry.RegistryError, match=r"cannot reach europe-west4-docker\.pkg\.dev"):
-        registry.find_digest(NAME, "inputs-1")
+        registry.find_digest(NAME, "inputs-1", f"http://127.0.0.1:{port}")
 
 
-def test_a_tagged_reference_becomes_the_same_image_by_digest(httpserver, monkeypatch):
-    monkeypatch.setenv(registry.REGISTRY_URL_ENV, httpserver.url_for(""))
+def test_a_tagged_reference_becomes_the_same_image_by_digest(httpserver):
     httpserver.expect_request("/v2/proj/repo/team/trainer/manifests/v1.2", method="HEAD").respond_with_data(
         "", headers={"Docker-Content-Digest": "sha256:" + "e" * 64}
     )
     tagged = "europe-west4-docker.pkg.dev/proj/repo/team/trainer:v1.2"
-    assert registry.digest_reference(tagged) == (
+    assert registry.digest_reference(tagged, httpserver.url_for("")) == (
         "europe-west4-docker.pkg.dev/proj/repo/team/trainer@sha256:" + "e" * 64
     )
     pinned = "europe-west4-docker.pkg.dev/proj/repo/trainer@sha256:" + "f" * 64

@@ -40,7 +40,7 @@ def test_the_gate_decides_without_loading_the_vertex_api_types():
         "from scripts.experiments import load\n"
         "from scripts.experiments.budget import budget\n"
         "from scripts.experiments.costs import expected_case\n"
-        "experiment = load('experiments.yaml').experiments['horses-humans']\n"
+        "experiment = load('experiments.yaml', {}).experiments['horses-humans']\n"
         "print(budget(experiment, {'HPT_MAX_COST': '1'}).refusal)\n"
         "print(expected_case(experiment, history=[]).basis)\n"
         "print(sorted(name for name in sys.modules if name.startswith('google.cloud.aiplatform')))\n"

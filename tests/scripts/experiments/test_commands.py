@@ -73,7 +73,7 @@ def test_plan_json_prints_the_compiled_job(capsys):
     printed = json.loads(capsys.readouterr().out)
     commit, tag = images.commit_and_tag("b" * 40)
     expected = compile_experiment(
-        load(EXPERIMENTS_FILE), "horses-humans", CompileContext(commit=commit, image_tag=tag)
+        load(EXPERIMENTS_FILE, os.environ), "horses-humans", CompileContext(commit=commit, image_tag=tag)
     )
     assert printed == expected.job_json
     assert printed["labels"]["hpt-commit"] == "b" * 40

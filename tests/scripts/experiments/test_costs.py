@@ -99,7 +99,7 @@ def test_a_region_without_a_table_is_not_known_for_it_not_priced_as_another(pric
 
 
 def test_a_machine_missing_from_the_table_is_named(prices):
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
+    experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans-multi-worker"]
     table = PriceTable("us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 1.0}, {})
     case = worst_case(experiment, {"us-central1": table})
     assert case.cost is None
@@ -107,7 +107,7 @@ def test_a_machine_missing_from_the_table_is_named(prices):
 
 
 def test_worst_case_follows_the_timeout_and_every_replica():
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
+    experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans-multi-worker"]
     disks = DiskPrices(DISK_SOURCE, RECORDED, "test", {"pd-ssd": 7.3})
     table = PriceTable(
         "us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 1.0}, {"NVIDIA_TESLA_T4": 0.5}, disks=disks
@@ -121,7 +121,7 @@ def test_worst_case_follows_the_timeout_and_every_replica():
 
 
 def test_the_spending_gate_uses_the_regions_prices(prices):
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans"]
+    experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans"]
     assert over_budget(experiment, {"HPT_MAX_COST": "1000"}) == (
         f"its worst case, ${CODELAB_WORST:,.2f}, exceeds HPT_MAX_COST ($1,000.00)"
     )
@@ -134,7 +134,7 @@ def test_the_spending_gate_uses_the_regions_prices(prices):
 
 @pytest.mark.parametrize("cap", [None, "", "  ", "lots", "-5", "nan", "inf", "1e999"])
 def test_without_a_valid_cap_the_gate_refuses_and_says_how_to_set_one(prices, cap):
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans"]
+    experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans"]
     verdict = budget(experiment, {} if cap is None else {"HPT_MAX_COST": cap})
     assert verdict.refusal is not None and not verdict.approvable  # no approval stands in for a cap
     assert "set HPT_MAX_COST to the most one job may cost, in US dollars" in verdict.refusal
@@ -142,7 +142,7 @@ def test_without_a_valid_cap_the_gate_refuses_and_says_how_to_set_one(prices, ca
 
 
 def test_a_boot_disk_is_priced_by_type_size_and_replica():
-    experiment = load(EXPERIMENTS_FILE).experiments["horses-humans-multi-worker"]
+    experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans-multi-worker"]
     disks = DiskPrices(DISK_SOURCE, RECORDED, "test", {"pd-ssd": 7.3, "pd-standard": 0.73})
     table = PriceTable("us-central1", SOURCE, RECORDED, "test", {"n1-standard-8": 0}, {"NVIDIA_TESLA_T4": 0})
     tables = {"us-central1": dataclasses.replace(table, disks=disks)}

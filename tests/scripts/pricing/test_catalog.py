@@ -208,7 +208,7 @@ def test_a_cache_written_before_disks_were_fetched_keeps_the_maintained_disk_pri
     cache.parent.mkdir(parents=True)
     region = {"machines": {"n1-standard-4": 0.5}, "accelerators": {}, "fetched": "2026-11-30T00:00:00Z"}
     cache.write_text(json.dumps({"regions": {"us-central1": {**region, "source": "https://x.test"}}}))
-    table = tables()["us-central1"]
+    table = tables(tmp_path / "state")["us-central1"]
     assert table.machines == {"n1-standard-4": 0.5}  # the refresh's
     assert table.disk_price("pd-ssd") == 7.3  # the maintained file's, cited as its own source
     assert table.disks.source == "https://prices.example.test/disks"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ def fake(monkeypatch):
 
 @pytest.fixture
 def client(fake):
-    return Backend.from_environment().job_service_client(LOCATION)
+    return Backend.from_environment(os.environ).job_service_client(LOCATION)
 
 
 @pytest.fixture

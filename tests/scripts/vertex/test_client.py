@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -12,7 +13,7 @@ from scripts.vertex.backend import Backend
 
 
 def job_service_client(location: str):
-    return Backend.from_environment().job_service_client(location)
+    return Backend.from_environment(os.environ).job_service_client(location)
 
 
 @pytest.fixture
@@ -54,17 +55,19 @@ def test_a_global_location_is_refused_with_what_to_set(no_emulator):
         job_service_client("global")
 
 
-def test_job_names_full_or_bare_with_project_and_region(monkeypatch):
+def test_job_names_full_or_bare_with_project_and_region():
     full = "projects/p-1/locations/us-east1/hyperparameterTuningJobs/42"
     assert str(resolve_job_name(full)) == full
     assert str(resolve_job_name("42", "p-2", "europe-west4")) == (
         "projects/p-2/locations/europe-west4/hyperparameterTuningJobs/42"
     )
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-project")
-    monkeypatch.setenv("GOOGLE_CLOUD_REGION", "asia-east1")
+    env = {"GOOGLE_CLOUD_PROJECT": "env-project", "GOOGLE_CLOUD_REGION": "asia-east1"}
     assert (
-        str(resolve_job_name("7")) == "projects/env-project/locations/asia-east1/hyperparameterTuningJobs/7"
+        str(resolve_job_name("7", env=env))
+        == "projects/env-project/locations/asia-east1/hyperparameterTuningJobs/7"
     )
+    with pytest.raises(UserError, match="needs --project and --region"):
+        resolve_job_name("7")  # no flags, no environment
     with pytest.raises(UserError, match="is not a job"):
         resolve_job_name("projects/p/locations/l/customJobs/1")
 

@@ -31,7 +31,7 @@ def test_the_job_sent_names_the_image_by_the_digest_the_registry_has_for_its_tag
 ):
     registry.push(TAGGED, DIGEST)
     messages: list[str] = []
-    job = submit(client, compiled, notify=messages.append, emulator=fake.address)
+    job = submit(client, compiled, notify=messages.append, emulator=fake.address, registry_url=registry.url)
 
     assert _sent_images(fake) == [PINNED]
     assert job.trial_job_spec.worker_pool_specs[0].container_spec.image_uri == PINNED
@@ -42,7 +42,9 @@ def test_the_job_sent_names_the_image_by_the_digest_the_registry_has_for_its_tag
     assert any(TAGGED in message and PINNED in message for message in messages)
 
     # The same submission again finds the job it made: reused, nothing created.
-    again = submit_job(client, make_compiled(), notify=lambda message: None, emulator=fake.address)
+    again = submit_job(
+        client, make_compiled(), notify=lambda message: None, emulator=fake.address, registry_url=registry.url
+    )
     assert again.reused and again.job.name == job.name and fake.count(CREATE) == 1
 
 
@@ -54,14 +56,14 @@ def test_every_worker_pool_is_named_by_digest(fake, client, registry):
     registry.push(TAGGED, DIGEST)
     registry.push("europe-docker.pkg.dev/demo-project/hpt/chief:v2", "sha256:" + "6" * 64)
 
-    submit(client, make_compiled(job), notify=lambda message: None, emulator=fake.address)
+    submit(client, make_compiled(job), notify=print, emulator=fake.address, registry_url=registry.url)
     assert _sent_images(fake) == [PINNED, "europe-docker.pkg.dev/demo-project/hpt/chief@sha256:" + "6" * 64]
 
 
 def test_an_image_already_named_by_digest_is_sent_as_it_is_without_a_lookup(fake, client, registry):
     job = codelab_job()
     job.trial_job_spec.worker_pool_specs[0].container_spec.image_uri = PINNED
-    submit(client, make_compiled(job), notify=lambda message: None, emulator=fake.address)
+    submit(client, make_compiled(job), notify=print, emulator=fake.address, registry_url=registry.url)
     assert _sent_images(fake) == [PINNED]
     assert registry.lookups == []
 
@@ -79,25 +81,23 @@ def test_an_image_without_a_digest_submits_nothing(fake, client, registry, image
     job = codelab_job()
     job.trial_job_spec.worker_pool_specs[0].container_spec.image_uri = image
     with pytest.raises(UserError, match=r"no digest, no job") as raised:
-        submit(client, make_compiled(job), notify=lambda message: None, emulator=fake.address)
+        submit(client, make_compiled(job), notify=print, emulator=fake.address, registry_url=registry.url)
     assert raised.match(expected)
     assert fake.count(CREATE) == 0 and not fake.jobs
 
 
-def test_an_unreachable_registry_submits_nothing(fake, client, compiled, monkeypatch):
+def test_an_unreachable_registry_submits_nothing(fake, client, compiled):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("HPT_REGISTRY_URL", f"http://127.0.0.1:{port}")
+    unreachable = f"http://127.0.0.1:{port}"
     with pytest.raises(UserError, match=r"no digest, no job.*cannot reach us-central1-docker\.pkg\.dev"):
-        submit(client, compiled, notify=lambda message: None, emulator=fake.address)
+        submit(client, compiled, notify=lambda message: None, emulator=fake.address, registry_url=unreachable)
     assert fake.count(CREATE) == 0
 
 
-def test_vertex_always_gets_digests_an_emulator_only_with_a_registry(monkeypatch):
-    monkeypatch.delenv("HPT_REGISTRY_URL", raising=False)
-    assert names_images_by_digest(None) is True  # Vertex AI
+def test_vertex_always_gets_digests_an_emulator_only_with_a_registry():
+    assert names_images_by_digest(None, None) is True  # Vertex AI
     # The local backend runs no container and pulls no image: with no registry, the tag stays.
-    assert names_images_by_digest("127.0.0.1:8470") is False
-    monkeypatch.setenv("HPT_REGISTRY_URL", "http://127.0.0.1:1")
-    assert names_images_by_digest("127.0.0.1:8470") is True
+    assert names_images_by_digest("127.0.0.1:8470", None) is False
+    assert names_images_by_digest("127.0.0.1:8470", "http://127.0.0.1:1") is True
