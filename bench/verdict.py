@@ -10,14 +10,9 @@ for a verdict on each pair (the first study is JOB, the second BASELINE):
 - `same`: both sides are the same trainer, only the optimizer's seed differs. The right
   verdict is `no clear difference`; each `better`/`worse` is a false alarm.
 - `fewer-epochs`: JOB's trainer trains a third of the offline profile's epochs (1 instead of 3),
-  meant to cost accuracy. The right verdict is `worse` (where the best did drop).
-- `low-learning-rate`: JOB searches learning rates 100 times smaller (1e-5 to 0.01), meant to
-  cost accuracy in 3 epochs of SGD. The right verdict is `worse`.
-
-A last column runs nothing: every split of 12 distinct values into 6 + 6 (equally likely when
-both sides are one trainer and values never tie, as on the real images), scored by each method:
-its exact false-alarm rate where the offline profile's saturated accuracies (many trials at 1.0)
-hide false alarms. docs/compare.md holds the table and the choice made from it.
+  which truly costs accuracy. The right verdict is `worse`.
+- `low-learning-rate`: JOB searches learning rates 100 times smaller (1e-5 to 0.01), which
+  truly costs accuracy in 3 epochs of SGD. The right verdict is `worse`.
 
 Issue 24's targets: `same` gets better/worse in at most 1 of 20 pairs; a truly worse change gets
 `worse` in at least 19 of 20. Pair i of `same` is studies (seed 2i-1, seed 2i); pair i of a worse
@@ -58,7 +53,7 @@ def _profile_args() -> list[str]:
     from scripts.experiments.loader import load
     from scripts.paths import EXPERIMENTS_FILE
 
-    return list(load(EXPERIMENTS_FILE).profiles[PROFILE].trainer_args)
+    return list(load(EXPERIMENTS_FILE, os.environ).profiles[PROFILE].trainer_args)
 
 
 def _yaml_list(items: list[str]) -> str:
