@@ -21,8 +21,9 @@ SUBCOMMANDS = {
     "dispatch": "workflow_dispatch: run one experiment with the dispatch inputs (or plan it, for a dry run)",
     "dry-run": "workflow_dispatch with dry_run: plan one experiment into the job summary, submit nothing",
     "report": "post the best trial of every ended job of this repository, once",
-    "command": "issue_comment: answer `/hpt plan`; authorize `/hpt run` for the next job",
+    "command": "issue_comment: answer `/hpt plan`; authorize `/hpt run` or `/hpt promote` for the next job",
     "command-run": "issue_comment: submit an authorized `/hpt run <experiment>`",
+    "command-promote": "issue_comment: register the best trial of an authorized `/hpt promote <experiment>`",
     "merged-pr": "print the pull request a commit merged (empty when none)",
     "build-summary": "write the image and the build log link (`build`'s outputs) to the job summary",
     "link-files": "link the uploaded result files ($ARTIFACT_URL) from the comments of $RESULTS",
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         "dry-run": events.DispatchEvent,
         "command": events.IssueCommentEvent,
         "command-run": events.IssueCommentEvent,
+        "command-promote": events.IssueCommentEvent,
     }[args.step]
     if not isinstance(event, expected):
         raise UserError(f"`github {args.step}` handles {expected.__name__} events, not {name}")
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 
     if args.step == "command":
         return comment_commands.run_command(event, step, wiring.github())
+    if args.step == "command-promote":
+        return comment_commands.run_promotion(event, step, wiring.github(), backend)
     return comment_commands.run_submit(event, step, wiring.github(), backend)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,21 +77,15 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 
 
 def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
-    from scripts.registry.client import model_service_client
-    from scripts.registry.promotion import choose_trial, plan_promotion, promote
+    from scripts.registry.trial_promotion import promote_trial
     from scripts.vertex.service import JobService
 
     name = _job_name(args, backend, env)
     job = JobService(backend).get(str(name))
-    trial = choose_trial(job, args.trial)
-    promotion = plan_promotion(
-        job,
-        trial,
-        serving_image=args.serving_image,
-        alias=args.alias,
-        local_outputs=_local_outputs(backend, job.trial_job_spec.base_output_directory.output_uri_prefix),
+    # The one road, shared with `/hpt promote` (scripts/github/promote_flow.py).
+    promotion, result = promote_trial(
+        backend, job, trial_id=args.trial, serving_image=args.serving_image, alias=args.alias
     )
-    result = promote(model_service_client(backend, name.location), promotion, emulator=backend.emulator)
     _print(args, promotion, result)
     return 0
 
@@ -117,40 +110,18 @@ def _job_name(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]
     return resolve_job_name(args.job, args.project, args.region, env)
 
 
-def _local_outputs(backend: Backend, prefix: str) -> Path | None:
-    """Where an emulator keeps the job's base output directory, when it says (None on Vertex AI)."""
-    from scripts.emulator.contract import OutsideStateDir
-
-    if not backend.is_emulator or not prefix:
-        return None
-    try:
-        where = backend.trial_outputs(prefix)
-    except OutsideStateDir:
-        return None
-    return Path(where) if where else None
-
-
 def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
     from google.cloud.aiplatform_v1 import Model
     from google.protobuf import json_format
 
+    from scripts.registry.trial_promotion import headline
+
     version = result.model
-    if result.created:
-        headline = (
-            f"registered {result.version_name}: trial {promotion.trial_id} of {promotion.job}, "
-            f"{promotion.metric} {promotion.value:.6g}"
-        )
-    else:
-        headline = (
-            f"already promoted: {result.version_name} holds trial {promotion.trial_id} of {promotion.job}"
-        )
-        if result.aliases_added:
-            headline += f"; alias {', '.join(result.aliases_added)} moved to it"
     if args.format == "json":
-        print(headline, file=sys.stderr)
+        print(headline(promotion, result), file=sys.stderr)
         print(json_format.MessageToJson(Model.pb(version), indent=2))
         return
-    print(headline)
+    print(headline(promotion, result))
     rows = {
         "artifacts": version.artifact_uri,
         "serving": version.container_spec.image_uri,

@@ -1,4 +1,4 @@
-"""`/hpt plan` and `/hpt run <experiment> <commit>` in pull request comments.
+"""`/hpt plan`, `/hpt run <experiment> <commit>` and `/hpt promote <experiment>` in pull request comments.
 
 The workflow runs on `issue_comment`, that is with the default branch's code and the base
 repository's permissions, whoever wrote the comment. So: a command is obeyed only when GitHub says
@@ -33,6 +33,7 @@ from scripts.github.comment_sections import (
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
+from scripts.github.promote_flow import run_promote
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow, submit_all
@@ -170,7 +171,7 @@ def head_to_run(command: HptCommand, pull: PullRequest) -> str:
 
 def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> int:
     """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials,
-    with the head commit it must submit (`head`)."""
+    with the head commit it must submit (`head`), or `/hpt promote` to the job that promotes."""
 
     def reply(updates: dict[str, str]) -> None:
         publish(updates, event.number, step=step, client=lambda: client)
@@ -189,6 +190,17 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
                 pull.head, head, base, base_sha, trusted=Path(experiments_file()), env=step.env
             )
         reply({"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."})
+        return 0
+    if command.verb == "promote":
+        # Which job, and whether it succeeded, only the job with credentials can ask Vertex AI.
+        step.set_output("verb", "promote")
+        step.set_output("experiment", command.experiment)
+        reply(
+            {
+                "command": f"`{command.text}` by @{event.author}: promoting the best trial of this pull "
+                "request's newest succeeded job of it…"
+            }
+        )
         return 0
     try:
         head = head_to_run(command, pull)
@@ -257,6 +269,15 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     )
     follow(jobs, backend, lambda: client, step)
     return 0 if all_ok else 1
+
+
+def run_promotion(event: IssueCommentEvent, step: Step, client: GitHubClient, backend: Backend) -> int:
+    """Second job of `/hpt promote` (with cloud credentials): the author is checked again, as for
+    `/hpt run`, then the pull request's newest succeeded job of the experiment is promoted."""
+    command = authorize(event, step, client)
+    if command is None or command.verb != "promote":
+        raise UserError("this step only runs an authorized `/hpt promote <experiment>` comment")
+    return run_promote(event, command, step, client, backend)
 
 
 def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[Submitted], ok: bool) -> str:

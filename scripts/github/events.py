@@ -141,12 +141,15 @@ _COMMAND_LINE = re.compile(r"^/hpt(?:\s+(?P<rest>.*))?$")
 _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # A commit as people copy it: 7 to 40 lowercase hex digits (GitHub shows 7).
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
-USAGE = "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy)"
+USAGE = (
+    "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy), "
+    "or `/hpt promote <experiment>` once its job has succeeded"
+)
 
 
 @dataclass(frozen=True)
 class HptCommand:
-    verb: str  # "plan" | "run"
+    verb: str  # "plan" | "run" | "promote"
     experiment: str = ""
     commit: str = ""  # `/hpt run NAME SHA`: the head commit the author reviewed, 7 to 40 hex digits
     force: bool = False  # `/hpt run NAME SHA --force`: a new job even when one with the same identity exists
@@ -156,6 +159,8 @@ class HptCommand:
         """The command as its author wrote it (normalized), for replies."""
         if self.verb == "plan":
             return "/hpt plan"
+        if self.verb == "promote":
+            return f"/hpt promote {self.experiment}"
         return f"/hpt run {self.experiment} {self.commit}{' --force' if self.force else ''}"
 
 
@@ -168,8 +173,10 @@ def parse_command(body: str) -> HptCommand | None:
     """The `/hpt ...` command on the first line of a comment; None when there is none.
 
     `/hpt run` must name the commit it runs: what a writer reviewed is a commit, and a command
-    that carries it can never run another one. Raises UserError for a malformed command, with the
-    usage, so the author learns the syntax.
+    that carries it can never run another one. `/hpt promote NAME` names only the experiment: it
+    registers the best trial of the pull request's newest succeeded job of it, which ran a commit
+    someone with write access chose. Raises UserError for a malformed command, with the usage, so
+    the author learns the syntax.
     """
     first = body.strip().splitlines()[0].strip() if body.strip() else ""
     match = _COMMAND_LINE.match(first)
@@ -178,6 +185,10 @@ def parse_command(body: str) -> HptCommand | None:
     words = (match["rest"] or "").split()
     if words == ["plan"]:
         return HptCommand("plan")
+    if words[:1] == ["promote"]:
+        if len(words) == 2 and _EXPERIMENT_NAME.fullmatch(words[1]):
+            return HptCommand("promote", words[1])
+        raise UserError(f"malformed command; {USAGE}")
     if not words or words[0] != "run":
         raise UserError(f"unknown command; {USAGE}")
     force = words[3:] == ["--force"]

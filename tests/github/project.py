@@ -20,6 +20,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STANDIN = REPO_ROOT / "tests" / "fakes" / "trainer_standin.py"
+# The stand-in that also saves a model where the real trainer does, for `/hpt promote`.
+MODEL_SAVING_STANDIN = REPO_ROOT / "tests" / "fakes" / "model_saving_standin.py"
 PROJECT, REGION = "e2e-project", "us-central1"
 
 BASE_EXPERIMENTS = """\
@@ -143,11 +145,11 @@ def link_environment(root: Path) -> None:
 
 
 @contextmanager
-def emulator(root: Path, state_dir: Path) -> Iterator[str]:
-    """`python -m scripts emulator` from the clone, running the stand-in trainer; yields host:port."""
+def emulator(root: Path, state_dir: Path, standin: Path = STANDIN) -> Iterator[str]:
+    """`python -m scripts emulator` from the clone, running a stand-in trainer; yields host:port."""
     command = [
         sys.executable, "-m", "scripts", "emulator", "--port", "0", "--state-dir", str(state_dir),
-        "--entrypoint", f"{sys.executable} {STANDIN}", "--seed", "7",
+        "--entrypoint", f"{sys.executable} {standin}", "--seed", "7",
     ]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True

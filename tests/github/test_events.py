@@ -82,6 +82,7 @@ def test_load_event_outside_actions(tmp_path):
         ("/hpt plan", HptCommand("plan")),
         ("  /hpt   run   horses-humans  1a2b3c4 \nplease", HptCommand("run", "horses-humans", "1a2b3c4")),
         (f"/hpt run wide {'f' * 40} --force", HptCommand("run", "wide", "f" * 40, force=True)),
+        (" /hpt  promote   wide \nthe best one", HptCommand("promote", "wide")),
         ("LGTM\n/hpt plan", None),  # only the first line counts
         ("/hpthing", None),
         ("", None),
@@ -103,6 +104,9 @@ def test_parse_command(body, command):
         "/hpt run wide 1A2B3C4",  # GitHub shows commits in lowercase
         "/hpt run wide 1a2b3c4 --forced",
         "/hpt run wide 1a2b3c4 extra",
+        "/hpt promote",
+        "/hpt promote $(id)",
+        "/hpt promote wide 1a2b3c4",
     ],
 )
 def test_malformed_commands_explain_the_syntax(body):
@@ -114,3 +118,9 @@ def test_a_run_without_its_commit_says_it_needs_one():
     """The commit is what a writer reviewed; a command without it could run whatever is pushed next."""
     with pytest.raises(UserError, match="`/hpt run` needs the commit to run after the experiment's name"):
         parse_command("/hpt run horses-humans")
+
+
+def test_a_promote_command_reads_back_as_written_and_the_usage_names_it():
+    assert parse_command("/hpt promote horses-humans").text == "/hpt promote horses-humans"
+    with pytest.raises(UserError, match=r"`/hpt promote <experiment>`"):
+        parse_command("/hpt deploy wide")

@@ -20,6 +20,7 @@ from scripts.results.plots import picture_names
 from tests.github import payloads
 from tests.github.project import (
     BASE_EXPERIMENTS,
+    MODEL_SAVING_STANDIN,
     PR_EXPERIMENTS,
     PROJECT,
     REGION,
@@ -532,3 +533,97 @@ def test_the_submitting_job_follows_a_short_job_and_posts_its_result_and_files(
         reported = step("report", "schedule", {}, VERTEX_AI_EMULATOR_HOST=address)
         assert reported.returncode == 0 and "1 already posted" in reported.stdout
     assert list(sections(github.ours(5)[0]["body"])) == ["submitted", f"result:{job}", f"files:{job}"]
+
+
+def _model_versions(address: str, model: str):
+    """The model's versions in the emulator's Model Registry, read with the real GAPIC client."""
+    import grpc
+    from google.api_core.exceptions import NotFound
+    from google.cloud.aiplatform_v1 import ModelServiceClient
+    from google.cloud.aiplatform_v1.services.model_service.transports import ModelServiceGrpcTransport
+
+    client = ModelServiceClient(transport=ModelServiceGrpcTransport(channel=grpc.insecure_channel(address)))
+    try:
+        return list(client.list_model_versions(name=model))
+    except NotFound:
+        return []
+
+
+def test_hpt_promote_registers_the_best_trial_of_the_pull_requests_succeeded_job_once(
+    github, history, step, github_env
+):
+    """`/hpt promote wide` by a writer: nothing before the pull request has a job (a reply says so);
+    after `/hpt run` succeeded, the best trial's model becomes version 1 of `wide` with the job's
+    labels, and the same command again registers nothing and names that version. The second job
+    asks GitHub for the author's permission again, and another pull request's command finds no job."""
+    model = f"projects/{PROJECT}/locations/{REGION}/models/wide"
+    github.add_pull(5, history.head, history.base)
+    github.add_pull(6, history.head, history.base)
+    github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
+    promote = payloads.issue_comment(5, "/hpt promote wide", "MEMBER")
+    run = payloads.issue_comment(5, f"/hpt run wide {history.head[:7]}", "MEMBER")
+
+    def reply(number: int = 5) -> str:
+        return sections(github.ours(number)[0]["body"])["command"]
+
+    with emulator(history.root, tmp_path_of(github_env), MODEL_SAVING_STANDIN) as address:
+        env = {"VERTEX_AI_EMULATOR_HOST": address, "GITHUB_SHA": history.base, "HPT_MAX_COST": "100"}
+
+        asked = step("command", "issue_comment", promote)
+        assert asked.returncode == 0, asked.stderr
+        assert outputs(github_env)["verb"] == "promote"  # the job with credentials takes it from here
+        assert reply().startswith("`/hpt promote wide` by @bob: promoting the best trial")
+        early = step("command-promote", "issue_comment", promote, **env)
+        assert early.returncode == 0, early.stderr
+        assert reply() == (
+            "`/hpt promote wide` by @bob: not promoted: no job of `wide` was submitted for this pull request"
+        )
+        assert _model_versions(address, model) == []
+
+        assert step("command", "issue_comment", run).returncode == 0
+        ran = step("command-run", "issue_comment", run, HPT_PINNED_HEAD=history.head, **env)
+        assert ran.returncode == 0, ran.stderr
+        (job,) = _jobs(address)
+        assert wait_until_ended(address, job.name) == "JOB_STATE_SUCCEEDED"
+        ended = _job(address, job.name)
+        best = max(ended.trials, key=lambda trial: trial.final_measurement.metrics[0].value)
+        job_id = job.name.rsplit("/", 1)[-1]
+
+        first = step("command-promote", "issue_comment", promote, **env)
+        assert first.returncode == 0, first.stderr
+        assert reply().startswith(
+            f"`/hpt promote wide` by @bob: registered `{model}@1`: trial `{best.id}` of job `{job_id}` "
+            f"at `{history.head[:12]}`, accuracy "
+        )
+        (version,) = _model_versions(address, model)
+        assert version.labels["hpt-pr"] == "5" and version.labels["hpt-commit"] == history.head
+        assert (version.labels["hpt-job"], version.labels["hpt-trial"]) == (job_id, best.id)
+        assert version.labels["hpt-spec-hash"] == ended.labels["hpt-spec-hash"]
+        assert version.artifact_uri.endswith(f"/{best.id}/model")
+
+        again = step("command-promote", "issue_comment", promote, **env)
+        assert again.returncode == 0, again.stderr
+        assert reply() == (
+            f"`/hpt promote wide` by @bob: already promoted: `{model}@1` holds trial `{best.id}` of job "
+            f"`{job_id}` at `{history.head[:12]}`; nothing new was registered."
+        )
+        assert len(_model_versions(address, model)) == 1
+
+        # Pull request 6 has no job of its own: the one of #5 is not its to promote.
+        other = payloads.issue_comment(6, "/hpt promote wide", "OWNER", author="alice")
+        assert step("command", "issue_comment", other).returncode == 0
+        assert step("command-promote", "issue_comment", other, **env).returncode == 0
+        assert reply(6).endswith("not promoted: no job of `wide` was submitted for this pull request")
+        assert len(_model_versions(address, model)) == 1
+
+        # A read-only member is refused by the first job and, were it started anyway, by the second.
+        reader = payloads.issue_comment(5, "/hpt promote wide", "MEMBER", author="carol")
+        refused = step("command", "issue_comment", reader)
+        assert refused.returncode == 0 and outputs(github_env)["verb"] == ""
+        assert (
+            "GitHub reports `read` for you. Nothing was run"
+            in sections(github.ours(5)[0]["body"])["refused:carol"]
+        )
+        forced = step("command-promote", "issue_comment", reader, **env)
+        assert forced.returncode != 0 and "only runs an authorized `/hpt promote" in forced.stderr
+        assert len(_model_versions(address, model)) == 1

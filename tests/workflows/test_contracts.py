@@ -24,11 +24,14 @@ COMMENTING = {
     "github report",
     "github command",
     "github command-run",
+    "github command-promote",
     "github link-files",
 }
 AUTH_ACTION = "google-github-actions/auth@"
 # Steps that can create a Vertex AI job: their jobs run in the spending environment.
 SPENDING = {"github submit", "github dispatch", "github command-run"}
+# Steps that register a model version (`/hpt promote`): as the deployer, in the same environment.
+PROMOTING = {"github command-promote"}
 
 
 def _ids(documents):
@@ -280,6 +283,10 @@ def test_comment_commands_never_check_out_the_pull_request():
     assert "id-token" not in first["permissions"]
     assert second["needs"] == "command"
     assert second["if"] == "needs.command.outputs.verb == 'run'"
+    # `/hpt promote`: its own second job, which builds and submits nothing.
+    promote = commands.jobs["promote"]
+    assert promote["needs"] == "command" and promote["if"] == "needs.command.outputs.verb == 'promote'"
+    assert [_our_command(s["run"]) for s in promote["steps"] if "run" in s] == ["github command-promote"]
     assert "github.event.issue.pull_request" in first["if"]
 
 
@@ -311,12 +318,13 @@ def test_every_step_that_plans_or_submits_gets_the_same_settings():
 
 
 def test_every_job_that_can_create_a_vertex_job_runs_in_the_spending_environment():
-    """docs/setup.md: required reviewers on `vertex` gate every job that can spend."""
+    """docs/setup.md: required reviewers on `vertex` gate every job that can spend, and `/hpt
+    promote`, which acts as the same account (the gates of `/hpt run`)."""
     for document in WORKFLOWS:
         for job_name, job in document.jobs.items():
             commands = {_our_command(step["run"]) for step in job.get("steps", []) if "run" in step}
             gated = job.get("environment") == "${{ vars.HPT_ENVIRONMENT || 'vertex' }}"
-            assert gated == bool(commands & SPENDING), (document.name, job_name)
+            assert gated == bool(commands & (SPENDING | PROMOTING)), (document.name, job_name)
 
 
 def _concurrency_blocks():
@@ -376,7 +384,7 @@ def test_every_job_with_google_credentials_is_one_the_accounts_bindings_admit():
         seen.setdefault(account, []).append(where)
         if account == DEPLOYER:
             assert job.get("environment") == SPENDING_ENVIRONMENT, where
-            assert commands & SPENDING, where
+            assert commands & (SPENDING | PROMOTING), where
         elif account == BUILDER:
             assert where == ("build-image.yml", "build"), where
             assert job.get("environment") == BUILD_ENVIRONMENT, where

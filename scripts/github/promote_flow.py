@@ -1,0 +1,131 @@
+"""`/hpt promote NAME`: register the best trial of the pull request's newest succeeded job of NAME.
+
+The second job of hpt-commands.yml runs it, with the deployer's credentials in the spending
+environment, after `comment_commands.authorize` has checked the author again: the gates of
+`/hpt run`. The job is found as the reporter finds jobs, by the labels `submit` put on it: this
+repository (`hpt-repo`), this pull request (`hpt-pr`) and the experiment (`hpt-experiment`), in
+the projects and regions the reporter looks in. The promotion is `promote`'s own
+(`scripts.registry.trial_promotion`): the same trial, the same checks, and the same look-up that
+makes a second promotion of a trial register nothing. The reply goes to our comment's `command`
+section: the version registered, the version that already holds the trial, or why nothing was.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scripts import escaping
+from scripts.errors import UserError
+from scripts.github.report_flow import locations
+from scripts.github.sticky_comment import publish
+from scripts.jobs import labels, states
+from scripts.jobs.names import job_id
+from scripts.registry.trial_promotion import promote_trial
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.github.api import GitHubClient
+    from scripts.github.events import HptCommand, IssueCommentEvent
+    from scripts.github.runner import Step
+    from scripts.registry.promotion import Promotion, Result
+    from scripts.vertex.backend import Backend
+
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+
+
+def jobs_filter(repository: str, pull_request: int, experiment: str) -> str:
+    """The `ListHyperparameterTuningJobs` filter for one experiment's jobs of one pull request."""
+    return " AND ".join(
+        [
+            labels.repository_filter(repository),
+            f'labels.{labels.PULL_REQUEST}="{labels.label_value(str(pull_request))}"',
+            f'labels.{labels.EXPERIMENT}="{labels.label_value(experiment)}"',
+        ]
+    )
+
+
+def pull_request_jobs(
+    backend: Backend,
+    where: Iterable[tuple[str, str]],
+    repository: str,
+    pull_request: int,
+    experiment: str,
+) -> list[HyperparameterTuningJob]:
+    """The experiment's jobs for the pull request, in every (project, region) of `where`, newest first."""
+    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+    from scripts.vertex.service import JobService
+
+    service = JobService(backend)
+    found: list[HyperparameterTuningJob] = []
+    for project, region in where:
+        request = ListHyperparameterTuningJobsRequest(
+            parent=f"projects/{project}/locations/{region}",
+            filter=jobs_filter(repository, pull_request, experiment),
+        )
+        found.extend(service.client(region).list_hyperparameter_tuning_jobs(request=request))
+    return sorted(found, key=_created, reverse=True)
+
+
+def _created(job: HyperparameterTuningJob) -> float:
+    return job.create_time.timestamp() if job.create_time else 0.0
+
+
+def no_succeeded_job(experiment: str, jobs: list[HyperparameterTuningJob]) -> str:
+    """Why there is nothing to promote: no job at all, or none that succeeded (the newest's state)."""
+    name = escaping.code(experiment)
+    if not jobs:
+        return f"not promoted: no job of {name} was submitted for this pull request"
+    newest = jobs[0]
+    state = states.short(newest.state.name).lower()
+    return (
+        f"not promoted: no job of {name} for this pull request has succeeded "
+        f"(the newest, {escaping.code(job_id(newest.name))}, is {state})"
+    )
+
+
+def promoted(promotion: Promotion, result: Result) -> str:
+    """The version registered, or the one that already held the trial."""
+    version = escaping.code(result.version_name)
+    trial = f"trial {escaping.code(promotion.trial_id)} of job {escaping.code(job_id(promotion.job))}"
+    commit = promotion.model.labels.get(labels.COMMIT, "")
+    at = f" at {escaping.code(commit[:12])}" if commit else ""
+    if result.created:
+        return f"registered {version}: {trial}{at}, {escaping.text(promotion.metric)} {promotion.value:.6g}."
+    return f"already promoted: {version} holds {trial}{at}; nothing new was registered."
+
+
+def run_promote(
+    event: IssueCommentEvent, command: HptCommand, step: Step, client: GitHubClient, backend: Backend
+) -> int:
+    """Promote the best trial of the pull request's newest succeeded job of `command.experiment`
+    and say so; 1 when a job succeeded but its trial cannot be promoted (the reply says why)."""
+    from scripts.vertex.service import JobService
+
+    def reply(text: str) -> None:
+        publish(
+            {"command": f"`{command.text}` by @{event.author}: {text}"},
+            event.number,
+            step=step,
+            client=lambda: client,
+        )
+
+    env = step.env
+    where = locations(env.get("GOOGLE_CLOUD_PROJECT"), env.get("GOOGLE_CLOUD_REGION"), env)
+    jobs = pull_request_jobs(backend, where, client.repository, event.number, command.experiment)
+    listed = next((job for job in jobs if job.state.name == SUCCEEDED), None)
+    if listed is None:
+        reply(no_succeeded_job(command.experiment, jobs))
+        return 0
+    try:
+        # Vertex AI's List leaves the trials out; the emulator's carries them.
+        job = listed if listed.trials else JobService(backend).get(listed.name)
+        promotion, result = promote_trial(backend, job)
+    except UserError as error:
+        reply(f"not promoted: {escaping.text(str(error))}")
+        return 1
+    reply(promoted(promotion, result))
+    return 0
