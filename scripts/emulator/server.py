@@ -44,7 +44,7 @@ from scripts.emulator.limits import local_limit_problem
 from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
-from scripts.experiments import rules
+from scripts.experiments import job_rules
 from scripts.jobs import fidelity
 from scripts.jobs.names import is_parent, parse_job_name
 
@@ -203,7 +203,7 @@ def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) 
     printed = json_format.MessageToDict(
         HyperparameterTuningJob.pb(job), preserving_proto_field_name=True, use_integers_for_enums=False
     )
-    for field, message in rules.job_problems(printed):
+    for field, message in job_rules.job_problems(printed):
         raise invalid(f"hyperparameter_tuning_job.{field}: {message}")
     for field, why in fidelity.refused(job):
         raise invalid(f"hyperparameter_tuning_job.{field}: not emulated here: {why}")

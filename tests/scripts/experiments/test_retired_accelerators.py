@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scripts import cli
-from scripts.experiments import rules
+from scripts.experiments import job_rules, rules
 
 from .helpers import EXPERIMENT, HEADER
 
@@ -62,7 +62,7 @@ def test_the_emulator_refuses_a_k80_job_naming_the_machine_spec():
             ]
         },
     }
-    problems = list(rules.job_problems(job))
+    problems = list(job_rules.job_problems(job))
     assert problems == [
         ("trial_job_spec.worker_pool_specs[0].machine_spec", rules.RETIRED_ACCELERATORS["NVIDIA_TESLA_K80"])
     ]
