@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
     from scripts.results.baseline import find_baseline, no_baseline_reason
     from scripts.results.compare import comparison
+    from scripts.results.compare_text import markdown, table
     from scripts.vertex.service import JobService
 
     service = JobService(backend)
@@ -103,89 +104,3 @@ def _job_name(args: argparse.Namespace, text: str, backend: Backend, env: Mappin
             "`python -m scripts list` shows its jobs"
         )
     return resolve_job_name(text, args.project, args.region, env)
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.6g}"
-
-
-def _rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(what, JOB's, BASELINE's) for each line of the side-by-side table."""
-    job, baseline = data["job"], data["baseline"] or {}
-
-    def both(render) -> tuple[str, str]:
-        return render(job), render(baseline) if baseline else "-"
-
-    def parameters(side: dict) -> str:
-        return ", ".join(f"{key}={_number(value)}" for key, value in side["best_parameters"].items()) or "-"
-
-    def cost(side: dict) -> str:
-        amount = "-" if side["cost"] is None else f"{side['cost']:.2f} {side['currency']}"
-        return amount if side["cost_billed"] else f"{amount} (estimate; not billed)"
-
-    rows = [
-        ("job", *both(lambda side: side["job"])),
-        ("commit", *both(lambda side: (side["commit"] or "-")[:12])),
-        ("state", *both(lambda side: side["state"])),
-        (f"best {data['metric']}", *both(lambda side: _number(side["best_value"]))),
-        ("best trial", *both(lambda side: _number(side["best_trial"]))),
-        ("best parameters", *both(parameters)),
-        ("completed trials", *both(lambda side: f"{side['completed_trials']} of {side['trials']}")),
-        ("accelerator hours", *both(lambda side: _number(side["accelerator_hours"]))),
-        ("cost", *both(cost)),
-    ]
-    return rows
-
-
-def _evidence(data: dict[str, Any]) -> str:
-    """The numbers behind the verdict, in one line."""
-    evidence = data["evidence"]
-    if evidence.get("test") == "mann-whitney-u":
-        text = f"p = {evidence['p_value']:.4g} (threshold {evidence['threshold']:g}), U = {evidence['u']:g}"
-        return text + (f"; {evidence['note']}" if "note" in evidence else "")
-    if evidence.get("test") == "bootstrap-best":
-        return (
-            f"better in {evidence['share_better']:.1%}, worse in {evidence['share_worse']:.1%} of "
-            f"{evidence['samples']} resamples (threshold {evidence['threshold']:.1%})"
-        )
-    return ""
-
-
-def table(data: dict[str, Any]) -> str:
-    """Aligned text: the verdict and delta, the method, its numbers, the two sides."""
-    lines = [f"verdict: {data['verdict']}  (delta {_signed(data['delta'])}, {data['metric']} {data['goal']})"]
-    lines.append(f"method: {data['method']}")
-    evidence = _evidence(data)
-    if evidence:
-        lines.append(f"evidence: {evidence}")
-    rows = [("", "JOB", "BASELINE"), *_rows(data)]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines.append("")
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join(lines)
-
-
-def markdown(data: dict[str, Any]) -> str:
-    """A pull-request comment section: the verdict in bold, the method and numbers, the two sides."""
-    from scripts import escaping
-
-    lines = [
-        f"**Verdict: {data['verdict']}** — best {escaping.code(data['metric'])} "
-        f"{_signed(data['delta'])} against the baseline ({data['goal']})",
-        "",
-        escaping.text(data["method"]) + (f" {escaping.text(_evidence(data))}." if _evidence(data) else ""),
-        "",
-        "| | this job | baseline |",
-        "|---|---|---|",
-    ]
-    for what, job, baseline in _rows(data):
-        lines.append(f"| {escaping.text(what)} | {escaping.text(job)} | {escaping.text(baseline)} |")
-    return "\n".join(lines)

@@ -77,7 +77,8 @@ def test_compare_finds_its_baseline_by_experiment_and_commit_and_gives_a_verdict
     assert data["delta"] == pytest.approx(data["job"]["best_value"] - data["baseline"]["best_value"])
     assert set(data["job"]["best_parameters"]) == {"base"}
     assert data["evidence"]["p_value"] < data["evidence"]["threshold"]
-    assert data["method"].startswith("Mann-Whitney U test")
+    assert data["method"].startswith("Precedence test")
+    assert data["evidence"]["job_trials_above_baseline_best"] == 4
     assert data["job"]["accelerator_hours"] is not None and data["job"]["completed_trials"] == 4
 
     # A named BASELINE is used as it is, even at the same commit; bare ids work locally.
@@ -93,7 +94,12 @@ def test_table_and_markdown_show_the_verdict_the_method_and_both_sides(local):
     low, high = run(COMMIT_A, LOW), run(COMMIT_B, HIGH)
     table = _cli(env, "compare", high, low, "--backend", "local").stdout
     assert table.startswith("verdict: better")
-    assert "method: Mann-Whitney U test" in table and "best accuracy" in table and COMMIT_A[:12] in table
+    assert (
+        "method: Precedence test" in table
+        and "4 of this job's trials beat the baseline's best" in table
+        and "best accuracy" in table
+        and COMMIT_A[:12] in table
+    )
     markdown = _cli(env, "compare", high, low, "--backend", "local", "--format", "markdown").stdout
     assert markdown.startswith("**Verdict: better**")
     assert "| | this job | baseline |" in markdown and "not billed" in markdown

@@ -9,7 +9,7 @@ from google.cloud.aiplatform_v1 import Trial
 
 from scripts.jobs import labels
 from scripts.results import compare
-from scripts.results.compare import comparison, judge, mann_whitney_u
+from scripts.results.compare import comparison, judge, mann_whitney_u, precedence_test
 from tests.fakes.job_service import make_trial
 from tests.scripts.results.study_jobs import study_job
 
@@ -48,6 +48,37 @@ def test_u_test_normal_approximation_agrees_with_the_exact_test(monkeypatch):
 
 def test_u_test_with_an_empty_side_finds_nothing():
     assert mann_whitney_u([], [0.9, 0.8]).p_two_sided == 1.0
+
+
+# --- the precedence test -----------------------------------------------------------------------
+
+
+def test_precedence_of_a_whole_side_has_the_exact_p_of_one_split_in_all():
+    test = precedence_test([7.0, 8, 9, 10, 11, 12], [1.0, 2, 3, 4, 5, 6])
+    assert (test.ahead_first, test.ahead_second) == (6, 0)
+    assert test.p_greater == pytest.approx(1 / 924) and test.p_less == 1.0
+    assert test.p_two_sided == pytest.approx(2 / 924) and test.exact
+
+
+def test_precedence_of_three_trials_is_as_likely_as_the_top_three_of_twelve_falling_on_one_side():
+    test = precedence_test([1.0, 2, 3, 10, 11, 12], [4.0, 5, 6, 7, 8, 9])
+    assert test.ahead_first == 3
+    assert test.p_greater == pytest.approx(math.comb(6, 3) / math.comb(12, 3))  # 0.0909
+
+
+def test_precedence_ties_at_the_top_beat_nothing():
+    test = precedence_test([1.0, 1.0, 0.9], [1.0, 0.5, 0.4])
+    assert (test.ahead_first, test.ahead_second) == (0, 0) and test.p_two_sided == 1.0
+
+
+def test_precedence_sampled_splits_agree_with_the_exact_count(monkeypatch):
+    first, second = [0.9, 0.91, 0.95, 0.97, 0.5, 0.93, 0.2], [0.85, 0.86, 0.5, 0.87, 0.9, 0.84, 0.6]
+    exact = precedence_test(first, second)
+    monkeypatch.setattr(compare, "EXACT_SPLITS_MAX", 10)
+    sampled = precedence_test(first, second)
+    assert not sampled.exact and sampled.ahead_first == exact.ahead_first == 4
+    assert sampled.p_greater == pytest.approx(exact.p_greater, abs=0.01)
+    assert precedence_test(first, second) == sampled  # seeded: the same jobs, the same verdict
 
 
 # --- the verdict ------------------------------------------------------------------------------
@@ -131,7 +162,7 @@ def test_comparison_of_two_jobs_has_the_contract_fields():
     assert data["verdict"] == "worse"
     assert data["delta"] == pytest.approx(max(CLEARLY_LOWER) - max(CLEARLY_HIGHER))
     assert data["goal"] == "maximize" and data["metric"] == "accuracy"
-    assert "Mann-Whitney" in data["method"]
+    assert data["method"].startswith("Precedence test")
     assert data["evidence"]["p_value"] < 0.05
     mine, theirs = data["job"], data["baseline"]
     assert mine["job"].endswith("/2") and theirs["job"].endswith("/1")
