@@ -8,8 +8,9 @@ import pytest
 from google.cloud.aiplatform_v1 import Trial
 
 from scripts.jobs import labels
-from scripts.results import compare
-from scripts.results.compare import comparison, judge, mann_whitney_u, precedence_test
+from scripts.results import compare, significance
+from scripts.results.compare import comparison, judge
+from scripts.results.significance import mann_whitney_u, precedence_test
 from tests.fakes.job_service import make_trial
 from tests.scripts.results.study_jobs import study_job
 
@@ -39,7 +40,7 @@ def test_u_test_normal_approximation_agrees_with_the_exact_test(monkeypatch):
     first = [0.91, 0.88, 0.95, 0.97, 0.5, 0.93, 0.9, 0.89]
     second = [0.85, 0.86, 0.5, 0.87, 0.9, 0.84, 0.5, 0.8]
     exact = mann_whitney_u(first, second)
-    monkeypatch.setattr(compare, "EXACT_SPLITS_MAX", 10)
+    monkeypatch.setattr(significance, "EXACT_SPLITS_MAX", 10)
     approximate = mann_whitney_u(first, second)
     assert exact.exact and not approximate.exact
     assert approximate.u == exact.u
@@ -74,7 +75,7 @@ def test_precedence_ties_at_the_top_beat_nothing():
 def test_precedence_sampled_splits_agree_with_the_exact_count(monkeypatch):
     first, second = [0.9, 0.91, 0.95, 0.97, 0.5, 0.93, 0.2], [0.85, 0.86, 0.5, 0.87, 0.9, 0.84, 0.6]
     exact = precedence_test(first, second)
-    monkeypatch.setattr(compare, "EXACT_SPLITS_MAX", 10)
+    monkeypatch.setattr(significance, "EXACT_SPLITS_MAX", 10)
     sampled = precedence_test(first, second)
     assert not sampled.exact and sampled.ahead_first == exact.ahead_first == 4
     assert sampled.p_greater == pytest.approx(exact.p_greater, abs=0.01)
