@@ -46,12 +46,13 @@ $(AUTOMATION_STAMP): $(AUTOMATION) $(AUTOMATION_NO_DEPS) requirements/constraint
 			-r $(AUTOMATION_NO_DEPS) -c requirements/constraints.txt; \
 		echo "$(call hash_of,$^)" > $@; fi
 
+# The whole suite, one worker per core (pytest-xdist): each test is independent of the others.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # Everything but the tests marked slow.
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto -m "not slow"
 
 lint: install
 	$(PY) -m ruff check .
