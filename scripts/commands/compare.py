@@ -15,10 +15,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from scripts.commands.job_args import job_name_on
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from scripts.jobs.names import JobName
     from scripts.vertex.backend import Backend
     from scripts.wiring import Wiring
 
@@ -71,9 +72,9 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     from scripts.vertex.service import JobService
 
     service = JobService(backend)
-    job = service.get(str(_job_name(args, args.job, backend, env)))
+    job = service.get(str(job_name_on(backend, args.job, args, env)))
     if args.baseline:
-        baseline = service.get(str(_job_name(args, args.baseline, backend, env)))
+        baseline = service.get(str(job_name_on(backend, args.baseline, args, env)))
     else:
         baseline = find_baseline(backend, job)
     data = comparison(job, baseline, backend=args.backend, no_baseline_reason=no_baseline_reason(job))
@@ -84,23 +85,3 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     else:
         print(table(data))
     return 0
-
-
-def _job_name(args: argparse.Namespace, text: str, backend: Backend, env: Mapping[str, str]) -> JobName:
-    """A job argument; locally a bare id may also be found among the state directory's jobs."""
-    from scripts.commands.job_args import resolve_job_name
-    from scripts.errors import UserError
-    from scripts.jobs.names import BARE_ID, parse_job_name
-
-    if args.backend == "local" and BARE_ID.match(text) and not (args.project or args.region):
-        from scripts.commands.list import list_jobs
-
-        for job in list_jobs(backend, "projects/-/locations/-"):
-            parsed = parse_job_name(job.name)
-            if parsed is not None and parsed.id == text:
-                return parsed
-        raise UserError(
-            f"no job {text} in the local backend ({backend.state_dir or backend.emulator}): "
-            "`python -m scripts list` shows its jobs"
-        )
-    return resolve_job_name(text, args.project, args.region, env)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from scripts.errors import UserError
 from scripts.jobs.names import BARE_ID, JobName, parse_job_name
+from scripts.vertex.backend import Backend
 from scripts.vertex.service import JobService
 from scripts.wiring import Wiring
 
@@ -47,3 +48,20 @@ def job_and_service(args: argparse.Namespace, wiring: Wiring) -> tuple[JobName, 
     """The job the arguments name, and the JobService of the backend that holds it."""
     name = resolve_job_name(args.job, args.project, args.region, wiring.env)
     return name, JobService(wiring.backend)
+
+
+def job_name_on(backend: Backend, text: str, args: argparse.Namespace, env: Mapping[str, str]) -> JobName:
+    """A job argument of a command with `--backend`: locally, a bare id may also be found among the
+    state directory's jobs (whatever project and region they were submitted for)."""
+    if args.backend == "local" and BARE_ID.match(text) and not (args.project or args.region):
+        from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
+
+        for job in list_jobs(backend, "projects/-/locations/-"):
+            parsed = parse_job_name(job.name)
+            if parsed is not None and parsed.id == text:
+                return parsed
+        raise UserError(
+            f"no job {text} in the local backend ({backend.state_dir or backend.emulator}): "
+            "`python -m scripts list` shows its jobs"
+        )
+    return resolve_job_name(text, args.project, args.region, env)

@@ -16,10 +16,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from scripts.commands.job_args import job_name_on
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from scripts.jobs.names import JobName
     from scripts.registry.promotion import Promotion, Result
     from scripts.vertex.backend import Backend
     from scripts.wiring import Wiring
@@ -80,7 +81,7 @@ def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     from scripts.registry.trial_promotion import promote_trial
     from scripts.vertex.service import JobService
 
-    name = _job_name(args, backend, env)
+    name = job_name_on(backend, args.job, args, env)
     job = JobService(backend).get(str(name))
     # The one road, shared with `/hpt promote` (scripts/github/promote_flow.py).
     promotion, result = promote_trial(
@@ -88,26 +89,6 @@ def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     )
     _print(args, promotion, result)
     return 0
-
-
-def _job_name(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> JobName:
-    """The JOB argument; locally a bare id may also be found among the state directory's jobs."""
-    from scripts.commands.job_args import resolve_job_name
-    from scripts.errors import UserError
-    from scripts.jobs.names import BARE_ID, parse_job_name
-
-    if args.backend == "local" and BARE_ID.match(args.job) and not (args.project or args.region):
-        from scripts.commands.list import list_jobs
-
-        for job in list_jobs(backend, "projects/-/locations/-"):
-            parsed = parse_job_name(job.name)
-            if parsed is not None and parsed.id == args.job:
-                return parsed
-        raise UserError(
-            f"no job {args.job} in the local backend ({backend.state_dir or backend.emulator}): "
-            "`python -m scripts list` shows its jobs"
-        )
-    return resolve_job_name(args.job, args.project, args.region, env)
 
 
 def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
