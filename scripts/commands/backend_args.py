@@ -58,3 +58,14 @@ def local_backend(
                 raise
         # The same backend (its registry, this machine's state), served by that emulator.
         yield dataclasses.replace(configured, emulator=address, emulator_state_dir=directory)
+
+
+@contextlib.contextmanager
+def reading_backend(choice: str, configured: Backend) -> Iterator[Backend]:
+    """The backend `--backend` names, for a command that runs no tuning job (compare, promote):
+    Vertex AI as configured, or the local backend (`local_backend(..., resume=False)`) for the block."""
+    if choice == "vertex":
+        yield configured
+        return
+    with local_backend(configured, resume=False) as backend:
+        yield backend

@@ -57,11 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.commands.backend_args import local_backend
+    from scripts.commands.backend_args import reading_backend
 
-    if args.backend == "vertex":
-        return _compare(args, wiring.backend, wiring.env)
-    with local_backend(wiring.backend, resume=False) as backend:
+    with reading_backend(args.backend, wiring.backend) as backend:
         return _compare(args, backend, wiring.env)
 
 
