@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scripts.errors import UserError
-
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import ModelServiceClient
 
@@ -28,16 +26,6 @@ def model_service_client(backend: Backend, location: str) -> ModelServiceClient:
         channel = grpc.insecure_channel(backend.emulator)
         return ModelServiceClient(transport=ModelServiceGrpcTransport(channel=channel))
 
-    import google.auth.exceptions
-    from google.api_core.client_options import ClientOptions
+    from scripts.vertex.client import regional_client
 
-    from scripts.vertex.client import api_endpoint
-
-    try:
-        return ModelServiceClient(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
-    except google.auth.exceptions.DefaultCredentialsError as error:
-        raise UserError(
-            "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
-            "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
-            f" ({' '.join(str(error).split())[:200]})"
-        ) from None
+    return regional_client(ModelServiceClient, location)

@@ -8,12 +8,14 @@ Credentials (what google-github-actions/auth sets up in a workflow).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from scripts.errors import UserError
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import JobServiceClient
+
+Client = TypeVar("Client")
 
 
 def api_endpoint(location: str) -> str:
@@ -36,13 +38,20 @@ def emulator_client(address: str) -> JobServiceClient:
 
 
 def vertex_client(location: str) -> JobServiceClient:
-    """A client for `location`'s regional endpoint, with Application Default Credentials."""
-    import google.auth.exceptions
-    from google.api_core.client_options import ClientOptions
+    """A JobService client for `location`'s regional endpoint, with Application Default Credentials."""
     from google.cloud.aiplatform_v1 import JobServiceClient
 
+    return regional_client(JobServiceClient, location)
+
+
+def regional_client(client_class: type[Client], location: str) -> Client:
+    """A Vertex AI GAPIC client (JobService, ModelService, ...) for `location`'s regional endpoint,
+    with Application Default Credentials; a clear error when there are none."""
+    import google.auth.exceptions
+    from google.api_core.client_options import ClientOptions
+
     try:
-        return JobServiceClient(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
+        return client_class(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
     except google.auth.exceptions.DefaultCredentialsError as error:
         raise UserError(
             "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
