@@ -147,9 +147,8 @@ def plan_of_files(
     """
     if head is None:
         return plan_section(head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]), []
-    plan = sandbox.plan_of_files(
-        head, base, head_sha, base_sha, trusted=trusted, image_commit=image_commit, env=env
-    )
+    files = sandbox.PlanFiles(head, trusted, base, head_sha, base_sha, image_commit)
+    plan = sandbox.plan_of_files(files, env=env)
     return plan.section(head_sha), plan.changes
 
 

@@ -51,15 +51,10 @@ def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -
         # Nothing on the default branch yet: nothing there decides where a job runs, so nothing is
         # planned to run before the merge; the plan is of the file as it will be merged.
         files["trusted"] = files["head"]
-    return sandbox.plan_of_files(
-        files["head"],
-        files["base"],
-        event.head_sha,
-        since,
-        trusted=files["trusted"],
-        image_commit=event.base_sha,
-        env=env,
+    planned = sandbox.PlanFiles(
+        files["head"], files["trusted"], files["base"], event.head_sha, since, event.base_sha
     )
+    return sandbox.plan_of_files(planned, env=env)
 
 
 def merge_base(base: str, head: str) -> str:

@@ -22,6 +22,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.errors import UserError
@@ -39,33 +40,46 @@ TIMEOUT_SECONDS = 300
 # -- the parent's side ----------------------------------------------------------------------------
 
 
-def plan_of_files(
-    head: Path,
-    base: Path | None,
-    commit: str = "",
-    base_commit: str = "",
-    *,
-    trusted: Path,
-    image_commit: str = "",
-    env: Mapping[str, str],
-) -> Plan:
-    """The plan of `head` against `base` (None: every experiment is new), computed in the sandbox:
-    a child whose whole environment is `environment.untrusted(env)` (`env`: the step's).
+@dataclass(frozen=True)
+class PlanFiles:
+    """What the plan of a pull request's experiments file is made from, on both sides of the sandbox.
 
-    `commit` is the pull request's head and `base_commit` the merge base; `trusted` is the default
-    branch's experiments file and `image_commit` its commit (default: this checkout's HEAD), whose
-    trainer image `/hpt run` uses. The `pull_request` workflow and `/hpt plan` both plan this way,
-    so for the same head they post the same plan, with the spec hash `/hpt run` submits.
+    `head` is the pull request's file and `commit` its head; `base` the file at the merge base
+    `base_commit` (None: every experiment is new); `trusted` the default branch's file, which
+    decides where and as whom, and `image_commit` its commit, whose trainer image `/hpt run` uses
+    (empty: this checkout's HEAD).
+    """
+
+    head: Path
+    trusted: Path
+    base: Path | None = None
+    commit: str = ""
+    base_commit: str = ""
+    image_commit: str = ""
+
+    def arguments(self) -> list[str]:
+        """The child's command-line arguments for these files."""
+        given = {
+            "--head": self.head,
+            "--trusted": self.trusted,
+            "--base": self.base,
+            "--commit": self.commit,
+            "--base-commit": self.base_commit,
+            "--image-commit": self.image_commit,
+        }
+        return [part for flag, value in given.items() if value for part in (flag, str(value))]
+
+
+def plan_of_files(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
+    """The plan of `files.head` against `files.base`, computed in the sandbox: a child whose whole
+    environment is `environment.untrusted(env)` (`env`: the step's). The `pull_request` workflow and
+    `/hpt plan` both plan this way, so for the same head they post the same plan, with the spec
+    hash `/hpt run` submits.
 
     The child's stderr (the file's check) goes to this run's log; a child that fails raises
     `UserError` with its last line.
     """
-    command = [sys.executable, "-m", "scripts.github.sandbox", "plan", "--head", str(head)]
-    command += ["--trusted", str(trusted)]
-    command += ["--base", str(base)] if base is not None else []
-    command += ["--commit", commit] if commit else []
-    command += ["--base-commit", base_commit] if base_commit else []
-    command += ["--image-commit", image_commit] if image_commit else []
+    command = [sys.executable, "-m", "scripts.github.sandbox", "plan", *files.arguments()]
     try:
         completed = subprocess.run(
             command,
@@ -76,7 +90,7 @@ def plan_of_files(
             timeout=TIMEOUT_SECONDS,
         )
     except subprocess.TimeoutExpired:
-        raise UserError(f"planning {head.name} took longer than {TIMEOUT_SECONDS} s: no plan") from None
+        raise UserError(f"planning {files.head.name} took longer than {TIMEOUT_SECONDS} s: no plan") from None
     if completed.stderr:
         sys.stderr.write(completed.stderr)
     if completed.returncode != 0:
@@ -92,18 +106,9 @@ def plan_of_files(
 # -- the child's side -----------------------------------------------------------------------------
 
 
-def plan(
-    head: Path,
-    base: Path | None,
-    commit: str = "",
-    base_commit: str = "",
-    *,
-    trusted: Path,
-    image_commit: str = "",
-    env: Mapping[str, str],
-) -> Plan:
-    """Check `head`, compare it with `base` (an invalid or missing base: everything is added), plan;
-    `env`: the child's environment."""
+def plan(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
+    """Check the head, compare it with the base (an invalid or missing base: everything is added),
+    plan; `env`: the child's environment."""
     import dataclasses
 
     from scripts import images
@@ -113,26 +118,33 @@ def plan(
 
     # The process environment is already this; filtering again keeps a direct run as safe.
     context = StepContext.resolve(environment.untrusted(env))
-    _, image_tag = images.commit_and_tag(image_commit or None)
-    context = dataclasses.replace(context, commit=commit or context.commit, image_tag=image_tag)
-    experiments, problems = check(head, context, shown=EXPERIMENTS_PATH)
+    _, image_tag = images.commit_and_tag(files.image_commit or None)
+    context = dataclasses.replace(context, commit=files.commit or context.commit, image_tag=image_tag)
+    experiments, problems = check(files.head, context, shown=EXPERIMENTS_PATH)
     if experiments is None:
         return Plan([], [], problems)
     try:
-        default_branch = context.load(trusted)
+        default_branch = context.load(files.trusted)
     except InvalidExperiments as error:
         # What `/hpt run` would run cannot be known: it takes its settings from this file.
-        return Plan([], [], [f"the default branch's {trusted.name} is invalid: {error.problems[0]}"])
+        return Plan([], [], [f"the default branch's {files.trusted.name} is invalid: {error.problems[0]}"])
     try:
-        before = context.load(base) if base is not None else None
+        before = context.load(files.base) if files.base is not None else None
     except InvalidExperiments:
         before = None  # an invalid base: everything in the pull request is new to it
     changes = changes_of(compare(before, experiments, context.env))
-    if not base_commit:
-        return plan_changes(experiments, changes, context, file=head, trusted=default_branch)
+    if not files.base_commit:
+        return plan_changes(experiments, changes, context, file=files.head, trusted=default_branch)
+    base, head = files.base, files.head
     source = (base.read_text(encoding="utf-8") if base is not None else None, str(base or head))
     return plan_changes(
-        experiments, changes, context, base=base_commit, file=head, base_source=source, trusted=default_branch
+        experiments,
+        changes,
+        context,
+        base=files.base_commit,
+        file=head,
+        base_source=source,
+        trusted=default_branch,
     )
 
 
@@ -148,15 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     planning.add_argument("--base-commit", default="", help="the merge base commit")
     args = parser.parse_args(argv)
     try:
-        result = plan(
-            args.head,
-            args.base,
-            args.commit,
-            args.base_commit,
-            trusted=args.trusted,
-            image_commit=args.image_commit,
-            env=process_environment(),  # this child's entry point: its environment, read once
+        files = PlanFiles(
+            args.head, args.trusted, args.base, args.commit, args.base_commit, args.image_commit
         )
+        # This child's entry point: its environment, read once.
+        result = plan(files, env=process_environment())
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

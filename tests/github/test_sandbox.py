@@ -69,7 +69,7 @@ def test_a_file_naming_a_credential_gets_located_problems_not_its_value(tmp_path
             "token=${GITHUB_TOKEN:-withheld} creds=${GOOGLE_APPLICATION_CREDENTIALS:-none}",
         )
     )
-    plan = sandbox.plan_of_files(head, None, trusted=head, env=os.environ)
+    plan = sandbox.plan_of_files(sandbox.PlanFiles(head, head, None), env=os.environ)
     assert not plan.valid
     # Named as its author knows it, not by the copy the flow wrote.
     assert plan.problems[0].startswith(
@@ -88,7 +88,7 @@ def test_a_secret_exported_as_hpt_something_is_neither_read_nor_in_the_child(tmp
     default_branch = tmp_path / "default-branch.yaml"
     default_branch.write_text(BASE_EXPERIMENTS)
 
-    plan = sandbox.plan_of_files(head, None, trusted=default_branch, env=os.environ)
+    plan = sandbox.plan_of_files(sandbox.PlanFiles(head, default_branch, None), env=os.environ)
 
     assert not plan.valid
     # FILE:LINE:COL (the file as the plan names it), the field, and what may be read instead
@@ -113,7 +113,7 @@ def test_the_plan_is_computed_in_a_child_without_credentials(files, monkeypatch)
     monkeypatch.setattr(sandbox.subprocess, "run", run)
     head, base = files
 
-    plan = sandbox.plan_of_files(head, base, trusted=base, env=os.environ)
+    plan = sandbox.plan_of_files(sandbox.PlanFiles(head, base, base), env=os.environ)
 
     ((command, env),) = started
     assert command[1:4] == ["-m", "scripts.github.sandbox", "plan"]
@@ -128,7 +128,7 @@ def test_an_invalid_file_gives_its_problems_as_validate_prints_them(tmp_path):
     head = tmp_path / "head.yaml"
     head.write_text(PR_EXPERIMENTS.replace("max_trial_count: 2", "max_trial_count: zero", 1))
 
-    plan = sandbox.plan_of_files(head, None, trusted=head, env=os.environ)
+    plan = sandbox.plan_of_files(sandbox.PlanFiles(head, head, None), env=os.environ)
 
     assert not plan.valid and plan.plans == [] and plan.changes == []
     assert plan.problems[0].startswith("experiments.yaml:16:22: experiments.quick.max_trial_count: ")
@@ -140,5 +140,5 @@ def test_without_a_valid_base_every_experiment_is_added(files, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 7\n")
     for base in (None, broken):
-        plan = sandbox.plan_of_files(head, base, trusted=head, env=os.environ)
+        plan = sandbox.plan_of_files(sandbox.PlanFiles(head, head, base), env=os.environ)
         assert [(c.experiment, c.kind) for c in plan.changes] == [("quick", "added"), ("wide", "added")]
