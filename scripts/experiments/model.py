@@ -84,6 +84,14 @@ class WorkerPool:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """What a pull request's `hpt / NAME` check requires of its job (`gate:`); None: not required."""
+
+    verdict: str | None = None  # better | not-worse
+    max_cost: float | None = None  # in the cost's currency (USD)
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     description: str
@@ -104,6 +112,7 @@ class Experiment:
     restart_job_on_worker_restart: bool = False
     scheduling_strategy: str | None = None  # standard | spot
     enable_web_access: bool = False
+    gate: Gate | None = None  # read by the reporter only: no part of the job or its spec hash
 
 
 @dataclass(frozen=True)

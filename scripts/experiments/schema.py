@@ -15,6 +15,7 @@ from typing import Any
 
 from scripts.experiments import rules
 from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.gate import check_gate
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
 from scripts.experiments.pools import check_worker_pools, limited_integer
@@ -50,6 +51,7 @@ EXPERIMENT_KEYS = (
     "restart_job_on_worker_restart",
     "scheduling_strategy",
     "enable_web_access",
+    "gate",
     *SETTINGS_KEYS,
 )
 ALGORITHMS = ("bayesian", "grid", "random")
@@ -271,6 +273,7 @@ def check_experiment(
         data, "scheduling_strategy", path, lambda v, p: checker.choice(v, p, SCHEDULING_STRATEGIES)
     )
     web_access = get(data, "enable_web_access", path, checker.boolean, default=False)
+    gate = get(data, "gate", path, lambda v, p: check_gate(checker, v, p))
     description = get(data, "description", path, checker.text, default="")
 
     if len(checker.problems) > before or parameters is None or pools is None:
@@ -295,6 +298,7 @@ def check_experiment(
         restart_job_on_worker_restart=bool(restart),
         scheduling_strategy=strategy,
         enable_web_access=bool(web_access),
+        gate=gate,
     )
 
 
