@@ -1,18 +1,27 @@
 """The shape of the product code: the numbers issue 23 sets targets for.
 
-    python -m bench structure [--json]
+    python -m bench structure [--walk] [--json]
 
 Counts, over `scripts/` and `trainer/` (the product; tests and benchmarks are not):
 lines, the largest modules, modules that read `os.environ`, modules that name the emulator
-variable, function-level imports of the project's own modules, and module-global registries of
-clients. Read from the source with `ast`, so it runs anywhere in a second.
+variable, function-level imports of the project's own modules, function-level imports with no
+comment saying why they are there (on the line, or just above the block of imports it is in), and
+module-global registries of clients. Read from the source with `ast`, so it runs anywhere in a
+second.
+
+`--walk` also measures the walk of `run` (`bench/_walk.py`): a real
+`python -m scripts run horses-humans --backend local --profile offline`, traced in its process
+(about 10 s; the trials run a stand-in trainer): the product files it enters, its stops (distinct
+calls from one file into another) and its climbs (calls into a layer above the caller's).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +35,8 @@ TARGETS = {
     "modules_reading_os_environ": 4,
     "modules_naming_emulator_variable": 2,
     "client_registries": 0,
+    "walk_files_entered": 22,
+    "walk_climbs_from_results_into_vertex": 0,
 }
 
 
@@ -54,20 +65,49 @@ def _names_emulator_variable(tree: ast.AST) -> bool:
     return False
 
 
-def _own_function_imports(tree: ast.AST) -> int:
-    count = 0
+def _function_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Each import inside a function (once, however deeply the functions nest)."""
+    found: dict[int, ast.Import | ast.ImportFrom] = {}
     for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found[id(node)] = node
+    return sorted(found.values(), key=lambda node: node.lineno)
+
+
+def _is_own(node: ast.Import | ast.ImportFrom) -> bool:
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+    return any(name.split(".")[0] in PRODUCT for name in names)
+
+
+# A comment that only steers a tool says nothing of why the import is where it is.
+PRAGMAS = ("# noqa", "# type:", "# pragma", "# fmt:")
+
+
+def _reasons(text: str) -> set[int]:
+    """The lines that hold a comment saying something (not a tool's pragma)."""
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return {
+        token.start[0]
+        for token in tokens
+        if token.type == tokenize.COMMENT and not token.string.startswith(PRAGMAS)
+    }
+
+
+def _without_reason(imports: list[ast.Import | ast.ImportFrom], reasons: set[int]) -> list[ast.AST]:
+    """The imports with no comment on their lines, nor just above the block of imports they are in."""
+    import_lines = {line for node in imports for line in range(node.lineno, node.end_lineno + 1)}
+    missing = []
+    for node in imports:
+        if any(line in reasons for line in range(node.lineno, node.end_lineno + 1)):
             continue
-        for node in ast.walk(function):
-            if isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            count += any(name.split(".")[0] in PRODUCT for name in names)
-    return count
+        above = node.lineno - 1
+        while above in import_lines:  # an import just above: the block's comment is above it
+            above -= 1
+        if above not in reasons:
+            missing.append(node)
+    return missing
 
 
 def _client_registries(tree: ast.Module) -> int:
@@ -83,6 +123,7 @@ def _client_registries(tree: ast.Module) -> int:
 def measure() -> dict[str, object]:
     sizes: dict[str, int] = {}
     environ, emulator, registries, function_imports = [], [], 0, 0
+    own_unexplained = all_imports = all_unexplained = 0
     for path in _modules():
         text = path.read_text(encoding="utf-8")
         name = path.relative_to(ROOT).as_posix()
@@ -93,7 +134,12 @@ def measure() -> dict[str, object]:
         if _names_emulator_variable(tree):
             emulator.append(name)
         registries += _client_registries(tree)
-        function_imports += _own_function_imports(tree)
+        imports = _function_imports(tree)
+        unexplained = _without_reason(imports, _reasons(text))
+        function_imports += sum(map(_is_own, imports))
+        own_unexplained += sum(map(_is_own, unexplained))
+        all_imports += len(imports)
+        all_unexplained += len(unexplained)
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:LARGEST]
     return {
         "lines": sum(sizes.values()),
@@ -105,22 +151,34 @@ def measure() -> dict[str, object]:
         "emulator_variable_in": emulator,
         "client_registries": registries,
         "own_function_level_imports": function_imports,
+        "own_function_level_imports_without_reason": own_unexplained,
+        "function_level_imports": all_imports,
+        "function_level_imports_without_reason": all_unexplained,
     }
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench structure", description=__doc__.splitlines()[0])
+    parser.add_argument("--walk", action="store_true", help="also trace the walk of `run` (about 10 s)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     args = parser.parse_args(argv)
     found = measure()
+    if args.walk:
+        from bench import _walk  # only here: it runs a traced `run`
+
+        found.update(_walk.measure())
     if args.json:
         print(json.dumps({"measured": found, "targets": TARGETS}, indent=2))
         return 0
     for key, value in found.items():
-        if key in ("largest_modules", "emulator_variable_in"):
+        if isinstance(value, list | dict):
             continue
         target = TARGETS.get(key)
-        print(f"{key:<36} {value:>8}" + (f"   (target at most {target:,})" if target is not None else ""))
+        print(f"{key:<44} {value:>8}" + (f"   (target at most {target:,})" if target is not None else ""))
     print("largest: " + ", ".join(f"{name} ({lines})" for name, lines in found["largest_modules"]))
     print("emulator variable named in: " + ", ".join(found["emulator_variable_in"]))
+    if args.walk:
+        packages = found["walk_files_per_package"]
+        print("walk files per package: " + ", ".join(f"{name} {count}" for name, count in packages.items()))
+        print("walk climbs:" + "".join(f"\n  {climb}" for climb in found["walk_climb_list"]) or " none")
     return 0
