@@ -46,7 +46,7 @@ import scripts.results.summary, scripts.results.markdown, scripts.results.files
 
 mode, job_file = sys.argv[1], sys.argv[2]
 job = from_json(Path(job_file).read_text())
-backend = Backend.emulator_at("127.0.0.1:1", Path(tempfile.mkdtemp()))
+backend = Backend.emulator_at("127.0.0.1:1", Path(tempfile.mkdtemp())).where(job)
 directory = Path(tempfile.mkdtemp()) / "run"
 if mode == "summary alone":
     import scripts.results.analysis as analysis

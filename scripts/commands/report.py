@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     name, service = job_and_service(args, wiring)
     job = service.get(str(name))
     backend = service.backend
-    data = summary(job, backend=backend, run_dir=backend.linked_run_dir(job.name))
+    data = summary(job, backend=backend.where(job), run_dir=backend.linked_run_dir(job.name))
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:

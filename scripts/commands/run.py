@@ -213,9 +213,10 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Bac
         _say(f"result: {state}; no trial succeeded with a final {goal.metric_id}")
     if job.error.message:
         _say(f"error: {job.error.message}")
-    for path in write_summary(job, backend.run_dir(job.name), backend=backend):
+    where = backend.where(job)
+    for path in write_summary(job, backend.run_dir(job.name), backend=where):
         _say(f"wrote {path}")
-    logs = tensorboard_logs.logdir(job, backend)
+    logs = tensorboard_logs.logdir(job, where)
     if logs:
         _say(f"TensorBoard logs of every trial: {tensorboard_logs.command(logs)}")
     if args.format == "json":

@@ -96,7 +96,7 @@ class TuningJobs:
             if job is None or not job.trials:
                 job = self.service.get(ended.name)
             markdown = render_markdown(
-                job, backend=self.backend, run_dir=self.backend.linked_run_dir(job.name)
+                job, backend=self.backend.where(job), run_dir=self.backend.linked_run_dir(job.name)
             )
             self._write_files(ended, job)
             return markdown
@@ -112,7 +112,7 @@ class TuningJobs:
         if not self.results_dir:
             return
         target = Path(self.results_dir) / job_id(ended.name)
-        for path in write_summary(job, target, backend=self.backend):
+        for path in write_summary(job, target, backend=self.backend.where(job)):
             if path.name == "summary.md":
                 path.unlink()  # the comment has it
         self.files_written.append(ended)

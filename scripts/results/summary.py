@@ -18,8 +18,10 @@ parameter (non-negative, summing to 1; None for each when fewer than 3 trials co
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
@@ -30,20 +32,17 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
 
 
-class Where(Protocol):
-    """What a summary needs to know of the backend that ran the job (`scripts.vertex.backend.Backend`)."""
+@dataclass(frozen=True)
+class Where:
+    """Where one job ran and where to look at it, as plain values: what a summary needs of the
+    backend that ran the job. The backend hands it over (`scripts.vertex.backend.Backend.where`),
+    so that results never call back up into vertex."""
 
-    @property
-    def name(self) -> str: ...  # "local" or "vertex"
-
-    def console_url(self, job_name: str) -> str | None: ...
-
-    def trial_console_url(self, custom_job: str) -> str | None: ...
-
-    def trial_outputs(self, output_uri_prefix: str) -> str: ...
-
-    @property
-    def local_state_dir(self) -> Path: ...  # where a refreshed price table is cached (`prices --refresh`)
+    name: str  # "local" or "vertex"
+    local_state_dir: Path  # where a refreshed price table is cached (`prices --refresh`)
+    console_url: str | None = None  # the job's console page (Vertex AI only)
+    trial_outputs: str = ""  # the trials' base output directory: gs://... on Vertex AI, on disk locally
+    trial_console_urls: Mapping[str, str] = field(default_factory=dict)  # custom job -> its console page
 
 
 def _timestamp(value: dt.datetime | None) -> str | None:
@@ -91,7 +90,7 @@ def trial_record(
         record["output"] = f"{output_prefix.rstrip('/')}/{trial.id}/"
     if trial.custom_job:
         record["custom_job"] = trial.custom_job
-        console = backend.trial_console_url(trial.custom_job)
+        console = backend.trial_console_urls.get(trial.custom_job)
         if console:
             record["console"] = console
     return record
@@ -100,14 +99,12 @@ def trial_record(
 def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None = None) -> dict[str, str]:
     """Where to look at the job: console pages on Vertex, the emulator's own paths locally."""
     found: dict[str, str] = {}
-    url = backend.console_url(job.name)
-    if url:
-        found["console"] = url
+    if backend.console_url:
+        found["console"] = backend.console_url
     elif run_dir is not None:
         found["run"] = str(run_dir)
-    prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
-    if prefix:
-        found["outputs"] = prefix
+    if backend.trial_outputs:
+        found["outputs"] = backend.trial_outputs
     logs = tensorboard_logs.logdir(job, backend)  # a local job's trials' TensorBoard logs, side by side
     if logs:
         found["tensorboard"] = logs
@@ -130,13 +127,13 @@ def summary(
     run_dir: Path | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The job as JSON-ready data; `backend` is the one that ran it (it decides the links)."""
+    """The job as JSON-ready data; `backend`: where it ran (`Backend.where(job)`; it decides the links)."""
     from scripts.pricing.table import tables
     from scripts.results.analysis import analyze
     from scripts.results.usage import usage
 
     goal = trial_results.objective(job)
-    prefix = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
+    prefix = backend.trial_outputs
     used = usage(job, backend=backend.name, now=now, price_tables=tables(backend.local_state_dir))
     records = {
         t.id: trial_record(t, goal.metric_id, prefix, backend, used["trials"].get(t.id)) for t in job.trials

@@ -23,25 +23,25 @@ if TYPE_CHECKING:
 TRIAL_LOGS = "logs"
 
 
-class Backend(Protocol):
-    """What is asked of the backend that ran the job (`scripts.vertex.backend.Backend`; the part of
-    `scripts.results.summary.Where` used here, named here so that the summary can import this)."""
+class Where(Protocol):
+    """Where the job ran: the part of `scripts.results.summary.Where` used here (named here, so
+    that the summary can import this)."""
 
     @property
     def name(self) -> str: ...  # "local" or "vertex"
 
-    def trial_outputs(self, output_uri_prefix: str) -> str: ...
+    @property
+    def trial_outputs(self) -> str: ...  # the trials' base output directory, on disk for a local job
 
 
-def logdir(job: HyperparameterTuningJob, backend: Backend) -> str | None:
+def logdir(job: HyperparameterTuningJob, backend: Where) -> str | None:
     """The local directory whose subdirectories are the job's trials, when a trial wrote logs there;
     None on Vertex AI, for a job without an output directory, or when no trial wrote any."""
     if backend.name != "local":
         return None
-    outputs = backend.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix)
-    if not outputs:
+    if not backend.trial_outputs:
         return None
-    root = Path(outputs)
+    root = Path(backend.trial_outputs)
     if any(_holds_files(root / trial.id / TRIAL_LOGS) for trial in job.trials):
         return str(root)
     return None

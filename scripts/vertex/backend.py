@@ -23,9 +23,10 @@ from scripts.emulator.contract import EMULATOR_HOST_ENV, output_directory, run_d
 from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
 from scripts.paths import REPO_ROOT
 from scripts.paths import state_dir as local_state_dir
+from scripts.results.summary import Where
 
 if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import JobServiceClient
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
 
 # Seconds to wait for an emulator to say where its state directory is.
 INFO_TIMEOUT = 5.0
@@ -114,6 +115,18 @@ class Backend:
         if self.state_dir is None:
             return ""  # an emulator that does not say where it keeps its files: nothing to point at
         return str(output_directory(output_uri_prefix, self.state_dir))
+
+    def where(self, job: HyperparameterTuningJob) -> Where:
+        """Where `job` ran and where to look at it, as the values a summary takes: the results are
+        handed these and never call back up into the backend."""
+        consoles = {t.custom_job: self.trial_console_url(t.custom_job) for t in job.trials if t.custom_job}
+        return Where(
+            name=self.name,
+            local_state_dir=self.local_state_dir,
+            console_url=self.console_url(job.name),
+            trial_outputs=self.trial_outputs(job.trial_job_spec.base_output_directory.output_uri_prefix),
+            trial_console_urls={custom_job: url for custom_job, url in consoles.items() if url},
+        )
 
     def run_dir(self, job_name: str) -> Path:
         """Where a run's summary files go: under the emulator's state directory for its jobs (this

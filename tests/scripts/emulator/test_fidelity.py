@@ -96,11 +96,11 @@ def test_the_summary_of_a_local_run_lists_what_was_not_emulated(emulator):
     job = make_job(max_trials=1)
     job.trial_job_spec.service_account = "trainer@p.iam.gserviceaccount.com"
     done = emulator.wait(emulator.submit(job).name)
-    local = summary(done, backend=Backend.emulator_at(emulator.address, emulator.state_dir))
+    local = summary(done, backend=Backend.emulator_at(emulator.address, emulator.state_dir).where(done))
     assert {"field": "trial_job_spec.service_account", "value": "trainer@p.iam.gserviceaccount.com"} in [
         {key: item[key] for key in ("field", "value")} for item in local["not_emulated"]
     ]
-    assert summary(done, backend=Backend.vertex())["not_emulated"] == []
+    assert summary(done, backend=Backend.vertex().where(done))["not_emulated"] == []
 
 
 def test_docs_show_the_table():

@@ -199,10 +199,12 @@ def _vertex_job(job_id: str, minutes: list[int], *, accelerators: int = 2) -> Hy
 def test_the_expected_cost_comes_from_earlier_vertex_runs_of_the_same_experiment(prices, tmp_path, capsys):
     runs = tmp_path / "state" / "runs"
     # The earlier run's summary.json, as `run --backend vertex --wait` writes it: trials of 30, 60, 90 min.
-    write_summary(_vertex_job("1", [30, 60, 90]), runs / "1", backend=Backend.vertex())
+    earlier = _vertex_job("1", [30, 60, 90])
+    write_summary(earlier, runs / "1", backend=Backend.vertex().where(earlier))
     # Not evidence: a local run (this machine is no V100), and a run on other machines.
-    write_summary(_vertex_job("2", [600, 600]), runs / "2", backend=Backend.emulator_at("127.0.0.1:1"))
-    write_summary(_vertex_job("3", [900], accelerators=4), runs / "3", backend=Backend.vertex())
+    local, other = _vertex_job("2", [600, 600]), _vertex_job("3", [900], accelerators=4)
+    write_summary(local, runs / "2", backend=Backend.emulator_at("127.0.0.1:1").where(local))
+    write_summary(other, runs / "3", backend=Backend.vertex().where(other))
     text = plan_markdown(capsys)
     # median trial 1 h x 6 trials x $6 per trial-hour; 2 GPUs per trial
     assert (

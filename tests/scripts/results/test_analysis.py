@@ -150,13 +150,13 @@ def test_parameters_the_spec_does_not_describe_are_analysed_as_observed():
 
 def test_summary_json_and_the_markdown_carry_the_findings():
     job = learning_rate_decides()
-    data = summary(job, backend=VERTEX)
+    data = summary(job, backend=VERTEX.where(job))
     assert set(data["importance"]) == {spec.parameter_id for spec in CODELAB}
     assert set(data["best_region"]) == set(data["importance"])
     assert data["analysis"]["advice"]
     json.dumps(data)
 
-    markdown = render_markdown(job, backend=VERTEX)
+    markdown = render_markdown(job, backend=VERTEX.where(job))
     section = markdown.split("#### What the study found\n", 1)[1].split("```mermaid", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     assert rows[0].startswith("| `learning_rate` | 0.98")  # the most important first
@@ -172,7 +172,8 @@ def test_a_parameter_id_from_the_file_cannot_build_markdown(tmp_path):
         parameter_id=hostile,
         double_value_spec=StudySpec.ParameterSpec.DoubleValueSpec(min_value=0, max_value=1),
     )
-    markdown = render_markdown(study_job(trials, parameters=[spec]), backend=VERTEX)
+    job = study_job(trials, parameters=[spec])
+    markdown = render_markdown(job, backend=VERTEX.where(job))
     root, stray = parse(markdown)
     assert not stray
 
@@ -190,7 +191,8 @@ def test_a_parameter_id_from_the_file_cannot_build_markdown(tmp_path):
 
 def test_the_run_directory_holds_best_params_json(tmp_path):
     emulator = Backend.emulator_at("127.0.0.1:1", tmp_path / "state")
-    write_summary(learning_rate_decides(), tmp_path / "run", backend=emulator)
+    job = learning_rate_decides()
+    write_summary(job, tmp_path / "run", backend=emulator.where(job))
     best = json.loads((tmp_path / "run" / "best_params.json").read_text())
 
     assert best["trial"] == "8" and best["value"] == pytest.approx(
@@ -213,7 +215,8 @@ def test_the_run_directory_holds_best_params_json(tmp_path):
 
 def test_best_params_json_of_a_job_without_a_best_trial_has_its_keys_empty(tmp_path):
     trials = [make_trial("1", {"learning_rate": 0.01}, None, state=Trial.State.INFEASIBLE)]
-    write_summary(study_job(trials), tmp_path, backend=VERTEX)
+    job = study_job(trials)
+    write_summary(job, tmp_path, backend=VERTEX.where(job))
     best = json.loads((tmp_path / "best_params.json").read_text())
     assert best["trial"] is None and best["flags"] == [] and best["model_dir"] is None
 
@@ -226,7 +229,8 @@ def test_a_finished_codelab_run_has_an_importance_and_a_best_region_for_every_pa
     from scripts.vertex.jobjson import from_json
 
     job = from_json((REPO_ROOT / "bench" / "data" / "horses-humans-offline-job.json").read_text())
-    write_summary(job, tmp_path / "run", backend=Backend.emulator_at("127.0.0.1:1", tmp_path / "state"))
+    emulator = Backend.emulator_at("127.0.0.1:1", tmp_path / "state")
+    write_summary(job, tmp_path / "run", backend=emulator.where(job))
     data = json.loads((tmp_path / "run" / "summary.json").read_text())
 
     parameters = {"learning_rate", "momentum", "num_units"}

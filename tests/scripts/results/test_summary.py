@@ -17,7 +17,7 @@ from google.cloud.aiplatform_v1 import (
 
 from scripts.results.files import write_summary
 from scripts.results.markdown import COMMENT_LIMIT, format_duration, render_markdown
-from scripts.results.summary import summary
+from scripts.results.summary import Where, summary
 from scripts.vertex.backend import Backend
 from tests.fakes.job_service import make_trial
 
@@ -76,7 +76,8 @@ def table_rows(markdown: str) -> list[list[str]]:
 
 
 def test_summary_json_names_the_best_trial_counts_and_console_links():
-    data = summary(finished_job(*three_trials()), backend=VERTEX)
+    job = finished_job(*three_trials())
+    data = summary(job, backend=VERTEX.where(job))
 
     assert data["best_trial"]["id"] == "2"
     assert data["best_trial"]["value"] == 0.93
@@ -102,7 +103,8 @@ def test_summary_json_names_the_best_trial_counts_and_console_links():
 
 
 def test_markdown_shows_best_parameters_chart_sorted_table_and_links():
-    markdown = render_markdown(finished_job(*three_trials()), backend=VERTEX)
+    job = finished_job(*three_trials())
+    markdown = render_markdown(job, backend=VERTEX.where(job))
 
     assert markdown.startswith("### Hyperparameter tuning `horses-humans-abc123`: SUCCEEDED (Vertex AI)")
     assert "**Best trial 2**: `accuracy` = **0.93** (maximize)" in markdown
@@ -129,7 +131,8 @@ def test_minimize_sorts_the_table_lowest_first():
     trials = [
         make_trial(str(i), {"x": i}, value, metric="accuracy") for i, value in enumerate([0.3, 0.1, 0.2], 1)
     ]
-    markdown = render_markdown(finished_job(*trials, goal="MINIMIZE"), backend=VERTEX)
+    job = finished_job(*trials, goal="MINIMIZE")
+    markdown = render_markdown(job, backend=VERTEX.where(job))
     assert [row[0] for row in table_rows(markdown)] == ["2", "3", "1"]
     assert "**Best trial 2**" in markdown and "(minimize)" in markdown
 
@@ -139,13 +142,13 @@ def test_emulator_jobs_link_the_emulators_own_paths_instead_of_the_console(tmp_p
     monkeypatch.setenv("HPT_STATE_DIR", str(tmp_path / "reporter"))
     emulator = Backend.emulator_at("127.0.0.1:1", tmp_path / "state")
     job = finished_job(*three_trials())
-    markdown = render_markdown(job, backend=emulator, run_dir=tmp_path / "run")
+    markdown = render_markdown(job, backend=emulator.where(job), run_dir=tmp_path / "run")
     assert "console.cloud.google.com" not in markdown
     assert f"run directory `{tmp_path / 'run'}`" in markdown
     # The emulator keeps a gs:// base output directory under its state directory.
     assert f"trial outputs `{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}`" in markdown
     assert "(local emulator)" in markdown
-    trial = summary(job, backend=emulator)["trials"][0]
+    trial = summary(job, backend=emulator.where(job))["trials"][0]
     assert trial["output"] == f"{tmp_path / 'state' / 'gcs' / 'bucket' / 'hpt'}/2/"
 
 
@@ -153,8 +156,8 @@ def test_all_infeasible_trials_say_there_is_no_best_trial():
     trials = [make_trial(str(i), {"x": i}, None, state=Trial.State.INFEASIBLE) for i in (1, 2)]
     job = finished_job(*trials, state="JOB_STATE_FAILED")
     job.error.message = "All trials failed."
-    data = summary(job, backend=VERTEX)
-    markdown = render_markdown(job, backend=VERTEX)
+    data = summary(job, backend=VERTEX.where(job))
+    markdown = render_markdown(job, backend=VERTEX.where(job))
 
     assert data["best_trial"] is None and data["counts"]["infeasible"] == 2
     assert data["error"] == "All trials failed."
@@ -176,14 +179,14 @@ def test_a_summary_over_the_comment_limit_keeps_the_best_trials_and_whole_markdo
     ]
     job = finished_job(*trials)
     job.max_trial_count = 1200
-    markdown = render_markdown(job, backend=VERTEX)
+    markdown = render_markdown(job, backend=VERTEX.where(job))
 
     assert len(markdown) <= COMMENT_LIMIT
     assert len(markdown) > COMMENT_LIMIT * 0.9  # it fills the space rather than giving up early
     shown = table_rows(markdown)
     note = re.search(r"the table and chart show the best (\d+) of 1200 trials \((\d+) left out\)", markdown)
     assert note and int(note[1]) == len(shown) and int(note[1]) + int(note[2]) == 1200
-    expected_order = [t["id"] for t in summary(job, backend=VERTEX)["trials"]][: len(shown)]
+    expected_order = [t["id"] for t in summary(job, backend=VERTEX.where(job))["trials"]][: len(shown)]
     assert [row[0] for row in shown] == expected_order  # the best ones, best first
     assert markdown.count("```") % 2 == 0  # every fence closed
     assert all(len(row) == len(shown[0]) for row in shown)  # no row cut short
@@ -192,21 +195,22 @@ def test_a_summary_over_the_comment_limit_keeps_the_best_trials_and_whole_markdo
 
 def test_a_smaller_limit_leaves_room_for_a_comment_marker():
     trials = [make_trial(str(i), {"x": float(i)}, i / 100) for i in range(1, 101)]
-    markdown = render_markdown(finished_job(*trials), backend=VERTEX, limit=3000)
+    job = finished_job(*trials)
+    markdown = render_markdown(job, backend=VERTEX.where(job), limit=3000)
     assert len(markdown) <= 3000 and "Shortened to fit" in markdown
 
 
 def test_table_cells_escape_pipes_newlines_and_html():
     trial = make_trial("1", {"activation": "relu|tanh\n<b>"}, 0.5)
-    rows = table_rows(render_markdown(finished_job(trial), backend=VERTEX))
+    job = finished_job(trial)
+    rows = table_rows(render_markdown(job, backend=VERTEX.where(job)))
     assert rows[0][3] == "relu\\|tanh &lt;b&gt;"
 
 
 def test_write_summary_writes_markdown_and_json_next_to_the_run(tmp_path):
+    job = finished_job(*three_trials())
     written = write_summary(
-        finished_job(*three_trials()),
-        tmp_path / "runs" / "4242",
-        backend=Backend.emulator_at("127.0.0.1:1", tmp_path),
+        job, tmp_path / "runs" / "4242", backend=Backend.emulator_at("127.0.0.1:1", tmp_path).where(job)
     )
     names = {path.name for path in written}
     assert {"summary.md", "summary.json"} <= names
@@ -217,7 +221,8 @@ def test_write_summary_writes_markdown_and_json_next_to_the_run(tmp_path):
 
 def test_whole_metric_values_still_read_as_numbers_with_a_decimal_point():
     trial = make_trial("1", {"num_units": 64.0}, 1.0)
-    markdown = render_markdown(finished_job(trial), backend=VERTEX)
+    job = finished_job(trial)
+    markdown = render_markdown(job, backend=VERTEX.where(job))
     assert "`accuracy` = **1.0**" in markdown and "bar [1.0]" in markdown
     assert "| `num_units` | 64 |" in markdown  # a whole parameter value stays an integer
 
@@ -246,6 +251,34 @@ def test_the_markdown_shows_why_the_trainer_stopped_a_trial():
 def test_an_emulator_summary_says_which_fields_it_did_not_emulate(tmp_path):
     job = finished_job(*three_trials())
     job.trial_job_spec.service_account = "trials@demo-project.iam.gserviceaccount.com"
-    local = render_markdown(job, backend=Backend.emulator_at("127.0.0.1:1", tmp_path))
+    local = render_markdown(job, backend=Backend.emulator_at("127.0.0.1:1", tmp_path).where(job))
     assert "Not emulated here" in local and "`trial_job_spec.service_account`" in local
-    assert "Not emulated here" not in render_markdown(job, backend=VERTEX)
+    assert "Not emulated here" not in render_markdown(job, backend=VERTEX.where(job))
+
+
+def test_a_summary_is_made_from_plain_values_the_backend_hands_over(tmp_path):
+    """Results never call back up into the backend: it hands over where the job ran, as values."""
+    job = finished_job(*three_trials())
+    where = Where(
+        name="vertex",
+        local_state_dir=tmp_path,
+        console_url="https://console.cloud.google.com/vertex-ai/training/hyperparameter-tuning-jobs/4242",
+        trial_outputs="gs://bucket/hpt",
+        trial_console_urls={"projects/123/locations/europe-west4/customJobs/777": "https://console/777"},
+    )
+
+    data = summary(job, backend=where)
+
+    assert data["backend"] == "vertex"
+    assert data["links"]["console"] == where.console_url
+    assert data["best_trial"]["console"] == "https://console/777"
+    assert data["best_trial"]["output"] == "gs://bucket/hpt/2/"
+    # What the Vertex backend hands over is what it used to be asked for, one call at a time.
+    handed = VERTEX.where(job)
+    assert handed.name == "vertex" and handed.trial_outputs == "gs://bucket/hpt"
+    assert handed.console_url == VERTEX.console_url(job.name)
+    assert handed.trial_console_urls == {
+        "projects/123/locations/europe-west4/customJobs/777": VERTEX.trial_console_url(
+            "projects/123/locations/europe-west4/customJobs/777"
+        )
+    }

@@ -118,4 +118,4 @@ def test_a_vertex_job_gets_no_local_line():
 
     job = HyperparameterTuningJob()
     job.trial_job_spec.base_output_directory.output_uri_prefix = "gs://demo-bucket/hpt/x"
-    assert tensorboard_logs.logdir(job, Backend.vertex()) is None
+    assert tensorboard_logs.logdir(job, Backend.vertex().where(job)) is None

@@ -81,7 +81,8 @@ def job(region: str = "us-central1") -> HyperparameterTuningJob:
 
 
 def test_summary_json_says_what_each_trial_and_the_job_used_and_cost():
-    data = summary(job(), backend=Backend.vertex(), now=NOW)
+    finished = job()
+    data = summary(finished, backend=Backend.vertex().where(finished), now=NOW)
     by_id = {trial["id"]: trial for trial in data["trials"]}
     assert (by_id["1"]["accelerator_hours"], by_id["1"]["machine_hours"], by_id["1"]["cost"]) == (
         2.0,
@@ -114,7 +115,8 @@ def test_summary_json_says_what_each_trial_and_the_job_used_and_cost():
 
 
 def test_the_markdown_shows_the_usage_as_an_estimate_with_source_and_date():
-    markdown = render_summary(summary(job(), backend=Backend.vertex(), now=NOW))
+    finished = job()
+    markdown = render_summary(summary(finished, backend=Backend.vertex().where(finished), now=NOW))
     assert (
         "**Used** (estimate): 20.00 accelerator-hours, 15.00 machine-hours (1 × n1-standard-4 with 2 × "
         "NVIDIA_TESLA_V100 + 2 × n1-standard-8 with 1 × NVIDIA_TESLA_T4 per trial); estimated cost "
@@ -132,7 +134,7 @@ def test_a_local_run_says_nothing_was_billed_and_writes_accelerator_hours_and_co
     local = job()
     local.trials = [_trial("1", 30)]
     local.state = JobState.JOB_STATE_SUCCEEDED
-    paths = write_summary(local, tmp_path / "run", backend=Backend.emulator_at("127.0.0.1:1"))
+    paths = write_summary(local, tmp_path / "run", backend=Backend.emulator_at("127.0.0.1:1").where(local))
     data = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert (data["accelerator_hours"], data["cost"]) == (2.0, 5.0)
     assert data["cost_estimate"]["billed"] is False
@@ -147,7 +149,8 @@ def test_a_local_run_says_nothing_was_billed_and_writes_accelerator_hours_and_co
 
 
 def test_a_region_without_prices_keeps_the_hours_and_says_the_cost_is_not_known():
-    data = summary(job("europe-west4"), backend=Backend.vertex(), now=NOW)
+    finished = job("europe-west4")
+    data = summary(finished, backend=Backend.vertex().where(finished), now=NOW)
     assert (data["accelerator_hours"], data["cost"]) == (20.0, None)
     assert data["cost_estimate"]["not_known"] == "not known for europe-west4"
     assert all(trial["cost"] is None for trial in data["trials"])
