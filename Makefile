@@ -58,8 +58,13 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Ends with the comparison of the job it ran against the newest succeeded local job of the same
+# experiment at another commit (`no baseline` when there is none): did the change help? The run's
+# table stays on stderr; its stdout (the job as JSON) only names the job for compare.
 tune: install
-	$(PY) -m scripts run $(EXPERIMENT) --backend local $(if $(PROFILE),--profile $(PROFILE)) $(TUNE_ARGS) $(if $(SEED),--seed $(SEED))
+	@set -e; job_json=$$(mktemp); trap 'rm -f "$$job_json"' EXIT; \
+	$(PY) -m scripts run $(EXPERIMENT) --backend local $(if $(PROFILE),--profile $(PROFILE)) $(TUNE_ARGS) $(if $(SEED),--seed $(SEED)) --json > "$$job_json"; \
+	echo; $(PY) -m scripts compare "$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["name"])' "$$job_json")" --backend local
 
 bench: install
 	$(PY) -m bench
