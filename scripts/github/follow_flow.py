@@ -4,7 +4,9 @@ A job that ends within `$HPT_FOLLOW_MINUTES` (default 0: do not follow) of its s
 its best trial posted by the same workflow job, seconds after it ends, instead of waiting for
 the scheduled reporter (which stays the fallback for longer jobs; `report` can be dispatched by
 hand). The window must fit in the job's `timeout-minutes`. The result is posted through the
-reporter's own code, so the reporter later finds it there and posts nothing twice.
+reporter's own code, so the reporter later finds it there and posts nothing twice. A pull
+request's job gets its check run `hpt / NAME` in progress when following starts, completed with
+the verdict when its result is posted (`scripts.github.verdicts`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from scripts.errors import UserError
 from scripts.github.report_flow import report
 from scripts.github.runner import Step
 from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
+from scripts.github.verdicts import Verdicts, gates
 from scripts.jobs import labels, states
 from scripts.vertex.follow import PollSchedule
 
@@ -57,6 +60,15 @@ def follow_and_report(
     reporter posts those).
     """
     tuning = TuningJobs(backend, step.env.get(RESULTS_DIR_VARIABLE, ""))
+    made: list[Verdicts] = []
+
+    def verdicts() -> Verdicts:
+        """Made on first use: a dispatch without a pull request may have no GitHub token."""
+        if not made:
+            made.append(Verdicts(client(), backend, step, gates=gates(step.env), full_job=tuning.job))
+        return made[0]
+
+    _start_checks(job_names, tuning, verdicts, step)
 
     def post(jobs: list[HyperparameterTuningJob]) -> None:
         ended = []
@@ -65,7 +77,7 @@ def follow_and_report(
             pull = job.labels.get(labels.PULL_REQUEST, "")
             experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
             ended.append(EndedJob(job.name, experiment, int(pull) if pull.isdigit() else None, job))
-        counts = report(ended, client(), tuning.markdown, step, include_unlinked=True)
+        counts = report(ended, client(), tuning.markdown, step, include_unlinked=True, verdicts=verdicts())
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
 
     schedule = PollSchedule(initial=FIRST_INTERVAL, maximum=MAX_INTERVAL)
@@ -79,3 +91,17 @@ def follow_and_report(
             "the scheduled report posts their results"
         )
     return pending
+
+
+def _start_checks(
+    job_names: Sequence[str], tuning: TuningJobs, verdicts: Callable[[], Verdicts], step: Step
+) -> None:
+    """Each pull-request job's check run, in progress from its submission (`scripts.github.verdicts`).
+    A check that cannot be started is a warning: the job runs, and its result is posted all the same."""
+    for name in job_names:
+        try:
+            job = tuning.service.get(name)
+            if job.labels.get(labels.PULL_REQUEST):
+                verdicts().start_check(job)
+        except UserError as error:
+            step.warning(f"{name}: the check run was not started: {error}")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from scripts import escaping
 from scripts.errors import UserError
@@ -20,13 +20,18 @@ from scripts.github.api import GitHubClient
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import DEFAULT_KEY, find_comment, sections, update_ours
 from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
+from scripts.github.verdicts import Verdicts, gates
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
 
-# The Markdown of one ended job's result; raises UserError when the job cannot be read.
-Render = Callable[[EndedJob], str]
+
+class Render(Protocol):
+    """The Markdown of one ended job's result, with a verdict section when given; raises UserError
+    when the job cannot be read."""
+
+    def __call__(self, job: EndedJob, verdict: str = "", /) -> str: ...
 
 
 def report(
@@ -36,8 +41,12 @@ def report(
     step: Step,
     *,
     include_unlinked: bool = False,
+    verdicts: Verdicts | None = None,
 ) -> dict[str, int]:
     """Post the result of every job not yet on its pull request; counts of what happened.
+
+    With `verdicts`, each pull-request job's result says how it compares with its base branch, and
+    its check run is completed before the result is posted: a posted result means a finished check.
 
     Jobs without a pull request (started by dispatch) go to the job summary when
     `include_unlinked`: a scheduled run would otherwise render every one of them each time. One
@@ -59,7 +68,7 @@ def report(
             by_pull[job.pull_request].append(job)
     for pull_request, pull_jobs in sorted(by_pull.items()):
         try:
-            posted = _post(client, pull_request, pull_jobs, render)
+            posted = _post(client, pull_request, pull_jobs, render, verdicts)
         except UserError as error:
             counts["failed"] += len(pull_jobs)
             step.warning(f"pull request #{pull_request}: {error}")
@@ -69,11 +78,22 @@ def report(
     return counts
 
 
-def _post(client: GitHubClient, pull_request: int, jobs: list[EndedJob], render: Render) -> int:
+def _post(
+    client: GitHubClient, pull_request: int, jobs: list[EndedJob], render: Render, verdicts: Verdicts | None
+) -> int:
     """Add the sections of the jobs not yet in the pull request's comment; how many were added."""
     comment = find_comment(client, pull_request, DEFAULT_KEY)
     posted = sections(comment.body) if comment else {}
-    new = {job.section: render(job) for job in jobs if job.section not in posted}
+    new = {}
+    for job in jobs:
+        if job.section in posted:
+            continue
+        if verdicts is None:
+            new[job.section] = render(job)
+            continue
+        verdict = verdicts.judge(job)
+        new[job.section] = render(job, verdict.markdown())
+        verdicts.finish_check(verdict)
     if new:
         action, written = update_ours(client, pull_request, new)
         print(f"{action} comment on pull request #{pull_request} with {len(new)} result(s): {written.url}")
@@ -110,7 +130,15 @@ def run(
 ) -> int:
     tuning_jobs = TuningJobs(backend, step.env.get(RESULTS_DIR_VARIABLE, ""))
     jobs = tuning_jobs.ended(locations(project, region, step.env), client.repository, max_age_days)
-    counts = report(jobs, client, tuning_jobs.markdown, step, include_unlinked=include_unlinked)
+    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=tuning_jobs.job)
+    for running in tuning_jobs.running:  # their checks in progress, when the submitting job did not
+        try:
+            verdicts.start_check(running)
+        except UserError as error:
+            step.warning(f"{running.name}: {error}")
+    counts = report(
+        jobs, client, tuning_jobs.markdown, step, include_unlinked=include_unlinked, verdicts=verdicts
+    )
     line = ", ".join(f"{count} {what}" for what, count in counts.items())
     print(f"ended jobs of {client.repository}: {line}")
     step.set_output("posted", str(counts["posted"]))

@@ -51,6 +51,8 @@ class TuningJobs:
         self.service = JobService(backend)
         self.results_dir = results_dir
         self.files_written: list[EndedJob] = []  # the jobs whose files are under results_dir
+        self.running: list[HyperparameterTuningJob] = []  # what the last `ended` listed still running
+        self._full: dict[str, HyperparameterTuningJob] = {}
 
     def ended(
         self, locations: Iterable[tuple[str, str]], repository: str, max_age_days: float = 0
@@ -58,13 +60,13 @@ class TuningJobs:
         """This repository's jobs in each (project, region) that have ended (in the last `max_age_days`).
 
         The age limit keeps a scheduled run from reading the comments of every pull request that
-        ever had a job; 0 means no limit.
+        ever had a job; 0 means no limit. The jobs still running are kept in `running`.
         """
         from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
         now = datetime.datetime.now(datetime.UTC)
         oldest = now - datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
-        found = []
+        found, self.running = [], []
         for project, region in locations:
             request = ListHyperparameterTuningJobsRequest(
                 parent=f"projects/{project}/locations/{region}",
@@ -72,6 +74,7 @@ class TuningJobs:
             )
             for job in self.service.client(region).list_hyperparameter_tuning_jobs(request=request):
                 if not states.is_terminal(job.state.name):
+                    self.running.append(job)
                     continue
                 ended = job.end_time or job.update_time
                 if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
@@ -87,16 +90,27 @@ class TuningJobs:
                 )
         return found
 
-    def markdown(self, ended: EndedJob) -> str:
-        """The job's result, as `python -m scripts report NAME` prints it; raises `UserError`."""
+    def job(self, ended: EndedJob) -> HyperparameterTuningJob:
+        """The ended job with its trials: as listed when the listing has them, else read once."""
+        job = ended.listed
+        if job is None or not job.trials:
+            if ended.name not in self._full:
+                self._full[ended.name] = self.service.get(ended.name)
+            job = self._full[ended.name]
+        return job
+
+    def markdown(self, ended: EndedJob, verdict: str = "") -> str:
+        """The job's result, as `python -m scripts report NAME` prints it, with the `verdict`
+        section (Markdown) under its best trial; raises `UserError`."""
         from scripts.results.markdown import render_markdown
 
         try:
-            job = ended.listed
-            if job is None or not job.trials:
-                job = self.service.get(ended.name)
+            job = self.job(ended)
             markdown = render_markdown(
-                job, backend=self.backend.where(job), run_dir=self.backend.linked_run_dir(job.name)
+                job,
+                backend=self.backend.where(job),
+                run_dir=self.backend.linked_run_dir(job.name),
+                verdict=verdict,
             )
             self._write_files(ended, job)
             return markdown

@@ -36,15 +36,20 @@ def render_markdown(
     backend: Where,
     run_dir: Path | None = None,
     limit: int = COMMENT_LIMIT,
+    verdict: str = "",
 ) -> str:
-    """The summary of `job` in at most `limit` characters (pass less to leave room for a marker)."""
+    """The summary of `job` in at most `limit` characters (pass less to leave room for a marker).
+
+    `verdict`: a pull request's comparison with its baseline (`scripts.github.verdicts`), Markdown
+    shown right under the best trial and kept whole when the trial table is shortened to fit."""
     from scripts.results.summary import summary
 
-    return render_summary(summary(job, backend=backend, run_dir=run_dir), limit=limit)
+    return render_summary(summary(job, backend=backend, run_dir=run_dir), limit=limit, verdict=verdict)
 
 
-def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT) -> str:
+def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT, verdict: str = "") -> str:
     """`render_markdown` from the data of `scripts.results.summary.summary`."""
+    data = {**data, "verdict": verdict}
     total = len(data["trials"])
     full = _render(data, shown=total)
     if len(full) <= limit:
@@ -65,7 +70,7 @@ def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT) -> str:
 
 def _render(data: dict[str, Any], *, shown: int) -> str:
     metric = data["metric"]["id"] or "metric"
-    parts = [_heading(data), _best(data, metric), _facts(data), _used(data)]
+    parts = [_heading(data), _best(data, metric), data.get("verdict", ""), _facts(data), _used(data)]
     if data["error"]:
         parts.append(f"> **Error:** {escaping.text(data['error'])}")
     parts.append(_findings(data))

@@ -43,6 +43,11 @@ class FakeGitHub:
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     merge_bases: dict[tuple[str, str], str] = field(default_factory=dict)  # (base, head) -> merge base
+    # A branch's history, oldest first, and the files each commit changed: `compare/SHA...BRANCH`.
+    branches: dict[str, list[str]] = field(default_factory=dict)
+    commit_files: dict[str, list[str]] = field(default_factory=dict)
+    # Check runs (https://docs.github.com/en/rest/checks/runs), oldest first.
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     # Repository roles by login (admin, maintain, write, triage, read); anyone else reads as `read`,
     # as for a public repository.
@@ -152,6 +157,10 @@ class FakeGitHub:
         if (match := re.fullmatch(r"/pulls/(\d+)", route)) and request.method == "GET":
             pull = self.pulls.get(int(match[1]))
             return _json(pull) if pull else _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/compare/([0-9a-f]{40})\.\.\.(.+)", route)) and match[2] in self.branches:
+            return _json(self._compare_with_branch(match[1], self.branches[match[2]]))
+        if route.startswith("/check-runs") or re.fullmatch(r"/commits/[0-9a-f]{40}/check-runs", route):
+            return self._checks(request, route, body)
         if (
             match := re.fullmatch(r"/compare/([0-9a-f]{40})\.\.\.([0-9a-f]{40})", route)
         ) and request.method == "GET":
@@ -166,6 +175,52 @@ class FakeGitHub:
             wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
             return _json({"type": "file", "encoding": "base64", "path": match[1], "content": wrapped})
         return _json({"message": "Not Found"}, 404)
+
+    def _compare_with_branch(self, commit: str, history: list[str]) -> dict[str, Any]:
+        """`compare/COMMIT...BRANCH`: `ahead` (with the files changed since) when the branch holds the
+        commit, `identical` at its head, else `diverged` (a commit of another branch)."""
+        if commit not in history:
+            return {"status": "diverged", "files": []}
+        later = history[history.index(commit) + 1 :]
+        files = sorted({name for sha in later for name in self.commit_files.get(sha, [])})
+        return {
+            "status": "ahead" if later else "identical",
+            "ahead_by": len(later),
+            "files": [{"filename": name, "status": "modified"} for name in files],
+        }
+
+    def _checks(self, request: Request, route: str, body: Any) -> Response:
+        """Create (POST /check-runs), update (PATCH /check-runs/ID) and list a commit's check runs
+        (GET /commits/SHA/check-runs?check_name=...), newest first as GitHub lists them."""
+        if route == "/check-runs" and request.method == "POST":
+            self._next_id += 1
+            run = {"id": self._next_id, "status": "queued", "conclusion": None, "output": {}, **body}
+            if run.get("conclusion"):
+                run["status"] = "completed"  # as GitHub does
+            run["html_url"] = f"https://github.com/{self.repository}/runs/{self._next_id}"
+            self.check_runs.append(run)
+            return _json(run, 201)
+        if (match := re.fullmatch(r"/check-runs/(\d+)", route)) and request.method == "PATCH":
+            for run in self.check_runs:
+                if run["id"] == int(match[1]):
+                    run.update(body)
+                    if run.get("conclusion"):
+                        run["status"] = "completed"
+                    return _json(run)
+            return _json({"message": "Not Found"}, 404)
+        if (match := re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", route)) and request.method == "GET":
+            name = request.args.get("check_name")
+            runs = [
+                run
+                for run in reversed(self.check_runs)
+                if run["head_sha"] == match[1] and (name is None or run["name"] == name)
+            ]
+            return _json({"total_count": len(runs), "check_runs": runs})
+        return _json({"message": "Not Found"}, 404)
+
+    def runs_on(self, commit: str) -> list[dict[str, Any]]:
+        """The check runs on `commit`, oldest first."""
+        return [run for run in self.check_runs if run["head_sha"] == commit]
 
     def _registry(self, request: Request) -> Response:
         """The Docker Registry v2 manifest lookup (`HEAD /v2/P/R/I/manifests/TAG`), as `build` does it."""

@@ -1,0 +1,281 @@
+"""The verdict on a pull request's job: its best against the base branch's, in the comment and a check.
+
+The baseline is the base branch's newest SUCCEEDED job of the same experiment in this repository,
+at another commit: `scripts.results.baseline.find_baseline`, taking a candidate only when GitHub's
+compare API says its commit is in the branch's history (so no other pull request's job, nor this
+one's earlier commits). The same answer lists what the branch changed since: when that touches
+experiments.yaml or the trainer image's inputs, the comment says the baseline may be stale. With no
+baseline, or a stale one, it names the command that tunes the merge base too. The verdict and its
+numbers are `scripts.results.compare`'s, rendered by `scripts.results.compare_text.markdown`.
+
+A job whose commit is not on the base branch (a proposal) also gets the check run `hpt / NAME`
+on that commit (`scripts.github.check_runs`): in progress while it runs, then completed with the
+verdict as its title; its conclusion is the experiment's `gate:` (`scripts.experiments.gate`, read
+from this checkout: the default branch), or neutral without one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scripts import escaping
+from scripts.experiments.gate import describe, failed_conditions
+from scripts.github import check_runs
+from scripts.github.api import GitHubClient, GitHubError
+from scripts.images import BUILD_INPUTS
+from scripts.jobs import labels, states
+from scripts.jobs.names import job_id
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.experiments.model import Gate
+    from scripts.github.runner import Step
+    from scripts.github.tuning_jobs import EndedJob
+    from scripts.vertex.backend import Backend
+
+# What a job of an experiment depends on besides its commit's experiments file: the image's inputs.
+EXPERIMENT_INPUTS = ("experiments.yaml", *BUILD_INPUTS)
+# Candidates asked about (one compare call each) before giving up: the base branch's jobs are
+# among the newest unless many pull-request jobs ran since.
+MAX_CANDIDATES = 20
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One ended pull-request job against its baseline: what the comment and the check say."""
+
+    experiment: str
+    job_id: str
+    commit: str  # the commit the job tuned: where its check run is
+    branch: str  # the pull request's base branch, where the baseline comes from
+    proposal: bool  # the commit is not on the base branch: the job gets a check run
+    state: str  # SUCCEEDED, FAILED...
+    comparison: dict[str, Any] | None  # None when the job did not succeed
+    notes: tuple[str, ...] = ()  # Markdown: the baseline used or why none, staleness, the command
+    gate: Gate | None = None
+
+    @property
+    def failed(self) -> list[str]:
+        """The gate's conditions this job fails (a job that did not succeed fails every gate)."""
+        if self.gate is None:
+            return []
+        if self.comparison is None:
+            return [f"the job must succeed, and it ended {self.state}"]
+        return failed_conditions(self.gate, self.comparison)
+
+    @property
+    def conclusion(self) -> str:
+        if self.comparison is None and self.state == "CANCELLED":
+            return "cancelled"
+        if self.gate is None:
+            return "neutral"
+        return "failure" if self.failed else "success"
+
+    @property
+    def title(self) -> str:
+        data = self.comparison
+        if data is None:
+            text = f"job {self.state.lower()}"
+        else:
+            delta = data["delta"]
+            text = data["verdict"] + (f" ({delta:+.4g} {data['metric']})" if delta is not None else "")
+        if self.gate is not None:
+            text += ": gate failed" if self.failed else ": gate passed"
+        return text
+
+    def markdown(self) -> str:
+        """The section in the pull request's comment, and the check's summary."""
+        from scripts.results.compare_text import markdown
+
+        lines = [f"#### Compared with {escaping.code(self.branch)}", ""]
+        if self.comparison is None:
+            lines.append(f"The job ended {escaping.code(self.state)}: no verdict.")
+        else:
+            lines.append(markdown(self.comparison))
+        lines += [line for note in self.notes for line in ("", note)]
+        if self.proposal:
+            lines += ["", self._check_line()]
+        return "\n".join(lines)
+
+    def _check_line(self) -> str:
+        name = escaping.code(check_runs.check_name(self.experiment))
+        if self.gate is None:
+            return f"Check {name}: **neutral** (no `gate:` for this experiment in `experiments.yaml`)."
+        failed = self.failed
+        if failed:
+            return (
+                f"Check {name}: **failure**, the gate failed: " + "; ".join(map(escaping.text, failed)) + "."
+            )
+        return f"Check {name}: **success**, the gate passed ({escaping.text(describe(self.gate))})."
+
+
+class Verdicts:
+    """Judges the pull-request jobs of one reporting run and writes their checks (GitHub answers cached)."""
+
+    def __init__(
+        self,
+        client: GitHubClient,
+        backend: Backend,
+        step: Step,
+        *,
+        gates: Mapping[str, Gate],
+        full_job: Callable[[EndedJob], HyperparameterTuningJob],
+    ):
+        """`gates`: each experiment's gate (this checkout's file); `full_job`: a job with its trials."""
+        self.client, self.backend, self.step = client, backend, step
+        self.gates = gates
+        self.full_job = full_job
+        self._pulls: dict[int, dict[str, Any]] = {}
+        self._compared: dict[tuple[str, str], tuple[bool, list[str]]] = {}
+
+    def judge(self, ended: EndedJob) -> Verdict:
+        """The job's verdict against its pull request's base branch."""
+        from scripts.results.baseline import find_baseline
+        from scripts.results.compare import comparison
+
+        assert ended.pull_request is not None
+        job = self.full_job(ended)
+        pull = self._pull(ended.pull_request)
+        branch, head = pull["base"]["ref"], pull["head"]["sha"]
+        commit = job.labels.get(labels.COMMIT, "")
+        verdict = Verdict(
+            experiment=ended.experiment,
+            job_id=job_id(job.name),
+            commit=commit,
+            branch=branch,
+            proposal=bool(_COMMIT.fullmatch(commit)) and not self._on_branch(commit, branch)[0],
+            state=states.short(job.state.name),
+            comparison=None,
+            gate=self.gates.get(ended.experiment),
+        )
+        if verdict.state != "SUCCEEDED":
+            return verdict
+        asked = []
+
+        def on_branch(candidate: HyperparameterTuningJob) -> bool:
+            asked.append(candidate)
+            other = candidate.labels.get(labels.COMMIT, "")
+            held = len(asked) <= MAX_CANDIDATES and _COMMIT.fullmatch(other)
+            return bool(held) and self._on_branch(other, branch)[0]
+
+        baseline = find_baseline(self.backend, job, accept=on_branch)
+        reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
+        data = comparison(job, baseline, backend=self.backend.name, no_baseline_reason=reason)
+        notes = self._notes(verdict, baseline, f"`/hpt run {ended.experiment} {head[:7]} --baseline`")
+        return dataclasses.replace(verdict, comparison=data, notes=notes)
+
+    def _notes(
+        self, verdict: Verdict, baseline: HyperparameterTuningJob | None, command: str
+    ) -> tuple[str, ...]:
+        """Which baseline was used (or the command that makes one), and whether it may be stale."""
+        branch = escaping.code(verdict.branch)
+        if baseline is None:
+            return (
+                (f"To tune the merge base too, and compare with it: {command}",) if verdict.proposal else ()
+            )
+        commit = baseline.labels[labels.COMMIT]
+        notes = [
+            f"Baseline: the newest SUCCEEDED job of {escaping.code(verdict.experiment)} on {branch} at "
+            f"another commit, {escaping.code(job_id(baseline.name))} at {escaping.code(commit[:12])}."
+        ]
+        changed = [name for name in self._on_branch(commit, verdict.branch)[1] if _is_input(name)]
+        if changed:
+            listed = ", ".join(escaping.code(name) for name in changed[:5]) + (", ..." if changed[5:] else "")
+            notes.append(
+                f"> {branch} changed {listed} since the baseline's commit: the baseline may not be what it "
+                "achieves now." + (f" To tune the merge base too: {command}" if verdict.proposal else "")
+            )
+        return tuple(notes)
+
+    def finish_check(self, verdict: Verdict) -> None:
+        """Complete the proposal's check run with the verdict, its summary the comment's section."""
+        if not verdict.proposal:
+            return
+        name = check_runs.check_name(verdict.experiment)
+        self._writing(
+            name,
+            lambda: check_runs.complete(
+                self.client,
+                verdict.commit,
+                name,
+                verdict.job_id,
+                conclusion=verdict.conclusion,
+                title=verdict.title,
+                summary=verdict.markdown(),
+            ),
+        )
+
+    def start_check(self, job: HyperparameterTuningJob) -> None:
+        """The check run of a running proposal job, in progress (nothing for other jobs)."""
+        pull = job.labels.get(labels.PULL_REQUEST, "")
+        commit = job.labels.get(labels.COMMIT, "")
+        if not pull.isdigit() or not _COMMIT.fullmatch(commit):
+            return
+        branch = self._pull(int(pull))["base"]["ref"]
+        if self._on_branch(commit, branch)[0]:
+            return
+        experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
+        name = check_runs.check_name(experiment)
+        summary = (
+            f"Job {escaping.code(job_id(job.name))} is tuning {escaping.code(commit[:12])}; this check "
+            f"completes with the verdict against {escaping.code(branch)} when it ends."
+        )
+        details = self.backend.console_url(job.name) or ""
+        self._writing(
+            name, lambda: check_runs.start(self.client, commit, name, job_id(job.name), summary, details)
+        )
+
+    def _writing(self, name: str, write: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+        """Write a check run; without `checks: write` say so and go on (the result is still posted)."""
+        try:
+            action, run = write()
+        except GitHubError as error:
+            if error.status != 403:
+                raise
+            self.step.warning(
+                f"check {name} not written (HTTP 403): the job needs `permissions: checks: write`"
+            )
+            return
+        print(f"{action} check {escaping.log_line(name)}: {run.get('html_url', '')}")
+
+    def _pull(self, number: int) -> dict[str, Any]:
+        if number not in self._pulls:
+            self._pulls[number] = self.client.get(self.client.repo_path(f"pulls/{number}"))
+        return self._pulls[number]
+
+    def _on_branch(self, commit: str, branch: str) -> tuple[bool, list[str]]:
+        """Whether `branch`'s history holds `commit`, and the files the branch changed since it."""
+        key = (commit, branch)
+        if key not in self._compared:
+            path = self.client.repo_path(f"compare/{commit}...{urllib.parse.quote(branch, safe='/')}")
+            try:
+                found = self.client.get(path, {"per_page": 1})
+            except GitHubError as error:
+                if error.status != 404:  # a commit GitHub does not know (a deleted fork's)
+                    raise
+                found = {"status": "diverged"}
+            held = found.get("status") in ("ahead", "identical")
+            self._compared[key] = (held, [f["filename"] for f in found.get("files") or [] if "filename" in f])
+        return self._compared[key]
+
+
+def _is_input(path: str) -> bool:
+    return any(path == name or path.startswith(name + "/") for name in EXPERIMENT_INPUTS)
+
+
+def gates(env: Mapping[str, str]) -> dict[str, Gate]:
+    """Each experiment's `gate:` in this checkout's experiments.yaml (the default branch's, where
+    the reporter runs): a pull request's own file never decides its check."""
+    from scripts.experiments import load
+    from scripts.github import environment
+    from scripts.paths import EXPERIMENTS_FILE
+
+    experiments = load(EXPERIMENTS_FILE, environment.trusted(env)).experiments
+    return {name: experiment.gate for name, experiment in experiments.items() if experiment.gate}

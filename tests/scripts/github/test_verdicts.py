@@ -1,0 +1,318 @@
+"""A pull request's job against its base branch: the verdict in the comment and the `hpt / NAME` check.
+
+The reporter runs as the workflow runs it (`python -m scripts github report`), against the fake
+GitHub (pull requests, the compare API, check runs) and the fake JobService on loopback holding
+hand-made jobs whose trials decide the verdict. The gates are read from the default branch's
+experiments.yaml, this checkout's in a subprocess: gate outcomes are driven through the library
+(`report` with `Verdicts`) with the same fakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import pytest
+from google.cloud.aiplatform_v1 import (
+    CustomJobSpec,
+    GcsDestination,
+    HyperparameterTuningJob,
+    JobState,
+    MachineSpec,
+    StudySpec,
+    WorkerPoolSpec,
+)
+from werkzeug import Response
+
+from scripts.experiments.model import Gate
+from scripts.github.api import GitHubClient
+from scripts.github.report_flow import report
+from scripts.github.runner import Step
+from scripts.github.sticky_comment import sections
+from scripts.github.tuning_jobs import TuningJobs
+from scripts.github.verdicts import Verdicts
+from scripts.jobs import labels
+from scripts.paths import REPO_ROOT
+from scripts.vertex.backend import Backend
+from tests.fakes.job_service import FakeJobService, make_trial
+from tests.scripts.github.fake_github import REPOSITORY
+
+PROJECT, REGION = "proj-x", "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{REGION}"
+MAIN_OLD, MAIN, HEAD, OTHER = "0" * 40, "1" * 40, "2" * 40, "3" * 40
+HIGH = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
+LOW = [0.60, 0.61, 0.62, 0.63, 0.64, 0.65]
+MIXED = [0.60, 0.91, 0.62, 0.93, 0.64, 0.95]
+# Recent: the scheduled reporter looks at jobs that ended in the last 7 days.
+BASE_TIME = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
+
+
+def tuning_job(
+    number: int,
+    commit: str,
+    values: list[float],
+    *,
+    pull: int | None = None,
+    state: JobState = JobState.JOB_STATE_SUCCEEDED,
+    minute: int = 0,
+    experiment: str = "wide",
+) -> HyperparameterTuningJob:
+    """A job of `experiment` at `commit` whose trials ended with `values`, created at `minute`."""
+    trials = [make_trial(str(i), {"base": 0.1 * i}, value) for i, value in enumerate(values, start=1)]
+    for trial in trials:  # half an hour each on one n1-standard-4: a cost to gate on
+        trial.start_time = BASE_TIME
+        trial.end_time = BASE_TIME + dt.timedelta(minutes=30)
+    spec = StudySpec.ParameterSpec(
+        parameter_id="base",
+        double_value_spec=StudySpec.ParameterSpec.DoubleValueSpec(min_value=0, max_value=1),
+    )
+    return HyperparameterTuningJob(
+        name=f"{PARENT}/hyperparameterTuningJobs/{number}",
+        display_name=f"{experiment}-{commit[:7]}",
+        state=state,
+        study_spec=StudySpec(
+            metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=StudySpec.MetricSpec.GoalType.MAXIMIZE)],
+            parameters=[spec],
+        ),
+        max_trial_count=len(values),
+        parallel_trial_count=2,
+        trial_job_spec=CustomJobSpec(
+            worker_pool_specs=[
+                WorkerPoolSpec(machine_spec=MachineSpec(machine_type="n1-standard-4"), replica_count=1)
+            ],
+            base_output_directory=GcsDestination(output_uri_prefix=f"gs://bucket/{number}"),
+        ),
+        trials=trials,
+        create_time=BASE_TIME + dt.timedelta(minutes=minute),
+        end_time=BASE_TIME + dt.timedelta(minutes=minute + 40),
+        labels={
+            labels.EXPERIMENT: experiment,
+            labels.COMMIT: commit,
+            labels.REPOSITORY: labels.repository_label(REPOSITORY),
+            **({labels.PULL_REQUEST: str(pull)} if pull else {}),
+        },
+    )
+
+
+@pytest.fixture
+def fake():
+    with FakeJobService() as service:
+        yield service
+
+
+@pytest.fixture
+def repo(github):
+    """Pull request #5 proposes HEAD on main, whose history is MAIN_OLD then MAIN; #6 proposes OTHER."""
+    github.add_pull(5, HEAD, MAIN)
+    github.add_pull(6, OTHER, MAIN)
+    github.add_comment(
+        5, "<!-- vertex-hpt:experiments -->\n## Vertex AI hyperparameter tuning", "github-actions[bot]"
+    )
+    github.branches["main"] = [MAIN_OLD, MAIN]
+    return github
+
+
+def reporter(fake, tmp_path) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts github report` as the scheduled workflow runs it."""
+    env = {
+        **os.environ,
+        "VERTEX_AI_EMULATOR_HOST": fake.address,
+        "HPT_STATE_DIR": str(tmp_path / "state"),
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "GOOGLE_CLOUD_REGION": REGION,
+        "GITHUB_EVENT_NAME": "schedule",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "scripts", "github", "report"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def result(github, number: int) -> str:
+    return sections(github.ours(5)[0]["body"])[f"result:{number}"]
+
+
+def test_a_pull_requests_job_gets_the_verdict_against_main_and_a_completed_check_once(
+    repo, fake, tmp_path, github_env
+):
+    fake.add_job(tuning_job(1, MAIN, HIGH, minute=0))  # main's job: the baseline
+    fake.add_job(tuning_job(2, OTHER, HIGH, pull=6, minute=10))  # newer, but another pull request's
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=20))
+
+    first = reporter(fake, tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    section = result(repo, 3)
+    assert "**Verdict: worse**" in section and "-0.3 against the baseline" in section
+    assert "Precedence test" in section and "p = 0.002165" in section  # the method and its numbers
+    assert (
+        "Baseline: the newest SUCCEEDED job of `wide` on `main` at another commit, `1` at `111111111111`"
+        in (section)
+    )
+    assert "| cost |" in section and "| accelerator hours |" in section  # what each side spent
+    assert "Check `hpt / wide`: **neutral** (no `gate:`" in section
+    (check,) = repo.runs_on(HEAD)
+    assert (check["name"], check["external_id"], check["status"]) == ("hpt / wide", "3", "completed")
+    assert check["conclusion"] == "neutral"
+    assert check["output"]["title"] == "worse (-0.3 accuracy)"
+    assert "**Verdict: worse**" in check["output"]["summary"]
+    assert "result:2" not in sections(repo.ours(5)[0]["body"])  # pull request #6's job stays off #5
+
+    writes = len(repo.writes())
+    again = reporter(fake, tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert len(repo.writes()) == writes  # no second check run, no second section
+    assert len(repo.runs_on(HEAD)) == 1 and len(repo.ours(5)) == 1
+
+
+def test_without_a_job_on_main_the_comment_says_so_and_names_the_command(repo, fake, tmp_path, github_env):
+    fake.add_job(tuning_job(2, OTHER, HIGH, pull=6))  # only another pull request's job
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=20))
+
+    reported = reporter(fake, tmp_path)
+
+    assert reported.returncode == 0, reported.stderr
+    section = result(repo, 3)
+    assert "**Verdict: no baseline**" in section
+    assert "No SUCCEEDED job of wide at another commit of main to compare with." in section
+    assert "To tune the merge base too, and compare with it: `/hpt run wide 2222222 --baseline`" in section
+    (check,) = repo.runs_on(HEAD)
+    assert (check["conclusion"], check["output"]["title"]) == ("neutral", "no baseline")
+
+
+def test_a_baseline_older_than_mains_last_trainer_change_is_said_to_be_stale(
+    repo, fake, tmp_path, github_env
+):
+    repo.commit_files[MAIN] = ["trainer/task.py", "README.md"]
+    fake.add_job(tuning_job(1, MAIN_OLD, MIXED))
+    fake.add_job(tuning_job(3, HEAD, MIXED, pull=5, minute=20))
+
+    reported = reporter(fake, tmp_path)
+
+    assert reported.returncode == 0, reported.stderr
+    section = result(repo, 3)
+    assert "**Verdict: no clear difference**" in section and "`000000000000`" in section
+    assert (
+        "`main` changed `trainer/task.py` since the baseline's commit: the baseline may not be what it "
+        "achieves now. To tune the merge base too: `/hpt run wide 2222222 --baseline`"
+    ) in section
+
+
+def test_the_check_is_in_progress_while_the_job_runs_then_completed_in_place(
+    repo, fake, tmp_path, github_env
+):
+    fake.add_job(tuning_job(1, MAIN, HIGH))
+    running = fake.add_job(tuning_job(3, HEAD, [], pull=5, state=JobState.JOB_STATE_RUNNING, minute=20))
+
+    reporter(fake, tmp_path)
+    (check,) = repo.runs_on(HEAD)
+    assert (check["status"], check["external_id"], check["output"]["title"]) == ("in_progress", "3", "Tuning")
+    reporter(fake, tmp_path)  # still running: the same check, found again
+    assert len(repo.runs_on(HEAD)) == 1
+
+    fake.jobs[running.name] = tuning_job(3, HEAD, HIGH, pull=5, minute=20)
+    reported = reporter(fake, tmp_path)
+
+    assert reported.returncode == 0, reported.stderr
+    (check,) = repo.runs_on(HEAD)
+    assert (check["status"], check["conclusion"]) == ("completed", "neutral")
+    assert check["output"]["title"] == "no clear difference (+0 accuracy)"
+    assert [r.method for r in repo.requests if "check-runs" in r.path and r.method != "GET"] == [
+        "POST",
+        "PATCH",
+    ]
+
+
+def test_a_job_of_a_commit_already_on_main_gets_the_verdict_but_no_check(repo, fake, tmp_path, github_env):
+    # The merge's own job (its pull request's number, main's commit): compared with main's job before.
+    fake.add_job(tuning_job(1, MAIN_OLD, HIGH))
+    fake.add_job(tuning_job(3, MAIN, HIGH, pull=5, minute=20))
+
+    reported = reporter(fake, tmp_path)
+
+    assert reported.returncode == 0, reported.stderr
+    section = result(repo, 3)
+    assert "**Verdict: no clear difference**" in section and "--baseline" not in section
+    assert repo.check_runs == []
+
+
+# -- gates, through the library with the same fakes --------------------------------------------
+
+
+def _report_with(github, fake, tmp_path, gate: Gate | None) -> Step:
+    client = GitHubClient(github.repository, github.token, github.base_url)
+    backend = Backend.emulator_at(fake.address, tmp_path / "state")
+    tuning = TuningJobs(backend)
+    jobs = tuning.ended([(PROJECT, REGION)], github.repository)
+    step = Step({})
+    gates = {"wide": gate} if gate else {}
+    verdicts = Verdicts(client, backend, step, gates=gates, full_job=tuning.job)
+    counts = report(jobs, client, tuning.markdown, step, verdicts=verdicts)
+    assert counts["posted"] == 1, counts
+    return step
+
+
+@pytest.mark.parametrize(
+    ("gate", "conclusion", "title", "said"),
+    [
+        (None, "neutral", "worse (-0.3 accuracy)", "**neutral** (no `gate:`"),
+        (Gate(max_cost=100), "success", "worse (-0.3 accuracy): gate passed",
+         "**success**, the gate passed (the job's cost at most 100 USD)"),
+        (Gate(verdict="not-worse"), "failure", "worse (-0.3 accuracy): gate failed",
+         "**failure**, the gate failed: the verdict must not be worse, and it is worse."),
+        (Gate(verdict="not-worse", max_cost=0.01), "failure", "worse (-0.3 accuracy): gate failed",
+         "the verdict must not be worse, and it is worse; the job's cost must be at most 0.01 USD, and it "
+         "is 0.66 USD"),
+    ],
+)  # fmt: skip
+def test_the_gate_decides_the_conclusion_and_says_which_condition_failed(
+    github, repo, fake, tmp_path, gate, conclusion, title, said
+):
+    fake.add_job(tuning_job(1, MAIN, HIGH))
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=20))
+
+    _report_with(github, fake, tmp_path, gate)
+
+    (check,) = github.runs_on(HEAD)
+    assert (check["conclusion"], check["output"]["title"]) == (conclusion, title)
+    assert said in check["output"]["summary"] and said in result(github, 3)
+
+
+def test_not_worse_passes_an_experiment_main_does_not_have_yet(github, repo, fake, tmp_path):
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5))
+
+    _report_with(github, fake, tmp_path, Gate(verdict="not-worse"))
+
+    (check,) = github.runs_on(HEAD)
+    assert (check["conclusion"], check["output"]["title"]) == ("success", "no baseline: gate passed")
+
+
+def test_a_failed_job_fails_its_gate(github, repo, fake, tmp_path):
+    fake.add_job(tuning_job(3, HEAD, LOW[:1], pull=5, state=JobState.JOB_STATE_FAILED))
+
+    _report_with(github, fake, tmp_path, Gate(verdict="not-worse"))
+
+    (check,) = github.runs_on(HEAD)
+    assert (check["conclusion"], check["output"]["title"]) == ("failure", "job failed: gate failed")
+    assert "The job ended `FAILED`: no verdict." in result(github, 3)
+
+
+def test_without_checks_write_the_result_is_still_posted_with_a_warning(github, repo, fake, tmp_path, capsys):
+    forbidden = Response('{"message": "Resource not accessible by integration"}', status=403)
+    github.scripted.append(("POST", rf"/repos/{REPOSITORY}/check-runs", forbidden))
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5))
+
+    _report_with(github, fake, tmp_path, None)
+
+    assert "**Verdict: no baseline**" in result(github, 3)
+    assert github.check_runs == []
+    assert "check hpt / wide not written (HTTP 403): the job needs `permissions: checks: write`" in (
+        capsys.readouterr().err
+    )
