@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
+from google.api_core import exceptions
+
 from scripts.doctor import needs
 from scripts.doctor.api_errors import describe_error, missing_account
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, ok, warn
+from scripts.doctor.result import Check, fail, first_names, ok, warn
 
 
 def service_accounts(context: Context) -> list[Check]:
-    checks = []
-    accounts = list(context.target.trial_service_accounts)
+    name, accounts = "trial service account", context.target.trial_service_accounts
+    checks = [
+        _act_as(context, name, email, f"trials of {first_names(experiments)}")
+        for email, experiments in accounts
+    ]
     if not accounts:
-        checks.append(
-            ok(
-                "trial service account",
-                "trials run as Vertex AI's service agent (no service_account set)",
-            )
-        )
-    for email, experiments in accounts:
-        names = ", ".join(experiments[:2]) + (
-            f" and {len(experiments) - 2} more" if len(experiments) > 2 else ""
-        )
-        checks.append(_act_as(context, "trial service account", email, f"trials of {names}"))
-    checks.append(_build_account(context))
-    return checks
+        checks.append(ok(name, "trials run as Vertex AI's service agent (no service_account set)"))
+    return [*checks, _build_account(context)]
 
 
 def _build_account(context: Context) -> Check:
@@ -33,14 +27,9 @@ def _build_account(context: Context) -> Check:
     project, region = context.project, context.target.region
     try:
         # https://cloud.google.com/build/docs/api/reference/rest/v1/projects.locations/getDefaultServiceAccount
-        found = (
-            context.calls()
-            .cloud_build()
-            .get_default_service_account(
-                name=f"projects/{project}/locations/{region}/defaultServiceAccount",
-                timeout=CALL_TIMEOUT,
-                retry=None,
-            )
+        found = bounded(
+            context.calls().cloud_build().get_default_service_account,
+            name=f"projects/{project}/locations/{region}/defaultServiceAccount",
         )
     except Exception as error:  # noqa: BLE001 - reported as a line
         return warn(name, f"could not ask Cloud Build which account builds run as: {describe_error(error)}")
@@ -57,21 +46,11 @@ def _build_account(context: Context) -> Check:
 
 
 def _act_as(context: Context, name: str, email: str, used_by: str) -> Check:
-    from google.api_core import exceptions
-
     try:
         # https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions
-        response = (
-            context.calls()
-            .iam()
-            .test_iam_permissions(
-                request={
-                    "resource": f"projects/-/serviceAccounts/{email}",
-                    "permissions": [needs.ACT_AS],
-                },
-                timeout=CALL_TIMEOUT,
-                retry=None,
-            )
+        response = bounded(
+            context.calls().iam().test_iam_permissions,
+            request={"resource": f"projects/-/serviceAccounts/{email}", "permissions": [needs.ACT_AS]},
         )
     except (exceptions.NotFound, exceptions.PermissionDenied) as error:
         if isinstance(error, exceptions.PermissionDenied) and not missing_account(error):

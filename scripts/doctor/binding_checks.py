@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from google.api_core import exceptions
+
 from scripts.doctor import bindings
 from scripts.doctor.api_errors import disabled_service, missing_account
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, warn
 
@@ -49,8 +51,6 @@ def _provider_name(context: Context) -> str | None:
 
 
 def deployer_binding(context: Context) -> Check:
-    from google.api_core import exceptions
-
     email, named = _deployer(context)
     environment, project = context.target.environment, context.target.project
     if not email:
@@ -61,17 +61,10 @@ def deployer_binding(context: Context) -> Check:
         )
     try:
         # https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/getIamPolicy
-        policy = (
-            context.calls()
-            .iam()
-            .get_iam_policy(
-                request={
-                    "resource": f"projects/-/serviceAccounts/{email}",
-                    "options": {"requested_policy_version": 3},
-                },
-                timeout=CALL_TIMEOUT,
-                retry=None,
-            )
+        resource = f"projects/-/serviceAccounts/{email}"
+        policy = bounded(
+            context.calls().iam().get_iam_policy,
+            request={"resource": resource, "options": {"requested_policy_version": 3}},
         )
     except (exceptions.NotFound, exceptions.PermissionDenied) as error:
         if disabled_service(error):
@@ -135,7 +128,7 @@ def _narrowing(
 
 
 def identity_provider(context: Context) -> Check:
-    import requests
+    import requests  # 0.1 s, loaded with the credentials' transport by now: not at doctor's start
 
     name = _provider_name(context)
     if not name:

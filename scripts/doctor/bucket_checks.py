@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from google.api_core import exceptions
+
 from scripts.doctor import needs
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip, warn
 
@@ -12,8 +14,6 @@ _MULTI_REGIONS = {"US": "us-", "EU": "europe-", "ASIA": "asia-"}
 
 
 def bucket(context: Context) -> list[Check]:
-    from google.api_core import exceptions
-
     target = context.target
     if not target.bucket:
         return [skip("bucket", "HPT_STAGING_BUCKET is not set")]
@@ -25,15 +25,13 @@ def bucket(context: Context) -> list[Check]:
     bucket = context.calls().storage(project).bucket(name)
     location = None
     try:
-        bucket.reload(timeout=CALL_TIMEOUT, retry=None)
+        bounded(bucket.reload)
         location = (bucket.location or "").upper()
     except exceptions.NotFound:
         return [fail("bucket", f"gs://{name} does not exist", create)]
     except exceptions.Forbidden:
         pass  # object roles do not include storage.buckets.get: the permissions below still say much
-    granted = set(
-        bucket.test_iam_permissions(list(needs.BUCKET_PERMISSIONS), timeout=CALL_TIMEOUT, retry=None)
-    )
+    granted = set(bounded(bucket.test_iam_permissions, list(needs.BUCKET_PERMISSIONS)))
     missing = [permission for permission in needs.BUCKET_PERMISSIONS if permission not in granted]
     if missing:
         roles = sorted({needs.BUCKET_PERMISSIONS[permission] for permission in missing})

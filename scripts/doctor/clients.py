@@ -18,11 +18,13 @@ Each call gets `CALL_TIMEOUT` seconds and no retry: a check that cannot answer s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scripts.cloudbuild.registry import REGISTRY_URL_ENV
+from scripts.vertex.client import api_endpoint
 
 GRPC_HOST_ENV = "HPT_DOCTOR_EMULATOR_HOST"
 CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # scripts.cloudbuild.submit.CLOUD_BUILD_HOST_ENV
@@ -31,6 +33,12 @@ IAM_REST_URL_ENV = "HPT_DOCTOR_IAM_URL"
 IAM_REST_URL = "https://iam.googleapis.com"
 CALL_TIMEOUT = 10.0
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+T = TypeVar("T")
+
+
+def bounded(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`method(*args, **kwargs)`, a Google call, given `CALL_TIMEOUT` seconds and no retry."""
+    return method(*args, timeout=CALL_TIMEOUT, retry=None, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -63,112 +71,62 @@ class Clients:
         self.credentials = credentials
         self._made: dict[str, Any] = {}
 
-    def _gapic(self, key: str, client_class: Any, transport_class: Any, address: str | None) -> Any:
+    def _gapic(self, module: str, name: str, address: str | None, key: str = "", **options: Any) -> Any:
+        """The GAPIC client `module.name`: over an insecure channel to `address` when there is one
+        (no credentials, as Google's emulators are reached), else to Google with the credentials."""
+        key = key or name
         if key not in self._made:
+            # Each client library takes 0.3-1 s to import: only those of the checks that run.
+            client_class = getattr(importlib.import_module(module), name)
             if address:
-                import grpc
+                import grpc  # loaded by every client library; only a fake endpoint needs it here
 
-                channel = grpc.insecure_channel(address)
-                self._made[key] = client_class(transport=transport_class(channel=channel))
+                transport = client_class.get_transport_class("grpc")(channel=grpc.insecure_channel(address))
+                self._made[key] = client_class(transport=transport)
             else:
-                self._made[key] = client_class(credentials=self.credentials)
+                self._made[key] = client_class(credentials=self.credentials, **options)
         return self._made[key]
 
     def projects(self) -> Any:
-        from google.cloud import resourcemanager_v3
-        from google.cloud.resourcemanager_v3.services.projects.transports import ProjectsGrpcTransport
-
-        return self._gapic(
-            "projects", resourcemanager_v3.ProjectsClient, ProjectsGrpcTransport, self.endpoints.grpc
-        )
+        return self._gapic("google.cloud.resourcemanager_v3", "ProjectsClient", self.endpoints.grpc)
 
     def service_usage(self) -> Any:
-        from google.cloud import service_usage_v1
-        from google.cloud.service_usage_v1.services.service_usage.transports import ServiceUsageGrpcTransport
-
-        return self._gapic(
-            "service_usage",
-            service_usage_v1.ServiceUsageClient,
-            ServiceUsageGrpcTransport,
-            self.endpoints.grpc,
-        )
+        return self._gapic("google.cloud.service_usage_v1", "ServiceUsageClient", self.endpoints.grpc)
 
     def iam(self) -> Any:
-        from google.cloud import iam_admin_v1
-        from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
-
-        return self._gapic("iam", iam_admin_v1.IAMClient, IAMGrpcTransport, self.endpoints.grpc)
+        return self._gapic("google.cloud.iam_admin_v1", "IAMClient", self.endpoints.grpc)
 
     def artifact_registry(self) -> Any:
-        from google.cloud import artifactregistry_v1
-        from google.cloud.artifactregistry_v1.services.artifact_registry.transports import (
-            ArtifactRegistryGrpcTransport,
-        )
-
-        return self._gapic(
-            "artifact_registry",
-            artifactregistry_v1.ArtifactRegistryClient,
-            ArtifactRegistryGrpcTransport,
-            self.endpoints.grpc,
-        )
+        return self._gapic("google.cloud.artifactregistry_v1", "ArtifactRegistryClient", self.endpoints.grpc)
 
     def quotas(self) -> Any:
-        from google.cloud import cloudquotas_v1
-        from google.cloud.cloudquotas_v1.services.cloud_quotas.transports import CloudQuotasGrpcTransport
-
-        return self._gapic(
-            "quotas", cloudquotas_v1.CloudQuotasClient, CloudQuotasGrpcTransport, self.endpoints.grpc
-        )
+        return self._gapic("google.cloud.cloudquotas_v1", "CloudQuotasClient", self.endpoints.grpc)
 
     def cloud_build(self) -> Any:
-        from google.cloud.devtools import cloudbuild_v1
-        from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import (
-            CloudBuildGrpcTransport,
-        )
-
         return self._gapic(
-            "cloud_build", cloudbuild_v1.CloudBuildClient, CloudBuildGrpcTransport, self.endpoints.cloud_build
+            "google.cloud.devtools.cloudbuild_v1", "CloudBuildClient", self.endpoints.cloud_build
         )
 
     def tensorboards(self, region: str) -> Any:
         """Vertex AI's TensorboardService, at `region`'s endpoint (an instance lives in one region)."""
-        from google.cloud import aiplatform_v1
-        from google.cloud.aiplatform_v1.services.tensorboard_service.transports import (
-            TensorboardServiceGrpcTransport,
+        options = {} if self.endpoints.grpc else {"client_options": {"api_endpoint": api_endpoint(region)}}
+        service = "TensorboardServiceClient"
+        return self._gapic(
+            "google.cloud.aiplatform_v1", service, self.endpoints.grpc, f"tensorboards:{region}", **options
         )
-
-        key = f"tensorboards:{region}"
-        if self.endpoints.grpc or key in self._made:
-            return self._gapic(
-                key,
-                aiplatform_v1.TensorboardServiceClient,
-                TensorboardServiceGrpcTransport,
-                self.endpoints.grpc,
-            )
-        from google.api_core.client_options import ClientOptions
-
-        from scripts.vertex.client import api_endpoint
-
-        self._made[key] = aiplatform_v1.TensorboardServiceClient(
-            credentials=self.credentials, client_options=ClientOptions(api_endpoint=api_endpoint(region))
-        )
-        return self._made[key]
 
     def iam_rest_get(self, name: str) -> tuple[int, dict[str, Any]]:
         """GET `/v1/{name}` of IAM's REST API: (HTTP status, its JSON body, {} when it has none).
 
         https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers/get
         """
+        # requests and google-auth's transport (0.2 s): only the identity provider check asks
         import requests
+        from google.auth.transport.requests import AuthorizedSession
 
-        if self.endpoints.iam_rest:
-            session: Any = requests.Session()  # a fake: no credentials, as for the other fakes
-            base = self.endpoints.iam_rest.rstrip("/")
-        else:
-            from google.auth.transport.requests import AuthorizedSession
-
-            session = AuthorizedSession(self.credentials)
-            base = IAM_REST_URL
+        fake = self.endpoints.iam_rest  # no credentials, as for the other fakes
+        session = requests.Session() if fake else AuthorizedSession(self.credentials)
+        base = fake.rstrip("/") if fake else IAM_REST_URL
         response = session.get(f"{base}/v1/{name}", timeout=CALL_TIMEOUT)
         try:
             body = response.json()
@@ -178,16 +136,14 @@ class Clients:
 
     def storage(self, project: str) -> Any:
         if "storage" not in self._made:
+            # google-cloud-storage (0.3 s): only the bucket check asks
+            from google.auth.credentials import AnonymousCredentials
             from google.cloud import storage
 
-            if self.endpoints.storage:
-                from google.auth.credentials import AnonymousCredentials
-
-                self._made["storage"] = storage.Client(
-                    project=project,
-                    credentials=AnonymousCredentials(),
-                    client_options={"api_endpoint": self.endpoints.storage},
-                )
-            else:
-                self._made["storage"] = storage.Client(project=project, credentials=self.credentials)
+            fake = {
+                "credentials": AnonymousCredentials(),
+                "client_options": {"api_endpoint": self.endpoints.storage},
+            }
+            options = fake if self.endpoints.storage else {"credentials": self.credentials}
+            self._made["storage"] = storage.Client(project=project, **options)
         return self._made["storage"]

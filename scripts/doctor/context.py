@@ -1,12 +1,13 @@
 """What the checks share: the target, whose credentials and which clients, and what earlier checks found.
 
 Each check is a function of a `Context`; the ones that learn something a later check needs write
-it here (the project's number, the APIs that are off, whether the repository may be read).
+it here (the project's number, the APIs that are off, the repository when it may be read).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from scripts.doctor.clients import Clients, Endpoints
 from scripts.doctor.credentials import Identity
@@ -21,7 +22,7 @@ class Context:
     clients: Clients | None = None  # set by the credentials check
     project_number: str | None = None  # set by the project check
     disabled_apis: set[str] = field(default_factory=set)  # set by the APIs check
-    repository_ok: bool = False  # set by the repository check
+    repository: Any = None  # set by the repository check: the repository, when the caller may read it
 
     @property
     def project(self) -> str:

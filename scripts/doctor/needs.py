@@ -131,10 +131,8 @@ class Demand:
 
 def demands(compiled: CompiledExperiment) -> list[Demand]:
     """One demand per accelerator type the experiment's trials use (pools x replicas, summed)."""
-    from google.cloud.aiplatform_v1.types import custom_job
-
     spec = compiled.job.trial_job_spec
-    spot = spec.scheduling.strategy == custom_job.Scheduling.Strategy.SPOT
+    spot = spec.scheduling.strategy.name == "SPOT"
     per_trial: dict[str, int] = {}
     for pool in spec.worker_pool_specs:
         machine = pool.machine_spec

@@ -6,24 +6,19 @@ out of reach, which skips the rest; the APIs check records the APIs that are off
 
 from __future__ import annotations
 
+from google.api_core import exceptions
+
 from scripts.doctor import needs
 from scripts.doctor.api_errors import disabled_service
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, warn
 
 
 def project(context: Context) -> list[Check]:
-    from google.api_core import exceptions
-    from google.cloud.resourcemanager_v3 import Project
-
     project = context.project
     try:
-        found = (
-            context.calls()
-            .projects()
-            .get_project(name=f"projects/{project}", timeout=CALL_TIMEOUT, retry=None)
-        )
+        found = bounded(context.calls().projects().get_project, name=f"projects/{project}")
     except (exceptions.NotFound, exceptions.PermissionDenied) as error:
         if disabled_service(error):
             raise
@@ -45,7 +40,7 @@ def project(context: Context) -> list[Check]:
             )
         ]
     context.project_number = found.name.removeprefix("projects/") or None
-    if found.state != Project.State.ACTIVE:
+    if found.state.name != "ACTIVE":
         return [
             fail(
                 "project",
@@ -62,10 +57,9 @@ def _project_exists(context: Context, project: str) -> bool:
     """Whether testIamPermissions answers for the project: it needs no permission, so it answers
     for any project that exists, whoever asks."""
     try:
-        context.calls().projects().test_iam_permissions(
+        bounded(
+            context.calls().projects().test_iam_permissions,
             request={"resource": f"projects/{project}", "permissions": ["resourcemanager.projects.get"]},
-            timeout=CALL_TIMEOUT,
-            retry=None,
         )
     except Exception:  # noqa: BLE001 - any refusal: the project is not there for this caller
         return False
@@ -73,26 +67,16 @@ def _project_exists(context: Context, project: str) -> bool:
 
 
 def apis(context: Context) -> list[Check]:
-    from google.api_core.exceptions import PermissionDenied
-    from google.cloud.service_usage_v1 import State
-
     project = context.project_number or context.project
     wanted = {**needs.RUN_APIS, **needs.DOCTOR_APIS}
     try:
         # https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet (30 at most)
-        response = (
-            context.calls()
-            .service_usage()
-            .batch_get_services(
-                request={
-                    "parent": f"projects/{project}",
-                    "names": [f"projects/{project}/services/{s}" for s in wanted],
-                },
-                timeout=CALL_TIMEOUT,
-                retry=None,
-            )
+        names = [f"projects/{project}/services/{service}" for service in wanted]
+        response = bounded(
+            context.calls().service_usage().batch_get_services,
+            request={"parent": f"projects/{project}", "names": names},
         )
-    except PermissionDenied as error:
+    except exceptions.PermissionDenied as error:
         if disabled_service(error):
             raise
         # Not knowing is not a failure: the checks below meet a disabled API on their own.
@@ -105,7 +89,7 @@ def apis(context: Context) -> list[Check]:
             )
         ]
     enabled = {
-        service.name.rsplit("/", 1)[-1] for service in response.services if service.state == State.ENABLED
+        service.name.rsplit("/", 1)[-1] for service in response.services if service.state.name == "ENABLED"
     }
     missing = [service for service in wanted if service not in enabled]
     context.disabled_apis = set(missing)
@@ -121,14 +105,9 @@ def permissions(context: Context) -> list[Check]:
     # https://cloud.google.com/resource-manager/reference/rest/v3/projects/testIamPermissions
     project = context.project
     wanted = list(needs.PROJECT_PERMISSIONS)
-    response = (
-        context.calls()
-        .projects()
-        .test_iam_permissions(
-            request={"resource": f"projects/{project}", "permissions": wanted},
-            timeout=CALL_TIMEOUT,
-            retry=None,
-        )
+    response = bounded(
+        context.calls().projects().test_iam_permissions,
+        request={"resource": f"projects/{project}", "permissions": wanted},
     )
     granted = set(response.permissions)
     missing = [permission for permission in wanted if permission not in granted]

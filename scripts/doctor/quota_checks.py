@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.api_core import exceptions
+
 from scripts.doctor import needs
 from scripts.doctor.api_errors import describe_error, disabled_service
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip, warn
 
@@ -16,8 +18,6 @@ MAX_QUOTA_PAGES = 20
 
 
 def quota(context: Context) -> list[Check]:
-    from google.api_core import exceptions
-
     peaks = needs.peaks(context.target.demands)
     if not peaks:
         return [ok("quota", "no experiment uses accelerators")]
@@ -30,59 +30,45 @@ def quota(context: Context) -> list[Check]:
             )
             for peak in peaks
         ]
-    infos: dict[str, dict[str, Any]] = {}
-    checks = []
-    for peak in peaks:
-        name = _quota_name(peak)
-        if peak.project not in infos:
-            try:
-                infos[peak.project] = _quota_infos(context, peak.project)
-            except exceptions.PermissionDenied as error:
-                service = disabled_service(error)
-                fix = (
-                    context.enable(service)
-                    if service
-                    else f"gcloud projects add-iam-policy-binding {peak.project} --member={context.member} "
-                    "--role=roles/servicemanagement.quotaViewer"  # Cloud Quotas: view-manage
-                )
-                checks.append(
-                    warn(name, f"cannot read quota ({describe_error(error)}): needs {peak.explain()}", fix)
-                )
-                continue
-        info = infos[peak.project].get(peak.metric)
-        console = CONSOLE_QUOTAS.format(project=peak.project)
-        if info is None:
-            checks.append(
-                warn(
-                    name,
-                    f"no quota {peak.metric} found: needs {peak.explain()} in {peak.region}",
-                    f"# look it up: {console}",
-                )
-            )
-            continue
-        limit = _limit(info, peak.region)
-        data = {"need": peak.peak, "have": limit, "metric": peak.metric, "quota_id": info.quota_id}
-        if limit is None:
-            checks.append(
-                warn(
-                    name,
-                    f"{info.quota_id} has no value for {peak.region}: needs {peak.explain()}",
-                    f"# look it up: {console}",
-                    **data,
-                )
-            )
-        elif limit == -1 or limit >= peak.peak:
-            have = "unlimited" if limit == -1 else str(limit)
-            checks.append(ok(name, f"need {peak.explain()}, have {have} in {peak.region}", **data))
-        else:
+    infos: dict[str, dict[str, Any]] = {}  # each project's quotas, read once
+    return [_covered(context, peak, infos) for peak in peaks]
+
+
+def _covered(context: Context, peak: needs.Demand, infos: dict[str, dict[str, Any]]) -> Check:
+    """Whether the project's quota covers one peak."""
+    name = _quota_name(peak)
+    if peak.project not in infos:
+        try:
+            infos[peak.project] = _quota_infos(context, peak.project)
+        except exceptions.PermissionDenied as error:
+            service = disabled_service(error)
             fix = (
-                f"gcloud quotas preferences create --service={needs.QUOTA_SERVICE} "
-                f"--project={peak.project} --quota-id={info.quota_id} "
-                f"--preferred-value={peak.peak} --dimensions=region={peak.region}"
-                f"\n# or request it at {console}"
+                context.enable(service)
+                if service
+                else f"gcloud projects add-iam-policy-binding {peak.project} --member={context.member} "
+                "--role=roles/servicemanagement.quotaViewer"  # Cloud Quotas: view-manage
             )
-            checks.append(fail(name, f"need {peak.explain()}, have {limit} in {peak.region}", fix, **data))
-    return checks
+            return warn(name, f"cannot read quota ({describe_error(error)}): needs {peak.explain()}", fix)
+    info = infos[peak.project].get(peak.metric)
+    look_up = f"# look it up: {CONSOLE_QUOTAS.format(project=peak.project)}"
+    if info is None:
+        return warn(name, f"no quota {peak.metric} found: needs {peak.explain()} in {peak.region}", look_up)
+    limit = _limit(info, peak.region)
+    data = {"need": peak.peak, "have": limit, "metric": peak.metric, "quota_id": info.quota_id}
+    if limit is None:
+        return warn(
+            name, f"{info.quota_id} has no value for {peak.region}: needs {peak.explain()}", look_up, **data
+        )
+    if limit == -1 or limit >= peak.peak:
+        have = "unlimited" if limit == -1 else str(limit)
+        return ok(name, f"need {peak.explain()}, have {have} in {peak.region}", **data)
+    fix = (
+        f"gcloud quotas preferences create --service={needs.QUOTA_SERVICE} "
+        f"--project={peak.project} --quota-id={info.quota_id} "
+        f"--preferred-value={peak.peak} --dimensions=region={peak.region}"
+        f"\n# or request it at {CONSOLE_QUOTAS.format(project=peak.project)}"
+    )
+    return fail(name, f"need {peak.explain()}, have {limit} in {peak.region}", fix, **data)
 
 
 def skipped(context: Context, reason: str) -> list[Check]:
@@ -100,18 +86,8 @@ def _quota_infos(context: Context, project: str) -> dict[str, Any]:
     (permission cloudquotas.quotas.get).
     """
     ref = context.project_number if project == context.project and context.project_number else project
-    pager = (
-        context.calls()
-        .quotas()
-        .list_quota_infos(
-            request={
-                "parent": f"projects/{ref}/locations/global/services/{needs.QUOTA_SERVICE}",
-                "page_size": 500,
-            },
-            timeout=CALL_TIMEOUT,
-            retry=None,
-        )
-    )
+    parent = f"projects/{ref}/locations/global/services/{needs.QUOTA_SERVICE}"
+    pager = bounded(context.calls().quotas().list_quota_infos, request={"parent": parent, "page_size": 500})
     found: dict[str, Any] = {}
     for number, page in enumerate(pager.pages):
         for info in page.quota_infos:

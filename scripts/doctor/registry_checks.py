@@ -1,17 +1,19 @@
 """The image's side: the Artifact Registry repository, its immutable tags, and the image pushed to it.
 
-The repository check records whether the repository may be read; the tags and image checks are
-skipped when it may not.
+The repository check records the repository when it may be read (the tags check reads its
+settings there); the tags and image checks are skipped when it may not.
 """
 
 from __future__ import annotations
 
 import re
 
+from google.api_core import exceptions
+
 from scripts.cloudbuild import registry
 from scripts.doctor import needs
 from scripts.doctor.api_errors import disabled_service, one_line
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip, warn
 
@@ -21,9 +23,6 @@ _IMAGE = re.compile(
 
 
 def repository(context: Context) -> list[Check]:
-    from google.api_core import exceptions
-    from google.cloud.artifactregistry_v1 import Repository
-
     project, region, repository = context.project, context.target.region, context.target.repository
     name = f"projects/{project}/locations/{region}/repositories/{repository}"
     create = (
@@ -36,7 +35,7 @@ def repository(context: Context) -> list[Check]:
     )
     client = context.calls().artifact_registry()
     try:
-        found = client.get_repository(name=name, timeout=CALL_TIMEOUT, retry=None)
+        found = bounded(client.get_repository, name=name)
     except exceptions.NotFound:
         return [fail("repository", f"no Artifact Registry repository {repository} in {region}", create)]
     except exceptions.PermissionDenied as error:
@@ -51,7 +50,7 @@ def repository(context: Context) -> list[Check]:
                 + context.member_note(),
             )
         ]
-    if found.format_ != Repository.Format.DOCKER:
+    if found.format_.name != "DOCKER":
         return [
             fail(
                 "repository",
@@ -59,10 +58,9 @@ def repository(context: Context) -> list[Check]:
                 create,
             )
         ]
-    response = client.test_iam_permissions(
+    response = bounded(
+        client.test_iam_permissions,
         request={"resource": name, "permissions": list(needs.REPOSITORY_PERMISSIONS)},
-        timeout=CALL_TIMEOUT,
-        retry=None,
     )
     missing = [p for p in needs.REPOSITORY_PERMISSIONS if p not in set(response.permissions)]
     if missing:
@@ -74,22 +72,18 @@ def repository(context: Context) -> list[Check]:
                 "\n".join(grant + role for role in roles) + context.member_note(),
             )
         ]
-    context.repository_ok = True
+    context.repository = found
     return [ok("repository", f"{repository} (Docker) in {region}, readable by {context.who}")]
 
 
 def immutable_tags(context: Context) -> list[Check]:
     """The repository refuses to move a tag: a content tag, once built, names one image for good."""
-    from google.cloud.artifactregistry_v1 import Repository
-
-    if not context.repository_ok:
+    found = context.repository
+    if found is None:
         return [skip("tags", "the repository check failed: cannot tell whether its tags are immutable")]
     project, region, repository = context.project, context.target.region, context.target.repository
-    client = context.calls().artifact_registry()
-    name = f"projects/{project}/locations/{region}/repositories/{repository}"
-    found = client.get_repository(name=name, timeout=CALL_TIMEOUT, retry=None)
     # No docker_config at all is Artifact Registry's default: mutable tags.
-    if Repository.pb(found).HasField("docker_config") and found.docker_config.immutable_tags:
+    if "docker_config" in found and found.docker_config.immutable_tags:
         return [ok("tags", f"{repository} has immutable tags")]
     return [
         fail(
@@ -103,30 +97,23 @@ def immutable_tags(context: Context) -> list[Check]:
 
 
 def image(context: Context) -> list[Check]:
-    if not context.repository_ok:
+    if context.repository is None:
         return [skip("image", "the repository check failed")]
     if not context.target.image_uris:
         return [warn("image", "no image to look for (no experiment compiled)")]
-    checks = []
-    for uri in context.target.image_uris:
-        match = _IMAGE.match(uri)
-        if not match:
-            checks.append(warn("image", f"{uri} is not in Artifact Registry: not checked"))
-            continue
-        name = registry.ImageName(match["region"], match["project"], match["repo"], match["image"])
-        try:
-            digest = registry.find_digest(name, match["tag"], context.endpoints.registry)
-        except registry.RegistryError as error:
-            checks.append(fail("image", one_line(str(error))))
-            continue
-        if digest is None:
-            checks.append(
-                fail(
-                    "image",
-                    f"{uri} is not pushed yet",
-                    "python -m scripts build  # or push the commit to main: build-image.yml builds it",
-                )
-            )
-        else:
-            checks.append(ok("image", f"{uri} ({digest[:19]}…)"))
-    return checks
+    return [_image(context, uri) for uri in context.target.image_uris]
+
+
+def _image(context: Context, uri: str) -> Check:
+    match = _IMAGE.match(uri)
+    if not match:
+        return warn("image", f"{uri} is not in Artifact Registry: not checked")
+    name = registry.ImageName(match["region"], match["project"], match["repo"], match["image"])
+    try:
+        digest = registry.find_digest(name, match["tag"], context.endpoints.registry)
+    except registry.RegistryError as error:
+        return fail("image", one_line(str(error)))
+    if digest is None:
+        build = "python -m scripts build  # or push the commit to main: build-image.yml builds it"
+        return fail("image", f"{uri} is not pushed yet", build)
+    return ok("image", f"{uri} ({digest[:19]}…)")

@@ -61,3 +61,8 @@ def warn(name: str, detail: str, fix: str = "", **data: Any) -> Check:
 
 def skip(name: str, reason: str) -> Check:
     return Check(name, Status.SKIP, f"skipped: {reason}")
+
+
+def first_names(names: tuple[str, ...]) -> str:
+    """`a, b and 3 more`: the experiments a line is about, kept short."""
+    return ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")

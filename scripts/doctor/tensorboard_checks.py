@@ -9,10 +9,12 @@ names one: streaming is optional.
 
 from __future__ import annotations
 
+from google.api_core import exceptions
+
 from scripts.doctor.api_errors import disabled_service
-from scripts.doctor.clients import CALL_TIMEOUT
+from scripts.doctor.clients import bounded
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, ok, skip
+from scripts.doctor.result import Check, fail, first_names, ok, skip
 from scripts.experiments.rules import TENSORBOARD_NAME
 
 NAME = "tensorboard"
@@ -26,28 +28,24 @@ def tensorboard(context: Context) -> list[Check]:
 def skipped(context: Context, reason: str) -> list[Check]:
     """The lines of a run that cannot reach Google Cloud: one per instance named, none otherwise."""
     return [
-        skip(NAME, f"{reason} (named by {_names(experiments)})")
+        skip(NAME, f"{reason} (named by {first_names(experiments)})")
         for _, experiments in context.target.tensorboards
     ]
 
 
 def _one(context: Context, name: str, experiments: tuple[str, ...]) -> Check:
-    from google.api_core import exceptions
-
     match = TENSORBOARD_NAME.fullmatch(name)
     if match is None:  # validate refuses it: reached only with a hand-made target
-        return fail(NAME, f"{name} is not a TensorBoard instance's name ({_names(experiments)})")
+        return fail(NAME, f"{name} is not a TensorBoard instance's name ({first_names(experiments)})")
     project, region, instance = match["project"], match["location"], match["id"]
-    named_by = f"named by {_names(experiments)}"
+    named_by = f"named by {first_names(experiments)}"
     create = (
         f"gcloud ai tensorboards create --display-name=hpt --project={project} --region={region}\n"
         "# then set tensorboard: to the new instance's ID in experiments.yaml"
     )
     try:
         # https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.tensorboards/get
-        found = (
-            context.calls().tensorboards(region).get_tensorboard(name=name, timeout=CALL_TIMEOUT, retry=None)
-        )
+        found = bounded(context.calls().tensorboards(region).get_tensorboard, name=name)
     except exceptions.NotFound:
         return fail(NAME, f"no TensorBoard instance {instance} in {project} / {region} ({named_by})", create)
     except exceptions.PermissionDenied as error:
@@ -62,8 +60,4 @@ def _one(context: Context, name: str, experiments: tuple[str, ...]) -> Check:
             + f"\n# if it does not exist: {create.splitlines()[0]}",
         )
     shown = f" ({found.display_name})" if found.display_name else ""
-    return ok(NAME, f"{name}{shown} exists; trials of {_names(experiments)} stream to it", instance=name)
-
-
-def _names(experiments: tuple[str, ...]) -> str:
-    return ", ".join(experiments[:2]) + (f" and {len(experiments) - 2} more" if len(experiments) > 2 else "")
+    return ok(NAME, f"{name}{shown} exists; trials of {first_names(experiments)} stream to it", instance=name)
