@@ -32,6 +32,9 @@ AUTH_ACTION = "google-github-actions/auth@"
 SPENDING = {"github submit", "github dispatch", "github command-run"}
 # Steps that register a model version (`/hpt promote`): as the deployer, in the same environment.
 PROMOTING = {"github command-promote"}
+# Steps that post a job's result, so complete its check run `hpt / NAME`: the reporter, and the
+# submitting steps that follow their jobs (HPT_FOLLOW_MINUTES). Only their jobs write checks.
+REPORTING = {"github report", "github submit", "github dispatch", "github command-run"}
 
 
 def _ids(documents):
@@ -114,7 +117,7 @@ def test_least_privilege(document):
         assert permissions is not None, f"{job_name}: no job-level permissions"
         assert permissions.get("contents") == "read"
         extra = {name: level for name, level in permissions.items() if name != "contents"}
-        assert set(extra) <= {"id-token", "pull-requests", "actions"}, f"{job_name}: {extra}"
+        assert set(extra) <= {"id-token", "pull-requests", "actions", "checks"}, f"{job_name}: {extra}"
         job_steps = job.get("steps", [])
         commands = {_our_command(step["run"]) for step in job_steps if "run" in step}
         authenticates = any(step.get("uses", "").startswith(AUTH_ACTION) for step in job_steps)
@@ -122,6 +125,7 @@ def test_least_privilege(document):
         assert (extra.get("pull-requests") == "write") == bool(commands & COMMENTING), job_name
         # Reading the run's approvals (the HPT_MAX_COST gate) only where jobs are submitted.
         assert (extra.get("actions") == "read") == bool(commands & SPENDING), job_name
+        assert (extra.get("checks") == "write") == bool(commands & REPORTING), job_name
 
 
 @pytest.mark.parametrize("document", WORKFLOWS, ids=_ids(WORKFLOWS))
