@@ -33,12 +33,12 @@ from google.protobuf import duration_pb2
 
 from scripts.emulator.contract import output_directory
 from scripts.jobs.names import job_id
+from scripts.jobs.trial_flags import trial_flags
 from scripts.paths import REPO_ROOT
 
 # What `ENTRYPOINT ["python", "-m", "trainer.task"]` becomes here: this interpreter, the repo root.
 DEFAULT_ENTRYPOINT: tuple[str, ...] = (sys.executable, "-m", "trainer.task")
 
-ParameterSpec = StudySpec.ParameterSpec
 # TF_CONFIG's name for the replicas of worker pool 0 and 1.
 TF_ROLES = ("chief", "worker")
 
@@ -135,28 +135,6 @@ class Launch:
         return self.replicas[0].log_path
 
 
-def format_value(value: object, kind: str | None) -> str:
-    """A parameter value as Vertex puts it on the command line: integers without a `.0`."""
-    if isinstance(value, str):
-        return value
-    number = float(value)  # type: ignore[arg-type]
-    if kind == "integer_value_spec" or (kind == "discrete_value_spec" and number.is_integer()):
-        return str(int(number))
-    return repr(number)
-
-
-def parameter_kinds(spec: StudySpec) -> dict[str, str]:
-    kinds: dict[str, str] = {}
-
-    def visit(parameters) -> None:
-        for parameter in parameters:
-            kinds[parameter.parameter_id] = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
-            visit([c.parameter_spec for c in parameter.conditional_parameter_specs])
-
-    visit(spec.parameters)
-    return kinds
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -188,11 +166,7 @@ def build_launch(
     Every replica gets the same parameters; only the chief's reports are the trial's.
     """
     job_number = int(job_id(job.name))
-    kinds = parameter_kinds(job.study_spec)
-    flags = [
-        f"--{parameter.parameter_id}={format_value(parameter.value, kinds.get(parameter.parameter_id))}"
-        for parameter in trial.parameters
-    ]
+    flags = trial_flags(trial, job.study_spec)
     trial_dir = state_dir / "jobs" / str(job_number) / "trials" / trial.id
     base_output = job.trial_job_spec.base_output_directory.output_uri_prefix
     job_spec = json.dumps(type(job.trial_job_spec).to_dict(job.trial_job_spec))

@@ -8,6 +8,7 @@ without depending on each other.
 - `states`: which job states are final, reusable, and the exit status each end gives;
 - `labels`: the labels that identify a submitted job, and the List filters that find it;
 - `outcomes`: how a trial ended (succeeded, failed, stopped...), decided where it ends;
+- `trial_flags`: the flags a trial's parameters become on the trainer's command line;
 - `fidelity`: the emulator's fidelity table: every field of the job's messages honoured, reported
   or refused by the local emulator (its log, the run's summary and the docs show it).
 """

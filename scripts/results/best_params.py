@@ -10,23 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from scripts.jobs.trial_flags import trial_flags
+from scripts.results.trials import best_trial
+
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
 
 def best_params(job: HyperparameterTuningJob, data: dict[str, Any]) -> dict[str, Any]:
     """The winner of `job`; `data` is its summary (`scripts.results.summary.summary`)."""
-    from scripts.emulator.trials import format_value, parameter_kinds
-    from scripts.results.trials import best_trial
-
     best = data["best_trial"]
     trial = best_trial(job)
-    kinds = parameter_kinds(job.study_spec)
-    flags = (
-        [f"--{p.parameter_id}={format_value(p.value, kinds.get(p.parameter_id))}" for p in trial.parameters]
-        if trial is not None
-        else []
-    )
+    flags = trial_flags(trial, job.study_spec) if trial is not None else []
     output = (best or {}).get("output")
     return {
         "job": data["job"],
