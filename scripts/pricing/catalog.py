@@ -226,12 +226,7 @@ def prices_from_skus(
     tables: dict[str, dict[str, dict[str, float]]] = {}
     notes: list[str] = []
     for region in regions:
-        single = {}
-        for key, prices in found[region].items():
-            if len(prices) == 1:
-                single[key] = prices.pop()
-            else:
-                notes.append(f"{region}: {key} left out: {len(prices)} SKUs price it differently")
+        single = _priced_once(region, found[region].items(), notes)
         machines = {}
         for machine_type in sorted(machine_types):
             machine_shape = shape(machine_type)
@@ -247,6 +242,17 @@ def prices_from_skus(
         else:
             notes.append(f"{region}: no on-demand training SKU is sold there")
     return tables, notes
+
+
+def _priced_once(region: str, found: Iterable[tuple[str, set[float]]], notes: list[str]) -> dict[str, float]:
+    """The keys one price was found for; a key SKUs price differently is left out, with a note."""
+    single = {}
+    for key, prices in found:
+        if len(prices) == 1:
+            single[key] = next(iter(prices))
+        else:
+            notes.append(f"{region}: {key} left out: {len(prices)} SKUs price it differently")
+    return single
 
 
 def disk_prices_from_skus(
@@ -268,12 +274,9 @@ def disk_prices_from_skus(
     disks: dict[str, dict[str, float]] = {}
     notes: list[str] = []
     for region in regions:
-        for disk_type, prices in sorted(found[region].items()):
-            if len(prices) == 1:
-                disks.setdefault(region, {})[disk_type] = prices.pop()
-            else:
-                notes.append(f"{region}: {disk_type} left out: {len(prices)} SKUs price it differently")
-        if region not in disks:
+        if region_disks := _priced_once(region, sorted(found[region].items()), notes):
+            disks[region] = region_disks
+        else:
             notes.append(f"{region}: no Persistent Disk price: its boot disks, so its costs, are not known")
     return disks, notes
 

@@ -53,15 +53,8 @@ class DiskPrices:
     all_confirmed: bool = False
 
     def citation(self, region: str, used: Iterable[str] = ()) -> str:
-        used = list(dict.fromkeys(used))
         text = f"{region} Persistent Disk list prices from {self.source}, recorded {self.recorded}"
-        if self.all_confirmed:
-            return text
-        notes = [f"{name} confirmed {self.confirmed[name]}" for name in used if name in self.confirmed]
-        unconfirmed = [name for name in used if name not in self.confirmed]
-        if unconfirmed:
-            notes.append(f"not confirmed against the source: {', '.join(unconfirmed)}")
-        return text + (f" ({'; '.join(notes)})" if notes else "")
+        return _cited(text, used, self.confirmed, self.all_confirmed)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,24 +87,10 @@ class PriceTable:
         found = self.machines.get(name)
         return found if found is not None else self.accelerators.get(name)
 
-    def unconfirmed(self, names: Iterable[str]) -> list[str]:
-        """Which of `names` were not checked against the source."""
-        if self.all_confirmed:
-            return []
-        return [name for name in dict.fromkeys(names) if name not in self.confirmed]
-
     def citation(self, used: Iterable[str] = ()) -> str:
         """Where the figures of `used` come from, in one sentence fragment: source and date."""
-        used = list(dict.fromkeys(used))
         text = f"{self.region} on-demand list prices from {self.source}, recorded {self.recorded}"
-        if self.all_confirmed:
-            return text
-        confirmed = [f"{name} confirmed {self.confirmed[name]}" for name in used if name in self.confirmed]
-        unconfirmed = self.unconfirmed(used)
-        notes = confirmed + (
-            [f"not confirmed against the source: {', '.join(unconfirmed)}"] if unconfirmed else []
-        )
-        return text + (f" ({'; '.join(notes)})" if notes else "")
+        return _cited(text, used, self.confirmed, self.all_confirmed)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -161,9 +140,8 @@ class Rate:
     accelerators: int  # accelerators per trial, all replicas
     machines: int  # machines per trial (replicas)
     used: tuple[str, ...]  # the machine and accelerator types priced
-    missing: str | None = (
-        None  # why there is no price: "not known for REGION", "not known: X not in the REGION price table"
-    )
+    # Why there is no price: "not known for REGION", "not known: X not in the REGION price table".
+    missing: str | None = None
     disks_used: tuple[str, ...] = ()  # the boot disk types priced
     disk_gb: int = 0  # boot disk GB per trial, all replicas
 
@@ -174,6 +152,18 @@ class Rate:
         if self.disks_used and self.table.disks is not None:
             text += "; boot disks: " + self.table.disks.citation(self.region, self.disks_used)
         return text
+
+
+def _cited(text: str, used: Iterable[str], confirmed: Mapping[str, str], all_confirmed: bool) -> str:
+    """`text`, then which of the figures `used` were confirmed against the source (and when), which not."""
+    if all_confirmed:
+        return text
+    used = list(dict.fromkeys(used))
+    notes = [f"{name} confirmed {confirmed[name]}" for name in used if name in confirmed]
+    unconfirmed = [name for name in used if name not in confirmed]
+    if unconfirmed:
+        notes.append(f"not confirmed against the source: {', '.join(unconfirmed)}")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _date(value: Any) -> str:
