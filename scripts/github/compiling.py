@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from scripts import images
 from scripts.errors import UserError
+from scripts.experiments.loader import load, load_text, parse_overrides, variant
 from scripts.github.trust import review
 
 if TYPE_CHECKING:
@@ -45,9 +46,6 @@ class StepContext:
     def load(self, file: str | Path, shown: str | None = None) -> ExperimentsFile:
         """Raises `InvalidExperiments`. `shown`: the name problems give the file (a copy of a pull
         request's file is shown as the `experiments.yaml` its author knows, not a temporary path)."""
-        from scripts.experiments import load
-        from scripts.experiments.loader import load_text
-
         if shown is None:
             return load(file, self.env)
         return load_text(Path(file).read_text(encoding="utf-8"), shown, self.env)
@@ -69,9 +67,9 @@ class StepContext:
         branch; refused when it chooses the container's environment or a storage location, unless
         `enforce` is False: a plan shows the refusals instead).
         """
-        from scripts.experiments import CompileContext, compile_experiment, parse_overrides
-        from scripts.experiments.compiler import compile_checked
-        from scripts.experiments.loader import variant
+        # Here, not at the top: the compiler brings aiplatform_v1's types (about 2 s), which a step
+        # that only loads or reviews a file never needs.
+        from scripts.experiments.compiler import CompileContext, compile_checked, compile_experiment
 
         context = CompileContext(
             env=self.env,
