@@ -55,6 +55,8 @@ def pull_request_jobs(
     experiment: str,
 ) -> list[HyperparameterTuningJob]:
     """The experiment's jobs for the pull request, in every (project, region) of `where`, newest first."""
+    # Here, not at the top: the cloud client (about 1 s) is for /hpt promote, and comment_commands
+    # imports this module for every /hpt command.
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
     from scripts.vertex.service import JobService
@@ -103,7 +105,7 @@ def run_promote(
 ) -> int:
     """Promote the best trial of the pull request's newest succeeded job of `command.experiment`
     and say so; 1 when a job succeeded but its trial cannot be promoted (the reply says why)."""
-    from scripts.vertex.service import JobService
+    from scripts.vertex.service import JobService  # the cloud client (about 1 s): for /hpt promote only
 
     def reply(text: str) -> None:
         publish(
