@@ -316,3 +316,95 @@ def test_without_checks_write_the_result_is_still_posted_with_a_warning(github, 
     assert "check hpt / wide not written (HTTP 403): the job needs `permissions: checks: write`" in (
         capsys.readouterr().err
     )
+
+
+# -- the whole loop: dispatched jobs on the emulator, followed by their submitting step ---------
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    from tests.scripts.github.project import make_history
+
+    return make_history(tmp_path_factory.mktemp("clone"))
+
+
+@pytest.mark.slow
+def test_a_followed_pull_request_job_has_its_check_in_progress_then_the_verdict_against_main(
+    github, history, github_env, tmp_path
+):
+    """main's job of `quick` at the base commit, then one dispatched for pull request #5 at its head
+    and followed: the check is in progress from the submission, then completed with the verdict
+    against main's job, success by the default branch's gate; the reporter then does nothing."""
+    from scripts import images
+    from tests.scripts.github import payloads
+    from tests.scripts.github.project import PROJECT as E2E_PROJECT
+    from tests.scripts.github.project import REGION as E2E_REGION
+    from tests.scripts.github.project import emulator
+
+    github.add_pull(5, history.head, history.base)
+    github.branches["main"] = [history.base, history.merge]
+    tag = images.content_tag(history.merge, history.root)
+    github.images[f"{E2E_PROJECT}/hpt/trainer/manifests/{tag}"] = "sha256:" + "d" * 64
+    experiments = history.root / "experiments.yaml"
+    shipped = experiments.read_text()
+    # The default branch's gate (the checkout's file): the pull request's job must not be worse.
+    experiments.write_text(
+        shipped.replace(
+            "    trainer:\n      args: [--steps=2]\n",
+            "    trainer:\n      args: [--steps=2]\n    gate: {verdict: not-worse}\n",
+            1,
+        )
+    )
+
+    def step(name: str, payload: dict, **env: str) -> subprocess.CompletedProcess[str]:
+        full = {
+            **os.environ,
+            **payloads.write_event(tmp_path, "workflow_dispatch", payload),
+            "GOOGLE_CLOUD_PROJECT": E2E_PROJECT,
+            "GOOGLE_CLOUD_REGION": E2E_REGION,
+            "HPT_REGISTRY_URL": github_env["GITHUB_API_URL"],
+            "HPT_FOLLOW_MINUTES": "3",
+            **env,
+        }
+        command = [sys.executable, "-m", "scripts", "github", name]
+        return subprocess.run(
+            command, cwd=history.root, capture_output=True, text=True, env=full, timeout=300
+        )
+
+    inputs = {"experiment": "quick", "max_trials": "", "parallel_trials": "", "dry_run": False}
+    try:
+        with emulator(history.root, tmp_path / "state") as address:
+            main = step(
+                "dispatch", payloads.workflow_dispatch(**inputs, pull_request=""),
+                VERTEX_AI_EMULATOR_HOST=address, GITHUB_SHA=history.base,
+            )  # fmt: skip
+            assert main.returncode == 0, main.stderr
+            proposed = step(
+                "dispatch", payloads.workflow_dispatch(**inputs, pull_request="5"),
+                VERTEX_AI_EMULATOR_HOST=address, GITHUB_SHA=history.head,
+            )  # fmt: skip
+            assert proposed.returncode == 0, proposed.stderr
+
+            body = github.ours(5)[0]["body"]
+            (key,) = [key for key in sections(body) if key.startswith("result:")]
+            section = sections(body)[key]
+            assert "#### Compared with `main`" in section and "**Verdict: " in section
+            assert f"at `{history.base[:12]}`." in section  # main's job is the baseline
+            assert (
+                "Check `hpt / quick`: **success**, the gate passed (the verdict must not be worse)."
+                in section
+            )
+            (check,) = github.runs_on(history.head)
+            started = next(
+                r for r in github.requests if r.method == "POST" and r.path.endswith("/check-runs")
+            )
+            assert (started.body["status"], started.body["external_id"]) == ("in_progress", key.split(":")[1])
+            assert (check["status"], check["conclusion"]) == ("completed", "success")
+            assert check["output"]["title"].endswith(": gate passed")
+
+            writes = len(github.writes())
+            reported = step("report", {}, VERTEX_AI_EMULATOR_HOST=address)
+            assert reported.returncode == 0 and "1 already posted" in reported.stdout, reported.stderr
+            assert len(github.writes()) == writes
+    finally:
+        experiments.write_text(shipped)
