@@ -105,7 +105,7 @@ def run_promote(
 ) -> int:
     """Promote the best trial of the pull request's newest succeeded job of `command.experiment`
     and say so; 1 when a job succeeded but its trial cannot be promoted (the reply says why)."""
-    from scripts.vertex.service import JobService  # the cloud client (about 1 s): for /hpt promote only
+    from scripts.vertex.service import JobService  # 0.2 s of client code, for /hpt promote only
 
     def reply(text: str) -> None:
         publish(
