@@ -18,6 +18,7 @@ Everything else in the flows runs in-process.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -25,8 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts import images
 from scripts.errors import UserError
+from scripts.experiments import InvalidExperiments
 from scripts.github import environment
+from scripts.github.compiling import StepContext
 from scripts.github.planning import Plan, changes_of, check, plan_changes
 from scripts.paths import REPO_ROOT
 from scripts.wiring import process_environment
@@ -109,12 +113,9 @@ def plan_of_files(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
 def plan(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
     """Check the head, compare it with the base (an invalid or missing base: everything is added),
     plan; `env`: the child's environment."""
-    import dataclasses
-
-    from scripts import images
-    from scripts.experiments import InvalidExperiments
+    # The child's alone: comparing brings the compiler (aiplatform_v1's types, about 2 s), which the
+    # parent, that only starts the child, never needs.
     from scripts.experiments.changes import compare
-    from scripts.github.compiling import StepContext
 
     # The process environment is already this; filtering again keeps a direct run as safe.
     context = StepContext.resolve(environment.untrusted(env))
