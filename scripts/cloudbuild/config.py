@@ -12,12 +12,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
-
-if TYPE_CHECKING:
-    from google.cloud.devtools import cloudbuild_v1
+from google.cloud.devtools import cloudbuild_v1
 
 # A build tag that marks the builds of this project, next to the content tag.
 BUILD_TAG = "hpt-trainer"
@@ -57,8 +54,6 @@ class Target:
 
 def load_build(path: Path, target: Target, bucket: str, object_name: str) -> cloudbuild_v1.Build:
     """The Build of `path` with its source at gs://bucket/object_name and the target's substitutions."""
-    from google.cloud.devtools import cloudbuild_v1
-
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as error:

@@ -21,6 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+import grpc
+from google.api_core import exceptions
+from google.cloud.devtools import cloudbuild_v1
+from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import grpc as transports
+
 from scripts.cloudbuild import registry
 from scripts.cloudbuild.archive import SourceArchive
 from scripts.cloudbuild.config import BUILD_TAG
@@ -28,7 +33,6 @@ from scripts.cloudbuild.config import BUILD_TAG
 if TYPE_CHECKING:
     from google.api_core import operation as operation_module
     from google.cloud import storage
-    from google.cloud.devtools import cloudbuild_v1
 
 CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # the command reads it: `cloud_build_client(host)`
 SOURCE_PREFIX = "hpt-build-source"
@@ -62,18 +66,15 @@ class Started:
 
 def cloud_build_client(host: str | None = None) -> cloudbuild_v1.CloudBuildClient:
     """The Cloud Build client: Application Default Credentials, or the emulator at `host`."""
-    from google.cloud.devtools import cloudbuild_v1
-
     if host:
-        import grpc
-        from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import grpc as transports
-
         channel = grpc.insecure_channel(host)
         return cloudbuild_v1.CloudBuildClient(transport=transports.CloudBuildGrpcTransport(channel=channel))
     return cloudbuild_v1.CloudBuildClient()
 
 
 def storage_client(project: str) -> storage.Client:
+    # Here, not at the top: the storage library (about 0.3 s) is for an upload, which a build of
+    # an image already pushed never makes.
     from google.cloud import storage
 
     return storage.Client(project=project)
@@ -90,8 +91,6 @@ def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -
     object that is already there is used only when its MD5 is the archive's, and the build is to
     read the generation checked here (`StorageSource.generation`), not whatever the name holds later.
     """
-    from google.api_core import exceptions
-
     name = f"{SOURCE_PREFIX}/{archive.sha256[:32]}.tar.gz"
     blob = client.bucket(bucket).blob(name)
     try:
@@ -109,8 +108,6 @@ def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -
 
 def _check_existing(blob: storage.Blob, bucket: str, archive: SourceArchive) -> None:
     """Refuse an object already under the archive's name unless it holds the archive's bytes."""
-    from google.api_core import exceptions
-
     try:
         blob.reload()
     except exceptions.NotFound:
@@ -128,9 +125,6 @@ def builds_tagged(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, tag: str
 ) -> list[cloudbuild_v1.Build]:
     """This project's newest builds (up to `LISTED_BUILDS`) that carry the build tag `tag`, newest first."""
-    from google.api_core import exceptions
-    from google.cloud.devtools import cloudbuild_v1
-
     request = cloudbuild_v1.ListBuildsRequest(
         project_id=project, parent=_parent(project, region), filter=f'tags="{tag}"', page_size=LISTED_BUILDS
     )
@@ -199,8 +193,6 @@ def start(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, build: cloudbuild_v1.Build
 ) -> Started:
     """Create the build; its id and log URL come from the operation's metadata at once."""
-    from google.cloud.devtools import cloudbuild_v1
-
     parent = _parent(project, region)
     request = cloudbuild_v1.CreateBuildRequest(project_id=project, parent=parent, build=build)
     operation = client.create_build(request=request)
