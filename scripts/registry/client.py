@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scripts.vertex.client import regional_client
+
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import ModelServiceClient
 
@@ -17,15 +19,11 @@ if TYPE_CHECKING:
 
 def model_service_client(backend: Backend, location: str) -> ModelServiceClient:
     """A client for the backend's Model Registry in `location` (a model lives in its job's region)."""
+    # aiplatform_v1 and grpc (1 s): only when a promotion calls, not at `github command`'s start
+    import grpc
     from google.cloud.aiplatform_v1 import ModelServiceClient
 
     if backend.emulator:
-        import grpc
-        from google.cloud.aiplatform_v1.services.model_service.transports import ModelServiceGrpcTransport
-
         channel = grpc.insecure_channel(backend.emulator)
-        return ModelServiceClient(transport=ModelServiceGrpcTransport(channel=channel))
-
-    from scripts.vertex.client import regional_client
-
+        return ModelServiceClient(transport=ModelServiceClient.get_transport_class("grpc")(channel=channel))
     return regional_client(ModelServiceClient, location)

@@ -16,13 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
 from scripts.jobs import labels, states
-from scripts.jobs.names import job_id
+from scripts.jobs.names import job_id, parse_job_name
 from scripts.jobs.outcomes import TrialOutcome
 from scripts.registry import names, serving
+from scripts.results.trials import (
+    best_trial,
+    final_value,
+    objective,
+    outcome,
+    parameter_value,
+    trial_sort_key,
+)
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Model, ModelServiceClient, Trial
@@ -75,8 +83,6 @@ class Result:
 def choose_trial(job: HyperparameterTuningJob, trial_id: str | None) -> Trial:
     """Trial `trial_id` if it succeeded with a value of the metric, else the best such trial of an
     ended job (`scripts.results.trials`); a `UserError` saying why there is none to promote."""
-    from scripts.results.trials import best_trial, objective, outcome, trial_sort_key
-
     metric = objective(job).metric_id
     if trial_id is None:
         if not states.is_terminal(job.state.name):
@@ -139,15 +145,11 @@ def version_labels(job: HyperparameterTuningJob, trial: Trial) -> dict[str, str]
 
 def describe(job: HyperparameterTuningJob, trial: Trial, metric: str, value: float, goal: str) -> str:
     """`accuracy 0.9375 (maximize) of trial 3 of <job> (experiment x, commit c): a=1, b=2`."""
-    from scripts.results.trials import parameter_value
 
     def shown(parameter) -> str:
         raw = parameter_value(parameter)
-        return (
-            f"{parameter.parameter_id}={raw:.6g}"
-            if isinstance(raw, float)
-            else f"{parameter.parameter_id}={raw}"
-        )
+        value = f"{raw:.6g}" if isinstance(raw, float) else raw
+        return f"{parameter.parameter_id}={value}"
 
     lineage = [f"experiment {experiment_of(job)}"]
     if job.labels.get(labels.COMMIT):
@@ -170,10 +172,7 @@ def plan_promotion(
     serves (`local_outputs`: where the job's base output directory is on this machine, if it is).
 
     `serving_image` defaults to the prebuilt TensorFlow CPU container nearest the job's region."""
-    from google.cloud.aiplatform_v1 import Model, ModelContainerSpec, ModelServiceClient
-
-    from scripts.jobs.names import parse_job_name
-    from scripts.results.trials import final_value, objective
+    from google.cloud.aiplatform_v1 import Model, ModelContainerSpec  # 1 s: not for `github command`'s start
 
     parsed = parse_job_name(job.name)
     if parsed is None:
@@ -200,42 +199,35 @@ def plan_promotion(
         labels=version_labels(job, trial),
         version_aliases=[alias] if alias else [],
     )
-    model_name = ModelServiceClient.model_path(
-        parsed.project, parsed.location, names.model_id_for(experiment_of(job))
-    )
+    model_name = f"{parsed.parent}/models/{names.model_id_for(experiment_of(job))}"
     return Promotion(job.name, trial.id, goal.metric_id, value, model_name, model)
 
 
-def upload_request(promotion: Promotion, *, model_exists: bool):
+def upload_request(promotion: Promotion, *, model_exists: bool) -> dict[str, Any]:
     """The UploadModelRequest: the model's first version (`model_id`), or a new version of it
     (`parent_model`)."""
-    from google.cloud.aiplatform_v1 import Model, ModelServiceClient, UploadModelRequest
-
-    project, location = promotion.parent.split("/")[1::2]
-    request = UploadModelRequest(
-        parent=ModelServiceClient.common_location_path(project, location),
-        model=Model(promotion.model),
-    )
-    if model_exists:
-        request.parent_model = promotion.model_name
-    else:
-        request.model_id = promotion.model_id
-    return request
+    version_of = {"parent_model": promotion.model_name} if model_exists else {"model_id": promotion.model_id}
+    return {"parent": promotion.parent, "model": promotion.model, **version_of}
 
 
 # -- the calls -------------------------------------------------------------------------------------
+# Each one made once (`promote` retries), bounded like a JobService call. grpc, api_core and the
+# retry policy (0.2 s) are imported here alone: `github command` imports this module at its start.
+
+
+def _once() -> dict[str, Any]:
+    from scripts.vertex.retry import CALL_TIMEOUT  # 0.2 s: only when a promotion calls
+
+    return {"retry": None, "timeout": CALL_TIMEOUT}
 
 
 def find_promoted(client: ModelServiceClient, promotion: Promotion) -> tuple[bool, Model | None]:
     """Whether the experiment's model exists, and its version that holds this trial (the oldest)."""
-    from google.api_core.exceptions import NotFound
-    from google.cloud.aiplatform_v1 import ListModelVersionsRequest
+    from google.api_core.exceptions import NotFound  # 0.1 s: only when a promotion calls
 
-    from scripts.vertex.retry import CALL_TIMEOUT
-
-    request = ListModelVersionsRequest(name=promotion.model_name, filter=promotion.filter)
+    request = {"name": promotion.model_name, "filter": promotion.filter}
     try:
-        versions = list(client.list_model_versions(request=request, retry=None, timeout=CALL_TIMEOUT))
+        versions = list(client.list_model_versions(request=request, **_once()))
     except NotFound:
         return False, None
     held = [version for version in versions if _holds(version, promotion)]
@@ -262,7 +254,7 @@ def promote(
     promotions racing to create the model end with one: the loser's `model_id` upload is
     ALREADY_EXISTS, and it looks again and uploads a version instead. `emulator` names the address
     in errors when nothing answers there."""
-    from scripts.vertex.retry import API_ERRORS, RetryPolicy, is_transient
+    from scripts.vertex.retry import API_ERRORS, RetryPolicy, is_transient  # 0.2 s: see "the calls"
 
     policy = policy or RetryPolicy()
     step = ["ListModelVersions"]  # the call under way, named in retry messages and errors
@@ -284,9 +276,7 @@ def promote(
 
 
 def _attempt(client: ModelServiceClient, promotion: Promotion, step: list[str]) -> Result:
-    from google.api_core.exceptions import AlreadyExists
-
-    from scripts.vertex.retry import CALL_TIMEOUT
+    from google.api_core.exceptions import AlreadyExists  # 0.1 s: see "the calls"
 
     for _ in range(2):  # a second time only after losing the race to create the model
         step[0] = "ListModelVersions"
@@ -295,18 +285,14 @@ def _attempt(client: ModelServiceClient, promotion: Promotion, step: list[str]) 
             return _existing(client, promotion, found, step)
         step[0] = "UploadModel"
         try:
-            operation = client.upload_model(
-                request=upload_request(promotion, model_exists=exists), retry=None, timeout=CALL_TIMEOUT
-            )
+            operation = client.upload_model(request=upload_request(promotion, model_exists=exists), **_once())
             response = operation.result(timeout=UPLOAD_TIMEOUT)
         except AlreadyExists:
             if exists:
                 raise
             continue
         step[0] = "GetModel"
-        version = client.get_model(
-            name=f"{response.model}@{response.model_version_id}", retry=None, timeout=CALL_TIMEOUT
-        )
+        version = client.get_model(name=f"{response.model}@{response.model_version_id}", **_once())
         return Result(version, created=True)
     raise UserError(f"{promotion.model_name} was created and removed while promoting: try again")
 
@@ -314,18 +300,12 @@ def _attempt(client: ModelServiceClient, promotion: Promotion, step: list[str]) 
 def _existing(client: ModelServiceClient, promotion: Promotion, found: Model, step: list[str]) -> Result:
     """The version that already holds the trial, given the requested alias if it lacks it (moved
     from the version that has it, as MergeVersionAliases does)."""
-    from scripts.vertex.retry import CALL_TIMEOUT
-
     missing = tuple(alias for alias in promotion.model.version_aliases if alias not in found.version_aliases)
     if not missing:
         return Result(found, created=False)
     step[0] = "MergeVersionAliases"
-    merged = client.merge_version_aliases(
-        name=f"{found.name}@{found.version_id}",
-        version_aliases=list(missing),
-        retry=None,
-        timeout=CALL_TIMEOUT,
-    )
+    name = f"{found.name}@{found.version_id}"
+    merged = client.merge_version_aliases(name=name, version_aliases=list(missing), **_once())
     return Result(merged, created=False, aliases_added=missing)
 
 
@@ -334,6 +314,7 @@ def explain_registry_error(
 ) -> UserError:
     """One line for a failed Model Registry call: a rejected model says so (the JobService's
     wording speaks of experiments.yaml); anything else as `scripts.vertex.errors.explain` says it."""
+    # grpc and the JobService's wording (0.2 s): see "the calls"
     import grpc
 
     from scripts.vertex.errors import explain

@@ -14,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.emulator.contract import OutsideStateDir
 from scripts.errors import UserError
 from scripts.jobs.names import parse_job_name
+from scripts.registry.client import model_service_client
 from scripts.registry.promotion import Promotion, Result, choose_trial, plan_promotion, promote
 
 if TYPE_CHECKING:
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
 
 def local_outputs(backend: Backend, prefix: str) -> Path | None:
     """Where an emulator keeps the job's base output directory, when it says (None on Vertex AI)."""
-    from scripts.emulator.contract import OutsideStateDir
-
     if not backend.is_emulator or not prefix:
         return None
     try:
@@ -47,8 +47,6 @@ def promote_trial(
 ) -> tuple[Promotion, Result]:
     """Register trial `trial_id` of `job` (default: its best) in the backend's Model Registry, or
     find the version that already holds it; raises `UserError` saying why it cannot."""
-    from scripts.registry.client import model_service_client
-
     parsed = parse_job_name(job.name)
     if parsed is None:
         raise UserError(f"{job.name!r} is not a tuning job's name")
