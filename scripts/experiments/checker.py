@@ -86,16 +86,18 @@ class Checker:
         data: Mapping,
         key: str,
         path: KeyPath,
-        check: Callable[[Any, KeyPath], Any],
+        check: Callable[..., Any],
+        *options: Any,
         required: bool = False,
         default: Any = None,
     ) -> Any:
+        """`check(value, path of key, *options)` of the value at `key`; `default` when it is absent."""
         value = data.get(key, MISSING)
         if value is MISSING or (value is None and not required):
             if required:
                 self.report(path, f"missing required key {key!r}", key=True)
             return default
-        return check(value, (*path, key))
+        return check(value, (*path, key), *options)
 
     # scalars: each returns None after reporting a problem
 
@@ -137,6 +139,16 @@ class Checker:
             self.report(path, f"must be at most {maximum}, got {value}")
             return None
         return value
+
+    def limited(self, value: Any, path: KeyPath, minimum: int, field: str | None = None) -> int | None:
+        """An integer of at least `minimum` and at most this tool's limit for `field` (`rules.TOOL_LIMITS`;
+        by default the key it is written under)."""
+        number = self.integer(value, path, minimum, INT32_MAX)
+        problem = rules.tool_limit_problem(field or str(path[-1]), number) if number is not None else None
+        if problem:
+            self.report(path, problem)
+            return None
+        return number
 
     def number(self, value: Any, path: KeyPath) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -208,6 +220,10 @@ class Checker:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def kind_of(value: Any) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import MISSING, Checker, is_number, kind_of
+from scripts.experiments.checker import MISSING, Checker, is_integer, is_number, kind_of
 from scripts.experiments.model import Condition, Parameter
 from scripts.experiments.source import KeyPath, dotted
 
@@ -25,6 +25,13 @@ DEFAULT_REMOVED = (
     "HyperparameterTuningJob (Vizier only), so a tuning job never starts from it; remove it"
 )
 
+# The keys each type of parameter takes.
+_KEYS_OF_TYPE = {
+    "double": ("type", "min", "max", "scale", "children"),
+    "integer": ("type", "min", "max", "scale", "children"),
+    "discrete": ("type", "values", "scale", "children"),
+    "categorical": ("type", "values", "children"),
+}
 _PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
@@ -40,23 +47,17 @@ def check_parameters(
     if not data:
         checker.report(path, "an experiment tunes at least one parameter")
         return None
-    seen: dict[str, KeyPath] = {}
-    result = _check_parameter_map(checker, data, path, algorithm, seen)
-    return result
+    return _check_parameter_map(checker, data, path, algorithm, seen={})
 
 
 def _check_parameter_map(
     checker: Checker, data: dict, path: KeyPath, algorithm: str | None, seen: dict[str, KeyPath]
 ) -> tuple[Parameter, ...] | None:
-    result = []
-    good = True
-    for parameter_id, spec in data.items():
-        parameter = _check_parameter(checker, parameter_id, spec, (*path, parameter_id), algorithm, seen)
-        if parameter is None:
-            good = False
-        else:
-            result.append(parameter)
-    return tuple(result) if good else None
+    result = [
+        _check_parameter(checker, parameter_id, spec, (*path, parameter_id), algorithm, seen)
+        for parameter_id, spec in data.items()
+    ]
+    return None if None in result else tuple(result)
 
 
 def _check_parameter(
@@ -90,24 +91,17 @@ def _check_parameter(
     data = checker.mapping(data, path, PARAMETER_KEYS)
     if data is None:
         return None
-    kind = checker.get(data, "type", path, lambda v, p: checker.choice(v, p, PARAMETER_TYPES), required=True)
+    get = checker.get
+    kind = get(data, "type", path, checker.choice, PARAMETER_TYPES, required=True)
     if kind is None:
         return None
-    get = checker.get
-    allowed = {
-        "double": ("type", "min", "max", "scale", "children"),
-        "integer": ("type", "min", "max", "scale", "children"),
-        "discrete": ("type", "values", "scale", "children"),
-        "categorical": ("type", "values", "children"),
-    }[kind]
+    allowed = _KEYS_OF_TYPE[kind]
     for key in data:
         if key == "default":
             checker.report((*path, key), DEFAULT_REMOVED, key=True)
         elif key in PARAMETER_KEYS and key not in allowed:
             checker.report((*path, key), f"a {kind} parameter has no {key!r}", key=True)
-    scale = (
-        get(data, "scale", path, lambda v, p: checker.choice(v, p, SCALES)) if "scale" in allowed else None
-    )
+    scale = get(data, "scale", path, checker.choice, SCALES) if "scale" in allowed else None
     low = high = None
     values: tuple = ()
     if kind in ("double", "integer"):
@@ -127,17 +121,9 @@ def _check_parameter(
         if kind == "double" and low is not None:
             low, high = float(low), float(high) if high is not None else None
     else:
-        values = (
-            get(data, "values", path, lambda v, p: _check_values(checker, kind, v, p, scale), required=True)
-            or ()
-        )
-    children = get(
-        data,
-        "children",
-        path,
-        lambda v, p: _check_children(checker, kind, v, p, values, low, high, algorithm, seen),
-        default=(),
-    )
+        values = get(data, "values", path, _check_values, checker, kind, scale, required=True) or ()
+    parent = (kind, values, low, high)
+    children = get(data, "children", path, _check_children, checker, parent, algorithm, seen, default=())
     if len(checker.problems) > before or children is None:
         return None
     return Parameter(
@@ -151,7 +137,7 @@ def _check_parameter(
     )
 
 
-def _check_values(checker: Checker, kind: str, value: Any, path: KeyPath, scale: str | None) -> tuple | None:
+def _check_values(value: Any, path: KeyPath, checker: Checker, kind: str, scale: str | None) -> tuple | None:
     if not isinstance(value, list):
         checker.report(path, f"expected a list of values, got {kind_of(value)}")
         return None
@@ -181,91 +167,71 @@ def _check_values(checker: Checker, kind: str, value: Any, path: KeyPath, scale:
 
 
 def _check_children(
-    checker: Checker,
-    kind: str,
     value: Any,
     path: KeyPath,
-    values: tuple,
-    low: Any,
-    high: Any,
+    checker: Checker,
+    parent: tuple,
     algorithm: str | None,
     seen: dict[str, KeyPath],
 ) -> tuple[Condition, ...] | None:
-    problem = rules.conditional_parent_problem(f"{kind}_value_spec")
+    """`parent` is the parent parameter's (type, values, min, max)."""
+    problem = rules.conditional_parent_problem(f"{parent[0]}_value_spec")
     if problem:
         checker.report(path, problem, key=True)
         return None
     if not isinstance(value, list):
         checker.report(path, f"expected a list of {{when: [...], parameters: {{...}}}}, got {kind_of(value)}")
         return None
-    result = []
-    good = True
-    for index, item in enumerate(value):
-        item_path = (*path, index)
-        item = checker.mapping(item, item_path, ("when", "parameters"))
-        if item is None:
-            good = False
-            continue
-        when = checker.get(
-            item,
-            "when",
-            item_path,
-            lambda v, p: _check_when(checker, kind, v, p, values, low, high),
-            required=True,
-        )
-        children = checker.get(
-            item, "parameters", item_path, lambda v, p: checker.names(v, p, "parameters"), required=True
-        )
-        if children is not None and not children and "parameters" in item:
-            checker.report((*item_path, "parameters"), "a condition needs at least one parameter")
-            good = False
-            continue
-        parameters = (
-            _check_parameter_map(checker, children, (*item_path, "parameters"), algorithm, seen)
-            if children
-            else None
-        )
-        if when is None or parameters is None:
-            good = False
-            continue
-        result.append(Condition(when=when, parameters=parameters))
-    return tuple(result) if good else None
+    conditions = [
+        _check_condition(item, (*path, index), checker, parent, algorithm, seen)
+        for index, item in enumerate(value)
+    ]
+    return None if None in conditions else tuple(conditions)
+
+
+def _check_condition(
+    value: Any,
+    path: KeyPath,
+    checker: Checker,
+    parent: tuple,
+    algorithm: str | None,
+    seen: dict[str, KeyPath],
+) -> Condition | None:
+    item = checker.mapping(value, path, ("when", "parameters"))
+    if item is None:
+        return None
+    when = checker.get(item, "when", path, _check_when, checker, *parent, required=True)
+    children = checker.get(item, "parameters", path, checker.names, "parameters", required=True)
+    if children is not None and not children and "parameters" in item:
+        checker.report((*path, "parameters"), "a condition needs at least one parameter")
+        return None
+    parameters = (
+        _check_parameter_map(checker, children, (*path, "parameters"), algorithm, seen) if children else None
+    )
+    return None if when is None or parameters is None else Condition(when=when, parameters=parameters)
 
 
 def _check_when(
-    checker: Checker, kind: str, value: Any, path: KeyPath, values: tuple, low: Any, high: Any
+    value: Any, path: KeyPath, checker: Checker, kind: str, values: tuple, low: Any, high: Any
 ) -> tuple | None:
-    if not isinstance(value, list):
-        value = [value]
-        where = lambda index: path  # noqa: E731 - one scalar written in place of a list
-    else:
-        where = lambda index: (*path, index)  # noqa: E731
-    if not value:
+    items = value if isinstance(value, list) else [value]  # one scalar may stand for a list
+    if not items:
         checker.report(path, "the list of parent values is empty")
         return None
     result = []
-    for index, item in enumerate(value):
-        if kind == "categorical":
-            if not isinstance(item, str) or (values and item not in values):
-                checker.report(where(index), f"{item!r} is not one of the parent's values")
-                return None
-            result.append(item)
-        elif kind == "discrete":
-            if not is_number(item) or (values and float(item) not in values):
-                checker.report(where(index), f"{item!r} is not one of the parent's values")
-                return None
-            result.append(float(item))
+    for index, item in enumerate(items):
+        if kind == "integer":
+            fits = is_integer(item) and (low is None or high is None or low <= item <= high)
+            why = f"{item!r} is not an integer in the parent's range [{low}, {high}]"
         else:
-            if (
-                isinstance(item, bool)
-                or not isinstance(item, int)
-                or (low is not None and high is not None and not low <= item <= high)
-            ):
-                checker.report(
-                    where(index), f"{item!r} is not an integer in the parent's range [{low}, {high}]"
-                )
-                return None
-            result.append(item)
+            discrete = kind == "discrete"
+            typed = is_number(item) if discrete else isinstance(item, str)
+            fits = typed and (not values or (float(item) if discrete else item) in values)
+            why = f"{item!r} is not one of the parent's values"
+        if not fits:
+            checker.report((*path, index) if isinstance(value, list) else path, why)
+            return None
+        result.append(float(item) if kind == "discrete" else item)
     return tuple(result)
 
 

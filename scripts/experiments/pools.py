@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import INT32_MAX, MISSING, Checker, kind_of
+from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, machine_type_problem
 from scripts.experiments.model import WorkerPool
 from scripts.experiments.source import KeyPath
@@ -13,19 +13,6 @@ from scripts.experiments.source import KeyPath
 WORKER_POOL_KEYS = ("machine_type", "accelerator", "replica_count", "boot_disk", "args", "env")
 MAX_WORKER_POOLS = rules.MAX_WORKER_POOLS
 BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
-
-
-def limited_integer(
-    checker: Checker, value: Any, path: KeyPath, minimum: int, field: str | None = None
-) -> int | None:
-    """An integer of at least `minimum` and at most this tool's limit for `field` (`rules.TOOL_LIMITS`;
-    by default the key it is written under), reported where it is written when it is more."""
-    number = checker.integer(value, path, minimum, INT32_MAX)
-    problem = rules.tool_limit_problem(field or str(path[-1]), number) if number is not None else None
-    if problem:
-        checker.report(path, problem)
-        return None
-    return number
 
 
 def check_worker_pools(checker: Checker, value: Any, path: KeyPath) -> tuple[WorkerPool, ...] | None:
@@ -70,57 +57,31 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
     if problem:
         checker.report((*path, "machine_type"), problem)
         machine = None
-    accelerator = checker.mapping(data.get("accelerator"), (*path, "accelerator"), ("type", "count")) or {}
-    accelerator_path = (*path, "accelerator")
-    accelerator_type = get(
-        accelerator,
-        "type",
-        accelerator_path,
-        lambda v, p: checker.choice(v, p, ACCELERATOR_TYPES),
-        required="accelerator" in data,
-    )
-    count = get(
-        accelerator,
-        "count",
-        accelerator_path,
-        lambda v, p: limited_integer(checker, v, p, 1, "accelerator_count"),
-        default=1 if accelerator_type else 0,
-    )
-    retired = rules.retired_accelerator_problem(accelerator_type)
+    where = (*path, "accelerator")
+    accelerator = checker.mapping(data.get("accelerator"), where, ("type", "count")) or {}
+    kind = get(accelerator, "type", where, checker.choice, ACCELERATOR_TYPES, required="accelerator" in data)
+    count = get(accelerator, "count", where, checker.limited, 1, "accelerator_count", default=int(bool(kind)))
+    retired = rules.retired_accelerator_problem(kind)
     if retired:
-        checker.report((*accelerator_path, "type"), retired)
-    elif machine is not None and (accelerator_type is not None or "type" not in accelerator):
-        problem = accelerator_problem(machine, accelerator_type, count or 0)
+        checker.report((*where, "type"), retired)
+    elif machine is not None and (kind is not None or "type" not in accelerator):
+        problem = accelerator_problem(machine, kind, count or 0)
         if problem:
-            checker.report(accelerator_path if "accelerator" in data else (*path, "machine_type"), problem)
-    replicas = get(data, "replica_count", path, lambda v, p: limited_integer(checker, v, p, 1), default=1)
+            checker.report(where if "accelerator" in data else (*path, "machine_type"), problem)
+    replicas = get(data, "replica_count", path, checker.limited, 1, default=1)
     problem = rules.chief_replica_problem(replicas) if chief and replicas is not None else None
     if problem:
         checker.report((*path, "replica_count"), problem)
-    disk = checker.mapping(data.get("boot_disk"), (*path, "boot_disk"), ("type", "size_gb")) or {}
-    disk_type = get(
-        disk,
-        "type",
-        (*path, "boot_disk"),
-        lambda v, p: checker.choice(v, p, BOOT_DISK_TYPES),
-    )
-    disk_size = get(
-        disk,
-        "size_gb",
-        (*path, "boot_disk"),
-        lambda v, p: limited_integer(checker, v, p, 100, "boot_disk_size_gb"),
-    )
-    args = get(data, "args", path, checker.text_list, default=()) or ()
-    env = get(data, "env", path, checker.env, default=()) or ()
-    if len(checker.problems) > before:
-        return None
-    return WorkerPool(
+    disk_path = (*path, "boot_disk")
+    disk = checker.mapping(data.get("boot_disk"), disk_path, ("type", "size_gb")) or {}
+    pool = WorkerPool(
         machine_type=machine,
-        accelerator_type=accelerator_type,
+        accelerator_type=kind,
         accelerator_count=count or 0,
         replica_count=replicas,
-        boot_disk_type=disk_type,
-        boot_disk_size_gb=disk_size,
-        args=tuple(args),
-        env=tuple(env),
+        boot_disk_type=get(disk, "type", disk_path, checker.choice, BOOT_DISK_TYPES),
+        boot_disk_size_gb=get(disk, "size_gb", disk_path, checker.limited, 100, "boot_disk_size_gb"),
+        args=tuple(get(data, "args", path, checker.text_list) or ()),
+        env=tuple(get(data, "env", path, checker.env) or ()),
     )
+    return None if len(checker.problems) > before else pool

@@ -18,7 +18,7 @@ from scripts.experiments.checker import MISSING, Checker, kind_of
 from scripts.experiments.gate import check_gate
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
-from scripts.experiments.pools import check_worker_pools, limited_integer
+from scripts.experiments.pools import check_worker_pools
 from scripts.experiments.source import KeyPath, Source
 from scripts.jobs import labels as identity_labels
 
@@ -111,6 +111,20 @@ def check_file(source: Source, data: Any) -> tuple[Settings | None, dict[str, An
     return defaults, experiments, profiles, checker
 
 
+# Settings that are text matching a pattern: key -> (pattern, what a valid value looks like).
+_TEXT_SETTINGS = {
+    "project": (_PROJECT, "a project ID is 6-30 lowercase letters, digits or '-'"),
+    "region": (_REGION, "expected a region like us-central1"),
+    "service_account": (_SERVICE_ACCOUNT, "expected a service account email"),
+    "network": (_NETWORK, "expected projects/PROJECT_NUMBER/global/networks/NAME"),
+}
+_IMAGE_SETTINGS = {
+    "repository": (_REPOSITORY, "an Artifact Registry repository ID is lowercase letters, digits and '-'"),
+    "name": (_IMAGE_NAME, "lowercase letters, digits and . _ - /"),
+    "uri": (rules.IMAGE_REFERENCE, rules.IMAGE_REFERENCE_RULE),
+}
+
+
 def check_settings(
     checker: Checker, data: Any, path: KeyPath, allowed: Iterable[str] = SETTINGS_KEYS
 ) -> Settings | None:
@@ -119,67 +133,21 @@ def check_settings(
         return None
     # An empty value is not set: `${VAR:-}` makes a setting optional on an environment variable.
     data = {key: value for key, value in data.items() if value != ""}
-    get = checker.get
-    image = checker.mapping(data.get("image"), (*path, "image"), IMAGE_KEYS) or {}
-    image = {key: value for key, value in image.items() if value != ""}
     image_path = (*path, "image")
+    image = checker.mapping(data.get("image"), image_path, IMAGE_KEYS) or {}
+    image = {key: value for key, value in image.items() if value != ""}
+    get, text = checker.get, checker.text
     return Settings(
-        project=get(
-            data,
-            "project",
-            path,
-            lambda v, p: checker.text(
-                v, p, _PROJECT, "a project ID is 6-30 lowercase letters, digits or '-'"
-            ),
-        ),
-        region=get(
-            data,
-            "region",
-            path,
-            lambda v, p: checker.text(v, p, _REGION, "expected a region like us-central1"),
-        ),
-        staging_bucket=get(data, "staging_bucket", path, lambda v, p: _staging_bucket(checker, v, p)),
-        base_output_directory=get(data, "base_output_directory", path, lambda v, p: _gcs(checker, v, p)),
-        image_repository=get(
-            image,
-            "repository",
-            image_path,
-            lambda v, p: checker.text(
-                v, p, _REPOSITORY, "an Artifact Registry repository ID is lowercase letters, digits and '-'"
-            ),
-        ),
-        image_name=get(
-            image,
-            "name",
-            image_path,
-            lambda v, p: checker.text(v, p, _IMAGE_NAME, "lowercase letters, digits and . _ - /"),
-        ),
-        image_uri=get(
-            image,
-            "uri",
-            image_path,
-            lambda v, p: checker.text(v, p, rules.IMAGE_REFERENCE, rules.IMAGE_REFERENCE_RULE),
-        ),
-        service_account=get(
-            data,
-            "service_account",
-            path,
-            lambda v, p: checker.text(v, p, _SERVICE_ACCOUNT, "expected a service account email"),
-        ),
-        network=get(
-            data,
-            "network",
-            path,
-            lambda v, p: checker.text(
-                v, p, _NETWORK, "expected projects/PROJECT_NUMBER/global/networks/NAME"
-            ),
-        ),
-        tensorboard=get(data, "tensorboard", path, lambda v, p: _tensorboard(checker, v, p)),
-        labels=get(data, "labels", path, lambda v, p: check_labels(checker, v, p), default={}) or {},
+        **{key: get(data, key, path, text, *rule) for key, rule in _TEXT_SETTINGS.items()},
+        **{f"image_{key}": get(image, key, image_path, text, *rule) for key, rule in _IMAGE_SETTINGS.items()},
+        staging_bucket=get(data, "staging_bucket", path, _staging_bucket, checker),
+        base_output_directory=get(data, "base_output_directory", path, _gcs, checker),
+        tensorboard=get(data, "tensorboard", path, _tensorboard, checker),
+        labels=get(data, "labels", path, check_labels, checker, default={}) or {},
     )
 
 
-def check_labels(checker: Checker, value: Any, path: KeyPath) -> dict[str, str] | None:
+def check_labels(value: Any, path: KeyPath, checker: Checker) -> dict[str, str] | None:
     data = checker.names(value, path, "labels")
     if data is None:
         return None
@@ -217,70 +185,50 @@ def check_experiment(
     settings = (own or Settings()).over(defaults)
     _check_required_settings(checker, settings, path)
     _check_tensorboard(checker, settings, path, written_here=own is not None and own.tensorboard is not None)
-
-    if "metric" in data:
-        metric = checker.mapping(data["metric"], (*path, "metric"), ("id", "goal")) or {}
-    else:
-        checker.report(path, "missing required key 'metric'", key=True)
-        metric = {}
-    metric_id = get(
-        metric,
-        "id",
-        (*path, "metric"),
-        lambda v, p: checker.text(v, p, _METRIC_ID, "the tag the trainer reports, without spaces"),
-        required="metric" in data,
-    )
-    goal = get(
-        metric, "goal", (*path, "metric"), lambda v, p: checker.choice(v, p, GOALS), required="metric" in data
-    )
     problem = rules.label_count_problem(len(settings.labels), len(_RESERVED_LABEL_KEYS))
     if problem:
         checker.report((*path, "labels"), problem)
 
-    algorithm = get(
-        data, "algorithm", path, lambda v, p: checker.choice(v, p, ALGORITHMS), default="bayesian"
-    )
+    if "metric" not in data:
+        checker.report(path, "missing required key 'metric'", key=True)
+    metric_path = (*path, "metric")
+    metric = checker.mapping(data.get("metric"), metric_path, ("id", "goal")) or {}
+    metric_rule = (_METRIC_ID, "the tag the trainer reports, without spaces")
+    metric_id = get(metric, "id", metric_path, checker.text, *metric_rule, required="metric" in data)
+    goal = get(metric, "goal", metric_path, checker.choice, GOALS, required="metric" in data)
+
+    algorithm = get(data, "algorithm", path, checker.choice, ALGORITHMS, default="bayesian")
     parameters = check_parameters(checker, data.get("parameters", MISSING), (*path, "parameters"), algorithm)
     # int32 in the message, and at most this tool's limits (rules.TOOL_LIMITS)
-    max_trials = get(
-        data, "max_trial_count", path, lambda v, p: limited_integer(checker, v, p, 1), required=True
-    )
-    parallel = get(
-        data, "parallel_trial_count", path, lambda v, p: limited_integer(checker, v, p, 1), default=1
-    )
-    max_failed = get(
-        data, "max_failed_trial_count", path, lambda v, p: limited_integer(checker, v, p, 0), default=0
-    )
+    max_trials = get(data, "max_trial_count", path, checker.limited, 1, required=True)
+    parallel = get(data, "parallel_trial_count", path, checker.limited, 1, default=1)
+    max_failed = get(data, "max_failed_trial_count", path, checker.limited, 0, default=0)
     if max_trials is not None:
         for field, message in rules.trial_count_problems(max_trials, parallel or 1, max_failed or 0):
             checker.report((*path, field), message)
-    selection = get(
-        data, "measurement_selection", path, lambda v, p: checker.choice(v, p, MEASUREMENT_SELECTIONS)
-    )
-    stopping = get(
-        data, "early_stopping", path, lambda v, p: _check_early_stopping(checker, v, p, parameters)
-    )
 
-    trainer = checker.mapping(data.get("trainer"), (*path, "trainer"), ("args", "env")) or {}
-    trainer_args = get(trainer, "args", (*path, "trainer"), checker.text_list, default=()) or ()
-    trainer_env = get(trainer, "env", (*path, "trainer"), checker.env, default=()) or ()
-    check_flag_collisions(checker, parameters or (), trainer_args, (*path, "trainer", "args"))
-
+    trainer_path = (*path, "trainer")
+    trainer = checker.mapping(data.get("trainer"), trainer_path, ("args", "env")) or {}
+    trainer_args = get(trainer, "args", trainer_path, checker.text_list, default=()) or ()
+    check_flag_collisions(checker, parameters or (), trainer_args, (*trainer_path, "args"))
     pools = check_worker_pools(checker, data.get("worker_pools", MISSING), (*path, "worker_pools"))
-    timeout = get(data, "timeout", path, checker.duration)
-    restart = get(data, "restart_job_on_worker_restart", path, checker.boolean, default=False)
-    strategy = get(
-        data, "scheduling_strategy", path, lambda v, p: checker.choice(v, p, SCHEDULING_STRATEGIES)
+    fields = dict(
+        measurement_selection=get(
+            data, "measurement_selection", path, checker.choice, MEASUREMENT_SELECTIONS
+        ),
+        early_stopping=get(data, "early_stopping", path, _check_early_stopping, checker, parameters),
+        trainer_env=tuple(get(trainer, "env", trainer_path, checker.env) or ()),
+        timeout_seconds=get(data, "timeout", path, checker.duration),
+        restart_job_on_worker_restart=bool(get(data, "restart_job_on_worker_restart", path, checker.boolean)),
+        scheduling_strategy=get(data, "scheduling_strategy", path, checker.choice, SCHEDULING_STRATEGIES),
+        enable_web_access=bool(get(data, "enable_web_access", path, checker.boolean)),
+        gate=get(data, "gate", path, lambda v, p: check_gate(checker, v, p)),
+        description=get(data, "description", path, checker.text) or "",
     )
-    web_access = get(data, "enable_web_access", path, checker.boolean, default=False)
-    gate = get(data, "gate", path, lambda v, p: check_gate(checker, v, p))
-    description = get(data, "description", path, checker.text, default="")
-
     if len(checker.problems) > before or parameters is None or pools is None:
         return None
     return Experiment(
         name=name,
-        description=description or "",
         settings=settings,
         metric_id=metric_id,
         goal=goal,
@@ -290,41 +238,28 @@ def check_experiment(
         parallel_trial_count=parallel,
         max_failed_trial_count=max_failed,
         algorithm=algorithm,
-        measurement_selection=selection,
-        early_stopping=stopping,
         trainer_args=tuple(trainer_args),
-        trainer_env=tuple(trainer_env),
-        timeout_seconds=timeout,
-        restart_job_on_worker_restart=bool(restart),
-        scheduling_strategy=strategy,
-        enable_web_access=bool(web_access),
-        gate=gate,
+        **fields,
     )
 
 
-def _check_required_settings(checker: Checker, settings: Settings, path: KeyPath) -> None:
-    def unset(*keys: tuple[str, ...]) -> bool:
-        # A setting written with a bad value is already reported where it is written.
-        written = any((*root, *key) in checker.source.keys for key in keys for root in (("defaults",), path))
-        return not written
+# What a job needs from defaults or the experiment: what to call it -> the settings, any of which will do.
+_REQUIRED_SETTINGS = {
+    "project": ("project",),
+    "region": ("region",),
+    "staging_bucket (or base_output_directory)": ("staging_bucket", "base_output_directory"),
+    "image.repository (or image.uri)": ("image_repository", "image_uri"),
+}
 
-    missing = []
-    if settings.project is None and unset(("project",)):
-        missing.append("project")
-    if settings.region is None and unset(("region",)):
-        missing.append("region")
-    if (
-        settings.staging_bucket is None
-        and settings.base_output_directory is None
-        and unset(("staging_bucket",), ("base_output_directory",))
-    ):
-        missing.append("staging_bucket (or base_output_directory)")
-    if (
-        settings.image_uri is None
-        and settings.image_repository is None
-        and unset(("image", "repository"), ("image", "uri"))
-    ):
-        missing.append("image.repository (or image.uri)")
+
+def _check_required_settings(checker: Checker, settings: Settings, path: KeyPath) -> None:
+    def unset(field: str) -> bool:
+        # A setting written with a bad value is already reported where it is written.
+        key = tuple(field.split("_", 1)) if field.startswith("image_") else (field,)
+        written = any((*root, *key) in checker.source.keys for root in (("defaults",), path))
+        return getattr(settings, field) is None and not written
+
+    missing = [what for what, fields in _REQUIRED_SETTINGS.items() if all(map(unset, fields))]
     if missing:
         checker.report(path, f"missing {', '.join(missing)}: set in defaults or in the experiment", key=True)
     if settings.image_uri is None and settings.image_repository is not None and settings.image_name is None:
@@ -356,7 +291,7 @@ def _check_tensorboard(checker: Checker, settings: Settings, path: KeyPath, *, w
         checker.report(where, inherited + problem, key=key)
 
 
-def _tensorboard(checker: Checker, value: Any, path: KeyPath) -> str | None:
+def _tensorboard(value: Any, path: KeyPath, checker: Checker) -> str | None:
     """A TensorBoard instance: its full name, or its ID alone (the experiment's project and region
     complete it when compiled)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -371,28 +306,24 @@ def _tensorboard(checker: Checker, value: Any, path: KeyPath) -> str | None:
 
 
 def _check_early_stopping(
-    checker: Checker, value: Any, path: KeyPath, parameters: tuple[Parameter, ...] | None
+    value: Any, path: KeyPath, checker: Checker, parameters: tuple[Parameter, ...] | None
 ) -> EarlyStopping | None:
     data = checker.mapping(value, path, ("rule", "use_elapsed_duration", *CONVEX_KEYS))
     if data is None:
         return None
-    rule = checker.get(data, "rule", path, lambda v, p: checker.choice(v, p, STOPPING_RULES), required=True)
+    get = checker.get
+    rule = get(data, "rule", path, checker.choice, STOPPING_RULES, required=True)
     if rule is None:
         return None
-    if rule != "convex":
-        for key in CONVEX_KEYS:
-            if key in data:
-                checker.report((*path, key), f"{key!r} applies to the convex rule only", key=True)
-    get = checker.get
+    for key in CONVEX_KEYS if rule != "convex" else ():
+        if key in data:
+            checker.report((*path, key), f"{key!r} applies to the convex rule only", key=True)
     counts = {
-        key: get(data, key, path, lambda v, p: checker.integer(v, p, 0))
+        key: get(data, key, path, checker.integer, 0)
         for key in ("max_step_count", "min_step_count", "min_measurement_count")
     }
-    if (
-        counts["min_step_count"] is not None
-        and counts["max_step_count"] is not None
-        and counts["min_step_count"] > counts["max_step_count"]
-    ):
+    low, high = counts["min_step_count"], counts["max_step_count"]
+    if low is not None and high is not None and low > high:
         checker.report((*path, "min_step_count"), "must not be more than max_step_count")
     lr_name = get(data, "learning_rate_parameter_name", path, checker.text)
     if lr_name is not None and parameters is not None and lr_name not in all_ids(parameters):
@@ -401,7 +332,7 @@ def _check_early_stopping(
         )
     return EarlyStopping(
         rule=rule,
-        use_elapsed_duration=bool(get(data, "use_elapsed_duration", path, checker.boolean, default=False)),
+        use_elapsed_duration=bool(get(data, "use_elapsed_duration", path, checker.boolean)),
         learning_rate_parameter_name=lr_name,
         update_all_stopped_trials=get(data, "update_all_stopped_trials", path, checker.boolean),
         **counts,
@@ -414,27 +345,22 @@ def check_profile(checker: Checker, name: str, value: Any, path: KeyPath) -> Pro
     if data is None:
         return None
     get = checker.get
-    description = get(data, "description", path, checker.text, default="")
-    args = get(data, "trainer_args", path, checker.text_list, default=()) or ()
-    env = get(data, "trainer_env", path, checker.env, default=()) or ()
-    updates = get(data, "set", path, lambda v, p: checker.names(v, p, "fields"), default={}) or {}
-    if len(checker.problems) > before:
-        return None
-    return Profile(
+    profile = Profile(
         name=name,
-        description=description or "",
-        trainer_args=tuple(args),
-        trainer_env=tuple(env),
-        set=tuple(updates.items()),
+        description=get(data, "description", path, checker.text) or "",
+        trainer_args=tuple(get(data, "trainer_args", path, checker.text_list) or ()),
+        trainer_env=tuple(get(data, "trainer_env", path, checker.env) or ()),
+        set=tuple((get(data, "set", path, checker.names, "fields") or {}).items()),
     )
+    return None if len(checker.problems) > before else profile
 
 
-def _gcs(checker: Checker, value: Any, path: KeyPath) -> str | None:
+def _gcs(value: Any, path: KeyPath, checker: Checker) -> str | None:
     text = checker.text(value, path, _GCS_URI, "expected gs://BUCKET or gs://BUCKET/PATH")
     return text.rstrip("/") if text else None
 
 
-def _staging_bucket(checker: Checker, value: Any, path: KeyPath) -> str | None:
+def _staging_bucket(value: Any, path: KeyPath, checker: Checker) -> str | None:
     """`gs://BUCKET[/PATH]`, or a bare bucket name as `build` and `doctor` take $HPT_STAGING_BUCKET."""
     if isinstance(value, str) and _BUCKET_NAME.fullmatch(value.rstrip("/")):
         value = f"gs://{value}"
