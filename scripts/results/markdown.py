@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from scripts import escaping
 from scripts.jobs import outcomes, states
 from scripts.results import tensorboard_logs
+from scripts.results.summary import Where, summary
+from scripts.results.trials import trial_sort_key
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-
-    from scripts.results.summary import Where
 
 COMMENT_LIMIT = 65_536
 
@@ -42,8 +42,6 @@ def render_markdown(
 
     `verdict`: a pull request's comparison with its baseline (`scripts.github.verdicts`), Markdown
     shown right under the best trial and kept whole when the trial table is shortened to fit."""
-    from scripts.results.summary import summary
-
     return render_summary(summary(job, backend=backend, run_dir=run_dir), limit=limit, verdict=verdict)
 
 
@@ -401,6 +399,4 @@ def _quoted(text: str) -> str:
 
 
 def _id_key(trial_id: str) -> tuple[int, int, str]:
-    from scripts.results.trials import trial_sort_key
-
     return trial_sort_key(trial_id)
