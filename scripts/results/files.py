@@ -27,7 +27,9 @@ def write_summary(job: HyperparameterTuningJob, directory: Path, *, backend: Whe
     markdown_path = directory / "summary.md"
     json_path = directory / "summary.json"
     best_path = directory / "best_params.json"
+    winner = best_params(job, data)
     markdown_path.write_text(render_summary(data), encoding="utf-8")
-    json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    best_path.write_text(json.dumps(best_params(job, data), indent=2) + "\n", encoding="utf-8")
+    # summary.json carries the winner too (its flags and model directory): one file tells it all.
+    json_path.write_text(json.dumps({**data, "best_params": winner}, indent=2) + "\n", encoding="utf-8")
+    best_path.write_text(json.dumps(winner, indent=2) + "\n", encoding="utf-8")
     return [markdown_path, json_path, best_path, *pictures]
