@@ -34,7 +34,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scripts.errors import UserError
+from scripts.jobs import labels, states
 from scripts.results.significance import mann_whitney_u, precedence_test
+from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
+from scripts.results.usage import usage
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -234,18 +238,12 @@ def judge(
 
 def completed_values(job: HyperparameterTuningJob) -> list[float]:
     """The final metric values of the job's completed trials (SUCCEEDED with a value), best first."""
-    from scripts.results.trials import final_value, objective, ranked
-
     metric_id = objective(job).metric_id
     return [value for trial in ranked(job) if (value := final_value(trial, metric_id)) is not None]
 
 
 def side(job: HyperparameterTuningJob, *, backend: str) -> dict[str, Any]:
     """One side of a comparison: the job, its commit, its best, and what it used."""
-    from scripts.jobs import labels, states
-    from scripts.results.trials import best_trial, final_value, objective, parameter_value
-    from scripts.results.usage import usage
-
     best = best_trial(job)
     used = usage(job, backend=backend)
     estimate = used["cost_estimate"]
@@ -278,9 +276,6 @@ def comparison(
     """What `compare --format json` prints: the verdict, the delta, the method and its numbers,
     and each side. `delta` is JOB's best minus BASELINE's in the metric's own units; `goal` says
     which sign is better."""
-    from scripts.errors import UserError
-    from scripts.results.trials import objective
-
     goal = objective(job)
     this = side(job, backend=backend)
     if baseline is None:
