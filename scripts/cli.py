@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from scripts.errors import ExitStatus, UserError, did_you_mean  # noqa: F401  (did_you_mean: re-exported)
+from scripts.paths import REPO_ROOT
 from scripts.wiring import Wiring
 
 
@@ -91,10 +92,10 @@ def _load(name: str) -> ModuleType:
 
 def version() -> str:
     """`vertex-hpt-actions 0.1.0` from pyproject.toml, with the checkout's commit when known."""
+    # Here, not at the top: only --version reads TOML and asks git (about 15 ms every command saves).
     import tomllib
 
     from scripts import git
-    from scripts.paths import REPO_ROOT
 
     with open(REPO_ROOT / "pyproject.toml", "rb") as file:
         project = tomllib.load(file)["project"]
