@@ -69,15 +69,17 @@ def follow_and_report(
         return made[0]
 
     _start_checks(job_names, tuning, verdicts, step)
+    waiting: list[EndedJob] = []  # proposals whose baseline still ran: tried again as more jobs end
 
     def post(jobs: list[HyperparameterTuningJob]) -> None:
-        ended = []
+        ended = list(waiting)
         for job in jobs:
             print(f"{job.name} ended: {states.short(job.state.name)}", file=sys.stderr)
             pull = job.labels.get(labels.PULL_REQUEST, "")
             experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
             ended.append(EndedJob(job.name, experiment, int(pull) if pull.isdigit() else None, job))
         counts = report(ended, client(), tuning.markdown, step, include_unlinked=True, verdicts=verdicts())
+        waiting[:] = verdicts().waiting
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
 
     schedule = PollSchedule(initial=FIRST_INTERVAL, maximum=MAX_INTERVAL)
@@ -85,10 +87,10 @@ def follow_and_report(
         job_names, minutes=minutes, schedule=schedule, on_ended=post, sleep=sleep, clock=clock
     )
     step.set_output("results", tuning.results_output())
-    if pending:
+    if pending or waiting:
         step.notice(
-            f"{len(pending)} job(s) still running after {minutes:g} min: "
-            "the scheduled report posts their results"
+            f"{len(pending)} job(s) still running after {minutes:g} min, {len(waiting)} waiting for "
+            "their baseline: the scheduled report posts their results"
         )
     return pending
 

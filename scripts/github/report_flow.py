@@ -47,6 +47,8 @@ def report(
 
     With `verdicts`, each pull-request job's result says how it compares with its base branch, and
     its check run is completed before the result is posted: a posted result means a finished check.
+    A proposal whose baseline is still running waits for it (`verdicts.waiting`; the next run, or
+    the follow when that job ends, posts it).
 
     Jobs without a pull request (started by dispatch) go to the job summary when
     `include_unlinked`: a scheduled run would otherwise render every one of them each time. One
@@ -54,7 +56,15 @@ def report(
     counted and warned about, and the others are still posted; the next run retries it.
     """
     by_pull: dict[int, list[EndedJob]] = defaultdict(list)
-    counts = {"posted": 0, "already posted": 0, "without pull request": 0, "failed": 0}
+    counts = {
+        "posted": 0,
+        "already posted": 0,
+        "waiting for a baseline": 0,
+        "without pull request": 0,
+        "failed": 0,
+    }
+    if verdicts is not None:
+        verdicts.waiting.clear()
     for job in jobs:
         if job.pull_request is None:
             counts["without pull request"] += 1
@@ -73,8 +83,10 @@ def report(
             counts["failed"] += len(pull_jobs)
             step.warning(f"pull request #{pull_request}: {error}")
             continue
+        waiting = sum(1 for job in pull_jobs if verdicts and job in verdicts.waiting)
         counts["posted"] += posted
-        counts["already posted"] += len(pull_jobs) - posted
+        counts["waiting for a baseline"] += waiting
+        counts["already posted"] += len(pull_jobs) - posted - waiting
     return counts
 
 
@@ -90,6 +102,12 @@ def _post(
             continue
         if verdicts is None:
             new[job.section] = render(job)
+            continue
+        running = verdicts.baseline_running(job)
+        if running:
+            verdicts.waiting.append(job)
+            verdicts.start_check(verdicts.full_job(job))  # in progress meanwhile
+            print(f"{job.name}: waiting for {running}, its baseline, to end")
             continue
         verdict = verdicts.judge(job)
         new[job.section] = render(job, verdict.markdown())

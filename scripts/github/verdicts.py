@@ -5,8 +5,9 @@ at another commit: `scripts.results.baseline.find_baseline`, taking a candidate 
 compare API says its commit is in the branch's history (so no other pull request's job, nor this
 one's earlier commits). The same answer lists what the branch changed since: when that touches
 experiments.yaml or the trainer image's inputs, the comment says the baseline may be stale. With no
-baseline, or a stale one, it names the command that tunes the merge base too. The verdict and its
-numbers are `scripts.results.compare`'s, rendered by `scripts.results.compare_text.markdown`.
+baseline, or a stale one, it names the command that tunes the merge base too; while a job of the
+branch runs (that merge base's, tuned beside the head), the verdict waits for it. The verdict and
+its numbers are `scripts.results.compare`'s, rendered by `scripts.results.compare_text.markdown`.
 
 A job whose commit is not on the base branch (a proposal) also gets the check run `hpt / NAME`
 on that commit (`scripts.github.check_runs`): in progress while it runs, then completed with the
@@ -29,7 +30,7 @@ from scripts.github import check_runs
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.images import BUILD_INPUTS
 from scripts.jobs import labels, states
-from scripts.jobs.names import job_id
+from scripts.jobs.names import job_id, parse_job_name
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -45,6 +46,8 @@ EXPERIMENT_INPUTS = ("experiments.yaml", *BUILD_INPUTS)
 # among the newest unless many pull-request jobs ran since.
 MAX_CANDIDATES = 20
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+# A job in these states may still become the baseline.
+RUNNING = ("JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING")
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class Verdicts:
         self.client, self.backend, self.step = client, backend, step
         self.gates = gates
         self.full_job = full_job
+        self.waiting: list[EndedJob] = []  # the last report's proposals whose baseline still runs
         self._pulls: dict[int, dict[str, Any]] = {}
         self._compared: dict[tuple[str, str], tuple[bool, list[str]]] = {}
 
@@ -244,6 +248,28 @@ class Verdicts:
             )
             return
         print(f"{action} check {escaping.log_line(name)}: {run.get('html_url', '')}")
+
+    def baseline_running(self, ended: EndedJob) -> str:
+        """A job of the experiment still running at a commit of the base branch, which will be the
+        baseline (the merge base that `--baseline` tunes beside the head, or the branch's own job):
+        a proposal's verdict waits for it. "" when there is none."""
+        from scripts.commands.list import list_jobs
+
+        job = self.full_job(ended)
+        commit = job.labels.get(labels.COMMIT, "")
+        parsed = parse_job_name(job.name)
+        if ended.pull_request is None or parsed is None or not _COMMIT.fullmatch(commit):
+            return ""
+        branch = self._pull(ended.pull_request)["base"]["ref"]
+        if self._on_branch(commit, branch)[0]:
+            return ""  # not a proposal: compared with what has ended
+        for candidate in list_jobs(self.backend, parsed.parent, ended.experiment, RUNNING):
+            other = candidate.labels.get(labels.COMMIT, "")
+            if candidate.labels.get(labels.REPOSITORY) != job.labels.get(labels.REPOSITORY):
+                continue
+            if _COMMIT.fullmatch(other) and other != commit and self._on_branch(other, branch)[0]:
+                return candidate.name
+        return ""
 
     def _pull(self, number: int) -> dict[str, Any]:
         if number not in self._pulls:

@@ -37,7 +37,13 @@ def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_th
 
     counts = report(jobs, client, lambda job: rendered.append(job.name) or "", Step({}))
 
-    assert counts == {"posted": 0, "already posted": 1, "without pull request": 1, "failed": 1}
+    assert counts == {
+        "posted": 0,
+        "already posted": 1,
+        "waiting for a baseline": 0,
+        "without pull request": 1,
+        "failed": 1,
+    }
     assert github.writes() == []
     assert rendered == []  # nothing rendered that is not posted
 

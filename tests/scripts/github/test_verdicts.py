@@ -9,21 +9,12 @@ experiments.yaml, this checkout's in a subprocess: gate outcomes are driven thro
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
 
 import pytest
-from google.cloud.aiplatform_v1 import (
-    CustomJobSpec,
-    GcsDestination,
-    HyperparameterTuningJob,
-    JobState,
-    MachineSpec,
-    StudySpec,
-    WorkerPoolSpec,
-)
+from google.cloud.aiplatform_v1 import JobState
 from werkzeug import Response
 
 from scripts.experiments.model import Gate
@@ -33,67 +24,23 @@ from scripts.github.runner import Step
 from scripts.github.sticky_comment import sections
 from scripts.github.tuning_jobs import TuningJobs
 from scripts.github.verdicts import Verdicts
-from scripts.jobs import labels
-from scripts.paths import REPO_ROOT
 from scripts.vertex.backend import Backend
-from tests.fakes.job_service import FakeJobService, make_trial
+from tests.fakes.job_service import FakeJobService
 from tests.scripts.github.fake_github import REPOSITORY
-
-PROJECT, REGION = "proj-x", "us-central1"
-PARENT = f"projects/{PROJECT}/locations/{REGION}"
-MAIN_OLD, MAIN, HEAD, OTHER = "0" * 40, "1" * 40, "2" * 40, "3" * 40
-HIGH = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
-LOW = [0.60, 0.61, 0.62, 0.63, 0.64, 0.65]
-MIXED = [0.60, 0.91, 0.62, 0.93, 0.64, 0.95]
-# Recent: the scheduled reporter looks at jobs that ended in the last 7 days.
-BASE_TIME = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
-
-
-def tuning_job(
-    number: int,
-    commit: str,
-    values: list[float],
-    *,
-    pull: int | None = None,
-    state: JobState = JobState.JOB_STATE_SUCCEEDED,
-    minute: int = 0,
-    experiment: str = "wide",
-) -> HyperparameterTuningJob:
-    """A job of `experiment` at `commit` whose trials ended with `values`, created at `minute`."""
-    trials = [make_trial(str(i), {"base": 0.1 * i}, value) for i, value in enumerate(values, start=1)]
-    for trial in trials:  # half an hour each on one n1-standard-4: a cost to gate on
-        trial.start_time = BASE_TIME
-        trial.end_time = BASE_TIME + dt.timedelta(minutes=30)
-    spec = StudySpec.ParameterSpec(
-        parameter_id="base",
-        double_value_spec=StudySpec.ParameterSpec.DoubleValueSpec(min_value=0, max_value=1),
-    )
-    return HyperparameterTuningJob(
-        name=f"{PARENT}/hyperparameterTuningJobs/{number}",
-        display_name=f"{experiment}-{commit[:7]}",
-        state=state,
-        study_spec=StudySpec(
-            metrics=[StudySpec.MetricSpec(metric_id="accuracy", goal=StudySpec.MetricSpec.GoalType.MAXIMIZE)],
-            parameters=[spec],
-        ),
-        max_trial_count=len(values),
-        parallel_trial_count=2,
-        trial_job_spec=CustomJobSpec(
-            worker_pool_specs=[
-                WorkerPoolSpec(machine_spec=MachineSpec(machine_type="n1-standard-4"), replica_count=1)
-            ],
-            base_output_directory=GcsDestination(output_uri_prefix=f"gs://bucket/{number}"),
-        ),
-        trials=trials,
-        create_time=BASE_TIME + dt.timedelta(minutes=minute),
-        end_time=BASE_TIME + dt.timedelta(minutes=minute + 40),
-        labels={
-            labels.EXPERIMENT: experiment,
-            labels.COMMIT: commit,
-            labels.REPOSITORY: labels.repository_label(REPOSITORY),
-            **({labels.PULL_REQUEST: str(pull)} if pull else {}),
-        },
-    )
+from tests.scripts.github.verdict_jobs import (
+    HEAD,
+    HIGH,
+    LOW,
+    MAIN,
+    MAIN_OLD,
+    MIXED,
+    OTHER,
+    PROJECT,
+    REGION,
+    arrange,
+    reporter,
+    tuning_job,
+)
 
 
 @pytest.fixture
@@ -104,34 +51,7 @@ def fake():
 
 @pytest.fixture
 def repo(github):
-    """Pull request #5 proposes HEAD on main, whose history is MAIN_OLD then MAIN; #6 proposes OTHER."""
-    github.add_pull(5, HEAD, MAIN)
-    github.add_pull(6, OTHER, MAIN)
-    github.add_comment(
-        5, "<!-- vertex-hpt:experiments -->\n## Vertex AI hyperparameter tuning", "github-actions[bot]"
-    )
-    github.branches["main"] = [MAIN_OLD, MAIN]
-    return github
-
-
-def reporter(fake, tmp_path) -> subprocess.CompletedProcess[str]:
-    """`python -m scripts github report` as the scheduled workflow runs it."""
-    env = {
-        **os.environ,
-        "VERTEX_AI_EMULATOR_HOST": fake.address,
-        "HPT_STATE_DIR": str(tmp_path / "state"),
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "GOOGLE_CLOUD_REGION": REGION,
-        "GITHUB_EVENT_NAME": "schedule",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scripts", "github", "report"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return arrange(github)
 
 
 def result(github, number: int) -> str:
