@@ -12,7 +12,7 @@ follow with `JobService.follow` / `JobService.poll` and summarize with `scripts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,12 +82,16 @@ def submit_all(
     compiled: Sequence[CompiledExperiment],
     *,
     env: Mapping[str, str],
-    force: bool = False,
+    force: bool | Collection[str] = False,
     gate: bool = True,
     approval: Approval = NO_APPROVAL,
     notify: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
-    """Every experiment through the gate, then each submitted; a refusal submits none of them."""
+    """Every experiment through the gate, then each submitted; a refusal submits none of them.
+
+    `force`: True, or the names of the experiments submitted afresh even when a job with the same
+    identity exists (`/hpt run NAME SHA --force --baseline` forces the pull request's job, not main's).
+    """
     refused = spending_gate(compiled, env, approval) if gate else {}
     if refused:
         return [
@@ -99,7 +103,8 @@ def submit_all(
     outcomes = []
     for each in compiled:
         try:
-            outcomes.append(Outcome(each, service.submit(each, force, **options)))
+            fresh = force if isinstance(force, bool) else each.name in force
+            outcomes.append(Outcome(each, service.submit(each, fresh, **options)))
         except UserError as error:
             outcomes.append(Outcome(each, error=error))
     return outcomes

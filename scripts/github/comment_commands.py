@@ -6,7 +6,8 @@ its author has write, maintain or admin permission on the repository (`scripts.g
 the author association is only a pre-filter, so strangers cost nothing and get no reply), a
 refused author's reply goes to a section of their own (it never overwrites a maintainer's), and
 the pull request's own files are only ever read as data through the API — its code is never
-checked out or run here.
+checked out or run here. `/hpt run` tunes the named commit's trainer (a fork's only with
+`--fork-trainer`: `scripts.github.trainer_image`), whose image the workflow's `build` job makes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import sandbox
+from scripts.github import run_flow, sandbox, trainer_image
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.comment_sections import (
     Submitted,
@@ -36,7 +37,7 @@ from scripts.github.planning import Change
 from scripts.github.promote_flow import run_promote
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
-from scripts.github.submit_flow import follow, submit_all
+from scripts.github.submit_flow import follow
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -103,19 +104,23 @@ class PullRequest:
     head: str  # the head commit, full
     base: str  # the base branch's commit the pull request is compared with
     open: bool
+    from_fork: bool = False  # its head is another repository's (or a deleted fork's)
 
 
 def pull_request(client: GitHubClient, number: int) -> PullRequest:
     pull = client.get(client.repo_path(f"pulls/{number}"))
-    return PullRequest(number, pull["head"]["sha"], pull["base"]["sha"], pull.get("state") == "open")
+    head_repository = (pull["head"].get("repo") or {}).get("full_name")
+    from_fork = head_repository != (pull["base"].get("repo") or {}).get("full_name")
+    return PullRequest(
+        number, pull["head"]["sha"], pull["base"]["sha"], pull.get("state") == "open", from_fork
+    )
 
 
 def pull_request_files(
     client: GitHubClient, pull: PullRequest, directory: Path
 ) -> tuple[Path | None, Path | None, str]:
     """(experiments file at the head, at the merge base, merge base sha), written under `directory`."""
-    compare = client.get(client.repo_path(f"compare/{pull.base}...{pull.head}"))
-    merge_base = (compare.get("merge_base_commit") or {}).get("sha") or pull.base
+    merge_base = merge_base_of(client, pull)
     paths = []
     for name, ref in (("head", pull.head), ("base", merge_base)):
         text = file_at(client, ref)
@@ -127,6 +132,12 @@ def pull_request_files(
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths[0], paths[1], merge_base
+
+
+def merge_base_of(client: GitHubClient, pull: PullRequest) -> str:
+    """Where the pull request branched off its base branch, as GitHub's compare answers."""
+    compare = client.get(client.repo_path(f"compare/{pull.base}...{pull.head}"))
+    return (compare.get("merge_base_commit") or {}).get("sha") or pull.base
 
 
 def plan_of_files(
@@ -208,10 +219,15 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
         step.set_output("experiment", "")
         reply({"command": f"`{command.text}` by @{event.author}: not run: {error}"})
         return 0
+    trainer = trainer_image.choose(command, head, pull.from_fork)
     step.set_output("verb", "run")
     step.set_output("experiment", command.experiment)
     step.set_output("head", head)
-    reply({"command": f"`{command.text}` by @{event.author}: submitting {head[:12]}…"})
+    # The commit whose trainer the `build` job builds (as the builder): none for the default branch's.
+    step.set_output("trainer", trainer.commit)
+    building = " (its image is built first when missing)" if trainer.commit else ""
+    what = f"submitting {head[:12]} with {trainer.note}{building}"
+    reply({"command": f"`{command.text}` by @{event.author}: {what}…"})
     return 0
 
 
@@ -221,6 +237,8 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     The author is checked again, and so is the pull request: this job never trusts the first one's
     decision alone. The first job's `head` output (our own code wrote it) is the full commit it
     found to be the head when the command was read; it must be the commit the command names.
+    Whose trainer runs is decided again here too; when it is the commit's, the `build` job's image
+    must have been handed on, or nothing is submitted (`scripts.github.run_flow` does the rest).
     """
     command = authorize(event, step, client)
     if command is None or command.verb != "run":
@@ -241,6 +259,13 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
             client=lambda: client,
         )
         return 1
+    trainer = trainer_image.choose(command, head_sha, pull.from_fork)
+    try:
+        image = trainer_image.built_image(step.env, trainer.commit) if trainer.commit else None
+    except UserError as error:
+        reply = f"`{command.text}` by @{event.author}: not run: {error}"
+        publish({"command": reply}, event.number, step=step, client=lambda: client)
+        return 1
     text = file_at(client, head_sha)
     if text is None:
         raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
@@ -248,26 +273,20 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
         head = Path(directory) / "head" / EXPERIMENTS_PATH
         head.parent.mkdir(parents=True)
         head.write_text(text, encoding="utf-8")
-        jobs, all_ok = submit_all(
-            [command.experiment],
-            env=step.env,
-            backend=backend,
-            pull_request=event.number,
-            file=head,
-            commit=head_sha,
-            force=command.force,
+        ran = run_flow.submit(command, event.number, head, head_sha, image, env=step.env, backend=backend)
+    updates = {
+        "command": run_reply(command, event.author, head_sha, ran.jobs, ran.ok, trainer=trainer.note),
+        f"submitted:{command.experiment}": submitted_section(
+            head_sha, ran.jobs, image.by_digest if image is not None else ""
+        ),
+    }
+    if command.baseline:
+        updates[f"baseline:{command.experiment}"] = run_flow.baseline_section(
+            ran.baseline_commit, ran.baseline, merge_base_of(client, pull)
         )
-    publish(
-        {
-            "command": run_reply(command, event.author, head_sha, jobs, all_ok),
-            f"submitted:{command.experiment}": submitted_section(head_sha, jobs),
-        },
-        event.number,
-        step=step,
-        client=lambda: client,
-    )
-    follow(jobs, backend, lambda: client, step)
-    return 0 if all_ok else 1
+    publish(updates, event.number, step=step, client=lambda: client)
+    follow([*ran.jobs, *ran.baseline], backend, lambda: client, step, winners=ran.jobs)
+    return 0 if ran.ok else 1
 
 
 def run_promotion(event: IssueCommentEvent, step: Step, client: GitHubClient, backend: Backend) -> int:
@@ -279,17 +298,22 @@ def run_promotion(event: IssueCommentEvent, step: Step, client: GitHubClient, ba
     return run_promote(event, command, step, client, backend)
 
 
-def run_reply(command: HptCommand, author: str, head_sha: str, jobs: list[Submitted], ok: bool) -> str:
-    """What `/hpt run` did, in one line: the commit and spec hash, and whether the job is new."""
+def run_reply(
+    command: HptCommand, author: str, head_sha: str, jobs: list[Submitted], ok: bool, *, trainer: str = ""
+) -> str:
+    """What `/hpt run` did, in one line: the commit and spec hash, whether the job is new, and
+    whose trainer it tunes (`trainer`, our words: `scripts.github.trainer_image`)."""
     prefix = f"`{command.text}` by @{author}"
     if not ok or not jobs or jobs[0].error:
         reason = escaping.text(jobs[0].error) if jobs and jobs[0].error else "see the run's log"
         return f"{prefix}: could not submit {head_sha[:12]}: {reason}"
     job = jobs[0]
     what = f"{head_sha[:12]} (spec `{job.spec_hash[:12]}`)"
+    tunes = f" It tunes {trainer}." if trainer else ""
     if job.reused:
+        fresh = command.text if command.force else f"{command.text} --force"
         return (
             f"{prefix}: nothing new submitted: {what} already has a job (below); "
-            f"`/hpt run {command.experiment} {command.commit} --force` submits a fresh one."
+            f"`{fresh}` submits a fresh one.{tunes}"
         )
-    return f"{prefix}: submitted {what}, see below."
+    return f"{prefix}: submitted {what}, see below.{tunes}"

@@ -141,8 +141,11 @@ _COMMAND_LINE = re.compile(r"^/hpt(?:\s+(?P<rest>.*))?$")
 _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # A commit as people copy it: 7 to 40 lowercase hex digits (GitHub shows 7).
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# `/hpt run NAME SHA` options, each at most once, in any order.
+RUN_FLAGS = ("--force", "--baseline", "--fork-trainer")
 USAGE = (
-    "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy), "
+    "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy; "
+    "`--baseline` also tunes the default branch's experiment, `--fork-trainer` a fork's trainer), "
     "or `/hpt promote <experiment>` once its job has succeeded"
 )
 
@@ -153,6 +156,8 @@ class HptCommand:
     experiment: str = ""
     commit: str = ""  # `/hpt run NAME SHA`: the head commit the author reviewed, 7 to 40 hex digits
     force: bool = False  # `/hpt run NAME SHA --force`: a new job even when one with the same identity exists
+    baseline: bool = False  # `--baseline`: the default branch's experiment is tuned too, for the verdict
+    fork_trainer: bool = False  # `--fork-trainer`: a fork's trainer code runs (docs/setup.md says as whom)
 
     @property
     def text(self) -> str:
@@ -161,7 +166,9 @@ class HptCommand:
             return "/hpt plan"
         if self.verb == "promote":
             return f"/hpt promote {self.experiment}"
-        return f"/hpt run {self.experiment} {self.commit}{' --force' if self.force else ''}"
+        chosen = (self.force, self.baseline, self.fork_trainer)
+        flags = [flag for flag, on in zip(RUN_FLAGS, chosen, strict=True) if on]
+        return " ".join(["/hpt run", self.experiment, self.commit, *flags])
 
 
 def command_name(experiment: str) -> bool:
@@ -191,10 +198,10 @@ def parse_command(body: str) -> HptCommand | None:
         raise UserError(f"malformed command; {USAGE}")
     if not words or words[0] != "run":
         raise UserError(f"unknown command; {USAGE}")
-    force = words[3:] == ["--force"]
-    shape = len(words) == 3 or (len(words) == 4 and force)
+    flags = words[3:]
+    shape = len(words) >= 3 and set(flags) <= set(RUN_FLAGS) and len(set(flags)) == len(flags)
     if len(words) == 2 and _EXPERIMENT_NAME.fullmatch(words[1]):
         raise UserError(f"`/hpt run` needs the commit to run after the experiment's name; {USAGE}")
     if shape and _EXPERIMENT_NAME.fullmatch(words[1]) and _COMMIT.fullmatch(words[2]):
-        return HptCommand("run", words[1], words[2], force)
+        return HptCommand("run", words[1], words[2], *(flag in flags for flag in RUN_FLAGS))
     raise UserError(f"malformed command; {USAGE}")

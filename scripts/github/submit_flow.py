@@ -9,7 +9,7 @@ submits nothing twice.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,20 +98,54 @@ def submit_all(
     head `/hpt run` pinned); the image stays this checkout's. `force`: a new job even when one
     with the same identity exists.
     """
-    import dataclasses
+    compiled, failures = compile_for(
+        experiments, env=env, pull_request=pull_request, overrides=overrides, file=file, commit=commit
+    )
+    if failures:
+        return failures, False
+    return submit_compiled(compiled, env=env, backend=backend, force=force)
 
-    from scripts.vertex.service import JobService
+
+def compile_for(
+    experiments: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    pull_request: int | None,
+    overrides: Sequence[str] = (),
+    file: Path | None = None,
+    commit: str | None = None,
+    image_tag: str | None = None,
+) -> tuple[list[CompiledExperiment], list[Submitted]]:
+    """`compile_all` in this step's context: `commit` for the labels, `image_tag` for the trainer
+    image (None: this checkout's, `$GITHUB_SHA`'s content tag)."""
+    import dataclasses
 
     context = StepContext.resolve(environment.trusted(env))
     if commit is not None:
         context = dataclasses.replace(context, commit=commit)
-    compiled, failures = compile_all(
-        experiments, context, pull_request=pull_request, overrides=overrides, file=file
-    )
-    if failures:
-        return failures, False
+    if image_tag is not None:
+        context = dataclasses.replace(context, image_tag=image_tag)
+    return compile_all(experiments, context, pull_request=pull_request, overrides=overrides, file=file)
+
+
+def submit_compiled(
+    compiled: Sequence[CompiledExperiment],
+    *,
+    env: Mapping[str, str],
+    backend: Backend,
+    force: bool | Collection[str] = False,
+) -> tuple[list[Submitted], bool]:
+    """Every job through the spending gate at once (a refusal submits none), then each submitted;
+    `force`: True, or the names of the experiments that get a new job even when one with the same
+    identity exists."""
+    from scripts.vertex.service import JobService
+
     outcomes = submission.submit_all(
-        JobService(backend), compiled, env=context.env, force=force, approval=_environment_approval(env)
+        JobService(backend),
+        compiled,
+        env=environment.trusted(env),
+        force=force,
+        approval=_environment_approval(env),
     )
     submitted = []
     for outcome in outcomes:
@@ -191,12 +225,21 @@ def run(event: PushEvent, step: Step, client: GitHubClient, backend: Backend) ->
 
 
 def follow(
-    jobs: Sequence[Submitted], backend: Backend, client: Callable[[], GitHubClient], step: Step
+    jobs: Sequence[Submitted],
+    backend: Backend,
+    client: Callable[[], GitHubClient],
+    step: Step,
+    *,
+    winners: Sequence[Submitted] | None = None,
 ) -> None:
-    """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end."""
+    """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end;
+    the first of `winners` (default: `jobs`) that ended with a best trial is handed on as the
+    step's `best-*` outputs (`scripts.github.winner`)."""
     from scripts.github.follow_flow import follow_and_report, follow_minutes
+    from scripts.github.winner import hand_on
 
     minutes = follow_minutes(step.env)
     names = [job.job_name for job in jobs if job.job_name]
     if minutes > 0 and names:
         follow_and_report(names, backend, client, minutes, step)
+        hand_on([job.job_name for job in (jobs if winners is None else winners) if job.job_name], step)

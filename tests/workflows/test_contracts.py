@@ -276,17 +276,40 @@ def test_report_runs_on_a_schedule_and_by_dispatch():
     assert report.data["concurrency"]["cancel-in-progress"] is False
 
 
-def test_comment_commands_never_check_out_the_pull_request():
+def test_comment_commands_never_run_the_pull_requests_code():
+    """The default branch's code runs every step; the one commit the command names is checked out
+    only by `build`, into a directory of its own, after ours, for our `build` to send to Cloud Build."""
     commands = workflow("hpt-commands.yml")
     assert commands.triggers == {"issue_comment": {"types": ["created"]}}
-    for _, step in steps(commands):
-        if step.get("uses", "").startswith("actions/checkout@"):
-            assert "ref" not in step.get("with", {}), "issue_comment must check out the default branch only"
-            assert "repository" not in step.get("with", {})
+    for job_name, job in commands.jobs.items():
+        checkouts = [s for s in job.get("steps", []) if s.get("uses", "").startswith("actions/checkout@")]
+        assert "ref" not in checkouts[0]["with"] and "path" not in checkouts[0]["with"], job_name
+        for step in checkouts:
+            assert "repository" not in step["with"], job_name
+        if job_name != "build":
+            assert len(checkouts) == 1, job_name
+    build = commands.jobs["build"]
+    ours, commit = (s for s in build["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert commit["with"] == {
+        "ref": "${{ needs.command.outputs.trainer }}",
+        "path": "commit-source",
+        "persist-credentials": False,
+    }
+    runs = [s["run"] for s in build["steps"] if "run" in s]
+    assert runs[0] == ".venv/bin/python -m scripts build --source commit-source"
+    assert build["needs"] == "command" and build["if"] == "needs.command.outputs.trainer != ''"
     first, second = commands.jobs["command"], commands.jobs["run"]
     assert "id-token" not in first["permissions"]
-    assert second["needs"] == "command"
-    assert second["if"] == "needs.command.outputs.verb == 'run'"
+    assert second["needs"] == ["command", "build"]
+    # After `build`, also when it was skipped (the default branch's trainer) or failed (the reply says so).
+    assert second["if"] == "${{ !cancelled() && needs.command.outputs.verb == 'run' }}"
+    post = next(s for s in second["steps"] if s.get("id") == "post")
+    assert post["env"]["HPT_TRAINER_IMAGE"] == "${{ needs.build.outputs.image }}"
+    assert post["env"]["HPT_TRAINER_DIGEST"] == "${{ needs.build.outputs.digest }}"
+    assert build["outputs"] == {
+        "image": "${{ steps.build.outputs.image }}",
+        "digest": "${{ steps.build.outputs.digest }}",
+    }
     # `/hpt promote`: its own second job, which builds and submits nothing.
     promote = commands.jobs["promote"]
     assert promote["needs"] == "command" and promote["if"] == "needs.command.outputs.verb == 'promote'"
@@ -298,7 +321,13 @@ def test_comment_commands_never_check_out_the_pull_request():
 # pull request's plan (and the submission after) compile the same job.
 PLANNING = {"github plan", "github submit", "github dispatch", "github command", "github command-run"}
 # Per-step variables that are not settings (a token, the pinned head).
-NOT_SETTINGS = {"GITHUB_TOKEN", "HPT_PINNED_HEAD", "HPT_RESULTS_DIR"}
+NOT_SETTINGS = {
+    "GITHUB_TOKEN",
+    "HPT_PINNED_HEAD",
+    "HPT_RESULTS_DIR",
+    "HPT_TRAINER_IMAGE",
+    "HPT_TRAINER_DIGEST",
+}
 
 
 def _settings_of(document, job_name: str, step: dict) -> dict[str, str]:
@@ -390,9 +419,11 @@ def test_every_job_with_google_credentials_is_one_the_accounts_bindings_admit():
             assert job.get("environment") == SPENDING_ENVIRONMENT, where
             assert commands & (SPENDING | PROMOTING), where
         elif account == BUILDER:
-            assert where == ("build-image.yml", "build"), where
+            # build-image.yml's, and `/hpt run`'s build of the commit it names (issue_comment runs on main)
+            assert where in (("build-image.yml", "build"), ("hpt-commands.yml", "build")), where
             assert job.get("environment") == BUILD_ENVIRONMENT, where
-            assert job.get("if") == MAIN_ONLY, where  # a dispatch on a branch does not start it
+            if document.name == "build-image.yml":
+                assert job.get("if") == MAIN_ONLY, where  # a dispatch on a branch does not start it
             assert commands == {"build", "github build-summary"}, where
         else:
             assert account == REPORTER, where

@@ -47,6 +47,7 @@ VARIABLES = {
     "GCP_REGION": REGION,
     "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/123/locations/global/workloadIdentityPools/gh/providers/hpt",
     "GCP_DEPLOYER_SERVICE_ACCOUNT": f"hpt-deployer@{PROJECT}.iam.gserviceaccount.com",
+    "GCP_BUILDER_SERVICE_ACCOUNT": f"hpt-builder@{PROJECT}.iam.gserviceaccount.com",
     "GCP_REPORTER_SERVICE_ACCOUNT": f"hpt-reporter@{PROJECT}.iam.gserviceaccount.com",
     "HPT_STAGING_BUCKET": "gs://e2e-staging",
     "HPT_ARTIFACT_REPOSITORY": "hpt",
@@ -118,8 +119,9 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
 
     with emulator(history.root, tmp_path / "state") as address:
         # 1c. Before the merge, a member tunes the pull request's head: the command names the
-        # commit, the job takes the head's file with main's image by digest, and the submitting
-        # job follows it and posts its result.
+        # commit, the `build` job finds that commit's image (its trainer is main's: the same
+        # content tag), the job takes the head's file with it by digest, and the submitting job
+        # follows it and posts its result.
         github.pulls[5]["state"] = "open"
         command = f"/hpt run wide {history.head[:7]}"
         log = act(
@@ -131,7 +133,9 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
         github.pulls[5]["state"] = "closed"
         found = sections(github.ours(5)[0]["body"])
         assert found["command"].startswith(f"`{command}` by @bob: submitted {history.head[:12]} (spec `")
-        assert f"image {image}:{tag} is {image}@sha256:{'d' * 64}" in log
+        assert found["command"].endswith("It tunes this commit's trainer.")
+        assert f"trainer:{tag} already exists, pushed by build main-1" in log  # the `build` job
+        assert f"Image: `{image}@sha256:{'d' * 64}`" in found["submitted:wide"]  # its digest
         early = found["submitted:wide"].split("| `wide` | `", 1)[1].split("`", 1)[0]
         assert f"result:{early}" in found
 

@@ -50,6 +50,13 @@ def trainer_image(github, history) -> str:
 
 @pytest.fixture
 def step(history, github_env, tmp_path, trainer_image):
+    from scripts import images
+
+    # What hpt-commands.yml's `build` job hands `/hpt run`'s submitting job for a commit of this
+    # history: they change only experiments.yaml, so each one's trainer image is main's.
+    built, digest = trainer_image.split("@")
+    tag = images.content_tag(history.merge, history.root)
+
     def run(name: str, event_name: str, payload: dict, **env: str) -> subprocess.CompletedProcess[str]:
         full = {
             **os.environ,
@@ -59,6 +66,8 @@ def step(history, github_env, tmp_path, trainer_image):
             "GOOGLE_CLOUD_REGION": REGION,
             # Artifact Registry is the fake's manifest endpoint: the flows look digests up there.
             "HPT_REGISTRY_URL": github_env["GITHUB_API_URL"],
+            "HPT_TRAINER_IMAGE": f"{built}:{tag}",
+            "HPT_TRAINER_DIGEST": digest,
             **env,
         }
         return subprocess.run(

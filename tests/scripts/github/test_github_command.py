@@ -18,6 +18,11 @@ from scripts.github.sticky_comment import marker, sections, set_section
 from tests.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
+# The first job's reply to a same-repository pull request's `/hpt run`: its trainer is tuned.
+SUBMITTING = (
+    f"`/hpt run horses-humans aaaaaaa` by @bob: submitting {HEAD[:12]} with this commit's trainer "
+    "(its image is built first when missing)…"
+)
 
 
 @pytest.fixture
@@ -87,7 +92,7 @@ def test_a_read_only_member_or_collaborator_is_refused_with_what_is_needed(
     (comment,) = github.ours(5)
     found = sections(comment["body"])
     # A maintainer's reply is already there: the refusal did not replace it.
-    assert found["command"] == f"`/hpt run horses-humans aaaaaaa` by @bob: submitting {HEAD[:12]}…"
+    assert found["command"] == SUBMITTING
     refusal = found["refused:carol"]
     assert "need write, maintain or admin permission" in refusal and f"`{role}`" in refusal
     asked = [r.path for r in github.requests if r.path.endswith("/permission")]
@@ -108,12 +113,14 @@ def test_a_collaborator_with_write_permission_is_handed_to_the_job_with_credenti
     )
 
     assert result.returncode == 0, result.stderr
-    assert outputs(github_env) == {"verb": "run", "experiment": "horses-humans", "head": HEAD}
+    assert outputs(github_env) == {
+        "verb": "run",
+        "experiment": "horses-humans",
+        "head": HEAD,
+        "trainer": HEAD,
+    }
     (comment,) = github.ours(5)
-    assert (
-        sections(comment["body"])["command"]
-        == f"`/hpt run horses-humans aaaaaaa` by @bob: submitting {HEAD[:12]}…"
-    )
+    assert sections(comment["body"])["command"] == SUBMITTING
 
 
 @pytest.mark.parametrize(
