@@ -103,7 +103,9 @@ def _without_reason(imports: list[ast.Import | ast.ImportFrom], reasons: set[int
         if any(line in reasons for line in range(node.lineno, node.end_lineno + 1)):
             continue
         above = node.lineno - 1
-        while above in import_lines:  # an import just above: the block's comment is above it
+        # An import just above (or a blank line between two groups of imports): the block's
+        # comment is above it.
+        while above in import_lines or (above not in reasons and above - 1 in import_lines):
             above -= 1
         if above not in reasons:
             missing.append(node)
