@@ -182,5 +182,5 @@ def main(argv: list[str]) -> int:
     if args.walk:
         packages = found["walk_files_per_package"]
         print("walk files per package: " + ", ".join(f"{name} {count}" for name, count in packages.items()))
-        print("walk climbs:" + "".join(f"\n  {climb}" for climb in found["walk_climb_list"]) or " none")
+        print("walk climbs:" + ("".join(f"\n  {climb}" for climb in found["walk_climb_list"]) or " none"))
     return 0
