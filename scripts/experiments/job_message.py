@@ -23,9 +23,25 @@ ParameterSpec = StudySpec.ParameterSpec
 ConditionalParameterSpec = ParameterSpec.ConditionalParameterSpec
 
 _ALGORITHMS = {"bayesian": None, "grid": "GRID_SEARCH", "random": "RANDOM_SEARCH"}
-_SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
 _SELECTIONS = {"best": "BEST_MEASUREMENT", "last": "LAST_MEASUREMENT"}
 _STRATEGIES = {"standard": "STANDARD", "spot": "SPOT"}
+_STOPPING_SPECS = {
+    "median": ("median_automated_stopping_spec", StudySpec.MedianAutomatedStoppingSpec),
+    "decay_curve": ("decay_curve_stopping_spec", StudySpec.DecayCurveAutomatedStoppingSpec),
+    "convex": ("convex_automated_stopping_spec", StudySpec.ConvexAutomatedStoppingSpec),
+}
+_VALUE_SPECS = {
+    "double": ParameterSpec.DoubleValueSpec,
+    "integer": ParameterSpec.IntegerValueSpec,
+    "discrete": ParameterSpec.DiscreteValueSpec,
+    "categorical": ParameterSpec.CategoricalValueSpec,
+}
+# How a child names the parent values it exists for, by the parent's type.
+_CONDITIONS = {
+    "discrete": ("parent_discrete_values", ConditionalParameterSpec.DiscreteValueCondition),
+    "integer": ("parent_int_values", ConditionalParameterSpec.IntValueCondition),
+    "categorical": ("parent_categorical_values", ConditionalParameterSpec.CategoricalValueCondition),
+}
 
 
 def job_dict(job: HyperparameterTuningJob) -> dict[str, Any]:
@@ -51,67 +67,44 @@ def study_spec(experiment: Experiment) -> StudySpec:
         "algorithm": _ALGORITHMS[experiment.algorithm],
         "measurement_selection_type": _SELECTIONS.get(experiment.measurement_selection or ""),
     }
-    if stopping is not None and stopping.rule == "decay_curve":
-        fields["decay_curve_stopping_spec"] = StudySpec.DecayCurveAutomatedStoppingSpec(
-            use_elapsed_duration=stopping.use_elapsed_duration
-        )
-    if stopping is not None and stopping.rule == "median":
-        fields["median_automated_stopping_spec"] = StudySpec.MedianAutomatedStoppingSpec(
-            use_elapsed_duration=stopping.use_elapsed_duration
-        )
-    if stopping is not None and stopping.rule == "convex":
-        fields["convex_automated_stopping_spec"] = StudySpec.ConvexAutomatedStoppingSpec(
-            **_given(
+    if stopping is not None:
+        options = {"use_elapsed_duration": stopping.use_elapsed_duration}
+        if stopping.rule == "convex":
+            options.update(
                 max_step_count=stopping.max_step_count,
                 min_step_count=stopping.min_step_count,
                 min_measurement_count=stopping.min_measurement_count,
                 learning_rate_parameter_name=stopping.learning_rate_parameter_name,
-                use_elapsed_duration=stopping.use_elapsed_duration,
                 # `optional` in the proto: false is sent when written
                 update_all_stopped_trials=stopping.update_all_stopped_trials,
             )
-        )
+        field, spec = _STOPPING_SPECS[stopping.rule]
+        fields[field] = spec(**_given(**options))
     return StudySpec(**_given(**fields))
 
 
 def parameter_spec(parameter: Parameter) -> ParameterSpec:
     # No `default_value`: the v1 API documents it as not supported by HyperparameterTuningJob.
-    fields: dict[str, Any] = {"parameter_id": parameter.id, "scale_type": _SCALES.get(parameter.scale or "")}
-    if parameter.type == "double":
-        fields["double_value_spec"] = ParameterSpec.DoubleValueSpec(
-            min_value=float(parameter.min), max_value=float(parameter.max)
-        )
-    elif parameter.type == "integer":
-        fields["integer_value_spec"] = ParameterSpec.IntegerValueSpec(
-            min_value=parameter.min, max_value=parameter.max
-        )
-    elif parameter.type == "categorical":
-        fields["categorical_value_spec"] = ParameterSpec.CategoricalValueSpec(values=list(parameter.values))
+    kind = parameter.type
+    as_sent = float if kind == "discrete" else lambda value: value  # discrete values are doubles
+    if kind in ("double", "integer"):
+        values = {"min_value": parameter.min, "max_value": parameter.max}
     else:
-        fields["discrete_value_spec"] = ParameterSpec.DiscreteValueSpec(
-            values=[float(value) for value in parameter.values]
-        )
+        values = {"values": [as_sent(value) for value in parameter.values]}
     conditions = []
     for condition in parameter.children:
-        if parameter.type == "discrete":
-            parent = {
-                "parent_discrete_values": ConditionalParameterSpec.DiscreteValueCondition(
-                    values=[float(value) for value in condition.when]
-                )
-            }
-        elif parameter.type == "integer":
-            parent = {
-                "parent_int_values": ConditionalParameterSpec.IntValueCondition(values=list(condition.when))
-            }
-        else:
-            parent = {
-                "parent_categorical_values": ConditionalParameterSpec.CategoricalValueCondition(
-                    values=list(condition.when)
-                )
-            }
-        for child in condition.parameters:
-            conditions.append(ConditionalParameterSpec(parameter_spec=parameter_spec(child), **parent))
-    return ParameterSpec(**_given(**fields), conditional_parameter_specs=conditions)
+        field, condition_type = _CONDITIONS[kind]
+        parent = {field: condition_type(values=[as_sent(value) for value in condition.when])}
+        conditions += [
+            ConditionalParameterSpec(parameter_spec=parameter_spec(child), **parent)
+            for child in condition.parameters
+        ]
+    return ParameterSpec(
+        parameter_id=parameter.id,
+        **_given(scale_type=rules.SCALES.get(parameter.scale or "")),
+        **{f"{kind}_value_spec": _VALUE_SPECS[kind](**values)},
+        conditional_parameter_specs=conditions,
+    )
 
 
 def trial_job_spec(experiment: Experiment, image: str) -> custom_job.CustomJobSpec:
@@ -172,7 +165,3 @@ def output_directory(prefix: str) -> io.GcsDestination:
 def _given(**fields: Any) -> dict[str, Any]:
     """The fields that have a value: None leaves a field unset (the API's default)."""
     return {name: value for name, value in fields.items() if value is not None}
-
-
-def _convert(value: Any, convert) -> Any:
-    return None if value is None else convert(value)
