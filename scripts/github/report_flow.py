@@ -107,7 +107,7 @@ def _post(
         if running:
             verdicts.waiting.append(job)
             verdicts.start_check(verdicts.full_job(job))  # in progress meanwhile
-            print(f"{job.name}: waiting for {running}, its baseline, to end")
+            print(escaping.log_line(f"{job.name}: waiting for {running}, its baseline, to end"))
             continue
         verdict = verdicts.judge(job)
         new[job.section] = render(job, verdict.markdown())

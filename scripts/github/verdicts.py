@@ -172,7 +172,9 @@ class Verdicts:
         baseline = find_baseline(self.backend, job, accept=on_branch)
         reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
         data = comparison(job, baseline, backend=self.backend.name, no_baseline_reason=reason)
-        notes = self._notes(verdict, baseline, f"`/hpt run {ended.experiment} {head[:7]} --baseline`")
+        notes = self._notes(
+            verdict, baseline, escaping.code(f"/hpt run {ended.experiment} {head[:7]} --baseline")
+        )
         return dataclasses.replace(verdict, comparison=data, notes=notes)
 
     def _notes(

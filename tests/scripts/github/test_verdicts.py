@@ -26,6 +26,7 @@ from scripts.github.tuning_jobs import TuningJobs
 from scripts.github.verdicts import Verdicts
 from scripts.vertex.backend import Backend
 from tests.fakes.job_service import FakeJobService
+from tests.markdown_render import LIVE_MENTION, parse
 from tests.scripts.github.fake_github import REPOSITORY
 from tests.scripts.github.verdict_jobs import (
     HEAD,
@@ -222,6 +223,28 @@ def test_a_failed_job_fails_its_gate(github, repo, fake, tmp_path):
     (check,) = github.runs_on(HEAD)
     assert (check["conclusion"], check["output"]["title"]) == ("failure", "job failed: gate failed")
     assert "The job ended `FAILED`: no verdict." in result(github, 3)
+
+
+def test_a_base_branch_name_builds_no_markdown_in_the_comment_or_the_check(github, repo, fake, tmp_path):
+    # Git allows backticks, `<`, `|` and `@` in a branch name: the name is shown, never obeyed.
+    hostile = "rel`<img src=x>|@octo-org/team"
+    github.pulls[5]["base"]["ref"] = hostile
+    github.branches[hostile] = github.branches.pop("main")
+    fake.add_job(tuning_job(1, MAIN, HIGH))
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=20))
+
+    _report_with(github, fake, tmp_path, None)
+
+    section = result(github, 3)
+    (check,) = github.runs_on(HEAD)
+    for shown in (section, check["output"]["summary"]):
+        assert "**Verdict: worse**" in shown  # the base branch's job was found through the quoted name
+        tree, stray = parse(shown)  # as GitHub renders it
+        assert "img" not in tree.tags() and stray == []
+        assert not LIVE_MENTION.search(tree.prose())
+        (heading,) = [h for h in tree.find("h4") if "Compared with" in h.text]
+        # escaping.code writes `|` as `\|` (a table cell's need; outside one the backslash shows)
+        assert heading.text == "Compared with " + hostile.replace("|", "\\|")
 
 
 def test_without_checks_write_the_result_is_still_posted_with_a_warning(github, repo, fake, tmp_path, capsys):
