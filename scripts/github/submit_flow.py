@@ -8,6 +8,7 @@ submits nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.planning import changed, changes_summary
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
+from scripts.github.winner import hand_on
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -118,8 +120,6 @@ def compile_for(
 ) -> tuple[list[CompiledExperiment], list[Submitted]]:
     """`compile_all` in this step's context: `commit` for the labels, `image_tag` for the trainer
     image (None: this checkout's, `$GITHUB_SHA`'s content tag)."""
-    import dataclasses
-
     context = StepContext.resolve(environment.trusted(env))
     if commit is not None:
         context = dataclasses.replace(context, commit=commit)
@@ -236,7 +236,6 @@ def follow(
     the first of `winners` (default: `jobs`) that ended with a best trial is handed on as the
     step's `best-*` outputs (`scripts.github.winner`)."""
     from scripts.github.follow_flow import follow_and_report, follow_minutes
-    from scripts.github.winner import hand_on
 
     minutes = follow_minutes(step.env)
     names = [job.job_name for job in jobs if job.job_name]
