@@ -22,7 +22,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from scripts import images
-from scripts.github.events import parse_command
 from scripts.github.sticky_comment import sections
 from tests.scripts.cloudbuild import fake_cloudbuild
 from tests.scripts.cloudbuild.conftest import BUCKET, FakeGoogleHttp
@@ -33,15 +32,6 @@ pytestmark = pytest.mark.slow
 
 IMAGE = f"{REGION}-docker.pkg.dev/{PROJECT}/hpt/trainer"
 MAIN_DIGEST = "sha256:" + "d" * 64
-
-
-def test_the_command_carries_its_flags_in_any_order_once_each():
-    command = parse_command("/hpt run wide 1a2b3c4 --fork-trainer --baseline")
-    assert (command.baseline, command.fork_trainer, command.force) == (True, True, False)
-    assert command.text == "/hpt run wide 1a2b3c4 --baseline --fork-trainer"
-    for body in ("/hpt run wide 1a2b3c4 --baseline --baseline", "/hpt run wide 1a2b3c4 --fork"):
-        with pytest.raises(Exception, match="malformed command"):
-            parse_command(body)
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +317,9 @@ def test_baseline_tunes_the_default_branchs_experiment_too_once_and_the_winner_i
         assert rerun.returncode == 0, rerun.stderr
         assert len(_jobs(address)) == 2
         assert "reused" in jobs.reply()["baseline:quick"]
+
+        # `--force` renews the pull request's job, never main's.
+        forced = jobs.run(f"{body} --force", tuned, built, VERTEX_AI_EMULATOR_HOST=address)
+        assert forced.returncode == 0, forced.stderr
+        commits = sorted(job.labels["hpt-commit"] for job in _jobs(address))
+        assert commits == sorted([tuned, tuned, made.base])
