@@ -5,8 +5,8 @@ at another commit: `scripts.results.baseline.find_baseline`, taking a candidate 
 compare API says its commit is in the branch's history (so no other pull request's job, nor this
 one's earlier commits). The same answer lists what the branch changed since: when that touches
 experiments.yaml or the trainer image's inputs, the comment says the baseline may be stale. With no
-baseline, or a stale one, it names the command that tunes the merge base too; while a job of the
-branch runs (that merge base's, tuned beside the head), the verdict waits for it. The verdict and
+baseline, or a stale one, it names the command that tunes the branch's experiment too; while a job
+of the branch runs (the one `--baseline` tuned beside the head), the verdict waits for it. The verdict and
 its numbers are `scripts.results.compare`'s, rendered by `scripts.results.compare_text.markdown`.
 
 A job whose commit is not on the base branch (a proposal) also gets the check run `hpt / NAME`
@@ -184,7 +184,9 @@ class Verdicts:
         branch = escaping.code(verdict.branch)
         if baseline is None:
             return (
-                (f"To tune the merge base too, and compare with it: {command}",) if verdict.proposal else ()
+                (f"To tune {branch}'s experiment too and compare with it: {command}",)
+                if verdict.proposal
+                else ()
             )
         commit = baseline.labels[labels.COMMIT]
         notes = [
@@ -196,7 +198,8 @@ class Verdicts:
             listed = ", ".join(escaping.code(name) for name in changed[:5]) + (", ..." if changed[5:] else "")
             notes.append(
                 f"> {branch} changed {listed} since the baseline's commit: the baseline may not be what it "
-                "achieves now." + (f" To tune the merge base too: {command}" if verdict.proposal else "")
+                "achieves now."
+                + (f" To tune it again beside this one: {command}" if verdict.proposal else "")
             )
         return tuple(notes)
 
@@ -253,7 +256,7 @@ class Verdicts:
 
     def baseline_running(self, ended: EndedJob) -> str:
         """A job of the experiment still running at a commit of the base branch, which will be the
-        baseline (the merge base that `--baseline` tunes beside the head, or the branch's own job):
+        baseline (the branch's experiment that `--baseline` tunes beside the head, or a merge's job):
         a proposal's verdict waits for it. "" when there is none."""
         from scripts.commands.list import list_jobs
 

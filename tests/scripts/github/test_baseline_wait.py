@@ -1,4 +1,4 @@
-"""A proposal's verdict waits for a baseline still running (the merge base `--baseline` tunes beside
+"""A proposal's verdict waits for a baseline still running (main's job `--baseline` tunes beside
 the head), in the scheduled reporter and in the submitting job's follow, against the fake GitHub and
 the fake JobService on loopback."""
 
@@ -28,7 +28,8 @@ def repo(github):
 
 
 def test_the_reporter_posts_a_proposal_only_once_its_baseline_has_ended(repo, fake, tmp_path, github_env):
-    base = fake.add_job(tuning_job(1, MAIN, [], pull=5, state=JobState.JOB_STATE_RUNNING))  # `--baseline`'s
+    # `--baseline` tunes main's experiment as main's job (no `hpt-pr`) beside the head's.
+    base = fake.add_job(tuning_job(1, MAIN, [], state=JobState.JOB_STATE_RUNNING))
     fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=1))
 
     waiting = reporter(fake, tmp_path)
@@ -39,13 +40,12 @@ def test_the_reporter_posts_a_proposal_only_once_its_baseline_has_ended(repo, fa
     (check,) = repo.runs_on(HEAD)
     assert check["status"] == "in_progress"
 
-    fake.jobs[base.name] = tuning_job(1, MAIN, HIGH, pull=5)
+    fake.jobs[base.name] = tuning_job(1, MAIN, HIGH)
     posted = reporter(fake, tmp_path)
 
     assert posted.returncode == 0, posted.stderr
     body = sections(repo.ours(5)[0]["body"])
     assert "**Verdict: worse**" in body["result:3"] and "`1` at `111111111111`" in body["result:3"]
-    assert "**Verdict: no baseline**" in body["result:1"]  # main's own: no earlier job, no command
     (check,) = repo.runs_on(HEAD)
     assert (check["status"], check["output"]["title"]) == ("completed", "worse (-0.3 accuracy)")
 
@@ -57,7 +57,7 @@ def test_the_follow_posts_the_head_when_the_merge_base_tuned_beside_it_ends(repo
         Script(trials=list(tuning_job(0, HEAD, LOW).trials)),
     )
     base = fake.add_job(
-        tuning_job(1, MAIN, [], pull=5, state=JobState.JOB_STATE_PENDING),
+        tuning_job(1, MAIN, [], state=JobState.JOB_STATE_PENDING),
         Script(trials=list(tuning_job(0, MAIN, HIGH + HIGH).trials)),
     )
     client = GitHubClient(repo.repository, repo.token, repo.base_url)

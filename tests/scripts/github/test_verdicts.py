@@ -103,7 +103,9 @@ def test_without_a_job_on_main_the_comment_says_so_and_names_the_command(repo, f
     section = result(repo, 3)
     assert "**Verdict: no baseline**" in section
     assert "No SUCCEEDED job of wide at another commit of main to compare with." in section
-    assert "To tune the merge base too, and compare with it: `/hpt run wide 2222222 --baseline`" in section
+    assert (
+        "To tune `main`'s experiment too and compare with it: `/hpt run wide 2222222 --baseline`" in section
+    )
     (check,) = repo.runs_on(HEAD)
     assert (check["conclusion"], check["output"]["title"]) == ("neutral", "no baseline")
 
@@ -122,7 +124,7 @@ def test_a_baseline_older_than_mains_last_trainer_change_is_said_to_be_stale(
     assert "**Verdict: no clear difference**" in section and "`000000000000`" in section
     assert (
         "`main` changed `trainer/task.py` since the baseline's commit: the baseline may not be what it "
-        "achieves now. To tune the merge base too: `/hpt run wide 2222222 --baseline`"
+        "achieves now. To tune it again beside this one: `/hpt run wide 2222222 --baseline`"
     ) in section
 
 
