@@ -20,6 +20,8 @@ from scripts.cloudbuild import ignore
 # Far above what the image needs (its inputs are kilobytes); a bigger archive means the ignore
 # file let in something it should not, such as a dataset or a virtual environment.
 MAX_ARCHIVE_BYTES = 50 * 1024 * 1024
+# The files of the source that `build` opens itself (the archive skips links; these it reads).
+READ_FILES = ("cloudbuild.yaml", ignore.DOCKERIGNORE, ignore.GCLOUDIGNORE)
 
 
 class ArchiveError(Exception):
@@ -35,6 +37,15 @@ class SourceArchive:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+
+def check_read_files(root: Path) -> None:
+    """Raise ArchiveError when a file `build` reads is a link out of `root` (`ignore.inside`)."""
+    for name in READ_FILES:
+        if not ignore.inside(root, root / name):
+            raise ArchiveError(
+                f"{name} is a link to a file outside the source: the build reads only the source's own files"
+            )
 
 
 def source_files(root: Path, rules: ignore.IgnoreFile) -> list[str]:

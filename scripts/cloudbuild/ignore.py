@@ -54,6 +54,13 @@ class IgnoreFile:
         return self.path.name if self.path else "(no ignore file)"
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Is `path`, its links followed, within `root`? What the build reads must be the source's
+    own: it may be someone else's commit (`/hpt run`), and a link out of it could read the
+    runner's environment or credentials into the log."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def load(root: Path) -> IgnoreFile:
     """The ignore rules that apply to `root`: `.gcloudignore`, else `.dockerignore`, else none."""
     gcloud = root / GCLOUDIGNORE
@@ -71,6 +78,9 @@ def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozense
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if line.startswith("#!include:"):
             included = (root / line.removeprefix("#!include:").strip()).resolve()
+            if not inside(root, included):
+                where = f"{os.path.relpath(path, root)}:{number}"
+                raise IgnoreFileError(f"{where}: includes a file outside the source: not read")
             if included in seen or included == path.resolve():
                 continue
             if included.is_file():

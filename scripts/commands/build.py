@@ -71,6 +71,10 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             f"uncommitted changes in the image's inputs ({shown}): commit them first, "
             "so that the commit and content tags describe what is built"
         )
+    try:
+        archive.check_read_files(source)  # before anything reads them
+    except archive.ArchiveError as error:
+        raise UserError(str(error)) from None
     content_tag = images.content_tag("HEAD", source)
     name = registry.ImageName(target.region, target.project, target.repository, target.image)
     reference = name.reference(content_tag)
