@@ -24,6 +24,7 @@ from scripts.experiments.source import KeyPath, Position, Source, dotted, parse,
 
 OVERRIDES_FILE = "--set"
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PATH_PIECE = re.compile(r"(?:[^.\[\]]+|\[\d+\])+")
 
 
 def load(path: str | os.PathLike[str], env: Mapping[str, str]) -> ExperimentsFile:
@@ -94,17 +95,9 @@ def _display_name_problems(source: Source, experiments: Mapping[str, Any], profi
             problem = rules.display_name_problem(display)
             if problem:
                 path = ("experiments", name) if profile is None else ("profiles", profile)
-                where = source.where(path, key=True)
-                found.append(
-                    Problem(
-                        where.file,
-                        where.line,
-                        where.column,
-                        dotted(path),
-                        f"the job's display name (EXPERIMENT-PROFILE-COMMIT) for experiment {name!r}"
-                        f"{'' if profile is None else f' with profile {profile!r}'}: {problem}",
-                    )
-                )
+                variant = f"experiment {name!r}" + ("" if profile is None else f" with profile {profile!r}")
+                message = f"the job's display name (EXPERIMENT-PROFILE-COMMIT) for {variant}: {problem}"
+                found.append(Problem.at(source.where(path, key=True), dotted(path), message))
     return found
 
 
@@ -201,7 +194,7 @@ def _checked_variant(
     for index, (field, value) in enumerate(overrides.items(), start=1):
         where = Position(OVERRIDES_FILE, index, 1)
         if isinstance(value, str):
-            value = _read_value(value)
+            value = read_value(value)  # the same limits as the file: no alias bomb or deep nesting in --set
         _set(source, raw, root, field, value, where, problems)
     experiment = None if problems else schema.check_experiment(checker, name, raw, root, defaults)
     problems += checker.problems + list(reported or [])
@@ -222,18 +215,11 @@ def parse_overrides(assignments: list[str]) -> dict[str, str]:
     problems = []
     for index, assignment in enumerate(assignments, start=1):
         field, equals, value = assignment.partition("=")
-        if not equals or not field.strip():
-            problems.append(
-                Problem(
-                    OVERRIDES_FILE,
-                    index,
-                    1,
-                    field.strip(),
-                    f"expected FIELD=VALUE (e.g. max_trial_count=3), got {assignment!r}",
-                )
-            )
-            continue
-        result[field.strip()] = value
+        if equals and field.strip():
+            result[field.strip()] = value
+        else:
+            message = f"expected FIELD=VALUE (e.g. max_trial_count=3), got {assignment!r}"
+            problems.append(Problem(OVERRIDES_FILE, index, 1, field.strip(), message))
     if problems:
         raise InvalidExperiments(problems)
     return result
@@ -273,66 +259,30 @@ def _set(
     source: Source, raw: dict, root: KeyPath, field: str, value: Any, where: Position, problems: list[Problem]
 ) -> None:
     """Set dotted `field` (`a.b`, `a.0.b` or `a[0].b`) in `raw`, recording `where` it came from."""
-    parts: list[Any] = []
-    for piece in field.split("."):
-        matches = list(_PATH_PART.finditer(piece))
-        if not piece or "".join(m.group(0) for m in matches) != piece:
-            problems.append(
-                Problem(
-                    where.file,
-                    where.line,
-                    where.column,
-                    field,
-                    "not a field path like max_trial_count or worker_pools.0.replica_count",
-                )
-            )
-            return
-        for match in matches:
-            parts.append(
-                int(match.group(2))
-                if match.group(2)
-                else int(match.group(1))
-                if match.group(1).isdigit()
-                else match.group(1)
-            )
-    node: Any = raw
-    for depth, part in enumerate(parts[:-1]):
-        nxt = parts[depth + 1]
-        if isinstance(node, dict) and not isinstance(part, int):
-            if not isinstance(node.get(part), (dict, list)):
-                node[part] = [] if isinstance(nxt, int) else {}
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            if not isinstance(node[part], (dict, list)):
-                node[part] = {}
-            node = node[part]
-        else:
-            problems.append(
-                Problem(
-                    where.file,
-                    where.line,
-                    where.column,
-                    dotted((*root, *parts[: depth + 1])),
-                    "no such field to set",
-                )
-            )
-            return
-    last = parts[-1]
-    settable = isinstance(node, dict) and not isinstance(last, int)
-    settable = settable or (isinstance(node, list) and isinstance(last, int) and last < len(node))
-    if settable:
-        node[last] = value
-    else:
-        problems.append(
-            Problem(where.file, where.line, where.column, dotted((*root, *parts)), "no such field to set")
-        )
+    pieces = field.split(".")
+    if not all(_PATH_PIECE.fullmatch(piece) for piece in pieces):
+        message = "not a field path like max_trial_count or worker_pools.0.replica_count"
+        problems.append(Problem.at(where, field, message))
         return
+    parts = [
+        int(index or name) if index or name.isdigit() else name
+        for piece in pieces
+        for name, index in _PATH_PART.findall(piece)
+    ]
+    node: Any = raw
+    for depth, part in enumerate(parts):
+        in_dict = isinstance(node, dict) and not isinstance(part, int)
+        if not (in_dict or (isinstance(node, list) and isinstance(part, int) and part < len(node))):
+            problems.append(Problem.at(where, dotted((*root, *parts[: depth + 1])), "no such field to set"))
+            return
+        if depth == len(parts) - 1:
+            node[part] = value
+        elif not isinstance(node.get(part) if in_dict else node[part], (dict, list)):
+            # what is not there yet (or not a container) becomes one, as the next part needs
+            node[part] = [] if in_dict and isinstance(parts[depth + 1], int) else {}
+        node = node[part]
     target = (*root, *parts)
     for table in (source.values, source.keys):
         for path in [path for path in table if path[: len(target)] == target]:
             del table[path]
         table[target] = where
-
-
-def _read_value(text: str) -> Any:
-    return read_value(text)  # the same limits as the file: no alias bomb or deep nesting in --set

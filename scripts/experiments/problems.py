@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from scripts.errors import UserError
 
@@ -16,6 +17,11 @@ class Problem:
     column: int
     field: str
     message: str
+
+    @classmethod
+    def at(cls, where: Any, field: str, message: str) -> Problem:
+        """A problem at a `source.Position` (or anything with its file, line and column)."""
+        return cls(where.file, where.line, where.column, field, message)
 
     def __str__(self) -> str:
         field = self.field or "(file)"
