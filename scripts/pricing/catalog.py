@@ -34,6 +34,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import google.auth
+import google.auth.exceptions
+import requests
+from google.auth.credentials import AnonymousCredentials
+from google.auth.transport.requests import AuthorizedSession
+
 from scripts.errors import UserError
 from scripts.pricing.table import CACHE_FILE
 
@@ -123,11 +129,6 @@ def endpoint(env: Mapping[str, str]) -> str:
 
 def session_for(url: str) -> Any:
     """An HTTP session with Application Default Credentials; none for a loopback test server."""
-    import google.auth
-    import google.auth.exceptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.auth.transport.requests import AuthorizedSession
-
     host = re.sub(r"^https?://", "", url).split("/")[0].rsplit(":", 1)[0]
     if host in ("127.0.0.1", "localhost", "[::1]"):
         return AuthorizedSession(AnonymousCredentials())
@@ -150,8 +151,6 @@ def list_skus(
     # the server's message with the method and URL (so the message is still read from the reply),
     # and its SKUs are messages to turn back into the JSON below; it would replace this token loop
     # (about 10 lines) with a new pinned dependency (1.4 MB, 0.35 s to import).
-    import requests
-
     token = ""
     while True:
         params = {"currencyCode": currency, "pageSize": str(PAGE_SIZE)}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scripts.paths import REPO_ROOT
 
 PRICES_FILE = Path(__file__).with_name("prices.yaml")
@@ -189,8 +191,6 @@ def _disk_prices(data: Any) -> DiskPrices | None:
 
 def read_file(path: Path | None = None) -> dict[str, PriceTable]:
     """The maintained tables of `prices.yaml`, by region."""
-    import yaml
-
     with open(path or PRICES_FILE, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
     currency = data.get("currency", "USD")
