@@ -35,14 +35,9 @@ def stopping_enabled(spec: StudySpec) -> bool:
 
 
 def uses_elapsed_duration(spec: StudySpec) -> bool:
+    """Whether the spec's rule compares trials by elapsed time (each of the three rules can say so)."""
     which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
-    if which == "median_automated_stopping_spec":
-        return spec.median_automated_stopping_spec.use_elapsed_duration
-    if which == "decay_curve_stopping_spec":
-        return spec.decay_curve_stopping_spec.use_elapsed_duration
-    if which == "convex_automated_stopping_spec":
-        return spec.convex_automated_stopping_spec.use_elapsed_duration
-    return False
+    return which is not None and getattr(spec, which).use_elapsed_duration
 
 
 def substituted_rule(spec: StudySpec) -> str | None:

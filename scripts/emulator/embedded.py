@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import importlib
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -60,8 +61,6 @@ def _record_address(lock, address: str) -> None:
 
 def serving_address(state_dir: Path) -> str | None:
     """The `host:port` of the emulator that holds `state_dir` now (from its lock file), or None."""
-    import re
-
     try:
         text = (Path(state_dir) / LOCK_FILE).read_text()
     except OSError:
@@ -116,8 +115,10 @@ def running_emulator(
     `resume=False` serves the store as it is and runs nothing (what `list` needs): the jobs it
     left unfinished wait for the next emulator that resumes them.
     """
-    from scripts.emulator.scheduler import Options, Scheduler
-    from scripts.emulator.server import JobService, serve
+    # The server side (grpc, aiplatform_v1, SQLite, the scheduler): not for `preempt_after_setting` alone
+    from scripts.emulator import model_service, server
+    from scripts.emulator.options import Options
+    from scripts.emulator.scheduler import Scheduler
     from scripts.emulator.store import Store
     from scripts.emulator.trials import DEFAULT_ENTRYPOINT
 
@@ -137,7 +138,9 @@ def running_emulator(
         store = Store(directory)
         scheduler = Scheduler(store, options)
         try:
-            server, bound = serve(JobService(store, scheduler), host, port)
+            services = server.handlers(server.JobService(store, scheduler))
+            services += model_service.handlers(model_service.ModelService(store))
+            grpc_server, bound = server.serve(services, host, port)
         except BaseException:
             store.close()
             raise
@@ -147,6 +150,6 @@ def running_emulator(
                 scheduler.resume()
             yield f"{host}:{bound}"
         finally:
-            server.stop(grace=1).wait()
+            grpc_server.stop(grace=1).wait()
             scheduler.shutdown()
             store.close()

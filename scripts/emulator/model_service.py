@@ -29,9 +29,7 @@ directory's `gcs/` (`scripts.emulator.contract.output_directory`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import grpc
 from google.cloud.aiplatform_v1 import (
@@ -48,15 +46,7 @@ from google.cloud.aiplatform_v1 import (
 from google.longrunning import operations_pb2
 
 from scripts.emulator.contract import OutsideStateDir, output_directory
-from scripts.emulator.server import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    RpcFailure,
-    _page_offset,
-    _page_token,
-    _unary,
-    parse_filter,
-)
+from scripts.emulator.server import RpcFailure, page_of, parse_filter, service_handler
 from scripts.emulator.store import ModelExists, ModelMissing, Store, now
 from scripts.experiments import rules
 from scripts.jobs.names import is_parent
@@ -180,9 +170,8 @@ class ModelService:
 
     def _version(self, name: str) -> Model:
         """The version `name` names: `@N`, `@ALIAS`, or the default."""
-        wanted = parse_model_name(name).version if parse_model_name(name) else ""
-        versions = self._versions(name)
-        wanted = wanted or DEFAULT_ALIAS
+        versions = self._versions(name)  # `name` parses, or INVALID_ARGUMENT
+        wanted = parse_model_name(name).version or DEFAULT_ALIAS
         for version in versions:
             if version.version_id == wanted or wanted in version.version_aliases:
                 return version
@@ -204,13 +193,8 @@ class ModelService:
         matching = [
             version for version in self._versions(request.name) if all(p(version) for p in predicates)
         ]
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        offset = _page_offset(request.page_token)
-        more = offset + size < len(matching)
-        return ListModelVersionsResponse(
-            models=matching[offset : offset + size],
-            next_page_token=_page_token(offset + size) if more else "",
-        )
+        page, token = page_of(matching, request.page_size, request.page_token)
+        return ListModelVersionsResponse(models=page, next_page_token=token)
 
     # -- MergeVersionAliases ------------------------------------------------------------------------
 
@@ -245,29 +229,10 @@ class ModelService:
 
 
 def handlers(service: ModelService) -> list[grpc.GenericRpcHandler]:
-    def plain(message: Any) -> bytes:
-        return message.SerializeToString()
-
-    methods: dict[str, tuple[Callable[[Any], Any], Any, Callable[[Any], bytes]]] = {
-        "UploadModel": (service.upload, UploadModelRequest.deserialize, plain),
-        "GetModel": (service.get, GetModelRequest.deserialize, Model.serialize),
-        "ListModelVersions": (
-            service.list_versions,
-            ListModelVersionsRequest.deserialize,
-            ListModelVersionsResponse.serialize,
-        ),
-        "MergeVersionAliases": (
-            service.merge_aliases,
-            MergeVersionAliasesRequest.deserialize,
-            Model.serialize,
-        ),
+    methods = {
+        "UploadModel": (service.upload, UploadModelRequest),
+        "GetModel": (service.get, GetModelRequest),
+        "ListModelVersions": (service.list_versions, ListModelVersionsRequest),
+        "MergeVersionAliases": (service.merge_aliases, MergeVersionAliasesRequest),
     }
-    return [
-        grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                name: _unary(function, request, response)
-                for name, (function, request, response) in methods.items()
-            },
-        )
-    ]
+    return [service_handler(SERVICE, methods)]

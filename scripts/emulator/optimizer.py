@@ -62,10 +62,6 @@ Algorithm = StudySpec.Algorithm
 Scale = ParameterSpec.ScaleType
 
 
-class UnsupportedSpec(ValueError):
-    """The study spec asks for something this emulator cannot run (INVALID_ARGUMENT)."""
-
-
 def study_seed(job: HyperparameterTuningJob) -> int:
     digest = hashlib.sha256(job.display_name.encode() + StudySpec.serialize(job.study_spec)).digest()
     return int.from_bytes(digest[:4], "big")
@@ -79,45 +75,14 @@ def job_seed(job: HyperparameterTuningJob, default: int | None = None) -> int:
     return study_seed(job) if default is None else default
 
 
-def validate(spec: StudySpec) -> None:
-    """Raise `UnsupportedSpec` for a spec Vertex would reject or this emulator cannot run."""
-    if len(spec.metrics) != 1:
-        raise UnsupportedSpec(
-            f"study_spec.metrics: the local backend tunes exactly one metric, got {len(spec.metrics)}"
-        )
-    if not spec.parameters:
-        raise UnsupportedSpec("study_spec.parameters: at least one parameter is required")
-    for path, parameter in _walk_specs(spec.parameters, "study_spec.parameters"):
-        _validate_parameter(path, parameter, spec.algorithm == Algorithm.GRID_SEARCH)
-
-
-def _walk_specs(parameters: Sequence[ParameterSpec], path: str) -> Iterator[tuple[str, ParameterSpec]]:
+def parameter_specs(parameters: Sequence[ParameterSpec], path: str) -> Iterator[tuple[str, ParameterSpec]]:
+    """Each parameter spec and its conditional children's, depth first, with its field path."""
     for index, parameter in enumerate(parameters):
         here = f"{path}[{index}]"
         yield here, parameter
         for child_index, conditional in enumerate(parameter.conditional_parameter_specs):
             child_path = f"{here}.conditional_parameter_specs[{child_index}].parameter_spec"
-            yield from _walk_specs([conditional.parameter_spec], child_path)
-
-
-def _validate_parameter(path: str, parameter: ParameterSpec, grid: bool) -> None:
-    kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
-    if not parameter.parameter_id:
-        raise UnsupportedSpec(f"{path}.parameter_id: required")
-    if kind is None:
-        raise UnsupportedSpec(f"{path}: one of double/integer/categorical/discrete_value_spec is required")
-    if kind in ("double_value_spec", "integer_value_spec"):
-        bounds = getattr(parameter, kind)
-        if bounds.min_value > bounds.max_value:
-            raise UnsupportedSpec(f"{path}.{kind}: min_value is greater than max_value")
-        if parameter.scale_type == Scale.UNIT_LOG_SCALE and bounds.min_value <= 0:
-            raise UnsupportedSpec(f"{path}.{kind}.min_value: a log scale needs a positive range")
-    if kind == "double_value_spec" and grid:
-        raise UnsupportedSpec(f"{path}: GRID_SEARCH needs integer, discrete or categorical parameters")
-    if kind == "discrete_value_spec" and not parameter.discrete_value_spec.values:
-        raise UnsupportedSpec(f"{path}.discrete_value_spec.values: required")
-    if kind == "categorical_value_spec" and not parameter.categorical_value_spec.values:
-        raise UnsupportedSpec(f"{path}.categorical_value_spec.values: required")
+            yield from parameter_specs([conditional.parameter_spec], child_path)
 
 
 def trial_seed(seed: int, index: int) -> int:
@@ -133,9 +98,9 @@ def startup_trials(max_trial_count: int) -> int:
 
 
 def _sampler(job: HyperparameterTuningJob, seed: int):
-    import optuna
+    import optuna  # Optuna (1 s): the server listens before it loads
 
-    from scripts.emulator.gp_sampler import GPSampler
+    from scripts.emulator.gp_sampler import GPSampler  # Optuna and NumPy, as above
 
     algorithm = job.study_spec.algorithm
     if algorithm in (Algorithm.RANDOM_SEARCH, Algorithm.GRID_SEARCH):
@@ -148,7 +113,7 @@ class Optimizer:
     """One job's study: `ask` the next trial's parameters, `tell` its outcome."""
 
     def __init__(self, directory: Path, job: HyperparameterTuningJob, seed: int | None = None) -> None:
-        import optuna
+        import optuna  # Optuna (1 s): the server listens before it loads
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._job = job
@@ -169,7 +134,7 @@ class Optimizer:
 
     def forget_unknown(self, known_numbers: set[int]) -> None:
         """Fail study trials the emulator never recorded (asked just before a crash)."""
-        from optuna.trial import TrialState
+        from optuna.trial import TrialState  # Optuna (1 s): the server listens before it loads
 
         # A grid point enqueued but never asked (WAITING) is simply the next one asked.
         for frozen in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -206,7 +171,7 @@ class Optimizer:
         A trial the trainer ended as collapsed or diverged is told as pruned: the sampler then
         counts it as worse than any completed trial, instead of ignoring it as it does a failure.
         """
-        from optuna.trial import TrialState
+        from optuna.trial import TrialState  # Optuna (1 s): the server listens before it loads
 
         if outcome in (TrialOutcome.COLLAPSED, TrialOutcome.DIVERGED):
             self._study.tell(number, state=TrialState.PRUNED, skip_if_finished=True)
@@ -239,8 +204,8 @@ def _storage(url: str):
 
 
 def _open_storage(url: str):
-    import optuna
-    from sqlalchemy import event
+    import optuna  # Optuna (1 s): the server listens before it loads
+    from sqlalchemy import event  # with Optuna, as above
 
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
 
@@ -255,7 +220,7 @@ def _open_storage(url: str):
 
 def delete_study(directory: Path, job_name: str) -> None:
     """Remove a deleted job's study, if it has one."""
-    import optuna
+    import optuna  # Optuna (1 s): the server listens before it loads
 
     if not (directory / STORAGE_FILE).exists():
         return
@@ -282,10 +247,8 @@ def _suggest_one(trial, parameter: ParameterSpec, grid: bool) -> Any:
     name = parameter.parameter_id
     kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
     scale = parameter.scale_type
-    if kind == "categorical_value_spec":
-        return trial.suggest_categorical(name, list(parameter.categorical_value_spec.values))
-    if kind == "discrete_value_spec":
-        return trial.suggest_categorical(name, [float(v) for v in parameter.discrete_value_spec.values])
+    if kind in ("categorical_value_spec", "discrete_value_spec"):
+        return trial.suggest_categorical(name, _values(parameter))
     if kind == "integer_value_spec":
         low, high = int(parameter.integer_value_spec.min_value), int(parameter.integer_value_spec.max_value)
         if grid or scale != Scale.UNIT_REVERSE_LOG_SCALE:
@@ -309,11 +272,8 @@ def _centre(parameters: Sequence[ParameterSpec]) -> dict[str, Any]:
     for parameter in parameters:
         name, scale = parameter.parameter_id, parameter.scale_type
         kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
-        if kind == "categorical_value_spec":
-            values = list(parameter.categorical_value_spec.values)
-            centre[name] = values[(len(values) - 1) // 2]
-        elif kind == "discrete_value_spec":
-            values = [float(v) for v in parameter.discrete_value_spec.values]
+        if kind in ("categorical_value_spec", "discrete_value_spec"):
+            values = _values(parameter)
             centre[name] = values[(len(values) - 1) // 2]
         elif scale != Scale.UNIT_REVERSE_LOG_SCALE:
             bounds = getattr(parameter, kind)
@@ -350,6 +310,7 @@ def reverse_log_value(low: float, high: float, unit: float) -> float:
 
 
 def _values(parameter: ParameterSpec) -> list[Any]:
+    """Every value of a categorical, discrete or integer parameter, in order."""
     kind = ParameterSpec.pb(parameter).WhichOneof("parameter_value_spec")
     if kind == "categorical_value_spec":
         return list(parameter.categorical_value_spec.values)

@@ -17,8 +17,6 @@ from scripts.emulator.job_runner import JobRunner
 from scripts.emulator.options import Options
 from scripts.emulator.store import Store
 
-__all__ = ["Options", "Scheduler"]  # Options lives in `options`; embedded takes both from here
-
 logger = logging.getLogger("scripts.emulator")
 
 

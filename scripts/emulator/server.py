@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,14 @@ from google.cloud.aiplatform_v1 import (
     JobState,
     ListHyperparameterTuningJobsRequest,
     ListHyperparameterTuningJobsResponse,
+    StudySpec,
 )
 from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.limits import local_limit_problem
-from scripts.emulator.optimizer import UnsupportedSpec, delete_study, validate
+from scripts.emulator.optimizer import delete_study, parameter_specs
 from scripts.emulator.scheduler import Scheduler
 from scripts.emulator.store import UNFINISHED, Store, now
 from scripts.experiments import job_rules
@@ -177,17 +178,17 @@ def _predicate(field: str, operator: str, value: str) -> Predicate:
     return lambda job: actual(job) != value
 
 
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
-    except ValueError as error:
-        raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid page_token: {token!r}") from error
+def page_of(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:
+    """The page of `items` that `token` starts (`size` 0: the default size), and the next one's token."""
+    size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    offset = 0
+    if token:
+        try:
+            offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
+        except ValueError as error:
+            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid page_token: {token!r}") from error
+    following = base64.urlsafe_b64encode(f"offset:{offset + size}".encode()).decode()
+    return items[offset : offset + size], following if offset + size < len(items) else ""
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -210,21 +211,9 @@ def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) 
     problem = local_limit_problem(job, state_dir)
     if problem:
         raise invalid(problem)
-
-    if not job.display_name:
-        raise invalid("hyperparameter_tuning_job.display_name: required")
-    if job.max_trial_count <= 0:
-        raise invalid("hyperparameter_tuning_job.max_trial_count: must be positive")
-    if job.parallel_trial_count <= 0:
-        raise invalid("hyperparameter_tuning_job.parallel_trial_count: must be positive")
-    if job.max_failed_trial_count < 0:
-        raise invalid("hyperparameter_tuning_job.max_failed_trial_count: must not be negative")
+    # What the rule book leaves to this machine: the pools it runs, and grids it can enumerate.
     pools = job.trial_job_spec.worker_pool_specs
     where = "hyperparameter_tuning_job.trial_job_spec.worker_pool_specs"
-    if not pools:
-        raise invalid(f"{where}: required")
-    if pools[0].replica_count > 1:
-        raise invalid(f"{where}[0].replica_count: the chief pool has one replica")
     for index, pool in enumerate(pools):
         used = index == 0 or pool.replica_count > 0
         if used and index >= 2:
@@ -236,10 +225,13 @@ def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) 
             raise invalid(
                 f"{where}[{index}].container_spec: required locally (python_package_spec is not supported)"
             )
-    try:
-        validate(job.study_spec)
-    except UnsupportedSpec as error:
-        raise invalid(f"hyperparameter_tuning_job.{error}") from error
+    if job.study_spec.algorithm == StudySpec.Algorithm.GRID_SEARCH:
+        for path, parameter in parameter_specs(job.study_spec.parameters, "study_spec.parameters"):
+            if "double_value_spec" in parameter:
+                raise invalid(
+                    f"hyperparameter_tuning_job.{path}: GRID_SEARCH needs integer, discrete or categorical "
+                    "parameters"
+                )
 
 
 class JobService:
@@ -281,13 +273,8 @@ class JobService:
             raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, "page_size: must not be negative")
         predicates = parse_filter(request.filter)
         matching = [job for job in self.store.jobs(request.parent) if all(p(job) for p in predicates)]
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        offset = _page_offset(request.page_token)
-        page = matching[offset : offset + size]
-        more = offset + size < len(matching)
-        return ListHyperparameterTuningJobsResponse(
-            hyperparameter_tuning_jobs=page, next_page_token=_page_token(offset + size) if more else ""
-        )
+        page, token = page_of(matching, request.page_size, request.page_token)
+        return ListHyperparameterTuningJobsResponse(hyperparameter_tuning_jobs=page, next_page_token=token)
 
     def cancel(self, request: CancelHyperparameterTuningJobRequest) -> empty_pb2.Empty:
         job = self._job(request.name)
@@ -317,7 +304,7 @@ class JobService:
         )
         operation = operations_pb2.Operation(name=f"{job.name}/operations/delete", done=True)
         operation.metadata.Pack(DeleteOperationMetadata.pb(metadata))
-        operation.response.CopyFrom(_packed(empty_pb2.Empty()))
+        operation.response.Pack(empty_pb2.Empty())
         with self._lock:
             self._operations[operation.name] = operation
         return operation
@@ -335,80 +322,64 @@ class JobService:
         return operation
 
 
-def _packed(message: Any) -> any_pb2.Any:
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return packed
+def service_handler(
+    name: str, methods: dict[str, tuple[Callable[[Any], Any], Any]]
+) -> grpc.GenericRpcHandler:
+    """The handler of service `name`: each method (a plain function of its request, and the request's
+    message class) reads the request off the wire and writes the function's answer back, or ends the
+    call with an `RpcFailure`'s status. Messages are proto-plus (`aiplatform_v1`) or protobuf's own."""
 
+    def unary(function: Callable[[Any], Any], request_type: Any) -> grpc.RpcMethodHandler:
+        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return function(request)
+            except RpcFailure as failure:
+                context.abort(failure.code, str(failure))
 
-def _unary(function: Callable[[Any], Any], request_type: Any, response_serializer: Callable[[Any], bytes]):
-    def handle(request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return function(request)
-        except RpcFailure as failure:
-            context.abort(failure.code, str(failure))
+        return grpc.unary_unary_rpc_method_handler(
+            handle,
+            request_deserializer=getattr(request_type, "deserialize", None) or request_type.FromString,
+            response_serializer=_serialized,
+        )
 
-    return grpc.unary_unary_rpc_method_handler(
-        handle, request_deserializer=request_type, response_serializer=response_serializer
+    return grpc.method_handlers_generic_handler(
+        name, {method: unary(function, request_type) for method, (function, request_type) in methods.items()}
     )
 
 
+def _serialized(reply: Any) -> bytes:
+    return type(reply).serialize(reply) if hasattr(type(reply), "serialize") else reply.SerializeToString()
+
+
 def handlers(service: JobService) -> list[grpc.GenericRpcHandler]:
-    # The Model Registry (what `promote` calls) beside the JobService, on the same store; imported
-    # here because it builds on this module's helpers.
-    from scripts.emulator import model_service
-
-    def plain(message: Any) -> bytes:
-        return message.SerializeToString()
-
-    job = HyperparameterTuningJob.serialize
+    """The JobService's methods, the GetOperation a Delete's operation is read back with, GetInfo."""
+    methods = {
+        "CreateHyperparameterTuningJob": (service.create, CreateHyperparameterTuningJobRequest),
+        "GetHyperparameterTuningJob": (service.get, GetHyperparameterTuningJobRequest),
+        "ListHyperparameterTuningJobs": (service.list, ListHyperparameterTuningJobsRequest),
+        "CancelHyperparameterTuningJob": (service.cancel, CancelHyperparameterTuningJobRequest),
+        "DeleteHyperparameterTuningJob": (service.delete, DeleteHyperparameterTuningJobRequest),
+    }
     return [
-        grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                "CreateHyperparameterTuningJob": _unary(
-                    service.create, CreateHyperparameterTuningJobRequest.deserialize, job
-                ),
-                "GetHyperparameterTuningJob": _unary(
-                    service.get, GetHyperparameterTuningJobRequest.deserialize, job
-                ),
-                "ListHyperparameterTuningJobs": _unary(
-                    service.list,
-                    ListHyperparameterTuningJobsRequest.deserialize,
-                    ListHyperparameterTuningJobsResponse.serialize,
-                ),
-                "CancelHyperparameterTuningJob": _unary(
-                    service.cancel, CancelHyperparameterTuningJobRequest.deserialize, plain
-                ),
-                "DeleteHyperparameterTuningJob": _unary(
-                    service.delete, DeleteHyperparameterTuningJobRequest.deserialize, plain
-                ),
-            },
+        service_handler(SERVICE, methods),
+        service_handler(
+            OPERATIONS_SERVICE, {"GetOperation": (service.get_operation, operations_pb2.GetOperationRequest)}
         ),
-        grpc.method_handlers_generic_handler(
-            OPERATIONS_SERVICE,
-            {
-                "GetOperation": _unary(
-                    service.get_operation, operations_pb2.GetOperationRequest.FromString, plain
-                ),
-            },
-        ),
-        grpc.method_handlers_generic_handler(
-            INFO_SERVICE, {INFO_METHOD: _unary(service.info, empty_pb2.Empty.FromString, plain)}
-        ),
-        *model_service.handlers(model_service.ModelService(service.store)),
+        service_handler(INFO_SERVICE, {INFO_METHOD: (service.info, empty_pb2.Empty)}),
     ]
 
 
-def serve(service: JobService, host: str = "127.0.0.1", port: int = 0) -> tuple[grpc.Server, int]:
-    """Start a gRPC server for `service`; the server and the port it listens on."""
+def serve(
+    services: Sequence[grpc.GenericRpcHandler], host: str = "127.0.0.1", port: int = 0
+) -> tuple[grpc.Server, int]:
+    """Start a gRPC server for `services`; the server and the port it listens on."""
     # No SO_REUSEPORT (gRPC sets it by default on Linux): a second emulator on the same port must
     # fail to bind, not share it and hand out the same job ids twice.
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="emulator-rpc"),
         options=[("grpc.so_reuseport", 0)],
     )
-    server.add_generic_rpc_handlers(handlers(service))
+    server.add_generic_rpc_handlers(services)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as error:  # grpc raises instead of returning 0 in recent versions

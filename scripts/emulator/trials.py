@@ -92,12 +92,11 @@ VERTEX_VARIABLES = (
 )
 
 
-def host_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+def host_environment() -> dict[str, str]:
     """The host variables a trial may see (`HOST_VARIABLES`, `HOST_VARIABLE_PREFIXES`)."""
-    environ = dict(os.environ) if environ is None else environ
     return {
         name: value
-        for name, value in environ.items()
+        for name, value in os.environ.items()
         if (name in HOST_VARIABLES or name.startswith(HOST_VARIABLE_PREFIXES))
         and name not in VERTEX_VARIABLES
     }
@@ -190,25 +189,11 @@ def build_launch(
                 {
                     "CLOUD_ML_TRIAL_ID": trial.id,
                     "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
-                    "CLUSTER_SPEC": json.dumps(
-                        {
-                            "cluster": cluster_spec_cluster,
-                            "environment": "cloud",
-                            "task": {
-                                "type": f"workerpool{pool_index}",
-                                "index": replica_index,
-                                "trial": trial.id,
-                            },
-                            "job": job_spec,
-                        }
+                    "CLUSTER_SPEC": _cluster(
+                        cluster_spec_cluster, f"workerpool{pool_index}", replica_index, trial.id, job_spec
                     ),
-                    "TF_CONFIG": json.dumps(
-                        {
-                            "cluster": tf_cluster,
-                            "environment": "cloud",
-                            "task": {"type": TF_ROLES[pool_index], "index": replica_index, "trial": trial.id},
-                            "job": job_spec,
-                        }
+                    "TF_CONFIG": _cluster(
+                        tf_cluster, TF_ROLES[pool_index], replica_index, trial.id, job_spec
                     ),
                     "PYTHONUNBUFFERED": "1",
                 }
@@ -228,6 +213,12 @@ def build_launch(
             log_path = trial_dir / ("trial.log" if chief else f"{task}.log")
             replicas.append(Replica(task, argv, env, log_path))
     return Launch(replicas, REPO_ROOT, trial_dir / "hypertune" / "output.metrics")
+
+
+def _cluster(cluster: dict[str, list[str]], task_type: str, index: int, trial_id: str, job_spec: str) -> str:
+    """A CLUSTER_SPEC or TF_CONFIG value: the cluster, and which of its tasks this replica is."""
+    task = {"type": task_type, "index": index, "trial": trial_id}
+    return json.dumps({"cluster": cluster, "environment": "cloud", "task": task, "job": job_spec})
 
 
 def process_start_time(pid: int) -> int | None:
