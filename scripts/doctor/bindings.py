@@ -46,21 +46,21 @@ class Grant:
 def pool_member(provider: str, environment: str) -> str | None:
     """`principalSet://…/attribute.environment/ENV` of the provider's pool, the binding setup.md makes."""
     match = PROVIDER_NAME.match(provider)
-    if not match:
-        return None
-    return (
-        f"principalSet://iam.googleapis.com/projects/{match['number']}/locations/global/"
-        f"workloadIdentityPools/{match['pool']}/attribute.environment/{environment}"
-    )
+    return _environment_set(match, environment) if match else None
 
 
 def environment_member_like(member: str, environment: str) -> str:
     """The environment's principalSet in the same pool as `member` (a federated member)."""
     match = _FEDERATED.match(member)
     assert match, member
+    return _environment_set(match, environment)
+
+
+def _environment_set(pool: re.Match[str], environment: str) -> str:
+    """The principalSet of `environment`'s jobs in the pool `pool` names (its project number and id)."""
     return (
-        f"principalSet://iam.googleapis.com/projects/{match['number']}/locations/global/"
-        f"workloadIdentityPools/{match['pool']}/attribute.environment/{environment}"
+        f"principalSet://iam.googleapis.com/projects/{pool['number']}/locations/global/"
+        f"workloadIdentityPools/{pool['pool']}/attribute.environment/{environment}"
     )
 
 

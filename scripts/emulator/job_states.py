@@ -56,18 +56,11 @@ def _last_reason(trials: Sequence[Trial]) -> str:
 def finish(store: Store, job: HyperparameterTuningJob, trials: Sequence[Trial]) -> None:
     """End a job whose trials have all ended: SUCCEEDED if one succeeded and the rule allows."""
     failed = failure(job, trials)
-    if failed:
-        end(store, job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, failed)
-    elif Trial.State.SUCCEEDED in [trial.state for trial in trials]:
+    if not failed and Trial.State.SUCCEEDED in [trial.state for trial in trials]:
         end(store, job, JobState.JOB_STATE_SUCCEEDED)
     else:
-        end(
-            store,
-            job,
-            JobState.JOB_STATE_FAILED,
-            code_pb2.FAILED_PRECONDITION,
-            f"no trial succeeded{_last_reason(trials)}",
-        )
+        reason = failed or f"no trial succeeded{_last_reason(trials)}"
+        end(store, job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, reason)
 
 
 def end(
