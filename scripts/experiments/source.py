@@ -20,7 +20,7 @@ Hostile input cannot hurt (CI runs `validate` on every pull request's file):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -122,15 +122,8 @@ def parse(text: str, file: str) -> Source:
         line = text.count("\n", 0, error.position) + 1
         column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
         character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
-        source.problems.append(
-            Problem(
-                file,
-                line,
-                column,
-                "",
-                f"YAML syntax error: character {character} is not allowed ({error.reason})",
-            )
-        )
+        message = f"YAML syntax error: character {character} is not allowed ({error.reason})"
+        source.problems.append(Problem(file, line, column, "", message))
         return source
     except yaml.YAMLError as error:
         source.problems.append(Problem(file, 1, 1, "", f"YAML syntax error: {error}"))
@@ -160,14 +153,8 @@ def _too_deep(text: str, file: str) -> Problem | None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    return Problem(
-                        file,
-                        mark.line + 1,
-                        mark.column + 1,
-                        "",
-                        f"YAML nested more than {MAX_DEPTH} levels deep; refused",
-                    )
+                    message = f"YAML nested more than {MAX_DEPTH} levels deep; refused"
+                    return Problem(file, *_lc(event), "", message)
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
@@ -184,20 +171,17 @@ class _Budget:
     def spend(self, node: yaml.Node, path: KeyPath, source: Source) -> None:
         self.left -= 1
         if self.left < 0:
-            source.problems.append(
-                Problem(
-                    source.file,
-                    *_lc(node),
-                    dotted(path),
-                    f"the document expands to more than {MAX_VALUES} values through aliases (*name) "
-                    "or merge keys (<<); refused",
-                )
+            _refuse(
+                source,
+                node,
+                path,
+                f"the document expands to more than {MAX_VALUES} values through aliases (*name) "
+                "or merge keys (<<); refused",
             )
-            raise _Refused
 
 
 def _position(node: yaml.Node, file: str) -> Position:
-    return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    return Position(file, *_lc(node))
 
 
 def _build(
@@ -205,24 +189,17 @@ def _build(
 ) -> Any:
     budget.spend(node, path, source)
     if len(path) > MAX_DEPTH:  # reached through aliases: the text itself was checked before
-        source.problems.append(
-            Problem(
-                source.file,
-                *_lc(node),
-                dotted(path[:MAX_DEPTH]),
-                f"YAML nested more than {MAX_DEPTH} levels deep (through aliases); refused",
-            )
-        )
-        raise _Refused
+        message = f"YAML nested more than {MAX_DEPTH} levels deep (through aliases); refused"
+        _refuse(source, node, path[:MAX_DEPTH], message)
     source.values[path] = _position(node, source.file)
     if id(node) in active:  # an alias that contains itself
-        source.problems.append(Problem(source.file, *_lc(node), dotted(path), "recursive YAML alias"))
+        _report(source, node, path, "recursive YAML alias")
         return None
     if isinstance(node, yaml.ScalarNode):
         try:
             return constructor.construct_object(node, deep=True)
         except yaml.YAMLError as error:
-            source.problems.append(Problem(source.file, *_lc(node), dotted(path), f"invalid value: {error}"))
+            _report(source, node, path, f"invalid value: {error}")
             return None
     active = active | {id(node)}
     if isinstance(node, yaml.SequenceNode):
@@ -244,19 +221,12 @@ def _build(
             continue
         key = _key(key_node, constructor)
         if key is _UNHASHABLE:
-            source.problems.append(
-                Problem(source.file, *_lc(key_node), dotted(path), "mapping keys must be plain scalars")
-            )
+            _report(source, key_node, path, "mapping keys must be plain scalars")
             continue
         if key in result and key not in merged:
             first = source.keys[(*path, key)]
-            source.problems.append(
-                Problem(
-                    source.file,
-                    *_lc(key_node),
-                    dotted((*path, key)),
-                    f"duplicate key {key!r} (first written at line {first.line})",
-                )
+            _report(
+                source, key_node, (*path, key), f"duplicate key {key!r} (first written at line {first.line})"
             )
             continue
         merged.discard(key)
@@ -283,12 +253,7 @@ def _merged_pairs(
     """The key and value nodes a merge key brings in, the merged mappings' own merges applied
     (their own keys first, then what they merge), within the budget and the depth limit."""
     if depth > MAX_DEPTH:
-        source.problems.append(
-            Problem(
-                source.file, *_lc(node), dotted(path), f"merge keys (<<) chained more than {MAX_DEPTH} deep"
-            )
-        )
-        raise _Refused
+        _refuse(source, node, path, f"merge keys (<<) chained more than {MAX_DEPTH} deep")
     pairs: list[tuple[yaml.Node, yaml.Node]] = []
     for mapping in _merge_sources(node):
         if id(mapping) in active:
@@ -313,5 +278,15 @@ def _merge_sources(node: yaml.Node) -> list[yaml.MappingNode]:
     return []
 
 
-def _lc(node: yaml.Node) -> tuple[int, int]:
+def _lc(node: yaml.Node | yaml.Event) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _report(source: Source, node: yaml.Node, path: KeyPath, message: str) -> None:
+    source.problems.append(Problem(source.file, *_lc(node), dotted(path), message))
+
+
+def _refuse(source: Source, node: yaml.Node, path: KeyPath, message: str) -> NoReturn:
+    """Report why building stops at `node`, and stop it."""
+    _report(source, node, path, message)
+    raise _Refused
