@@ -33,7 +33,6 @@ from pathlib import Path
 
 import grpc
 from google.cloud.aiplatform_v1 import (
-    GenericOperationMetadata,
     GetModelRequest,
     ListModelVersionsRequest,
     ListModelVersionsResponse,
@@ -46,8 +45,8 @@ from google.cloud.aiplatform_v1 import (
 from google.longrunning import operations_pb2
 
 from scripts.emulator.contract import OutsideStateDir, output_directory
-from scripts.emulator.server import RpcFailure, page_of, parse_filter, service_handler
-from scripts.emulator.store import ModelExists, ModelMissing, Store, now
+from scripts.emulator.server import RpcFailure, done_operation, page_of, parse_filter, service_handler
+from scripts.emulator.store import ModelExists, ModelMissing, Store
 from scripts.experiments import rules
 from scripts.jobs.names import is_parent
 from scripts.registry.names import DEFAULT_ALIAS, MODEL_ID, alias_problem, parse_model_name
@@ -105,17 +104,9 @@ class ModelService:
             raise RpcFailure(
                 grpc.StatusCode.NOT_FOUND, f"parent_model: Model {request.parent_model} not found"
             ) from None
-        stamp = now()
-        operation = operations_pb2.Operation(
-            name=f"{stored.name}/operations/upload-{stored.version_id}", done=True
-        )
-        metadata = UploadModelOperationMetadata(
-            generic_metadata=GenericOperationMetadata(create_time=stamp, update_time=stamp)
-        )
-        operation.metadata.Pack(UploadModelOperationMetadata.pb(metadata))
         response = UploadModelResponse(model=stored.name, model_version_id=stored.version_id)
-        operation.response.Pack(UploadModelResponse.pb(response))
-        return operation
+        name = f"{stored.name}/operations/upload-{stored.version_id}"
+        return done_operation(name, UploadModelOperationMetadata, UploadModelResponse.pb(response))
 
     def _check_model(self, model: Model) -> None:
         """INVALID_ARGUMENT for what Vertex AI documents as required or malformed, naming the field."""

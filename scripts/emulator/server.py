@@ -298,13 +298,9 @@ class JobService:
             )
         self.store.delete_job(job.name)
         delete_study(self.store.path.parent, job.name)
-        stamp = now()
-        metadata = DeleteOperationMetadata(
-            generic_metadata=GenericOperationMetadata(create_time=stamp, update_time=stamp)
+        operation = done_operation(
+            f"{job.name}/operations/delete", DeleteOperationMetadata, empty_pb2.Empty()
         )
-        operation = operations_pb2.Operation(name=f"{job.name}/operations/delete", done=True)
-        operation.metadata.Pack(DeleteOperationMetadata.pb(metadata))
-        operation.response.Pack(empty_pb2.Empty())
         with self._lock:
             self._operations[operation.name] = operation
         return operation
@@ -320,6 +316,16 @@ class JobService:
         if operation is None:
             raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"operation {request.name} not found")
         return operation
+
+
+def done_operation(name: str, metadata_type: Any, response: Any) -> operations_pb2.Operation:
+    """A long-running operation already done: `metadata_type` stamped now, and `response` (protobuf)."""
+    stamp = now()
+    metadata = metadata_type(generic_metadata=GenericOperationMetadata(create_time=stamp, update_time=stamp))
+    operation = operations_pb2.Operation(name=name, done=True)
+    operation.metadata.Pack(metadata_type.pb(metadata))
+    operation.response.Pack(response)
+    return operation
 
 
 def service_handler(
