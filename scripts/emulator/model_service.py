@@ -45,18 +45,21 @@ from google.cloud.aiplatform_v1 import (
 from google.longrunning import operations_pb2
 
 from scripts.emulator.contract import OutsideStateDir, output_directory
-from scripts.emulator.server import RpcFailure, done_operation, page_of, parse_filter, service_handler
+from scripts.emulator.server import (
+    RpcFailure,
+    check_parent,
+    done_operation,
+    invalid,
+    page_of,
+    parse_filter,
+    service_handler,
+)
 from scripts.emulator.store import ModelExists, ModelMissing, Store
 from scripts.experiments import rules
-from scripts.jobs.names import is_parent
 from scripts.registry.names import DEFAULT_ALIAS, MODEL_ID, alias_problem, parse_model_name
 
 SERVICE = "google.cloud.aiplatform.v1.ModelService"
 _STATE_TERM = re.compile(r"(^|[\s(])state\s*(!=|=|:)")
-
-
-def _invalid(message: str) -> RpcFailure:
-    return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
 
 
 class ModelService:
@@ -69,10 +72,9 @@ class ModelService:
     # -- UploadModel ------------------------------------------------------------------------------
 
     def upload(self, request: UploadModelRequest) -> operations_pb2.Operation:
-        if not is_parent(request.parent) or "-" in request.parent.split("/"):
-            raise _invalid(f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}")
+        check_parent(request.parent)
         if "model" not in request:
-            raise _invalid("model: required")
+            raise invalid("model: required")
         self._check_model(request.model)
         model = Model(request.model)
         for output_only in ("name", "version_id", "create_time", "update_time", "deployed_models"):
@@ -80,17 +82,17 @@ class ModelService:
         if request.parent_model:
             parent_model = parse_model_name(request.parent_model)
             if parent_model is None or parent_model.version or parent_model.parent != request.parent:
-                raise _invalid(
+                raise invalid(
                     f"parent_model: expected a model under {request.parent}, got {request.parent_model!r}"
                 )
             if request.model_id and request.model_id != parent_model.id:
-                raise _invalid("model_id: must be empty (or the parent model's id) when parent_model is set")
+                raise invalid("model_id: must be empty (or the parent model's id) when parent_model is set")
             model.name = parent_model.model
             first = False
         else:
             model_id = request.model_id or self._next_model_id(request.parent)
             if not MODEL_ID.fullmatch(model_id):
-                raise _invalid(
+                raise invalid(
                     f"model_id: {model_id!r} must be at most 63 of [a-z0-9_-], "
                     "the first neither a digit nor '-'"
                 )
@@ -112,22 +114,22 @@ class ModelService:
         """INVALID_ARGUMENT for what Vertex AI documents as required or malformed, naming the field."""
         problem = rules.display_name_problem(model.display_name) if model.display_name else "required"
         if problem:
-            raise _invalid(f"model.display_name: {problem}")
+            raise invalid(f"model.display_name: {problem}")
         if not model.container_spec.image_uri:
-            raise _invalid("model.container_spec.image_uri: required (the container that serves the model)")
+            raise invalid("model.container_spec.image_uri: required (the container that serves the model)")
         problem = rules.label_count_problem(len(model.labels))
         if problem:
-            raise _invalid(f"model.labels: {problem}")
+            raise invalid(f"model.labels: {problem}")
         for key, value in model.labels.items():
             found = rules.label_problem(key, value)
             if found:
-                raise _invalid(f"model.labels[{key!r}]: {found[1]}")
+                raise invalid(f"model.labels[{key!r}]: {found[1]}")
         for index, alias in enumerate(model.version_aliases):
             problem = alias_problem(alias)
             if problem:
-                raise _invalid(f"model.version_aliases[{index}]: {problem}")
+                raise invalid(f"model.version_aliases[{index}]: {problem}")
         if len(set(model.version_aliases)) != len(model.version_aliases):
-            raise _invalid("model.version_aliases: each alias at most once")
+            raise invalid("model.version_aliases: each alias at most once")
         if model.artifact_uri:
             self._check_artifacts(model.artifact_uri)
 
@@ -135,11 +137,11 @@ class ModelService:
         try:
             directory = output_directory(uri, self.state_dir)
         except OutsideStateDir as error:
-            raise _invalid(
+            raise invalid(
                 f"model.artifact_uri: {error}: a Cloud Storage directory (gs://BUCKET/PATH)"
             ) from None
         if not directory.is_dir() or not any(directory.iterdir()):
-            raise _invalid(f"model.artifact_uri: no files under {uri} (here: {directory})")
+            raise invalid(f"model.artifact_uri: no files under {uri} (here: {directory})")
 
     def _next_model_id(self, parent: str) -> str:
         """Vertex AI numbers a model uploaded without an id; here the lowest free number from 1."""
@@ -153,7 +155,7 @@ class ModelService:
     def _versions(self, name: str) -> list[Model]:
         parsed = parse_model_name(name)
         if parsed is None:
-            raise _invalid(f"name: expected projects/P/locations/L/models/ID[@VERSION], got {name!r}")
+            raise invalid(f"name: expected projects/P/locations/L/models/ID[@VERSION], got {name!r}")
         versions = self.store.model_versions(parsed.model)
         if not versions:
             raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"Model {parsed.model} not found")
@@ -173,13 +175,13 @@ class ModelService:
 
     def list_versions(self, request: ListModelVersionsRequest) -> ListModelVersionsResponse:
         if parse_model_name(request.name) is None or parse_model_name(request.name).version:
-            raise _invalid(f"name: expected projects/P/locations/L/models/ID, got {request.name!r}")
+            raise invalid(f"name: expected projects/P/locations/L/models/ID, got {request.name!r}")
         if request.page_size < 0:
-            raise _invalid("page_size: must not be negative")
+            raise invalid("page_size: must not be negative")
         if request.order_by:
-            raise _invalid("order_by: not emulated (versions come oldest first)")
+            raise invalid("order_by: not emulated (versions come oldest first)")
         if _STATE_TERM.search(request.filter):
-            raise _invalid("filter: a model has no state; filter on labels or display_name")
+            raise invalid("filter: a model has no state; filter on labels or display_name")
         predicates = parse_filter(request.filter)
         matching = [
             version for version in self._versions(request.name) if all(p(version) for p in predicates)
@@ -192,24 +194,22 @@ class ModelService:
     def merge_aliases(self, request: MergeVersionAliasesRequest) -> Model:
         parsed = parse_model_name(request.name)
         if parsed is None or not parsed.version.isdigit():
-            raise _invalid(
-                f"name: expected projects/P/locations/L/models/ID@VERSION_ID, got {request.name!r}"
-            )
+            raise invalid(f"name: expected projects/P/locations/L/models/ID@VERSION_ID, got {request.name!r}")
         if not request.version_aliases:
-            raise _invalid("version_aliases: required")
+            raise invalid("version_aliases: required")
         add: list[str] = []
         remove: list[str] = []
         for index, entry in enumerate(request.version_aliases):
             alias = entry.removeprefix("-")
             problem = alias_problem(alias)
             if problem:
-                raise _invalid(f"version_aliases[{index}]: {problem}")
+                raise invalid(f"version_aliases[{index}]: {problem}")
             (remove if entry.startswith("-") else add).append(alias)
         both = set(add) & set(remove)  # the reference: adding and removing one alias cancel out
         add = [alias for alias in add if alias not in both]
         remove = [alias for alias in remove if alias not in both]
         if DEFAULT_ALIAS in remove:
-            raise _invalid(
+            raise invalid(
                 "version_aliases: the default alias cannot be removed, only moved to another version"
             )
         self._versions(request.name)  # NOT_FOUND for an unknown model

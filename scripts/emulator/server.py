@@ -63,6 +63,17 @@ class RpcFailure(Exception):
         self.code = code
 
 
+def invalid(message: str) -> RpcFailure:
+    return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def check_parent(parent: str) -> None:
+    """INVALID_ARGUMENT for anything but `projects/PROJECT/locations/LOCATION` (no `-` where a new
+    resource goes)."""
+    if not is_parent(parent) or "-" in parent.split("/"):
+        raise invalid(f"parent: expected projects/PROJECT/locations/LOCATION, got {parent!r}")
+
+
 # -- filters --------------------------------------------------------------------------------------
 
 
@@ -90,9 +101,7 @@ def parse_filter(text: str) -> list[Predicate]:
     time is linear in the filter's length whatever it holds (no backtracking over spaces).
     """
     if len(text) > MAX_FILTER_LENGTH:
-        raise RpcFailure(
-            grpc.StatusCode.INVALID_ARGUMENT, f"filter: longer than {MAX_FILTER_LENGTH} characters"
-        )
+        raise invalid(f"filter: longer than {MAX_FILTER_LENGTH} characters")
     predicates: list[Predicate] = []
     position = _SPACE.match(text, 0).end()
     if position == len(text):
@@ -100,10 +109,7 @@ def parse_filter(text: str) -> list[Predicate]:
 
     def fail(what: str) -> RpcFailure:
         shown = text[position : position + 20]
-        return RpcFailure(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"unsupported filter: expected {what} at character {position + 1}, got {shown!r}",
-        )
+        return invalid(f"unsupported filter: expected {what} at character {position + 1}, got {shown!r}")
 
     def expect(pattern: re.Pattern[str], what: str) -> re.Match[str]:
         match = pattern.match(text, position)
@@ -186,7 +192,7 @@ def page_of(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:
         try:
             offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
         except ValueError as error:
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid page_token: {token!r}") from error
+            raise invalid(f"invalid page_token: {token!r}") from error
     following = base64.urlsafe_b64encode(f"offset:{offset + size}".encode()).decode()
     return items[offset : offset + size], following if offset + size < len(items) else ""
 
@@ -196,10 +202,6 @@ def page_of(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:
 
 def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) -> None:
     """Raise INVALID_ARGUMENT for a job the emulator cannot run, naming the field."""
-
-    def invalid(message: str) -> RpcFailure:
-        return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message)
-
     # Vertex AI's rules first (the rule book `validate` applies too), then this machine's limits.
     printed = json_format.MessageToDict(
         HyperparameterTuningJob.pb(job), preserving_proto_field_name=True, use_integers_for_enums=False
@@ -246,18 +248,14 @@ class JobService:
     def _job(self, name: str) -> HyperparameterTuningJob:
         parsed = parse_job_name(name)
         if parsed is None or not parsed.id.isdigit():  # the emulator numbers its jobs
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"invalid job name: {name!r}")
+            raise invalid(f"invalid job name: {name!r}")
         job = self.store.job(name)
         if job is None:
             raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"HyperparameterTuningJob {name} not found")
         return job
 
     def create(self, request: CreateHyperparameterTuningJobRequest) -> HyperparameterTuningJob:
-        if not is_parent(request.parent) or "-" in request.parent.split("/"):
-            raise RpcFailure(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"parent: expected projects/PROJECT/locations/LOCATION, got {request.parent!r}",
-            )
+        check_parent(request.parent)
         check_runnable(request.hyperparameter_tuning_job, self.store.path.parent)
         job = self.store.create_job(request.parent, request.hyperparameter_tuning_job)
         self.scheduler.start(job.name)
@@ -268,9 +266,9 @@ class JobService:
 
     def list(self, request: ListHyperparameterTuningJobsRequest) -> ListHyperparameterTuningJobsResponse:
         if not is_parent(request.parent):
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, f"parent: invalid {request.parent!r}")
+            raise invalid(f"parent: invalid {request.parent!r}")
         if request.page_size < 0:
-            raise RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, "page_size: must not be negative")
+            raise invalid("page_size: must not be negative")
         predicates = parse_filter(request.filter)
         matching = [job for job in self.store.jobs(request.parent) if all(p(job) for p in predicates)]
         page, token = page_of(matching, request.page_size, request.page_token)
