@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 
+from scripts.emulator.embedded import StateDirInUse, running_emulator, serving_address
 from scripts.vertex.backend import Backend
 
 BACKENDS = ("local", "vertex")
@@ -44,7 +45,6 @@ def local_backend(
     if configured.is_emulator:
         yield configured
         return
-    from scripts.emulator.embedded import StateDirInUse, running_emulator, serving_address
 
     directory = configured.local_state_dir
     with contextlib.ExitStack() as stack:

@@ -7,6 +7,7 @@ import sys
 
 from scripts.commands.job_args import add_job_arguments, job_and_service
 from scripts.jobs import states
+from scripts.vertex.follow import PollSchedule, is_terminal
 from scripts.wiring import Wiring
 
 
@@ -16,8 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.vertex.follow import PollSchedule, is_terminal
-
     name, service = job_and_service(args, wiring)
     job = service.get(str(name))
     if is_terminal(job):

@@ -15,7 +15,13 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from scripts.commands.backend_args import add_backend_argument, reading_backend
+from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import job_name_on
+from scripts.results.baseline import find_baseline, no_baseline_reason
+from scripts.results.compare import comparison
+from scripts.results.compare_text import markdown, table
+from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,9 +31,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.backend_args import add_backend_argument
-    from scripts.commands.format_args import add_format_argument
-
     parser.add_argument(
         "job",
         metavar="JOB",
@@ -57,18 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.commands.backend_args import reading_backend
-
     with reading_backend(args.backend, wiring.backend) as backend:
         return _compare(args, backend, wiring.env)
 
 
 def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
-    from scripts.results.baseline import find_baseline, no_baseline_reason
-    from scripts.results.compare import comparison
-    from scripts.results.compare_text import markdown, table
-    from scripts.vertex.service import JobService
-
     service = JobService(backend)
     job = service.get(str(job_name_on(backend, args.job, args, env)))
     if args.baseline:

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from scripts.emulator.contract import emulator_setting
+from scripts.emulator.embedded import preempt_after_setting, running_emulator
 from scripts.errors import UserError
 from scripts.wiring import Wiring
 
@@ -61,9 +63,6 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if entrypoint is not None and not entrypoint:
         raise UserError("--entrypoint: empty command")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-
-    from scripts.emulator.contract import emulator_setting
-    from scripts.emulator.embedded import preempt_after_setting, running_emulator
 
     stop = threading.Event()
     # Both stop it cleanly, even where SIGINT arrives ignored (a background job of a script).

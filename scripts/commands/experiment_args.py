@@ -17,6 +17,8 @@ import argparse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from scripts import images
+from scripts.experiments.loader import load, parse_overrides
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -60,8 +62,6 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool =
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, str]:
     """`--set` as field -> value text; raises `InvalidExperiments` for one that is not FIELD=VALUE."""
-    from scripts.experiments.loader import parse_overrides
-
     return parse_overrides(list(getattr(args, "overrides", None) or []))
 
 
@@ -70,8 +70,7 @@ def context_from_args(
 ) -> CompileContext:
     """The compile context the arguments and the environment give, with the commit and image tag
     resolved (`--commit`, else `$GITHUB_SHA`, else HEAD)."""
-    from scripts import images
-    from scripts.experiments.compiler import CompileContext
+    from scripts.experiments.compiler import CompileContext  # the Vertex AI types: about 1 s
 
     env = dict(env)
     commit, image_tag = images.commit_and_tag(getattr(args, "commit", None) or env.get("GITHUB_SHA") or None)
@@ -87,14 +86,12 @@ def context_from_args(
 
 
 def load_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> ExperimentsFile:
-    from scripts.experiments.loader import load
-
     return load(args.file, env=env)
 
 
 def compile_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> CompiledExperiment:
     """Load `args.file` and compile `args.experiment` with the profile, overrides and context given."""
-    from scripts.experiments.compiler import compile_experiment
+    from scripts.experiments.compiler import compile_experiment  # the Vertex AI types: about 1 s
 
     env = dict(env)
     overrides = overrides_from_args(args)  # a malformed --set fails before anything is read

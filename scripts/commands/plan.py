@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args
+from scripts.commands.format_args import add_format_argument
+from scripts.experiments import InvalidExperiments
 from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.experiment_args import add_experiment_arguments
-    from scripts.commands.format_args import add_format_argument
-
     add_experiment_arguments(parser)
     add_format_argument(
         parser,
@@ -30,9 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.commands.experiment_args import compile_from_args
-    from scripts.experiments import InvalidExperiments
-
     try:
         compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
@@ -42,7 +39,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if args.format == "json":
         print(compiled.to_json())
         return 0
-    from scripts.experiments.plan import render_plan
+    from scripts.experiments.plan import render_plan  # the Vertex AI types: about 1 s, not for --help
 
     print(render_plan(compiled, base=args.base, file=args.file, env=wiring.env))
     return 0

@@ -7,12 +7,13 @@ import argparse
 import json
 import sys
 
+from scripts.commands.format_args import add_format_argument
+from scripts.experiments.machines import MACHINE_TYPES
+from scripts.pricing.table import tables
 from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.format_args import add_format_argument
-
     parser.add_argument(
         "--region",
         action="append",
@@ -41,11 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.pricing.table import tables
-
     if args.refresh:
-        from scripts.experiments.machines import MACHINE_TYPES
-        from scripts.pricing.catalog import refresh
+        from scripts.pricing.catalog import refresh  # google-auth and requests: for a refresh only
 
         regions = args.region or [wiring.env.get("GOOGLE_CLOUD_REGION") or "us-central1"]
         path, notes = refresh(regions, wiring.state_dir, machine_types=MACHINE_TYPES, env=wiring.env)

@@ -8,6 +8,9 @@ import sys
 
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, job_and_service
+from scripts.results.trials import best_trial, final_value, objective
+from scripts.vertex.jobjson import to_json
+from scripts.vertex.progress import ProgressDisplay
 from scripts.wiring import Wiring
 
 
@@ -25,10 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.results.trials import best_trial, final_value, objective
-    from scripts.vertex.jobjson import to_json
-    from scripts.vertex.progress import ProgressDisplay
-
     name, service = job_and_service(args, wiring)
     job = service.get(str(name))
     if args.format == "json":

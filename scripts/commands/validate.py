@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
+from scripts.commands.experiment_args import add_file_argument
+from scripts.commands.format_args import add_format_argument
+from scripts.escaping import log_line
+from scripts.experiments import InvalidExperiments, load
+from scripts.github.runner import annotation
 from scripts.wiring import Wiring
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.experiment_args import add_file_argument
-    from scripts.commands.format_args import add_format_argument
-
     add_file_argument(parser)
     add_format_argument(
         parser,
@@ -25,14 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.experiments import InvalidExperiments, load
-
     try:
         experiments = load(args.file, wiring.env)
     except InvalidExperiments as error:
-        from scripts.escaping import log_line
-        from scripts.github.runner import annotation
-
         if args.format == "json":
             _print_json(args.file, problems=error.problems)
             return 1
@@ -60,8 +58,6 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 
 
 def _print_json(file: str, *, problems=(), experiments=(), profiles=()) -> None:
-    import json
-
     print(
         json.dumps(
             {
