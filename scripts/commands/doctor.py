@@ -12,9 +12,30 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from scripts.commands.experiment_args import add_experiment_arguments
+from scripts import git, images
+from scripts.cloudbuild.settings import MissingSettings, resolve
+from scripts.commands.experiment_args import (
+    add_experiment_arguments,
+    compile_from_args,
+    context_from_args,
+    load_from_args,
+)
 from scripts.commands.format_args import add_format_argument
+from scripts.doctor import render
+from scripts.doctor.clients import Endpoints
+from scripts.doctor.target import Target
 from scripts.errors import ExitStatus
+from scripts.experiments import InvalidExperiments
+from scripts.github import environment
+from scripts.github.events import (
+    ZERO_SHA,
+    DispatchEvent,
+    IssueCommentEvent,
+    PushEvent,
+    load_event,
+    parse_command,
+    parse_event,
+)
 from scripts.wiring import Wiring
 
 
@@ -50,18 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _from_event(env: Mapping[str, str]) -> tuple[list[str], list[str], str]:
     """What this workflow run submits: (experiment names, `--set` overrides, where that was read)."""
-    from scripts import git
-    from scripts.github import environment
+    # These two bring the GitHub client (urllib.request): only --from-event needs them.
     from scripts.github.dispatch_flow import parse_inputs
-    from scripts.github.events import (
-        ZERO_SHA,
-        DispatchEvent,
-        IssueCommentEvent,
-        PushEvent,
-        load_event,
-        parse_command,
-        parse_event,
-    )
     from scripts.github.planning import changed
 
     event = parse_event(*load_event(env))
@@ -81,9 +92,7 @@ def _from_event(env: Mapping[str, str]) -> tuple[list[str], list[str], str]:
 def _compile(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list, str | None, str | None]:
     """The experiments to size from; a problem that kept them from compiling (without EXPERIMENT);
     a note on what was left out."""
-    from scripts.commands.experiment_args import compile_from_args, context_from_args, load_from_args
-    from scripts.experiments import InvalidExperiments
-    from scripts.experiments.compiler import compile_experiment
+    from scripts.experiments.compiler import compile_experiment  # the Vertex AI types: about 1 s
 
     if args.experiment:
         return [compile_from_args(args, env)], None, None  # a bad name or file is the user's input: exit 1
@@ -109,9 +118,6 @@ def _compile(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list, st
 
 def _fallback_image(env: Mapping[str, str]) -> str | None:
     """The image `build` would push for this commit, when no experiment compiled to name one."""
-    from scripts import images
-    from scripts.cloudbuild.settings import MissingSettings, resolve
-
     try:
         settings = resolve({}, env)
     except (MissingSettings, ValueError):
@@ -121,10 +127,7 @@ def _fallback_image(env: Mapping[str, str]) -> str | None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.doctor import render
-    from scripts.doctor.checks import Doctor
-    from scripts.doctor.clients import Endpoints
-    from scripts.doctor.target import Target
+    from scripts.doctor.checks import Doctor  # the cloud clients (grpc, google-auth): not for --help
 
     env = wiring.env
     compiled, problem, note = _compile(args, env)

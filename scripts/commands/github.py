@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from scripts import escaping
 from scripts.errors import UserError
+from scripts.github import events
 from scripts.wiring import Wiring
 
 SUBCOMMANDS = {
@@ -49,10 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.github import events
-
     # The one choice of JobService for the whole step: Vertex AI, or the emulator the environment names.
     env, step, backend = wiring.env, wiring.step, wiring.backend
+    # Each step imports its own flow only: the flows bring the GitHub client and the Vertex AI types.
 
     if args.step == "merged-pr":
         from scripts.github.submit_flow import merged_pull_request

@@ -20,9 +20,16 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from scripts.commands.backend_args import add_backend_argument, local_backend
+from scripts.commands.experiment_args import add_file_argument
+from scripts.commands.format_args import add_format_argument
 from scripts.emulator.contract import DATABASE_FILE
 from scripts.errors import UserError, did_you_mean
+from scripts.experiments import InvalidExperiments, load
+from scripts.experiments.model import Settings
 from scripts.jobs import labels, states
+from scripts.jobs.names import job_id
+from scripts.results.trials import count_outcomes
 from scripts.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -51,10 +58,6 @@ def _limit(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.backend_args import add_backend_argument
-    from scripts.commands.experiment_args import add_file_argument
-    from scripts.commands.format_args import add_format_argument
-
     add_backend_argument(parser, default="local")
     parser.add_argument("--experiment", metavar="NAME", help="only the jobs of this experiment (its label)")
     parser.add_argument(
@@ -93,8 +96,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.commands.backend_args import local_backend
-
     configured, env = wiring.backend, wiring.env
     if args.backend == "vertex":
         parent = _vertex_parent(args, env)
@@ -124,9 +125,6 @@ def _vertex_parent(args: argparse.Namespace, env: Mapping[str, str]) -> str:
 
 
 def _file_defaults(path: str, env: Mapping[str, str]):
-    from scripts.experiments import InvalidExperiments, load
-    from scripts.experiments.model import Settings
-
     try:
         return load(path, env=env).defaults
     except (InvalidExperiments, OSError):
@@ -137,6 +135,7 @@ def list_jobs(
     backend: Backend, parent: str, experiment: str | None = None, state_names: list[str] | tuple = ()
 ) -> list[HyperparameterTuningJob]:
     """The jobs under `parent` that match, newest first (create time, then name)."""
+    # The Vertex AI types and grpc (about 1.5 s): not for --help, nor for a machine that ran nothing.
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
     from scripts.vertex.errors import explain
@@ -169,9 +168,6 @@ def _created(job: HyperparameterTuningJob) -> float:
 
 def job_row(job: HyperparameterTuningJob, backend: Backend) -> dict:
     """What `list` shows of a job (the JSON object; the table shows the same)."""
-    from scripts.jobs.names import job_id
-    from scripts.results.trials import count_outcomes
-
     counts = count_outcomes(job)
     return {
         "name": job.name,
@@ -259,8 +255,6 @@ def _nothing(args: argparse.Namespace, where: str, env: Mapping[str, str]) -> st
 
 
 def _experiment_names(path: str, env: Mapping[str, str]) -> list[str]:
-    from scripts.experiments import InvalidExperiments, load
-
     try:
         return load(path, env=env).names
     except (InvalidExperiments, OSError):

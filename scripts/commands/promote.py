@@ -16,7 +16,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from scripts.commands.job_args import job_name_on
+from scripts.commands.backend_args import add_backend_argument, reading_backend
+from scripts.commands.format_args import add_format_argument
+from scripts.commands.job_args import add_job_arguments, job_name_on
+from scripts.registry.names import alias_problem
+from scripts.registry.serving import default_serving_image
+from scripts.registry.trial_promotion import headline, promote_trial
+from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,8 +33,6 @@ if TYPE_CHECKING:
 
 
 def _alias(text: str) -> str:
-    from scripts.registry.names import alias_problem
-
     problem = alias_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)
@@ -36,11 +40,6 @@ def _alias(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.backend_args import add_backend_argument
-    from scripts.commands.format_args import add_format_argument
-    from scripts.commands.job_args import add_job_arguments
-    from scripts.registry.serving import default_serving_image
-
     add_job_arguments(parser)
     add_backend_argument(parser)
     parser.add_argument(
@@ -69,16 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.commands.backend_args import reading_backend
-
     with reading_backend(args.backend, wiring.backend) as backend:
         return _promote(args, backend, wiring.env)
 
 
 def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
-    from scripts.registry.trial_promotion import promote_trial
-    from scripts.vertex.service import JobService
-
     name = job_name_on(backend, args.job, args, env)
     job = JobService(backend).get(str(name))
     # The one road, shared with `/hpt promote` (scripts/github/promote_flow.py).
@@ -90,10 +84,8 @@ def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
 
 
 def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
-    from google.cloud.aiplatform_v1 import Model
+    from google.cloud.aiplatform_v1 import Model  # the Vertex AI types: about 1 s, not for --help
     from google.protobuf import json_format
-
-    from scripts.registry.trial_promotion import headline
 
     version = result.model
     if args.format == "json":

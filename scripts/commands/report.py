@@ -8,6 +8,8 @@ from pathlib import Path
 
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, job_and_service
+from scripts.results.markdown import COMMENT_LIMIT, render_summary
+from scripts.results.summary import summary
 from scripts.wiring import Wiring
 
 
@@ -31,9 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.results.markdown import COMMENT_LIMIT, render_summary
-    from scripts.results.summary import summary
-
     name, service = job_and_service(args, wiring)
     job = service.get(str(name))
     backend = service.backend

@@ -8,12 +8,26 @@ emulator the environment names, or one started here) and always waits for the en
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from scripts import submission
+from scripts.commands.backend_args import add_backend_argument, local_backend
+from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args
+from scripts.commands.format_args import add_format_argument
+from scripts.emulator.embedded import preempt_after_setting
 from scripts.errors import ExitStatus, UserError
+from scripts.experiments import InvalidExperiments
+from scripts.experiments.budget import MAX_COST_VARIABLE
+from scripts.jobs import labels, states
+from scripts.results import tensorboard_logs
+from scripts.results.files import write_summary
+from scripts.results.trials import best_trial, final_value, objective, parameter_value
 from scripts.vertex.backend import Backend
+from scripts.vertex.jobjson import to_json
 from scripts.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -23,10 +37,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scripts.commands.backend_args import add_backend_argument
-    from scripts.commands.experiment_args import add_experiment_arguments
-    from scripts.commands.format_args import add_format_argument
-
     add_experiment_arguments(parser)  # EXPERIMENT, --file, --profile, --set, --commit, --pr, --repository
     add_backend_argument(parser)
     parser.add_argument("--wait", action="store_true", help="follow the job to its end (always on for local)")
@@ -78,12 +88,7 @@ def with_seed(compiled, seed: int):
     """The compiled job for a seeded local run: the seed in its `hpt-seed` label, and in its
     identity (the spec-hash label covers the seed too), so each seed is a job of its own and a
     re-run with the same seed finds the job it made."""
-    import dataclasses
-    import hashlib
-
-    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-
-    from scripts.jobs import labels
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob  # the Vertex AI types: not for --help
 
     job = HyperparameterTuningJob(compiled.job)
     spec_hash = hashlib.sha256(f"{compiled.spec_hash}:seed={seed}".encode()).hexdigest()[
@@ -96,9 +101,6 @@ def with_seed(compiled, seed: int):
 
 def _compile(args: argparse.Namespace, env: Mapping[str, str]):
     """The experiment compiled to the job to send; invalid experiments print every problem."""
-    from scripts.commands.experiment_args import compile_from_args
-    from scripts.experiments import InvalidExperiments
-
     try:
         return compile_from_args(args, env)
     except InvalidExperiments as error:
@@ -120,8 +122,6 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         return _submit_and_follow(
             args, compiled, configured, wiring.env, wait=args.wait, cancel_on_interrupt=False
         )
-    from scripts.commands.backend_args import local_backend
-    from scripts.emulator.embedded import preempt_after_setting
 
     with local_backend(configured, preempt_after=preempt_after_setting(wiring.env)) as backend:
         return _submit_and_follow(args, compiled, backend, wiring.env, wait=True, cancel_on_interrupt=True)
@@ -136,10 +136,8 @@ def _submit_and_follow(
     wait: bool,
     cancel_on_interrupt: bool,
 ) -> int:
-    from scripts import submission
-    from scripts.experiments.budget import MAX_COST_VARIABLE
+    # grpc and google.api_core (about 0.5 s): not for --help or an invalid experiment.
     from scripts.vertex.follow import PollSchedule, exit_status
-    from scripts.vertex.jobjson import to_json
     from scripts.vertex.service import JobService
 
     service = JobService(backend)
@@ -184,7 +182,7 @@ def _submit_and_follow(
 
 def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJob:
     """Ctrl-C on a local run: cancel the job and wait until its trials have stopped."""
-    from scripts.vertex.follow import PollSchedule
+    from scripts.vertex.follow import PollSchedule  # loaded by _submit_and_follow already
 
     _say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
     service.cancel(name)
@@ -196,12 +194,6 @@ def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJo
 
 def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Backend) -> None:
     """The end of a waited run: say how it went, write the summary files, print the job if asked."""
-    from scripts.jobs import states
-    from scripts.results import tensorboard_logs
-    from scripts.results.files import write_summary
-    from scripts.results.trials import best_trial, final_value, objective, parameter_value
-    from scripts.vertex.jobjson import to_json
-
     state = states.short(job.state.name)
     goal = objective(job)
     best = best_trial(job)
