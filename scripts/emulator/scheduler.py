@@ -64,14 +64,6 @@ class Scheduler:
         else:
             self.start(name)  # no runner (yet): one will end it as CANCELLED
 
-    def wait(self, name: str, timeout: float | None = None) -> bool:
-        with self._lock:
-            runner = self._runners.get(name)
-        if runner is not None:
-            runner.join(timeout)
-            return not runner.is_alive()
-        return True
-
     def shutdown(self) -> None:
         """Stop every trial and runner, leaving jobs unfinished in the store, to resume later."""
         with self._lock:

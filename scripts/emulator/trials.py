@@ -400,10 +400,6 @@ def reported_tags(metric_file: Path) -> set[str]:
     return tags
 
 
-def metric_value(measurement: Measurement) -> float:
-    return measurement.metrics[0].value
-
-
 def final_measurement(measurements: list[Measurement], spec: StudySpec) -> Measurement | None:
     """The measurement that stands for the trial: the best or the last, as the spec selects."""
     if not measurements:
@@ -411,5 +407,5 @@ def final_measurement(measurements: list[Measurement], spec: StudySpec) -> Measu
     if spec.measurement_selection_type == StudySpec.MeasurementSelectionType.BEST_MEASUREMENT:
         minimize = spec.metrics[0].goal == StudySpec.MetricSpec.GoalType.MINIMIZE
         pick = min if minimize else max
-        return pick(measurements, key=metric_value)
+        return pick(measurements, key=lambda measurement: measurement.metrics[0].value)
     return measurements[-1]  # LAST_MEASUREMENT, the API's default

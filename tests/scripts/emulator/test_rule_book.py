@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from google.api_core import exceptions
-from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, WorkerPoolSpec
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, StudySpec, WorkerPoolSpec
 
 from scripts.experiments import load_text
 from scripts.experiments.compiler import CompileContext, compile_experiment
@@ -309,8 +309,10 @@ def test_validate_door(name):
 
 def test_the_valid_job_passes_the_emulator_door(emulator):
     created = emulator.submit(_valid_job())
+    assert created.state == JobState.JOB_STATE_PENDING
+    assert created.display_name == _valid_job().display_name
     emulator.client.cancel_hyperparameter_tuning_job(name=created.name)
-    emulator.wait(created.name)
+    assert emulator.wait(created.name).state == JobState.JOB_STATE_CANCELLED
 
 
 @pytest.mark.parametrize("name", list(CASES))
