@@ -64,6 +64,7 @@ def train(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
     import keras
 
+    # These import TensorFlow too: after the CPU kernels are chosen, and never for a bad flag.
     from trainer import backup, data, distribution, model, precision, reporting
 
     # Devices, seeds, precision and strategy, in the order TensorFlow needs them.

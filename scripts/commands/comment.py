@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.github.sticky_comment import upsert_comment
+    from scripts.github.sticky_comment import (
+        upsert_comment,  # the GitHub client: urllib.request, not for --help
+    )
 
     if args.pr <= 0:
         raise UserError(f"--pr {args.pr}: not a pull request number")

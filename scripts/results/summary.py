@@ -25,8 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
+from scripts.pricing.table import tables
 from scripts.results import tensorboard_logs
 from scripts.results import trials as trial_results
+from scripts.results.analysis import analyze
+from scripts.results.plots import picture_names
+from scripts.results.usage import usage
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
@@ -113,8 +117,6 @@ def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None 
 
 def _pictures(run_dir: Path | None) -> list[str]:
     """The pictures of the study already drawn in the run directory, by file name."""
-    from scripts.results.plots import picture_names
-
     if run_dir is None:
         return []
     return [name for name in picture_names() if (run_dir / name).is_file()]
@@ -128,10 +130,6 @@ def summary(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The job as JSON-ready data; `backend`: where it ran (`Backend.where(job)`; it decides the links)."""
-    from scripts.pricing.table import tables
-    from scripts.results.analysis import analyze
-    from scripts.results.usage import usage
-
     goal = trial_results.objective(job)
     prefix = backend.trial_outputs
     used = usage(job, backend=backend.name, now=now, price_tables=tables(backend.local_state_dir))

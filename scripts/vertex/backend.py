@@ -19,11 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts.cloudbuild.registry import REGISTRY_URL_ENV
-from scripts.emulator.contract import EMULATOR_HOST_ENV, output_directory, run_directory
+from scripts.emulator.contract import (
+    EMULATOR_HOST_ENV,
+    INFO_METHOD,
+    INFO_SERVICE,
+    output_directory,
+    run_directory,
+)
 from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
 from scripts.paths import REPO_ROOT
 from scripts.paths import state_dir as local_state_dir
 from scripts.results.summary import Where
+from scripts.vertex import client
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
@@ -82,8 +89,6 @@ class Backend:
 
     def job_service_client(self, location: str) -> JobServiceClient:
         """A GAPIC `JobServiceClient`: the emulator's channel, or `location`'s regional endpoint."""
-        from scripts.vertex import client
-
         if self.emulator:
             return client.emulator_client(self.emulator)
         return client.vertex_client(location)
@@ -144,10 +149,8 @@ class Backend:
 
 def _ask_state_dir(address: str) -> Path | None:
     """The emulator's own answer to where its state directory is; None if it gives none."""
-    import grpc
+    import grpc  # about 0.2 s: only an emulator whose state directory is not known asks
     from google.protobuf import empty_pb2, struct_pb2
-
-    from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 
     with grpc.insecure_channel(address) as channel:
         call = channel.unary_unary(
