@@ -12,19 +12,13 @@ from scripts.doctor.result import Check, Status
 def verdict(checks: Sequence[Check]) -> str:
     """`2 of 12 checks failed, 1 warning, 3 skipped` or `all 12 checks passed`."""
     counts = {status: sum(check.status is status for check in checks) for status in Status}
-    parts = []
-    if counts[Status.WARN]:
-        parts.append(f"{counts[Status.WARN]} warning{'s' if counts[Status.WARN] != 1 else ''}")
-    if counts[Status.SKIP]:
-        parts.append(f"{counts[Status.SKIP]} skipped")
-    if counts[Status.FAIL]:
-        head = f"{counts[Status.FAIL]} of {len(checks)} checks failed"
+    warnings, skipped, failed = counts[Status.WARN], counts[Status.SKIP], counts[Status.FAIL]
+    parts = [f"{warnings} warning{'s' if warnings != 1 else ''}"] if warnings else []
+    parts += [f"{skipped} skipped"] if skipped else []
+    if failed:
+        head = f"{failed} of {len(checks)} checks failed"
     else:
-        head = (
-            f"all {len(checks) - counts[Status.SKIP]} checks passed"
-            if not parts
-            else f"no check failed of {len(checks)}"
-        )
+        head = f"no check failed of {len(checks)}" if parts else f"all {len(checks) - skipped} checks passed"
     return ", ".join([head, *parts])
 
 

@@ -97,6 +97,7 @@ class Target:
                     uris.append(uri)
         if not uris and fallback_image_uri:
             uris.append(fallback_image_uri)
+        provider = (env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") or "").removeprefix("//iam.googleapis.com/")
         return cls(
             project=project,
             region=value("region") or "us-central1",
@@ -114,9 +115,6 @@ class Target:
             image_uris=tuple(uris),
             emulator=emulator,
             deployer=env.get("GCP_DEPLOYER_SERVICE_ACCOUNT") or None,
-            identity_provider=(env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") or "").removeprefix(
-                "//iam.googleapis.com/"
-            )
-            or None,
+            identity_provider=provider or None,
             environment=env.get("HPT_ENVIRONMENT") or "vertex",
         )
