@@ -10,8 +10,6 @@ from scripts.emulator.trials import DEFAULT_ENTRYPOINT
 
 @dataclass
 class Options:
-    """How the emulator runs trials; the same for every job it serves."""
-
     state_dir: Path
     max_parallel: int | None = None  # None: this machine's cores
     entrypoint: tuple[str, ...] = DEFAULT_ENTRYPOINT
