@@ -172,22 +172,6 @@ class Submission:
     reused: bool
 
 
-def submit(
-    client: JobServiceClient,
-    compiled: Compiled,
-    force: bool = False,
-    *,
-    policy: RetryPolicy | None = None,
-    notify: Callable[[str], None] = _stderr,
-    emulator: str | None = None,
-    registry_url: str | None = None,
-) -> HyperparameterTuningJob:
-    """The job for `compiled`: the one already submitted (unless `force`), or a new one."""
-    return submit_job(
-        client, compiled, force, policy=policy, notify=notify, emulator=emulator, registry_url=registry_url
-    ).job
-
-
 def submit_job(
     client: JobServiceClient,
     compiled: Compiled,
@@ -198,7 +182,8 @@ def submit_job(
     emulator: str | None = None,
     registry_url: str | None = None,
 ) -> Submission:
-    """`submit`, saying whether the job was reused (a reply must not call a reused job "submitted").
+    """The job for `compiled`: the one already submitted (unless `force`), or a new one; and whether it
+    was reused (a reply must not call a reused job "submitted").
 
     `emulator`: the address `client` talks to (None: Vertex AI), for error hints and the image rule;
     `registry_url`: the registry images are looked up in (None: Artifact Registry).

@@ -25,6 +25,7 @@ from scripts.experiments.compiler import CompiledExperiment
 from scripts.jobs import labels
 from scripts.vertex.backend import Backend
 from scripts.vertex.retry import RetryPolicy
+from scripts.vertex.submit import submit_job
 from tests.fakes.job_service import FakeJobService
 
 PROJECT = "demo-project"
@@ -146,3 +147,8 @@ def registry(httpserver, monkeypatch) -> FakeRegistry:
     httpserver.expect_request(re.compile(r"/v2/.+/manifests/[^/]+")).respond_with_handler(fake.handle)
     monkeypatch.setenv("HPT_REGISTRY_URL", fake.url)
     return fake
+
+
+def submit(client, compiled, force=False, **options):
+    """The job `submit_job` stands by (these tests look at the job, not at whether it was reused)."""
+    return submit_job(client, compiled, force, **options).job

@@ -12,8 +12,8 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measur
 from scripts.errors import UserError
 from scripts.vertex.follow import PollSchedule, cancel_job, exit_status, follow
 from scripts.vertex.progress import ProgressDisplay
-from scripts.vertex.submit import submit
 from tests.fakes.job_service import Fault, Script, make_trial
+from tests.scripts.vertex.conftest import submit
 
 GET = "GetHyperparameterTuningJob"
 

@@ -9,8 +9,8 @@ import socket
 import pytest
 
 from scripts.errors import UserError
-from scripts.vertex.submit import names_images_by_digest, submit, submit_job
-from tests.scripts.vertex.conftest import codelab_job, make_compiled
+from scripts.vertex.submit import names_images_by_digest, submit_job
+from tests.scripts.vertex.conftest import codelab_job, make_compiled, submit
 
 CREATE = "CreateHyperparameterTuningJob"
 TAGGED = "us-central1-docker.pkg.dev/demo-project/hpt/trainer:abc123"

@@ -12,9 +12,8 @@ from google.cloud.aiplatform_v1 import JobState
 from scripts.experiments import load_text
 from scripts.experiments.compiler import CompileContext, compile_experiment
 from scripts.jobs import labels
-from scripts.vertex.submit import submit
 from tests.scripts.experiments.helpers import EXPERIMENT, HEADER
-from tests.scripts.vertex.conftest import PARENT, codelab_job
+from tests.scripts.vertex.conftest import PARENT, codelab_job, submit
 
 PLANNED = "gs://demo-bucket/horses-humans"  # codelab_job's (the compiled job's) directory
 

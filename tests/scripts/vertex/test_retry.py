@@ -13,8 +13,8 @@ from scripts import cli
 from scripts.errors import UserError
 from scripts.vertex import retry
 from scripts.vertex.follow import cancel_job, get_job
-from scripts.vertex.submit import submit
 from tests.fakes.job_service import Fault
+from tests.scripts.vertex.conftest import submit
 
 GET = "GetHyperparameterTuningJob"
 CREATE = "CreateHyperparameterTuningJob"

@@ -12,9 +12,8 @@ from google.cloud.aiplatform_v1 import (
 
 from scripts.errors import UserError
 from scripts.jobs import labels
-from scripts.vertex.submit import submit
 from tests.fakes.job_service import Fault
-from tests.scripts.vertex.conftest import PARENT, codelab_job, make_compiled
+from tests.scripts.vertex.conftest import PARENT, codelab_job, make_compiled, submit
 
 CREATE = "CreateHyperparameterTuningJob"
 LIST = "ListHyperparameterTuningJobs"
