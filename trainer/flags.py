@@ -8,11 +8,12 @@ the codelab's default.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 EXPORT_FORMATS = ("keras", "saved_model")
@@ -44,58 +45,42 @@ def parse_data_source(value: str) -> DataSource:
     raise argparse.ArgumentTypeError(f"--data {value!r} is not a data source; use {DATA_FORMS}")
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return number
-
-
-# Three 3x3 valid convolutions, each followed by 2x2 pooling, leave nothing of a smaller image.
-MIN_IMAGE_SIZE = 22
-
-
-def _image_size(value: str) -> int:
-    size = int(value)
-    if size < MIN_IMAGE_SIZE:
-        minimum = f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}"
-        raise argparse.ArgumentTypeError(f"the CNN needs images of at least {minimum}, got {value}")
-    return size
-
-
 def _finite_float(value: str) -> float:
     number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
     return number
 
 
-def _non_negative_float(value: str) -> float:
-    number = _finite_float(value)
-    if number < 0.0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return number
+def _bounded(name: str, convert: Callable[[str], Any], accept: Callable[[Any], bool], rule: str):
+    """An argparse type: `convert`, then `rule` (with the text given) when `accept` refuses the value.
+    Named `name`: argparse shows it for text that does not convert ("invalid _positive_int value")."""
+
+    def parse(value: str) -> Any:
+        number = convert(value)
+        if not accept(number):
+            raise argparse.ArgumentTypeError(rule.format(value))
+        return number
+
+    parse.__name__ = name
+    return parse
 
 
-def _dropout_rate(value: str) -> float:
-    number = _finite_float(value)
-    if not 0.0 <= number < 1.0:
-        raise argparse.ArgumentTypeError(f"a dropout rate is at least 0 and below 1, got {value}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = _finite_float(value)
-    if number <= 0.0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return number
+# Three 3x3 valid convolutions, each followed by 2x2 pooling, leave nothing of a smaller image.
+MIN_IMAGE_SIZE = 22
+_positive_int = _bounded("_positive_int", int, lambda n: n >= 1, "must be a positive integer, got {}")
+_non_negative_int = _bounded("_non_negative_int", int, lambda n: n >= 0, "must be 0 or more, got {}")
+_image_size = _bounded(
+    "_image_size",
+    int,
+    lambda n: n >= MIN_IMAGE_SIZE,
+    f"the CNN needs images of at least {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}, got {{}}",
+)
+_non_negative_float = _bounded("_non_negative_float", _finite_float, lambda n: n >= 0, "must be >= 0, got {}")
+_positive_float = _bounded("_positive_float", _finite_float, lambda n: n > 0, "must be > 0, got {}")
+_dropout_rate = _bounded(
+    "_dropout_rate", _finite_float, lambda n: 0 <= n < 1, "a dropout rate is at least 0 and below 1, got {}"
+)
 
 
 class _Parser(argparse.ArgumentParser):
