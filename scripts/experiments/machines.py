@@ -113,14 +113,6 @@ def machine_type_problem(name: str) -> str | None:
     return f"{name!r} is not a machine type Vertex AI trains on{hint}{known}"
 
 
-_MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
-
-
-def is_machine_type_name(name: str) -> bool:
-    """Looks like a Compute Engine machine type (`n1-standard-4`, `a2-highgpu-1g`, `cloud-tpu`)."""
-    return bool(_MACHINE_TYPE.fullmatch(name))
-
-
 def accelerator_problem(machine_type: str, accelerator: str | None, count: int) -> str | None:
     """Why `machine_type` cannot take `count` x `accelerator` (None: it can)."""
     if accelerator is None:

@@ -141,11 +141,6 @@ TOOL_LIMITS: dict[str, tuple[int, str]] = {
 }
 
 
-def tool_limit(field: str) -> int:
-    """The most `field` may be (`TOOL_LIMITS`)."""
-    return TOOL_LIMITS[field][0]
-
-
 def tool_limit_problem(field: str, value: int) -> str | None:
     """Why `value` is more than this tool lets `field` ask for (None: it is not)."""
     limit, why = TOOL_LIMITS[field]

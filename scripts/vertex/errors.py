@@ -12,8 +12,6 @@ import grpc
 from scripts.errors import UserError
 from scripts.vertex.retry import status_code
 
-SETUP_DOC = "docs/backends.md"
-
 
 def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str, emulator: str | None) -> str:
     text = message.lower()
