@@ -138,27 +138,23 @@ def list_jobs(
     # The Vertex AI types and grpc (about 1.5 s): not for --help, nor for a machine that ran nothing.
     from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
 
-    from scripts.vertex.errors import explain
-    from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
+    from scripts.vertex.errors import explained_call
+    from scripts.vertex.retry import CALL_TIMEOUT
 
     location = parent.rsplit("/", 1)[-1]
     client = backend.job_service_client(location if location != "-" else "us-central1")
     request = ListHyperparameterTuningJobsRequest(
         parent=parent, filter=labels.jobs_filter(experiment, state_names), page_size=PAGE_SIZE
     )
-
-    def list_all() -> list[HyperparameterTuningJob]:
-        return list(client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT))
-
-    try:
-        jobs = RetryPolicy().call(list_all, method="ListHyperparameterTuningJobs")
-    except API_ERRORS as error:
-        raise explain(
-            error,
-            action=f"listing the jobs of {parent}",
-            project=parent.split("/")[1],
-            emulator=backend.emulator,
-        ) from None
+    jobs = explained_call(
+        "ListHyperparameterTuningJobs",
+        lambda: list(
+            client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT)
+        ),
+        action=f"listing the jobs of {parent}",
+        project=parent.split("/")[1],
+        emulator=backend.emulator,
+    )
     return sorted(jobs, key=lambda job: (_created(job), job.name), reverse=True)
 
 

@@ -7,10 +7,15 @@ the hint in front says which role to grant, which API to enable or which field t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import grpc
 
 from scripts.errors import UserError
-from scripts.vertex.retry import status_code
+from scripts.vertex.retry import API_ERRORS, RetryPolicy, status_code
+
+T = TypeVar("T")
 
 
 def _hint(code: grpc.StatusCode | None, reason: str, message: str, project: str, emulator: str | None) -> str:
@@ -77,3 +82,19 @@ def explain(
     code_name = code.name if code is not None else type(error).__name__
     hint = _hint(code, reason, message, project, emulator)
     return UserError(f"{action}: {hint} ({code_name}: {message})")
+
+
+def explained_call(
+    method: str,
+    operation: Callable[[], T],
+    *,
+    action: str,
+    project: str = "",
+    emulator: str | None = None,
+    policy: RetryPolicy | None = None,
+) -> T:
+    """`operation()`, the JobService call `method`, retried (`RetryPolicy`); a failure `explain`ed."""
+    try:
+        return (policy or RetryPolicy()).call(operation, method=method)
+    except API_ERRORS as error:
+        raise explain(error, action=action, project=project, emulator=emulator) from None

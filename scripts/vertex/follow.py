@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from scripts.errors import ExitStatus
 from scripts.jobs import states
 from scripts.jobs.names import project_of
-from scripts.vertex.errors import explain
+from scripts.vertex.errors import explained_call
 from scripts.vertex.progress import ProgressDisplay
-from scripts.vertex.retry import API_ERRORS, CALL_TIMEOUT, RetryPolicy
+from scripts.vertex.retry import CALL_TIMEOUT, RetryPolicy
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
@@ -59,35 +59,28 @@ def get_job(
     client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
 ) -> HyperparameterTuningJob:
     """The job with its trials. `emulator`: the address `client` talks to, for the error's hint."""
-    policy = policy or RetryPolicy()
-    try:
-        return policy.call(
-            lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
-            method="GetHyperparameterTuningJob",
-        )
-    except API_ERRORS as error:
-        raise explain(
-            error, action=f"reading job {name}", project=project_of(name), emulator=emulator
-        ) from None
+    return explained_call(
+        "GetHyperparameterTuningJob",
+        lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
+        action=f"reading job {name}",
+        project=project_of(name),
+        emulator=emulator,
+        policy=policy,
+    )
 
 
 def cancel_job(
     client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
 ) -> None:
     """Ask the service to cancel; the job goes CANCELLING, then CANCELLED."""
-    policy = policy or RetryPolicy()
-    try:
-        policy.call(
-            lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
-            method="CancelHyperparameterTuningJob",
-        )
-    except API_ERRORS as error:
-        raise explain(
-            error,
-            action=f"cancelling job {name}",
-            project=project_of(name),
-            emulator=emulator,
-        ) from None
+    explained_call(
+        "CancelHyperparameterTuningJob",
+        lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
+        action=f"cancelling job {name}",
+        project=project_of(name),
+        emulator=emulator,
+        policy=policy,
+    )
 
 
 def poll(
