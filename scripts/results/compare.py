@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
 from scripts.jobs import labels, states
-from scripts.results.significance import mann_whitney_u, precedence_test
+from scripts.results.confirmation import confirmation_pairs
+from scripts.results.significance import mann_whitney_u, precedence_test, signed_rank_test
 from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
 from scripts.results.usage import usage
 
@@ -208,6 +209,48 @@ def best_delta(job: list[float], baseline: list[float], maximize: bool, alpha: f
     )
 
 
+def paired_confirmation(
+    job_values: Sequence[float | None],
+    baseline_values: Sequence[float | None],
+    *,
+    maximize: bool,
+    alpha: float = ALPHA,
+) -> Judgement:
+    """Wilcoxon's signed-rank test over paired confirmation trials: item i of each list is the same
+    configuration trained with the same trainer seed, by JOB's trainer and by BASELINE's (a pair
+    where either trial ended without a value is left out). One seed gives both trainers the same
+    initial weights and the same order of batches, so a difference is the trainers' own."""
+    pairs = [
+        (a, b) for a, b in zip(job_values, baseline_values, strict=True) if a is not None and b is not None
+    ]
+    differences = [(a - b) if maximize else (b - a) for a, b in pairs]
+    test = signed_rank_test(differences)
+    ahead = test.p_greater <= test.p_less
+    verdict = NO_CLEAR_DIFFERENCE if test.p_two_sided >= alpha else BETTER if ahead else WORSE
+    sentence = (
+        f"Wilcoxon signed-rank test over {len(pairs)} paired confirmation trials (each side's best "
+        "configuration trained again by both trainers with the same seeds): better or worse only when "
+        f"the two-sided p-value is below {alpha:g}."
+    )
+    numbers = {
+        "test": "signed-rank",
+        "p_value": round(test.p_two_sided, 6),
+        "threshold": alpha,
+        "pairs": len(pairs),
+        "pairs_that_differ": test.pairs,
+        "job_ahead": sum(d > 0 for d in differences),
+        "baseline_ahead": sum(d < 0 for d in differences),
+        "exact": test.exact,
+        "smallest_possible_p": round(test.smallest_p, 6),
+    }
+    if test.smallest_p >= alpha:
+        numbers["note"] = (
+            f"{test.pairs} paired trials differ: no assignment of signs reaches p < {alpha:g}; "
+            "more confirmation seeds are needed for any verdict but no clear difference"
+        )
+    return Judgement(verdict, "paired-confirmation", sentence, numbers)
+
+
 Method = Callable[[list[float], list[float], bool, float], Judgement]
 METHODS: dict[str, Method] = {
     "precedence": precedence,
@@ -272,10 +315,13 @@ def comparison(
     backend: str,
     method: str = DEFAULT_METHOD,
     no_baseline_reason: str = "",
+    confirmations: Sequence[HyperparameterTuningJob] = (),
 ) -> dict[str, Any]:
     """What `compare --format json` prints: the verdict, the delta, the method and its numbers,
     and each side. `delta` is JOB's best minus BASELINE's in the metric's own units; `goal` says
-    which sign is better."""
+    which sign is better. When `confirmations` (scripts.results.confirmation) hold the same
+    configuration and seed trained by both sides' trainers, the verdict is `paired_confirmation`
+    over those pairs instead of `method` over the jobs' own trials."""
     goal = objective(job)
     this = side(job, backend=backend)
     if baseline is None:
@@ -297,8 +343,13 @@ def comparison(
             f"{other.metric_id!r}: jobs of different metrics cannot be compared"
         )
     that = side(baseline, backend=backend)
-    values = completed_values(job), completed_values(baseline)
-    judgement = judge(*values, maximize=goal.maximize, method=method)
+    mine, theirs = confirmation_pairs(confirmations, this["commit"], that["commit"], goal.metric_id)
+    if mine:
+        judgement = paired_confirmation(mine, theirs, maximize=goal.maximize)
+        judgement.numbers["confirmation_jobs"] = [each.name for each in confirmations]
+    else:
+        values = completed_values(job), completed_values(baseline)
+        judgement = judge(*values, maximize=goal.maximize, method=method)
     delta = None
     if this["best_value"] is not None and that["best_value"] is not None:
         delta = round(this["best_value"] - that["best_value"], 12)  # no float dust (0.65 - 0.95)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.github.project import BASE_EXPERIMENTS, REPO_ROOT, emulator
+from tests.scripts.github.project import BASE_EXPERIMENTS, REPO_ROOT, emulator
 
 pytestmark = pytest.mark.slow
 
@@ -115,3 +115,27 @@ def test_an_unknown_local_job_is_named_in_a_clear_error(local):
         text=True,
     )
     assert done.returncode == 1 and "no job 999 in the local backend" in done.stderr
+
+
+def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(local):
+    """Each side's best configuration confirmed by both commits' trainers (`confirmation.overrides`,
+    submitted with `run --commit`): compare leaves the confirmation jobs out of the baseline lookup
+    and judges the paired trials; the stand-in is one trainer at both commits, so every pair ties."""
+    from scripts.results.confirmation import overrides
+    from scripts.vertex.jobjson import from_json
+
+    env, run = local
+    commit_c, commit_d = "c" * 40, "d" * 40
+    baseline, job = run(commit_c, LOW), run(commit_d, HIGH)
+    confirmed = []
+    for name in (baseline, job):
+        got = from_json(_cli(env, "status", name, "--json").stdout)
+        sets = [flag for value in overrides(got, seeds=(2, 3, 4)) for flag in ("--set", value)]
+        for commit in (commit_c, commit_d):
+            confirmed.append(run(commit, LOW, *sets))
+
+    data = _compare(env, job)
+    assert data["baseline"]["job"] == baseline  # never a newer confirmation job at its commit
+    assert data["method_name"] == "paired-confirmation" and data["verdict"] == "no clear difference"
+    assert data["evidence"]["pairs"] == 6 and data["evidence"]["pairs_that_differ"] == 0
+    assert sorted(data["evidence"]["confirmation_jobs"]) == sorted(confirmed)

@@ -197,3 +197,69 @@ def test_delta_is_in_the_metrics_own_units_when_minimizing():
     assert data["job"]["best_value"] == min(CLEARLY_LOWER)
     assert data["delta"] == pytest.approx(min(CLEARLY_LOWER) - min(CLEARLY_HIGHER))
     assert math.isfinite(data["delta"]) and data["delta"] < 0
+
+
+# --- confirmation jobs ----------------------------------------------------------------------------
+
+
+def _confirmation(config_of: str, commit: str, values: list[float | None], job_id: str):
+    """A confirmation job: `config_of`'s best configuration trained by `commit`'s trainer, seeds 2.."""
+    trials = [make_trial(str(i), {"seed": str(i + 1)}, value) for i, value in enumerate(values, start=1)]
+    job = study_job(trials)
+    job.name = f"projects/demo/locations/us-central1/hyperparameterTuningJobs/{job_id}"
+    job.labels = {labels.EXPERIMENT: "codelab", labels.COMMIT: commit, "hpt-confirms": config_of}
+    return job
+
+
+def test_paired_confirmations_decide_where_the_studies_bests_tie():
+    """Both studies reach 1.0 with the trainer's seed (no verdict from their trials); each best
+    configuration trained by both trainers with the same seeds, JOB's trainer falls short: worse."""
+    job = _job([1.0, 0.98, 1.0, 0.6, 0.99, 1.0], "b", "2")
+    baseline = _job([1.0, 1.0, 0.99, 0.5, 1.0, 0.98], "a", "1")
+    assert comparison(job, baseline, backend="local")["verdict"] == "no clear difference"
+
+    confirmations = [
+        _confirmation("2", "b", [0.48, 0.52, 1.0, 0.48, 0.83, 0.52], "10"),  # JOB's configuration...
+        _confirmation("2", "a", [1.0, 1.0, 1.0, 0.97, 1.0, None], "11"),  # ...by BASELINE's trainer
+        _confirmation("1", "b", [0.76, 1.0, 0.9, 0.95, 0.88, 0.7], "12"),
+        _confirmation("1", "a", [1.0, 1.0, 1.0, 1.0, 0.99, 1.0], "13"),
+    ]
+    data = comparison(job, baseline, backend="local", confirmations=confirmations)
+    assert data["verdict"] == "worse" and data["method_name"] == "paired-confirmation"
+    assert data["method"].startswith("Wilcoxon signed-rank test over 11 paired confirmation trials")
+    evidence = data["evidence"]
+    assert evidence["p_value"] < 0.05 and evidence["pairs"] == 11  # the seed without a value is left out
+    assert evidence["pairs_that_differ"] == 9 and evidence["baseline_ahead"] == 9
+    assert evidence["confirmation_jobs"] == [c.name for c in confirmations]
+    assert data["delta"] == 0.0  # still the studies' best minus best
+
+    # The same trainer twice: every pair is the same training, no verdict.
+    same = [_confirmation(c, commit, [0.5, 0.9, 1.0], str(i)) for i, (c, commit) in enumerate(
+        [("2", "b"), ("2", "a"), ("1", "b"), ("1", "a")], start=20)]  # fmt: skip
+    assert comparison(job, baseline, backend="local", confirmations=same)["verdict"] == "no clear difference"
+
+
+def test_without_a_configuration_trained_by_both_trainers_the_jobs_own_trials_decide():
+    job, baseline = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
+    own_only = [
+        _confirmation("2", "b", [0.9, 0.9, 0.9], "10"),
+        _confirmation("1", "a", [0.1, 0.1, 0.1], "11"),
+    ]
+    data = comparison(job, baseline, backend="local", confirmations=own_only)
+    assert data["method_name"] == "precedence" and data["verdict"] == "worse"
+
+
+def test_the_confirmation_job_trains_the_best_configuration_with_other_seeds():
+    from scripts.results.confirmation import SEEDS, overrides
+
+    job = _job(CLEARLY_LOWER, "b", "2")
+    job.trial_job_spec.worker_pool_specs.append({"container_spec": {"args": ["--data=dir:/d", "--epochs=3"]}})
+    sets = overrides(job)
+    assert sets[0] == 'parameters={seed: {type: categorical, values: ["2", "3", "4", "5", "6", "7"]}}'
+    assert "algorithm=grid" in sets and f"max_trial_count={len(SEEDS)}" in sets
+    # The job's own static flags, then its best trial's parameters (trial 3: 0.65).
+    assert (
+        'trainer={args: ["--data=dir:/d", "--epochs=3", "--learning_rate=0.03", "--momentum=0.5", '
+        '"--num_units=64"]}' in sets
+    )
+    assert sets[-1] == 'labels.hpt-confirms="2"'

@@ -1,0 +1,104 @@
+"""Confirmation jobs: a job's best configuration trained again, by a given trainer, with other seeds.
+
+A study's trials all train with the trainer's default seed, and its best is found by a search of
+a few trials, so a best-against-best comparison mixes the trainers with the luck of each search
+and of one seed. A confirmation job takes that out: the experiment with its only tuned parameter
+the trainer's `--seed` (a grid over `SEEDS`) and, as static flags, the job's own plus its best
+trial's parameters, labelled `hpt-confirms: <job id>`, submitted at a commit (`--commit`, so with
+that commit's trainer image). With each side's best configuration confirmed by both sides'
+trainers, every (configuration, seed) is trained by both: the same initial weights and order of
+batches, only the trainer differs. `confirmation_pairs` lines those up for the paired test of
+scripts.results.compare (docs/compare.md measured it). Cost: 4 x len(SEEDS) trials of one
+configuration each; the baseline's own confirmation serves every comparison with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from scripts.jobs import labels
+from scripts.jobs.names import job_id, parse_job_name
+from scripts.jobs.trial_flags import trial_flags
+from scripts.results.trials import best_trial, final_value
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
+
+    from scripts.vertex.backend import Backend
+
+CONFIRMS_LABEL = "hpt-confirms"
+SEEDS = (2, 3, 4, 5, 6, 7)
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+
+
+def overrides(job: HyperparameterTuningJob, seeds: tuple[int, ...] = SEEDS) -> list[str]:
+    """The `--set` values that make `job`'s confirmation job from its experiment (with the same
+    profile and `--commit`): `python -m scripts run NAME ... --set V1 --set V2 ...`. Empty when
+    the job has no best trial."""
+
+    best = best_trial(job)
+    parsed = parse_job_name(job.name)
+    if best is None or parsed is None:
+        return []
+    pools = job.trial_job_spec.worker_pool_specs
+    static = list(pools[0].container_spec.args) if pools else []
+    values = json.dumps([str(seed) for seed in seeds])
+    return [
+        f"parameters={{seed: {{type: categorical, values: {values}}}}}",
+        "algorithm=grid",
+        f"max_trial_count={len(seeds)}",
+        f"trainer={{args: {json.dumps(static + trial_flags(best, job.study_spec))}}}",
+        f'labels.{CONFIRMS_LABEL}="{parsed.id}"',
+    ]
+
+
+def confirmation_pairs(
+    confirmations: Sequence[HyperparameterTuningJob],
+    job_commit: str | None,
+    baseline_commit: str | None,
+    metric_id: str,
+) -> tuple[list[float | None], list[float | None]]:
+    """(JOB's trainer's values, BASELINE's), item i of each the same configuration and seed: each
+    confirmation job's configuration is its `hpt-confirms` label, its trainer its `hpt-commit`.
+    None for a trial that ended without a value; empty lists when nothing pairs up."""
+    trained: dict[tuple[str, str], dict[str, float | None]] = {}
+    for confirmation in confirmations:
+        config, commit = confirmation.labels.get(CONFIRMS_LABEL), confirmation.labels.get(labels.COMMIT)
+        for trial in confirmation.trials:
+            seed = next((str(p.value) for p in trial.parameters if p.parameter_id == "seed"), None)
+            if config and commit and seed is not None:
+                value = final_value(trial, metric_id) if trial.state.name == "SUCCEEDED" else None
+                trained.setdefault((config, seed), {})[commit] = value
+    pairs = [
+        (by_commit[job_commit], by_commit[baseline_commit])
+        for _, by_commit in sorted(trained.items())
+        if job_commit in by_commit and baseline_commit in by_commit and job_commit != baseline_commit
+    ]
+    return [mine for mine, _ in pairs], [theirs for _, theirs in pairs]
+
+
+def is_confirmation(job: HyperparameterTuningJob) -> bool:
+    """Whether `job` is some job's confirmation (never a baseline itself)."""
+    return CONFIRMS_LABEL in job.labels
+
+
+def find_confirmations(
+    backend: Backend, job: HyperparameterTuningJob, baseline: HyperparameterTuningJob
+) -> list[HyperparameterTuningJob]:
+    """The SUCCEEDED confirmation jobs of `job`'s or `baseline`'s best configuration in `job`'s
+    project and region, the newest of each (configuration, trainer commit)."""
+    from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
+
+    parsed = parse_job_name(job.name)
+    experiment = job.labels.get(labels.EXPERIMENT)
+    if parsed is None or not experiment:
+        return []
+    configs = {parsed.id, job_id(baseline.name)}
+    newest: dict[tuple[str, str], HyperparameterTuningJob] = {}
+    for candidate in list_jobs(backend, parsed.parent, experiment, [SUCCEEDED]):  # newest first
+        key = (candidate.labels.get(CONFIRMS_LABEL, ""), candidate.labels.get(labels.COMMIT, ""))
+        if key[0] in configs:
+            newest.setdefault(key, candidate)
+    return list(newest.values())
