@@ -126,12 +126,12 @@ def analyze(job: HyperparameterTuningJob) -> dict[str, Any]:
     completed = trial_results.ranked(job)  # best first
     values = [trial_results.final_value(t, goal.metric_id) for t in completed]
     parameters = study_parameters(job)
-    observed = {p.id: [_observed(t, p.id) for t in completed] for p in parameters}
+    observed = {p.id: [trial_results.trial_parameter(t, p.id) for t in completed] for p in parameters}
     top = completed[: _top_count(values)]
     varied = [p.id for p in parameters if len({v for v in observed[p.id] if v is not None}) > 1]
 
-    importance = _importance(parameters, completed, values, goal.maximize, varied)
-    regions = {p.id: _region(p, [_observed(t, p.id) for t in top], completed) for p in parameters}
+    importance = _importance(parameters, observed, values, goal.maximize, varied)
+    regions = {p.id: _region(p, observed[p.id][: len(top)]) for p in parameters}
     caveat = _caveat(len(completed))
     advice = _advice(parameters, regions, importance, observed, values, goal.metric_id)
     return {
@@ -158,13 +158,6 @@ def _top_count(values: list[float]) -> int:
     return count
 
 
-def _observed(trial: Trial, parameter_id: str) -> Any:
-    for parameter in trial.parameters:
-        if parameter.parameter_id == parameter_id:
-            return trial_results.parameter_value(parameter)
-    return None  # a conditional parameter its trial did not use
-
-
 def _with_undeclared(declared: list[Parameter], completed: list[Trial]) -> list[Parameter]:
     """The declared parameters, then any the trials carry that the spec does not describe."""
     known = {p.id for p in declared}
@@ -188,12 +181,13 @@ def _with_undeclared(declared: list[Parameter], completed: list[Trial]) -> list[
 
 def _importance(
     parameters: list[Parameter],
-    completed: list[Trial],
+    observed: dict[str, list[Any]],
     values: list[float],
     maximize: bool,
     varied: list[str],
 ) -> dict[str, float | None]:
-    if len(completed) < MIN_TRIALS_FOR_IMPORTANCE:
+    """`observed`: each parameter's value in each completed trial (best first), as `values` are."""
+    if len(values) < MIN_TRIALS_FOR_IMPORTANCE:
         return {p.id: None for p in parameters}
     result = {p.id: 0.0 for p in parameters}
     if not varied:
@@ -207,10 +201,9 @@ def _importance(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # as the emulator does: no "study created"
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
-    taken = {p.id: [_observed(t, p.id) for t in completed] for p in parameters}
-    distributions = {p.id: _distribution(p, [v for v in taken[p.id] if v is not None]) for p in parameters}
+    distributions = {p.id: _distribution(p, [v for v in observed[p.id] if v is not None]) for p in parameters}
     for index, value in enumerate(values):
-        params = {key: seen[index] for key, seen in taken.items() if seen[index] is not None}
+        params = {key: seen[index] for key, seen in observed.items() if seen[index] is not None}
         study.add_trial(
             optuna.trial.create_trial(
                 params=params,
@@ -249,7 +242,7 @@ def _distribution(parameter: Parameter, seen: list[Any]):
 # -- best region -----------------------------------------------------------------------------------
 
 
-def _region(parameter: Parameter, top_values: list[Any], completed: list[Trial]) -> dict[str, Any] | None:
+def _region(parameter: Parameter, top_values: list[Any]) -> dict[str, Any] | None:
     taken = [v for v in top_values if v is not None]
     if not taken:
         return None

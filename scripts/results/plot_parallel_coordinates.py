@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.results.analysis import Parameter, position
 from scripts.results.plot_shared import BEST_COLOUR, Study, new_figure, short_text, show_nothing
+from scripts.results.trials import trial_parameter
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -35,7 +36,7 @@ def draw(study: Study) -> Figure:
     names = [short_text(p.id) + ("\n(log scale)" if p.log else "") for p in study.parameters] + [study.metric]
     # Worst first, so the best lines are drawn on top.
     for trial in reversed(study.completed):
-        ys = [_place(p, study.parameter_value(trial, p.id)) for p in study.parameters]
+        ys = [_place(p, trial_parameter(trial, p.id)) for p in study.parameters]
         ys.append((study.values[trial.id] - low) / (high - low) if high > low else 0.5)
         best = trial.id == study.best
         axes.plot(

@@ -65,12 +65,6 @@ class Study:
             for t in self.trials
         }
 
-    def parameter_value(self, trial, parameter_id: str) -> Any:
-        for parameter in trial.parameters:
-            if parameter.parameter_id == parameter_id:
-                return trial_results.parameter_value(parameter)
-        return None
-
 
 def new_figure(
     width: float, height: float, *, left: float = 0.8, bottom: float = 0.6, top: float = 0.6

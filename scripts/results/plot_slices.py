@@ -14,6 +14,7 @@ from scripts.results.plot_shared import (
     short_text,
     show_nothing,
 )
+from scripts.results.trials import trial_parameter
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,7 +47,7 @@ def _slice(axes, study: Study, parameter: Parameter) -> None:
     axes.set_title(short_text(parameter.id, 40), fontsize=9)
     points = []
     for trial in study.completed:
-        value = study.parameter_value(trial, parameter.id)
+        value = trial_parameter(trial, parameter.id)
         if value is None:
             continue
         x = value if parameter.numeric else _choice_index(parameter, value)

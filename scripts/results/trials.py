@@ -142,3 +142,11 @@ def parameter_value(parameter) -> object:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def trial_parameter(trial: Trial, parameter_id: str) -> object:
+    """The value `trial` took for a parameter (`parameter_value`); None: a conditional one it did not use."""
+    for parameter in trial.parameters:
+        if parameter.parameter_id == parameter_id:
+            return parameter_value(parameter)
+    return None

@@ -67,15 +67,15 @@ def usage(
     parsed = parse_job_name(job.name)
     region = parsed.location if parsed else ""
     trial_rate = rate(job_pools, region, price_tables)
-    by_trial: dict[str, dict[str, float | None]] = {}
-    for trial in job.trials:
-        hours = trial_hours(trial, now)
-        by_trial[trial.id] = {
-            "accelerator_hours": _round(hours * trial_rate.accelerators),
-            "machine_hours": _round(hours * trial_rate.machines),
+
+    def figures(hours: float) -> dict[str, float | None]:
+        return {
+            "accelerator_hours": round(hours * trial_rate.accelerators, 6),
+            "machine_hours": round(hours * trial_rate.machines, 6),
             "cost": _money(hours * trial_rate.per_hour) if trial_rate.per_hour is not None else None,
         }
-    total_hours = sum(trial_hours(trial, now) for trial in job.trials)
+
+    by_trial = {trial.id: figures(trial_hours(trial, now)) for trial in job.trials}
     table = trial_rate.table
     estimate: dict[str, Any] = {
         "estimate": True,
@@ -95,16 +95,10 @@ def usage(
         )
     return {
         "pools": [dataclasses.asdict(pool) for pool in job_pools],
-        "accelerator_hours": _round(total_hours * trial_rate.accelerators),
-        "machine_hours": _round(total_hours * trial_rate.machines),
-        "cost": _money(total_hours * trial_rate.per_hour) if trial_rate.per_hour is not None else None,
+        **figures(sum(trial_hours(trial, now) for trial in job.trials)),
         "cost_estimate": estimate,
         "trials": by_trial,
     }
-
-
-def _round(hours: float) -> float:
-    return round(hours, 6)
 
 
 def _money(amount: float) -> float:
