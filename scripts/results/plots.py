@@ -16,9 +16,9 @@ file. No pyplot: each figure is a `Figure` on the Agg canvas, nothing global is 
 rc settings inside `rc_context`, and no layout engine (fixed margins draw in half the time). Text
 from the job (parameter ids, values) is drawn as plain text: its `$` never starts mathtext.
 
-This module styles and saves the pictures; each one is drawn by its own module (`plot_history`,
-`plot_parallel_coordinates`, `plot_curves`, `plot_slices`), from what they share (`plot_shared`:
-the job read once, the colours and markers, the figure).
+This module styles and saves the pictures; `plot_trials` draws the trials' pictures (history,
+curves), `plot_parameters` the parameters' (slices, parallel coordinates), from what they share
+(`plot_shared`: the job read once, the colours and markers, the figure).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts.results import plot_curves, plot_history, plot_parallel_coordinates, plot_slices
+from scripts.results import plot_parameters, plot_trials
 from scripts.results.plot_shared import Study
 
 if TYPE_CHECKING:
@@ -66,10 +66,10 @@ def write_pictures(job: HyperparameterTuningJob, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     study = Study(job)
     drawers = {
-        "history": plot_history.draw,
-        "parallel-coordinates": plot_parallel_coordinates.draw,
-        "curves": plot_curves.draw,
-        "slices": plot_slices.draw,
+        "history": plot_trials.draw_history,
+        "parallel-coordinates": plot_parameters.draw_parallel_coordinates,
+        "curves": plot_trials.draw_curves,
+        "slices": plot_parameters.draw_slices,
     }
     written = []
     # The other trials' colours: tab10 without its red (the fourth), which marks the best trial.
