@@ -279,6 +279,15 @@ def judge(
     return METHODS[method](job, baseline, maximize, alpha)
 
 
+def same_trainer(job: HyperparameterTuningJob, baseline: HyperparameterTuningJob) -> bool:
+    """Whether both jobs' trials ran the same trainer image (so only their search differs)."""
+
+    def images(each: HyperparameterTuningJob) -> set[str]:
+        return {p.container_spec.image_uri for p in each.trial_job_spec.worker_pool_specs} - {""}
+
+    return bool(images(job)) and images(job) == images(baseline)
+
+
 def completed_values(job: HyperparameterTuningJob) -> list[float]:
     """The final metric values of the job's completed trials (SUCCEEDED with a value), best first."""
     metric_id = objective(job).metric_id
@@ -344,7 +353,7 @@ def comparison(
         )
     that = side(baseline, backend=backend)
     mine, theirs = confirmation_pairs(confirmations, this["commit"], that["commit"], goal.metric_id)
-    if mine:
+    if mine and not same_trainer(job, baseline):  # one trainer twice: the pairs would only tie
         judgement = paired_confirmation(mine, theirs, maximize=goal.maximize)
         judgement.numbers["confirmation_jobs"] = [each.name for each in confirmations]
     else:

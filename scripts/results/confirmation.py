@@ -9,7 +9,9 @@ that commit's trainer image). With each side's best configuration confirmed by b
 trainers, every (configuration, seed) is trained by both: the same initial weights and order of
 batches, only the trainer differs. `confirmation_pairs` lines those up for the paired test of
 scripts.results.compare (docs/compare.md measured it). Cost: 4 x len(SEEDS) trials of one
-configuration each; the baseline's own confirmation serves every comparison with it.
+configuration each; the baseline's own confirmation serves every comparison with it. When both
+jobs ran the same trainer image (a change of the search space alone), every pair would tie:
+the jobs' own trials decide then.
 """
 
 from __future__ import annotations

@@ -120,19 +120,24 @@ def test_an_unknown_local_job_is_named_in_a_clear_error(local):
 def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(local):
     """Each side's best configuration confirmed by both commits' trainers (`confirmation.overrides`,
     submitted with `run --commit`): compare leaves the confirmation jobs out of the baseline lookup
-    and judges the paired trials; the stand-in is one trainer at both commits, so every pair ties."""
+    and judges the paired trials. Each commit names its own image (as two trainers would); the
+    stand-in behind both is one program, so every pair ties."""
     from scripts.results.confirmation import overrides
     from scripts.vertex.jobjson import from_json
 
     env, run = local
     commit_c, commit_d = "c" * 40, "d" * 40
-    baseline, job = run(commit_c, LOW), run(commit_d, HIGH)
+
+    def image(commit: str) -> list[str]:
+        return ["--set", f"image={{uri: 'us-central1-docker.pkg.dev/demo-project/hpt/trainer:{commit[:7]}'}}"]
+
+    baseline, job = run(commit_c, LOW, *image(commit_c)), run(commit_d, HIGH, *image(commit_d))
     confirmed = []
     for name in (baseline, job):
         got = from_json(_cli(env, "status", name, "--json").stdout)
         sets = [flag for value in overrides(got, seeds=(2, 3, 4)) for flag in ("--set", value)]
         for commit in (commit_c, commit_d):
-            confirmed.append(run(commit, LOW, *sets))
+            confirmed.append(run(commit, LOW, *image(commit), *sets))
 
     data = _compare(env, job)
     assert data["baseline"]["job"] == baseline  # never a newer confirmation job at its commit

@@ -239,6 +239,18 @@ def test_paired_confirmations_decide_where_the_studies_bests_tie():
     assert comparison(job, baseline, backend="local", confirmations=same)["verdict"] == "no clear difference"
 
 
+def test_a_change_of_the_search_space_alone_is_judged_on_the_jobs_own_trials():
+    """Both jobs ran one trainer image: pairs of it with itself would only tie, so the paired test
+    is not asked (it would hide what the search found)."""
+    job, baseline = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
+    for each in (job, baseline):
+        each.trial_job_spec.worker_pool_specs.append({"container_spec": {"image_uri": "r/trainer@sha256:1"}})
+    pairs = [_confirmation(c, commit, [0.5, 0.9, 1.0], str(i)) for i, (c, commit) in enumerate(
+        [("2", "b"), ("2", "a"), ("1", "b"), ("1", "a")], start=20)]  # fmt: skip
+    data = comparison(job, baseline, backend="local", confirmations=pairs)
+    assert data["method_name"] == "precedence" and data["verdict"] == "worse"
+
+
 def test_without_a_configuration_trained_by_both_trainers_the_jobs_own_trials_decide():
     job, baseline = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
     own_only = [
