@@ -57,20 +57,6 @@ def _timestamp(value: dt.datetime | None) -> str | None:
 # final measurement, the error) was set at all.
 
 
-def duration_seconds(job: HyperparameterTuningJob, now: dt.datetime | None = None) -> float | None:
-    """How long the job ran: start to end, or start to now while it runs; None before it starts."""
-    if "start_time" not in job:
-        return None
-    end = job.end_time if "end_time" in job else (now or dt.datetime.now(dt.UTC))
-    return max(0.0, (end - job.start_time).total_seconds())
-
-
-def _trial_seconds(trial: Trial) -> float | None:
-    if "start_time" not in trial or "end_time" not in trial:
-        return None
-    return max(0.0, (trial.end_time - trial.start_time).total_seconds())
-
-
 def trial_record(
     trial: Trial,
     metric_id: str,
@@ -85,7 +71,7 @@ def trial_record(
         "parameters": {p.parameter_id: trial_results.parameter_value(p) for p in trial.parameters},
         "value": trial_results.final_value(trial, metric_id),
         "step": int(trial.final_measurement.step_count) if "final_measurement" in trial else None,
-        "seconds": _trial_seconds(trial),
+        "seconds": trial_results.run_seconds(trial),
         **(used or {}),
     }
     if trial.infeasible_reason:
@@ -152,7 +138,7 @@ def summary(
         "created": _timestamp(job.create_time if "create_time" in job else None),
         "started": _timestamp(job.start_time if "start_time" in job else None),
         "ended": _timestamp(job.end_time if "end_time" in job else None),
-        "duration_seconds": duration_seconds(job, now),
+        "duration_seconds": trial_results.run_seconds(job, now or dt.datetime.now(dt.UTC)),
         # What the job used, priced as an estimate (scripts.results.usage).
         "accelerator_hours": used["accelerator_hours"],
         "machine_hours": used["machine_hours"],

@@ -24,6 +24,7 @@ trial states, so whoever ends a trial INFEASIBLE tags its reason with the outcom
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -150,3 +151,12 @@ def trial_parameter(trial: Trial, parameter_id: str) -> object:
         if parameter.parameter_id == parameter_id:
             return parameter_value(parameter)
     return None
+
+
+def run_seconds(run: HyperparameterTuningJob | Trial, now: dt.datetime | None = None) -> float | None:
+    """Seconds a job or trial ran: start to end, or to `now` while it runs; None before it starts,
+    and for one still running without `now`."""
+    if "start_time" not in run or ("end_time" not in run and now is None):
+        return None
+    end = run.end_time if "end_time" in run else now
+    return max(0.0, (end - run.start_time).total_seconds())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.jobs.names import parse_job_name
 from scripts.pricing.table import Pool, PriceTable, rate
+from scripts.results.trials import run_seconds
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
@@ -47,10 +48,7 @@ def pools(job: HyperparameterTuningJob) -> list[Pool]:
 
 def trial_hours(trial: Trial, now: dt.datetime) -> float:
     """Hours from the trial's start to its end (to `now` while it runs); 0 before it starts."""
-    if "start_time" not in trial:
-        return 0.0
-    end = trial.end_time if "end_time" in trial else now
-    return max(0.0, (end - trial.start_time).total_seconds()) / 3600
+    return (run_seconds(trial, now) or 0.0) / 3600
 
 
 def usage(

@@ -43,11 +43,8 @@ def _state_label(trial: Trial, metric: str) -> str:
 
 def _step_line(trial_id: str, measurement: Measurement, metric: str) -> str:
     value = trial_results.metric_value(measurement, metric)
-    return (
-        f"trial {trial_id} step {measurement.step_count} {metric}={value:.4g}"
-        if value is not None
-        else (f"trial {trial_id} step {measurement.step_count} {metric}=?")
-    )
+    shown = f"{value:.4g}" if value is not None else "?"
+    return f"trial {trial_id} step {measurement.step_count} {metric}={shown}"
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -70,11 +67,10 @@ class _NoteHandler(logging.Handler):
 
 
 def _elapsed(trial: Trial, now: dt.datetime) -> str:
-    if "start_time" not in trial:
+    seconds = trial_results.run_seconds(trial, now)
+    if seconds is None:
         return ""
-    end = trial.end_time if "end_time" in trial else now
-    seconds = max(0, int((end - trial.start_time).total_seconds()))
-    minutes, seconds = divmod(seconds, 60)
+    minutes, seconds = divmod(int(seconds), 60)
     return f"{minutes}:{seconds:02d}"
 
 
