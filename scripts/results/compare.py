@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
 from scripts.jobs import labels, states
-from scripts.results.confirmation import confirmation_pairs
+from scripts.results.confirmation import confirmation_pairs, static_args
 from scripts.results.significance import mann_whitney_u, precedence_test, signed_rank_test
 from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
 from scripts.results.usage import usage
@@ -280,12 +280,14 @@ def judge(
 
 
 def same_trainer(job: HyperparameterTuningJob, baseline: HyperparameterTuningJob) -> bool:
-    """Whether both jobs' trials ran the same trainer image (so only their search differs)."""
+    """Whether both jobs' trials ran the same trainer: image and static flags (only the search differs)."""
 
-    def images(each: HyperparameterTuningJob) -> set[str]:
-        return {p.container_spec.image_uri for p in each.trial_job_spec.worker_pool_specs} - {""}
+    def trainer(each: HyperparameterTuningJob) -> tuple[set[str], list[str]]:
+        return {p.container_spec.image_uri for p in each.trial_job_spec.worker_pool_specs} - {
+            ""
+        }, static_args(each)
 
-    return bool(images(job)) and images(job) == images(baseline)
+    return bool(trainer(job)[0]) and trainer(job) == trainer(baseline)
 
 
 def completed_values(job: HyperparameterTuningJob) -> list[float]:

@@ -9,9 +9,9 @@ that commit's trainer image). With each side's best configuration confirmed by b
 trainers, every (configuration, seed) is trained by both: the same initial weights and order of
 batches, only the trainer differs. `confirmation_pairs` lines those up for the paired test of
 scripts.results.compare (docs/compare.md measured it). Cost: 4 x len(SEEDS) trials of one
-configuration each; the baseline's own confirmation serves every comparison with it. When both
-jobs ran the same trainer image (a change of the search space alone), every pair would tie:
-the jobs' own trials decide then.
+configuration each; the baseline's own confirmation serves every comparison with it. A trainer is
+an image and its static flags: when both jobs ran the same of both (a change of the search space
+alone), every pair would tie, and the jobs' own trials decide.
 """
 
 from __future__ import annotations
@@ -35,17 +35,20 @@ SEEDS = (2, 3, 4, 5, 6, 7)
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
 
 
-def overrides(job: HyperparameterTuningJob, seeds: tuple[int, ...] = SEEDS) -> list[str]:
-    """The `--set` values that make `job`'s confirmation job from its experiment (with the same
-    profile and `--commit`): `python -m scripts run NAME ... --set V1 --set V2 ...`. Empty when
-    the job has no best trial."""
-
+def overrides(
+    job: HyperparameterTuningJob,
+    trainer: HyperparameterTuningJob | None = None,
+    seeds: tuple[int, ...] = SEEDS,
+) -> list[str]:
+    """The `--set` values that make the confirmation job of `job`'s best configuration, trained by
+    `trainer`'s trainer (default `job`'s): `python -m scripts run NAME --commit <trainer's commit>
+    --set V1 --set V2 ...`. A trainer is its image and its static flags (the experiment's
+    `trainer.args`, its profile's): those of `trainer`'s first worker pool. Empty without a best trial."""
     best = best_trial(job)
     parsed = parse_job_name(job.name)
     if best is None or parsed is None:
         return []
-    pools = job.trial_job_spec.worker_pool_specs
-    static = list(pools[0].container_spec.args) if pools else []
+    static = static_args(trainer or job)
     values = json.dumps([str(seed) for seed in seeds])
     return [
         f"parameters={{seed: {{type: categorical, values: {values}}}}}",
@@ -54,6 +57,12 @@ def overrides(job: HyperparameterTuningJob, seeds: tuple[int, ...] = SEEDS) -> l
         f"trainer={{args: {json.dumps(static + trial_flags(best, job.study_spec))}}}",
         f'labels.{CONFIRMS_LABEL}="{parsed.id}"',
     ]
+
+
+def static_args(job: HyperparameterTuningJob) -> list[str]:
+    """The trainer's static flags in `job`'s first worker pool (tuned parameters come on top)."""
+    pools = job.trial_job_spec.worker_pool_specs
+    return list(pools[0].container_spec.args) if pools else []
 
 
 def confirmation_pairs(

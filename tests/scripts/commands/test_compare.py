@@ -132,12 +132,13 @@ def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(loc
         return ["--set", f"image={{uri: 'us-central1-docker.pkg.dev/demo-project/hpt/trainer:{commit[:7]}'}}"]
 
     baseline, job = run(commit_c, LOW, *image(commit_c)), run(commit_d, HIGH, *image(commit_d))
+    jobs = {commit_c: baseline, commit_d: job}
+    read = {name: from_json(_cli(env, "status", name, "--json").stdout) for name in jobs.values()}
     confirmed = []
-    for name in (baseline, job):
-        got = from_json(_cli(env, "status", name, "--json").stdout)
-        sets = [flag for value in overrides(got, seeds=(2, 3, 4)) for flag in ("--set", value)]
-        for commit in (commit_c, commit_d):
-            confirmed.append(run(commit, LOW, *image(commit), *sets))
+    for config in jobs.values():
+        for commit, trainer in jobs.items():
+            sets = overrides(read[config], trainer=read[trainer], seeds=(2, 3, 4))
+            confirmed.append(run(commit, LOW, *image(commit), *[f for v in sets for f in ("--set", v)]))
 
     data = _compare(env, job)
     assert data["baseline"]["job"] == baseline  # never a newer confirmation job at its commit

@@ -251,6 +251,18 @@ def test_a_change_of_the_search_space_alone_is_judged_on_the_jobs_own_trials():
     assert data["method_name"] == "precedence" and data["verdict"] == "worse"
 
 
+def test_other_static_flags_on_one_image_are_another_trainer():
+    """One image with a third of the epochs in the experiment's trainer args is another trainer."""
+    job, baseline = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
+    for each, epochs in ((job, 1), (baseline, 3)):
+        pool = {"container_spec": {"image_uri": "r/trainer@sha256:1", "args": [f"--epochs={epochs}"]}}
+        each.trial_job_spec.worker_pool_specs.append(pool)
+    pairs = [_confirmation(c, commit, [0.5, 0.9, 1.0], str(i)) for i, (c, commit) in enumerate(
+        [("2", "b"), ("2", "a"), ("1", "b"), ("1", "a")], start=20)]  # fmt: skip
+    data = comparison(job, baseline, backend="local", confirmations=pairs)
+    assert data["method_name"] == "paired-confirmation" and data["verdict"] == "no clear difference"
+
+
 def test_without_a_configuration_trained_by_both_trainers_the_jobs_own_trials_decide():
     job, baseline = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
     own_only = [
@@ -267,6 +279,7 @@ def test_the_confirmation_job_trains_the_best_configuration_with_other_seeds():
     job = _job(CLEARLY_LOWER, "b", "2")
     job.trial_job_spec.worker_pool_specs.append({"container_spec": {"args": ["--data=dir:/d", "--epochs=3"]}})
     sets = overrides(job)
+    assert overrides(job, trainer=job) == sets
     assert sets[0] == 'parameters={seed: {type: categorical, values: ["2", "3", "4", "5", "6", "7"]}}'
     assert "algorithm=grid" in sets and f"max_trial_count={len(SEEDS)}" in sets
     # The job's own static flags, then its best trial's parameters (trial 3: 0.65).
@@ -275,3 +288,10 @@ def test_the_confirmation_job_trains_the_best_configuration_with_other_seeds():
         '"--num_units=64"]}' in sets
     )
     assert sets[-1] == 'labels.hpt-confirms="2"'
+
+    # Trained by another job's trainer: that job's static flags, this job's configuration.
+    other = _job(CLEARLY_HIGHER, "a", "1")
+    other.trial_job_spec.worker_pool_specs.append(
+        {"container_spec": {"args": ["--data=dir:/d", "--epochs=9"]}}
+    )
+    assert '"--epochs=9", "--learning_rate=0.03"' in overrides(job, trainer=other)[3]
