@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from scripts.errors import did_you_mean
 from scripts.experiments import rules
 from scripts.experiments.problems import Problem
 from scripts.experiments.source import KeyPath, Source, dotted
@@ -242,10 +243,3 @@ def kind_of(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    import difflib  # only when there is a problem to explain
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
