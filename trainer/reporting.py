@@ -14,6 +14,7 @@ import math
 import os
 
 import keras
+import numpy as np
 
 from trainer.errors import ModelCollapsed, NonFiniteLoss
 
@@ -146,8 +147,6 @@ class StopOnCollapse(keras.callbacks.Callback):
         if accuracy is not None and not self._could_be_one_class(float(accuracy)):
             self._epochs_collapsed = 0
             return
-        import numpy as np
-
         predictions = _scores(self.model, self.probe_data)
         if not np.isfinite(predictions).all():  # weights so large that the forward pass overflows
             bad = int((~np.isfinite(predictions)).sum())
@@ -199,23 +198,17 @@ def errors_by_class(model: keras.Model, data, class_names: tuple[str, ...]) -> s
 
 def _scores(model: keras.Model, data):
     """The model's outputs for every image of `data` (batches of images and labels), in order."""
-    import numpy as np
-
     batches = [np.asarray(model(images, training=False), dtype=np.float64) for images, _ in data]
     return np.concatenate(batches).reshape(-1)
 
 
 def _labels(data):
     """Every label of `data` (batches of images and labels), in order."""
-    import numpy as np
-
     return np.concatenate([np.asarray(labels).reshape(-1) for _, labels in data])
 
 
 def describe_errors(labels, scores, class_names: tuple[str, ...]) -> str:
     """`horses: 42 of 128 called humans; humans: 0 of 128 called horses` for 0/1 labels and sigmoid scores."""
-    import numpy as np
-
     labels = np.asarray(labels).astype(int)
     predicted = (np.asarray(scores) > 0.5).astype(int)
     parts = []
