@@ -24,6 +24,11 @@ with a finite value; failed, collapsed and stopped trials carry no value) and th
 false alarms stay under 1 in 20 (exactly, over every split of untied values), `precedence` said
 `worse` most often where a worse trainer's best really dropped. The two tests themselves are in
 `scripts.results.significance`.
+
+With confirmation trials (scripts.results.confirmation: each side's best configuration trained
+again by both sides' trainers with the same seeds) and two different trainers, the verdict is
+`paired_confirmation` instead: Wilcoxon's signed-rank test over the paired trials, chosen from the
+same benchmark, where the study-level tests cannot reach the issue's power target.
 """
 
 from __future__ import annotations
