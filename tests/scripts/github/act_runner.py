@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.github.project import REPO_ROOT
+from tests.scripts.github.project import REPO_ROOT
 
 ACT = Path(sys.executable).parent / "act"
 STUBS = Path(__file__).resolve().parent / "act" / "stubs"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.github.fake_github import FakeGitHub
+from tests.scripts.github.fake_github import FakeGitHub
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.github.fake_github import REPOSITORY
+from tests.scripts.github.fake_github import REPOSITORY
 
 
 def _repo(full_name: str = REPOSITORY) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STANDIN = REPO_ROOT / "tests" / "fakes" / "trainer_standin.py"
 # The stand-in that also saves a model where the real trainer does, for `/hpt promote`.
 MODEL_SAVING_STANDIN = REPO_ROOT / "tests" / "fakes" / "model_saving_standin.py"

@@ -14,9 +14,9 @@ import pytest
 
 from scripts import images
 from scripts.github.sticky_comment import sections
-from tests.github import payloads
-from tests.github.act_runner import ACT, run_workflow
-from tests.github.project import (
+from tests.scripts.github import payloads
+from tests.scripts.github.act_runner import ACT, run_workflow
+from tests.scripts.github.project import (
     BASE_EXPERIMENTS,
     PR_EXPERIMENTS,
     PROJECT,

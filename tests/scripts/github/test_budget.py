@@ -20,8 +20,8 @@ from scripts.github.submit_flow import submit_all
 from scripts.paths import EXPERIMENTS_FILE
 from scripts.vertex.backend import Backend
 from tests.fakes.job_service import FakeJobService
-from tests.github import payloads
-from tests.github.project import PROJECT, REGION, make_history
+from tests.scripts.github import payloads
+from tests.scripts.github.project import PROJECT, REGION, make_history
 
 
 def _approval(environment: str, state: str = "approved") -> dict:

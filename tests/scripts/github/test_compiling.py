@@ -10,7 +10,7 @@ from scripts.experiments import InvalidExperiments
 from scripts.github import environment
 from scripts.github.compiling import StepContext, last_line
 from scripts.jobs import labels
-from tests.github.project import PR_EXPERIMENTS
+from tests.scripts.github.project import PR_EXPERIMENTS
 
 COMMIT = "c" * 40
 
@@ -63,7 +63,7 @@ def test_a_failure_is_reported_as_its_last_line(context, tmp_path):
 def test_an_unmerged_file_defines_the_study_only(context, tmp_path):
     """/hpt run of a pull request's file: where and as whom come from the default branch's file,
     and environment variables for the trial's container run only as the default branch sets them."""
-    from tests.github.project import BASE_EXPERIMENTS
+    from tests.scripts.github.project import BASE_EXPERIMENTS
 
     base, head = tmp_path / "base.yaml", tmp_path / "head.yaml"
     base.write_text(

@@ -16,7 +16,7 @@ from scripts.github.events import (
     parse_command,
     parse_event,
 )
-from tests.github import payloads
+from tests.scripts.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
 

@@ -17,8 +17,8 @@ import pytest
 
 from scripts.github.sticky_comment import marker, sections, set_section
 from scripts.results.plots import picture_names
-from tests.github import payloads
-from tests.github.project import (
+from tests.scripts.github import payloads
+from tests.scripts.github.project import (
     BASE_EXPERIMENTS,
     MODEL_SAVING_STANDIN,
     PR_EXPERIMENTS,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from scripts.github.sticky_comment import marker, sections, set_section
-from tests.github import payloads
+from tests.scripts.github import payloads
 
 HEAD, BASE = "a" * 40, "b" * 40
 # The first job's reply to a same-repository pull request's `/hpt run`: its trainer is tuned.

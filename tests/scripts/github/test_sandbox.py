@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from scripts.github import environment, sandbox
-from tests.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS
+from tests.scripts.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS
 
 SECRETS = {
     "GITHUB_TOKEN": "ghs_secret",

@@ -14,7 +14,7 @@ from scripts.github import environment
 from scripts.github.compiling import StepContext
 from scripts.github.planning import plan_markdown
 from scripts.github.trust import names_location
-from tests.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS
+from tests.scripts.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS
 
 HEAD = "1a2b3c4" + "d" * 33
 
