@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import shlex
 import signal
@@ -80,19 +81,14 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             preempt_after=args.preempt_after or preempt_after_setting(wiring.env),
         ) as address:
             print(f"export {emulator_setting(address)}", flush=True)
-            print(
+            say = functools.partial(print, file=sys.stderr, flush=True)
+            say(
                 "serving the Vertex AI JobService emulator; Ctrl-C stops it "
-                "(unfinished jobs resume on the next start)",
-                file=sys.stderr,
-                flush=True,
+                "(unfinished jobs resume on the next start)"
             )
             while not stop.wait(0.5):
                 pass
-            print(
-                "stopping: trials still running are stopped and resume on the next start",
-                file=sys.stderr,
-                flush=True,
-            )
+            say("stopping: trials still running are stopped and resume on the next start")
     except OSError as error:
         raise UserError(f"cannot start the emulator: {error}") from error
     finally:
