@@ -26,7 +26,7 @@ from scripts.commands.format_args import add_format_argument
 from scripts.emulator.contract import DATABASE_FILE
 from scripts.errors import UserError, did_you_mean
 from scripts.experiments import InvalidExperiments, load
-from scripts.experiments.model import Settings
+from scripts.experiments.model import ExperimentsFile, Settings
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.results.trials import count_outcomes
@@ -116,7 +116,8 @@ def _vertex_parent(args: argparse.Namespace, env: Mapping[str, str]) -> str:
     project = args.project or env.get("GOOGLE_CLOUD_PROJECT")
     region = args.region or env.get("GOOGLE_CLOUD_REGION")
     if not (project and region):
-        defaults = _file_defaults(args.file, env)
+        experiments = _experiments(args.file, env)
+        defaults = experiments.defaults if experiments else Settings()
         project = project or defaults.project
         region = region or defaults.region
     if not (project and region):
@@ -124,11 +125,12 @@ def _vertex_parent(args: argparse.Namespace, env: Mapping[str, str]) -> str:
     return f"projects/{project}/locations/{region}"
 
 
-def _file_defaults(path: str, env: Mapping[str, str]):
+def _experiments(path: str, env: Mapping[str, str]) -> ExperimentsFile | None:
+    """The experiments file, for its defaults and names; None when it is not valid."""
     try:
-        return load(path, env=env).defaults
+        return load(path, env=env)
     except (InvalidExperiments, OSError):
-        return Settings()
+        return None
 
 
 def list_jobs(
@@ -242,16 +244,10 @@ def _nothing(args: argparse.Namespace, where: str, env: Mapping[str, str]) -> st
     text = f"no jobs on {where}"
     if args.experiment:
         text += f" of experiment {args.experiment!r}"
-        names = _experiment_names(args.file, env)
+        experiments = _experiments(args.file, env)
+        names = experiments.names if experiments else []
         if names and args.experiment not in names:
             text += did_you_mean(args.experiment, names)
     if args.states:
         text += " in state " + " or ".join(states.short(name) for name in args.states)
     return text
-
-
-def _experiment_names(path: str, env: Mapping[str, str]) -> list[str]:
-    try:
-        return load(path, env=env).names
-    except (InvalidExperiments, OSError):
-        return []
