@@ -19,7 +19,7 @@ def configure_cpu_replicas(cpu_replicas: int) -> None:
     """Splits the CPU into logical devices; must run before TensorFlow initializes its runtime."""
     if cpu_replicas <= 1:
         return
-    import tensorflow as tf
+    import tensorflow as tf  # the trainer loads it after choosing the CPU kernels (task.train)
 
     if tf.config.list_physical_devices("GPU"):
         return  # GPUs are the replicas
@@ -29,7 +29,7 @@ def configure_cpu_replicas(cpu_replicas: int) -> None:
 
 def make_strategy(cluster: Cluster):
     """The `tf.distribute.Strategy` for this process's place in the cluster."""
-    import tensorflow as tf
+    import tensorflow as tf  # the trainer loads it after choosing the CPU kernels (task.train)
 
     if cluster.is_multi_worker:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -62,7 +62,7 @@ def _reduce_leaf_by_leaf(strategy) -> None:
     reduces each tensor on its own and drops the axis for scalars, which is what Keras means.
     Remove once Keras handles CollectiveAllReduceStrategy itself.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # the trainer loads it after choosing the CPU kernels (task.train)
 
     reduce = strategy.reduce
 

@@ -42,7 +42,7 @@ def cpu_flags(cpuinfo_path: str = "/proc/cpuinfo") -> set[str]:
 
 def gpu_capabilities() -> list[tuple[int, int]]:
     """Compute capabilities of the visible GPUs (TensorFlow is imported here, by the trainer only)."""
-    import tensorflow as tf
+    import tensorflow as tf  # the trainer loads it after choosing the CPU kernels (task.train)
 
     capabilities = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -54,7 +54,7 @@ def gpu_capabilities() -> list[tuple[int, int]]:
 
 def apply_policy(requested: str) -> str:
     """Chooses and sets the global Keras dtype policy; returns its name for the log."""
-    import keras
+    import keras  # as tensorflow above; choose_policy stays pure
 
     name = choose_policy(requested, gpu_capabilities(), cpu_flags())
     keras.mixed_precision.set_global_policy(name)

@@ -33,7 +33,7 @@ class HypertuneReporter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.enabled and self._hypertune is None:
-            import hypertune
+            import hypertune  # only the chief reports
 
             self._hypertune = hypertune.HyperTune()
             # epoch > 0 on the first call: BackupAndRestore resumed the run after `epoch` finished epochs.

@@ -62,7 +62,7 @@ def train(args: argparse.Namespace) -> int:
     log.info("%s", cpu_kernels.prefer_onednn(env))
     # Keras warns that fit's shuffle= does not apply to a tf.data input; ours shuffles itself.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed")
-    import keras
+    import keras  # now: after the CPU kernels are chosen, never for a bad flag
 
     # These import TensorFlow too: after the CPU kernels are chosen, and never for a bad flag.
     from trainer import backup, data, distribution, model, precision, reporting
@@ -173,7 +173,7 @@ def _writable(directory: str, cluster: environment.Cluster, scratch: str) -> str
 
 
 def _save(cnn: keras.Model, directory: str, export_format: str) -> None:
-    import tensorflow as tf
+    import tensorflow as tf  # loaded by keras already
 
     tf.io.gfile.makedirs(directory)
     if export_format == "saved_model":

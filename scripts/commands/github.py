@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     # Each step imports its own flow only: the flows bring the GitHub client and the Vertex AI types.
 
     if args.step == "merged-pr":
-        from scripts.github.submit_flow import merged_pull_request
+        from scripts.github.submit_flow import merged_pull_request  # this step's flow only (see above)
 
         commit = args.commit or env.get("GITHUB_SHA")
         if not commit:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         print(number or "")
         return 0
     if args.step == "link-files":
-        from scripts.github import report_flow
+        from scripts.github import report_flow  # this step's flow only (see above)
 
         return report_flow.link_files(
             wiring.github(), env.get("RESULTS", ""), env.get("ARTIFACT_URL", ""), env.get("GITHUB_RUN_ID", "")
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         step.append_summary(build_summary(env))
         return 0
     if args.step == "report":
-        from scripts.github import report_flow
+        from scripts.github import report_flow  # this step's flow only (see above)
 
         return report_flow.run(
             args.project or env.get("GOOGLE_CLOUD_PROJECT"),
@@ -100,22 +100,22 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if not isinstance(event, expected):
         raise UserError(f"`github {args.step}` handles {expected.__name__} events, not {name}")
     if args.step == "plan":
-        from scripts.github import plan_flow
+        from scripts.github import plan_flow  # this step's flow only (see above)
 
         return plan_flow.run(event, step, wiring.github)
     if args.step == "submit":
-        from scripts.github import submit_flow
+        from scripts.github import submit_flow  # this step's flow only (see above)
 
         return submit_flow.run(event, step, wiring.github(), backend)
     if args.step == "dry-run":
-        from scripts.github import dispatch_flow
+        from scripts.github import dispatch_flow  # this step's flow only (see above)
 
         return dispatch_flow.run_dry(event, step)
     if args.step == "dispatch":
-        from scripts.github import dispatch_flow
+        from scripts.github import dispatch_flow  # this step's flow only (see above)
 
         return dispatch_flow.run(event, env.get("GITHUB_SHA", ""), step, wiring.github, backend)
-    from scripts.github import comment_commands
+    from scripts.github import comment_commands  # this step's flow only (see above)
 
     if args.step == "command":
         return comment_commands.run_command(event, step, wiring.github())

@@ -84,7 +84,8 @@ def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
 
 
 def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
-    from google.cloud.aiplatform_v1 import Model  # the Vertex AI types: about 1 s, not for --help
+    # The Vertex AI types (about 1 s): not for --help.
+    from google.cloud.aiplatform_v1 import Model
     from google.protobuf import json_format
 
     version = result.model

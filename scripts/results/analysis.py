@@ -74,7 +74,7 @@ class Parameter:
 
 def parameters_of(spec: StudySpec) -> list[Parameter]:
     """The study's parameters in spec order, each conditional one after its parent."""
-    from google.cloud.aiplatform_v1 import StudySpec
+    from google.cloud.aiplatform_v1 import StudySpec  # the Vertex AI types: only once a job is at hand
 
     Spec = StudySpec.ParameterSpec
     found: list[Parameter] = []
@@ -226,6 +226,7 @@ def _importance(
 
 def _distribution(parameter: Parameter, seen: list[Any]):
     """The Optuna distribution of a parameter, wide enough for every value a trial took (`seen`)."""
+    # Optuna, as in _importance: only a summary that analyses a study loads it.
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     if parameter.numeric and all(isinstance(v, int | float) for v in seen):

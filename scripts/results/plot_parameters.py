@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 def draw_parallel_coordinates(study: Study) -> Figure:
     """Every completed trial across all the parameters at once: one axis per parameter and one for
     the metric, a line per completed trial coloured by its value, the best trial's in red and on top."""
+    # matplotlib: only what draws loads it (plots.write_pictures).
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -144,7 +145,7 @@ def _slice(axes, study: Study, parameter: Parameter) -> None:
         axes.plot(*best[0], "*", color=BEST_COLOUR, markersize=13, label="best trial", zorder=4)
     if parameter.numeric:
         if parameter.log:
-            from matplotlib.ticker import FuncFormatter, NullFormatter
+            from matplotlib.ticker import FuncFormatter, NullFormatter  # matplotlib: as above
 
             axes.set_xscale("log")
             # Plain numbers (0.001, 0.01): the default labels are mathtext (10^-3), whose parser

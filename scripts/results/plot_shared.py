@@ -70,7 +70,7 @@ def new_figure(
     width: float, height: float, *, left: float = 0.8, bottom: float = 0.6, top: float = 0.6
 ) -> Figure:
     """A figure with fixed margins, in inches (a layout engine would draw each figure twice more)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib: only what draws loads it (plots.write_pictures)
 
     figure = Figure(figsize=(width, height))
     figure.subplots_adjust(

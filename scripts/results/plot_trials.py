@@ -91,7 +91,7 @@ def draw_curves(study: Study) -> Figure:
     ended before the others), and the measurement that gave the trial its value is circled (the best
     one or the last one, as the study's measurement selection says).
     """
-    from matplotlib.lines import Line2D
+    from matplotlib.lines import Line2D  # matplotlib: only what draws loads it (plots.write_pictures)
 
     figure = new_figure(7.5, 4.5)
     axes = figure.add_subplot()

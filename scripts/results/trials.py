@@ -53,7 +53,7 @@ class Objective:
 
 def objective(job: HyperparameterTuningJob) -> Objective:
     """The study's (first) metric and its goal."""
-    from google.cloud.aiplatform_v1 import StudySpec
+    from google.cloud.aiplatform_v1 import StudySpec  # the Vertex AI types: only once a job is at hand
 
     metrics = job.study_spec.metrics
     if not metrics:
@@ -93,7 +93,7 @@ def latest_value(trial: Trial, metric_id: str) -> float | None:
 
 def outcome(trial: Trial, metric_id: str) -> TrialOutcome:
     """How the trial ended (see the module docstring for the rules)."""
-    from google.cloud.aiplatform_v1 import Trial
+    from google.cloud.aiplatform_v1 import Trial  # the Vertex AI types: only once a job is at hand
 
     state = trial.state
     if state == Trial.State.SUCCEEDED:

@@ -149,7 +149,8 @@ class Backend:
 
 def _ask_state_dir(address: str) -> Path | None:
     """The emulator's own answer to where its state directory is; None if it gives none."""
-    import grpc  # about 0.2 s: only an emulator whose state directory is not known asks
+    # grpc (about 0.2 s): only an emulator whose state directory is not known is asked.
+    import grpc
     from google.protobuf import empty_pb2, struct_pb2
 
     with grpc.insecure_channel(address) as channel:

@@ -30,6 +30,7 @@ def api_endpoint(location: str) -> str:
 
 def emulator_client(address: str) -> JobServiceClient:
     """A client whose every call goes to the emulator at `host:port`."""
+    # grpc and the Vertex AI client (about 1.5 s): only a command that calls the service loads them.
     import grpc
     from google.cloud.aiplatform_v1 import JobServiceClient
     from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
@@ -39,7 +40,7 @@ def emulator_client(address: str) -> JobServiceClient:
 
 def vertex_client(location: str) -> JobServiceClient:
     """A JobService client for `location`'s regional endpoint, with Application Default Credentials."""
-    from google.cloud.aiplatform_v1 import JobServiceClient
+    from google.cloud.aiplatform_v1 import JobServiceClient  # as in emulator_client
 
     return regional_client(JobServiceClient, location)
 
@@ -47,6 +48,7 @@ def vertex_client(location: str) -> JobServiceClient:
 def regional_client(client_class: type[Client], location: str) -> Client:
     """A Vertex AI GAPIC client (JobService, ModelService, ...) for `location`'s regional endpoint,
     with Application Default Credentials; a clear error when there are none."""
+    # google-auth and api_core: only a command that calls Vertex AI loads them.
     import google.auth.exceptions
     from google.api_core.client_options import ClientOptions
 

@@ -127,7 +127,7 @@ def find_jobs(
     policy: RetryPolicy,
 ) -> list[HyperparameterTuningJob]:
     """Jobs under `parent` whose labels carry `identity`, newest first."""
-    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest  # the Vertex AI types
 
     request = ListHyperparameterTuningJobsRequest(
         parent=parent, filter=identity_labels.identity_filter(identity)
@@ -188,7 +188,7 @@ def submit_job(
     `emulator`: the address `client` talks to (None: Vertex AI), for error hints and the image rule;
     `registry_url`: the registry images are looked up in (None: Artifact Registry).
     """
-    from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest
+    from google.cloud.aiplatform_v1 import CreateHyperparameterTuningJobRequest  # the Vertex AI types
 
     policy = dataclasses.replace(policy or RetryPolicy(), notify=notify)
     identity = identity_of(compiled.job)
