@@ -201,6 +201,10 @@ def _build(
         except yaml.YAMLError as error:
             _report(source, node, path, f"invalid value: {error}")
             return None
+        except Exception:  # noqa: BLE001 - PyYAML's constructors raise anything for `!!int y`, `!!timestamp x`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            _report(source, node, path, f"invalid value: {node.value[:40]!r} is not a valid {tag}")
+            return None
     active = active | {id(node)}
     if isinstance(node, yaml.SequenceNode):
         return [
@@ -243,7 +247,7 @@ def _key(node: yaml.Node, constructor) -> Any:
         return _UNHASHABLE
     try:
         return constructor.construct_object(node, deep=True)
-    except yaml.YAMLError:
+    except Exception:  # noqa: BLE001 - as in _build: the key's own text stands for it
         return node.value
 
 

@@ -173,6 +173,19 @@ def test_yaml_syntax_error_points_at_the_line():
     assert str(found[0]).startswith(f"experiments.yaml:{marked_line(text)}:")
 
 
+@pytest.mark.parametrize("tagged", ["!!int y", "!!float q", "!!timestamp nope"])
+def test_a_value_its_explicit_tag_cannot_read_is_a_problem_not_a_traceback(tagged):
+    text = document(f"""\
+        experiments:
+          exp:
+            max_trial_count: {tagged}   # <-
+        """)
+    found = [p for p in problems(text) if "is not a valid" in p.message]
+    assert len(found) == 1
+    assert found[0].line == marked_line(text)
+    assert found[0].message == f"invalid value: {tagged.split()[1]!r} is not a valid {tagged.split()[0]}"
+
+
 def test_duplicate_key_is_reported_with_the_first_line():
     text = document("""\
         experiments:
