@@ -146,7 +146,7 @@ def summary(
         "cost_estimate": used["cost_estimate"],
         "pools": used["pools"],
         "error": job.error.message if "error" in job and job.error.message else None,
-        "labels": dict(job.labels),
+        "labels": dict(sorted(job.labels.items())),  # a map field: its order is not kept
         "links": links(job, backend=backend, run_dir=run_dir),
         # What the emulator ran without its effect (machine types, service account...): said out loud.
         "not_emulated": fidelity.not_emulated(job) if backend.name == "local" else [],
