@@ -182,33 +182,23 @@ def _check_children(
     if not isinstance(value, list):
         checker.report(path, f"expected a list of {{when: [...], parameters: {{...}}}}, got {kind_of(value)}")
         return None
-    conditions = [
-        _check_condition(item, (*path, index), checker, parent, algorithm, seen)
-        for index, item in enumerate(value)
-    ]
+
+    def condition(item: Any, where: KeyPath) -> Condition | None:
+        """One `{when: [...], parameters: {...}}`, read with its parent's context."""
+        data = checker.mapping(item, where, ("when", "parameters"))
+        if data is None:
+            return None
+        when = checker.get(data, "when", where, _check_when, checker, *parent, required=True)
+        children = checker.get(data, "parameters", where, checker.names, "parameters", required=True)
+        under = (*where, "parameters")
+        if children is not None and not children and "parameters" in data:
+            checker.report(under, "a condition needs at least one parameter")
+            return None
+        parameters = _check_parameter_map(checker, children, under, algorithm, seen) if children else None
+        return None if when is None or parameters is None else Condition(when=when, parameters=parameters)
+
+    conditions = [condition(item, (*path, index)) for index, item in enumerate(value)]
     return None if None in conditions else tuple(conditions)
-
-
-def _check_condition(
-    value: Any,
-    path: KeyPath,
-    checker: Checker,
-    parent: tuple,
-    algorithm: str | None,
-    seen: dict[str, KeyPath],
-) -> Condition | None:
-    item = checker.mapping(value, path, ("when", "parameters"))
-    if item is None:
-        return None
-    when = checker.get(item, "when", path, _check_when, checker, *parent, required=True)
-    children = checker.get(item, "parameters", path, checker.names, "parameters", required=True)
-    if children is not None and not children and "parameters" in item:
-        checker.report((*path, "parameters"), "a condition needs at least one parameter")
-        return None
-    parameters = (
-        _check_parameter_map(checker, children, (*path, "parameters"), algorithm, seen) if children else None
-    )
-    return None if when is None or parameters is None else Condition(when=when, parameters=parameters)
 
 
 def _check_when(
