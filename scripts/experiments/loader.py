@@ -59,15 +59,7 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> ExperimentsFile:
             profiles[name] = profile
     problems += source.problems + checker.problems
     problems += _display_name_problems(source, experiments, profiles)
-    loaded = ExperimentsFile(
-        path=file,
-        defaults=defaults,
-        experiments=experiments,
-        profiles=profiles,
-        source=source,
-        env=dict(env),
-        resolved=data,
-    )
+    loaded = ExperimentsFile(file, defaults, experiments, profiles, source, env=dict(env), resolved=data)
     if not problems:
         # A profile must make a valid variant of every experiment, or `run --profile` fails later;
         # the checked variants are kept, so compiling with the profile does not check them again.
