@@ -100,6 +100,13 @@ class Checker:
             return default
         return check(value, (*path, key), *options)
 
+    def tagged(
+        self, value: Any, path: KeyPath, allowed: Iterable[str], tag: str, tags: Iterable[str]
+    ) -> tuple[dict | None, str | None]:
+        """A `mapping` whose required `tag` (one of `tags`) says what its other keys mean: (mapping, tag)."""
+        data = self.mapping(value, path, allowed)
+        return data, (None if data is None else self.get(data, tag, path, self.choice, tags, required=True))
+
     # scalars: each returns None after reporting a problem
 
     def text(

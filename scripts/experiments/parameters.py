@@ -88,13 +88,10 @@ def _check_parameter(
             )
         else:
             seen[flag] = path
-    data = checker.mapping(data, path, PARAMETER_KEYS)
-    if data is None:
-        return None
-    get = checker.get
-    kind = get(data, "type", path, checker.choice, PARAMETER_TYPES, required=True)
+    data, kind = checker.tagged(data, path, PARAMETER_KEYS, "type", PARAMETER_TYPES)
     if kind is None:
         return None
+    get = checker.get
     allowed = _KEYS_OF_TYPE[kind]
     for key in data:
         if key == "default":

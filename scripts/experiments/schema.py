@@ -308,13 +308,12 @@ def _tensorboard(value: Any, path: KeyPath, checker: Checker) -> str | None:
 def _check_early_stopping(
     value: Any, path: KeyPath, checker: Checker, parameters: tuple[Parameter, ...] | None
 ) -> EarlyStopping | None:
-    data = checker.mapping(value, path, ("rule", "use_elapsed_duration", *CONVEX_KEYS))
-    if data is None:
-        return None
-    get = checker.get
-    rule = get(data, "rule", path, checker.choice, STOPPING_RULES, required=True)
+    data, rule = checker.tagged(
+        value, path, ("rule", "use_elapsed_duration", *CONVEX_KEYS), "rule", STOPPING_RULES
+    )
     if rule is None:
         return None
+    get = checker.get
     for key in CONVEX_KEYS if rule != "convex" else ():
         if key in data:
             checker.report((*path, key), f"{key!r} applies to the convex rule only", key=True)
