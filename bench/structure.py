@@ -5,9 +5,10 @@
 Counts, over `scripts/` and `trainer/` (the product; tests and benchmarks are not):
 lines, the largest modules, modules that read `os.environ`, modules that name the emulator
 variable, function-level imports of the project's own modules, function-level imports with no
-comment saying why they are there (on the line, or just above the block of imports it is in), and
-module-global registries of clients. Read from the source with `ast`, so it runs anywhere in a
-second.
+comment saying why they are there (on the line, or just above the block of imports it is in),
+module-global registries of clients, and the modules whose tests sit in a same-named file where
+tests/ mirrors the product (`scripts/commands/run.py`: `tests/scripts/commands/test_run.py`).
+Read from the source with `ast`, so it runs anywhere in a second.
 
 `--walk` also measures the walk of `run` (`bench/_walk.py`): a real
 `python -m scripts run horses-humans --backend local --profile offline`, traced in its process
@@ -122,6 +123,18 @@ def _client_registries(tree: ast.Module) -> int:
     return count
 
 
+def _test_file(path: Path) -> Path:
+    """Where a module's own tests live: tests/ mirrors the product, `test_` before the module's name."""
+    relative = path.relative_to(ROOT)
+    return ROOT / "tests" / relative.with_name(f"test_{relative.name}")
+
+
+def _mirrored(paths: list[Path]) -> str:
+    """The modules (not a package's __init__ or __main__) with a same-named test file, as "N of M"."""
+    modules = [path for path in paths if path.name not in ("__init__.py", "__main__.py")]
+    return f"{sum(_test_file(path).is_file() for path in modules)} of {len(modules)}"
+
+
 def measure() -> dict[str, object]:
     sizes: dict[str, int] = {}
     environ, emulator, registries, function_imports = [], [], 0, 0
@@ -152,6 +165,7 @@ def measure() -> dict[str, object]:
         "modules_naming_emulator_variable": len(emulator),
         "emulator_variable_in": emulator,
         "client_registries": registries,
+        "modules_with_a_same_named_test": _mirrored(_modules()),
         "own_function_level_imports": function_imports,
         "own_function_level_imports_without_reason": own_unexplained,
         "function_level_imports": all_imports,

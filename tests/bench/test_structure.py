@@ -64,3 +64,23 @@ def test_a_function_level_import_needs_a_comment_on_its_line_or_above_its_block(
     missing = structure._without_reason(structure._function_imports(tree), structure._reasons(text))
 
     assert [node.lineno for node in missing] == [12, 15]
+
+
+def test_a_module_is_mirrored_by_the_test_file_of_its_name_in_the_same_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(structure, "ROOT", tmp_path)
+    for name in (
+        "scripts/commands/__init__.py",
+        "scripts/commands/run.py",
+        "scripts/commands/list.py",
+        "scripts/images.py",
+        "trainer/task.py",
+        "tests/scripts/commands/test_run.py",
+        "tests/scripts/vertex/test_list.py",  # another package: no mirror of commands/list.py
+        "tests/trainer/test_task.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+
+    modules = sorted(tmp_path.glob("scripts/**/*.py")) + sorted(tmp_path.glob("trainer/*.py"))
+
+    assert structure._mirrored(modules) == "2 of 4"

@@ -9,8 +9,7 @@ from google.cloud.aiplatform_v1 import DiskSpec, HyperparameterTuningJob, NfsMou
 
 from scripts.jobs.fidelity import FIELDS, PACKAGE, Handling, markdown_table, not_emulated, refused
 from scripts.paths import REPO_ROOT
-
-from .conftest import PARENT, make_job
+from tests.scripts.emulator.conftest import PARENT, make_job
 
 
 def _installed_fields() -> set[str]:

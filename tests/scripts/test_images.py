@@ -1,11 +1,11 @@
-"""scripts.images (which image a commit runs) and `python -m scripts image-ref`."""
+"""scripts.images: which image a commit runs (the `image-ref` command: commands/test_image_ref.py)."""
 
 from __future__ import annotations
 
 import shutil
 
-from scripts import cli, images
 from scripts import git as scripts_git
+from scripts import images
 from tests.scripts.cloudbuild.conftest import git
 
 
@@ -44,25 +44,3 @@ def test_image_uri_is_an_artifact_registry_reference():
     assert images.image_uri("us-central1", "proj", "repo", "trainer", "inputs-00") == (
         "us-central1-docker.pkg.dev/proj/repo/trainer:inputs-00"
     )
-
-
-def test_image_ref_prints_the_content_tagged_image_of_a_commit(capsys, monkeypatch):
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "proj")
-    assert cli.main(["image-ref", "--region", "europe-west4"]) == 0
-    expected = images.image_uri("europe-west4", "proj", "hpt", "trainer", images.content_tag("HEAD"))
-    assert capsys.readouterr().out == expected + "\n"
-
-    assert cli.main(["image-ref", "--commit", "HEAD", "--tag-only"]) == 0
-    assert capsys.readouterr().out == images.content_tag("HEAD") + "\n"
-
-
-def test_image_ref_rejects_an_unknown_commit_in_one_line(capsys):
-    assert cli.main(["image-ref", "--commit", "no-such-revision", "--tag-only"]) == 1
-    err = capsys.readouterr().err
-    assert err == "error: --commit 'no-such-revision' is not a commit of this repository\n"
-
-
-def test_image_ref_without_a_project_says_what_to_set(capsys):
-    assert cli.main(["image-ref"]) == 1
-    err = capsys.readouterr().err
-    assert err == "error: missing --project (or $GOOGLE_CLOUD_PROJECT) (or use --tag-only)\n"

@@ -13,7 +13,13 @@ from google.protobuf import json_format
 
 from scripts import cli, images
 from scripts.cloudbuild import archive, registry
-from tests.scripts.cloudbuild.conftest import BUCKET, PROJECT, git, outputs
+from tests.scripts.cloudbuild.conftest import (
+    BUCKET,
+    PROJECT,
+    _no_ambient_settings,  # noqa: F401 (autouse: no ambient settings)
+    git,
+    outputs,
+)
 from tests.scripts.cloudbuild.fake_cloudbuild import Script, Status, pushed_build
 
 IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/hpt/trainer"

@@ -19,8 +19,7 @@ from scripts.jobs.names import parse_job_name
 from scripts.vertex.backend import Backend
 from tests.fakes.job_service import BASE_TIME, make_trial
 from tests.scripts.emulator.conftest import STANDIN_ENTRYPOINT, client_for, make_job
-
-from .conftest import LOCATION, PARENT, PROJECT, codelab_job
+from tests.scripts.vertex.conftest import LOCATION, PARENT, PROJECT, codelab_job
 
 LIST = "ListHyperparameterTuningJobs"
 VERTEX = ["list", "--backend", "vertex", "--project", PROJECT, "--region", LOCATION]
