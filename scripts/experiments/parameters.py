@@ -124,13 +124,7 @@ def _check_parameter(
     if len(checker.problems) > before or children is None:
         return None
     return Parameter(
-        id=parameter_id,
-        type=kind,
-        min=low,
-        max=high,
-        values=values,
-        scale=scale,
-        children=children,
+        id=parameter_id, type=kind, min=low, max=high, values=values, scale=scale, children=children
     )
 
 
