@@ -21,7 +21,7 @@ from scripts.commands.job_args import job_name_on
 from scripts.results.baseline import find_baseline, no_baseline_reason
 from scripts.results.compare import comparison
 from scripts.results.compare_text import markdown, table
-from scripts.results.confirmation import find_confirmations, is_confirmation
+from scripts.results.confirmation import find_confirmations
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     if args.baseline:
         baseline = service.get(str(job_name_on(backend, args.baseline, args, env)))
     else:
-        baseline = find_baseline(backend, job, accept=lambda candidate: not is_confirmation(candidate))
+        baseline = find_baseline(backend, job)
     confirmations = find_confirmations(backend, job, baseline) if baseline is not None else []
     reason = no_baseline_reason(job)
     data = comparison(

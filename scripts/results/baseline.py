@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from scripts.jobs import labels
 from scripts.jobs.names import parse_job_name
+from scripts.results.confirmation import is_confirmation
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -29,7 +30,8 @@ def find_baseline(
     *,
     accept: Callable[[HyperparameterTuningJob], bool] = lambda candidate: True,
 ) -> HyperparameterTuningJob | None:
-    """The newest SUCCEEDED job of `job`'s experiment at another commit that `accept` takes, or None.
+    """The newest SUCCEEDED study of `job`'s experiment at another commit that `accept` takes, or None
+    (confirmation jobs, `scripts.results.confirmation`, are never one).
 
     None also when `job` has no experiment label (it was not submitted by this project)."""
     from scripts.commands.list import list_jobs
@@ -43,6 +45,8 @@ def find_baseline(
     parent = f"projects/{parsed.project}/locations/{parsed.location}"
     for candidate in list_jobs(backend, parent, experiment, [SUCCEEDED]):  # newest first
         if candidate.name == job.name or candidate.labels.get(labels.COMMIT, "") == commit:
+            continue
+        if is_confirmation(candidate):  # a re-run of another job's best configuration, not a study
             continue
         if repository and candidate.labels.get(labels.REPOSITORY) != repository:
             continue
