@@ -72,10 +72,13 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
         baseline = service.get(str(job_name_on(backend, args.baseline, args, env)))
     else:
         baseline = find_baseline(backend, job)
-    confirmations = find_confirmations(backend, job, baseline) if baseline is not None else []
     reason = no_baseline_reason(job)
     data = comparison(
-        job, baseline, backend=args.backend, no_baseline_reason=reason, confirmations=confirmations
+        job,
+        baseline,
+        backend=args.backend,
+        no_baseline_reason=reason,
+        confirmations=find_confirmations(backend, job, baseline),
     )
     if args.format == "json":
         print(json.dumps(data, indent=2))

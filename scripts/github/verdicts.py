@@ -141,8 +141,10 @@ class Verdicts:
 
     def judge(self, ended: EndedJob) -> Verdict:
         """The job's verdict against its pull request's base branch."""
+        # The comparison's modules (and the Vertex types list_jobs loads): only once a job is judged.
         from scripts.results.baseline import find_baseline
         from scripts.results.compare import comparison
+        from scripts.results.confirmation import find_confirmations
 
         assert ended.pull_request is not None
         job = self.full_job(ended)
@@ -171,7 +173,13 @@ class Verdicts:
 
         baseline = find_baseline(self.backend, job, accept=on_branch)
         reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
-        data = comparison(job, baseline, backend=self.backend.name, no_baseline_reason=reason)
+        data = comparison(
+            job,
+            baseline,
+            backend=self.backend.name,
+            no_baseline_reason=reason,
+            confirmations=find_confirmations(self.backend, job, baseline),
+        )
         notes = self._notes(
             verdict, baseline, escaping.code(f"/hpt run {ended.experiment} {head[:7]} --baseline")
         )

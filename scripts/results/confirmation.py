@@ -96,15 +96,15 @@ def is_confirmation(job: HyperparameterTuningJob) -> bool:
 
 
 def find_confirmations(
-    backend: Backend, job: HyperparameterTuningJob, baseline: HyperparameterTuningJob
+    backend: Backend, job: HyperparameterTuningJob, baseline: HyperparameterTuningJob | None
 ) -> list[HyperparameterTuningJob]:
     """The SUCCEEDED confirmation jobs of `job`'s or `baseline`'s best configuration in `job`'s
-    project and region, the newest of each (configuration, trainer commit)."""
+    project and region, the newest of each (configuration, trainer commit); none without a baseline."""
     from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
 
     parsed = parse_job_name(job.name)
     experiment = job.labels.get(labels.EXPERIMENT)
-    if parsed is None or not experiment:
+    if parsed is None or not experiment or baseline is None:
         return []
     configs = {parsed.id, job_id(baseline.name)}
     newest: dict[tuple[str, str], HyperparameterTuningJob] = {}

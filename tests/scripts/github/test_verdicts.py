@@ -353,3 +353,36 @@ def test_a_followed_pull_request_job_has_its_check_in_progress_then_the_verdict_
             assert len(github.writes()) == writes
     finally:
         experiments.write_text(shipped)
+
+
+def test_confirmation_jobs_decide_a_pull_requests_verdict_by_the_paired_test(
+    repo, fake, tmp_path, github_env
+):
+    """Each side's best configuration trained again by both trainers (confirmation jobs, labelled
+    `hpt-confirms`): the pull request's verdict is the paired test over them, not the studies' trials,
+    and no confirmation job is taken for the baseline although it is newer."""
+    from scripts.results.confirmation import CONFIRMS_LABEL
+    from tests.fakes.job_service import make_trial
+
+    fake.add_job(tuning_job(1, MAIN, MIXED, minute=0))  # alone, the studies' trials say no clear difference
+    fake.add_job(tuning_job(3, HEAD, MIXED, pull=5, minute=20))
+    number = 10
+    for config in ("1", "3"):
+        for commit, drop in ((MAIN, 0.0), (HEAD, 0.05)):  # the head's trainer loses 5 points every seed
+            confirmation = tuning_job(number, commit, [], minute=30 + number)
+            confirmation.labels[CONFIRMS_LABEL] = config
+            confirmation.trials.extend(
+                make_trial(str(seed), {"seed": str(seed)}, 0.9 + 0.01 * seed - drop) for seed in range(2, 8)
+            )
+            fake.add_job(confirmation)
+            number += 1
+
+    done = reporter(fake, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    section = result(repo, 3)
+    assert "**Verdict: worse**" in section
+    assert "Wilcoxon signed-rank" in section  # the paired test's method sentence
+    assert "`1` at `111111111111`" in section  # main's study, not a newer confirmation job at MAIN
+    (check,) = repo.runs_on(HEAD)
+    assert check["output"]["title"].startswith("worse")
