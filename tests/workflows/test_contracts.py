@@ -441,3 +441,21 @@ def test_only_two_environments_are_named_and_only_where_credentials_are_given():
                 continue
             assert environment in (SPENDING_ENVIRONMENT, BUILD_ENVIRONMENT), (document.name, job_name)
             assert job["permissions"].get("id-token") == "write", (document.name, job_name)
+
+
+def test_every_job_that_follows_its_tuning_job_hands_the_winner_on_as_job_outputs():
+    """`github submit`, `dispatch` and `command-run` set the winner's step outputs
+    (scripts/github/winner.py); a later job of the workflow reads them only through job outputs."""
+    following = re.compile(r"-m scripts github (submit|dispatch|command-run)$")
+    found = 0
+    for document in WORKFLOWS:
+        for name, job in document.jobs.items():
+            for step in job.get("steps", []):
+                if following.search(step.get("run", "").strip()):
+                    found += 1
+                    expected = {
+                        key: f"${{{{ steps.{step['id']}.outputs.{key} }}}}"
+                        for key in ("best-value", "best-flags", "best-model-dir")
+                    }
+                    assert job.get("outputs", {}) | expected == job.get("outputs"), f"{document.name}: {name}"
+    assert found == 3
