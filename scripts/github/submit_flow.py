@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping, git, submission
 from scripts.errors import UserError
+from scripts.experiments import InvalidExperiments
 from scripts.github import environment
 from scripts.github.api import GitHubClient
+from scripts.github.approvals import environment_name, run_approved
 from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
+from scripts.github.follow_flow import follow_and_report, follow_minutes
 from scripts.github.planning import changed, changes_summary
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
@@ -138,7 +141,7 @@ def submit_compiled(
     """Every job through the spending gate at once (a refusal submits none), then each submitted;
     `force`: True, or the names of the experiments that get a new job even when one with the same
     identity exists."""
-    from scripts.vertex.service import JobService
+    from scripts.vertex.service import JobService  # the Vertex client (grpc): only once jobs go out
 
     outcomes = submission.submit_all(
         JobService(backend),
@@ -174,7 +177,6 @@ def submit_compiled(
 def _environment_approval(env: Mapping[str, str]) -> submission.Approval:
     """A workflow's way over a set cap: the run's approval in the spending environment
     (`scripts.github.approvals`), asked of GitHub only when some experiment is over it."""
-    from scripts.github.approvals import environment_name, run_approved
 
     def granted() -> bool:
         approved, name = run_approved(env)
@@ -197,8 +199,6 @@ def _log(message: str) -> None:
 
 def _log_error(error: UserError) -> None:
     """The whole error in the run's log (every problem of an invalid file); the comment shows one line."""
-    from scripts.experiments import InvalidExperiments
-
     if isinstance(error, InvalidExperiments):
         for problem in error.problems:  # one line each, whatever a key holds
             _log(escaping.log_line(problem))
@@ -235,8 +235,6 @@ def follow(
     """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end;
     the first of `winners` (default: `jobs`) that ended with a best trial is handed on as the
     step's `best-*` outputs (`scripts.github.winner`)."""
-    from scripts.github.follow_flow import follow_and_report, follow_minutes
-
     minutes = follow_minutes(step.env)
     names = [job.job_name for job in jobs if job.job_name]
     if minutes > 0 and names:

@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scripts import escaping
+from scripts.experiments import load
 from scripts.experiments.gate import describe, failed_conditions
-from scripts.github import check_runs
+from scripts.github import check_runs, environment
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.images import BUILD_INPUTS
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id, parse_job_name
+from scripts.paths import EXPERIMENTS_FILE
+from scripts.results import compare_text
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -95,13 +98,11 @@ class Verdict:
 
     def markdown(self) -> str:
         """The section in the pull request's comment, and the check's summary."""
-        from scripts.results.compare_text import markdown
-
         lines = [f"#### Compared with {escaping.code(self.branch)}", ""]
         if self.comparison is None:
             lines.append(f"The job ended {escaping.code(self.state)}: no verdict.")
         else:
-            lines.append(markdown(self.comparison))
+            lines.append(compare_text.markdown(self.comparison))
         lines += [line for note in self.notes for line in ("", note)]
         if self.proposal:
             lines += ["", self._check_line()]
@@ -266,7 +267,7 @@ class Verdicts:
         """A job of the experiment still running at a commit of the base branch, which will be the
         baseline (the branch's experiment that `--baseline` tunes beside the head, or a merge's job):
         a proposal's verdict waits for it. "" when there is none."""
-        from scripts.commands.list import list_jobs
+        from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
 
         job = self.full_job(ended)
         commit = job.labels.get(labels.COMMIT, "")
@@ -312,9 +313,5 @@ def _is_input(path: str) -> bool:
 def gates(env: Mapping[str, str]) -> dict[str, Gate]:
     """Each experiment's `gate:` in this checkout's experiments.yaml (the default branch's, where
     the reporter runs): a pull request's own file never decides its check."""
-    from scripts.experiments import load
-    from scripts.github import environment
-    from scripts.paths import EXPERIMENTS_FILE
-
     experiments = load(EXPERIMENTS_FILE, environment.trusted(env)).experiments
     return {name: experiment.gate for name, experiment in experiments.items() if experiment.gate}

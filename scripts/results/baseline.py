@@ -34,7 +34,7 @@ def find_baseline(
     (confirmation jobs, `scripts.results.confirmation`, are never one).
 
     None also when `job` has no experiment label (it was not submitted by this project)."""
-    from scripts.commands.list import list_jobs
+    from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
 
     experiment = job.labels.get(labels.EXPERIMENT)
     parsed = parse_job_name(job.name)

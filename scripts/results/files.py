@@ -8,19 +8,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.results.best_params import best_params
+from scripts.results.markdown import render_summary
+from scripts.results.plots import write_pictures
+from scripts.results.summary import Where, summary
+
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-
-    from scripts.results.summary import Where
 
 
 def write_summary(job: HyperparameterTuningJob, directory: Path, *, backend: Where) -> list[Path]:
     """Write the summary files into `directory` and return their paths."""
-    from scripts.results.best_params import best_params
-    from scripts.results.markdown import render_summary
-    from scripts.results.plots import write_pictures
-    from scripts.results.summary import summary
-
     directory.mkdir(parents=True, exist_ok=True)
     pictures = write_pictures(job, directory)  # first: the summary names the pictures it finds there
     data = summary(job, backend=backend, run_dir=directory)
