@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import job_name_on
+from scripts.jobs import states
 from scripts.results.baseline import find_baseline, no_baseline_reason
 from scripts.results.compare import comparison
 from scripts.results.compare_text import markdown, table
@@ -68,17 +69,16 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
     service = JobService(backend)
     job = service.get(str(job_name_on(backend, args.job, args, env)))
-    if args.baseline:
-        baseline = service.get(str(job_name_on(backend, args.baseline, args, env)))
-    else:
-        baseline = find_baseline(backend, job)
+    named = service.get(str(job_name_on(backend, args.baseline, args, env))) if args.baseline else None
+    succeeded = service.experiment_jobs(job, [states.SUCCEEDED])  # the baseline and confirmations among them
+    baseline = named if named is not None else find_baseline(job, succeeded)
     reason = no_baseline_reason(job)
     data = comparison(
         job,
         baseline,
         backend=args.backend,
         no_baseline_reason=reason,
-        confirmations=find_confirmations(backend, job, baseline),
+        confirmations=find_confirmations(job, baseline, succeeded),
     )
     if args.format == "json":
         print(json.dumps(data, indent=2))

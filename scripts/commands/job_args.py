@@ -54,9 +54,7 @@ def job_name_on(backend: Backend, text: str, args: argparse.Namespace, env: Mapp
     """A job argument of a command with `--backend`: locally, a bare id may also be found among the
     state directory's jobs (whatever project and region they were submitted for)."""
     if args.backend == "local" and BARE_ID.match(text) and not (args.project or args.region):
-        from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
-
-        for job in list_jobs(backend, "projects/-/locations/-"):
+        for job in JobService(backend).list_jobs("projects/-/locations/-"):
             parsed = parse_job_name(job.name)
             if parsed is not None and parsed.id == text:
                 return parsed

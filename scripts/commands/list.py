@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
 
 DEFAULT_LIMIT = 20
-PAGE_SIZE = 100
 
 
 def _state(text: str) -> str:
@@ -99,16 +98,24 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     configured, env = wiring.backend, wiring.env
     if args.backend == "vertex":
         parent = _vertex_parent(args, env)
-        jobs = list_jobs(configured, parent, args.experiment, args.states)
+        jobs = _jobs(configured, parent, args)
         return _print(args, jobs, configured, f"{configured.describe()} ({parent})", env)
     parent = f"projects/{args.project or '-'}/locations/{args.region or '-'}"
     if not configured.is_emulator and not (wiring.state_dir / DATABASE_FILE).exists():
         # Nothing ran here yet: no state directory to read, and none to create just to say so.
         return _print(args, [], configured, f"the local backend ({wiring.state_dir})", env)
     with local_backend(configured, resume=False) as backend:
-        jobs = list_jobs(backend, parent, args.experiment, args.states)
+        jobs = _jobs(backend, parent, args)
         where = f"the local backend ({backend.state_dir or backend.emulator})"
         return _print(args, jobs, backend, where, env)
+
+
+def _jobs(backend: Backend, parent: str, args: argparse.Namespace) -> list[HyperparameterTuningJob]:
+    """The jobs under `parent` of the experiment and states asked for, newest first."""
+    # The job client (grpc, then the Vertex AI types): not for --help, nor for a machine that ran nothing.
+    from scripts.vertex.service import JobService
+
+    return JobService(backend).list_jobs(parent, args.experiment, args.states)
 
 
 def _vertex_parent(args: argparse.Namespace, env: Mapping[str, str]) -> str:
@@ -131,37 +138,6 @@ def _experiments(path: str, env: Mapping[str, str]) -> ExperimentsFile | None:
         return load(path, env=env)
     except (InvalidExperiments, OSError):
         return None
-
-
-def list_jobs(
-    backend: Backend, parent: str, experiment: str | None = None, state_names: list[str] | tuple = ()
-) -> list[HyperparameterTuningJob]:
-    """The jobs under `parent` that match, newest first (create time, then name)."""
-    # The Vertex AI types and grpc (about 1.5 s): not for --help, nor for a machine that ran nothing.
-    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
-
-    from scripts.vertex.errors import explained_call
-    from scripts.vertex.retry import CALL_TIMEOUT
-
-    location = parent.rsplit("/", 1)[-1]
-    client = backend.job_service_client(location if location != "-" else "us-central1")
-    request = ListHyperparameterTuningJobsRequest(
-        parent=parent, filter=labels.jobs_filter(experiment, state_names), page_size=PAGE_SIZE
-    )
-    jobs = explained_call(
-        "ListHyperparameterTuningJobs",
-        lambda: list(
-            client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT)
-        ),
-        action=f"listing the jobs of {parent}",
-        project=parent.split("/")[1],
-        emulator=backend.emulator,
-    )
-    return sorted(jobs, key=lambda job: (_created(job), job.name), reverse=True)
-
-
-def _created(job: HyperparameterTuningJob) -> float:
-    return job.create_time.timestamp() if "create_time" in job else 0.0
 
 
 def job_row(job: HyperparameterTuningJob, backend: Backend) -> dict:

@@ -142,10 +142,11 @@ class Verdicts:
 
     def judge(self, ended: EndedJob) -> Verdict:
         """The job's verdict against its pull request's base branch."""
-        # The comparison's modules (and the Vertex types list_jobs loads): only once a job is judged.
+        # The comparison's modules and the Vertex client (grpc): only once a job is judged.
         from scripts.results.baseline import find_baseline
         from scripts.results.compare import comparison
         from scripts.results.confirmation import find_confirmations
+        from scripts.vertex.service import JobService
 
         assert ended.pull_request is not None
         job = self.full_job(ended)
@@ -172,14 +173,15 @@ class Verdicts:
             held = len(asked) <= MAX_CANDIDATES and _COMMIT.fullmatch(other)
             return bool(held) and self._on_branch(other, branch)[0]
 
-        baseline = find_baseline(self.backend, job, accept=on_branch)
+        succeeded = JobService(self.backend).experiment_jobs(job, [states.SUCCEEDED])
+        baseline = find_baseline(job, succeeded, accept=on_branch)
         reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
         data = comparison(
             job,
             baseline,
             backend=self.backend.name,
             no_baseline_reason=reason,
-            confirmations=find_confirmations(self.backend, job, baseline),
+            confirmations=find_confirmations(job, baseline, succeeded),
         )
         notes = self._notes(
             verdict, baseline, escaping.code(f"/hpt run {ended.experiment} {head[:7]} --baseline")
@@ -267,7 +269,7 @@ class Verdicts:
         """A job of the experiment still running at a commit of the base branch, which will be the
         baseline (the branch's experiment that `--baseline` tunes beside the head, or a merge's job):
         a proposal's verdict waits for it. "" when there is none."""
-        from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
+        from scripts.vertex.service import JobService  # the Vertex client (grpc): only once a job is judged
 
         job = self.full_job(ended)
         commit = job.labels.get(labels.COMMIT, "")
@@ -277,7 +279,7 @@ class Verdicts:
         branch = self._pull(ended.pull_request)["base"]["ref"]
         if self._on_branch(commit, branch)[0]:
             return ""  # not a proposal: compared with what has ended
-        for candidate in list_jobs(self.backend, parsed.parent, ended.experiment, RUNNING):
+        for candidate in JobService(self.backend).list_jobs(parsed.parent, ended.experiment, RUNNING):
             other = candidate.labels.get(labels.COMMIT, "")
             if candidate.labels.get(labels.REPOSITORY) != job.labels.get(labels.REPOSITORY):
                 continue

@@ -2,48 +2,38 @@
 
 Found by the labels every job of this project carries (`scripts.jobs.labels`): the same
 `hpt-experiment` (and the same `hpt-repo` when the job has one, since several repositories may
-share a project), a different `hpt-commit`. The list goes through the JobService's
-`ListHyperparameterTuningJobs` of the job's own project and region, so the local emulator and
-Vertex AI answer alike.
+share a project), a different `hpt-commit`. The caller lists the candidates
+(`JobService.experiment_jobs`: `ListHyperparameterTuningJobs` in the job's own project and region,
+so the local emulator and Vertex AI answer alike) and hands them down: this module only chooses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from scripts.jobs import labels
-from scripts.jobs.names import parse_job_name
 from scripts.results.confirmation import is_confirmation
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
-    from scripts.vertex.backend import Backend
-
-SUCCEEDED = "JOB_STATE_SUCCEEDED"
-
 
 def find_baseline(
-    backend: Backend,
     job: HyperparameterTuningJob,
+    succeeded: Iterable[HyperparameterTuningJob],
     *,
     accept: Callable[[HyperparameterTuningJob], bool] = lambda candidate: True,
 ) -> HyperparameterTuningJob | None:
     """The newest SUCCEEDED study of `job`'s experiment at another commit that `accept` takes, or None
     (confirmation jobs, `scripts.results.confirmation`, are never one).
 
-    None also when `job` has no experiment label (it was not submitted by this project)."""
-    from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
-
-    experiment = job.labels.get(labels.EXPERIMENT)
-    parsed = parse_job_name(job.name)
-    if not experiment or parsed is None:
-        return None
+    `succeeded`: the SUCCEEDED jobs of `job`'s experiment in its project and region, newest first
+    (`JobService.experiment_jobs`; none when `job` has no experiment label, as a job that was not
+    submitted by this project has none)."""
     commit = job.labels.get(labels.COMMIT, "")
     repository = job.labels.get(labels.REPOSITORY)
-    parent = f"projects/{parsed.project}/locations/{parsed.location}"
-    for candidate in list_jobs(backend, parent, experiment, [SUCCEEDED]):  # newest first
+    for candidate in succeeded:  # newest first
         if candidate.name == job.name or candidate.labels.get(labels.COMMIT, "") == commit:
             continue
         if is_confirmation(candidate):  # a re-run of another job's best configuration, not a study

@@ -17,7 +17,7 @@ alone), every pair would tie, and the jobs' own trials decide.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from scripts.jobs import labels
@@ -27,8 +27,6 @@ from scripts.results.trials import best_trial, final_value
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-
-    from scripts.vertex.backend import Backend
 
 CONFIRMS_LABEL = "hpt-confirms"
 SEEDS = (2, 3, 4, 5, 6, 7)
@@ -96,19 +94,20 @@ def is_confirmation(job: HyperparameterTuningJob) -> bool:
 
 
 def find_confirmations(
-    backend: Backend, job: HyperparameterTuningJob, baseline: HyperparameterTuningJob | None
+    job: HyperparameterTuningJob,
+    baseline: HyperparameterTuningJob | None,
+    succeeded: Iterable[HyperparameterTuningJob],
 ) -> list[HyperparameterTuningJob]:
     """The SUCCEEDED confirmation jobs of `job`'s or `baseline`'s best configuration in `job`'s
-    project and region, the newest of each (configuration, trainer commit); none without a baseline."""
-    from scripts.commands.list import list_jobs  # list's module loads the Vertex types: only here
+    project and region, the newest of each (configuration, trainer commit); none without a baseline.
 
-    parsed = parse_job_name(job.name)
-    experiment = job.labels.get(labels.EXPERIMENT)
-    if parsed is None or not experiment or baseline is None:
+    `succeeded`: the SUCCEEDED jobs of `job`'s experiment there, newest first (the list
+    `scripts.results.baseline.find_baseline` chooses from: `JobService.experiment_jobs`)."""
+    if baseline is None:
         return []
-    configs = {parsed.id, job_id(baseline.name)}
+    configs = {job_id(job.name), job_id(baseline.name)}
     newest: dict[tuple[str, str], HyperparameterTuningJob] = {}
-    for candidate in list_jobs(backend, parsed.parent, experiment, [SUCCEEDED]):  # newest first
+    for candidate in succeeded:  # newest first
         key = (candidate.labels.get(CONFIRMS_LABEL, ""), candidate.labels.get(labels.COMMIT, ""))
         if key[0] in configs:
             newest.setdefault(key, candidate)

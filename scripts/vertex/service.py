@@ -3,6 +3,7 @@
     service = JobService(wiring.backend)            # the backend the CLI built once
     submission = service.submit(compiled)              # exactly once (reused when it exists)
     job = service.follow(submission.job.name)          # to its end, with the live table
+    jobs = service.list_jobs(parent, "exp", states)    # newest first, filtered by the server
     ended, running = service.poll(names, deadline=...) # several jobs, for a window: the workflows
 
 Everything that depends on which backend it is (the emulator's address in an error's hint,
@@ -16,10 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from scripts.jobs import labels
 from scripts.jobs.names import parse_job_name
 from scripts.vertex import follow as following
 from scripts.vertex import submit as submitting
 from scripts.vertex.backend import Backend
+from scripts.vertex.errors import explained_call
+from scripts.vertex.retry import CALL_TIMEOUT
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
@@ -27,9 +31,12 @@ if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment
     from scripts.vertex.progress import ProgressDisplay
 
+# Jobs asked for per ListHyperparameterTuningJobs page (the client fetches the pages one by one).
+PAGE_SIZE = 100
+
 
 class JobService:
-    """Submit, get, cancel and follow tuning jobs on one backend, with one client per location."""
+    """Submit, get, cancel, list and follow tuning jobs on one backend, with one client per location."""
 
     def __init__(self, backend: Backend):
         self.backend = backend
@@ -60,6 +67,42 @@ class JobService:
 
     def cancel(self, name: str) -> None:
         following.cancel_job(self.client_for(name), name, emulator=self.backend.emulator)
+
+    def list_jobs(
+        self, parent: str, experiment: str | None = None, state_names: Sequence[str] = ()
+    ) -> list[HyperparameterTuningJob]:
+        """The jobs under `parent` of `experiment` (its label) in any of `state_names` (none: every
+        job), newest first (create time, then name). The server filters (`labels.jobs_filter`)."""
+        # The Vertex AI types (about a second): only once jobs are listed, not on importing the service.
+        from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
+
+        location = parent.rsplit("/", 1)[-1]
+        client = self.client(location if location != "-" else "us-central1")
+        request = ListHyperparameterTuningJobsRequest(
+            parent=parent, filter=labels.jobs_filter(experiment, state_names), page_size=PAGE_SIZE
+        )
+        jobs = explained_call(
+            "ListHyperparameterTuningJobs",
+            lambda: list(
+                client.list_hyperparameter_tuning_jobs(request=request, retry=None, timeout=CALL_TIMEOUT)
+            ),
+            action=f"listing the jobs of {parent}",
+            project=parent.split("/")[1],
+            emulator=self.backend.emulator,
+        )
+        return sorted(jobs, key=lambda job: (_created(job), job.name), reverse=True)
+
+    def experiment_jobs(
+        self, job: HyperparameterTuningJob, state_names: Sequence[str]
+    ) -> list[HyperparameterTuningJob]:
+        """The jobs of `job`'s experiment in its project and region in any of `state_names`, newest
+        first (`job` among them when its state is one): what a baseline or a confirmation is chosen
+        from. Empty when `job` has no experiment label, or a name of another shape."""
+        experiment = job.labels.get(labels.EXPERIMENT)
+        parsed = parse_job_name(job.name)
+        if not experiment or parsed is None:
+            return []
+        return self.list_jobs(parsed.parent, experiment, state_names)
 
     def follow(
         self,
@@ -93,3 +136,7 @@ class JobService:
             sleep=sleep,
             clock=clock,
         )
+
+
+def _created(job: HyperparameterTuningJob) -> float:
+    return job.create_time.timestamp() if "create_time" in job else 0.0
