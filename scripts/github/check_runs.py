@@ -65,9 +65,11 @@ def complete(
     conclusion: str,
     title: str,
     summary: str,
+    rewrite: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The job's check run completed: ("completed" | "created", run), or ("unchanged", run) when it
-    was completed before (a completed check is never rewritten)."""
+    was completed before; `rewrite`: a completed check that says something else is updated
+    ("rewritten", run), as the verdict from confirmation jobs replaces the first one."""
     existing = find(client, commit, name, job_id)
     body = {
         "status": "completed",
@@ -81,7 +83,11 @@ def complete(
         )
         return "created", created
     if existing.get("status") == "completed":
-        return "unchanged", existing
+        output = existing.get("output") or {}
+        said = (existing.get("conclusion"), {"title": output.get("title"), "summary": output.get("summary")})
+        if not rewrite or said == (conclusion, body["output"]):
+            return "unchanged", existing
+        return "rewritten", client.patch(client.repo_path(f"check-runs/{existing['id']}"), body)
     return "completed", client.patch(client.repo_path(f"check-runs/{existing['id']}"), body)
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from scripts import escaping
 from scripts.errors import UserError
-from scripts.github import run_flow, sandbox, trainer_image
+from scripts.github import confirm_flow, run_flow, sandbox, trainer_image
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.comment_sections import (
     Submitted,
@@ -35,9 +35,13 @@ from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change
 from scripts.github.promote_flow import run_promote
+from scripts.github.report_flow import confirmed_section
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow
+from scripts.github.tuning_jobs import EndedJob, TuningJobs
+from scripts.github.verdicts import Verdicts, gates
+from scripts.jobs.names import job_id
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -105,6 +109,7 @@ class PullRequest:
     base: str  # the base branch's commit the pull request is compared with
     open: bool
     from_fork: bool = False  # its head is another repository's (or a deleted fork's)
+    base_ref: str = ""  # the base branch's name
 
 
 def pull_request(client: GitHubClient, number: int) -> PullRequest:
@@ -112,7 +117,12 @@ def pull_request(client: GitHubClient, number: int) -> PullRequest:
     head_repository = (pull["head"].get("repo") or {}).get("full_name")
     from_fork = head_repository != (pull["base"].get("repo") or {}).get("full_name")
     return PullRequest(
-        number, pull["head"]["sha"], pull["base"]["sha"], pull.get("state") == "open", from_fork
+        number,
+        pull["head"]["sha"],
+        pull["base"]["sha"],
+        pull.get("state") == "open",
+        from_fork,
+        pull["base"].get("ref", ""),
     )
 
 
@@ -219,10 +229,15 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
         step.set_output("experiment", "")
         reply({"command": f"`{command.text}` by @{event.author}: not run: {error}"})
         return 0
-    trainer = trainer_image.choose(command, head, pull.from_fork)
     step.set_output("verb", "run")
     step.set_output("experiment", command.experiment)
     step.set_output("head", head)
+    if command.confirm:  # the jobs' own images, by digest: nothing to build
+        step.set_output("trainer", "")
+        what = f"confirming the verdict of {command.experiment} at {head[:12]}"
+        reply({"command": f"`{command.text}` by @{event.author}: {what}…"})
+        return 0
+    trainer = trainer_image.choose(command, head, pull.from_fork)
     # The commit whose trainer the `build` job builds (as the builder): none for the default branch's.
     step.set_output("trainer", trainer.commit)
     building = " (its image is built first when missing)" if trainer.commit else ""
@@ -259,6 +274,8 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
             client=lambda: client,
         )
         return 1
+    if command.confirm:
+        return run_confirm(event, command, pull, head_sha, step, client, backend)
     trainer = trainer_image.choose(command, head_sha, pull.from_fork)
     try:
         image = trainer_image.built_image(step.env, trainer.commit) if trainer.commit else None
@@ -287,6 +304,55 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     publish(updates, event.number, step=step, client=lambda: client)
     follow([*ran.jobs, *ran.baseline], backend, lambda: client, step, winners=ran.jobs)
     return 0 if ran.ok else 1
+
+
+def run_confirm(
+    event: IssueCommentEvent,
+    command: HptCommand,
+    pull: PullRequest,
+    head_sha: str,
+    step: Step,
+    client: GitHubClient,
+    backend: Backend,
+) -> int:
+    """`/hpt run NAME SHA --confirm` with credentials (`scripts.github.confirm_flow`): submit the
+    missing confirmation jobs and follow them; when none is missing, post the verdict again now."""
+    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
+
+    def reply(text: str, updates: Mapping[str, str] = {}) -> None:
+        body = {"command": f"`{command.text}` by @{event.author}: {text}", **updates}
+        publish(body, event.number, step=step, client=lambda: client)
+
+    try:
+        done = confirm_flow.submit(
+            command.experiment, event.number, head_sha,
+            env=step.env, backend=backend, verdicts=verdicts, branch=pull.base_ref,
+        )  # fmt: skip
+    except UserError as error:
+        reply(f"nothing confirmed: {escaping.text(str(error))}")
+        return 1
+    ours = job_id(done.job.name)
+    if done.complete:
+        verdict = verdicts.judge(EndedJob(done.job.name, command.experiment, event.number))
+        verdicts.finish_check(verdict, rewrite=True)
+        reply(
+            f"job `{ours}` and its baseline were confirmed before: the verdict from them is below.",
+            {f"confirmed:{ours}": confirmed_section(verdict)},
+        )
+        return 0
+    section = submitted_section(head_sha, done.jobs)
+    if not done.ok:
+        reply(
+            f"could not submit the confirmations of job `{ours}`: see below.", {f"confirming:{ours}": section}
+        )
+        return 1
+    reply(
+        f"submitted {len(done.jobs)} confirmation job(s) of job `{ours}` and its baseline "
+        f"`{job_id(done.baseline.name)}`, see below; the verdict is posted again when they end.",
+        {f"confirming:{ours}": section},
+    )
+    follow(done.jobs, backend, lambda: client, step, winners=[])
+    return 0
 
 
 def run_promotion(event: IssueCommentEvent, step: Step, client: GitHubClient, backend: Backend) -> int:

@@ -142,10 +142,11 @@ _EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # A commit as people copy it: 7 to 40 lowercase hex digits (GitHub shows 7).
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 # `/hpt run NAME SHA` options, each at most once, in any order.
-RUN_FLAGS = ("--force", "--baseline", "--fork-trainer")
+RUN_FLAGS = ("--force", "--baseline", "--fork-trainer", "--confirm")
 USAGE = (
     "use `/hpt plan` or `/hpt run <experiment> <commit> [--force]` (the plan shows the line to copy; "
-    "`--baseline` also tunes the default branch's experiment, `--fork-trainer` a fork's trainer), "
+    "`--baseline` also tunes the default branch's experiment, `--fork-trainer` a fork's trainer, "
+    "`--confirm` re-trains both sides' best configurations for a verdict past the noise), "
     "or `/hpt promote <experiment>` once its job has succeeded"
 )
 
@@ -158,6 +159,8 @@ class HptCommand:
     force: bool = False  # `/hpt run NAME SHA --force`: a new job even when one with the same identity exists
     baseline: bool = False  # `--baseline`: the default branch's experiment is tuned too, for the verdict
     fork_trainer: bool = False  # `--fork-trainer`: a fork's trainer code runs (docs/setup.md says as whom)
+    # `--confirm`: the confirmation jobs of the commit's succeeded job and its baseline (no new study)
+    confirm: bool = False
 
     @property
     def text(self) -> str:
@@ -166,7 +169,7 @@ class HptCommand:
             return "/hpt plan"
         if self.verb == "promote":
             return f"/hpt promote {self.experiment}"
-        chosen = (self.force, self.baseline, self.fork_trainer)
+        chosen = (self.force, self.baseline, self.fork_trainer, self.confirm)
         flags = [flag for flag, on in zip(RUN_FLAGS, chosen, strict=True) if on]
         return " ".join(["/hpt run", self.experiment, self.commit, *flags])
 
@@ -202,6 +205,10 @@ def parse_command(body: str) -> HptCommand | None:
     shape = len(words) >= 3 and set(flags) <= set(RUN_FLAGS) and len(set(flags)) == len(flags)
     if len(words) == 2 and _EXPERIMENT_NAME.fullmatch(words[1]):
         raise UserError(f"`/hpt run` needs the commit to run after the experiment's name; {USAGE}")
+    if shape and "--confirm" in flags and len(flags) > 1:
+        raise UserError(
+            f"`--confirm` takes no other option: it submits no study, only confirmations; {USAGE}"
+        )
     if shape and _EXPERIMENT_NAME.fullmatch(words[1]) and _COMMIT.fullmatch(words[2]):
         return HptCommand("run", words[1], words[2], *(flag in flags for flag in RUN_FLAGS))
     raise UserError(f"malformed command; {USAGE}")

@@ -34,6 +34,8 @@ FOLLOW_VARIABLE = "HPT_FOLLOW_MINUTES"
 # Polls start quick (short jobs) and settle at this interval (growing while nothing changes): a
 # result is posted at most this long after its job ends.
 FIRST_INTERVAL, MAX_INTERVAL = 5.0, 30.0
+# The emulator's: it answers on loopback and its short jobs end in seconds (`run` polls it so too).
+EMULATOR_INTERVALS = (1.0, 5.0)
 
 
 def follow_minutes(env: Mapping[str, str]) -> float:
@@ -69,7 +71,8 @@ def follow_and_report(
         return made[0]
 
     _start_checks(job_names, tuning, verdicts, step)
-    waiting: list[EndedJob] = []  # proposals whose baseline still ran: tried again as more jobs end
+    # Proposals whose baseline still ran, confirmations whose siblings did: tried again as more jobs end.
+    waiting: list[EndedJob] = []
 
     def post(jobs: list[HyperparameterTuningJob]) -> None:
         ended = list(waiting)
@@ -82,7 +85,8 @@ def follow_and_report(
         waiting[:] = verdicts().waiting
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
 
-    schedule = PollSchedule(initial=FIRST_INTERVAL, maximum=MAX_INTERVAL)
+    first, most = EMULATOR_INTERVALS if backend.is_emulator else (FIRST_INTERVAL, MAX_INTERVAL)
+    schedule = PollSchedule(initial=first, maximum=most)
     _, pending = tuning.service.poll(
         job_names, minutes=minutes, schedule=schedule, on_ended=post, sleep=sleep, clock=clock
     )
@@ -90,7 +94,7 @@ def follow_and_report(
     if pending or waiting:
         step.notice(
             f"{len(pending)} job(s) still running after {minutes:g} min, {len(waiting)} waiting for "
-            "their baseline: the scheduled report posts their results"
+            "their baseline or other confirmations: the scheduled report posts their results"
         )
     return pending
 

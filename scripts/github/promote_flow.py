@@ -21,6 +21,7 @@ from scripts.github.sticky_comment import publish
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.registry.trial_promotion import promote_trial
+from scripts.results.confirmation import is_confirmation
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -118,6 +119,8 @@ def run_promote(
     env = step.env
     where = locations(env.get("GOOGLE_CLOUD_PROJECT"), env.get("GOOGLE_CLOUD_REGION"), env)
     jobs = pull_request_jobs(backend, where, client.repository, event.number, command.experiment)
+    # A confirmation job (`--confirm`) re-trains a best configuration with seeds: not a study to promote.
+    jobs = [job for job in jobs if not is_confirmation(job)]
     listed = next((job for job in jobs if job.state.name == SUCCEEDED), None)
     if listed is None:
         reply(no_succeeded_job(command.experiment, jobs))

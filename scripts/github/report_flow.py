@@ -20,7 +20,7 @@ from scripts.github.api import GitHubClient
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import DEFAULT_KEY, find_comment, sections, update_ours
 from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
-from scripts.github.verdicts import Verdicts, gates
+from scripts.github.verdicts import Verdict, Verdicts, gates
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def report(
         "posted": 0,
         "already posted": 0,
         "waiting for a baseline": 0,
+        "waiting for confirmations": 0,
         "without pull request": 0,
         "failed": 0,
     }
@@ -83,9 +84,11 @@ def report(
             counts["failed"] += len(pull_jobs)
             step.warning(f"pull request #{pull_request}: {error}")
             continue
-        waiting = sum(1 for job in pull_jobs if verdicts and job in verdicts.waiting)
+        waits = [job for job in pull_jobs if verdicts and job in verdicts.waiting]
+        waiting = len(waits)
         counts["posted"] += posted
-        counts["waiting for a baseline"] += waiting
+        counts["waiting for confirmations"] += sum(1 for job in waits if job.verdict_of)
+        counts["waiting for a baseline"] += sum(1 for job in waits if not job.verdict_of)
         counts["already posted"] += len(pull_jobs) - posted - waiting
     return counts
 
@@ -98,7 +101,16 @@ def _post(
     posted = sections(comment.body) if comment else {}
     new = {}
     for job in jobs:
-        if job.section in posted:
+        if job.section in posted or job.section in new:
+            continue
+        if job.verdict_of:
+            if verdicts is not None:
+                confirmed = verdicts.confirmed(job)
+                if confirmed is None:  # another confirmation job still runs
+                    verdicts.waiting.append(job)
+                    continue
+                new[job.section] = confirmed_section(confirmed)
+                verdicts.finish_check(confirmed, rewrite=True)
             continue
         if verdicts is None:
             new[job.section] = render(job)
@@ -116,6 +128,20 @@ def _post(
         action, written = update_ours(client, pull_request, new)
         print(f"{action} comment on pull request #{pull_request} with {len(new)} result(s): {written.url}")
     return len(new)
+
+
+def confirmed_section(verdict: Verdict) -> str:
+    """The pull request job's verdict again, from its confirmation jobs (`/hpt run --confirm`)."""
+    return "\n".join(
+        [
+            f"### Confirmed: {escaping.code(verdict.experiment)} job {escaping.code(verdict.job_id)}",
+            "",
+            "Each side's best configuration was trained again by both trainers with the same seeds "
+            "(confirmation jobs, docs/compare.md); this verdict replaces the one under the job's result.",
+            "",
+            verdict.markdown(),
+        ]
+    )
 
 
 def locations(project: str | None, region: str | None, env: Mapping[str, str]) -> list[tuple[str, str]]:

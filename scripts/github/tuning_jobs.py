@@ -17,6 +17,7 @@ from scripts.errors import UserError
 from scripts.github.compiling import last_line
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
+from scripts.results.confirmation import VERDICT_OF_LABEL
 from scripts.results.files import write_summary
 from scripts.results.markdown import render_markdown
 
@@ -34,8 +35,15 @@ class EndedJob:
     listed: HyperparameterTuningJob | None = None  # the job as List returned it
 
     @property
+    def verdict_of(self) -> str:
+        """For a confirmation job submitted by `/hpt run --confirm`, the id of the pull request's
+        job it confirms (its result is that job's verdict again); "" for any other job."""
+        return self.listed.labels.get(VERDICT_OF_LABEL, "") if self.listed is not None else ""
+
+    @property
     def section(self) -> str:
-        return f"result:{job_id(self.name)}"
+        """The comment section that holds the result: a confirmation job's is its job's verdict."""
+        return f"confirmed:{self.verdict_of}" if self.verdict_of else f"result:{job_id(self.name)}"
 
 
 # Where a step writes each rendered job's summary.json, best_params.json and pictures (`<dir>/<job id>/`), for

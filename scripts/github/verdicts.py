@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,18 +29,25 @@ from scripts.experiments import load
 from scripts.experiments.gate import describe, failed_conditions
 from scripts.github import check_runs, environment
 from scripts.github.api import GitHubClient, GitHubError
+from scripts.github.tuning_jobs import EndedJob
 from scripts.images import BUILD_INPUTS
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id, parse_job_name
 from scripts.paths import EXPERIMENTS_FILE
 from scripts.results import compare_text
+from scripts.results.confirmation import (
+    CONFIRMS_LABEL,
+    SEEDS,
+    VERDICT_OF_LABEL,
+    is_confirmation,
+    same_trainer,
+)
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
     from scripts.experiments.model import Gate
     from scripts.github.runner import Step
-    from scripts.github.tuning_jobs import EndedJob
     from scripts.vertex.backend import Backend
 
 # What a job of an experiment depends on besides its commit's experiments file: the image's inputs.
@@ -142,8 +149,7 @@ class Verdicts:
 
     def judge(self, ended: EndedJob) -> Verdict:
         """The job's verdict against its pull request's base branch."""
-        # The comparison's modules and the Vertex client (grpc): only once a job is judged.
-        from scripts.results.baseline import find_baseline
+        # The comparison's modules (and the Vertex types listing loads): only once a job is judged.
         from scripts.results.compare import comparison
         from scripts.results.confirmation import find_confirmations
         from scripts.vertex.service import JobService
@@ -165,16 +171,8 @@ class Verdicts:
         )
         if verdict.state != "SUCCEEDED":
             return verdict
-        asked = []
-
-        def on_branch(candidate: HyperparameterTuningJob) -> bool:
-            asked.append(candidate)
-            other = candidate.labels.get(labels.COMMIT, "")
-            held = len(asked) <= MAX_CANDIDATES and _COMMIT.fullmatch(other)
-            return bool(held) and self._on_branch(other, branch)[0]
-
         succeeded = JobService(self.backend).experiment_jobs(job, [states.SUCCEEDED])
-        baseline = find_baseline(job, succeeded, accept=on_branch)
+        baseline = self.baseline_of(job, branch, succeeded)
         reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
         data = comparison(
             job,
@@ -183,16 +181,85 @@ class Verdicts:
             no_baseline_reason=reason,
             confirmations=find_confirmations(job, baseline, succeeded),
         )
-        notes = self._notes(
-            verdict, baseline, escaping.code(f"/hpt run {ended.experiment} {head[:7]} --baseline")
-        )
+        notes = self._notes(verdict, baseline, f"/hpt run {ended.experiment} {head[:7]}")
+        if self._could_confirm(verdict, data, job, baseline, head):
+            notes += (
+                "For a verdict past the noise of two small searches: "
+                + escaping.code(f"/hpt run {ended.experiment} {head[:7]} --confirm")
+                + f" trains each side's best configuration again with both trainers and {len(SEEDS)} "
+                f"seeds (up to {4 * len(SEEDS)} trials of one configuration; docs/compare.md).",
+            )
         return dataclasses.replace(verdict, comparison=data, notes=notes)
 
-    def _notes(
-        self, verdict: Verdict, baseline: HyperparameterTuningJob | None, command: str
-    ) -> tuple[str, ...]:
-        """Which baseline was used (or the command that makes one), and whether it may be stale."""
+    @staticmethod
+    def _could_confirm(
+        verdict: Verdict,
+        data: Mapping[str, Any],
+        job: HyperparameterTuningJob,
+        baseline: HyperparameterTuningJob | None,
+        head: str,
+    ) -> bool:
+        """Whether `/hpt run NAME HEAD --confirm` would sharpen this verdict: a proposal at the pull
+        request's head, judged from the studies alone, against a baseline of another trainer."""
+        return (
+            baseline is not None
+            and verdict.proposal
+            and verdict.commit == head
+            and data["method_name"] != "paired-confirmation"
+            and not same_trainer(job, baseline)
+        )
+
+    def baseline_of(
+        self,
+        job: HyperparameterTuningJob,
+        branch: str,
+        succeeded: Sequence[HyperparameterTuningJob] | None = None,
+    ) -> HyperparameterTuningJob | None:
+        """`job`'s baseline: the newest SUCCEEDED job of its experiment at another commit that
+        `branch` holds (asking GitHub about at most MAX_CANDIDATES commits). `succeeded`: the
+        experiment's SUCCEEDED jobs, when the caller listed them already (None: listed here)."""
+        # The comparison's modules and the Vertex client (grpc): only once a job is judged.
+        from scripts.results.baseline import find_baseline
+        from scripts.vertex.service import JobService
+
+        asked = []
+
+        def on_branch(candidate: HyperparameterTuningJob) -> bool:
+            asked.append(candidate)
+            other = candidate.labels.get(labels.COMMIT, "")
+            held = len(asked) <= MAX_CANDIDATES and _COMMIT.fullmatch(other)
+            return bool(held) and self._on_branch(other, branch)[0]
+
+        if succeeded is None:
+            succeeded = JobService(self.backend).experiment_jobs(job, [states.SUCCEEDED])
+        return find_baseline(job, succeeded, accept=on_branch)
+
+    def confirmed(self, ended: EndedJob) -> Verdict | None:
+        """The verdict again of the pull-request job that the confirmation job `ended` was submitted
+        for (`hpt-verdict-of`), once none of the confirmation jobs of that job and its baseline still
+        runs; None while one does (the last to end posts it)."""
+        from scripts.vertex.service import JobService  # the Vertex client (grpc): only once a job is judged
+
+        job = self.full_job(ended)
+        parsed = parse_job_name(job.name)
+        of = job.labels.get(VERDICT_OF_LABEL, "")
+        if parsed is None or not of.isdigit() or ended.pull_request is None:
+            return None
+        proposal = EndedJob(
+            f"{parsed.parent}/hyperparameterTuningJobs/{of}", ended.experiment, ended.pull_request
+        )
+        configs = {of, job.labels.get(CONFIRMS_LABEL, "")}
+        for running in JobService(self.backend).experiment_jobs(job, RUNNING):
+            if running.labels.get(VERDICT_OF_LABEL) == of or running.labels.get(CONFIRMS_LABEL) in configs:
+                print(escaping.log_line(f"{job.name}: waiting for {running.name}, a confirmation, to end"))
+                return None
+        return self.judge(proposal)
+
+    def _notes(self, verdict: Verdict, baseline: HyperparameterTuningJob | None, run: str) -> tuple[str, ...]:
+        """Which baseline was used (or the command that makes one: `run` with `--baseline`), and
+        whether it may be stale."""
         branch = escaping.code(verdict.branch)
+        command = escaping.code(f"{run} --baseline")
         if baseline is None:
             return (
                 (f"To tune {branch}'s experiment too and compare with it: {command}",)
@@ -214,8 +281,9 @@ class Verdicts:
             )
         return tuple(notes)
 
-    def finish_check(self, verdict: Verdict) -> None:
-        """Complete the proposal's check run with the verdict, its summary the comment's section."""
+    def finish_check(self, verdict: Verdict, *, rewrite: bool = False) -> None:
+        """Complete the proposal's check run with the verdict, its summary the comment's section;
+        `rewrite`: also when it was completed before (the confirmed verdict replaces the first)."""
         if not verdict.proposal:
             return
         name = check_runs.check_name(verdict.experiment)
@@ -229,6 +297,7 @@ class Verdicts:
                 conclusion=verdict.conclusion,
                 title=verdict.title,
                 summary=verdict.markdown(),
+                rewrite=rewrite,
             ),
         )
 
@@ -236,8 +305,8 @@ class Verdicts:
         """The check run of a running proposal job, in progress (nothing for other jobs)."""
         pull = job.labels.get(labels.PULL_REQUEST, "")
         commit = job.labels.get(labels.COMMIT, "")
-        if not pull.isdigit() or not _COMMIT.fullmatch(commit):
-            return
+        if not pull.isdigit() or not _COMMIT.fullmatch(commit) or is_confirmation(job):
+            return  # a confirmation job's check is the job it confirms
         branch = self._pull(int(pull))["base"]["ref"]
         if self._on_branch(commit, branch)[0]:
             return

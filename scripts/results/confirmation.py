@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
 CONFIRMS_LABEL = "hpt-confirms"
+# The pull request's job whose verdict a confirmation job was submitted for (`/hpt run --confirm`):
+# when the last of them ends, that job's verdict is posted again, from the paired test.
+VERDICT_OF_LABEL = "hpt-verdict-of"
 SEEDS = (2, 3, 4, 5, 6, 7)
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
 
@@ -61,6 +64,17 @@ def static_args(job: HyperparameterTuningJob) -> list[str]:
     """The trainer's static flags in `job`'s first worker pool (tuned parameters come on top)."""
     pools = job.trial_job_spec.worker_pool_specs
     return list(pools[0].container_spec.args) if pools else []
+
+
+def images(job: HyperparameterTuningJob) -> list[str]:
+    """The container images of `job`'s worker pools (by digest, for a job this project submitted)."""
+    return [pool.container_spec.image_uri for pool in job.trial_job_spec.worker_pool_specs]
+
+
+def same_trainer(job: HyperparameterTuningJob, other: HyperparameterTuningJob) -> bool:
+    """Whether both jobs ran one trainer (the same images and static flags): their confirmation
+    pairs could only tie, so confirming them says nothing the studies' own trials do not."""
+    return images(job) == images(other) and static_args(job) == static_args(other)
 
 
 def confirmation_pairs(

@@ -41,6 +41,7 @@ def test_posted_results_are_skipped_and_one_broken_pull_request_does_not_stop_th
         "posted": 0,
         "already posted": 1,
         "waiting for a baseline": 0,
+        "waiting for confirmations": 0,
         "without pull request": 1,
         "failed": 1,
     }

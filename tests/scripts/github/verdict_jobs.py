@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from google.cloud.aiplatform_v1 import (
+    ContainerSpec,
     CustomJobSpec,
     GcsDestination,
     HyperparameterTuningJob,
@@ -42,8 +43,10 @@ def tuning_job(
     state: JobState = JobState.JOB_STATE_SUCCEEDED,
     minute: int = 0,
     experiment: str = "wide",
+    image: str = "",
 ) -> HyperparameterTuningJob:
-    """A job of `experiment` at `commit` whose trials ended with `values`, created at `minute`."""
+    """A job of `experiment` at `commit` whose trials ended with `values`, created at `minute`;
+    `image`: the trainer image its one worker pool ran (the trainer, with its static flags: none)."""
     trials = [make_trial(str(i), {"base": 0.1 * i}, value) for i, value in enumerate(values, start=1)]
     for trial in trials:  # half an hour each on one n1-standard-4: a cost to gate on
         trial.start_time = BASE_TIME
@@ -64,7 +67,11 @@ def tuning_job(
         parallel_trial_count=2,
         trial_job_spec=CustomJobSpec(
             worker_pool_specs=[
-                WorkerPoolSpec(machine_spec=MachineSpec(machine_type="n1-standard-4"), replica_count=1)
+                WorkerPoolSpec(
+                    machine_spec=MachineSpec(machine_type="n1-standard-4"),
+                    replica_count=1,
+                    container_spec=ContainerSpec(image_uri=image),
+                )
             ],
             base_output_directory=GcsDestination(output_uri_prefix=f"gs://bucket/{number}"),
         ),
