@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scripts.errors import ExitStatus
 from scripts.jobs import states
@@ -59,24 +59,31 @@ def get_job(
     client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
 ) -> HyperparameterTuningJob:
     """The job with its trials. `emulator`: the address `client` talks to, for the error's hint."""
-    return explained_call(
-        "GetHyperparameterTuningJob",
-        lambda: client.get_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
-        action=f"reading job {name}",
-        project=project_of(name),
-        emulator=emulator,
-        policy=policy,
-    )
+    read = client.get_hyperparameter_tuning_job
+    return _job_call("GetHyperparameterTuningJob", read, f"reading job {name}", name, policy, emulator)
 
 
 def cancel_job(
     client: JobServiceClient, name: str, policy: RetryPolicy | None = None, *, emulator: str | None = None
 ) -> None:
     """Ask the service to cancel; the job goes CANCELLING, then CANCELLED."""
-    explained_call(
-        "CancelHyperparameterTuningJob",
-        lambda: client.cancel_hyperparameter_tuning_job(name=name, retry=None, timeout=CALL_TIMEOUT),
-        action=f"cancelling job {name}",
+    cancel = client.cancel_hyperparameter_tuning_job
+    _job_call("CancelHyperparameterTuningJob", cancel, f"cancelling job {name}", name, policy, emulator)
+
+
+def _job_call(
+    rpc: str,
+    method: Callable[..., Any],
+    action: str,
+    name: str,
+    policy: RetryPolicy | None,
+    emulator: str | None,
+) -> Any:
+    """One JobService call on the job `name`, retried by `policy` and explained when it fails."""
+    return explained_call(
+        rpc,
+        lambda: method(name=name, retry=None, timeout=CALL_TIMEOUT),
+        action=action,
         project=project_of(name),
         emulator=emulator,
         policy=policy,
