@@ -118,6 +118,8 @@ def test_a_pull_request_that_changes_a_trainer_default_gets_a_verdict_against_ma
     assert f"| best accuracy | {_best(ours):.6g} | {_best(baseline):.6g} |" in section
     assert "Precedence test over each side's completed trials (2 against 2)" in section
     assert "Check `hpt / quick`: **neutral** (no `gate:`" in section
+    # Two trainers, judged from the studies alone: the comment names the command that confirms them.
+    assert f"`/hpt run quick {tuned[:7]} --confirm` trains each side's best configuration again" in section
 
     # The check on the head commit: in progress from the submission, completed with the verdict.
     (check,) = github.runs_on(tuned)
