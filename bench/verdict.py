@@ -26,14 +26,18 @@ epochs: 9 epochs, a third of them 3. Its results go to their own `--out` file.
 
 A column runs nothing: every split of 2k distinct values into k + k (equally likely when both
 sides are one trainer and values never tie), scored by each method: its exact false-alarm rate.
+The paired confirmation test's table has its own: every assignment of signs to 2k distinct
+differences (equally likely when one trainer's training is not bit-reproducible, as on GPUs).
 docs/compare.md holds the tables and the choice made from them.
 
 Issue 24's targets: `same` gets better/worse in at most 1 of 20 pairs; a truly worse change gets
 `worse` in at least 19 of 20. Study i of a changed scenario is paired with unchanged study i (JOB
 seed 1000+i, BASELINE seed i); `same` pairs unchanged studies 2i and 2i - 1. So `--pairs N` runs N
 unchanged studies and N per changed scenario: N changed pairs and N / 2 `same` pairs (about 100 s
-a study with its confirmations on 2 shared cores). Every pairing of the studies run (not only the
-disjoint pairs) is scored too, as a second, correlated estimate.
+a study with its confirmations on 2 shared cores); `--pairs 2N --scenarios same` then runs only
+the unchanged studies N + 1 .. 2N, for N `same` pairs, and a `--from` score with `--pairs 2N` finds
+the N changed pairs stored. Every pairing of the studies run (not only the disjoint pairs) is
+scored too, as a second, correlated estimate.
 
 Studies are saved to the results file as they finish (`bench/results/verdict.json`); a later
 run reuses the studies it finds there, so `--pairs 20` after `--pairs 10` runs only the new
@@ -379,18 +383,40 @@ def paired_scores(studies: dict[str, dict], scenarios: list[str], pairs: int, cr
     return scores
 
 
-def format_paired_table(scores: dict[str, dict]) -> str:
+def paired_sign_flips(differences: int) -> dict[str, int]:
+    """The paired test's verdicts over every assignment of signs to `differences` distinct nonzero
+    paired differences. When both sides are one trainer but training is not bit-reproducible (GPU
+    kernels), each pair's difference is symmetric around 0, so every assignment is equally likely
+    and the share of better/worse is the test's exact false-alarm rate (on a CPU the pairs tie)."""
+    from scripts.results.compare import paired_confirmation
+
+    sizes = [float(size) for size in range(1, differences + 1)]
+    tally = {"better": 0, "worse": 0, "no clear difference": 0}
+    for signs in itertools.product((1, -1), repeat=differences):
+        job = [sign * size for sign, size in zip(signs, sizes, strict=True)]
+        tally[paired_confirmation(job, [0.0] * differences, maximize=True).verdict] += 1
+    return tally
+
+
+def format_paired_table(scores: dict[str, dict], sign_flips: dict[str, dict] | None = None) -> str:
+    """(k seeds) x scenario, and with `sign_flips` (per k, paired_sign_flips of 2k) its exact column."""
     scenarios = list(next(iter(scores.values())))
     head = "| paired confirmation: seeds per side and configuration | trials per comparison | " + " | ".join(
         f"{scenario} ({'false alarms' if scenario == 'same' else 'said worse'})" for scenario in scenarios
     )
-    lines = [head + " |", "|---|---|" + "---|" * len(scenarios)]
+    if sign_flips:
+        head += " | same, not bit-reproducible: every sign of 2k differences (false alarms)"
+    lines = [head + " |", "|---|---|" + "---|" * (len(scenarios) + bool(sign_flips))]
     for seeds, counts in scores.items():
         cells = []
         for scenario in scenarios:
             tally = counts[scenario]
             hit = tally["better"] + tally["worse"] if scenario == "same" else tally["worse"]
             cells.append(f"{hit} of {sum(tally.values())}")
+        if sign_flips:
+            flips = sign_flips[seeds]
+            alarms, signs = flips["better"] + flips["worse"], sum(flips.values())
+            cells.append(f"{alarms} of {signs} ({alarms / signs:.1%})")
         lines.append(f"| {seeds} | {4 * int(seeds)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -550,8 +576,12 @@ def main(argv: list[str]) -> int:
     cross_file = cross_path(args.source or args.out)
     if cross_file.exists():
         results["paired"] = paired_scores(studies, scenarios, args.pairs, json.loads(cross_file.read_text()))
+        # 2k differences per comparison: k seeds at each of the two best configurations.
+        results["paired_sign_flips"] = {
+            seeds: paired_sign_flips(2 * int(seeds)) for seeds in results["paired"]
+        }
         print()
-        print(format_paired_table(results["paired"]))
+        print(format_paired_table(results["paired"], results["paired_sign_flips"]))
     if not args.source:
         _save(args.out, studies, results)
     return 0
