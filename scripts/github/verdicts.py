@@ -352,6 +352,8 @@ class Verdicts:
             other = candidate.labels.get(labels.COMMIT, "")
             if candidate.labels.get(labels.REPOSITORY) != job.labels.get(labels.REPOSITORY):
                 continue
+            if is_confirmation(candidate):  # a re-run of a best configuration is nobody's baseline
+                continue
             if _COMMIT.fullmatch(other) and other != commit and self._on_branch(other, branch)[0]:
                 return candidate.name
         return ""

@@ -50,6 +50,23 @@ def test_the_reporter_posts_a_proposal_only_once_its_baseline_has_ended(repo, fa
     assert (check["status"], check["output"]["title"]) == ("completed", "worse (-0.3 accuracy)")
 
 
+def test_a_running_confirmation_job_on_main_holds_no_proposal_back(repo, fake, tmp_path, github_env):
+    """Another pull request's `--confirm` trains a best configuration with main's trainer (a job at
+    main's commit): it is nobody's baseline, so this proposal is judged now."""
+    from scripts.results.confirmation import CONFIRMS_LABEL
+
+    fake.add_job(tuning_job(1, MAIN, HIGH))
+    confirming = tuning_job(2, MAIN, [], pull=6, state=JobState.JOB_STATE_RUNNING, minute=2)
+    confirming.labels[CONFIRMS_LABEL] = "1"
+    fake.add_job(confirming)
+    fake.add_job(tuning_job(3, HEAD, LOW, pull=5, minute=1))
+
+    posted = reporter(fake, tmp_path)
+
+    assert posted.returncode == 0 and "0 waiting for a baseline" in posted.stdout, posted.stderr
+    assert "**Verdict: worse**" in sections(repo.ours(5)[0]["body"])["result:3"]
+
+
 def test_the_follow_posts_the_head_when_the_merge_base_tuned_beside_it_ends(repo, fake, tmp_path):
     # Both submitted by one `/hpt run wide SHA --baseline`: the head's job ends first.
     head = fake.add_job(
@@ -60,7 +77,7 @@ def test_the_follow_posts_the_head_when_the_merge_base_tuned_beside_it_ends(repo
         tuning_job(1, MAIN, [], state=JobState.JOB_STATE_PENDING),
         Script(trials=list(tuning_job(0, MAIN, HIGH + HIGH).trials)),
     )
-    client = GitHubClient(repo.repository, repo.token, repo.base_url)
+    client = GitHubClient(repo.repository, repo.token, repo.base_url, comment_settle_seconds=0)
     backend = Backend.emulator_at(fake.address, tmp_path / "state")
     now = [0.0]
 
