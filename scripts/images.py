@@ -9,6 +9,7 @@ instead of waiting for a new build.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from scripts import git
@@ -29,9 +30,52 @@ def content_tag(revision: str = "HEAD", repo: Path = REPO_ROOT) -> str:
     listing = git.tree_listing(revision, BUILD_INPUTS, repo)
     if listing is None:
         listing = _work_tree_listing(repo)
+    return listing_tag(listing)
+
+
+def listing_tag(listing: str) -> str:
+    """The content tag of a listing of the build inputs, as `git.tree_listing` gives it."""
     # Each line: "<blob sha>\t<path>", sorted by path: the same in every clone of the commit.
     digest = hashlib.sha256(listing.encode()).hexdigest()
     return CONTENT_TAG_PREFIX + digest[:16]
+
+
+def tree_listing(entries: Iterable[tuple[str, str]]) -> str:
+    """What `git.tree_listing` gives for a commit, from its files and submodules as (object sha,
+    path) pairs (GitHub's Git Trees API lists them so): where no clone has the commit, its
+    content tag is `listing_tag` of this.
+
+    As `git ls-tree -r` prints them: those under BUILD_INPUTS, sorted by path, and each path
+    quoted as git quotes it (its default `core.quotePath`).
+    """
+    inputs = [
+        (sha, path)
+        for sha, path in entries
+        if any(path == name or path.startswith(name + "/") for name in BUILD_INPUTS)
+    ]
+    # git orders a recursive listing by the paths' bytes, which is their code points' order.
+    return "".join(f"{sha}\t{_quoted(path)}\n" for sha, path in sorted(inputs, key=lambda entry: entry[1]))
+
+
+# How git writes the bytes of a path that it quotes: these as C escapes, every other control
+# byte, DEL and every non-ASCII byte in octal.
+_ESCAPES = dict(zip(b'\a\b\t\n\v\f\r"\\', 'abtnvfr"\\', strict=True))
+
+
+def _quoted(path: str) -> str:
+    """`path` as git prints it: as is, or in double quotes with escapes where a byte needs one."""
+    data = path.encode()
+    if all(0x20 <= byte < 0x7F and byte not in _ESCAPES for byte in data):
+        return path
+    parts = []
+    for byte in data:
+        if byte in _ESCAPES:
+            parts.append("\\" + _ESCAPES[byte])
+        elif byte < 0x20 or byte >= 0x7F:
+            parts.append(f"\\{byte:03o}")
+        else:
+            parts.append(chr(byte))
+    return '"' + "".join(parts) + '"'
 
 
 def commit_and_tag(revision: str | None = None, repo: Path = REPO_ROOT) -> tuple[str | None, str]:

@@ -33,7 +33,7 @@ from scripts.github.comment_sections import (
 )
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
-from scripts.github.planning import Change
+from scripts.github.planning import Change, PlanImage
 from scripts.github.promote_flow import run_promote
 from scripts.github.report_flow import confirmed_section
 from scripts.github.runner import Step
@@ -157,20 +157,31 @@ def plan_of_files(
     base_sha: str = "",
     *,
     trusted: Path,
-    image_commit: str = "",
+    image: PlanImage,
     env: Mapping[str, str],
 ) -> tuple[str, list[Change]]:
     """The plan section for the pull request's experiments file against its merge base's.
 
     The file is the pull request's: it is read in the sandbox, a child with no credentials, and
     planned as `/hpt run` submits it: with the default branch's file `trusted` deciding where and
-    as whom (`scripts.github.trust`). `env`: the step's environment (the sandbox gets its safe part).
+    as whom (`scripts.github.trust`), with the trainer `image` `/hpt run` tunes. `env`: the step's
+    environment (the sandbox gets its safe part).
     """
     if head is None:
         return plan_section(head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]), []
-    files = sandbox.PlanFiles(head, trusted, base, head_sha, base_sha, image_commit)
+    files = sandbox.PlanFiles(head, trusted, base, head_sha, base_sha, image)
     plan = sandbox.plan_of_files(files, env=env)
     return plan.section(head_sha), plan.changes
+
+
+def plan_image(client: GitHubClient, pull: PullRequest) -> PlanImage:
+    """The trainer image `/hpt run` tunes (`trainer_image.choose`): a same-repository head's own, its
+    tag from GitHub's listing of the commit's tree; for a fork, or when GitHub does not list that
+    tree, the default branch's (this checkout's)."""
+    if pull.from_fork:
+        return PlanImage(from_fork=True)
+    tag = trainer_image.content_tag_at(client, pull.head)
+    return PlanImage(tag) if tag else PlanImage(head_unknown=True)
 
 
 def head_to_run(command: HptCommand, pull: PullRequest) -> str:
@@ -207,7 +218,13 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
         with tempfile.TemporaryDirectory() as directory:
             head, base, base_sha = pull_request_files(client, pull, Path(directory))
             section, _ = plan_of_files(
-                pull.head, head, base, base_sha, trusted=Path(experiments_file()), env=step.env
+                pull.head,
+                head,
+                base,
+                base_sha,
+                trusted=Path(experiments_file()),
+                image=plan_image(client, pull),
+                env=step.env,
             )
         reply({"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."})
         return 0

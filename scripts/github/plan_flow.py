@@ -3,9 +3,10 @@
 Runs on `pull_request`, with no cloud credential. The plan is of the pull request's HEAD commit's
 experiments file (not of the merge commit GitHub checks out for this run), planned as `/hpt run`
 submits it: in the credential-free sandbox, with where and as whom the default branch's file says
-(`scripts.github.trust`). So the plan, `/hpt plan`, the `/hpt run` reply and the job show the same
-spec hash. For a same-repository pull request this job runs the pull request's own code; nothing
-later trusts what it writes (`/hpt run` names its commit and asks GitHub for the head).
+(`scripts.github.trust`) and the trainer image it tunes (`scripts.github.trainer_image`). So the
+plan, `/hpt plan`, the `/hpt run` reply and the job show the same spec hash. For a
+same-repository pull request this job runs the pull request's own code; nothing later trusts what
+it writes (`/hpt run` names its commit and asks GitHub for the head).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from scripts import git
+from scripts import git, images
 from scripts.github import environment, sandbox
 from scripts.github.api import GitHubClient
 from scripts.github.compiling import StepContext
 from scripts.github.events import PullRequestEvent
-from scripts.github.planning import Plan, changes_summary, check
+from scripts.github.planning import Plan, PlanImage, changes_summary, check
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.paths import experiments_file
@@ -51,9 +52,11 @@ def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -
         # Nothing on the default branch yet: nothing there decides where a job runs, so nothing is
         # planned to run before the merge; the plan is of the file as it will be merged.
         files["trusted"] = files["head"]
-    planned = sandbox.PlanFiles(
-        files["head"], files["trusted"], files["base"], event.head_sha, since, event.base_sha
-    )
+    # `/hpt run` tunes a same-repository head's own trainer, a fork's only when asked
+    # (`scripts.github.trainer_image.choose`); git has both commits here.
+    trainer = event.base_sha if event.from_fork else event.head_sha
+    image = PlanImage(images.content_tag(trainer), from_fork=event.from_fork)
+    planned = sandbox.PlanFiles(files["head"], files["trusted"], files["base"], event.head_sha, since, image)
     return sandbox.plan_of_files(planned, env=env)
 
 

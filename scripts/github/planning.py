@@ -20,6 +20,7 @@ from scripts.experiments.loader import variant
 from scripts.github.comment_sections import plan_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import command_name
+from scripts.github.trainer_image import FORK_FLAG
 from scripts.github.trust import Review, review
 from scripts.paths import experiments_file
 
@@ -38,6 +39,17 @@ def changes_summary(changes: Sequence[Change]) -> str:
     if not changes:
         return "no experiment added, changed or removed"
     return ", ".join(f"{text(change.experiment)} ({change.kind})" for change in changes)
+
+
+@dataclass(frozen=True)
+class PlanImage:
+    """The trainer image a pull request's plan shows: the one `/hpt run` tunes before the merge
+    (`scripts.github.trainer_image.choose`), where its content tag is known."""
+
+    tag: str = ""  # its content tag; empty: this checkout's HEAD's
+    from_fork: bool = False  # a fork's: the default branch's trainer runs, unless the command asks
+    # A same-repository head whose tag could not be computed: `tag` is the default branch's.
+    head_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ def plan_markdown(
     overrides: Sequence[str] = (),
     base_source: tuple[str | None, str] | None = None,
     trusted: ExperimentsFile | None = None,
+    image: PlanImage = PlanImage(),
 ) -> str:
     """The plan of one experiment (`python -m scripts plan NAME --format markdown`); with `base`, a
     git revision, also what changed in `file` since (read from `base_source` when given: text or
@@ -132,7 +145,7 @@ def plan_markdown(
 
     `trusted`: the default branch's file, when `experiments` is a pull request's: the plan is then
     the job `/hpt run` submits (`scripts.github.trust`), with what the pull request tried to
-    decide and cannot, and the command line that runs it.
+    decide and cannot, and the command line that runs it, with whose trainer (`image`).
     """
     # Deferred: it imports the compiler and the Vertex API's types (about 1 s), see `changed`.
     from scripts.experiments.plan import render_plan
@@ -143,11 +156,12 @@ def plan_markdown(
         return markdown
     # The pull request's own settings, not the compiled ones (which hold the default branch's).
     found = review(experiments, variant(experiments, name, None, parse_overrides(list(overrides))), trusted)
-    return markdown + "\n" + "\n".join(run_lines(name, context.commit or "", found)) + "\n"
+    return markdown + "\n" + "\n".join(run_lines(name, context.commit or "", found, image)) + "\n"
 
 
-def run_lines(name: str, commit: str, review: Review) -> list[str]:
-    """What `/hpt run` does with this unmerged experiment: the line to copy, or why it refuses it."""
+def run_lines(name: str, commit: str, review: Review, image: PlanImage = PlanImage()) -> list[str]:
+    """What `/hpt run` does with this unmerged experiment: the line to copy and whose trainer it
+    tunes, or why it refuses it."""
     lines = ["#### Before the merge", ""]
     if review.overridden:
         lines.append(
@@ -164,8 +178,20 @@ def run_lines(name: str, commit: str, review: Review) -> list[str]:
         return lines
     if not commit or not command_name(name):
         return lines
+    if image.from_fork:
+        whose = (
+            "the default branch's trainer (the image above: this pull request comes from a fork, whose "
+            f"trainer runs only when the command adds `{FORK_FLAG}`)"
+        )
+    elif image.head_unknown:
+        whose = (
+            "this commit's trainer (its image is built first when missing; the image above is the default "
+            "branch's, as GitHub did not list this commit's build inputs)"
+        )
+    else:
+        whose = "this commit's trainer (the image above, built first when missing)"
     lines += [
-        f"- To tune commit `{commit[:7]}` now, with the default branch's trainer image, a writer comments:",
+        f"- To tune commit `{commit[:7]}` now, with {whose}, a writer comments:",
         "",
         "  ```",
         f"  /hpt run {name} {commit[:7]}",
@@ -183,8 +209,10 @@ def plan_changes(
     file: str | Path | None = None,
     base_source: tuple[str | None, str] | None = None,
     trusted: ExperimentsFile | None = None,
+    image: PlanImage = PlanImage(),
 ) -> Plan:
-    """The plan of every added or changed experiment; one that cannot be compiled is a problem."""
+    """The plan of every added or changed experiment; one that cannot be compiled is a problem.
+    `image`: the image `context` compiles with, whose trainer `/hpt run` tunes."""
     plans, failures = [], []
     for change in changes:
         if change.kind == "removed":
@@ -201,6 +229,7 @@ def plan_changes(
                         file=file,
                         base_source=base_source,
                         trusted=trusted,
+                        image=image,
                     ),
                 )
             )

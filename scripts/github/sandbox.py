@@ -7,10 +7,12 @@ check, its changes and its plans are computed in a child started with only `envi
 as its environment (no token of any kind exists in that process), which answers with JSON:
 
     python -m scripts.github.sandbox plan --head HEAD_FILE --commit SHA --trusted DEFAULT_BRANCH_FILE
-        [--base BASE_FILE] [--base-commit SHA] [--image-commit SHA]
+        [--base BASE_FILE] [--base-commit SHA] [--image-tag TAG] [--from-fork] [--head-image-unknown]
 
 The plan is the job `/hpt run` would submit: the pull request's study, where and as whom the
-default branch's file says (`scripts.github.trust`), with the default branch's trainer image.
+default branch's file says (`scripts.github.trust`), with the trainer image it would tune
+(`scripts.github.trainer_image`). The parent names that image by its content tag, computed from
+git or GitHub's listing of the commit, never from the file: the child needs neither.
 
 Everything else in the flows runs in-process.
 """
@@ -31,7 +33,7 @@ from scripts.errors import UserError
 from scripts.experiments import InvalidExperiments
 from scripts.github import environment
 from scripts.github.compiling import StepContext
-from scripts.github.planning import Plan, changes_of, check, plan_changes
+from scripts.github.planning import Plan, PlanImage, changes_of, check, plan_changes
 from scripts.paths import REPO_ROOT
 from scripts.wiring import process_environment
 
@@ -50,8 +52,7 @@ class PlanFiles:
 
     `head` is the pull request's file and `commit` its head; `base` the file at the merge base
     `base_commit` (None: every experiment is new); `trusted` the default branch's file, which
-    decides where and as whom, and `image_commit` its commit, whose trainer image `/hpt run` uses
-    (empty: this checkout's HEAD).
+    decides where and as whom; `image` the trainer image `/hpt run` tunes.
     """
 
     head: Path
@@ -59,7 +60,7 @@ class PlanFiles:
     base: Path | None = None
     commit: str = ""
     base_commit: str = ""
-    image_commit: str = ""
+    image: PlanImage = PlanImage()
 
     def arguments(self) -> list[str]:
         """The child's command-line arguments for these files."""
@@ -69,9 +70,11 @@ class PlanFiles:
             "--base": self.base,
             "--commit": self.commit,
             "--base-commit": self.base_commit,
-            "--image-commit": self.image_commit,
+            "--image-tag": self.image.tag,
         }
-        return [part for flag, value in given.items() if value for part in (flag, str(value))]
+        switches = {"--from-fork": self.image.from_fork, "--head-image-unknown": self.image.head_unknown}
+        named = [part for flag, value in given.items() if value for part in (flag, str(value))]
+        return named + [flag for flag, on in switches.items() if on]
 
 
 def plan_of_files(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
@@ -119,7 +122,7 @@ def plan(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
 
     # The process environment is already this; filtering again keeps a direct run as safe.
     context = StepContext.resolve(environment.untrusted(env))
-    _, image_tag = images.commit_and_tag(files.image_commit or None)
+    image_tag = files.image.tag or images.content_tag()
     context = dataclasses.replace(context, commit=files.commit or context.commit, image_tag=image_tag)
     experiments, problems = check(files.head, context, shown=EXPERIMENTS_PATH)
     if experiments is None:
@@ -135,7 +138,9 @@ def plan(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
         before = None  # an invalid base: everything in the pull request is new to it
     changes = changes_of(compare(before, experiments, context.env))
     if not files.base_commit:
-        return plan_changes(experiments, changes, context, file=files.head, trusted=default_branch)
+        return plan_changes(
+            experiments, changes, context, file=files.head, trusted=default_branch, image=files.image
+        )
     base, head = files.base, files.head
     source = (base.read_text(encoding="utf-8") if base is not None else None, str(base or head))
     return plan_changes(
@@ -146,6 +151,7 @@ def plan(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
         file=head,
         base_source=source,
         trusted=default_branch,
+        image=files.image,
     )
 
 
@@ -156,14 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     planning.add_argument("--head", type=Path, required=True, help="the pull request's experiments file")
     planning.add_argument("--trusted", type=Path, required=True, help="the default branch's experiments file")
     planning.add_argument("--base", type=Path, default=None, help="the file at the merge base, if any")
-    planning.add_argument("--image-commit", default="", help="the commit whose trainer image runs")
+    planning.add_argument("--image-tag", default="", help="the content tag of the trainer image that runs")
+    planning.add_argument("--from-fork", action="store_true", help="the pull request comes from a fork")
+    planning.add_argument(
+        "--head-image-unknown", action="store_true", help="the image is the default branch's, not the head's"
+    )
     planning.add_argument("--commit", default="", help="the pull request's head commit")
     planning.add_argument("--base-commit", default="", help="the merge base commit")
     args = parser.parse_args(argv)
     try:
-        files = PlanFiles(
-            args.head, args.trusted, args.base, args.commit, args.base_commit, args.image_commit
-        )
+        image = PlanImage(args.image_tag, args.from_fork, args.head_image_unknown)
+        files = PlanFiles(args.head, args.trusted, args.base, args.commit, args.base_commit, image)
         # This child's entry point: its environment, read once.
         result = plan(files, env=process_environment())
     except UserError as error:

@@ -12,20 +12,27 @@ such a trial can reach); otherwise the job tunes the default branch's trainer an
 so. Either way only the image changes: where and as whom the job runs is still the default
 branch's (`scripts.github.trust`), so the built image must be the one the default branch's
 settings name, at the commit's content tag.
+
+A pull request's plans show the image the command would tune: the `pull_request` plan asks git
+for the head's content tag, `/hpt plan` (no clone) computes it from GitHub's listing of the
+head's tree (`content_tag_at`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts import images
 from scripts.cloudbuild import registry
 from scripts.errors import UserError
-from scripts.images import CONTENT_TAG_PREFIX
+from scripts.github.api import GitHubError
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment
+    from scripts.github.api import GitHubClient
     from scripts.github.events import HptCommand
 
 IMAGE_VARIABLE = "HPT_TRAINER_IMAGE"
@@ -54,6 +61,24 @@ def choose(command: HptCommand, head: str, from_fork: bool) -> Trainer:
     )
 
 
+def content_tag_at(client: GitHubClient, commit: str) -> str | None:
+    """The content tag of `commit`'s trainer image, from GitHub's listing of its tree, for `/hpt plan`,
+    which has no clone; None (and the log says why) when GitHub does not list the whole tree."""
+    try:
+        # https://docs.github.com/en/rest/git/trees#get-a-tree: a commit names its tree.
+        tree = client.get(client.repo_path(f"git/trees/{commit}"), {"recursive": "1"})
+    except GitHubError as error:
+        print(f"warning: the tree of {commit[:12]} could not be read: {error}", file=sys.stderr)
+        return None
+    if tree.get("truncated"):
+        # Past GitHub's limit on one answer: a partial listing would name another image.
+        print(f"warning: GitHub listed the tree of {commit[:12]} only in part", file=sys.stderr)
+        return None
+    # Directories are not in git's listing; files and submodules are.
+    entries = [(entry["sha"], entry["path"]) for entry in tree.get("tree", []) if entry.get("type") != "tree"]
+    return images.listing_tag(images.tree_listing(entries))
+
+
 @dataclass(frozen=True)
 class BuiltImage:
     """The image the build job made (or found) for the commit."""
@@ -79,7 +104,7 @@ def built_image(env: Mapping[str, str], commit: str) -> BuiltImage:
     if (
         parsed is None
         or not registry.DIGEST.fullmatch(digest)
-        or not parsed[1].startswith(CONTENT_TAG_PREFIX)
+        or not parsed[1].startswith(images.CONTENT_TAG_PREFIX)
     ):
         raise UserError(
             f"the trainer image of {commit[:12]} was not built (see the log of the run's "

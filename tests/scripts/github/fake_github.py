@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from werkzeug import Request, Response
@@ -43,6 +45,8 @@ class FakeGitHub:
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     contents: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     merge_bases: dict[tuple[str, str], str] = field(default_factory=dict)  # (base, head) -> merge base
+    # `git/trees/COMMIT?recursive=1` by commit (`tree_of` makes one from a clone); others: 404.
+    trees: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A branch's history, oldest first, and the files each commit changed: `compare/SHA...BRANCH`.
     branches: dict[str, list[str]] = field(default_factory=dict)
     commit_files: dict[str, list[str]] = field(default_factory=dict)
@@ -166,6 +170,11 @@ class FakeGitHub:
         ) and request.method == "GET":
             merge_base = self.merge_bases.get((match[1], match[2]), match[1])
             return _json({"status": "ahead", "merge_base_commit": {"sha": merge_base}})
+        if (match := re.fullmatch(r"/git/trees/([0-9a-f]{40})", route)) and request.method == "GET":
+            tree = self.trees.get(match[1])
+            if tree is None or not request.args.get("recursive"):
+                return _json({"message": "Not Found"}, 404)
+            return _json(tree)
         if (match := re.fullmatch(r"/contents/(.+)", route)) and request.method == "GET":
             text = self.contents.get((match[1], request.args.get("ref", "")))
             if text is None:
@@ -250,6 +259,24 @@ class FakeGitHub:
             url = f"{self.base_url}{request.path}?per_page={per_page}&page={page + 1}"
             response.headers["Link"] = f'<{url}>; rel="next"'
         return response
+
+
+def tree_of(root: Path, commit: str, *, truncated: bool = False) -> dict[str, Any]:
+    """GitHub's answer to `git/trees/COMMIT?recursive=1` for a commit of the clone at `root`: every
+    entry of its tree, directories included, each with its path as stored (never quoted)."""
+    fields = "--format=%(objectmode) %(objecttype) %(objectname)%x09%(path)"
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "-t", "-z", fields, commit], cwd=root, capture_output=True, check=True
+    ).stdout.decode()
+    entries = []
+    for record in filter(None, listed.split("\0")):
+        described, path = record.split("\t", 1)
+        mode, kind, sha = described.split(" ")
+        entries.append({"path": path, "mode": mode, "type": kind, "sha": sha})
+    tree = subprocess.run(
+        ["git", "rev-parse", f"{commit}^{{tree}}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return {"sha": tree, "tree": entries, "truncated": truncated}
 
 
 def _json(data: Any, status: int = 200) -> Response:

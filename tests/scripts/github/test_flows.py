@@ -18,6 +18,7 @@ import pytest
 from scripts.github.sticky_comment import marker, sections, set_section
 from scripts.results.plots import picture_names
 from tests.scripts.github import payloads
+from tests.scripts.github.fake_github import tree_of
 from tests.scripts.github.project import (
     BASE_EXPERIMENTS,
     MODEL_SAVING_STANDIN,
@@ -484,6 +485,7 @@ def test_hpt_plan_and_the_pull_request_plan_agree_for_the_same_head(github, hist
     github.add_pull(5, history.head, history.base)
     github.contents[("experiments.yaml", history.head)] = PR_EXPERIMENTS
     github.contents[("experiments.yaml", history.base)] = BASE_EXPERIMENTS
+    github.trees[history.head] = tree_of(history.root, history.head)  # the image of its trainer
     opened = payloads.pull_request("opened", 5, history.head, history.base)
     assert step("plan", "pull_request", opened, GITHUB_SHA=history.head, **settings).returncode == 0
     from_pull_request = sections(github.ours(5)[0]["body"])["plan"]

@@ -26,7 +26,16 @@ from scripts.github.sticky_comment import sections
 from tests.scripts.cloudbuild import fake_cloudbuild
 from tests.scripts.cloudbuild.conftest import BUCKET, FakeGoogleHttp
 from tests.scripts.github import payloads
-from tests.scripts.github.project import PR_EXPERIMENTS, PROJECT, REGION, emulator, git, make_history
+from tests.scripts.github.fake_github import tree_of
+from tests.scripts.github.project import (
+    BASE_EXPERIMENTS,
+    PR_EXPERIMENTS,
+    PROJECT,
+    REGION,
+    emulator,
+    git,
+    make_history,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +106,12 @@ def jobs(history, github, github_env, cloud, tmp_path):
 
     class Jobs:
         def step(self, name: str, body: str, **env: str) -> subprocess.CompletedProcess[str]:
-            event = payloads.write_event(tmp_path, "issue_comment", payloads.issue_comment(5, body, "MEMBER"))
+            return self.on(name, "issue_comment", payloads.issue_comment(5, body, "MEMBER"), **env)
+
+        def on(
+            self, name: str, event_name: str, payload: dict, **env: str
+        ) -> subprocess.CompletedProcess[str]:
+            event = payloads.write_event(tmp_path, event_name, payload)
             output = tmp_path / f"{name}-output"
             output.unlink(missing_ok=True)
             full = {**os.environ, **settings, **event, "GITHUB_OUTPUT": str(output), **env}
@@ -147,6 +161,13 @@ def jobs(history, github, github_env, cloud, tmp_path):
                 **env,
             )
 
+        def plan(self, fork: str | None = None) -> None:
+            """The `pull_request` workflow's plan job, for pull request 5 (from the fork `fork`)."""
+            head = github.pulls[5]["head"]["sha"]
+            opened = payloads.pull_request("opened", 5, head, made.base, fork=fork)
+            done = self.on("plan", "pull_request", opened)
+            assert done.returncode == 0, done.stderr
+
         def reply(self) -> dict[str, str]:
             return sections(github.ours(5)[0]["body"])
 
@@ -174,6 +195,68 @@ def _image(job) -> str:
 
 def _fork(github, number: int = 5) -> None:
     github.pulls[number]["head"]["repo"] = {"full_name": "eve/hpt-demo"}
+
+
+def _planned(github, made, tuned) -> None:
+    github.add_pull(5, tuned, made.base)
+    github.contents[("experiments.yaml", tuned)] = PR_EXPERIMENTS
+    github.contents[("experiments.yaml", made.base)] = BASE_EXPERIMENTS
+
+
+def test_both_plans_of_a_same_repository_pull_request_show_the_image_of_its_trainer(history, github, jobs):
+    """The plan on each push (git has the head) and `/hpt plan` (GitHub's listing of the head's tree)
+    show the image `/hpt run` tunes: the head's own, at its content tag, not main's."""
+    made, tuned = history
+    _planned(github, made, tuned)
+    github.trees[tuned] = tree_of(made.root, tuned)
+    tag = images.content_tag(tuned, made.root)
+    assert tag != images.content_tag(made.base, made.root)
+    whose = (
+        f"- To tune commit `{tuned[:7]}` now, with this commit's trainer (the image above, built first when"
+    )
+
+    jobs.plan()
+    from_pull_request = jobs.reply()["plan"]
+    jobs.command("/hpt plan")
+    from_command = jobs.reply()["plan"]
+
+    assert f"| Image | `{IMAGE}:{tag}` |" in from_pull_request and whose in from_pull_request
+    assert from_command == from_pull_request
+
+
+def test_hpt_plan_shows_the_default_branchs_image_when_github_lists_the_tree_in_part(history, github, jobs):
+    made, tuned = history
+    _planned(github, made, tuned)
+    github.trees[tuned] = tree_of(made.root, tuned, truncated=True)
+
+    jobs.command("/hpt plan")
+
+    plan = jobs.reply()["plan"]
+    assert f"| Image | `{IMAGE}:{images.content_tag(made.base, made.root)}` |" in plan
+    assert (
+        "with this commit's trainer (its image is built first when missing; the image above is the default "
+        "branch's, as GitHub did not list this commit's build inputs)"
+    ) in plan
+
+
+def test_both_plans_of_a_fork_show_the_default_branchs_image_and_the_flag(history, github, github_env, jobs):
+    made, tuned = history
+    _planned(github, made, tuned)
+    _fork(github)
+    main = f"| Image | `{IMAGE}:{images.content_tag(made.base, made.root)}` |"
+    whose = (
+        f"- To tune commit `{tuned[:7]}` now, with the default branch's trainer (the image above: this pull "
+        "request comes from a fork, whose trainer runs only when the command adds `--fork-trainer`)"
+    )
+
+    jobs.plan(fork="eve/hpt-demo")
+    summary = Path(github_env["GITHUB_STEP_SUMMARY"]).read_text()  # a fork's plan job cannot comment
+    jobs.command("/hpt plan")
+    from_command = jobs.reply()["plan"]
+
+    assert main in summary and whose in summary
+    assert main in from_command and whose in from_command
+    assert not [r for r in github.requests if "/git/trees/" in r.path]  # the fork's tree is not asked for
 
 
 def test_a_same_repository_pull_request_tunes_its_own_trainer_built_once(
