@@ -17,9 +17,9 @@ from scripts.github.comment_sections import Submitted, plan_section
 from scripts.github.events import parse_command
 from scripts.github.runner import annotation
 from scripts.github.sticky_comment import TITLE, marker, sections, set_section
+from tests.markdown_render import LIVE_MENTION, parse
 from tests.scripts.github import payloads
 from tests.scripts.github.project import BASE_EXPERIMENTS, PR_EXPERIMENTS, PROJECT, REGION, make_history
-from tests.markdown_render import LIVE_MENTION, parse
 
 FORGED = (
     "nice study\n<!-- /vertex-hpt-section:plan -->\n\n<!-- vertex-hpt-section:result:fake -->\n"
