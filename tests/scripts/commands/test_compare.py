@@ -20,6 +20,9 @@ EXPERIMENTS = BASE_EXPERIMENTS.replace("max_trial_count: 2", "max_trial_count: 4
 LOW = "parameters.base={type: double, min: 0.1, max: 0.2}"
 HIGH = "parameters.base={type: double, min: 0.8, max: 0.9}"
 COMMIT_A, COMMIT_B = "a" * 40, "b" * 40
+# `run` polls the emulator at these intervals (its local default starts at 1 s and grows to 5 s):
+# each run here waits for its job, and the trials of the stand-in end within a second.
+FAST_POLLS = ("--poll-interval", "0.1", "--max-poll-interval", "0.2")
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -32,24 +35,27 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    """An emulator running the stand-in, the environment that reaches it, and a `run` helper."""
+    """An emulator running the stand-in, the environment that reaches it, a `run` helper, and each
+    job `run` printed (its `--json`: the job at its end, trials and all), by name."""
     root = tmp_path_factory.mktemp("compare")
     experiments = root / "experiments.yaml"
     experiments.write_text(EXPERIMENTS)
     with emulator(REPO_ROOT, root / "state") as address:
         clean = {k: v for k, v in os.environ.items() if k not in {"GITHUB_SHA", "GITHUB_REPOSITORY"}}
         env = {**clean, "VERTEX_AI_EMULATOR_HOST": address, "GOOGLE_CLOUD_PROJECT": "demo-project"}
+        printed: dict[str, str] = {}
 
         def run(commit: str, base: str, *extra: str) -> str:
             done = _cli(
                 env, "run", "quick", "--backend", "local", "--file", str(experiments),
-                "--commit", commit, "--set", base, "--json", *extra,
+                "--commit", commit, "--set", base, "--json", *FAST_POLLS, *extra,
             )  # fmt: skip
             job = json.loads(done.stdout)
             assert job["state"] == "JOB_STATE_SUCCEEDED"
+            printed[job["name"]] = done.stdout
             return job["name"]
 
-        yield env, run
+        yield env, run, printed
 
 
 def _compare(env: dict[str, str], *args: str) -> dict:
@@ -57,7 +63,7 @@ def _compare(env: dict[str, str], *args: str) -> dict:
 
 
 def test_compare_finds_its_baseline_by_experiment_and_commit_and_gives_a_verdict(local):
-    env, run = local
+    env, run, _printed = local
     first = run(COMMIT_A, LOW)
 
     alone = _compare(env, first)
@@ -90,7 +96,7 @@ def test_compare_finds_its_baseline_by_experiment_and_commit_and_gives_a_verdict
 
 
 def test_table_and_markdown_show_the_verdict_the_method_and_both_sides(local):
-    env, run = local
+    env, run, _printed = local
     low, high = run(COMMIT_A, LOW), run(COMMIT_B, HIGH)
     table = _cli(env, "compare", high, low, "--backend", "local").stdout
     assert table.startswith("verdict: better")
@@ -106,7 +112,7 @@ def test_table_and_markdown_show_the_verdict_the_method_and_both_sides(local):
 
 
 def test_an_unknown_local_job_is_named_in_a_clear_error(local):
-    env, _run = local
+    env, _run, _printed = local
     done = subprocess.run(
         [sys.executable, "-m", "scripts", "compare", "999", "--backend", "local"],
         cwd=REPO_ROOT,
@@ -125,7 +131,7 @@ def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(loc
     from scripts.results.confirmation import overrides
     from scripts.vertex.jobjson import from_json
 
-    env, run = local
+    env, run, printed = local
     commit_c, commit_d = "c" * 40, "d" * 40
 
     def image(commit: str) -> list[str]:
@@ -133,7 +139,7 @@ def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(loc
 
     baseline, job = run(commit_c, LOW, *image(commit_c)), run(commit_d, HIGH, *image(commit_d))
     jobs = {commit_c: baseline, commit_d: job}
-    read = {name: from_json(_cli(env, "status", name, "--json").stdout) for name in jobs.values()}
+    read = {name: from_json(printed[name]) for name in jobs.values()}
     confirmed = []
     for config in jobs.values():
         for commit, trainer in jobs.items():

@@ -14,6 +14,7 @@ import pytest
 
 from scripts import images
 from scripts.github.sticky_comment import sections
+from tests.scripts.cloudbuild import fake_cloudbuild
 from tests.scripts.github import payloads
 from tests.scripts.github.act_runner import ACT, run_workflow
 from tests.scripts.github.project import (
@@ -25,7 +26,6 @@ from tests.scripts.github.project import (
     make_history,
     wait_until_ended,
 )
-from tests.scripts.cloudbuild import fake_cloudbuild
 
 pytestmark = pytest.mark.slow
 
@@ -76,6 +76,9 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
                 "GITHUB_API_URL": github.base_url,
                 "HPT_REGISTRY_URL": github.base_url,
                 "CLOUD_BUILD_EMULATOR_HOST": cloud_build_host,
+                # No 2 s pause before each comment is read back (conftest's no_comment_settling):
+                # act hands the steps only the environment named here, not this process's.
+                "HPT_COMMENT_SETTLE_SECONDS": "0",
                 **env,
             },
             variables=VARIABLES,

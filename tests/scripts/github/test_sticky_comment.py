@@ -24,7 +24,9 @@ from scripts.github.sticky_comment import (
 
 @pytest.fixture
 def client(github) -> GitHubClient:
-    return GitHubClient(github.repository, github.token, github.base_url)
+    """A client that reads its comment back at once: the concurrent writers here act on the fake's
+    hooks (`after_comment_write`), not in the pause a real job leaves them."""
+    return GitHubClient(github.repository, github.token, github.base_url, comment_settle_seconds=0)
 
 
 def test_created_once_then_updated(github, client):

@@ -170,7 +170,9 @@ def test_a_job_of_a_commit_already_on_main_gets_the_verdict_but_no_check(repo, f
 
 
 def _report_with(github, fake, tmp_path, gate: Gate | None) -> Step:
-    client = GitHubClient(github.repository, github.token, github.base_url)
+    # No pause before the comment is read back (conftest's no_comment_settling sets the
+    # environment, which a client built here does not read).
+    client = GitHubClient(github.repository, github.token, github.base_url, comment_settle_seconds=0)
     backend = Backend.emulator_at(fake.address, tmp_path / "state")
     tuning = TuningJobs(backend)
     jobs = tuning.ended([(PROJECT, REGION)], github.repository)
