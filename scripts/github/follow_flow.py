@@ -34,8 +34,10 @@ FOLLOW_VARIABLE = "HPT_FOLLOW_MINUTES"
 # Polls start quick (short jobs) and settle at this interval (growing while nothing changes): a
 # result is posted at most this long after its job ends.
 FIRST_INTERVAL, MAX_INTERVAL = 5.0, 30.0
-# The emulator's: it answers on loopback and its short jobs end in seconds (`run` polls it so too).
-EMULATOR_INTERVALS = (1.0, 5.0)
+# The first interval instead, in seconds (at least MIN_FIRST_INTERVAL): for jobs that end within
+# seconds, such as the emulator's in the tests. The workflows leave it unset.
+FIRST_INTERVAL_VARIABLE = "HPT_FOLLOW_FIRST_POLL_SECONDS"
+MIN_FIRST_INTERVAL = 0.1
 
 
 def follow_minutes(env: Mapping[str, str]) -> float:
@@ -44,6 +46,15 @@ def follow_minutes(env: Mapping[str, str]) -> float:
         return max(0.0, float(text)) if text else 0.0
     except ValueError:
         raise UserError(f"{FOLLOW_VARIABLE}={text!r} is not a number of minutes") from None
+
+
+def first_interval(env: Mapping[str, str]) -> float:
+    """Seconds from the first poll to the second: `$HPT_FOLLOW_FIRST_POLL_SECONDS`, else FIRST_INTERVAL."""
+    text = (env.get(FIRST_INTERVAL_VARIABLE) or "").strip()
+    try:
+        return min(MAX_INTERVAL, max(MIN_FIRST_INTERVAL, float(text))) if text else FIRST_INTERVAL
+    except ValueError:
+        raise UserError(f"{FIRST_INTERVAL_VARIABLE}={text!r} is not a number of seconds") from None
 
 
 def follow_and_report(
@@ -85,8 +96,7 @@ def follow_and_report(
         waiting[:] = verdicts().waiting
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
 
-    first, most = EMULATOR_INTERVALS if backend.is_emulator else (FIRST_INTERVAL, MAX_INTERVAL)
-    schedule = PollSchedule(initial=first, maximum=most)
+    schedule = PollSchedule(initial=first_interval(step.env), maximum=MAX_INTERVAL)
     _, pending = tuning.service.poll(
         job_names, minutes=minutes, schedule=schedule, on_ended=post, sleep=sleep, clock=clock
     )

@@ -15,6 +15,13 @@ def no_comment_settling(monkeypatch):
     monkeypatch.setenv("HPT_COMMENT_SETTLE_SECONDS", "0")
 
 
+@pytest.fixture(autouse=True)
+def quick_follow_polls(monkeypatch):
+    """A submitting job that follows its jobs looks again after 0.2 s, not 5 s: the emulator's and the
+    fake's jobs here end within seconds."""
+    monkeypatch.setenv("HPT_FOLLOW_FIRST_POLL_SECONDS", "0.2")
+
+
 @pytest.fixture
 def github(httpserver) -> FakeGitHub:
     fake = FakeGitHub(base_url=httpserver.url_for("").rstrip("/"))

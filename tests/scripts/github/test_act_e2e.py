@@ -79,6 +79,7 @@ def test_pull_request_plan_then_merge_submits_then_report_posts_the_best_trial(g
                 # No 2 s pause before each comment is read back (conftest's no_comment_settling):
                 # act hands the steps only the environment named here, not this process's.
                 "HPT_COMMENT_SETTLE_SECONDS": "0",
+                "HPT_FOLLOW_FIRST_POLL_SECONDS": "0.2",  # as conftest's quick_follow_polls
                 **env,
             },
             variables=VARIABLES,
