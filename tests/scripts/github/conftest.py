@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.job_service import FakeJobService
 from tests.scripts.github.fake_github import FakeGitHub
+from tests.scripts.github.verdict_jobs import arrange
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +48,16 @@ def github_env(github, monkeypatch, tmp_path) -> dict[str, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeJobService]:
+    """The fake JobService on loopback, holding the jobs a test adds."""
+    with FakeJobService() as service:
+        yield service
+
+
+@pytest.fixture
+def repo(github) -> FakeGitHub:
+    """The fake GitHub with pull requests #5 and #6 on main (`verdict_jobs.arrange`)."""
+    return arrange(github)

@@ -4,7 +4,6 @@ the fake JobService on loopback."""
 
 from __future__ import annotations
 
-import pytest
 from google.cloud.aiplatform_v1 import JobState
 
 from scripts.github.api import GitHubClient
@@ -12,19 +11,8 @@ from scripts.github.follow_flow import follow_and_report
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import sections
 from scripts.vertex.backend import Backend
-from tests.fakes.job_service import FakeJobService, Script
-from tests.scripts.github.verdict_jobs import HEAD, HIGH, LOW, MAIN, arrange, reporter, tuning_job
-
-
-@pytest.fixture
-def fake():
-    with FakeJobService() as service:
-        yield service
-
-
-@pytest.fixture
-def repo(github):
-    return arrange(github)
+from tests.fakes.job_service import Script
+from tests.scripts.github.verdict_jobs import HEAD, HIGH, LOW, MAIN, reporter, tuning_job
 
 
 def test_the_reporter_posts_a_proposal_only_once_its_baseline_has_ended(repo, fake, tmp_path, github_env):

@@ -45,12 +45,6 @@ MAIN_VALUES = [0.95, 0.91, 0.62, 0.93, 0.64, 0.60]
 
 
 @pytest.fixture
-def fake():
-    with FakeJobService() as service:
-        yield service
-
-
-@pytest.fixture
 def studies(github, fake):
     """main's job #1 and the pull request's #3, whose trials alone say no clear difference."""
     arrange(github)

@@ -11,19 +11,8 @@ from scripts.github.api import GitHubClient
 from scripts.github.follow_flow import FIRST_INTERVAL, follow_and_report
 from scripts.github.runner import Step
 from scripts.vertex.backend import Backend
-from tests.fakes.job_service import FakeJobService, Script
-from tests.scripts.github.verdict_jobs import HIGH, MAIN, arrange, tuning_job
-
-
-@pytest.fixture
-def fake():
-    with FakeJobService() as service:
-        yield service
-
-
-@pytest.fixture
-def repo(github):
-    return arrange(github)
+from tests.fakes.job_service import Script
+from tests.scripts.github.verdict_jobs import HIGH, MAIN, tuning_job
 
 
 def _waits(fake, github, tmp_path, env: dict[str, str]) -> list[float]:

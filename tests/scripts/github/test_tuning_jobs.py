@@ -25,7 +25,7 @@ from scripts.jobs import labels
 from scripts.jobs.names import job_id
 from scripts.paths import REPO_ROOT
 from scripts.vertex.backend import Backend
-from tests.fakes.job_service import BASE_TIME, FakeJobService, make_trial
+from tests.fakes.job_service import BASE_TIME, make_trial
 
 REPOSITORY = "octo-org/hpt-demo"
 PARENT = "projects/p/locations/us-central1"
@@ -54,12 +54,6 @@ def job(number: int, state: JobState, *, pull_request: str = "5", repository: st
             **({labels.PULL_REQUEST: pull_request} if pull_request else {}),
         },
     )
-
-
-@pytest.fixture
-def fake():
-    with FakeJobService() as service:
-        yield service
 
 
 @pytest.fixture

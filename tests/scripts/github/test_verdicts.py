@@ -25,7 +25,6 @@ from scripts.github.sticky_comment import sections
 from scripts.github.tuning_jobs import TuningJobs
 from scripts.github.verdicts import Verdicts
 from scripts.vertex.backend import Backend
-from tests.fakes.job_service import FakeJobService
 from tests.markdown_render import LIVE_MENTION, parse
 from tests.scripts.github.fake_github import REPOSITORY
 from tests.scripts.github.verdict_jobs import (
@@ -38,21 +37,9 @@ from tests.scripts.github.verdict_jobs import (
     OTHER,
     PROJECT,
     REGION,
-    arrange,
     reporter,
     tuning_job,
 )
-
-
-@pytest.fixture
-def fake():
-    with FakeJobService() as service:
-        yield service
-
-
-@pytest.fixture
-def repo(github):
-    return arrange(github)
 
 
 def result(github, number: int) -> str:
