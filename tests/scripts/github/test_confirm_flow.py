@@ -23,7 +23,7 @@ from google.cloud.aiplatform_v1 import JobState
 from scripts.github.sticky_comment import sections
 from scripts.paths import REPO_ROOT
 from scripts.results.confirmation import CONFIRMS_LABEL, VERDICT_OF_LABEL
-from tests.fakes.job_service import FakeJobService, make_trial
+from tests.fakes.job_service import FakeJobService, Script, make_trial
 from tests.scripts.github import payloads
 from tests.scripts.github.verdict_jobs import (
     HEAD,
@@ -192,3 +192,22 @@ def test_confirm_is_a_command_of_its_own():
     assert command.text == COMMAND
     with pytest.raises(UserError, match="`--confirm` takes no other option"):
         parse_command(COMMAND + " --force")
+
+
+def test_the_submitting_job_follows_its_confirmations_and_posts_the_verdict_itself(
+    studies, fake, tmp_path, github_env
+):
+    """With `HPT_FOLLOW_MINUTES`, `command-run` follows the four jobs it submitted and, when the last
+    ends, posts the confirmed verdict and rewrites the check, without waiting for the reporter. Here
+    both trainers train every seed alike (the fake plays every created job the same way): a tie."""
+    assert reporter(fake, tmp_path).returncode == 0  # the studies' verdict, the check completed
+    fake.script = Script(trials=[make_trial(str(seed), {"seed": str(seed)}, 0.9) for seed in range(2, 8)])
+
+    ran = workflow_job("command-run", COMMAND, fake, tmp_path, HPT_FOLLOW_MINUTES="1")
+
+    assert ran.returncode == 0, ran.stderr
+    assert len(created(fake)) == 4
+    confirmed = sections(studies.ours(5)[0]["body"])["confirmed:3"]
+    assert "**Verdict: no clear difference**" in confirmed and "Wilcoxon signed-rank" in confirmed
+    (check,) = studies.runs_on(HEAD)
+    assert "Wilcoxon signed-rank" in check["output"]["summary"]  # rewritten: it was the studies' test
