@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import job_name_on
-from scripts.jobs import states
+from scripts.jobs import labels, states
 from scripts.results.baseline import find_baseline, no_baseline_reason
 from scripts.results.compare import comparison
 from scripts.results.compare_text import markdown, table
-from scripts.results.confirmation import find_confirmations
+from scripts.results.confirmation import find_confirmations, missing_confirmations, overrides, same_trainer
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
     from scripts.vertex.backend import Backend
     from scripts.wiring import Wiring
@@ -73,12 +78,13 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
     succeeded = service.experiment_jobs(job, [states.SUCCEEDED])  # the baseline and confirmations among them
     baseline = named if named is not None else find_baseline(job, succeeded)
     reason = no_baseline_reason(job)
+    confirmations = find_confirmations(job, baseline, succeeded)
     data = comparison(
         job,
         baseline,
         backend=args.backend,
         no_baseline_reason=reason,
-        confirmations=find_confirmations(job, baseline, succeeded),
+        confirmations=confirmations,
     )
     if args.format == "json":
         print(json.dumps(data, indent=2))
@@ -86,4 +92,36 @@ def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str])
         print(markdown(data))
     else:
         print(table(data))
+        if (
+            baseline is not None
+            and data["method_name"] != "paired-confirmation"
+            and not same_trainer(job, baseline)
+        ):
+            _confirm_hint(missing_confirmations(job, baseline, confirmations), args.backend)
     return 0
+
+
+def _confirm_hint(
+    missing: Sequence[tuple[HyperparameterTuningJob, HyperparameterTuningJob]], backend: str
+) -> None:
+    """On stderr, the `run` lines that make the missing confirmation jobs, by trainer commit: a
+    verdict from the studies alone mixes the trainers with the luck of two small searches."""
+    if not missing:
+        return
+    print(
+        "\nTo judge the two trainers past the noise of the searches, train each best configuration again "
+        "with both trainers (docs/compare.md), then compare again:",
+        file=sys.stderr,
+    )
+    by_commit: dict[str, list[str]] = {}
+    for config, trainer in missing:
+        commit = trainer.labels.get(labels.COMMIT, "")
+        experiment = config.labels.get(labels.EXPERIMENT, config.display_name)
+        line = ["python", "-m", "scripts", "run", experiment, "--backend", backend, "--commit", commit]
+        line += [part for value in overrides(config, trainer) for part in ("--set", value)]
+        by_commit.setdefault(commit, []).append(shlex.join(line))
+    for commit, lines in by_commit.items():
+        # The local backend runs the working tree's trainer, whatever `--commit` says.
+        checkout = f" (git checkout {commit[:12]} first)" if backend == "local" else ""
+        print(f"  with the trainer of {commit[:12]}{checkout}:", file=sys.stderr)
+        print("\n".join(f"    {line}" for line in lines), file=sys.stderr)

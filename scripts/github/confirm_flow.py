@@ -30,20 +30,19 @@ from scripts.github.comment_sections import Submitted
 from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.jobs import labels
 from scripts.jobs.names import job_id
-from scripts.jobs.trial_flags import trial_flags
 from scripts.paths import EXPERIMENTS_FILE
 from scripts.results.confirmation import (
-    CONFIRMS_LABEL,
     SEEDS,
     SUCCEEDED,
     VERDICT_OF_LABEL,
+    best_flags,
     find_confirmations,
     images,
     is_confirmation,
+    missing_confirmations,
     overrides,
     same_trainer,
 )
-from scripts.results.trials import best_trial
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -96,24 +95,12 @@ def submit(
             f"job {job_id(job.name)} and its baseline {job_id(baseline.name)} ran the same trainer (images "
             "and flags): their confirmations could only tie, and the verdict is the studies' own"
         )
-    confirmed = {
-        (each.labels.get(CONFIRMS_LABEL, ""), each.labels.get(labels.COMMIT, ""))
-        for each in find_confirmations(job, baseline, succeeded)
-    }
     for each in (job, baseline):
         if best_flags(each) is None:
             raise UserError(
                 f"job {job_id(each.name)} has no completed trial: no best configuration to confirm"
             )
-    # Two searches that found one configuration have one to confirm (a second job would be the
-    # same job: the spec is the same).
-    configs = [job] if best_flags(job) == best_flags(baseline) else [job, baseline]
-    missing = [
-        (config, trainer)
-        for config in configs
-        for trainer in (job, baseline)
-        if (job_id(config.name), trainer.labels.get(labels.COMMIT, "")) not in confirmed
-    ]
+    missing = missing_confirmations(job, baseline, find_confirmations(job, baseline, succeeded))
     compiled = [
         compile_confirmation(experiment, config, trainer, job, env=env, pull_request=pull_request)
         for config, trainer in missing
@@ -169,12 +156,6 @@ def proposal_job(
         f"no SUCCEEDED job of {experiment} at {head[:12]} for this pull request: comment /hpt run "
         f"{experiment} {head[:7]} to tune it, and confirm its best configuration once it has succeeded"
     )
-
-
-def best_flags(job: HyperparameterTuningJob) -> list[str] | None:
-    """The trainer flags of `job`'s best trial (its configuration), None without one."""
-    best = best_trial(job)
-    return None if best is None else trial_flags(best, job.study_spec)
 
 
 def compile_confirmation(

@@ -102,6 +102,35 @@ def confirmation_pairs(
     return [mine for mine, _ in pairs], [theirs for _, theirs in pairs]
 
 
+def best_flags(job: HyperparameterTuningJob) -> list[str] | None:
+    """The trainer flags of `job`'s best trial (its configuration), None without one."""
+    best = best_trial(job)
+    return None if best is None else trial_flags(best, job.study_spec)
+
+
+def missing_confirmations(
+    job: HyperparameterTuningJob,
+    baseline: HyperparameterTuningJob,
+    confirmations: Sequence[HyperparameterTuningJob],
+) -> list[tuple[HyperparameterTuningJob, HyperparameterTuningJob]]:
+    """The (configuration, trainer) pairs the paired test still needs, of `find_confirmations`'
+    `confirmations`: each side's best configuration by each side's trainer. Two searches that found
+    one configuration have one to confirm (a second job would be the same job: the spec is the
+    same). Empty when either job has no best trial."""
+    if best_flags(job) is None or best_flags(baseline) is None:
+        return []
+    held = {
+        (each.labels.get(CONFIRMS_LABEL, ""), each.labels.get(labels.COMMIT, "")) for each in confirmations
+    }
+    configs = [job] if best_flags(job) == best_flags(baseline) else [job, baseline]
+    return [
+        (config, trainer)
+        for config in configs
+        for trainer in (job, baseline)
+        if (job_id(config.name), trainer.labels.get(labels.COMMIT, "")) not in held
+    ]
+
+
 def is_confirmation(job: HyperparameterTuningJob) -> bool:
     """Whether `job` is some job's confirmation (never a baseline itself)."""
     return CONFIRMS_LABEL in job.labels

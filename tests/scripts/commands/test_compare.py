@@ -123,31 +123,38 @@ def test_an_unknown_local_job_is_named_in_a_clear_error(local):
     assert done.returncode == 1 and "no job 999 in the local backend" in done.stderr
 
 
-def test_confirmation_jobs_pair_each_best_configuration_across_both_trainers(local):
-    """Each side's best configuration confirmed by both commits' trainers (`confirmation.overrides`,
-    submitted with `run --commit`): compare leaves the confirmation jobs out of the baseline lookup
-    and judges the paired trials. Each commit names its own image (as two trainers would); the
-    stand-in behind both is one program, so every pair ties."""
-    from scripts.results.confirmation import overrides
-    from scripts.vertex.jobjson import from_json
+def test_compare_names_the_confirmation_runs_and_then_judges_their_paired_trials(local):
+    """Two trainers judged from their searches alone: the table's hint names the `run` lines that
+    confirm each side's best configuration with both commits' trainers; run as printed, compare
+    leaves those jobs out of the baseline lookup and judges the paired trials. Each commit names
+    its own image (as two trainers would); the stand-in behind both is one program, so every pair
+    ties."""
+    import shlex
 
-    env, run, printed = local
+    env, run, _printed = local
     commit_c, commit_d = "c" * 40, "d" * 40
 
     def image(commit: str) -> list[str]:
         return ["--set", f"image={{uri: 'us-central1-docker.pkg.dev/demo-project/hpt/trainer:{commit[:7]}'}}"]
 
     baseline, job = run(commit_c, LOW, *image(commit_c)), run(commit_d, HIGH, *image(commit_d))
-    jobs = {commit_c: baseline, commit_d: job}
-    read = {name: from_json(printed[name]) for name in jobs.values()}
+    hinted = _cli(env, "compare", job, "--backend", "local")
+    assert hinted.stdout.startswith("verdict: better") and "method: Precedence test" in hinted.stdout
+    assert "train each best configuration again with both trainers" in hinted.stderr
+    lines = [
+        shlex.split(line)
+        for line in hinted.stderr.splitlines()
+        if line.startswith("    python -m scripts run")
+    ]
+    assert len(lines) == 4 and {line[line.index("--commit") + 1] for line in lines} == {commit_c, commit_d}
     confirmed = []
-    for config in jobs.values():
-        for commit, trainer in jobs.items():
-            sets = overrides(read[config], trainer=read[trainer], seeds=(2, 3, 4))
-            confirmed.append(run(commit, LOW, *image(commit), *[f for v in sets for f in ("--set", v)]))
+    for line in lines:  # as printed, plus this test's file, image and fast polls (the `run` helper)
+        commit = line[line.index("--commit") + 1]
+        confirmed.append(run(commit, LOW, *line[line.index("--commit") + 2 :], *image(commit)))
 
     data = _compare(env, job)
     assert data["baseline"]["job"] == baseline  # never a newer confirmation job at its commit
     assert data["method_name"] == "paired-confirmation" and data["verdict"] == "no clear difference"
-    assert data["evidence"]["pairs"] == 6 and data["evidence"]["pairs_that_differ"] == 0
+    assert data["evidence"]["pairs"] == 12 and data["evidence"]["pairs_that_differ"] == 0
     assert sorted(data["evidence"]["confirmation_jobs"]) == sorted(confirmed)
+    assert "python -m scripts run" not in _cli(env, "compare", job, "--backend", "local").stderr
