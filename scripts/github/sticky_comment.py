@@ -24,7 +24,17 @@ from scripts.github.runner import Step
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
-SECTION_ORDER = ("plan", "command", "refused", "submitted", "result", "files")
+SECTION_ORDER = (
+    "plan",
+    "command",
+    "refused",
+    "submitted",
+    "baseline",
+    "confirming",
+    "result",
+    "confirmed",
+    "files",
+)
 
 MARKER_PREFIX = "vertex-hpt"
 DEFAULT_KEY = "experiments"

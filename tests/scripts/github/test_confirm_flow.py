@@ -142,6 +142,8 @@ def test_confirm_submits_the_four_confirmation_jobs_once_then_the_verdict_is_pos
     assert done.returncode == 0, done.stderr
     confirmed = sections(studies.ours(5)[0]["body"])["confirmed:3"]
     assert "**Verdict: worse**" in confirmed and "Wilcoxon signed-rank" in confirmed
+    order = list(sections(studies.ours(5)[0]["body"]))  # what was submitted, then results, then this
+    assert order.index("confirming:3") < order.index("result:3") < order.index("confirmed:3")
     (check,) = studies.runs_on(HEAD)  # the same check run, rewritten with the confirmed verdict
     assert (check["status"], check["conclusion"]) == ("completed", "neutral")
     assert check["output"]["title"].startswith("worse")
