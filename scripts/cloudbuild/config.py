@@ -98,11 +98,3 @@ def _mapping_keys(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             yield from _mapping_keys(item)
-
-
-def expand(text: str, substitutions: dict[str, str], project: str) -> str:
-    """`text` with `$NAME` / `${NAME}` replaced as Cloud Build does (for the image names we report)."""
-    values = {"PROJECT_ID": project, **substitutions}
-    for name in sorted(values, key=len, reverse=True):
-        text = text.replace("${" + name + "}", values[name]).replace("$" + name, values[name])
-    return text

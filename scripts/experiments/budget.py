@@ -70,8 +70,3 @@ def budget(
         reason = f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
         return Budget(reason, approvable=True)
     return Budget(None)
-
-
-def over_budget(experiment: Experiment, env: Mapping[str, str]) -> str | None:
-    """Why the experiment may not be submitted under `$HPT_MAX_COST` (None: within it); see `budget`."""
-    return budget(experiment, env).refusal

@@ -177,6 +177,13 @@ def test_timeout_machine_and_logging_suit_a_gpu_image(document):
     assert document["options"]["logging"] == "CLOUD_LOGGING_ONLY"
 
 
+def _expand(text: str, values: dict[str, str]) -> str:
+    """`text` with `$NAME` / `${NAME}` replaced as Cloud Build does, longest names first."""
+    for name in sorted(values, key=len, reverse=True):
+        text = text.replace("${" + name + "}", values[name]).replace("$" + name, values[name])
+    return text
+
+
 def test_loading_sets_source_substitutions_and_build_tags():
     target = config.Target(
         "demo", "europe-west4", "repo", "img", "inputs-0123456789abcdef", "c" * 40, "https://github.com/o/r"
@@ -186,7 +193,7 @@ def test_loading_sets_source_substitutions_and_build_tags():
     assert build.source.storage_source.object_ == "src.tar.gz"
     assert build.substitutions["_REGION"] == "europe-west4" and build.substitutions["COMMIT_SHA"] == "c" * 40
     assert list(build.tags) == ["hpt-trainer", "inputs-0123456789abcdef"]
-    assert config.expand(build.images[1], dict(build.substitutions), "demo") == (
+    assert _expand(build.images[1], {"PROJECT_ID": "demo", **build.substitutions}) == (
         "europe-west4-docker.pkg.dev/demo/repo/img:inputs-0123456789abcdef"
     )
     assert build.substitutions["_CACHE_FROM"] == ""  # no previous image given: no cache

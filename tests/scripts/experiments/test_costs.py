@@ -21,7 +21,7 @@ from google.cloud.aiplatform_v1 import (
 
 from scripts import cli
 from scripts.experiments import load
-from scripts.experiments.budget import budget, over_budget
+from scripts.experiments.budget import budget
 from scripts.experiments.costs import worst_case
 from scripts.experiments.machines import ACCELERATOR_TYPES, MACHINE_TYPES
 from scripts.experiments.rules import RETIRED_ACCELERATORS
@@ -122,12 +122,12 @@ def test_worst_case_follows_the_timeout_and_every_replica():
 
 def test_the_spending_gate_uses_the_regions_prices(prices):
     experiment = load(EXPERIMENTS_FILE, {}).experiments["horses-humans"]
-    assert over_budget(experiment, {"HPT_MAX_COST": "1000"}) == (
+    assert budget(experiment, {"HPT_MAX_COST": "1000"}).refusal == (
         f"its worst case, ${CODELAB_WORST:,.2f}, exceeds HPT_MAX_COST ($1,000.00)"
     )
-    assert over_budget(experiment, {"HPT_MAX_COST": "$7,000"}) is None
+    assert budget(experiment, {"HPT_MAX_COST": "$7,000"}).refusal is None
     elsewhere = load(EXPERIMENTS_FILE, {"GOOGLE_CLOUD_REGION": "asia-east1"}).experiments["horses-humans"]
-    assert over_budget(elsewhere, {"HPT_MAX_COST": "1000"}) == (
+    assert budget(elsewhere, {"HPT_MAX_COST": "1000"}).refusal == (
         "its cost is not known for asia-east1 and HPT_MAX_COST is $1,000.00"
     )
 
