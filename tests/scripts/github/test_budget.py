@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from scripts.experiments import CompileContext, compile_experiment, load
-from scripts.experiments.budget import budget, over_budget
+from scripts.experiments.budget import budget
 from scripts.experiments.costs import worst_case
 from scripts.experiments.loader import load_text
 from scripts.experiments.plan import render_plan
@@ -52,7 +52,7 @@ def test_the_plan_says_plainly_that_nothing_is_submitted_without_a_cap(cap):
         in markdown
     )
     assert "gh variable set HPT_MAX_COST" in markdown and "Over the budget" not in markdown
-    assert over_budget(compiled.experiment, env) is not None
+    assert budget(compiled.experiment, env).refusal is not None
 
 
 def test_a_huge_boot_disk_counts_in_the_worst_case(monkeypatch, tmp_path):
