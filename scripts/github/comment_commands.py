@@ -35,13 +35,9 @@ from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change, PlanImage
 from scripts.github.promote_flow import run_promote
-from scripts.github.report_flow import confirmed_section
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import follow
-from scripts.github.tuning_jobs import EndedJob, TuningJobs
-from scripts.github.verdicts import Verdicts, gates
-from scripts.jobs.names import job_id
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -292,7 +288,7 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
         )
         return 1
     if command.confirm:
-        return run_confirm(event, command, pull, head_sha, step, client, backend)
+        return confirm_flow.run_confirm(event, command, pull.base_ref, head_sha, step, client, backend)
     trainer = trainer_image.choose(command, head_sha, pull.from_fork)
     try:
         image = trainer_image.built_image(step.env, trainer.commit) if trainer.commit else None
@@ -321,55 +317,6 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     publish(updates, event.number, step=step, client=lambda: client)
     follow([*ran.jobs, *ran.baseline], backend, lambda: client, step, winners=ran.jobs)
     return 0 if ran.ok else 1
-
-
-def run_confirm(
-    event: IssueCommentEvent,
-    command: HptCommand,
-    pull: PullRequest,
-    head_sha: str,
-    step: Step,
-    client: GitHubClient,
-    backend: Backend,
-) -> int:
-    """`/hpt run NAME SHA --confirm` with credentials (`scripts.github.confirm_flow`): submit the
-    missing confirmation jobs and follow them; when none is missing, post the verdict again now."""
-    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
-
-    def reply(text: str, updates: Mapping[str, str] = {}) -> None:
-        body = {"command": f"`{command.text}` by @{event.author}: {text}", **updates}
-        publish(body, event.number, step=step, client=lambda: client)
-
-    try:
-        done = confirm_flow.submit(
-            command.experiment, event.number, head_sha,
-            env=step.env, backend=backend, verdicts=verdicts, branch=pull.base_ref,
-        )  # fmt: skip
-    except UserError as error:
-        reply(f"nothing confirmed: {escaping.text(str(error))}")
-        return 1
-    ours = job_id(done.job.name)
-    if done.complete:
-        verdict = verdicts.judge(EndedJob(done.job.name, command.experiment, event.number))
-        verdicts.finish_check(verdict, rewrite=True)
-        reply(
-            f"job `{ours}` and its baseline were confirmed before: the verdict from them is below.",
-            {f"confirmed:{ours}": confirmed_section(verdict)},
-        )
-        return 0
-    section = submitted_section(head_sha, done.jobs)
-    if not done.ok:
-        reply(
-            f"could not submit the confirmations of job `{ours}`: see below.", {f"confirming:{ours}": section}
-        )
-        return 1
-    reply(
-        f"submitted {len(done.jobs)} confirmation job(s) of job `{ours}` and its baseline "
-        f"`{job_id(done.baseline.name)}`, see below; the verdict is posted again when they end.",
-        {f"confirming:{ours}": section},
-    )
-    follow(done.jobs, backend, lambda: client, step, winners=[])
-    return 0
 
 
 def run_promotion(event: IssueCommentEvent, step: Step, client: GitHubClient, backend: Backend) -> int:

@@ -23,11 +23,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scripts import escaping
 from scripts.errors import UserError
 from scripts.experiments import load
 from scripts.github import environment
-from scripts.github.comment_sections import Submitted
-from scripts.github.submit_flow import compile_for, submit_compiled
+from scripts.github.comment_sections import Submitted, submitted_section
+from scripts.github.report_flow import confirmed_section
+from scripts.github.sticky_comment import publish
+from scripts.github.submit_flow import compile_for, follow, submit_compiled
+from scripts.github.tuning_jobs import EndedJob, TuningJobs
+from scripts.github.verdicts import Verdicts, gates
 from scripts.jobs import labels
 from scripts.jobs.names import job_id
 from scripts.paths import EXPERIMENTS_FILE
@@ -48,7 +53,9 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
     from scripts.experiments import CompiledExperiment
-    from scripts.github.verdicts import Verdicts
+    from scripts.github.api import GitHubClient
+    from scripts.github.events import HptCommand, IssueCommentEvent
+    from scripts.github.runner import Step
     from scripts.vertex.backend import Backend
 
 
@@ -66,6 +73,56 @@ class Confirmation:
     def complete(self) -> bool:
         """Every confirmation had succeeded before: the verdict can be posted now."""
         return self.ok and not self.jobs
+
+
+def run_confirm(
+    event: IssueCommentEvent,
+    command: HptCommand,
+    branch: str,
+    head_sha: str,
+    step: Step,
+    client: GitHubClient,
+    backend: Backend,
+) -> int:
+    """`/hpt run NAME SHA --confirm` with credentials, once `scripts.github.comment_commands` has
+    checked the author and the head (`branch`: the pull request's base): submit the missing
+    confirmation jobs, reply, and follow them; when none is missing, post the verdict again now."""
+    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
+
+    def reply(text: str, updates: Mapping[str, str] = {}) -> None:
+        body = {"command": f"`{command.text}` by @{event.author}: {text}", **updates}
+        publish(body, event.number, step=step, client=lambda: client)
+
+    try:
+        done = submit(
+            command.experiment, event.number, head_sha,
+            env=step.env, backend=backend, verdicts=verdicts, branch=branch,
+        )  # fmt: skip
+    except UserError as error:
+        reply(f"nothing confirmed: {escaping.text(str(error))}")
+        return 1
+    ours = job_id(done.job.name)
+    if done.complete:
+        verdict = verdicts.judge(EndedJob(done.job.name, command.experiment, event.number))
+        verdicts.finish_check(verdict, rewrite=True)
+        reply(
+            f"job `{ours}` and its baseline were confirmed before: the verdict from them is below.",
+            {f"confirmed:{ours}": confirmed_section(verdict)},
+        )
+        return 0
+    section = submitted_section(head_sha, done.jobs)
+    if not done.ok:
+        reply(
+            f"could not submit the confirmations of job `{ours}`: see below.", {f"confirming:{ours}": section}
+        )
+        return 1
+    reply(
+        f"submitted {len(done.jobs)} confirmation job(s) of job `{ours}` and its baseline "
+        f"`{job_id(done.baseline.name)}`, see below; the verdict is posted again when they end.",
+        {f"confirming:{ours}": section},
+    )
+    follow(done.jobs, backend, lambda: client, step, winners=[])
+    return 0
 
 
 def submit(
