@@ -89,8 +89,8 @@ def run_confirm(
     confirmation jobs, reply, and follow them; when none is missing, post the verdict again now."""
     verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
 
-    def reply(text: str, updates: Mapping[str, str] = {}) -> None:
-        body = {"command": f"`{command.text}` by @{event.author}: {text}", **updates}
+    def reply(text: str, updates: Mapping[str, str] | None = None) -> None:
+        body = {"command": f"`{command.text}` by @{event.author}: {text}", **(updates or {})}
         publish(body, event.number, step=step, client=lambda: client)
 
     try:
@@ -116,9 +116,12 @@ def run_confirm(
             f"could not submit the confirmations of job `{ours}`: see below.", {f"confirming:{ours}": section}
         )
         return 1
+    running = sum(1 for each in done.jobs if each.reused)
+    counts = [f"submitted {len(done.jobs) - running}" if running < len(done.jobs) else ""]
+    counts.append(f"found {running} running already" if running else "")
     reply(
-        f"submitted {len(done.jobs)} confirmation job(s) of job `{ours}` and its baseline "
-        f"`{job_id(done.baseline.name)}`, see below; the verdict is posted again when they end.",
+        f"{' and '.join(filter(None, counts))}: the confirmation jobs of job `{ours}` and its baseline "
+        f"`{job_id(done.baseline.name)}` (below); the verdict is posted again when they end.",
         {f"confirming:{ours}": section},
     )
     follow(done.jobs, backend, lambda: client, step, winners=[])

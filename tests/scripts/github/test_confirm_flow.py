@@ -124,12 +124,16 @@ def test_confirm_submits_the_four_confirmation_jobs_once_then_the_verdict_is_pos
         assert job.max_trial_count == 6
         assert job.labels[VERDICT_OF_LABEL] == "3" and job.labels["hpt-pr"] == "5"
     reply = sections(studies.ours(5)[0]["body"])
-    assert "submitted 4 confirmation job(s) of job `3` and its baseline `1`" in reply["command"]
+    assert "submitted 4: the confirmation jobs of job `3` and its baseline `1` (below)" in reply["command"]
     assert "confirming:3" in reply
 
     again = workflow_job("command-run", COMMAND, fake, tmp_path)  # a re-run submits nothing twice
     assert again.returncode == 0, again.stderr
     assert len(created(fake)) == 4
+    assert (
+        "found 4 running already: the confirmation jobs of job `3`"
+        in sections(studies.ours(5)[0]["body"])["command"]
+    )
 
     end_confirmations(jobs[:3])
     waiting = reporter(fake, tmp_path)  # one still runs: the verdict waits for it
