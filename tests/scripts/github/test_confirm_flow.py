@@ -13,15 +13,12 @@ head commit is rewritten with it. GitHub is the fake API.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 
 import pytest
 from google.cloud.aiplatform_v1 import JobState
 
 from scripts.github.sticky_comment import sections
-from scripts.paths import REPO_ROOT
 from scripts.results.confirmation import CONFIRMS_LABEL, VERDICT_OF_LABEL
 from tests.fakes.job_service import FakeJobService, Script, make_trial
 from tests.scripts.github import payloads
@@ -32,6 +29,7 @@ from tests.scripts.github.verdict_jobs import (
     PROJECT,
     REGION,
     arrange,
+    github_step,
     reporter,
     tuning_job,
 )
@@ -58,20 +56,11 @@ def workflow_job(
 ) -> subprocess.CompletedProcess:
     """One job of hpt-commands.yml (`command` or `command-run`) for a comment on pull request #5."""
     event = payloads.write_event(tmp_path, "issue_comment", payloads.issue_comment(5, body, "MEMBER"))
-    full = {
-        **os.environ,
-        **event,
-        "VERTEX_AI_EMULATOR_HOST": fake.address,
-        "HPT_STATE_DIR": str(tmp_path / "state"),
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "GOOGLE_CLOUD_REGION": REGION,
-        "HPT_STAGING_BUCKET": "gs://bucket",
-        "HPT_PINNED_HEAD": HEAD,
-        "GITHUB_OUTPUT": str(tmp_path / f"{name}-output"),
-        **env,
-    }
-    command = [sys.executable, "-m", "scripts", "github", name]
-    return subprocess.run(command, cwd=REPO_ROOT, env=full, capture_output=True, text=True, timeout=120)
+    output = str(tmp_path / f"{name}-output")
+    return github_step(
+        name, fake, tmp_path, **event,
+        HPT_STAGING_BUCKET="gs://bucket", HPT_PINNED_HEAD=HEAD, GITHUB_OUTPUT=output, **env,
+    )  # fmt: skip
 
 
 def created(fake: FakeJobService):

@@ -100,18 +100,23 @@ def arrange(github: FakeGitHub) -> FakeGitHub:
 
 def reporter(fake: FakeJobService, tmp_path) -> subprocess.CompletedProcess[str]:
     """`python -m scripts github report` as the scheduled workflow runs it."""
-    env = {
+    return github_step("report", fake, tmp_path, GITHUB_EVENT_NAME="schedule")
+
+
+def github_step(name: str, fake: FakeJobService, tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts github NAME` against the fake JobService at `fake`, with `env` on top."""
+    full = {
         **os.environ,
         "VERTEX_AI_EMULATOR_HOST": fake.address,
         "HPT_STATE_DIR": str(tmp_path / "state"),
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "GOOGLE_CLOUD_REGION": REGION,
-        "GITHUB_EVENT_NAME": "schedule",
+        **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "scripts", "github", "report"],
+        [sys.executable, "-m", "scripts", "github", name],
         cwd=REPO_ROOT,
-        env=env,
+        env=full,
         capture_output=True,
         text=True,
         timeout=120,
