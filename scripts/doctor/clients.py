@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from scripts.cloudbuild.registry import REGISTRY_URL_ENV
-from scripts.vertex.client import api_endpoint
+from scripts.vertex.backend import api_endpoint
 
 GRPC_HOST_ENV = "HPT_DOCTOR_EMULATOR_HOST"
 CLOUD_BUILD_HOST_ENV = "CLOUD_BUILD_EMULATOR_HOST"  # scripts.cloudbuild.submit.CLOUD_BUILD_HOST_ENV

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from scripts.emulator.contract import OutsideStateDir
 from scripts.errors import UserError
 from scripts.jobs.names import parse_job_name
-from scripts.registry.client import model_service_client
 from scripts.registry.promotion import Promotion, Result, choose_trial, plan_promotion, promote
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def promote_trial(
         alias=alias,
         local_outputs=local_outputs(backend, job.trial_job_spec.base_output_directory.output_uri_prefix),
     )
-    client = model_service_client(backend, parsed.location)
+    client = backend.model_service_client(parsed.location)
     return promotion, promote(client, promotion, emulator=backend.emulator)
 
 

@@ -1,13 +1,16 @@
-"""Which JobService a command talks to, chosen once and passed down: Vertex AI or an emulator.
+"""Which Vertex AI a command talks to, chosen once and passed down: Google's or an emulator.
 
     backend = Backend.from_environment(env)       # the one place that reads the emulator variable
     client = backend.job_service_client("us-central1")
+    models = backend.model_service_client("us-central1")     # the Model Registry, for `promote`
     backend.console_url(job.name)                 # None for an emulator: it has no console
     backend.trial_outputs(prefix)                 # gs://... on Vertex; the emulator's own directory
 
-Like Google's other emulators, `VERTEX_AI_EMULATOR_HOST=host:port` sends every JobService call to
-that address over an insecure channel, with no credentials. The CLI builds the backend once, from
-its snapshot of the environment (`scripts.wiring`), and hands it down.
+Like Google's other emulators, `VERTEX_AI_EMULATOR_HOST=host:port` sends every JobService (and
+ModelService) call to that address over an insecure channel, with no credentials; Vertex AI is
+`{location}-aiplatform.googleapis.com` with Application Default Credentials (what
+google-github-actions/auth sets up in a workflow). The CLI builds the backend once, from its
+snapshot of the environment (`scripts.wiring`), and hands it down.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from scripts.cloudbuild.registry import REGISTRY_URL_ENV
 from scripts.emulator.contract import (
@@ -26,14 +29,16 @@ from scripts.emulator.contract import (
     output_directory,
     run_directory,
 )
+from scripts.errors import UserError
 from scripts.jobs.names import custom_job_console_url, job_id, parse_job_name
 from scripts.paths import REPO_ROOT
 from scripts.paths import state_dir as local_state_dir
 from scripts.results.summary import Where
-from scripts.vertex import client
 
 if TYPE_CHECKING:
-    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient, ModelServiceClient
+
+Client = TypeVar("Client")
 
 # Seconds to wait for an emulator to say where its state directory is.
 INFO_TIMEOUT = 5.0
@@ -85,13 +90,28 @@ class Backend:
     def describe(self) -> str:
         return f"emulator at {self.emulator}" if self.is_emulator else "Vertex AI"
 
-    # -- the client ----------------------------------------------------------------------------
+    # -- the clients ---------------------------------------------------------------------------
 
     def job_service_client(self, location: str) -> JobServiceClient:
         """A GAPIC `JobServiceClient`: the emulator's channel, or `location`'s regional endpoint."""
+        # The Vertex AI client and grpc (about 1.5 s): only a command that calls the service loads them.
+        from google.cloud.aiplatform_v1 import JobServiceClient
+
+        return self._client(JobServiceClient, location)
+
+    def model_service_client(self, location: str) -> ModelServiceClient:
+        """A GAPIC `ModelServiceClient` (a model lives in its job's region), reached as the jobs are."""
+        from google.cloud.aiplatform_v1 import ModelServiceClient  # as in job_service_client
+
+        return self._client(ModelServiceClient, location)
+
+    def _client(self, client_class: type[Client], location: str) -> Client:
+        import grpc  # as in job_service_client
+
         if self.emulator:
-            return client.emulator_client(self.emulator)
-        return client.vertex_client(location)
+            channel = grpc.insecure_channel(self.emulator)
+            return client_class(transport=client_class.get_transport_class("grpc")(channel=channel))
+        return regional_client(client_class, location)
 
     # -- where to look -------------------------------------------------------------------------
 
@@ -145,6 +165,33 @@ class Backend:
             return None
         directory = self.run_dir(job_name)
         return directory if directory.is_dir() else None
+
+
+def api_endpoint(location: str) -> str:
+    """The Vertex AI endpoint for a location: jobs live in a region, never in `global`."""
+    if not location or location == "global":
+        raise UserError(
+            f"tuning jobs run in a region, not {location or 'an empty location'!r}: set the experiment's "
+            "`location` (or GOOGLE_CLOUD_REGION) to a region such as us-central1"
+        )
+    return f"{location}-aiplatform.googleapis.com"
+
+
+def regional_client(client_class: type[Client], location: str) -> Client:
+    """A Vertex AI GAPIC client (JobService, ModelService, ...) for `location`'s regional endpoint,
+    with Application Default Credentials; a clear error when there are none."""
+    # google-auth and api_core: only a command that calls Vertex AI loads them.
+    import google.auth.exceptions
+    from google.api_core.client_options import ClientOptions
+
+    try:
+        return client_class(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
+    except google.auth.exceptions.DefaultCredentialsError as error:
+        raise UserError(
+            "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
+            "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
+            f" ({' '.join(str(error).split())[:200]})"
+        ) from None
 
 
 def _ask_state_dir(address: str) -> Path | None:

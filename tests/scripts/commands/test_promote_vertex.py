@@ -148,7 +148,6 @@ def test_what_the_trainer_saves_is_read_from_the_trainers_own_flags():
 def test_on_vertex_the_model_service_is_the_jobs_regional_endpoint(monkeypatch, tmp_path):
     import json
 
-    from scripts.registry.client import model_service_client
     from scripts.vertex.backend import Backend
 
     monkeypatch.delenv("VERTEX_AI_EMULATOR_HOST", raising=False)
@@ -158,6 +157,6 @@ def test_on_vertex_the_model_service_is_the_jobs_regional_endpoint(monkeypatch, 
     )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
     assert (
-        model_service_client(Backend.vertex(), "europe-west4").api_endpoint
+        Backend.vertex().model_service_client("europe-west4").api_endpoint
         == "europe-west4-aiplatform.googleapis.com"
     )

@@ -1,4 +1,4 @@
-"""Which JobService the client talks to, and job names given on the command line."""
+"""The backend: which Vertex AI its clients reach, where its jobs are seen; job names on the command line."""
 
 from __future__ import annotations
 
