@@ -299,13 +299,6 @@ def _condition_holds(conditional: ParameterSpec.ConditionalParameterSpec, parent
     return False
 
 
-def reverse_log_value(low: float, high: float, unit: float) -> float:
-    """The reverse-log value at `unit` in [0, 1] (0 -> `high`, 1 -> `low`): the emulator's definition."""
-    shift = _reverse_log_shift(low, high)
-    reflected = math.exp(math.log(low + shift) + unit * (math.log(high + shift) - math.log(low + shift)))
-    return high + low - (reflected - shift)
-
-
 # -- grid -----------------------------------------------------------------------------------------
 
 
