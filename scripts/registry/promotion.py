@@ -35,7 +35,7 @@ from scripts.results.trials import (
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Model, ModelServiceClient, Trial
 
-    from scripts.vertex.retry import RetryPolicy
+    from scripts.vertex.calls import RetryPolicy
 
 # An upload copies the model's files: give the operation time (it usually ends in a minute or two).
 UPLOAD_TIMEOUT = 1800.0
@@ -216,7 +216,7 @@ def upload_request(promotion: Promotion, *, model_exists: bool) -> dict[str, Any
 
 
 def _once() -> dict[str, Any]:
-    from scripts.vertex.retry import CALL_TIMEOUT  # 0.2 s: only when a promotion calls
+    from scripts.vertex.calls import CALL_TIMEOUT  # 0.2 s: only when a promotion calls
 
     return {"retry": None, "timeout": CALL_TIMEOUT}
 
@@ -254,7 +254,7 @@ def promote(
     promotions racing to create the model end with one: the loser's `model_id` upload is
     ALREADY_EXISTS, and it looks again and uploads a version instead. `emulator` names the address
     in errors when nothing answers there."""
-    from scripts.vertex.retry import API_ERRORS, RetryPolicy, is_transient  # 0.2 s: see "the calls"
+    from scripts.vertex.calls import API_ERRORS, RetryPolicy, is_transient  # 0.2 s: see "the calls"
 
     policy = policy or RetryPolicy()
     step = ["ListModelVersions"]  # the call under way, named in retry messages and errors
@@ -313,12 +313,11 @@ def explain_registry_error(
     error: BaseException, *, action: str, project: str, emulator: str | None = None
 ) -> UserError:
     """One line for a failed Model Registry call: a rejected model says so (the JobService's
-    wording speaks of experiments.yaml); anything else as `scripts.vertex.errors.explain` says it."""
+    wording speaks of experiments.yaml); anything else as `scripts.vertex.calls.explain` says it."""
     # grpc and the JobService's wording (0.2 s): see "the calls"
     import grpc
 
-    from scripts.vertex.errors import explain
-    from scripts.vertex.retry import describe_error, status_code
+    from scripts.vertex.calls import describe_error, explain, status_code
 
     code = status_code(error)
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from scripts.errors import ExitStatus
 from scripts.jobs import states
 from scripts.jobs.names import project_of
-from scripts.vertex.errors import explained_call
+from scripts.vertex.calls import CALL_TIMEOUT, RetryPolicy, explained_call
 from scripts.vertex.progress import ProgressDisplay
-from scripts.vertex.retry import CALL_TIMEOUT, RetryPolicy
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient

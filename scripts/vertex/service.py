@@ -22,8 +22,7 @@ from scripts.jobs.names import parse_job_name
 from scripts.vertex import follow as following
 from scripts.vertex import submit as submitting
 from scripts.vertex.backend import Backend
-from scripts.vertex.errors import explained_call
-from scripts.vertex.retry import CALL_TIMEOUT
+from scripts.vertex.calls import CALL_TIMEOUT, explained_call
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient

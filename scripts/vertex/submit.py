@@ -45,12 +45,12 @@ from scripts.cloudbuild import registry
 from scripts.errors import UserError
 from scripts.jobs import labels as identity_labels
 from scripts.jobs import outputs, states
-from scripts.vertex.errors import explain
-from scripts.vertex.retry import (
+from scripts.vertex.calls import (
     API_ERRORS,
     CALL_TIMEOUT,
     RetryPolicy,
     describe_error,
+    explain,
     is_ambiguous,
     is_transient,
     status_code,

@@ -87,7 +87,7 @@ def test_run_without_wait_submits_and_returns(fake, capsys):
 
 def test_a_lost_create_reply_during_run_still_makes_one_job(fake, capsys, monkeypatch):
     waits = []
-    monkeypatch.setattr("scripts.vertex.retry._sleep", waits.append)
+    monkeypatch.setattr("scripts.vertex.calls._sleep", waits.append)
     fake.fail("CreateHyperparameterTuningJob", Fault(grpc.StatusCode.UNAVAILABLE, applied=True))
     assert cli.main([*RUN, "--wait", *FAST_POLLS]) == 0
     assert fake.count("CreateHyperparameterTuningJob") == 1 and len(fake.jobs) == 1

@@ -13,7 +13,7 @@ from google.cloud.aiplatform_v1.services.model_service.transports import ModelSe
 from scripts.errors import UserError
 from scripts.registry import names
 from scripts.registry.promotion import Promotion, promote
-from scripts.vertex.retry import RetryPolicy
+from scripts.vertex.calls import RetryPolicy
 
 JOB = "projects/demo-project/locations/us-central1/hyperparameterTuningJobs/7"
 

@@ -24,7 +24,7 @@ from werkzeug import Request, Response
 from scripts.experiments.compiler import CompiledExperiment
 from scripts.jobs import labels
 from scripts.vertex.backend import Backend
-from scripts.vertex.retry import RetryPolicy
+from scripts.vertex.calls import RetryPolicy
 from scripts.vertex.submit import submit_job
 from tests.fakes.job_service import FakeJobService
 

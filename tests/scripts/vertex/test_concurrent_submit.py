@@ -14,7 +14,7 @@ from pathlib import Path
 from scripts.emulator.embedded import running_emulator
 from scripts.jobs import labels
 from scripts.vertex.backend import Backend
-from scripts.vertex.retry import RetryPolicy
+from scripts.vertex.calls import RetryPolicy
 from scripts.vertex.submit import find_jobs, submit_job
 from tests.scripts.vertex.conftest import LOCATION, PARENT, codelab_job, make_compiled
 

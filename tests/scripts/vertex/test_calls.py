@@ -11,7 +11,7 @@ import pytest
 
 from scripts import cli
 from scripts.errors import UserError
-from scripts.vertex import retry
+from scripts.vertex import calls
 from scripts.vertex.follow import cancel_job, get_job
 from tests.fakes.job_service import Fault
 from tests.scripts.vertex.conftest import submit
@@ -84,7 +84,7 @@ def test_a_gapic_call_takes_the_policy_as_its_retry(fake, client, compiled, poli
     policy.notify = lines.append
 
     got = client.get_hyperparameter_tuning_job(
-        name=job.name, retry=policy.retry(GET), timeout=retry.CALL_TIMEOUT
+        name=job.name, retry=policy.retry(GET), timeout=calls.CALL_TIMEOUT
     )
     assert got.name == job.name and fake.count(GET) == 3 and len(sleeps) == 2
     assert [LINE.match(line)["code"] for line in lines] == ["DEADLINE_EXCEEDED", "UNAVAILABLE"]
@@ -121,7 +121,7 @@ def test_a_dead_emulator_address_shows_every_retry_before_the_error(monkeypatch,
 
     assert status == 1
     retries = [LINE.match(line) for line in err[:-1]]
-    assert all(retries) and len(retries) == len(sleeps) == retry.RetryPolicy().max_attempts - 1, err
+    assert all(retries) and len(retries) == len(sleeps) == calls.RetryPolicy().max_attempts - 1, err
     assert {m["method"] for m in retries} == {GET} and {m["code"] for m in retries} == {"UNAVAILABLE"}
     assert [int(m["attempt"]) for m in retries] == list(range(2, len(retries) + 2))
     assert err[-1].startswith("error: reading job") and f"127.0.0.1:{port}" in err[-1]
