@@ -20,14 +20,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from scripts.experiments.problems import Problem
 from scripts.experiments.source import KeyPath, Source, dotted, read_value
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # What `${VAR}` may read: the settings the workflows set from repository variables (docs/setup.md)
 # and `build`'s image name. Not a prefix: anyone may export a secret as HPT_SOMETHING, and a name
@@ -42,11 +39,6 @@ ALLOWED = frozenset(
         "HPT_IMAGE",
     }
 )
-
-
-def allowed(name: str) -> bool:
-    """May `${name}` be read? The allow list, not a deny list: anything new is refused."""
-    return name in ALLOWED
 
 
 def allowed_names() -> str:
@@ -84,7 +76,7 @@ def resolve(
                 failed = True
                 _report(path, f"invalid reference ${{{body}}}: expected ${{NAME}} or ${{NAME:-default}}")
                 return ""
-            if not allowed(name):
+            if name not in ALLOWED:  # the allow list, not a deny list: anything new is refused
                 failed = True
                 _report(
                     path, f"${{{name}}} is not a variable experiments files may read: use {allowed_names()}"
@@ -110,8 +102,7 @@ def resolve(
         return result
 
     def _report(path: KeyPath, message: str) -> None:
-        where = source.where(path)
-        problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
+        problems.append(Problem.at(source.where(path), dotted(path), message))
 
     return walk(data, root), problems
 
