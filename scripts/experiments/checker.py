@@ -17,7 +17,7 @@ from scripts.experiments.problems import Problem
 from scripts.experiments.source import KeyPath, Source, dotted
 
 # A key that is not there (None is a value YAML can write).
-MISSING = object()
+_MISSING = object()
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -26,8 +26,6 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # google.protobuf.Duration holds at most 10,000 years.
 MAX_DURATION_SECONDS = 315_576_000_000
-# A process's arguments and environment are C strings: the rule book's rule.
-NUL_MESSAGE = rules.NUL_MESSAGE
 # Set by Vertex (or by us) for every trial; a trainer env of the same name would be overwritten.
 _RESERVED_ENV = re.compile(r"(CLOUD_ML_|AIP_).*|TF_CONFIG|CLUSTER_SPEC")
 
@@ -44,13 +42,12 @@ class Checker:
         self.problems: list[Problem] = []
 
     def report(self, path: KeyPath, message: str, key: bool = False) -> None:
-        where = self.source.where(path, key=key)
         written = None if key else self.source.written(path)
         if isinstance(written, str) and "${" in written:
             # The bad value came from a variable: say which, so the fix goes where the value is set.
             shown = written if len(written) <= MAX_SHOWN_REFERENCE else written[:MAX_SHOWN_REFERENCE] + "..."
             message = f"{message} (from {shown})"
-        self.problems.append(Problem(where.file, where.line, where.column, dotted(path), message))
+        self.problems.append(Problem.at(self.source.where(path, key=key), dotted(path), message))
 
     # shapes
 
@@ -93,8 +90,8 @@ class Checker:
         default: Any = None,
     ) -> Any:
         """`check(value, path of key, *options)` of the value at `key`; `default` when it is absent."""
-        value = data.get(key, MISSING)
-        if value is MISSING or (value is None and not required):
+        value = data.get(key, _MISSING)
+        if value is _MISSING or (value is None and not required):
             if required:
                 self.report(path, f"missing required key {key!r}", key=True)
             return default
@@ -116,7 +113,7 @@ class Checker:
             self.report(path, f"expected text, got {kind_of(value)}")
             return None
         if "\0" in value:
-            self.report(path, NUL_MESSAGE)
+            self.report(path, rules.NUL_MESSAGE)
             return None
         if pattern is not None and not pattern.fullmatch(value):
             self.report(path, f"{value!r} is not valid: {rule}")
@@ -133,13 +130,12 @@ class Checker:
         return value
 
     def integer(
-        self, value: Any, path: KeyPath, minimum: int | None = None, maximum: int = INT64_MAX
+        self, value: Any, path: KeyPath, minimum: int = INT64_MIN, maximum: int = INT64_MAX
     ) -> int | None:
         """An integer in [minimum, maximum]; by default, one that fits the API's 64-bit fields."""
         if isinstance(value, bool) or not isinstance(value, int):
             self.report(path, f"expected an integer, got {kind_of(value)}")
             return None
-        minimum = INT64_MIN if minimum is None else minimum
         if value < minimum:
             self.report(path, f"must be at least {minimum}, got {value}")
             return None
@@ -183,7 +179,7 @@ class Checker:
                 self.report((*path, index), f"expected text, got {kind_of(item)} (quote it)")
                 good = False
             elif "\0" in item:
-                self.report((*path, index), NUL_MESSAGE)
+                self.report((*path, index), rules.NUL_MESSAGE)
                 good = False
         return tuple(value) if good else None
 
@@ -200,7 +196,7 @@ class Checker:
                     (*path, name), f"{name} is set by Vertex AI for each trial; choose another name", key=True
                 )
             elif isinstance(item, str) and "\0" in item:
-                self.report((*path, name), NUL_MESSAGE)
+                self.report((*path, name), rules.NUL_MESSAGE)
             elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
                 result.append((name, str(item)))
             else:

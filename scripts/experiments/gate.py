@@ -22,13 +22,13 @@ GATE_KEYS = ("verdict", "max_cost")
 GATE_VERDICTS = ("better", "not-worse")
 
 
-def check_gate(checker: Checker, value: Any, path: KeyPath) -> Gate | None:
+def check_gate(value: Any, path: KeyPath, checker: Checker) -> Gate | None:
     """The `gate:` mapping, each problem reported where it was written."""
     before = len(checker.problems)
     data = checker.mapping(value, path, GATE_KEYS)
     if data is None:
         return None
-    verdict = checker.get(data, "verdict", path, lambda v, p: checker.choice(v, p, GATE_VERDICTS))
+    verdict = checker.get(data, "verdict", path, checker.choice, GATE_VERDICTS)
     max_cost = checker.get(data, "max_cost", path, checker.number)
     if max_cost is not None and max_cost < 0:
         checker.report((*path, "max_cost"), f"must be at least 0, got {max_cost}")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import MISSING, Checker, is_integer, is_number, kind_of
+from scripts.experiments.checker import Checker, is_integer, is_number, kind_of
 from scripts.experiments.model import Condition, Parameter
 from scripts.experiments.source import KeyPath, dotted
 
@@ -36,11 +36,8 @@ _PARAMETER_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 def check_parameters(
-    checker: Checker, value: Any, path: KeyPath, algorithm: str | None
+    value: Any, path: KeyPath, checker: Checker, algorithm: str | None
 ) -> tuple[Parameter, ...] | None:
-    if value is MISSING:
-        checker.report(path[:-1], "missing required key 'parameters'", key=True)
-        return None
     data = checker.names(value, path, "parameters")
     if data is None:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.checker import Checker, kind_of
 from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, machine_type_problem
 from scripts.experiments.model import WorkerPool
 from scripts.experiments.source import KeyPath
@@ -15,10 +15,7 @@ MAX_WORKER_POOLS = rules.MAX_WORKER_POOLS
 BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
 
 
-def check_worker_pools(checker: Checker, value: Any, path: KeyPath) -> tuple[WorkerPool, ...] | None:
-    if value is MISSING:
-        checker.report(path[:-1], "missing required key 'worker_pools'", key=True)
-        return None
+def check_worker_pools(value: Any, path: KeyPath, checker: Checker) -> tuple[WorkerPool, ...] | None:
     if not isinstance(value, list) or not value:
         checker.report(
             path,

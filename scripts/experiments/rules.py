@@ -58,7 +58,6 @@ MAX_WORKER_POOLS = 4  # [DIST]: chief, workers, parameter servers, evaluators
 MAX_LABELS = 64  # [HPT] labels
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # [HPT] labels
 LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")  # [HPT] labels
-INT32_MAX = 2**31 - 1
 LOG_SCALES = ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
 # experiments.yaml's scale names as the API's
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scripts.experiments import rules
-from scripts.experiments.checker import MISSING, Checker, kind_of
+from scripts.experiments.checker import Checker, kind_of
 from scripts.experiments.gate import check_gate
 from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
@@ -198,7 +198,7 @@ def check_experiment(
     goal = get(metric, "goal", metric_path, checker.choice, GOALS, required="metric" in data)
 
     algorithm = get(data, "algorithm", path, checker.choice, ALGORITHMS, default="bayesian")
-    parameters = check_parameters(checker, data.get("parameters", MISSING), (*path, "parameters"), algorithm)
+    parameters = get(data, "parameters", path, check_parameters, checker, algorithm, required=True)
     # int32 in the message, and at most this tool's limits (rules.TOOL_LIMITS)
     max_trials = get(data, "max_trial_count", path, checker.limited, 1, required=True)
     parallel = get(data, "parallel_trial_count", path, checker.limited, 1, default=1)
@@ -211,7 +211,7 @@ def check_experiment(
     trainer = checker.mapping(data.get("trainer"), trainer_path, ("args", "env")) or {}
     trainer_args = get(trainer, "args", trainer_path, checker.text_list, default=()) or ()
     check_flag_collisions(checker, parameters or (), trainer_args, (*trainer_path, "args"))
-    pools = check_worker_pools(checker, data.get("worker_pools", MISSING), (*path, "worker_pools"))
+    pools = get(data, "worker_pools", path, check_worker_pools, checker, required=True)
     fields = dict(
         measurement_selection=get(
             data, "measurement_selection", path, checker.choice, MEASUREMENT_SELECTIONS
@@ -222,7 +222,7 @@ def check_experiment(
         restart_job_on_worker_restart=bool(get(data, "restart_job_on_worker_restart", path, checker.boolean)),
         scheduling_strategy=get(data, "scheduling_strategy", path, checker.choice, SCHEDULING_STRATEGIES),
         enable_web_access=bool(get(data, "enable_web_access", path, checker.boolean)),
-        gate=get(data, "gate", path, lambda v, p: check_gate(checker, v, p)),
+        gate=get(data, "gate", path, check_gate, checker),
         description=get(data, "description", path, checker.text) or "",
     )
     if len(checker.problems) > before or parameters is None or pools is None:
