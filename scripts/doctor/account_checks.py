@@ -5,8 +5,7 @@ from __future__ import annotations
 from google.api_core import exceptions
 
 from scripts.doctor import needs
-from scripts.doctor.api_errors import describe_error, missing_account
-from scripts.doctor.clients import bounded
+from scripts.doctor.clients import bounded, describe_error, missing_account
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, first_names, ok, warn
 

@@ -18,8 +18,7 @@ from typing import Any
 from google.api_core import exceptions
 
 from scripts.doctor import bindings
-from scripts.doctor.api_errors import disabled_service, missing_account
-from scripts.doctor.clients import bounded
+from scripts.doctor.clients import bounded, disabled_service, missing_account
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, warn
 

@@ -21,8 +21,7 @@ from scripts.doctor import (
     registry_checks,
     tensorboard_checks,
 )
-from scripts.doctor.api_errors import describe_error, disabled_service
-from scripts.doctor.clients import Endpoints
+from scripts.doctor.clients import Endpoints, describe_error, disabled_service
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip
 from scripts.doctor.target import Target

@@ -14,6 +14,7 @@ without credentials against that address (as Google's emulators are reached):
   (the Python client library has no client for workload identity pools).
 
 Each call gets `CALL_TIMEOUT` seconds and no retry: a check that cannot answer says so at once.
+What an API error says is told in one line: its type and message, or the API it says is disabled.
 """
 
 from __future__ import annotations
@@ -39,6 +40,30 @@ T = TypeVar("T")
 def bounded(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`method(*args, **kwargs)`, a Google call, given `CALL_TIMEOUT` seconds and no retry."""
     return method(*args, timeout=CALL_TIMEOUT, retry=None, **kwargs)
+
+
+def one_line(text: str, limit: int = 240) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_error(error: BaseException) -> str:
+    """`PermissionDenied: ...` for an API error; the type and message in one line for anything else."""
+    message = getattr(error, "message", None) or str(error) or ""
+    return one_line(f"{type(error).__name__}: {message}" if message else type(error).__name__)
+
+
+def disabled_service(error: BaseException) -> str | None:
+    """The API an error says is disabled (ErrorInfo reason SERVICE_DISABLED), else None."""
+    if getattr(error, "reason", None) != "SERVICE_DISABLED":
+        return None
+    metadata = getattr(error, "metadata", None) or {}
+    return metadata.get("service") or metadata.get("serviceTitle") or "the API"
+
+
+def missing_account(error: BaseException) -> bool:
+    """IAM answers 403 rather than 404 for an account that does not exist, saying so in the message."""
+    return "does not exist" in str(getattr(error, "message", error))
 
 
 @dataclass(frozen=True)

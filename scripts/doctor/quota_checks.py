@@ -8,8 +8,7 @@ from typing import Any
 from google.api_core import exceptions
 
 from scripts.doctor import needs
-from scripts.doctor.api_errors import describe_error, disabled_service
-from scripts.doctor.clients import bounded
+from scripts.doctor.clients import bounded, describe_error, disabled_service
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip, warn
 

@@ -12,8 +12,7 @@ from google.api_core import exceptions
 
 from scripts.cloudbuild import registry
 from scripts.doctor import needs
-from scripts.doctor.api_errors import disabled_service, one_line
-from scripts.doctor.clients import bounded
+from scripts.doctor.clients import bounded, disabled_service, one_line
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, ok, skip, warn
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from google.api_core import exceptions
 
-from scripts.doctor.api_errors import disabled_service
-from scripts.doctor.clients import bounded
+from scripts.doctor.clients import bounded, disabled_service
 from scripts.doctor.context import Context
 from scripts.doctor.result import Check, fail, first_names, ok, skip
 from scripts.experiments.rules import TENSORBOARD_NAME
