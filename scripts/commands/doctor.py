@@ -21,7 +21,7 @@ from scripts.commands.experiment_args import (
     load_from_args,
 )
 from scripts.commands.format_args import add_format_argument
-from scripts.doctor import render
+from scripts.doctor import report
 from scripts.doctor.clients import Endpoints
 from scripts.doctor.target import Target
 from scripts.errors import ExitStatus
@@ -141,13 +141,13 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     )
     checks = Doctor(target, Endpoints.from_environment(env)).run()
     if args.format == "json":
-        print(render.as_json(checks))
+        print(report.as_json(checks))
     elif args.format == "markdown":
-        print(render.markdown(checks))
+        print(report.markdown(checks))
     else:
-        print(render.table(checks))
+        print(report.table(checks))
     if args.summary and env.get("GITHUB_STEP_SUMMARY"):
         with Path(env["GITHUB_STEP_SUMMARY"]).open("a", encoding="utf-8") as out:
-            out.write(render.markdown(checks) + "\n\n")
+            out.write(report.markdown(checks) + "\n\n")
     sys.stdout.flush()
     return ExitStatus.CHECKS_FAILED if any(check.failed for check in checks) else ExitStatus.OK

@@ -2,16 +2,15 @@
 
     target = Target.build(env, compiled_experiments)                # settings + what the jobs need
     checks = Doctor(target, Endpoints.from_environment(env)).run()  # one Check per line
-    print(render.table(checks))
+    print(report.table(checks))
 
-Modules: `result` (the Check line), `needs` (APIs, permissions and roles, quota metrics, the
-accelerator peak of an experiment), `target` (settings and needs), `credentials` (ADC: whose),
-`clients` (the Google clients, or loopback fakes for tests; an API error in one line), `context`
-(what the checks share), the checks by subject (`local_checks`: settings, experiments,
-credentials; `project_checks`: project, APIs, permissions; `account_checks`: the trial and build
-service accounts; `binding_checks`: who may act as the deployer, what the provider admits, judged
-by `bindings`; `bucket_checks`; `tensorboard_checks`: the instances experiments stream to;
-`registry_checks`: repository, tags, image; `quota_checks`), `checks` (the runner: the checks in
-order), `render` (table, Markdown, JSON). Nothing here is imported
-by `--help`.
+Modules: `report` (the Check line; the report as a table, Markdown or JSON), `needs` (APIs,
+permissions and roles, quota metrics, the accelerator peak of an experiment), `target` (settings
+and needs), `credentials` (ADC: whose), `clients` (the Google clients, or loopback fakes for tests;
+an API error in one line), `context` (what the checks share), the checks by subject
+(`local_checks`: settings, experiments, credentials; `project_checks`: project, APIs, permissions;
+`account_checks`: the trial and build service accounts; `binding_checks`: who may act as the
+deployer, what the provider admits, judged by `bindings`; `bucket_checks`; `tensorboard_checks`:
+the instances experiments stream to; `registry_checks`: repository, tags, image; `quota_checks`),
+`checks` (the runner: the checks in order). Nothing here is imported by `--help`.
 """

@@ -20,7 +20,7 @@ from google.api_core import exceptions
 from scripts.doctor import bindings
 from scripts.doctor.clients import bounded, disabled_service, missing_account
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, ok, warn
+from scripts.doctor.report import Check, fail, ok, warn
 
 DEPLOYER = "deployer binding"
 PROVIDER = "identity provider"

@@ -23,7 +23,7 @@ from scripts.doctor import (
 )
 from scripts.doctor.clients import Endpoints, describe_error, disabled_service
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, ok, skip
+from scripts.doctor.report import Check, fail, ok, skip
 from scripts.doctor.target import Target
 from scripts.emulator.contract import emulator_setting
 

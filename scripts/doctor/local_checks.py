@@ -6,7 +6,7 @@ from scripts.doctor import needs
 from scripts.doctor.clients import Clients
 from scripts.doctor.context import Context
 from scripts.doctor.credentials import CredentialsProblem, load
-from scripts.doctor.result import Check, fail, ok, warn
+from scripts.doctor.report import Check, fail, ok, warn
 
 
 def settings(context: Context) -> Check:

@@ -11,7 +11,7 @@ from google.api_core import exceptions
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded, disabled_service
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, ok, warn
+from scripts.doctor.report import Check, fail, ok, warn
 
 
 def project(context: Context) -> list[Check]:

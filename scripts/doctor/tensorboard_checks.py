@@ -13,7 +13,7 @@ from google.api_core import exceptions
 
 from scripts.doctor.clients import bounded, disabled_service
 from scripts.doctor.context import Context
-from scripts.doctor.result import Check, fail, first_names, ok, skip
+from scripts.doctor.report import Check, fail, first_names, ok, skip
 from scripts.experiments.rules import TENSORBOARD_NAME
 
 NAME = "tensorboard"

@@ -8,8 +8,7 @@ import sys
 import time
 
 from scripts.doctor import needs
-from scripts.doctor.render import table, verdict
-from scripts.doctor.result import Check, Status
+from scripts.doctor.report import Check, Status, table, verdict
 
 
 def test_no_credentials_fails_fast_one_line_per_check_no_traceback(repo_root, tmp_path):
