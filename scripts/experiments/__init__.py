@@ -6,9 +6,8 @@
     compiled = compile_experiment(experiments, "horses-humans", context)
     compiled.parent, compiled.job, compiled.spec_hash
 
-Import-light: nothing here imports TensorFlow or a cloud client; compiling (`compiler`,
-`job_message`) imports the `aiplatform_v1` types. Names load on first access, so `validate` pays
-only for the checker.
+Import-light: nothing here imports TensorFlow or a cloud client; compiling (`compiler`) imports
+the `aiplatform_v1` types. Names load on first access, so `validate` pays only for the checker.
 """
 
 from __future__ import annotations

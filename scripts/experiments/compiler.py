@@ -3,7 +3,10 @@
 The caller resolves what needs git (the commit and the image's content tag, with
 `scripts.images.commit_and_tag`) and hands it over in the `CompileContext`: compiling asks
 nothing of git. The experiment variant (profile and overrides applied) is built and checked
-once by the loader; this module turns the checked `Experiment` into the typed message.
+once by the loader; this module turns the checked `Experiment` into the typed message. Each
+field is set through the `aiplatform_v1` message types, so a name, an enum value or a range the
+API does not have fails here rather than at the API; a field is left unset where the experiment
+leaves it to the API's default, and the JSON mapping then leaves it out, as Vertex AI prints it.
 
 The spec hash covers what defines the study: the study spec, the trial counts and the trial job
 spec with the image's tag and the output directory left out. It leaves out the labels, the
@@ -22,16 +25,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.cloud.aiplatform_v1.types import custom_job, env_var, io, machine_resources, study
 from google.cloud.aiplatform_v1.types.hyperparameter_tuning_job import HyperparameterTuningJob
+from google.protobuf import duration_pb2, json_format
 
 from scripts import images
-from scripts.experiments import job_message
+from scripts.experiments import rules
 from scripts.experiments.loader import variant
-from scripts.experiments.model import Experiment, ExperimentsFile
+from scripts.experiments.model import Experiment, ExperimentsFile, Parameter, WorkerPool
 from scripts.jobs import labels as identity
 
 DEFAULT_IMAGE_NAME = "trainer"
 SPEC_HASH_LENGTH = 20
+
+StudySpec = study.StudySpec
+ParameterSpec = StudySpec.ParameterSpec
+ConditionalParameterSpec = ParameterSpec.ConditionalParameterSpec
+
+_ALGORITHMS = {"bayesian": None, "grid": "GRID_SEARCH", "random": "RANDOM_SEARCH"}
+_SELECTIONS = {"best": "BEST_MEASUREMENT", "last": "LAST_MEASUREMENT"}
+_STRATEGIES = {"standard": "STANDARD", "spot": "SPOT"}
+_STOPPING_SPECS = {
+    "median": ("median_automated_stopping_spec", StudySpec.MedianAutomatedStoppingSpec),
+    "decay_curve": ("decay_curve_stopping_spec", StudySpec.DecayCurveAutomatedStoppingSpec),
+    "convex": ("convex_automated_stopping_spec", StudySpec.ConvexAutomatedStoppingSpec),
+}
+_VALUE_SPECS = {
+    "double": ParameterSpec.DoubleValueSpec,
+    "integer": ParameterSpec.IntegerValueSpec,
+    "discrete": ParameterSpec.DiscreteValueSpec,
+    "categorical": ParameterSpec.CategoricalValueSpec,
+}
+# How a child names the parent values it exists for, by the parent's type.
+_CONDITIONS = {
+    "discrete": ("parent_discrete_values", ConditionalParameterSpec.DiscreteValueCondition),
+    "integer": ("parent_int_values", ConditionalParameterSpec.IntValueCondition),
+    "categorical": ("parent_categorical_values", ConditionalParameterSpec.CategoricalValueCondition),
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +107,7 @@ class CompiledExperiment:
     @property
     def job_json(self) -> dict[str, Any]:
         """The job in the protobuf JSON mapping (labels sorted by key), made from `job`."""
-        return job_message.job_dict(self.job)
+        return job_dict(self.job)
 
     def to_json(self) -> str:
         """The job as `plan --format json` prints it."""
@@ -101,15 +131,15 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     settings = experiment.settings
     commit = context.commit
     short = commit[:7] if commit else "nocommit"
-    study = job_message.study_spec(experiment)
-    trial_job = job_message.trial_job_spec(experiment, _image(experiment, context))
+    study = study_spec(experiment)
+    trial_job = trial_job_spec(experiment, _image(experiment, context))
     counts = {
         "max_trial_count": experiment.max_trial_count,
         "parallel_trial_count": experiment.parallel_trial_count,
         "max_failed_trial_count": experiment.max_failed_trial_count,
     }
     spec_hash = compute_spec_hash(
-        job_message.job_dict(HyperparameterTuningJob(study_spec=study, trial_job_spec=trial_job, **counts))
+        job_dict(HyperparameterTuningJob(study_spec=study, trial_job_spec=trial_job, **counts))
     )
 
     # The job's directory, from what the plan knows: the study (spec hash) and the FULL commit (two
@@ -119,8 +149,8 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     # one (`scripts.jobs.outputs`) without changing the hash the plan and the reply show.
     base = settings.base_output_directory or f"{settings.staging_bucket}/hpt"
     written_at = identity.label_value(commit) if commit else "nocommit"
-    trial_job.base_output_directory = job_message.output_directory(
-        f"{base}/{experiment.name}/{spec_hash[:12]}-{written_at}"
+    trial_job.base_output_directory = io.GcsDestination(
+        output_uri_prefix=f"{base}/{experiment.name}/{spec_hash[:12]}-{written_at}"
     )
     job_labels = dict(settings.labels)
     job_labels[identity.MANAGED_BY] = identity.MANAGED_BY_VALUE
@@ -198,3 +228,122 @@ def _untagged(uri: str) -> str:
     uri = uri.split("@", 1)[0]
     name, _, tag = uri.rpartition(":")
     return name if name and "/" not in tag else uri
+
+
+def job_dict(job: HyperparameterTuningJob) -> dict[str, Any]:
+    """The job in the protobuf JSON mapping, as `HyperparameterTuningJob.to_json` prints it
+    (camelCase names, enums by name, int64 as text, fields at their default left out, fields in
+    field-number order), with the labels sorted by key: a map keeps no order of its own."""
+    printed = json_format.MessageToDict(
+        HyperparameterTuningJob.pb(job),
+        always_print_fields_with_no_presence=False,
+        preserving_proto_field_name=False,
+        use_integers_for_enums=False,
+    )
+    if "labels" in printed:
+        printed["labels"] = dict(sorted(printed["labels"].items()))
+    return printed
+
+
+def study_spec(experiment: Experiment) -> StudySpec:
+    stopping = experiment.early_stopping
+    fields: dict[str, Any] = {
+        "metrics": [StudySpec.MetricSpec(metric_id=experiment.metric_id, goal=experiment.goal.upper())],
+        "parameters": [parameter_spec(parameter) for parameter in experiment.parameters],
+        "algorithm": _ALGORITHMS[experiment.algorithm],
+        "measurement_selection_type": _SELECTIONS.get(experiment.measurement_selection or ""),
+    }
+    if stopping is not None:
+        options = {"use_elapsed_duration": stopping.use_elapsed_duration}
+        if stopping.rule == "convex":
+            options.update(
+                max_step_count=stopping.max_step_count,
+                min_step_count=stopping.min_step_count,
+                min_measurement_count=stopping.min_measurement_count,
+                learning_rate_parameter_name=stopping.learning_rate_parameter_name,
+                # `optional` in the proto: false is sent when written
+                update_all_stopped_trials=stopping.update_all_stopped_trials,
+            )
+        key, spec = _STOPPING_SPECS[stopping.rule]
+        fields[key] = spec(**_given(**options))
+    return StudySpec(**_given(**fields))
+
+
+def parameter_spec(parameter: Parameter) -> ParameterSpec:
+    # No `default_value`: the v1 API documents it as not supported by HyperparameterTuningJob.
+    kind = parameter.type
+    as_sent = float if kind == "discrete" else lambda value: value  # discrete values are doubles
+    if kind in ("double", "integer"):
+        values = {"min_value": parameter.min, "max_value": parameter.max}
+    else:
+        values = {"values": [as_sent(value) for value in parameter.values]}
+    conditions = []
+    for condition in parameter.children:
+        key, condition_type = _CONDITIONS[kind]
+        parent = {key: condition_type(values=[as_sent(value) for value in condition.when])}
+        conditions += [
+            ConditionalParameterSpec(parameter_spec=parameter_spec(child), **parent)
+            for child in condition.parameters
+        ]
+    return ParameterSpec(
+        parameter_id=parameter.id,
+        **_given(scale_type=rules.SCALES.get(parameter.scale or "")),
+        **{f"{kind}_value_spec": _VALUE_SPECS[kind](**values)},
+        conditional_parameter_specs=conditions,
+    )
+
+
+def trial_job_spec(experiment: Experiment, image: str) -> custom_job.CustomJobSpec:
+    """The trials' job, without the output directory (it names the spec hash, made from this)."""
+    settings = experiment.settings
+    scheduling = _given(
+        timeout=duration_pb2.Duration(seconds=experiment.timeout_seconds)
+        if experiment.timeout_seconds
+        else None,
+        restart_job_on_worker_restart=experiment.restart_job_on_worker_restart or None,
+        strategy=_STRATEGIES.get(experiment.scheduling_strategy or ""),
+    )
+    return custom_job.CustomJobSpec(
+        **_given(
+            worker_pool_specs=[worker_pool_spec(pool, experiment, image) for pool in experiment.worker_pools],
+            scheduling=custom_job.Scheduling(**scheduling) if scheduling else None,
+            service_account=settings.service_account,
+            network=settings.network,
+            # The instance's full name; an ID alone is in the experiment's project and region.
+            tensorboard=rules.tensorboard_name(settings.tensorboard, settings.project, settings.region)
+            if settings.tensorboard
+            else None,
+            enable_web_access=experiment.enable_web_access,
+        )
+    )
+
+
+def worker_pool_spec(pool: WorkerPool, experiment: Experiment, image: str) -> custom_job.WorkerPoolSpec:
+    if pool.machine_type is None:
+        return custom_job.WorkerPoolSpec()  # a skipped position keeps the pools after it in place
+    machine = _given(
+        machine_type=pool.machine_type,
+        accelerator_type=pool.accelerator_type,
+        accelerator_count=pool.accelerator_count if pool.accelerator_type else None,
+    )
+    disk = _given(boot_disk_type=pool.boot_disk_type, boot_disk_size_gb=pool.boot_disk_size_gb)
+    env = dict(experiment.trainer_env) | dict(pool.env)
+    # No `command`: the image's ENTRYPOINT is the trainer; Vertex appends each --parameter=value.
+    container = custom_job.ContainerSpec(
+        image_uri=image,
+        args=[*experiment.trainer_args, *pool.args],
+        env=[env_var.EnvVar(name=name, value=value) for name, value in env.items()],
+    )
+    return custom_job.WorkerPoolSpec(
+        **_given(
+            machine_spec=machine_resources.MachineSpec(**machine),
+            replica_count=pool.replica_count,
+            disk_spec=machine_resources.DiskSpec(**disk) if disk else None,
+            container_spec=container,
+        )
+    )
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value: None leaves a field unset (the API's default)."""
+    return {name: value for name, value in fields.items() if value is not None}
