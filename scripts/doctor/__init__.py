@@ -10,7 +10,8 @@ and needs), `credentials` (ADC: whose), `clients` (the Google clients, or loopba
 an API error in one line), `context` (what the checks share), the checks by subject
 (`local_checks`: settings, experiments, credentials; `project_checks`: project, APIs, permissions;
 `account_checks`: the trial and build service accounts; `binding_checks`: who may act as the
-deployer, what the provider admits, judged by `bindings`; `bucket_checks`; `tensorboard_checks`:
-the instances experiments stream to; `registry_checks`: repository, tags, image; `quota_checks`),
-`checks` (the runner: the checks in order). Nothing here is imported by `--help`.
+deployer, what the provider admits, and the rules that judge them; `bucket_checks`;
+`tensorboard_checks`: the instances experiments stream to; `registry_checks`: repository, tags,
+image; `quota_checks`), `checks` (the runner: the checks in order). Nothing here is imported by
+`--help`.
 """

@@ -135,7 +135,7 @@ def _provider_command(text: str) -> str:
 
 
 def test_the_provider_admits_only_main_of_this_repository_by_id():
-    from scripts.doctor import bindings
+    from scripts.doctor import binding_checks as bindings
 
     command = _provider_command(_text())
     condition = _flag(command, "attribute-condition")
@@ -164,7 +164,7 @@ def _identity_bindings(text: str) -> dict[str, list[str]]:
 
 
 def test_each_account_is_bound_only_to_the_jobs_meant_for_it():
-    from scripts.doctor import bindings
+    from scripts.doctor import binding_checks as bindings
 
     pool = "principalSet://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/github"
     assert _identity_bindings(_text()) == {

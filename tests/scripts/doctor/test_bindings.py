@@ -8,7 +8,7 @@ repository's and owner's ids and `refs/heads/main`.
 
 from __future__ import annotations
 
-from scripts.doctor import bindings
+from scripts.doctor import binding_checks
 from tests.scripts.doctor.conftest import line
 from tests.scripts.doctor.fake_google import (
     CALLER,
@@ -169,7 +169,6 @@ def test_federated_credentials_name_their_provider():
     """In the workflows the provider is the audience of the credentials the auth action wrote."""
     from google.auth import identity_pool
 
-    from scripts.doctor import binding_checks
     from scripts.doctor.clients import Clients, Endpoints
     from scripts.doctor.context import Context
     from scripts.doctor.target import Target
@@ -189,7 +188,7 @@ def test_federated_credentials_name_their_provider():
 
 
 def test_the_condition_rules():
-    assert bindings.condition_problems(MAIN_ONLY) == []
-    assert bindings.condition_problems(MAIN_ONLY.replace("'", '"')) == []
-    assert "`||`" in bindings.condition_problems(MAIN_ONLY + " || assertion.ref == 'refs/heads/x'")[0]
-    assert "no attribute condition" in bindings.condition_problems("")[0]
+    assert binding_checks.condition_problems(MAIN_ONLY) == []
+    assert binding_checks.condition_problems(MAIN_ONLY.replace("'", '"')) == []
+    assert "`||`" in binding_checks.condition_problems(MAIN_ONLY + " || assertion.ref == 'refs/heads/x'")[0]
+    assert "no attribute condition" in binding_checks.condition_problems("")[0]
