@@ -1,6 +1,6 @@
 """Reading raw YAML values: typed scalars and shapes, each problem reported where it was written.
 
-`Checker` is what every rule in `schema`, `parameters` and `pools` reads through: it returns the
+`Checker` is what every rule in `schema` and `parameters` reads through: it returns the
 value in the type asked for, or reports why not (at the value's line and column, with the
 dotted field path) and returns None, so checking goes on and `validate` shows every problem.
 """

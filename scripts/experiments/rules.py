@@ -1,7 +1,7 @@
 """The rule book: every constraint Vertex AI documents for a HyperparameterTuningJob, in one place.
 
-Two doors use it. `validate` (the `schema`, `parameters` and `pools` checks) calls the rule
-functions with the values written in experiments.yaml and reports each problem at its
+Two doors use it. `validate` (the `schema` and `parameters` checks) calls the rule functions
+with the values written in experiments.yaml and reports each problem at its
 `FILE:LINE:COL: field`. The emulator calls `job_rules.job_problems`, which applies these rules
 to the job it received (as the protobuf mapping with proto field names,
 `MessageToDict(..., preserving_proto_field_name=True)`), and answers INVALID_ARGUMENT naming the

@@ -1,7 +1,7 @@
 """The rules of experiments.yaml: raw YAML values in, typed `model` values and every problem out.
 
-This module reads the file's shape, the settings, each experiment's study and scheduling, and
-the profiles; `parameters` reads the search space and `pools` the machines. Each `check_*`
+This module reads the file's shape, the settings, each experiment's study, machines (its worker
+pools) and scheduling, and the profiles; `parameters` reads the search space. Each `check_*`
 function reads one part, reports what is wrong where it was written, and returns the typed value
 (or None when that part is unusable). Checking never stops at the first problem: `validate`
 shows them all at once.
@@ -16,9 +16,9 @@ from typing import Any
 from scripts.experiments import rules
 from scripts.experiments.checker import Checker, kind_of
 from scripts.experiments.gate import check_gate
-from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings
+from scripts.experiments.machines import ACCELERATOR_TYPES, accelerator_problem, machine_type_problem
+from scripts.experiments.model import EarlyStopping, Experiment, Parameter, Profile, Settings, WorkerPool
 from scripts.experiments.parameters import all_ids, check_flag_collisions, check_parameters
-from scripts.experiments.pools import check_worker_pools
 from scripts.experiments.source import KeyPath, Source
 from scripts.jobs import labels as identity_labels
 
@@ -66,6 +66,8 @@ CONVEX_KEYS = (
     "update_all_stopped_trials",
 )
 SCHEDULING_STRATEGIES = ("standard", "spot")
+WORKER_POOL_KEYS = ("machine_type", "accelerator", "replica_count", "boot_disk", "args", "env")
+BOOT_DISK_TYPES = ("pd-ssd", "pd-standard", "hyperdisk-balanced")
 PROFILE_KEYS = ("description", "trainer_args", "trainer_env", "set")
 
 _EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
@@ -336,6 +338,71 @@ def _check_early_stopping(
         update_all_stopped_trials=get(data, "update_all_stopped_trials", path, checker.boolean),
         **counts,
     )
+
+
+def check_worker_pools(value: Any, path: KeyPath, checker: Checker) -> tuple[WorkerPool, ...] | None:
+    if not isinstance(value, list) or not value:
+        checker.report(
+            path,
+            f"expected a list of 1 to {rules.MAX_WORKER_POOLS} worker pools, got "
+            f"{'an empty list' if value == [] else kind_of(value)}",
+        )
+        return None
+    problem = rules.worker_pool_count_problem(len(value))
+    if problem:
+        checker.report((*path, rules.MAX_WORKER_POOLS), problem)
+        return None
+    pools = [
+        WorkerPool()  # a skipped position, e.g. no parameter servers
+        if item is None and index > 0
+        else _check_worker_pool(checker, item, (*path, index), chief=index == 0)
+        for index, item in enumerate(value)
+    ]
+    if pools[-1] is not None and pools[-1].machine_type is None:
+        checker.report((*path, len(value) - 1), "the last worker pool must not be empty")
+        return None
+    return None if None in pools else tuple(pools)
+
+
+def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool) -> WorkerPool | None:
+    before = len(checker.problems)
+    data = checker.mapping(value, path, WORKER_POOL_KEYS)
+    if data is None:
+        return None
+    get = checker.get
+    machine = get(data, "machine_type", path, checker.text, required=True)
+    problem = machine_type_problem(machine) if machine is not None else None
+    if problem:
+        checker.report((*path, "machine_type"), problem)
+        machine = None
+    where = (*path, "accelerator")
+    accelerator = checker.mapping(data.get("accelerator"), where, ("type", "count")) or {}
+    kind = get(accelerator, "type", where, checker.choice, ACCELERATOR_TYPES, required="accelerator" in data)
+    count = get(accelerator, "count", where, checker.limited, 1, "accelerator_count", default=int(bool(kind)))
+    retired = rules.retired_accelerator_problem(kind)
+    if retired:
+        checker.report((*where, "type"), retired)
+    elif machine is not None and (kind is not None or "type" not in accelerator):
+        problem = accelerator_problem(machine, kind, count or 0)
+        if problem:
+            checker.report(where if "accelerator" in data else (*path, "machine_type"), problem)
+    replicas = get(data, "replica_count", path, checker.limited, 1, default=1)
+    problem = rules.chief_replica_problem(replicas) if chief and replicas is not None else None
+    if problem:
+        checker.report((*path, "replica_count"), problem)
+    disk_path = (*path, "boot_disk")
+    disk = checker.mapping(data.get("boot_disk"), disk_path, ("type", "size_gb")) or {}
+    pool = WorkerPool(
+        machine_type=machine,
+        accelerator_type=kind,
+        accelerator_count=count or 0,
+        replica_count=replicas,
+        boot_disk_type=get(disk, "type", disk_path, checker.choice, BOOT_DISK_TYPES),
+        boot_disk_size_gb=get(disk, "size_gb", disk_path, checker.limited, 100, "boot_disk_size_gb"),
+        args=tuple(get(data, "args", path, checker.text_list) or ()),
+        env=tuple(get(data, "env", path, checker.env) or ()),
+    )
+    return None if len(checker.problems) > before else pool
 
 
 def check_profile(checker: Checker, name: str, value: Any, path: KeyPath) -> Profile | None:

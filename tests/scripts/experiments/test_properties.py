@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from scripts.errors import UserError
 from scripts.experiments import CompileContext, InvalidExperiments, compile_experiment, load_text
 from scripts.experiments.parameters import PARAMETER_KEYS
-from scripts.experiments.pools import WORKER_POOL_KEYS
-from scripts.experiments.schema import EXPERIMENT_KEYS
+from scripts.experiments.schema import EXPERIMENT_KEYS, WORKER_POOL_KEYS
 from scripts.paths import EXPERIMENTS_FILE
 
 SHIPPED = yaml.safe_load(EXPERIMENTS_FILE.read_text())
