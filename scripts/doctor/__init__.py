@@ -6,8 +6,8 @@
 
 Modules: `report` (the Check line; the report as a table, Markdown or JSON), `needs` (APIs,
 permissions and roles, quota metrics, the accelerator peak of an experiment), `target` (settings
-and needs), `credentials` (ADC: whose), `clients` (the Google clients, or loopback fakes for tests;
-an API error in one line), `context` (what the checks share), the checks by subject
+and needs; the `Context` the checks share), `credentials` (ADC: whose), `clients` (the Google
+clients, or loopback fakes for tests; an API error in one line), the checks by subject
 (`local_checks`: settings, experiments, credentials; `project_checks`: project, APIs, permissions;
 `account_checks`: the trial and build service accounts; `binding_checks`: who may act as the
 deployer, what the provider admits, and the rules that judge them; `bucket_checks`;

@@ -6,8 +6,8 @@ from google.api_core import exceptions
 
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded, describe_error, missing_account
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, first_names, ok, warn
+from scripts.doctor.target import Context
 
 
 def service_accounts(context: Context) -> list[Check]:

@@ -32,8 +32,8 @@ from typing import Any
 from google.api_core import exceptions
 
 from scripts.doctor.clients import bounded, disabled_service, missing_account
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, warn
+from scripts.doctor.target import Context
 
 # Roles that let a member get tokens for a service account, hence act as it.
 IMPERSONATING_ROLES = (

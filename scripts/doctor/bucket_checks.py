@@ -6,8 +6,8 @@ from google.api_core import exceptions
 
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, skip, warn
+from scripts.doctor.target import Context
 
 # A multi-region bucket location and the prefix of the regions it spans.
 _MULTI_REGIONS = {"US": "us-", "EU": "europe-", "ASIA": "asia-"}

@@ -22,9 +22,8 @@ from scripts.doctor import (
     tensorboard_checks,
 )
 from scripts.doctor.clients import Endpoints, describe_error, disabled_service
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, skip
-from scripts.doctor.target import Target
+from scripts.doctor.target import Context, Target
 from scripts.emulator.contract import emulator_setting
 
 # The checks that call Google, in the order a run meets them: (the name a skipped step shows, the check).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scripts.doctor import needs
 from scripts.doctor.clients import Clients
-from scripts.doctor.context import Context
 from scripts.doctor.credentials import CredentialsProblem, load
 from scripts.doctor.report import Check, fail, ok, warn
+from scripts.doctor.target import Context
 
 
 def settings(context: Context) -> Check:

@@ -10,8 +10,8 @@ from google.api_core import exceptions
 
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded, disabled_service
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, warn
+from scripts.doctor.target import Context
 
 
 def project(context: Context) -> list[Check]:

@@ -9,8 +9,8 @@ from google.api_core import exceptions
 
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded, describe_error, disabled_service
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, skip, warn
+from scripts.doctor.target import Context
 
 CONSOLE_QUOTAS = "https://console.cloud.google.com/iam-admin/quotas?project={project}"
 MAX_QUOTA_PAGES = 20

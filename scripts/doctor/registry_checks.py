@@ -13,8 +13,8 @@ from google.api_core import exceptions
 from scripts.cloudbuild import registry
 from scripts.doctor import needs
 from scripts.doctor.clients import bounded, disabled_service, one_line
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, ok, skip, warn
+from scripts.doctor.target import Context
 
 _IMAGE = re.compile(
     r"^(?P<region>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[^/]+)/(?P<repo>[^/]+)/(?P<image>[^:@]+):(?P<tag>[\w.-]+)$"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from google.api_core import exceptions
 
 from scripts.doctor.clients import bounded, disabled_service
-from scripts.doctor.context import Context
 from scripts.doctor.report import Check, fail, first_names, ok, skip
+from scripts.doctor.target import Context
 from scripts.experiments.rules import TENSORBOARD_NAME
 
 NAME = "tensorboard"

@@ -170,8 +170,7 @@ def test_federated_credentials_name_their_provider():
     from google.auth import identity_pool
 
     from scripts.doctor.clients import Clients, Endpoints
-    from scripts.doctor.context import Context
-    from scripts.doctor.target import Target
+    from scripts.doctor.target import Context, Target
 
     credentials = identity_pool.Credentials.from_info(
         {
