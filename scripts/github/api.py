@@ -196,19 +196,12 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _seconds(text: str, default: float) -> float:
-    """A non-negative number of seconds from a setting's text; `default` when unset or not a number."""
-    try:
-        return max(0.0, float(text)) if text else default
-    except ValueError:
-        return default
-
-
 def _same_origin(url: str, api_url: str) -> bool:
     return _origin(url) == _origin(api_url)
 
 
 def _seconds(text: str, default: float) -> float:
+    """A number of seconds from a setting's or a header's text; `default` when unset or not a number."""
     try:
         return float(text)
     except ValueError:
