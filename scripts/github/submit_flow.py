@@ -19,11 +19,11 @@ from scripts.errors import UserError
 from scripts.experiments import InvalidExperiments
 from scripts.github import environment
 from scripts.github.api import GitHubClient
-from scripts.github.approvals import environment_name, run_approved
 from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
 from scripts.github.follow_flow import follow_and_report, follow_minutes
+from scripts.github.permissions import environment_name, run_approved
 from scripts.github.planning import changed, changes_summary
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
@@ -176,7 +176,7 @@ def submit_compiled(
 
 def _environment_approval(env: Mapping[str, str]) -> submission.Approval:
     """A workflow's way over a set cap: the run's approval in the spending environment
-    (`scripts.github.approvals`), asked of GitHub only when some experiment is over it."""
+    (`scripts.github.permissions`), asked of GitHub only when some experiment is over it."""
 
     def granted() -> bool:
         approved, name = run_approved(env)
