@@ -24,8 +24,8 @@ _EXPORTS = {
     "parse_overrides": "loader",
     "Experiment": "model",
     "ExperimentsFile": "model",
-    "InvalidExperiments": "problems",
-    "Problem": "problems",
+    "InvalidExperiments": "source",
+    "Problem": "source",
 }
 __all__ = [
     "CompileContext",
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment
     from scripts.experiments.loader import load, load_text, parse_overrides
     from scripts.experiments.model import Experiment, ExperimentsFile
-    from scripts.experiments.problems import InvalidExperiments, Problem
+    from scripts.experiments.source import InvalidExperiments, Problem
 
 
 def __getattr__(name: str) -> Any:

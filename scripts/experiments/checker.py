@@ -13,8 +13,7 @@ from typing import Any
 
 from scripts.errors import did_you_mean
 from scripts.experiments import rules
-from scripts.experiments.problems import Problem
-from scripts.experiments.source import KeyPath, Source, dotted
+from scripts.experiments.source import KeyPath, Problem, Source, dotted
 
 # A key that is not there (None is a value YAML can write).
 _MISSING = object()

@@ -20,8 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from scripts.experiments.problems import Problem
-from scripts.experiments.source import KeyPath, Source, dotted, read_value
+from scripts.experiments.source import KeyPath, Problem, Source, dotted, read_value
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -19,8 +19,16 @@ from scripts.errors import UserError, did_you_mean
 from scripts.experiments import rules, schema
 from scripts.experiments.environment import resolve
 from scripts.experiments.model import Experiment, ExperimentsFile, Settings
-from scripts.experiments.problems import InvalidExperiments, Problem
-from scripts.experiments.source import KeyPath, Position, Source, dotted, parse, read_value
+from scripts.experiments.source import (
+    InvalidExperiments,
+    KeyPath,
+    Position,
+    Problem,
+    Source,
+    dotted,
+    parse,
+    read_value,
+)
 
 OVERRIDES_FILE = "--set"
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -2,7 +2,8 @@
 
 Plain YAML loaders silently keep the last of two equal keys and forget line numbers; this
 loader reports duplicate keys and keeps a `Position` for every value and mapping key, addressed
-by its path from the root (a tuple of keys and list indexes).
+by its path from the root (a tuple of keys and list indexes). A `Problem` is what is wrong at
+one position, and `InvalidExperiments` every problem found: the one error type the language raises.
 
 Hostile input cannot hurt (CI runs `validate` on every pull request's file):
 
@@ -24,7 +25,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from scripts.experiments.problems import Problem
+from scripts.errors import UserError
 
 # Where a value sits in the document: the keys and list indexes from the root to it.
 KeyPath = tuple[Any, ...]
@@ -51,6 +52,35 @@ class Position:
     file: str
     line: int  # 1-based
     column: int  # 1-based
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem at one place: `str()` is `FILE:LINE:COL: dotted.field.path: message`."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    @classmethod
+    def at(cls, where: Any, field: str, message: str) -> Problem:
+        """A problem at a `Position` (or anything with its file, line and column)."""
+        return cls(where.file, where.line, where.column, field, message)
+
+    def __str__(self) -> str:
+        field = self.field or "(file)"
+        message = " ".join(self.message.split())  # always one line
+        return f"{self.file}:{self.line}:{self.column}: {field}: {message}"
+
+
+class InvalidExperiments(UserError):
+    """Every problem found in an experiments file (or in the profile and overrides applied to it)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 from scripts.experiments import ExperimentsFile
 from scripts.experiments.model import Experiment, Settings
-from scripts.experiments.problems import InvalidExperiments, Problem
-from scripts.experiments.source import KeyPath, dotted
+from scripts.experiments.source import InvalidExperiments, KeyPath, Problem, dotted
 
 # Where and as whom a job runs. (Customer-managed encryption is not a setting of experiments
 # files: the API default.) Only `labels` stays the file's.
