@@ -127,7 +127,7 @@ def _fallback_image(env: Mapping[str, str]) -> str | None:
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    from scripts.doctor.checks import Doctor  # the cloud clients (grpc, google-auth): not for --help
+    from scripts.doctor.checks import run_checks  # the cloud clients (grpc, google-auth): not for --help
 
     env = wiring.env
     compiled, problem, note = _compile(args, env)
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         fallback_image_uri=None if compiled else _fallback_image(env),
         emulator=wiring.backend.emulator,
     )
-    checks = Doctor(target, Endpoints.from_environment(env)).run()
+    checks = run_checks(target, Endpoints.from_environment(env))
     if args.format == "json":
         print(report.as_json(checks))
     elif args.format == "markdown":
