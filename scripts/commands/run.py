@@ -21,7 +21,7 @@ from scripts.commands.format_args import add_format_argument
 from scripts.emulator.embedded import preempt_after_setting
 from scripts.errors import ExitStatus, UserError
 from scripts.experiments import InvalidExperiments
-from scripts.experiments.budget import MAX_COST_VARIABLE
+from scripts.experiments.costs import MAX_COST_VARIABLE
 from scripts.jobs import labels, states
 from scripts.results import tensorboard_logs
 from scripts.results.files import write_summary
@@ -99,19 +99,12 @@ def with_seed(compiled, seed: int):
     return dataclasses.replace(compiled, job=job, spec_hash=spec_hash)
 
 
-def _compile(args: argparse.Namespace, env: Mapping[str, str]):
-    """The experiment compiled to the job to send; invalid experiments print every problem."""
+def run(args: argparse.Namespace, wiring: Wiring) -> int:
     try:
-        return compile_from_args(args, env)
+        compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        return None
-
-
-def run(args: argparse.Namespace, wiring: Wiring) -> int:
-    compiled = _compile(args, wiring.env)
-    if compiled is None:
         return 1
     configured = wiring.backend
     if args.seed is not None:
