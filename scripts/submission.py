@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
-from scripts.experiments.budget import Budget, budget
+from scripts.experiments.costs import Budget, budget
 
 if TYPE_CHECKING:
     from scripts.experiments import CompiledExperiment

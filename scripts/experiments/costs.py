@@ -1,4 +1,5 @@
-"""The cost model of an experiment: the worst case and the cost to expect, priced by `scripts.pricing`.
+"""The cost model of an experiment (the worst case and the cost to expect, priced by
+`scripts.pricing`) and the spending gate's policy, which holds the worst case against a cap.
 
 The worst case is every trial running to its timeout (Vertex AI's 7 days when none is set) on
 every replica. The expected cost comes from earlier Vertex AI runs of the same experiment on the
@@ -6,8 +7,14 @@ same machines when their `summary.json` files are at hand (`$HPT_STATE_DIR/runs/
 `$HPT_RESULTS_DIR/*/`): the median trial's hours for every trial, never above the worst case.
 Without them it is the timeout's bound, and with no timeout either it is not known.
 
+Nothing is submitted to Vertex AI without a cap, `$HPT_MAX_COST` (a repository variable in the
+workflows, an environment variable for `run --backend vertex`). The gate (`budget`) fails
+closed: no cap, an invalid cap, or a worst case that cannot be priced is a refusal. Over a cap
+that is set, an approval may let the experiment through (`scripts.submission`); without one,
+nothing may.
+
 Import-light: the checked `Experiment` and the price tables, no Vertex API types, so the spending
-gate (`scripts.experiments.budget`) costs no more than reading the prices.
+gate costs no more than reading the prices.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from scripts.pricing.table import (
     Rate,
     default_boot_disk_type,
     rate,
+    tables,
 )
 
 # Scheduling.timeout: "The maximum job running time. The default is 7 days."
@@ -180,3 +188,58 @@ def duration(hours: float) -> str:
 def amount(value: float) -> str:
     """A figure with thousands separators: whole from 100 up, else at most two decimals."""
     return f"{value:,.0f}" if value >= 100 or value.is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+# The spending limit per job, in US dollars.
+MAX_COST_VARIABLE = "HPT_MAX_COST"
+HOW_TO_SET_A_CAP = (
+    f"set {MAX_COST_VARIABLE} to the most one job may cost, in US dollars: the repository variable "
+    f"for the workflows (`gh variable set {MAX_COST_VARIABLE} --body 200`), the environment variable "
+    'for `python -m scripts run --backend vertex` (docs/setup.md, "The spending gate")'
+)
+
+
+def max_cost(env: Mapping[str, str]) -> float | None:
+    """`$HPT_MAX_COST` as a number; None when unset or empty. Raises ValueError when it is not a
+    finite, non-negative amount (`inf` would be no cap at all)."""
+    text = (env.get(MAX_COST_VARIABLE) or "").strip().lstrip("$").replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{MAX_COST_VARIABLE}={text!r} is not an amount in US dollars")
+    return value
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The spending gate's verdict on one experiment."""
+
+    refusal: str | None  # why it may not be submitted; None: its worst case is within the cap
+    # An approval in the spending environment may let it through: only over a cap that is set.
+    # A missing or invalid cap is never approvable: nothing bounds what an approval would allow.
+    approvable: bool = False
+
+
+def budget(
+    experiment: Experiment, env: Mapping[str, str], price_tables: Mapping[str, PriceTable] | None = None
+) -> Budget:
+    """The experiment's worst case against `$HPT_MAX_COST`. Fails closed: no cap, an invalid cap, or
+    a worst case that cannot be priced is a refusal. The prices are `price_tables`, else the
+    maintained table with the refresh cached in `env`'s state directory (`prices --refresh`)."""
+    try:
+        limit = max_cost(env)
+    except ValueError as error:
+        return Budget(f"{error}; {HOW_TO_SET_A_CAP}")
+    if limit is None:
+        return Budget(f"no spending cap is set; {HOW_TO_SET_A_CAP}")
+    case = worst_case(experiment, tables(state_dir(env)) if price_tables is None else price_tables)
+    if case.cost is None:
+        return Budget(f"its cost is {case.missing} and {MAX_COST_VARIABLE} is ${limit:,.2f}", approvable=True)
+    if case.cost > limit:
+        reason = f"its worst case, ${case.cost:,.2f}, exceeds {MAX_COST_VARIABLE} (${limit:,.2f})"
+        return Budget(reason, approvable=True)
+    return Budget(None)

@@ -5,8 +5,8 @@ counts, the machines, the cost (the expected cost beside the worst case, in GPU-
 dollars, each figure naming its prices' source and date: `scripts.pricing`), and what changed
 compared to the base.
 
-The figures come from the cost model (`scripts.experiments.costs`) and the spending gate
-(`scripts.experiments.budget`); this module only lays them out.
+The figures come from the cost model and the spending gate (`scripts.experiments.costs`); this
+module only lays them out.
 """
 
 from __future__ import annotations
@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from scripts import escaping, git
-from scripts.experiments.budget import MAX_COST_VARIABLE, budget
 from scripts.experiments.changes import differences
 from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment, defining_spec
-from scripts.experiments.costs import amount, duration, expected_case, history_directories, worst_case
+from scripts.experiments.costs import (
+    MAX_COST_VARIABLE,
+    amount,
+    budget,
+    duration,
+    expected_case,
+    history_directories,
+    worst_case,
+)
 from scripts.experiments.loader import load_text
 from scripts.experiments.model import Experiment, Parameter, WorkerPool
 from scripts.paths import EXPERIMENTS_FILE, state_dir

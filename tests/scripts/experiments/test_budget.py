@@ -1,4 +1,4 @@
-"""The spending gate's policy (`scripts.experiments.budget`): how `HPT_MAX_COST` is read, and that
+"""The spending gate's policy (`scripts.experiments.costs.budget`): how `HPT_MAX_COST` is read, and that
 deciding costs no more than reading the prices: the gate runs before every submission."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from scripts.experiments.budget import HOW_TO_SET_A_CAP, max_cost
+from scripts.experiments.costs import HOW_TO_SET_A_CAP, max_cost
 from scripts.paths import REPO_ROOT
 
 
@@ -38,8 +38,7 @@ def test_the_gate_decides_without_loading_the_vertex_api_types():
     code = (
         "import sys\n"
         "from scripts.experiments import load\n"
-        "from scripts.experiments.budget import budget\n"
-        "from scripts.experiments.costs import expected_case\n"
+        "from scripts.experiments.costs import budget, expected_case\n"
         "experiment = load('experiments.yaml', {}).experiments['horses-humans']\n"
         "print(budget(experiment, {'HPT_MAX_COST': '1'}).refusal)\n"
         "print(expected_case(experiment, history=[]).basis)\n"

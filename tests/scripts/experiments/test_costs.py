@@ -21,8 +21,7 @@ from google.cloud.aiplatform_v1 import (
 
 from scripts import cli
 from scripts.experiments import load
-from scripts.experiments.budget import budget
-from scripts.experiments.costs import worst_case
+from scripts.experiments.costs import budget, worst_case
 from scripts.experiments.machines import ACCELERATOR_TYPES, MACHINE_TYPES
 from scripts.experiments.rules import RETIRED_ACCELERATORS
 from scripts.paths import EXPERIMENTS_FILE

@@ -11,8 +11,7 @@ import sys
 import pytest
 
 from scripts.experiments import CompileContext, compile_experiment, load
-from scripts.experiments.budget import budget
-from scripts.experiments.costs import worst_case
+from scripts.experiments.costs import budget, worst_case
 from scripts.experiments.loader import load_text
 from scripts.experiments.plan import render_plan
 from scripts.github.sticky_comment import marker, sections
