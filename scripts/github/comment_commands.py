@@ -32,12 +32,12 @@ from scripts.github.comment_sections import (
     submitted_section,
 )
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
+from scripts.github.follow_flow import follow
 from scripts.github.permissions import permission_of
 from scripts.github.planning import Change, PlanImage
 from scripts.github.promote_flow import run_promote
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
-from scripts.github.submit_flow import follow
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:

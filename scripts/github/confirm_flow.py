@@ -28,9 +28,10 @@ from scripts.errors import UserError
 from scripts.experiments import load
 from scripts.github import environment
 from scripts.github.comment_sections import Submitted, submitted_section
+from scripts.github.follow_flow import follow
 from scripts.github.report_flow import confirmed_section
 from scripts.github.sticky_comment import publish
-from scripts.github.submit_flow import compile_for, follow, submit_compiled
+from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.github.verdicts import Verdicts, gates
 from scripts.jobs import labels

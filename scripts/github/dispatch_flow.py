@@ -19,10 +19,11 @@ from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import DispatchEvent
+from scripts.github.follow_flow import follow
 from scripts.github.planning import plan_markdown
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
-from scripts.github.submit_flow import follow, submit_all
+from scripts.github.submit_flow import submit_all
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:

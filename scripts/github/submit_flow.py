@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,12 +22,11 @@ from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.compiling import StepContext, last_line
 from scripts.github.events import ZERO_SHA, PushEvent
-from scripts.github.follow_flow import follow_and_report, follow_minutes
+from scripts.github.follow_flow import follow
 from scripts.github.permissions import environment_name, run_approved
 from scripts.github.planning import changed, changes_summary
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import publish
-from scripts.github.winner import hand_on
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -222,21 +221,3 @@ def run(event: PushEvent, step: Step, client: GitHubClient, backend: Backend) ->
     )
     follow(jobs, backend, lambda: client, step)
     return 0 if all_ok else 1
-
-
-def follow(
-    jobs: Sequence[Submitted],
-    backend: Backend,
-    client: Callable[[], GitHubClient],
-    step: Step,
-    *,
-    winners: Sequence[Submitted] | None = None,
-) -> None:
-    """Follow the submitted jobs for `$HPT_FOLLOW_MINUTES` and post the results of those that end;
-    the first of `winners` (default: `jobs`) that ended with a best trial is handed on as the
-    step's `best-*` outputs (`scripts.github.winner`)."""
-    minutes = follow_minutes(step.env)
-    names = [job.job_name for job in jobs if job.job_name]
-    if minutes > 0 and names:
-        follow_and_report(names, backend, client, minutes, step)
-        hand_on([job.job_name for job in (jobs if winners is None else winners) if job.job_name], step)

@@ -445,7 +445,7 @@ def test_only_two_environments_are_named_and_only_where_credentials_are_given():
 
 def test_every_job_that_follows_its_tuning_job_hands_the_winner_on_as_job_outputs():
     """`github submit`, `dispatch` and `command-run` set the winner's step outputs
-    (scripts/github/winner.py); a later job of the workflow reads them only through job outputs."""
+    (scripts/github/follow_flow.py); a later job of the workflow reads them only through job outputs."""
     following = re.compile(r"-m scripts github (submit|dispatch|command-run)$")
     found = 0
     for document in WORKFLOWS:
