@@ -14,18 +14,13 @@ from pathlib import Path
 
 from scripts import git, images
 from scripts.cloudbuild.settings import MissingSettings, resolve
-from scripts.commands.experiment_args import (
-    add_experiment_arguments,
-    compile_from_args,
-    context_from_args,
-    load_from_args,
-)
+from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args, context_from_args
 from scripts.commands.format_args import add_format_argument
 from scripts.doctor import report
 from scripts.doctor.clients import Endpoints
 from scripts.doctor.target import Target
 from scripts.errors import ExitStatus
-from scripts.experiments import InvalidExperiments
+from scripts.experiments import InvalidExperiments, load
 from scripts.github import environment
 from scripts.github.events import (
     ZERO_SHA,
@@ -97,7 +92,7 @@ def _compile(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list, st
     if args.experiment:
         return [compile_from_args(args, env)], None, None  # a bad name or file is the user's input: exit 1
     try:
-        experiments = load_from_args(args, env)
+        experiments = load(args.file, env)
         names, note = experiments.names, None
         if args.from_event:
             names, overrides, source = _from_event(env)

@@ -23,7 +23,6 @@ from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.experiments.compiler import CompileContext, CompiledExperiment
-    from scripts.experiments.model import ExperimentsFile
 
 
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
@@ -60,11 +59,6 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, experiment: bool =
     parser.add_argument("--repository", default=None, help="OWNER/REPO (default: $GITHUB_REPOSITORY)")
 
 
-def overrides_from_args(args: argparse.Namespace) -> dict[str, str]:
-    """`--set` as field -> value text; raises `InvalidExperiments` for one that is not FIELD=VALUE."""
-    return parse_overrides(list(getattr(args, "overrides", None) or []))
-
-
 def context_from_args(
     args: argparse.Namespace, env: Mapping[str, str], overrides: Mapping[str, str] | None = None
 ) -> CompileContext:
@@ -73,20 +67,16 @@ def context_from_args(
     from scripts.experiments.compiler import CompileContext  # the Vertex AI types: about 1 s
 
     env = dict(env)
-    commit, image_tag = images.commit_and_tag(getattr(args, "commit", None) or env.get("GITHUB_SHA") or None)
+    commit, image_tag = images.commit_and_tag(args.commit or env.get("GITHUB_SHA") or None)
     return CompileContext(
         env=env,
         commit=commit,
         image_tag=image_tag,
-        pull_request=getattr(args, "pull_request", None),
-        repository=getattr(args, "repository", None) or env.get("GITHUB_REPOSITORY") or None,
-        profile=getattr(args, "profile", None),
-        overrides=overrides_from_args(args) if overrides is None else overrides,
+        pull_request=args.pull_request,
+        repository=args.repository or env.get("GITHUB_REPOSITORY") or None,
+        profile=args.profile,
+        overrides=parse_overrides(args.overrides) if overrides is None else overrides,
     )
-
-
-def load_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> ExperimentsFile:
-    return load(args.file, env=env)
 
 
 def compile_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> CompiledExperiment:
@@ -94,6 +84,6 @@ def compile_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Compi
     from scripts.experiments.compiler import compile_experiment  # the Vertex AI types: about 1 s
 
     env = dict(env)
-    overrides = overrides_from_args(args)  # a malformed --set fails before anything is read
-    experiments = load_from_args(args, env)
+    overrides = parse_overrides(args.overrides)  # a malformed --set fails before anything is read
+    experiments = load(args.file, env=env)
     return compile_experiment(experiments, args.experiment, context_from_args(args, env, overrides))
