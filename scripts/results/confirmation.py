@@ -33,7 +33,6 @@ CONFIRMS_LABEL = "hpt-confirms"
 # when the last of them ends, that job's verdict is posted again, from the paired test.
 VERDICT_OF_LABEL = "hpt-verdict-of"
 SEEDS = (2, 3, 4, 5, 6, 7)
-SUCCEEDED = "JOB_STATE_SUCCEEDED"
 
 
 def overrides(
