@@ -14,6 +14,7 @@ trials that fit and says how many it left out; it is never cut in the middle of 
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 from scripts import escaping
@@ -53,14 +54,8 @@ def render_summary(data: dict[str, Any], *, limit: int = COMMENT_LIMIT, verdict:
     if len(full) <= limit:
         return full
     # The longest table that fits: rendering grows with the number of rows shown.
-    low, high = 0, total - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(_render(data, shown=middle)) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    text = _render(data, shown=low)
+    fitting = bisect.bisect_right(range(total), limit, key=lambda shown: len(_render(data, shown=shown)))
+    text = _render(data, shown=max(fitting - 1, 0))
     if len(text) <= limit:
         return text
     return _fallback(data, limit)
@@ -179,11 +174,7 @@ def _not_emulated(items: list[dict[str, str]]) -> str:
 def _heading(data: dict[str, Any]) -> str:
     name = data["display_name"] or data["id"]
     backend = "Vertex AI" if data["backend"] == "vertex" else "local emulator"
-    return f"### Hyperparameter tuning {escaping.code(name)}: {_state(data['state'])} ({backend})"
-
-
-def _state(state: str) -> str:
-    return states.short(state)
+    return f"### Hyperparameter tuning {escaping.code(name)}: {states.short(data['state'])} ({backend})"
 
 
 def _best(data: dict[str, Any], metric: str) -> str:
@@ -270,7 +261,7 @@ def _money(amount: float, currency: str = "USD") -> str:
 
 
 def _chart(trials: list[dict[str, Any]], metric: str) -> str:
-    points = sorted((t for t in trials if t["value"] is not None), key=lambda t: _id_key(t["id"]))
+    points = sorted((t for t in trials if t["value"] is not None), key=lambda t: trial_sort_key(t["id"]))
     if not points:
         return ""
     categories = ", ".join(f'"{_quoted(t["id"])}"' for t in points)
@@ -396,7 +387,3 @@ def _quoted(text: str) -> str:
     """Text safe inside a Mermaid double-quoted string (Mermaid's, not Markdown's: `scripts.escaping`
     is for Markdown and logs): one line, no double quote to end the string."""
     return " ".join(str(text).split()).replace('"', "'")
-
-
-def _id_key(trial_id: str) -> tuple[int, int, str]:
-    return trial_sort_key(trial_id)
