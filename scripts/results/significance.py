@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -141,10 +142,7 @@ def _mid_ranks(values: Sequence[float]) -> list[float]:
 
 
 def _tie_term(values: Sequence[float]) -> float:
-    counts: dict[float, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return sum(t**3 - t for t in counts.values())
+    return sum(t**3 - t for t in Counter(values).values())
 
 
 def _upper_tail(z: float) -> float:
