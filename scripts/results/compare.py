@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.errors import UserError
 from scripts.jobs import labels, states
+from scripts.results import significance
 from scripts.results.confirmation import confirmation_pairs, static_args
-from scripts.results.significance import mann_whitney_u, precedence_test, signed_rank_test
 from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
 from scripts.results.usage import usage
 
@@ -80,13 +80,7 @@ def _top_half(values: Sequence[float]) -> list[float]:
 def _from_u_test(
     name: str, what: str, job: list[float], baseline: list[float], maximize: bool, alpha: float
 ) -> Judgement:
-    test = mann_whitney_u(job, baseline)
-    if test.p_greater <= test.p_less and test.p_two_sided < alpha:
-        verdict = BETTER
-    elif test.p_less < test.p_greater and test.p_two_sided < alpha:
-        verdict = WORSE
-    else:
-        verdict = NO_CLEAR_DIFFERENCE
+    test = significance.mann_whitney_u(job, baseline)
     sentence = (
         f"Mann-Whitney U test over {what} ({len(job)} against {len(baseline)}): better or worse "
         f"only when the two-sided p-value is below {alpha:g}."
@@ -102,11 +96,25 @@ def _from_u_test(
         "baseline_values": [_plain(v, maximize) for v in baseline],
     }
     if test.smallest_p >= alpha:
-        numbers["note"] = (
-            f"with {len(job)} and {len(baseline)} values no split reaches p < {alpha:g}: "
-            "more completed trials are needed for any verdict but no clear difference"
-        )
-    return Judgement(verdict, name, sentence, numbers)
+        numbers["note"] = _unreachable(job, baseline, alpha)
+    return Judgement(_verdict(test, alpha), name, sentence, numbers)
+
+
+def _verdict(
+    test: significance.UTest | significance.PrecedenceTest | significance.SignedRankTest, alpha: float
+) -> str:
+    """Better or worse, as the smaller one-sided p-value says, when the two-sided one is below `alpha`."""
+    if test.p_two_sided >= alpha:
+        return NO_CLEAR_DIFFERENCE
+    return BETTER if test.p_greater <= test.p_less else WORSE
+
+
+def _unreachable(job: list[float], baseline: list[float], alpha: float) -> str:
+    """The note of a test whose sample sizes allow no p-value below `alpha`."""
+    return (
+        f"with {len(job)} and {len(baseline)} values no split reaches p < {alpha:g}: "
+        "more completed trials are needed for any verdict but no clear difference"
+    )
 
 
 def _plain(value: float, maximize: bool) -> float:
@@ -140,13 +148,7 @@ def rank_all_and_best(job: list[float], baseline: list[float], maximize: bool, a
 
 
 def precedence(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
-    test = precedence_test(job, baseline)
-    if test.ahead_first and test.p_two_sided < alpha:
-        verdict = BETTER
-    elif test.ahead_second and test.p_two_sided < alpha:
-        verdict = WORSE
-    else:
-        verdict = NO_CLEAR_DIFFERENCE
+    test = significance.precedence_test(job, baseline)
     sentence = (
         f"Precedence test over each side's completed trials ({len(job)} against {len(baseline)}): how "
         "many trials of one side beat the other side's best, against every way the same trials could "
@@ -164,11 +166,8 @@ def precedence(job: list[float], baseline: list[float], maximize: bool, alpha: f
         "baseline_values": [_plain(v, maximize) for v in sorted(baseline, reverse=True)],
     }
     if test.smallest_p >= alpha:
-        numbers["note"] = (
-            f"with {len(job)} and {len(baseline)} values no split reaches p < {alpha:g}: "
-            "more completed trials are needed for any verdict but no clear difference"
-        )
-    return Judgement(verdict, "precedence", sentence, numbers)
+        numbers["note"] = _unreachable(job, baseline, alpha)
+    return Judgement(_verdict(test, alpha), "precedence", sentence, numbers)
 
 
 def bootstrap_best(job: list[float], baseline: list[float], maximize: bool, alpha: float) -> Judgement:
@@ -229,9 +228,7 @@ def paired_confirmation(
         (a, b) for a, b in zip(job_values, baseline_values, strict=True) if a is not None and b is not None
     ]
     differences = [(a - b) if maximize else (b - a) for a, b in pairs]
-    test = signed_rank_test(differences)
-    ahead = test.p_greater <= test.p_less
-    verdict = NO_CLEAR_DIFFERENCE if test.p_two_sided >= alpha else BETTER if ahead else WORSE
+    test = significance.signed_rank_test(differences)
     sentence = (
         f"Wilcoxon signed-rank test over {len(pairs)} paired confirmation trials (each side's best "
         "configuration trained again by both trainers with the same seeds): better or worse only when "
@@ -253,7 +250,7 @@ def paired_confirmation(
             f"{test.pairs} paired trials differ: no assignment of signs reaches p < {alpha:g}; "
             "more confirmation seeds are needed for any verdict but no clear difference"
         )
-    return Judgement(verdict, "paired-confirmation", sentence, numbers)
+    return Judgement(_verdict(test, alpha), "paired-confirmation", sentence, numbers)
 
 
 Method = Callable[[list[float], list[float], bool, float], Judgement]
