@@ -17,9 +17,6 @@ from scripts.experiments.compiler import CompileContext, compile_experiment, def
 from scripts.experiments.loader import load, load_text
 from scripts.experiments.model import ExperimentsFile
 
-# Compiling only to compare: a fixed commit and tag, so that they make no difference.
-_COMPARE_CONTEXT = {"commit": "0" * 40, "image_tag": "compare"}
-
 
 @dataclass
 class Changes:
@@ -103,12 +100,23 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
     return [f"{path}: {_short(before)} -> {_short(after)}"]
 
 
+def compared_spec(
+    experiments: ExperimentsFile,
+    name: str,
+    env: Mapping[str, str],
+    profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a comparison looks at of experiment `name`: its `defining_spec`, compiled only to compare,
+    with a fixed commit and tag so that they make no difference."""
+    context = CompileContext(
+        env=env, commit="0" * 40, image_tag="compare", profile=profile, overrides=overrides or {}
+    )
+    return defining_spec(compile_experiment(experiments, name, context).job_json)
+
+
 def _specs(experiments: ExperimentsFile, env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    context = CompileContext(env=env, **_COMPARE_CONTEXT)
-    return {
-        name: defining_spec(compile_experiment(experiments, name, context).job_json)
-        for name in experiments.names
-    }
+    return {name: compared_spec(experiments, name, env) for name in experiments.names}
 
 
 def _load_at(revision: str, file: str | Path, env: Mapping[str, str]) -> ExperimentsFile | None:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from scripts import escaping, git
-from scripts.experiments.changes import differences
-from scripts.experiments.compiler import CompileContext, CompiledExperiment, compile_experiment, defining_spec
+from scripts.experiments.changes import compared_spec, differences
+from scripts.experiments.compiler import CompiledExperiment, defining_spec
 from scripts.experiments.costs import (
     MAX_COST_VARIABLE,
     amount,
@@ -260,10 +260,7 @@ def _change_lines(
     if compiled.name not in base_file.experiments:
         return ["New experiment: it is submitted when this change is merged."]
     # The same profile and overrides as the plan, so only the file's change shows.
-    context = CompileContext(
-        env=env, commit="0" * 40, image_tag="compare", profile=compiled.profile, overrides=compiled.overrides
-    )
-    before = defining_spec(compile_experiment(base_file, compiled.name, context).job_json)
+    before = compared_spec(base_file, compiled.name, env, compiled.profile, compiled.overrides)
     after = defining_spec(compiled.job_json)
     found = differences(before, after)
     if not found:
