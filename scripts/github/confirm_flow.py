@@ -34,12 +34,11 @@ from scripts.github.sticky_comment import publish
 from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.github.verdicts import Verdicts, gates
-from scripts.jobs import labels
+from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.paths import EXPERIMENTS_FILE
 from scripts.results.confirmation import (
     SEEDS,
-    SUCCEEDED,
     VERDICT_OF_LABEL,
     best_flags,
     find_confirmations,
@@ -190,7 +189,7 @@ def succeeded_jobs(
             f"the default branch's {experiment} names no project and region to look for its jobs in"
         )
     parent = f"projects/{settings.project}/locations/{settings.region}"
-    return JobService(backend).list_jobs(parent, experiment, [SUCCEEDED])
+    return JobService(backend).list_jobs(parent, experiment, [states.SUCCEEDED])
 
 
 def proposal_job(

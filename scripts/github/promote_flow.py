@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from scripts.registry.promotion import Promotion, Result
     from scripts.vertex.backend import Backend
 
-SUCCEEDED = "JOB_STATE_SUCCEEDED"
-
 
 def jobs_filter(repository: str, pull_request: int, experiment: str) -> str:
     """The `ListHyperparameterTuningJobs` filter for one experiment's jobs of one pull request."""
@@ -121,7 +119,7 @@ def run_promote(
     jobs = pull_request_jobs(backend, where, client.repository, event.number, command.experiment)
     # A confirmation job (`--confirm`) re-trains a best configuration with seeds: not a study to promote.
     jobs = [job for job in jobs if not is_confirmation(job)]
-    listed = next((job for job in jobs if job.state.name == SUCCEEDED), None)
+    listed = next((job for job in jobs if job.state.name == states.SUCCEEDED), None)
     if listed is None:
         reply(no_succeeded_job(command.experiment, jobs))
         return 0
