@@ -32,15 +32,6 @@ class Changes:
         """Added and changed experiments: the ones a merge submits. Removed ones are never submitted."""
         return [*self.added, *self.changed]
 
-    def status(self, name: str) -> str:
-        if name in self.added:
-            return "added"
-        if name in self.changed:
-            return "changed"
-        if name in self.removed:
-            return "removed"
-        return "unchanged"
-
     def as_json(self) -> dict[str, Any]:
         return {
             "base": self.base,
