@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
-from scripts.commands.job_args import job_name_on
+from scripts.commands.job_args import named_job
 from scripts.jobs import labels, states
 from scripts.results.baseline import find_baseline, no_baseline_reason
 from scripts.results.compare import comparison
@@ -29,11 +29,8 @@ from scripts.results.confirmation import find_confirmations, missing_confirmatio
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
-    from scripts.vertex.backend import Backend
     from scripts.wiring import Wiring
 
 
@@ -68,36 +65,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
     with reading_backend(args.backend, wiring.backend) as backend:
-        return _compare(args, backend, wiring.env)
-
-
-def _compare(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
-    service = JobService(backend)
-    job = service.get(str(job_name_on(backend, args.job, args, env)))
-    named = service.get(str(job_name_on(backend, args.baseline, args, env))) if args.baseline else None
-    succeeded = service.experiment_jobs(job, [states.SUCCEEDED])  # the baseline and confirmations among them
-    baseline = named if named is not None else find_baseline(job, succeeded)
-    reason = no_baseline_reason(job)
-    confirmations = find_confirmations(job, baseline, succeeded)
-    data = comparison(
-        job,
-        baseline,
-        backend=args.backend,
-        no_baseline_reason=reason,
-        confirmations=confirmations,
-    )
-    if args.format == "json":
-        print(json.dumps(data, indent=2))
-    elif args.format == "markdown":
-        print(markdown(data))
-    else:
-        print(table(data))
-        if (
-            baseline is not None
-            and data["method_name"] != "paired-confirmation"
-            and not same_trainer(job, baseline)
-        ):
-            _confirm_hint(missing_confirmations(job, baseline, confirmations), args.backend)
+        service = JobService(backend)
+        job = named_job(service, args.job, args, wiring.env)
+        named = named_job(service, args.baseline, args, wiring.env) if args.baseline else None
+        # The baseline and the confirmations are among these.
+        succeeded = service.experiment_jobs(job, [states.SUCCEEDED])
+        baseline = named if named is not None else find_baseline(job, succeeded)
+        confirmations = find_confirmations(job, baseline, succeeded)
+        data = comparison(
+            job,
+            baseline,
+            backend=args.backend,
+            no_baseline_reason=no_baseline_reason(job),
+            confirmations=confirmations,
+        )
+        if args.format == "json":
+            print(json.dumps(data, indent=2))
+        elif args.format == "markdown":
+            print(markdown(data))
+        else:
+            print(table(data))
+            if (
+                baseline is not None
+                and data["method_name"] != "paired-confirmation"
+                and not same_trainer(job, baseline)
+            ):
+                _confirm_hint(missing_confirmations(job, baseline, confirmations), args.backend)
     return 0
 
 

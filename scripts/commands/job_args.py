@@ -1,15 +1,18 @@
-"""The JOB argument of the commands that act on an existing job: status, cancel, report."""
+"""The JOB argument of the commands that act on an existing job: status, cancel, report, compare, promote."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from scripts.errors import UserError
 from scripts.jobs.names import BARE_ID, JobName, parse_job_name
-from scripts.vertex.backend import Backend
 from scripts.vertex.service import JobService
 from scripts.wiring import Wiring
+
+if TYPE_CHECKING:
+    from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,16 +53,19 @@ def job_and_service(args: argparse.Namespace, wiring: Wiring) -> tuple[JobName, 
     return name, JobService(wiring.backend)
 
 
-def job_name_on(backend: Backend, text: str, args: argparse.Namespace, env: Mapping[str, str]) -> JobName:
-    """A job argument of a command with `--backend`: locally, a bare id may also be found among the
-    state directory's jobs (whatever project and region they were submitted for)."""
+def named_job(
+    service: JobService, text: str, args: argparse.Namespace, env: Mapping[str, str]
+) -> HyperparameterTuningJob:
+    """The job a job argument of a command with `--backend` names: locally, a bare id may also be
+    found among the state directory's jobs (whatever project and region they were submitted for)."""
     if args.backend == "local" and BARE_ID.match(text) and not (args.project or args.region):
-        for job in JobService(backend).list_jobs("projects/-/locations/-"):
+        for job in service.list_jobs("projects/-/locations/-"):
             parsed = parse_job_name(job.name)
             if parsed is not None and parsed.id == text:
-                return parsed
+                return service.get(str(parsed))
+        backend = service.backend
         raise UserError(
             f"no job {text} in the local backend ({backend.state_dir or backend.emulator}): "
             "`python -m scripts list` shows its jobs"
         )
-    return resolve_job_name(text, args.project, args.region, env)
+    return service.get(str(resolve_job_name(text, args.project, args.region, env)))

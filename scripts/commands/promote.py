@@ -18,17 +18,14 @@ from typing import TYPE_CHECKING
 
 from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
-from scripts.commands.job_args import add_job_arguments, job_name_on
+from scripts.commands.job_args import add_job_arguments, named_job
 from scripts.registry.names import alias_problem
 from scripts.registry.serving import default_serving_image
 from scripts.registry.trial_promotion import headline, promote_trial
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from scripts.registry.promotion import Promotion, Result
-    from scripts.vertex.backend import Backend
     from scripts.wiring import Wiring
 
 
@@ -69,17 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
     with reading_backend(args.backend, wiring.backend) as backend:
-        return _promote(args, backend, wiring.env)
-
-
-def _promote(args: argparse.Namespace, backend: Backend, env: Mapping[str, str]) -> int:
-    name = job_name_on(backend, args.job, args, env)
-    job = JobService(backend).get(str(name))
-    # The one road, shared with `/hpt promote` (scripts/github/promote_flow.py).
-    promotion, result = promote_trial(
-        backend, job, trial_id=args.trial, serving_image=args.serving_image, alias=args.alias
-    )
-    _print(args, promotion, result)
+        job = named_job(JobService(backend), args.job, args, wiring.env)
+        # The one road, shared with `/hpt promote` (scripts/github/promote_flow.py).
+        promotion, result = promote_trial(
+            backend, job, trial_id=args.trial, serving_image=args.serving_image, alias=args.alias
+        )
+        _print(args, promotion, result)
     return 0
 
 
