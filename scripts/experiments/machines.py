@@ -113,15 +113,23 @@ def machine_type_problem(name: str) -> str | None:
     return f"{name!r} is not a machine type Vertex AI trains on{hint}{known}"
 
 
+def _fixed_gpus(machine_type: str) -> tuple[str, str | int | None] | None:
+    """The GPU an accelerator-optimized machine type comes with, and how many (None: not known)."""
+    for pattern, gpu in _FIXED_GPU_FAMILIES:
+        match = pattern.fullmatch(machine_type)
+        if match:
+            return gpu, match.group(1)
+    match = _G2.fullmatch(machine_type)
+    return ("NVIDIA_L4", _G2_L4_COUNTS.get(int(match.group(1)))) if match else None
+
+
 def accelerator_problem(machine_type: str, accelerator: str | None, count: int) -> str | None:
     """Why `machine_type` cannot take `count` x `accelerator` (None: it can)."""
+    gpu, expected = _fixed_gpus(machine_type) or (None, None)
     if accelerator is None:
-        for pattern, gpu in _FIXED_GPU_FAMILIES:
-            if pattern.fullmatch(machine_type):
-                return f"machine type {machine_type} comes with {gpu} GPUs: set accelerator.type to {gpu}"
-        if _G2.fullmatch(machine_type):
-            return f"machine type {machine_type} comes with NVIDIA_L4 GPUs: set accelerator.type to NVIDIA_L4"
-        return None
+        if gpu is None:
+            return None
+        return f"machine type {machine_type} comes with {gpu} GPUs: set accelerator.type to {gpu}"
     if accelerator.startswith("TPU_"):
         if not _TPU_MACHINE.match(machine_type):
             return f"{accelerator} needs a TPU machine type (e.g. cloud-tpu), not {machine_type}"
@@ -135,21 +143,11 @@ def accelerator_problem(machine_type: str, accelerator: str | None, count: int) 
                 f"{machine_type} takes {accelerator} in counts of {', '.join(map(str, counts))}, not {count}"
             )
         return None
-    for pattern, gpu in _FIXED_GPU_FAMILIES:
-        match = pattern.fullmatch(machine_type)
-        if match:
-            if accelerator != gpu:
-                return f"machine type {machine_type} comes with {gpu} GPUs, not {accelerator}"
-            if count != int(match.group(1)):
-                return f"machine type {machine_type} comes with exactly {match.group(1)} {gpu}, not {count}"
-            return None
-    match = _G2.fullmatch(machine_type)
-    if match:
-        expected = _G2_L4_COUNTS.get(int(match.group(1)))
-        if accelerator != "NVIDIA_L4":
-            return f"machine type {machine_type} comes with NVIDIA_L4 GPUs, not {accelerator}"
-        if expected is not None and count != expected:
-            return f"machine type {machine_type} comes with exactly {expected} NVIDIA_L4, not {count}"
+    if gpu is not None:
+        if accelerator != gpu:
+            return f"machine type {machine_type} comes with {gpu} GPUs, not {accelerator}"
+        if expected is not None and count != int(expected):
+            return f"machine type {machine_type} comes with exactly {expected} {gpu}, not {count}"
         return None
     if machine_type.startswith(("e2-", "n2-", "n2d-", "c2-", "c2d-", "m1-", "t2d-")):
         family = machine_type.split("-")[0].upper()
