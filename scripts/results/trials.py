@@ -137,12 +137,16 @@ def count_outcomes(job: HyperparameterTuningJob) -> dict[str, int]:
     return result
 
 
-def parameter_value(parameter) -> object:
-    """A trial parameter's value as plain Python (a float, an int when whole, or a string)."""
-    value = parameter.value
+def plain(value: object) -> object:
+    """A whole float as an int (`128`, not `128.0`), as trial values are shown; anything else as it is."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def parameter_value(parameter) -> object:
+    """A trial parameter's value as plain Python (a float, an int when whole, or a string)."""
+    return plain(parameter.value)
 
 
 def trial_parameter(trial: Trial, parameter_id: str) -> object:
