@@ -8,6 +8,7 @@ best_params.json hands the winner's on, so both say it the one way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 def trial_flags(trial: Trial, spec: StudySpec) -> list[str]:
     """`--id=value` for each parameter of `trial`, formatted by its kind in the study `spec`."""
-    kinds = parameter_kinds(spec)
+    kinds = {parameter.parameter_id: kind for parameter, kind in parameter_specs(spec.parameters)}
     return [
         f"--{p.parameter_id}={format_value(p.value, kinds.get(p.parameter_id))}" for p in trial.parameters
     ]
@@ -32,15 +33,12 @@ def format_value(value: object, kind: str | None) -> str:
     return repr(number)
 
 
-def parameter_kinds(spec: StudySpec) -> dict[str, str]:
-    """Each parameter's kind (`double_value_spec`, `integer_value_spec`...), conditional ones too."""
-    kinds: dict[str, str] = {}
-
-    def visit(parameters) -> None:
-        for parameter in parameters:
-            # The proto-plus class's own `pb`: no import of the cloud library here.
-            kinds[parameter.parameter_id] = type(parameter).pb(parameter).WhichOneof("parameter_value_spec")
-            visit([c.parameter_spec for c in parameter.conditional_parameter_specs])
-
-    visit(spec.parameters)
-    return kinds
+def parameter_specs(
+    parameters: Iterable[StudySpec.ParameterSpec],
+) -> Iterator[tuple[StudySpec.ParameterSpec, str]]:
+    """Each parameter spec with its kind (`double_value_spec`, `integer_value_spec`...), in spec
+    order, each conditional one right after its parent."""
+    for parameter in parameters:
+        # The proto-plus class's own `pb`: no import of the cloud library here.
+        yield parameter, type(parameter).pb(parameter).WhichOneof("parameter_value_spec")
+        yield from parameter_specs(c.parameter_spec for c in parameter.conditional_parameter_specs)

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scripts.jobs.trial_flags import parameter_specs
 from scripts.results import trials as trial_results
 
 if TYPE_CHECKING:
@@ -72,35 +73,25 @@ class Parameter:
         return self.kind in ("double", "integer")
 
 
-def parameters_of(spec: StudySpec) -> list[Parameter]:
+def parameters_of(study: StudySpec) -> list[Parameter]:
     """The study's parameters in spec order, each conditional one after its parent."""
     from google.cloud.aiplatform_v1 import StudySpec  # the Vertex AI types: only once a job is at hand
 
-    Spec = StudySpec.ParameterSpec
     found: list[Parameter] = []
-
-    def visit(specs) -> None:
-        for spec in specs:
-            kind = Spec.pb(spec).WhichOneof("parameter_value_spec")
-            log = spec.scale_type == Spec.ScaleType.UNIT_LOG_SCALE
-            if kind == "double_value_spec":
-                low, high = spec.double_value_spec.min_value, spec.double_value_spec.max_value
-                found.append(Parameter(spec.parameter_id, "double", low, high, log=log and low > 0))
-            elif kind == "integer_value_spec":
-                low, high = spec.integer_value_spec.min_value, spec.integer_value_spec.max_value
-                found.append(Parameter(spec.parameter_id, "integer", low, high, log=log and low >= 1))
-            elif kind == "discrete_value_spec":
-                values = tuple(sorted(float(v) for v in spec.discrete_value_spec.values))
-                found.append(Parameter(spec.parameter_id, "discrete", choices=values))
-            elif kind == "categorical_value_spec":
-                found.append(
-                    Parameter(
-                        spec.parameter_id, "categorical", choices=tuple(spec.categorical_value_spec.values)
-                    )
-                )
-            visit([conditional.parameter_spec for conditional in spec.conditional_parameter_specs])
-
-    visit(spec.parameters)
+    for spec, kind in parameter_specs(study.parameters):
+        log = spec.scale_type == StudySpec.ParameterSpec.ScaleType.UNIT_LOG_SCALE
+        if kind == "double_value_spec":
+            low, high = spec.double_value_spec.min_value, spec.double_value_spec.max_value
+            found.append(Parameter(spec.parameter_id, "double", low, high, log=log and low > 0))
+        elif kind == "integer_value_spec":
+            low, high = spec.integer_value_spec.min_value, spec.integer_value_spec.max_value
+            found.append(Parameter(spec.parameter_id, "integer", low, high, log=log and low >= 1))
+        elif kind == "discrete_value_spec":
+            values = tuple(sorted(float(v) for v in spec.discrete_value_spec.values))
+            found.append(Parameter(spec.parameter_id, "discrete", choices=values))
+        elif kind == "categorical_value_spec":
+            choices = tuple(spec.categorical_value_spec.values)
+            found.append(Parameter(spec.parameter_id, "categorical", choices=choices))
     return found
 
 
@@ -251,7 +242,7 @@ def _region(parameter: Parameter, top_values: list[Any]) -> dict[str, Any] | Non
     if parameter.numeric and all(isinstance(v, int | float) for v in taken):
         region: dict[str, Any] = {"low": min(taken), "high": max(taken), "best": best}
         if parameter.declared:
-            region["range"] = [_plain(parameter.low), _plain(parameter.high)]
+            region["range"] = [trial_results.plain(parameter.low), trial_results.plain(parameter.high)]
         region["scale"] = "log" if parameter.log else "linear"
         return region
     values = list(dict.fromkeys(taken))
@@ -259,15 +250,8 @@ def _region(parameter: Parameter, top_values: list[Any]) -> dict[str, Any] | Non
         values.sort()
     region = {"values": values, "best": best}
     if parameter.declared:
-        region["choices"] = [_plain(v) for v in parameter.choices]
+        region["choices"] = [trial_results.plain(v) for v in parameter.choices]
     return region
-
-
-def _plain(value: Any) -> Any:
-    """A whole float as an int (as trial values are shown), anything else as it is."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
 
 
 # -- advice ----------------------------------------------------------------------------------------
