@@ -8,9 +8,9 @@ Modules: `report` (the Check line; the report as a table, Markdown or JSON), `ne
 permissions and roles, quota metrics, the accelerator peak of an experiment), `target` (settings
 and needs; the `Context` the checks share), `credentials` (ADC: whose), `clients` (the Google
 clients, or loopback fakes for tests; an API error in one line), the checks by subject
-(`project_checks`: project, APIs, permissions; `account_checks`: the trial and build service
-accounts; `binding_checks`: who may act as the deployer, what the provider admits, and the rules
-that judge them; `bucket_checks`; `tensorboard_checks`: the instances experiments stream to;
+(`project_checks`: project, APIs, permissions, the trial and build service accounts;
+`binding_checks`: who may act as the deployer, what the provider admits, and the rules that judge
+them; `bucket_checks`; `tensorboard_checks`: the instances experiments stream to;
 `registry_checks`: repository, tags, image; `quota_checks`), `checks` (the runner: the checks in
 order, and those made before calling Google: settings, experiments, credentials). Nothing here is
 imported by `--help`.

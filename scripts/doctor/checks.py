@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scripts.doctor import (
-    account_checks,
     binding_checks,
     bucket_checks,
     needs,
@@ -35,7 +34,7 @@ STEPS: tuple[tuple[str, Callable[[Context], list[Check]]], ...] = (
     ("project", project_checks.project),
     ("APIs", project_checks.apis),
     ("permissions", project_checks.permissions),
-    ("service accounts", account_checks.service_accounts),
+    ("service accounts", project_checks.service_accounts),
     ("identity bindings", binding_checks.run),
     ("bucket", bucket_checks.bucket),
     ("tensorboard", tensorboard_checks.tensorboard),
