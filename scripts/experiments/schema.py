@@ -214,22 +214,7 @@ def check_experiment(
     trainer_args = get(trainer, "args", trainer_path, checker.text_list, default=()) or ()
     check_flag_collisions(checker, parameters or (), trainer_args, (*trainer_path, "args"))
     pools = get(data, "worker_pools", path, check_worker_pools, checker, required=True)
-    fields = dict(
-        measurement_selection=get(
-            data, "measurement_selection", path, checker.choice, MEASUREMENT_SELECTIONS
-        ),
-        early_stopping=get(data, "early_stopping", path, _check_early_stopping, checker, parameters),
-        trainer_env=tuple(get(trainer, "env", trainer_path, checker.env) or ()),
-        timeout_seconds=get(data, "timeout", path, checker.duration),
-        restart_job_on_worker_restart=bool(get(data, "restart_job_on_worker_restart", path, checker.boolean)),
-        scheduling_strategy=get(data, "scheduling_strategy", path, checker.choice, SCHEDULING_STRATEGIES),
-        enable_web_access=bool(get(data, "enable_web_access", path, checker.boolean)),
-        gate=get(data, "gate", path, check_gate, checker),
-        description=get(data, "description", path, checker.text) or "",
-    )
-    if len(checker.problems) > before or parameters is None or pools is None:
-        return None
-    return Experiment(
+    experiment = Experiment(
         name=name,
         settings=settings,
         metric_id=metric_id,
@@ -240,9 +225,22 @@ def check_experiment(
         parallel_trial_count=parallel,
         max_failed_trial_count=max_failed,
         algorithm=algorithm,
-        trainer_args=tuple(trainer_args),
-        **fields,
+        trainer_args=trainer_args,
+        measurement_selection=get(
+            data, "measurement_selection", path, checker.choice, MEASUREMENT_SELECTIONS
+        ),
+        early_stopping=get(data, "early_stopping", path, _check_early_stopping, checker, parameters),
+        trainer_env=get(trainer, "env", trainer_path, checker.env) or (),
+        timeout_seconds=get(data, "timeout", path, checker.duration),
+        restart_job_on_worker_restart=bool(get(data, "restart_job_on_worker_restart", path, checker.boolean)),
+        scheduling_strategy=get(data, "scheduling_strategy", path, checker.choice, SCHEDULING_STRATEGIES),
+        enable_web_access=bool(get(data, "enable_web_access", path, checker.boolean)),
+        gate=get(data, "gate", path, check_gate, checker),
+        description=get(data, "description", path, checker.text) or "",
     )
+    if len(checker.problems) > before or parameters is None or pools is None:
+        return None
+    return experiment
 
 
 # What a job needs from defaults or the experiment: what to call it -> the settings, any of which will do.
@@ -399,8 +397,8 @@ def _check_worker_pool(checker: Checker, value: Any, path: KeyPath, chief: bool)
         replica_count=replicas,
         boot_disk_type=get(disk, "type", disk_path, checker.choice, BOOT_DISK_TYPES),
         boot_disk_size_gb=get(disk, "size_gb", disk_path, checker.limited, 100, "boot_disk_size_gb"),
-        args=tuple(get(data, "args", path, checker.text_list) or ()),
-        env=tuple(get(data, "env", path, checker.env) or ()),
+        args=get(data, "args", path, checker.text_list) or (),
+        env=get(data, "env", path, checker.env) or (),
     )
     return None if len(checker.problems) > before else pool
 
@@ -414,8 +412,8 @@ def check_profile(checker: Checker, name: str, value: Any, path: KeyPath) -> Pro
     profile = Profile(
         name=name,
         description=get(data, "description", path, checker.text) or "",
-        trainer_args=tuple(get(data, "trainer_args", path, checker.text_list) or ()),
-        trainer_env=tuple(get(data, "trainer_env", path, checker.env) or ()),
+        trainer_args=get(data, "trainer_args", path, checker.text_list) or (),
+        trainer_env=get(data, "trainer_env", path, checker.env) or (),
         set=tuple((get(data, "set", path, checker.names, "fields") or {}).items()),
     )
     return None if len(checker.problems) > before else profile
