@@ -79,11 +79,6 @@ def new_figure(
     return figure
 
 
-def _text(value: Any) -> str:
-    """Text from the job, shown as it is: a `$` is a dollar sign, not the start of a formula."""
-    return str(value).replace("$", r"\$")
-
-
 def show_nothing(axes, text: str) -> None:
     """Say in the middle of `axes` that there is nothing to draw, without ticks."""
     axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color=OTHER_COLOUR)
@@ -92,6 +87,7 @@ def show_nothing(axes, text: str) -> None:
 
 
 def short_text(value: Any, width: int = 16) -> str:
-    """A value from the job, cut to `width` characters, as plain text."""
+    """A value from the job, cut to `width` characters, as plain text: a `$` is a dollar sign, not
+    the start of a formula."""
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return _text(text if len(text) <= width else text[: width - 1] + "…")
+    return (text if len(text) <= width else text[: width - 1] + "…").replace("$", r"\$")

@@ -3,6 +3,7 @@ metric at every step it reported (`curves`)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 from scripts.jobs.outcomes import TrialOutcome
@@ -35,11 +36,7 @@ def draw_history(study: Study) -> Figure:
     xs = [positions[t.id] for t in valued]
     ys = [study.values[t.id] for t in valued]
     axes.plot(xs, ys, "o", color=LINE_COLOUR, label=f"{study.metric} of a trial", zorder=3)
-    best_so_far, running = [], None
-    for value in ys:
-        better = running is None or (value > running if study.maximize else value < running)
-        running = value if better else running
-        best_so_far.append(running)
+    best_so_far = list(itertools.accumulate(ys, max if study.maximize else min))
     if xs:
         # The best so far holds until the last trial, whatever that one's value.
         steps_x, steps_y = [*xs, len(study.trials)], [*best_so_far, best_so_far[-1]]
@@ -166,10 +163,8 @@ def draw_curves(study: Study) -> Figure:
 
 def _ending(outcome: TrialOutcome, last_step: int, longest: int) -> tuple[str, tuple[str, str]] | None:
     """How a trial's curve ends, when that is worth a marker: any way but succeeding, or early."""
-    if outcome in ENDINGS and outcome != TrialOutcome.ACTIVE:
-        return outcome.value, ENDINGS[outcome]
-    if outcome == TrialOutcome.ACTIVE:
-        return "still running", ENDINGS[outcome]
+    if outcome in ENDINGS:
+        return ("still running" if outcome == TrialOutcome.ACTIVE else outcome.value), ENDINGS[outcome]
     if last_step < longest:
         return "ended before the others", ENDED_EARLY
     return None
