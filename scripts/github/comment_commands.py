@@ -37,7 +37,7 @@ from scripts.github.permissions import permission_of
 from scripts.github.planning import Change, PlanImage
 from scripts.github.promote_flow import run_promote
 from scripts.github.runner import Step
-from scripts.github.sticky_comment import publish
+from scripts.github.sticky_comment import publish, replier
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
@@ -199,16 +199,13 @@ def head_to_run(command: HptCommand, pull: PullRequest) -> str:
 def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> int:
     """First job: check who asked, answer `/hpt plan`, and hand `/hpt run` to the job with credentials,
     with the head commit it must submit (`head`), or `/hpt promote` to the job that promotes."""
-
-    def reply(updates: dict[str, str]) -> None:
-        publish(updates, event.number, step=step, client=lambda: client)
-
     command = authorize(event, step, client)
     if command is None or command.verb == "plan":
         step.set_output("verb", "")
         step.set_output("experiment", "")
     if command is None:
         return 0
+    reply = replier(event, command.text, step=step, client=client)
     pull = pull_request(client, event.number)
     if command.verb == "plan":
         with tempfile.TemporaryDirectory() as directory:
@@ -222,40 +219,34 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
                 image=plan_image(client, pull),
                 env=step.env,
             )
-        reply({"plan": section, "command": f"`/hpt plan` by @{event.author}: the plan above is up to date."})
+        done = f"`/hpt plan` by @{event.author}: the plan above is up to date."
+        publish({"plan": section, "command": done}, event.number, step=step, client=lambda: client)
         return 0
     if command.verb == "promote":
         # Which job, and whether it succeeded, only the job with credentials can ask Vertex AI.
         step.set_output("verb", "promote")
         step.set_output("experiment", command.experiment)
-        reply(
-            {
-                "command": f"`{command.text}` by @{event.author}: promoting the best trial of this pull "
-                "request's newest succeeded job of it…"
-            }
-        )
+        reply("promoting the best trial of this pull request's newest succeeded job of it…")
         return 0
     try:
         head = head_to_run(command, pull)
     except UserError as error:
         step.set_output("verb", "")
         step.set_output("experiment", "")
-        reply({"command": f"`{command.text}` by @{event.author}: not run: {error}"})
+        reply(f"not run: {error}")
         return 0
     step.set_output("verb", "run")
     step.set_output("experiment", command.experiment)
     step.set_output("head", head)
     if command.confirm:  # the jobs' own images, by digest: nothing to build
         step.set_output("trainer", "")
-        what = f"confirming the verdict of {command.experiment} at {head[:12]}"
-        reply({"command": f"`{command.text}` by @{event.author}: {what}…"})
+        reply(f"confirming the verdict of {command.experiment} at {head[:12]}…")
         return 0
     trainer = trainer_image.choose(command, head, pull.from_fork)
     # The commit whose trainer the `build` job builds (as the builder): none for the default branch's.
     step.set_output("trainer", trainer.commit)
     building = " (its image is built first when missing)" if trainer.commit else ""
-    what = f"submitting {head[:12]} with {trainer.note}{building}"
-    reply({"command": f"`{command.text}` by @{event.author}: {what}…"})
+    reply(f"submitting {head[:12]} with {trainer.note}{building}…")
     return 0
 
 
@@ -271,6 +262,7 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     command = authorize(event, step, client)
     if command is None or command.verb != "run":
         raise UserError("this step only runs an authorized `/hpt run <experiment> <commit>` comment")
+    reply = replier(event, command.text, step=step, client=client)
     pull = pull_request(client, event.number)
     pinned = step.env.get(PINNED_HEAD_VARIABLE, "")
     try:
@@ -280,12 +272,7 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
         if not head_sha.startswith(command.commit):
             raise UserError(f"the commit to submit, `{head_sha[:7]}`, is not the one the command names")
     except UserError as error:
-        publish(
-            {"command": f"`{command.text}` by @{event.author}: not run: {error}"},
-            event.number,
-            step=step,
-            client=lambda: client,
-        )
+        reply(f"not run: {error}")
         return 1
     if command.confirm:
         return confirm_flow.run_confirm(event, command, pull.base_ref, head_sha, step, client, backend)
@@ -293,8 +280,7 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     try:
         image = trainer_image.built_image(step.env, trainer.commit) if trainer.commit else None
     except UserError as error:
-        reply = f"`{command.text}` by @{event.author}: not run: {error}"
-        publish({"command": reply}, event.number, step=step, client=lambda: client)
+        reply(f"not run: {error}")
         return 1
     text = file_at(client, head_sha)
     if text is None:

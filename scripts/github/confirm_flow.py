@@ -30,7 +30,7 @@ from scripts.github import environment
 from scripts.github.comment_sections import Submitted, submitted_section
 from scripts.github.follow_flow import follow
 from scripts.github.report_flow import confirmed_section
-from scripts.github.sticky_comment import publish
+from scripts.github.sticky_comment import replier
 from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.github.verdicts import Verdicts, gates
@@ -89,10 +89,7 @@ def run_confirm(
     confirmation jobs, reply, and follow them; when none is missing, post the verdict again now."""
     verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
 
-    def reply(text: str, updates: Mapping[str, str] | None = None) -> None:
-        body = {"command": f"`{command.text}` by @{event.author}: {text}", **(updates or {})}
-        publish(body, event.number, step=step, client=lambda: client)
-
+    reply = replier(event, command.text, step=step, client=client)
     try:
         done = submit(
             command.experiment, event.number, head_sha,

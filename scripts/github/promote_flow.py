@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from scripts import escaping
 from scripts.errors import UserError
 from scripts.github.report_flow import locations
-from scripts.github.sticky_comment import publish
+from scripts.github.sticky_comment import replier
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.registry.trial_promotion import promote_trial
@@ -106,14 +106,7 @@ def run_promote(
     and say so; 1 when a job succeeded but its trial cannot be promoted (the reply says why)."""
     from scripts.vertex.service import JobService  # 0.2 s of client code, for /hpt promote only
 
-    def reply(text: str) -> None:
-        publish(
-            {"command": f"`{command.text}` by @{event.author}: {text}"},
-            event.number,
-            step=step,
-            client=lambda: client,
-        )
-
+    reply = replier(event, command.text, step=step, client=client)
     env = step.env
     where = locations(env.get("GOOGLE_CLOUD_PROJECT"), env.get("GOOGLE_CLOUD_REGION"), env)
     jobs = pull_request_jobs(backend, where, client.repository, event.number, command.experiment)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.runner import Step
+
+if TYPE_CHECKING:
+    from scripts.github.events import IssueCommentEvent
 
 TITLE = "## Vertex AI hyperparameter tuning"
 # Sections appear in this order in the comment, whichever is written first.
@@ -257,3 +260,16 @@ def publish(
         return "summary"
     print(f"{action} comment on pull request #{pull_request}: {comment.url}")
     return comment.url
+
+
+def replier(
+    event: IssueCommentEvent, command: str, *, step: Step, client: GitHubClient
+) -> Callable[..., None]:
+    """How a flow answers the `/hpt` comment `event`: `reply(text, more)` posts `text` after the
+    command and its author in our comment's `command` section, and the sections `more` after it."""
+
+    def reply(text: str, more: Mapping[str, str] | None = None) -> None:
+        body = {"command": f"`{command}` by @{event.author}: {text}", **(more or {})}
+        publish(body, event.number, step=step, client=lambda: client)
+
+    return reply
