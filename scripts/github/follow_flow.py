@@ -127,9 +127,7 @@ def follow_and_report(
         ended = list(waiting)
         for job in jobs:
             print(f"{job.name} ended: {states.short(job.state.name)}", file=sys.stderr)
-            pull = job.labels.get(labels.PULL_REQUEST, "")
-            experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
-            ended.append(EndedJob(job.name, experiment, int(pull) if pull.isdigit() else None, job))
+            ended.append(EndedJob.of(job))
         counts = report(ended, client(), tuning.markdown, step, include_unlinked=True, verdicts=verdicts())
         waiting[:] = verdicts().waiting
         print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)

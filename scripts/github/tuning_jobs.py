@@ -34,6 +34,13 @@ class EndedJob:
     pull_request: int | None
     listed: HyperparameterTuningJob | None = None  # the job as List returned it
 
+    @classmethod
+    def of(cls, job: HyperparameterTuningJob) -> EndedJob:
+        """The job as its labels name it: its experiment (else its display name) and pull request."""
+        pull = job.labels.get(labels.PULL_REQUEST, "")
+        experiment = job.labels.get(labels.EXPERIMENT, job.display_name)
+        return cls(job.name, experiment, int(pull) if pull.isdigit() else None, job)
+
     @property
     def verdict_of(self) -> str:
         """For a confirmation job submitted by `/hpt run --confirm`, the id of the pull request's
@@ -92,15 +99,7 @@ class TuningJobs:
                 ended = job.end_time or job.update_time
                 if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
                     continue
-                pull = job.labels.get(labels.PULL_REQUEST, "")
-                found.append(
-                    EndedJob(
-                        job.name,
-                        job.labels.get(labels.EXPERIMENT, job.display_name),
-                        int(pull) if pull.isdigit() else None,
-                        job,
-                    )
-                )
+                found.append(EndedJob.of(job))
         return found
 
     def job(self, ended: EndedJob) -> HyperparameterTuningJob:
