@@ -16,9 +16,8 @@ file. No pyplot: each figure is a `Figure` on the Agg canvas, nothing global is 
 rc settings inside `rc_context`, and no layout engine (fixed margins draw in half the time). Text
 from the job (parameter ids, values) is drawn as plain text: its `$` never starts mathtext.
 
-This module styles and saves the pictures; `plot_trials` draws the trials' pictures (history,
-curves), `plot_parameters` the parameters' (slices, parallel coordinates), from what they share
-(`plot_shared`: the job read once, the colours and markers, the figure).
+This module styles and saves the pictures; `plot_figures` draws each one, from what they share
+(the job read once, the colours and markers, the figure).
 """
 
 from __future__ import annotations
@@ -26,8 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts.results import plot_parameters, plot_trials
-from scripts.results.plot_shared import Study
+from scripts.results import plot_figures
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
@@ -64,12 +62,12 @@ def write_pictures(job: HyperparameterTuningJob, directory: Path) -> list[Path]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     directory.mkdir(parents=True, exist_ok=True)
-    study = Study(job)
+    study = plot_figures.Study(job)
     drawers = {
-        "history": plot_trials.draw_history,
-        "parallel-coordinates": plot_parameters.draw_parallel_coordinates,
-        "curves": plot_trials.draw_curves,
-        "slices": plot_parameters.draw_slices,
+        "history": plot_figures.draw_history,
+        "parallel-coordinates": plot_figures.draw_parallel_coordinates,
+        "curves": plot_figures.draw_curves,
+        "slices": plot_figures.draw_slices,
     }
     written = []
     # The other trials' colours: tab10 without its red (the fourth), which marks the best trial.
