@@ -91,10 +91,7 @@ def _parameter_problems(
         yield f"{where}.parameter_id", "required"
     kinds = [kind for kind in VALUE_SPECS if kind in parameter]
     if len(kinds) != 1:
-        yield (
-            where,
-            f"exactly one of {', '.join(VALUE_SPECS)}",
-        )
+        yield where, f"exactly one of {', '.join(VALUE_SPECS)}"
         return
     kind = kinds[0]
     spec = parameter[kind]

@@ -61,6 +61,7 @@ LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")  # [HPT] labels
 LOG_SCALES = ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
 # experiments.yaml's scale names as the API's
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
+_SCALE_NAMES = {api: name for name, api in SCALES.items()}
 CONDITIONAL_PARENTS = ("discrete_value_spec", "integer_value_spec", "categorical_value_spec")
 VALUE_SPECS = ("double_value_spec", "integer_value_spec", "discrete_value_spec", "categorical_value_spec")
 
@@ -203,7 +204,7 @@ def range_problem(kind: str, low: float, high: float, scale: str | None) -> tupl
     if low >= high:
         return "max", f"max ({high}) must be greater than min ({low})"
     if scale in LOG_SCALES and low <= 0:
-        return "min", f"{_scale_name(scale)} scale needs min > 0, got {low}"
+        return "min", f"{_SCALE_NAMES[scale]} scale needs min > 0, got {low}"
     return None
 
 
@@ -218,7 +219,7 @@ def discrete_values_problem(values: Sequence[float], scale: str | None) -> tuple
         if values[index] < values[index - 1]:
             return index, f"values must be increasing: {values[index]} comes after {values[index - 1]}"
     if scale in LOG_SCALES and values[0] <= 0:
-        return 0, f"{_scale_name(scale)} scale needs positive values, got {values[0]}"
+        return 0, f"{_SCALE_NAMES[scale]} scale needs positive values, got {values[0]}"
     return None
 
 
@@ -342,7 +343,3 @@ def tensorboard_region_problem(name: str, region: str) -> str | None:
             "tensorboard-setup)"
         )
     return None
-
-
-def _scale_name(scale: str | None) -> str:
-    return {"UNIT_LOG_SCALE": "log", "UNIT_REVERSE_LOG_SCALE": "reverse_log"}.get(scale or "", str(scale))
