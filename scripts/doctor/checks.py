@@ -24,7 +24,7 @@ from scripts.doctor import (
     tensorboard_checks,
 )
 from scripts.doctor.clients import Clients, Endpoints, describe_error, disabled_service
-from scripts.doctor.credentials import CredentialsProblem, load
+from scripts.doctor.credentials import CREDENTIALS_FIX, CredentialsProblem, load
 from scripts.doctor.report import Check, fail, ok, skip, warn
 from scripts.doctor.target import Context, Target
 from scripts.emulator.contract import emulator_setting
@@ -133,6 +133,6 @@ def credentials(context: Context) -> Check:
     try:
         found, context.identity = load(context.target.project)
     except CredentialsProblem as problem:
-        return fail("credentials", str(problem), problem.fix)
+        return fail("credentials", str(problem), CREDENTIALS_FIX)
     context.clients = Clients(context.endpoints, found)
     return ok("credentials", context.identity.describe())

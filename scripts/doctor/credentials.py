@@ -13,9 +13,10 @@ from google.auth import exceptions
 
 from scripts.doctor.clients import CALL_TIMEOUT, SCOPES
 
-LOGIN = "gcloud auth application-default login"
-IN_CI = (
-    "in GitHub Actions: a google-github-actions/auth step (workload_identity_provider, service_account) "
+# What fixes any credentials problem: logging in here, or authenticating the workflow's job.
+CREDENTIALS_FIX = (
+    "gcloud auth application-default login\n"
+    "# in GitHub Actions: a google-github-actions/auth step (workload_identity_provider, service_account) "
     "before this one"
 )
 
@@ -33,11 +34,7 @@ class Identity:
 
 
 class CredentialsProblem(Exception):
-    """No credentials, or credentials that could not give a token: one line, and the fix."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.fix = fix
+    """No credentials, or credentials that could not give a token: one line (`CREDENTIALS_FIX` fixes it)."""
 
 
 def _timed_request() -> Any:
@@ -56,16 +53,13 @@ def load(project: str | None) -> tuple[Any, Identity]:
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except exceptions.DefaultCredentialsError as error:
-        raise CredentialsProblem(
-            f"no Application Default Credentials ({_first_sentence(error)})", f"{LOGIN}\n# {IN_CI}"
-        ) from None
+        raise CredentialsProblem(f"no Application Default Credentials ({_first_sentence(error)})") from None
     identity = _identity(credentials)
     try:
         credentials.refresh(_timed_request())
     except (exceptions.GoogleAuthError, OSError) as error:
         raise CredentialsProblem(
-            f"{identity.describe()}: could not get an access token ({_first_sentence(error)})",
-            f"{LOGIN}\n# {IN_CI}",
+            f"{identity.describe()}: could not get an access token ({_first_sentence(error)})"
         ) from None
     identity = _identity(credentials)  # a metadata server names its account only once asked
     if project and _is_user(credentials) and not getattr(credentials, "quota_project_id", None):
