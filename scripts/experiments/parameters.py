@@ -129,9 +129,6 @@ def _check_values(value: Any, path: KeyPath, checker: Checker, kind: str, scale:
     if not isinstance(value, list):
         checker.report(path, f"expected a list of values, got {kind_of(value)}")
         return None
-    if not value:
-        checker.report(path, "the list of values is empty")
-        return None
     if kind == "categorical":
         good = True
         for index, item in enumerate(value):
