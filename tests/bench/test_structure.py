@@ -35,7 +35,7 @@ def test_a_call_from_results_into_vertex_is_a_climb_and_the_other_way_is_not():
 
 
 def test_the_emulator_contract_sits_below_results_and_the_emulator_server_above():
-    results = _walk.layer("scripts/results/best_params.py")
+    results = _walk.layer("scripts/results/files.py")
     assert _walk.layer("scripts/emulator/contract.py") > results
     assert _walk.layer("scripts/emulator/trials.py") < results
 
