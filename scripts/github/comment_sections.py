@@ -26,6 +26,12 @@ class Submitted:
     spec_hash: str = ""
     reused: bool = False  # an earlier job with the same experiment, spec and commit
 
+    @property
+    def shown(self) -> str:
+        """The job's id, linked to its page when it has one."""
+        label = escaping.code(job_id(self.job_name))
+        return f"[{label}]({self.link})" if self.link else label
+
 
 def plan_section(
     commit: str, plans: Sequence[tuple[str, str]], removed: Sequence[str], problems: Sequence[str]
@@ -70,11 +76,9 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
             error = escaping.text(job.error)
             lines.append(f"| {escaping.code(job.experiment)} | not submitted: {error} | | |")
             continue
-        label = job_id(job.job_name)
-        shown = f"[{escaping.code(label)}]({job.link})" if job.link else escaping.code(label)
         state = states.short(job.state).lower() + (" (reused: submitted before)" if job.reused else "")
         spec = escaping.code(job.spec_hash[:12]) if job.spec_hash else ""
-        lines.append(f"| {escaping.code(job.experiment)} | {shown} | {spec} | {state} |")
+        lines.append(f"| {escaping.code(job.experiment)} | {job.shown} | {spec} | {state} |")
     lines += ["", "The best trial of each job is posted here when it ends."]
     return "\n".join(lines)
 

@@ -25,7 +25,6 @@ from scripts.github.comment_sections import Submitted
 from scripts.github.compiling import last_line
 from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.github.trainer_image import BuiltImage, run_built_image
-from scripts.jobs.names import job_id
 
 if TYPE_CHECKING:
     from scripts.github.events import HptCommand
@@ -103,10 +102,8 @@ def baseline_section(commit: str, jobs: Sequence[Submitted], merge_base: str = "
         if job.error:
             lines.append(f"Not submitted: {escaping.text(job.error)}")
             continue
-        label = job_id(job.job_name)
-        shown = f"[{escaping.code(label)}]({job.link})" if job.link else escaping.code(label)
         reused = " (reused: this job of the default branch was there already)" if job.reused else ""
-        lines.append(f"Job {shown}, spec {escaping.code(job.spec_hash[:12])}{reused}.")
+        lines.append(f"Job {job.shown}, spec {escaping.code(job.spec_hash[:12])}{reused}.")
     lines += [
         "",
         "It runs the default branch's experiment with its own trainer, labelled as the default branch's "
