@@ -7,7 +7,6 @@ number, and dry run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from scripts.github import environment
 from scripts.github.api import GitHubClient
 from scripts.github.comment_sections import submitted_section
 from scripts.github.compiling import StepContext, last_line
-from scripts.github.events import DispatchEvent
+from scripts.github.events import DispatchEvent, command_name
 from scripts.github.follow_flow import follow
 from scripts.github.planning import plan_markdown
 from scripts.github.runner import Step
@@ -28,8 +27,6 @@ from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class DispatchRequest:
 
 def parse_inputs(inputs: dict[str, str]) -> DispatchRequest:
     experiment = inputs.get("experiment", "").strip()
-    if not _NAME.fullmatch(experiment):
+    if not command_name(experiment):
         raise UserError(f"input experiment: {experiment!r} is not an experiment name")
     overrides = []
     for field, name in (("max_trial_count", "max_trials"), ("parallel_trial_count", "parallel_trials")):
