@@ -28,8 +28,7 @@ def project(context: Context) -> list[Check]:
                 warn(
                     "project",
                     f"{project} exists, but {context.who} may not read it (resourcemanager.projects.get)",
-                    f"gcloud projects add-iam-policy-binding {project} --member={context.member} "
-                    "--role=roles/browser" + context.member_note(),
+                    context.grant("roles/browser") + context.member_note(),
                 )
             ]
         return [
@@ -85,8 +84,7 @@ def apis(context: Context) -> list[Check]:
             warn(
                 "APIs",
                 f"{context.who} may not read which APIs are enabled (serviceusage.services.get)",
-                f"gcloud projects add-iam-policy-binding {context.project} --member={context.member} "
-                "--role=roles/serviceusage.serviceUsageConsumer" + context.member_note(),
+                context.grant("roles/serviceusage.serviceUsageConsumer") + context.member_note(),
             )
         ]
     enabled = {
@@ -123,10 +121,7 @@ def permissions(context: Context) -> list[Check]:
     for permission in missing:
         by_role.setdefault(needs.PROJECT_PERMISSIONS[permission][0], []).append(permission)
     shown = "; ".join(f"{', '.join(perms)} (granted by {role})" for role, perms in by_role.items())
-    fix = "\n".join(
-        f"gcloud projects add-iam-policy-binding {project} --member={context.member} --role={role}"
-        for role in by_role
-    )
+    fix = "\n".join(context.grant(role) for role in by_role)
     return [fail("permissions", f"{context.who} lacks {shown}", fix + context.member_note(), missing=missing)]
 
 

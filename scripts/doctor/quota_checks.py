@@ -41,12 +41,9 @@ def _covered(context: Context, peak: needs.Demand, infos: dict[str, dict[str, An
             infos[peak.project] = _quota_infos(context, peak.project)
         except exceptions.PermissionDenied as error:
             service = disabled_service(error)
-            fix = (
-                context.enable(service)
-                if service
-                else f"gcloud projects add-iam-policy-binding {peak.project} --member={context.member} "
-                "--role=roles/servicemanagement.quotaViewer"  # Cloud Quotas: view-manage
-            )
+            # roles/servicemanagement.quotaViewer is Cloud Quotas' view-manage role.
+            viewer = context.grant("roles/servicemanagement.quotaViewer", peak.project)
+            fix = context.enable(service) if service else viewer
             return warn(name, f"cannot read quota ({describe_error(error)}): needs {peak.explain()}", fix)
     info = infos[peak.project].get(peak.metric)
     look_up = f"# look it up: {CONSOLE_QUOTAS.format(project=peak.project)}"

@@ -164,6 +164,11 @@ class Context:
     def enable(self, *services: str) -> str:
         return f"gcloud services enable {' '.join(services)} --project={self.project}"
 
+    def grant(self, role: str, project: str | None = None) -> str:
+        """The command that grants the caller `role` on `project` (default: the project checked)."""
+        project = project or self.project
+        return f"gcloud projects add-iam-policy-binding {project} --member={self.member} --role={role}"
+
     def calls(self) -> Clients:
         """The clients: only checks after a passed credentials check call Google."""
         assert self.clients is not None

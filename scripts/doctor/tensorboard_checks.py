@@ -54,7 +54,7 @@ def _one(context: Context, name: str, experiments: tuple[str, ...]) -> Check:
             NAME,
             f"{name} ({named_by}) does not exist, or {context.who} may not read it "
             "(aiplatform.tensorboards.get)",
-            f"gcloud projects add-iam-policy-binding {project} --member={context.member} --role={VIEWER_ROLE}"
+            context.grant(VIEWER_ROLE, project)
             + context.member_note()
             + f"\n# if it does not exist: {create.splitlines()[0]}",
         )
