@@ -23,8 +23,8 @@ from scripts.errors import ExitStatus, UserError
 from scripts.experiments import InvalidExperiments
 from scripts.experiments.costs import MAX_COST_VARIABLE
 from scripts.jobs import labels, states
-from scripts.results import tensorboard_logs
 from scripts.results.files import write_summary
+from scripts.results.summary import tensorboard_command, tensorboard_logdir
 from scripts.results.trials import best_trial, final_value, objective, parameter_value
 from scripts.vertex.backend import Backend
 from scripts.vertex.jobjson import to_json
@@ -201,9 +201,9 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Bac
     where = backend.where(job)
     for path in write_summary(job, backend.run_dir(job.name), backend=where):
         _say(f"wrote {path}")
-    logs = tensorboard_logs.logdir(job, where)
+    logs = tensorboard_logdir(job, where)
     if logs:
-        _say(f"TensorBoard logs of every trial: {tensorboard_logs.command(logs)}")
+        _say(f"TensorBoard logs of every trial: {tensorboard_command(logs)}")
     if args.format == "json":
         print(to_json(job))
 

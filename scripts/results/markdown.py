@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts import escaping
 from scripts.jobs import outcomes, states
-from scripts.results import tensorboard_logs
-from scripts.results.summary import Where, summary
+from scripts.results.summary import Where, summary, tensorboard_command
 from scripts.results.trials import trial_sort_key
 
 if TYPE_CHECKING:
@@ -322,7 +321,7 @@ def _links(data: dict[str, Any]) -> str:
     if "outputs" in links:
         items.append(f"trial outputs {escaping.code(links['outputs'])}")
     if "tensorboard" in links:  # every trial's TensorBoard logs, one run per trial
-        items.append(f"TensorBoard {escaping.code(tensorboard_logs.command(links['tensorboard']))}")
+        items.append(f"TensorBoard {escaping.code(tensorboard_command(links['tensorboard']))}")
     items.append(f"job {escaping.code(data['job'])}")
     return " · ".join(items)
 

@@ -13,11 +13,21 @@ parameter (non-negative, summing to 1; None for each when fewer than 3 trials co
 `best_region` per parameter (the interval, or the values, the top trials span), and `analysis`
 (the top trials, the advice lines, and a `caveat` when too few trials completed to say).
 `pictures` names the pictures of the study found in the run directory (`scripts.results.plots`).
+
+Where to look at the job (`links`): console pages on Vertex AI; locally, the run directory, the
+trials' outputs and their TensorBoard logs. A trial writes its logs to `AIP_TENSORBOARD_LOG_DIR`,
+which the emulator sets, as Vertex AI does, to `<base output directory>/<trial id>/logs/` (on disk:
+`<state>/gcs/BUCKET/PATH/<trial id>/logs/`, `scripts.emulator.contract.output_directory`), and
+keeps. The job's base output directory holds one subdirectory per trial, so it is the logdir that
+shows every trial of the job side by side (TensorBoard names each run by its path: `3/logs/train`,
+`3/logs/validation`). On Vertex AI the logs stay in Cloud Storage, or stream to the experiment's
+`tensorboard` instance: the console shows them, and no local line is printed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
 from scripts.pricing.table import tables
-from scripts.results import tensorboard_logs
 from scripts.results import trials as trial_results
 from scripts.results.analysis import analyze
 from scripts.results.plots import picture_names
@@ -34,6 +43,9 @@ from scripts.results.usage import usage
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Trial
+
+# Each trial's logs, under its own directory of the job's base output directory.
+TRIAL_LOGS = "logs"
 
 
 @dataclass(frozen=True)
@@ -95,10 +107,30 @@ def links(job: HyperparameterTuningJob, *, backend: Where, run_dir: Path | None 
         found["run"] = str(run_dir)
     if backend.trial_outputs:
         found["outputs"] = backend.trial_outputs
-    logs = tensorboard_logs.logdir(job, backend)  # a local job's trials' TensorBoard logs, side by side
+    logs = tensorboard_logdir(job, backend)  # a local job's trials' TensorBoard logs, side by side
     if logs:
         found["tensorboard"] = logs
     return found
+
+
+def tensorboard_logdir(job: HyperparameterTuningJob, backend: Where) -> str | None:
+    """The local directory whose subdirectories are the job's trials, when a trial wrote logs there;
+    None on Vertex AI, for a job without an output directory, or when no trial wrote any."""
+    if backend.name != "local" or not backend.trial_outputs:
+        return None
+    root = Path(backend.trial_outputs)
+    if any(_holds_files(root / trial.id / TRIAL_LOGS) for trial in job.trials):
+        return str(root)
+    return None
+
+
+def tensorboard_command(directory: str) -> str:
+    """The line to copy: `tensorboard --logdir DIR`, quoted for a shell."""
+    return f"tensorboard --logdir {shlex.quote(directory)}"
+
+
+def _holds_files(directory: Path) -> bool:
+    return directory.is_dir() and any(path.is_file() for path in directory.rglob("*"))
 
 
 def _pictures(run_dir: Path | None) -> list[str]:

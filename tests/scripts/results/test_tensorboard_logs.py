@@ -18,7 +18,7 @@ import pytest
 
 from scripts import cli
 from scripts.emulator.embedded import running_emulator
-from scripts.results import tensorboard_logs
+from scripts.results.summary import tensorboard_command, tensorboard_logdir
 from scripts.vertex.backend import Backend
 
 FAKES = Path(__file__).resolve().parents[2] / "fakes"
@@ -110,7 +110,7 @@ def test_no_line_when_no_trial_wrote_logs(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("directory", ["/tmp/state/gcs/b/p", "/tmp/with space/gcs/b"])
 def test_the_line_is_quoted_for_a_shell(directory):
-    assert shlex.split(tensorboard_logs.command(directory)) == ["tensorboard", "--logdir", directory]
+    assert shlex.split(tensorboard_command(directory)) == ["tensorboard", "--logdir", directory]
 
 
 def test_a_vertex_job_gets_no_local_line():
@@ -118,4 +118,4 @@ def test_a_vertex_job_gets_no_local_line():
 
     job = HyperparameterTuningJob()
     job.trial_job_spec.base_output_directory.output_uri_prefix = "gs://demo-bucket/hpt/x"
-    assert tensorboard_logs.logdir(job, Backend.vertex().where(job)) is None
+    assert tensorboard_logdir(job, Backend.vertex().where(job)) is None
