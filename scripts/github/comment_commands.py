@@ -26,7 +26,6 @@ from scripts.github import confirm_flow, run_flow, sandbox, trainer_image
 from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.comment_sections import (
     Submitted,
-    plan_section,
     refusal,
     refusal_section,
     submitted_section,
@@ -34,16 +33,16 @@ from scripts.github.comment_sections import (
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.follow_flow import follow
 from scripts.github.permissions import permission_of
-from scripts.github.planning import Change, PlanImage
+from scripts.github.planning import Plan, PlanImage
 from scripts.github.promote_flow import run_promote
 from scripts.github.runner import Step
+from scripts.github.sandbox import EXPERIMENTS_PATH
 from scripts.github.sticky_comment import publish, replier
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
     from scripts.vertex.backend import Backend
 
-EXPERIMENTS_PATH = "experiments.yaml"
 # The full commit the first job found the command names, handed to the second as
 # `needs.command.outputs.head`.
 PINNED_HEAD_VARIABLE = "HPT_PINNED_HEAD"
@@ -85,10 +84,10 @@ def authorize(event: IssueCommentEvent, step: Step, client: GitHubClient) -> Hpt
     return command
 
 
-def file_at(client: GitHubClient, ref: str, path: str = EXPERIMENTS_PATH) -> str | None:
-    """A file's text at a commit, read through the API (None when it does not exist there)."""
+def file_at(client: GitHubClient, ref: str) -> str | None:
+    """The experiments file's text at a commit, read through the API (None when it does not exist there)."""
     try:
-        item = client.get(client.repo_path(f"contents/{path}"), {"ref": ref})
+        item = client.get(client.repo_path(f"contents/{EXPERIMENTS_PATH}"), {"ref": ref})
     except GitHubError as error:
         if error.status == 404:
             return None
@@ -122,52 +121,28 @@ def pull_request(client: GitHubClient, number: int) -> PullRequest:
     )
 
 
-def pull_request_files(
-    client: GitHubClient, pull: PullRequest, directory: Path
-) -> tuple[Path | None, Path | None, str]:
-    """(experiments file at the head, at the merge base, merge base sha), written under `directory`."""
-    merge_base = merge_base_of(client, pull)
-    paths = []
-    for name, ref in (("head", pull.head), ("base", merge_base)):
-        text = file_at(client, ref)
-        if text is None:
-            paths.append(None)
-            continue
-        path = directory / name / EXPERIMENTS_PATH
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths[0], paths[1], merge_base
-
-
 def merge_base_of(client: GitHubClient, pull: PullRequest) -> str:
     """Where the pull request branched off its base branch, as GitHub's compare answers."""
     compare = client.get(client.repo_path(f"compare/{pull.base}...{pull.head}"))
     return (compare.get("merge_base_commit") or {}).get("sha") or pull.base
 
 
-def plan_of_files(
-    head_sha: str,
-    head: Path | None,
-    base: Path | None,
-    base_sha: str = "",
-    *,
-    trusted: Path,
-    image: PlanImage,
-    env: Mapping[str, str],
-) -> tuple[str, list[Change]]:
-    """The plan section for the pull request's experiments file against its merge base's.
+def plan_of_pull_request(client: GitHubClient, pull: PullRequest, env: Mapping[str, str]) -> Plan:
+    """The plan of the pull request's experiments file against its merge base's, both read through
+    the API.
 
     The file is the pull request's: it is read in the sandbox, a child with no credentials, and
-    planned as `/hpt run` submits it: with the default branch's file `trusted` deciding where and
-    as whom (`scripts.github.trust`), with the trainer `image` `/hpt run` tunes. `env`: the step's
-    environment (the sandbox gets its safe part).
+    planned as `/hpt run` submits it: with the default branch's file (this checkout's) deciding
+    where and as whom (`scripts.github.trust`), with the trainer image `/hpt run` tunes. `env`: the
+    step's environment (the sandbox gets its safe part).
     """
-    if head is None:
-        return plan_section(head_sha, [], [], [f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}"]), []
-    files = sandbox.PlanFiles(head, trusted, base, head_sha, base_sha, image)
-    plan = sandbox.plan_of_files(files, env=env)
-    return plan.section(head_sha), plan.changes
+    merge_base = merge_base_of(client, pull)
+    with tempfile.TemporaryDirectory() as directory:
+        head = sandbox.write_copy(Path(directory), "head", file_at(client, pull.head))
+        base = sandbox.write_copy(Path(directory), "base", file_at(client, merge_base))
+        image = plan_image(client, pull)
+        files = sandbox.PlanFiles(head, Path(experiments_file()), base, pull.head, merge_base, image)
+        return sandbox.plan_of_files(files, env=env)
 
 
 def plan_image(client: GitHubClient, pull: PullRequest) -> PlanImage:
@@ -208,17 +183,7 @@ def run_command(event: IssueCommentEvent, step: Step, client: GitHubClient) -> i
     reply = replier(event, command.text, step=step, client=client)
     pull = pull_request(client, event.number)
     if command.verb == "plan":
-        with tempfile.TemporaryDirectory() as directory:
-            head, base, base_sha = pull_request_files(client, pull, Path(directory))
-            section, _ = plan_of_files(
-                pull.head,
-                head,
-                base,
-                base_sha,
-                trusted=Path(experiments_file()),
-                image=plan_image(client, pull),
-                env=step.env,
-            )
+        section = plan_of_pull_request(client, pull, step.env).section(pull.head)
         done = f"`/hpt plan` by @{event.author}: the plan above is up to date."
         publish({"plan": section, "command": done}, event.number, step=step, client=lambda: client)
         return 0
@@ -286,9 +251,7 @@ def run_submit(event: IssueCommentEvent, step: Step, client: GitHubClient, backe
     if text is None:
         raise UserError(f"{EXPERIMENTS_PATH} does not exist at {head_sha[:12]}")
     with tempfile.TemporaryDirectory() as directory:
-        head = Path(directory) / "head" / EXPERIMENTS_PATH
-        head.parent.mkdir(parents=True)
-        head.write_text(text, encoding="utf-8")
+        head = sandbox.write_copy(Path(directory), "head", text)
         ran = run_flow.submit(command, event.number, head, head_sha, image, env=step.env, backend=backend)
     updates = {
         "command": run_reply(command, event.author, head_sha, ran.jobs, ran.ok, trainer=trainer.note),

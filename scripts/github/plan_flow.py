@@ -37,26 +37,17 @@ def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -
     if problems:
         return Plan([], [], problems)
     since = merge_base(event.base_sha, event.head_sha)
-    files = {}
-    for name, revision in (("head", event.head_sha), ("base", since), ("trusted", event.base_sha)):
-        text, _ = git.file_at(revision, experiments_file())
-        if text is None:
-            files[name] = None
-            continue
-        files[name] = directory / name / "experiments.yaml"
-        files[name].parent.mkdir(parents=True, exist_ok=True)
-        files[name].write_text(text, encoding="utf-8")
-    if files["head"] is None:
-        return Plan([], [], [f"experiments.yaml does not exist at {event.head_sha[:12]}"])
-    if files["trusted"] is None:
-        # Nothing on the default branch yet: nothing there decides where a job runs, so nothing is
-        # planned to run before the merge; the plan is of the file as it will be merged.
-        files["trusted"] = files["head"]
+    head, base, trusted = (
+        sandbox.write_copy(directory, name, git.file_at(revision, experiments_file())[0])
+        for name, revision in (("head", event.head_sha), ("base", since), ("trusted", event.base_sha))
+    )
     # `/hpt run` tunes a same-repository head's own trainer, a fork's only when asked
     # (`scripts.github.trainer_image.choose`); git has both commits here.
     trainer = event.base_sha if event.from_fork else event.head_sha
     image = PlanImage(images.content_tag(trainer), from_fork=event.from_fork)
-    planned = sandbox.PlanFiles(files["head"], files["trusted"], files["base"], event.head_sha, since, image)
+    # Nothing on the default branch yet (`trusted` None): nothing there decides where a job runs, so
+    # nothing is planned to run before the merge; the plan is of the file as it will be merged.
+    planned = sandbox.PlanFiles(head, trusted or head, base, event.head_sha, since, image)
     return sandbox.plan_of_files(planned, env=env)
 
 

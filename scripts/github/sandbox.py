@@ -50,12 +50,12 @@ TIMEOUT_SECONDS = 300
 class PlanFiles:
     """What the plan of a pull request's experiments file is made from, on both sides of the sandbox.
 
-    `head` is the pull request's file and `commit` its head; `base` the file at the merge base
-    `base_commit` (None: every experiment is new); `trusted` the default branch's file, which
-    decides where and as whom; `image` the trainer image `/hpt run` tunes.
+    `head` is the pull request's file (None: there is none) and `commit` its head; `base` the file
+    at the merge base `base_commit` (None: every experiment is new); `trusted` the default branch's
+    file, which decides where and as whom; `image` the trainer image `/hpt run` tunes.
     """
 
-    head: Path
+    head: Path | None
     trusted: Path
     base: Path | None = None
     commit: str = ""
@@ -86,6 +86,8 @@ def plan_of_files(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
     The child's stderr (the file's check) goes to this run's log; a child that fails raises
     `UserError` with its last line.
     """
+    if files.head is None:
+        return Plan([], [], [f"{EXPERIMENTS_PATH} does not exist at {files.commit[:12]}"])
     command = [sys.executable, "-m", "scripts.github.sandbox", "plan", *files.arguments()]
     try:
         completed = subprocess.run(
@@ -108,6 +110,16 @@ def plan_of_files(files: PlanFiles, *, env: Mapping[str, str]) -> Plan:
         return Plan.from_json(json.loads(completed.stdout))
     except (ValueError, KeyError, TypeError):
         raise UserError("the plan sandbox did not answer with a plan") from None
+
+
+def write_copy(directory: Path, name: str, text: str | None) -> Path | None:
+    """`text` as `directory/name/experiments.yaml`, the name its author knows; None when `text` is."""
+    if text is None:
+        return None
+    path = directory / name / EXPERIMENTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 # -- the child's side -----------------------------------------------------------------------------
