@@ -86,7 +86,7 @@ def _run_study(state_dir: Path, parent: str, job, seed: int, parallel: int):
 
 def study_row(job, wall: float) -> dict:
     """Best value, trials at chance and their share of the trial time, from a finished job."""
-    from scripts.jobs.outcomes import TrialOutcome
+    from scripts.jobs.states import TrialOutcome
     from scripts.results.trials import best_trial, final_value, outcome
 
     metric = job.study_spec.metrics[0].metric_id

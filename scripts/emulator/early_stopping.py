@@ -25,7 +25,7 @@ from pathlib import Path
 
 from google.cloud.aiplatform_v1 import Measurement, StudySpec
 
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs.states import TrialOutcome
 
 MIN_COMPLETED_TRIALS = 2
 

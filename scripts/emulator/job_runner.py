@@ -27,7 +27,7 @@ from scripts.emulator.trial_lifecycle import ENDED, RunningTrial, TrialLifecycle
 from scripts.emulator.trials import kill_leftover
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs.states import TrialOutcome
 
 logger = logging.getLogger("scripts.emulator")
 

@@ -50,8 +50,8 @@ from typing import Any
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, StudySpec, Trial
 
-from scripts.jobs import labels, outcomes
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs import labels, states
+from scripts.jobs.states import TrialOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class Optimizer:
         if trial.state == Trial.State.SUCCEEDED and trial.final_measurement.metrics:
             self.tell(number, trial.final_measurement.metrics[0].value)
         else:
-            self.tell(number, None, outcomes.from_reason(trial.infeasible_reason))
+            self.tell(number, None, states.from_reason(trial.infeasible_reason))
 
 
 _storages: dict[str, Any] = {}

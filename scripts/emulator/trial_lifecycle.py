@@ -36,8 +36,8 @@ from scripts.emulator.trials import (
     read_measurements,
     reported_tags,
 )
-from scripts.jobs import outcomes
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs import states
+from scripts.jobs.states import TrialOutcome
 
 logger = logging.getLogger("scripts.emulator")
 
@@ -59,9 +59,9 @@ class RunningTrial:
 
 
 def end_infeasible(trial: Trial, outcome: TrialOutcome, text: str) -> None:
-    """End the trial INFEASIBLE, its reason tagged with how it ended (`scripts.jobs.outcomes`)."""
+    """End the trial INFEASIBLE, its reason tagged with how it ended (`scripts.jobs.states`)."""
     trial.state = Trial.State.INFEASIBLE
-    trial.infeasible_reason = outcomes.reason(outcome, text)
+    trial.infeasible_reason = states.reason(outcome, text)
 
 
 class TrialLifecycle:

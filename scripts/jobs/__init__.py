@@ -5,9 +5,9 @@ library, so `experiments`, `vertex`, `emulator`, `results` and `github` can all 
 without depending on each other.
 
 - `names`: tuning-job and custom-job resource names, and the console pages that show them;
-- `states`: which job states are final, reusable, and the exit status each end gives;
+- `states`: which job states are final, reusable, and the exit status each end gives; how a trial
+  ended (succeeded, failed, stopped...), decided where it ends;
 - `labels`: the labels that identify a submitted job, and the List filters that find it;
-- `outcomes`: how a trial ended (succeeded, failed, stopped...), decided where it ends;
 - `trial_flags`: the flags a trial's parameters become on the trainer's command line;
 - `fidelity`: the emulator's fidelity table: every field of the job's messages honoured, reported
   or refused by the local emulator (its log, the run's summary and the docs show it).

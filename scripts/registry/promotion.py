@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from scripts.errors import UserError
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id, parse_job_name
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs.states import TrialOutcome
 from scripts.registry import names, serving
 from scripts.results.trials import (
     best_trial,

@@ -18,7 +18,7 @@ import bisect
 from typing import TYPE_CHECKING, Any
 
 from scripts import escaping
-from scripts.jobs import outcomes, states
+from scripts.jobs import states
 from scripts.results.summary import Where, summary, tensorboard_command
 from scripts.results.trials import trial_sort_key
 
@@ -367,7 +367,7 @@ def _outcome(trial: dict[str, Any]) -> str:
     emulator wrote it."""
     reason = trial.get("reason") or ""
     outcome = trial["outcome"]
-    why = outcomes.untagged(reason, outcome)
+    why = states.untagged(reason, outcome)
     if outcome in ("collapsed", "diverged") and why != reason:
         return escaping.text(why)
     if outcome in ("failed", "infeasible", "stopped") and reason:

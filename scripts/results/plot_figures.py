@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs.states import TrialOutcome
 from scripts.results import trials as trial_results
 from scripts.results.analysis import Parameter, position, study_parameters, top_trial_ids
 

@@ -5,7 +5,7 @@ whose final measurement carries the study's metric (a finite number), the highes
 the goal is MAXIMIZE, the lowest when MINIMIZE. Ties go to the trial that was created first
 (the lowest numeric trial id), so the same job always gives the same answer.
 
-Outcomes, counted for summaries (`scripts.jobs.outcomes.TrialOutcome`; Vertex has only five
+Outcomes, counted for summaries (`scripts.jobs.states.TrialOutcome`; Vertex has only five
 trial states, so whoever ends a trial INFEASIBLE tags its reason with the outcome):
 
 - `succeeded`: SUCCEEDED with a final value of the metric;
@@ -30,8 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scripts.jobs import outcomes
-from scripts.jobs.outcomes import TrialOutcome
+from scripts.jobs import states
+from scripts.jobs.states import TrialOutcome
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
@@ -102,7 +102,7 @@ def outcome(trial: Trial, metric_id: str) -> TrialOutcome:
     if state == Trial.State.STOPPING:
         return TrialOutcome.STOPPED
     if state == Trial.State.INFEASIBLE:
-        tagged = outcomes.from_reason(trial.infeasible_reason)
+        tagged = states.from_reason(trial.infeasible_reason)
         return tagged if tagged in _TAGGED_ENDS else TrialOutcome.INFEASIBLE
     return TrialOutcome.ACTIVE
 

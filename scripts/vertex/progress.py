@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from scripts.jobs import outcomes, states
+from scripts.jobs import states
 from scripts.results import trials as trial_results
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class ProgressDisplay:
                     detail = f" {_parameters(trial)}{detail}"
                 if trial.infeasible_reason and trial_state != "succeeded":
                     # The state is on the line already: drop the tag that would repeat it.
-                    why = outcomes.untagged(trial.infeasible_reason, trial_state)
+                    why = states.untagged(trial.infeasible_reason, trial_state)
                     detail += f" ({' '.join(why.split())[:200]})"
                 state_line = f"trial {trial.id} {trial_state}{detail}"
                 # A trial that started shows its parameters before its steps; one that ended, after.

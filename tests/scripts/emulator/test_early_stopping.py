@@ -127,7 +127,7 @@ def test_a_trial_the_trainer_stopped_as_collapsed_is_recorded_with_its_reason(em
 
 def test_the_trainers_outcome_line_is_read_from_the_end_of_the_log(tmp_path):
     from scripts.emulator.early_stopping import trainer_outcome
-    from scripts.jobs.outcomes import TrialOutcome
+    from scripts.jobs.states import TrialOutcome
 
     log = tmp_path / "trial.log"
     log.write_text(

@@ -211,7 +211,7 @@ def test_a_resumed_study_proposes_what_the_uninterrupted_one_would_and_repeats_n
 def test_collapsed_and_diverged_trials_are_told_as_pruned_other_failures_as_failed(tmp_path):
     from optuna.trial import TrialState
 
-    from scripts.jobs.outcomes import TrialOutcome
+    from scripts.jobs.states import TrialOutcome
 
     optimizer = _optimizer(tmp_path, _codelab_space(), StudySpec.Algorithm.ALGORITHM_UNSPECIFIED)
     numbers = [optimizer.ask(index)[0] for index in range(4)]
@@ -225,7 +225,7 @@ def test_collapsed_and_diverged_trials_are_told_as_pruned_other_failures_as_fail
 
 def test_the_default_algorithm_keeps_away_from_a_collapsed_region(tmp_path):
     """After the start-up trials, TPE proposes learning rates away from the ones that collapsed."""
-    from scripts.jobs.outcomes import TrialOutcome
+    from scripts.jobs.states import TrialOutcome
 
     optimizer = _optimizer(
         tmp_path, _codelab_space(), StudySpec.Algorithm.ALGORITHM_UNSPECIFIED, max_trials=30
