@@ -182,16 +182,12 @@ FIELDS: dict[str, tuple[Handling, str]] = {
 }
 
 
-def _key(descriptor: Any, field: Any) -> str:
-    return f"{descriptor.full_name.removeprefix(PACKAGE)}.{field.name}"
-
-
 def set_fields(message: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     """Every field set in a protobuf message and the messages under it: (table key, path, value).
 
     Output-only fields and well-known types (`google.protobuf.*`) are not entered."""
     for field, value in message.ListFields():
-        key = _key(message.DESCRIPTOR, field)
+        key = f"{message.DESCRIPTOR.full_name.removeprefix(PACKAGE)}.{field.name}"
         where = f"{path}.{field.name}" if path else field.name
         repeated = _repeated(field)
         if field.enum_type is not None and not repeated:
