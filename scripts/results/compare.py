@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
 BETTER, WORSE, NO_CLEAR_DIFFERENCE, NO_BASELINE = "better", "worse", "no clear difference", "no baseline"
-VERDICTS = (BETTER, WORSE, NO_CLEAR_DIFFERENCE, NO_BASELINE)
 
 ALPHA = 0.05  # two-sided: better or worse each at 2.5 %
 BOOTSTRAP_SAMPLES = 2000
