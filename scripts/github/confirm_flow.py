@@ -33,7 +33,7 @@ from scripts.github.report_flow import confirmed_section
 from scripts.github.sticky_comment import replier
 from scripts.github.submit_flow import compile_for, submit_compiled
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
-from scripts.github.verdicts import Verdicts, gates
+from scripts.github.verdicts import Verdicts
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.paths import EXPERIMENTS_FILE
@@ -87,7 +87,7 @@ def run_confirm(
     """`/hpt run NAME SHA --confirm` with credentials, once `scripts.github.comment_commands` has
     checked the author and the head (`branch`: the pull request's base): submit the missing
     confirmation jobs, reply, and follow them; when none is missing, post the verdict again now."""
-    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=TuningJobs(backend).job)
+    verdicts = Verdicts(client, TuningJobs(backend), step)
 
     reply = replier(event, command.text, step=step, client=client)
     try:

@@ -38,7 +38,7 @@ from scripts.errors import UserError
 from scripts.github.report_flow import report
 from scripts.github.runner import Step
 from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
-from scripts.github.verdicts import Verdicts, gates
+from scripts.github.verdicts import Verdicts
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.vertex.follow import PollSchedule
@@ -116,7 +116,7 @@ def follow_and_report(
     def verdicts() -> Verdicts:
         """Made on first use: a dispatch without a pull request may have no GitHub token."""
         if not made:
-            made.append(Verdicts(client(), backend, step, gates=gates(step.env), full_job=tuning.job))
+            made.append(Verdicts(client(), tuning, step))
         return made[0]
 
     _start_checks(job_names, tuning, verdicts, step)

@@ -20,7 +20,7 @@ from scripts.github.api import GitHubClient
 from scripts.github.runner import Step
 from scripts.github.sticky_comment import DEFAULT_KEY, find_comment, sections, update_ours
 from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJobs
-from scripts.github.verdicts import Verdict, Verdicts, gates
+from scripts.github.verdicts import Verdict, Verdicts
 from scripts.paths import EXPERIMENTS_FILE
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def run(
 ) -> int:
     tuning_jobs = TuningJobs(backend, step.env.get(RESULTS_DIR_VARIABLE, ""))
     jobs = tuning_jobs.ended(locations(project, region, step.env), client.repository, max_age_days)
-    verdicts = Verdicts(client, backend, step, gates=gates(step.env), full_job=tuning_jobs.job)
+    verdicts = Verdicts(client, tuning_jobs, step)
     for running in tuning_jobs.running:  # their checks in progress, when the submitting job did not
         try:
             verdicts.start_check(running)

@@ -29,7 +29,7 @@ from scripts.experiments import load
 from scripts.experiments.gate import describe, failed_conditions
 from scripts.github import check_runs, environment
 from scripts.github.api import GitHubClient, GitHubError
-from scripts.github.tuning_jobs import EndedJob
+from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.images import BUILD_INPUTS
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id, parse_job_name
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
     from scripts.experiments.model import Gate
     from scripts.github.runner import Step
-    from scripts.vertex.backend import Backend
 
 # What a job of an experiment depends on besides its commit's experiments file: the image's inputs.
 EXPERIMENT_INPUTS = ("experiments.yaml", *BUILD_INPUTS)
@@ -131,18 +130,17 @@ class Verdicts:
     """Judges the pull-request jobs of one reporting run and writes their checks (GitHub answers cached)."""
 
     def __init__(
-        self,
-        client: GitHubClient,
-        backend: Backend,
-        step: Step,
-        *,
-        gates: Mapping[str, Gate],
-        full_job: Callable[[EndedJob], HyperparameterTuningJob],
+        self, client: GitHubClient, tuning: TuningJobs, step: Step, *, gates: Mapping[str, Gate] | None = None
     ):
-        """`gates`: each experiment's gate (this checkout's file); `full_job`: a job with its trials."""
-        self.client, self.backend, self.step = client, backend, step
+        """`tuning`: the backend's jobs, read with their trials; `gates`: each experiment's gate
+        (None: those of this checkout's experiments.yaml, the default branch's, where the reporter
+        runs: a pull request's own file never decides its check)."""
+        self.client, self.step = client, step
+        self.backend, self.jobs, self.full_job = tuning.backend, tuning.service, tuning.job
+        if gates is None:
+            experiments = load(EXPERIMENTS_FILE, environment.trusted(step.env)).experiments
+            gates = {name: experiment.gate for name, experiment in experiments.items() if experiment.gate}
         self.gates = gates
-        self.full_job = full_job
         self.waiting: list[EndedJob] = []  # the last report's proposals whose baseline still runs
         self._pulls: dict[int, dict[str, Any]] = {}
         self._compared: dict[tuple[str, str], tuple[bool, list[str]]] = {}
@@ -152,7 +150,6 @@ class Verdicts:
         # The comparison's modules (and the Vertex types listing loads): only once a job is judged.
         from scripts.results.compare import comparison
         from scripts.results.confirmation import find_confirmations
-        from scripts.vertex.service import JobService
 
         assert ended.pull_request is not None
         job = self.full_job(ended)
@@ -171,7 +168,7 @@ class Verdicts:
         )
         if verdict.state != "SUCCEEDED":
             return verdict
-        succeeded = JobService(self.backend).experiment_jobs(job, [states.SUCCEEDED])
+        succeeded = self.jobs.experiment_jobs(job, [states.SUCCEEDED])
         baseline = self.baseline_of(job, branch, succeeded)
         reason = f"No SUCCEEDED job of {ended.experiment} at another commit of {branch} to compare with."
         data = comparison(
@@ -218,9 +215,7 @@ class Verdicts:
         """`job`'s baseline: the newest SUCCEEDED job of its experiment at another commit that
         `branch` holds (asking GitHub about at most MAX_CANDIDATES commits). `succeeded`: the
         experiment's SUCCEEDED jobs, when the caller listed them already (None: listed here)."""
-        # The comparison's modules and the Vertex client (grpc): only once a job is judged.
-        from scripts.results.baseline import find_baseline
-        from scripts.vertex.service import JobService
+        from scripts.results.baseline import find_baseline  # the comparison's: only once a job is judged
 
         asked = []
 
@@ -231,15 +226,13 @@ class Verdicts:
             return bool(held) and self._on_branch(other, branch)[0]
 
         if succeeded is None:
-            succeeded = JobService(self.backend).experiment_jobs(job, [states.SUCCEEDED])
+            succeeded = self.jobs.experiment_jobs(job, [states.SUCCEEDED])
         return find_baseline(job, succeeded, accept=on_branch)
 
     def confirmed(self, ended: EndedJob) -> Verdict | None:
         """The verdict again of the pull-request job that the confirmation job `ended` was submitted
         for (`hpt-verdict-of`), once none of the confirmation jobs of that job and its baseline still
         runs; None while one does (the last to end posts it)."""
-        from scripts.vertex.service import JobService  # the Vertex client (grpc): only once a job is judged
-
         job = self.full_job(ended)
         parsed = parse_job_name(job.name)
         of = job.labels.get(VERDICT_OF_LABEL, "")
@@ -249,7 +242,7 @@ class Verdicts:
             f"{parsed.parent}/hyperparameterTuningJobs/{of}", ended.experiment, ended.pull_request
         )
         configs = {of, job.labels.get(CONFIRMS_LABEL, "")}
-        for running in JobService(self.backend).experiment_jobs(job, RUNNING):
+        for running in self.jobs.experiment_jobs(job, RUNNING):
             if running.labels.get(VERDICT_OF_LABEL) == of or running.labels.get(CONFIRMS_LABEL) in configs:
                 print(escaping.log_line(f"{job.name}: waiting for {running.name}, a confirmation, to end"))
                 return None
@@ -338,8 +331,6 @@ class Verdicts:
         """A job of the experiment still running at a commit of the base branch, which will be the
         baseline (the branch's experiment that `--baseline` tunes beside the head, or a merge's job):
         a proposal's verdict waits for it. "" when there is none."""
-        from scripts.vertex.service import JobService  # the Vertex client (grpc): only once a job is judged
-
         job = self.full_job(ended)
         commit = job.labels.get(labels.COMMIT, "")
         parsed = parse_job_name(job.name)
@@ -348,7 +339,7 @@ class Verdicts:
         branch = self._pull(ended.pull_request)["base"]["ref"]
         if self._on_branch(commit, branch)[0]:
             return ""  # not a proposal: compared with what has ended
-        for candidate in JobService(self.backend).list_jobs(parsed.parent, ended.experiment, RUNNING):
+        for candidate in self.jobs.list_jobs(parsed.parent, ended.experiment, RUNNING):
             other = candidate.labels.get(labels.COMMIT, "")
             if candidate.labels.get(labels.REPOSITORY) != job.labels.get(labels.REPOSITORY):
                 continue
@@ -381,10 +372,3 @@ class Verdicts:
 
 def _is_input(path: str) -> bool:
     return any(path == name or path.startswith(name + "/") for name in EXPERIMENT_INPUTS)
-
-
-def gates(env: Mapping[str, str]) -> dict[str, Gate]:
-    """Each experiment's `gate:` in this checkout's experiments.yaml (the default branch's, where
-    the reporter runs): a pull request's own file never decides its check."""
-    experiments = load(EXPERIMENTS_FILE, environment.trusted(env)).experiments
-    return {name: experiment.gate for name, experiment in experiments.items() if experiment.gate}

@@ -165,7 +165,7 @@ def _report_with(github, fake, tmp_path, gate: Gate | None) -> Step:
     jobs = tuning.ended([(PROJECT, REGION)], github.repository)
     step = Step({})
     gates = {"wide": gate} if gate else {}
-    verdicts = Verdicts(client, backend, step, gates=gates, full_job=tuning.job)
+    verdicts = Verdicts(client, tuning, step, gates=gates)
     counts = report(jobs, client, tuning.markdown, step, verdicts=verdicts)
     assert counts["posted"] == 1, counts
     return step
