@@ -143,8 +143,8 @@ def run_confirmations(scenario: str, best_flags: list[str], seeds: tuple[int, ..
 def run_study(scenario: str, seed: int, scratch: Path) -> dict:
     """One study through the CLI; its trials' values and outcomes, best, cost and wall time."""
     from scripts.jobs.trial_flags import trial_flags
+    from scripts.results.summary import usage
     from scripts.results.trials import best_trial, final_value, objective, outcome
-    from scripts.results.usage import usage
     from scripts.vertex.jobjson import from_json
 
     changed = scenario != "same"

@@ -43,8 +43,8 @@ from scripts.errors import UserError
 from scripts.jobs import labels, states
 from scripts.results import significance
 from scripts.results.confirmation import confirmation_pairs, static_args
+from scripts.results.summary import usage
 from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
-from scripts.results.usage import usage
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
