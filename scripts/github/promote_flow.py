@@ -18,6 +18,7 @@ from scripts import escaping
 from scripts.errors import UserError
 from scripts.github.report_flow import locations
 from scripts.github.sticky_comment import replier
+from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
 from scripts.registry.trial_promotion import promote_trial
@@ -47,27 +48,14 @@ def jobs_filter(repository: str, pull_request: int, experiment: str) -> str:
 
 
 def pull_request_jobs(
-    backend: Backend,
+    tuning: TuningJobs,
     where: Iterable[tuple[str, str]],
     repository: str,
     pull_request: int,
     experiment: str,
 ) -> list[HyperparameterTuningJob]:
     """The experiment's jobs for the pull request, in every (project, region) of `where`, newest first."""
-    # Here, not at the top: the cloud client (about 1 s) is for /hpt promote, and comment_commands
-    # imports this module for every /hpt command.
-    from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest
-
-    from scripts.vertex.service import JobService
-
-    service = JobService(backend)
-    found: list[HyperparameterTuningJob] = []
-    for project, region in where:
-        request = ListHyperparameterTuningJobsRequest(
-            parent=f"projects/{project}/locations/{region}",
-            filter=jobs_filter(repository, pull_request, experiment),
-        )
-        found.extend(service.client(region).list_hyperparameter_tuning_jobs(request=request))
+    found = tuning.listed(where, jobs_filter(repository, pull_request, experiment))
     return sorted(found, key=_created, reverse=True)
 
 
@@ -104,12 +92,11 @@ def run_promote(
 ) -> int:
     """Promote the best trial of the pull request's newest succeeded job of `command.experiment`
     and say so; 1 when a job succeeded but its trial cannot be promoted (the reply says why)."""
-    from scripts.vertex.service import JobService  # 0.2 s of client code, for /hpt promote only
-
     reply = replier(event, command.text, step=step, client=client)
     env = step.env
     where = locations(env.get("GOOGLE_CLOUD_PROJECT"), env.get("GOOGLE_CLOUD_REGION"), env)
-    jobs = pull_request_jobs(backend, where, client.repository, event.number, command.experiment)
+    tuning = TuningJobs(backend)
+    jobs = pull_request_jobs(tuning, where, client.repository, event.number, command.experiment)
     # A confirmation job (`--confirm`) re-trains a best configuration with seeds: not a study to promote.
     jobs = [job for job in jobs if not is_confirmation(job)]
     listed = next((job for job in jobs if job.state.name == states.SUCCEEDED), None)
@@ -117,9 +104,7 @@ def run_promote(
         reply(no_succeeded_job(command.experiment, jobs))
         return 0
     try:
-        # Vertex AI's List leaves the trials out; the emulator's carries them.
-        job = listed if listed.trials else JobService(backend).get(listed.name)
-        promotion, result = promote_trial(backend, job)
+        promotion, result = promote_trial(backend, tuning.job(EndedJob.of(listed)))
     except UserError as error:
         reply(f"not promoted: {escaping.text(str(error))}")
         return 1

@@ -8,7 +8,7 @@ else from one read of the job (Vertex AI's List leaves `trials` out).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,25 +82,28 @@ class TuningJobs:
         The age limit keeps a scheduled run from reading the comments of every pull request that
         ever had a job; 0 means no limit. The jobs still running are kept in `running`.
         """
-        from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest  # 1 s, for listing only
-
         now = datetime.datetime.now(datetime.UTC)
         oldest = now - datetime.timedelta(days=max_age_days) if max_age_days > 0 else None
         found, self.running = [], []
+        for job in self.listed(locations, labels.repository_filter(repository)):
+            if not states.is_terminal(job.state.name):
+                self.running.append(job)
+                continue
+            ended = job.end_time or job.update_time
+            if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
+                continue
+            found.append(EndedJob.of(job))
+        return found
+
+    def listed(self, locations: Iterable[tuple[str, str]], query: str) -> Iterator[HyperparameterTuningJob]:
+        """The jobs in each (project, region) that the `ListHyperparameterTuningJobs` filter `query` finds."""
+        from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest  # 1 s, for listing only
+
         for project, region in locations:
             request = ListHyperparameterTuningJobsRequest(
-                parent=f"projects/{project}/locations/{region}",
-                filter=labels.repository_filter(repository),
+                parent=f"projects/{project}/locations/{region}", filter=query
             )
-            for job in self.service.client(region).list_hyperparameter_tuning_jobs(request=request):
-                if not states.is_terminal(job.state.name):
-                    self.running.append(job)
-                    continue
-                ended = job.end_time or job.update_time
-                if oldest is not None and ended and ended.timestamp() < oldest.timestamp():
-                    continue
-                found.append(EndedJob.of(job))
-        return found
+            yield from self.service.client(region).list_hyperparameter_tuning_jobs(request=request)
 
     def job(self, ended: EndedJob) -> HyperparameterTuningJob:
         """The ended job with its trials: as listed when the listing has them, else read once."""
