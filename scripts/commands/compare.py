@@ -4,7 +4,7 @@
                               [--project P] [--region R]
 
 BASELINE defaults to the newest SUCCEEDED job of JOB's experiment at another commit
-(`scripts.results.baseline`). The verdict comes from JOB's and BASELINE's completed trials by the
+(`scripts.results.confirmation`). The verdict comes from JOB's and BASELINE's completed trials by the
 method of `scripts.results.compare` (docs/compare.md says how it was chosen); `delta` is JOB's
 best minus BASELINE's. The exit status is 0 whatever the verdict: a gate decides what to do with it.
 """
@@ -22,10 +22,16 @@ from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import named_job
 from scripts.jobs import labels, states
-from scripts.results.baseline import find_baseline, no_baseline_reason
 from scripts.results.compare import comparison
 from scripts.results.compare_text import markdown, table
-from scripts.results.confirmation import find_confirmations, missing_confirmations, overrides, same_trainer
+from scripts.results.confirmation import (
+    find_baseline,
+    find_confirmations,
+    missing_confirmations,
+    no_baseline_reason,
+    overrides,
+    same_trainer,
+)
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The verdict on a pull request's job: its best against the base branch's, in the comment and a check.
 
 The baseline is the base branch's newest SUCCEEDED job of the same experiment in this repository,
-at another commit: `scripts.results.baseline.find_baseline`, taking a candidate only when GitHub's
+at another commit: `scripts.results.confirmation.find_baseline`, taking a candidate only when GitHub's
 compare API says its commit is in the branch's history (so no other pull request's job, nor this
 one's earlier commits). The same answer lists what the branch changed since: when that touches
 experiments.yaml or the trainer image's inputs, the comment says the baseline may be stale. With no
@@ -39,6 +39,7 @@ from scripts.results.confirmation import (
     CONFIRMS_LABEL,
     SEEDS,
     VERDICT_OF_LABEL,
+    find_baseline,
     is_confirmation,
     same_trainer,
 )
@@ -215,8 +216,6 @@ class Verdicts:
         """`job`'s baseline: the newest SUCCEEDED job of its experiment at another commit that
         `branch` holds (asking GitHub about at most MAX_CANDIDATES commits). `succeeded`: the
         experiment's SUCCEEDED jobs, when the caller listed them already (None: listed here)."""
-        from scripts.results.baseline import find_baseline  # the comparison's: only once a job is judged
-
         asked = []
 
         def on_branch(candidate: HyperparameterTuningJob) -> bool:

@@ -1,6 +1,14 @@
-"""Confirmation jobs: a job's best configuration trained again, by a given trainer, with other seeds.
+"""The jobs a comparison stands on: the baseline, and confirmation jobs.
 
-A study's trials all train with the trainer's default seed, and its best is found by a search of
+The baseline of a tuning job is the newest SUCCEEDED job of the same experiment at another commit,
+found by the labels every job of this project carries (`scripts.jobs.labels`): the same
+`hpt-experiment` (and the same `hpt-repo` when the job has one, since several repositories may
+share a project), a different `hpt-commit`. The caller lists the candidates
+(`JobService.experiment_jobs`: `ListHyperparameterTuningJobs` in the job's own project and region,
+so the local emulator and Vertex AI answer alike) and hands them down: this module only chooses.
+
+A confirmation job is a job's best configuration trained again, by a given trainer, with other
+seeds. A study's trials all train with the trainer's default seed, and its best is found by a search of
 a few trials, so a best-against-best comparison mixes the trainers with the luck of each search
 and of one seed. A confirmation job takes that out: the experiment with its only tuned parameter
 the trainer's `--seed` (a grid over `SEEDS`) and, as static flags, the job's own plus its best
@@ -17,7 +25,7 @@ alone), every pair would tie, and the jobs' own trials decide.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from scripts.jobs import labels
@@ -144,7 +152,7 @@ def find_confirmations(
     project and region, the newest of each (configuration, trainer commit); none without a baseline.
 
     `succeeded`: the SUCCEEDED jobs of `job`'s experiment there, newest first (the list
-    `scripts.results.baseline.find_baseline` chooses from: `JobService.experiment_jobs`)."""
+    `find_baseline` chooses from: `JobService.experiment_jobs`)."""
     if baseline is None:
         return []
     configs = {job_id(job.name), job_id(baseline.name)}
@@ -154,3 +162,41 @@ def find_confirmations(
         if key[0] in configs:
             newest.setdefault(key, candidate)
     return list(newest.values())
+
+
+def find_baseline(
+    job: HyperparameterTuningJob,
+    succeeded: Iterable[HyperparameterTuningJob],
+    *,
+    accept: Callable[[HyperparameterTuningJob], bool] = lambda candidate: True,
+) -> HyperparameterTuningJob | None:
+    """The newest SUCCEEDED study of `job`'s experiment at another commit that `accept` takes, or None
+    (confirmation jobs are never one).
+
+    `succeeded`: the SUCCEEDED jobs of `job`'s experiment in its project and region, newest first
+    (`JobService.experiment_jobs`; none when `job` has no experiment label, as a job that was not
+    submitted by this project has none)."""
+    commit = job.labels.get(labels.COMMIT, "")
+    repository = job.labels.get(labels.REPOSITORY)
+    for candidate in succeeded:  # newest first
+        if candidate.name == job.name or candidate.labels.get(labels.COMMIT, "") == commit:
+            continue
+        if is_confirmation(candidate):  # a re-run of another job's best configuration, not a study
+            continue
+        if repository and candidate.labels.get(labels.REPOSITORY) != repository:
+            continue
+        if accept(candidate):
+            return candidate
+    return None
+
+
+def no_baseline_reason(job: HyperparameterTuningJob) -> str:
+    """Why `find_baseline` found nothing, in one sentence."""
+    experiment = job.labels.get(labels.EXPERIMENT)
+    if not experiment:
+        return f"{job.name} has no {labels.EXPERIMENT} label, so no other job of its experiment can be found."
+    commit = job.labels.get(labels.COMMIT) or "its commit"
+    return (
+        f"No SUCCEEDED job of experiment {experiment!r} at a commit other than {commit[:12]} "
+        "to compare with: tune the baseline's commit first, or name a BASELINE job."
+    )
