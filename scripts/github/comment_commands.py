@@ -27,7 +27,6 @@ from scripts.github.api import GitHubClient, GitHubError
 from scripts.github.comment_sections import (
     Submitted,
     refusal,
-    refusal_section,
     submitted_section,
 )
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
@@ -70,12 +69,7 @@ def authorize(event: IssueCommentEvent, step: Step, client: GitHubClient) -> Hpt
         return None
     permission = permission_of(client, event.author)
     if not permission.may_spend:
-        publish(
-            {refusal_section(event.author): refusal(event.author, permission.shown)},
-            event.number,
-            step=step,
-            client=lambda: client,
-        )
+        publish(refusal(event.author, permission.shown), event.number, step=step, client=lambda: client)
         print(f"refused /hpt from @{event.author}: {permission.shown} permission")
         return None
     if malformed is not None:

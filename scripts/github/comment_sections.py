@@ -83,14 +83,10 @@ def submitted_section(commit: str, jobs: Sequence[Submitted], image: str = "") -
     return "\n".join(lines)
 
 
-def refusal_section(author: str) -> str:
-    """Each refused author's reply has a section of its own: it never replaces a maintainer's."""
-    return f"refused:{author}"
-
-
-def refusal(author: str, permission: str) -> str:
-    return (
-        f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so they need {NEEDED} "
-        f"permission on this repository; GitHub reports `{permission}` for you. Nothing was run; "
+def refusal(author: str, permission: str) -> dict[str, str]:
+    """The reply to an author who may not spend, in their own section: it never replaces a maintainer's."""
+    return {
+        f"refused:{author}": f"@{author}, thanks for asking. `/hpt` commands start cloud jobs, so they need "
+        f"{NEEDED} permission on this repository; GitHub reports `{permission}` for you. Nothing was run; "
         "a maintainer can run the command for you."
-    )
+    }
