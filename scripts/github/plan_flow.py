@@ -36,7 +36,8 @@ def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -
     _, problems = check(experiments_file(), StepContext.resolve(environment.trusted(env)))
     if problems:
         return Plan([], [], problems)
-    since = merge_base(event.base_sha, event.head_sha)
+    # Where the pull request branched off, so that later changes on main are not counted as its own.
+    since = git.merge_base(event.base_sha, event.head_sha) or event.base_sha
     head, base, trusted = (
         sandbox.write_copy(directory, name, git.file_at(revision, experiments_file())[0])
         for name, revision in (("head", event.head_sha), ("base", since), ("trusted", event.base_sha))
@@ -49,11 +50,6 @@ def plan_for(event: PullRequestEvent, directory: Path, env: Mapping[str, str]) -
     # nothing is planned to run before the merge; the plan is of the file as it will be merged.
     planned = sandbox.PlanFiles(head, trusted or head, base, event.head_sha, since, image)
     return sandbox.plan_of_files(planned, env=env)
-
-
-def merge_base(base: str, head: str) -> str:
-    """Where the pull request branched off, so that later changes on main are not counted as its own."""
-    return git.merge_base(base, head) or base
 
 
 def run(event: PullRequestEvent, step: Step, github: Callable[[], GitHubClient]) -> int:
