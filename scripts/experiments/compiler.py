@@ -146,7 +146,7 @@ def compile_checked(experiment: Experiment, context: CompileContext) -> Compiled
     # commits may share 7 hex digits, and then their trials wrote into one another's `<dir>/<trial>/`).
     # It is left out of the spec hash (`defining_spec`), so `submit` may still move a job that is
     # not the first of its identity (`--force`, or after a failed one) to a directory beside this
-    # one (`scripts.jobs.outputs`) without changing the hash the plan and the reply show.
+    # one (`scripts.jobs.labels.for_submission`) without changing the hash the plan and the reply show.
     base = settings.base_output_directory or f"{settings.staging_bucket}/hpt"
     written_at = identity.label_value(commit) if commit else "nocommit"
     trial_job.base_output_directory = io.GcsDestination(

@@ -7,7 +7,8 @@ without depending on each other.
 - `names`: tuning-job and custom-job resource names, and the console pages that show them;
 - `states`: which job states are final, reusable, and the exit status each end gives; how a trial
   ended (succeeded, failed, stopped...), decided where it ends;
-- `labels`: the labels that identify a submitted job, and the List filters that find it;
+- `labels`: the labels that identify a submitted job, the List filters that find it, and the
+  output directory of a second job with the same identity;
 - `trial_flags`: the flags a trial's parameters become on the trainer's command line;
 - `fidelity`: the emulator's fidelity table: every field of the job's messages honoured, reported
   or refused by the local emulator (its log, the run's summary and the docs show it).

@@ -29,7 +29,7 @@ unless a registry is configured (`registry_url`, from `HPT_REGISTRY_URL`), which
 check the digests.
 
 A job created while others with its identity exist (`force`, or after a failed one) writes beside
-the compiled output directory, `<dir>-2`, `<dir>-3`, … (`scripts.jobs.outputs`), never into an
+the compiled output directory, `<dir>-2`, `<dir>-3`, … (`scripts.jobs.labels.for_submission`), never into an
 earlier job's trial directories; the directory is in neither the spec hash nor the identity.
 """
 
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 from scripts.cloudbuild import registry
 from scripts.errors import UserError
 from scripts.jobs import labels as identity_labels
-from scripts.jobs import outputs, states
+from scripts.jobs import states
 from scripts.vertex.calls import (
     API_ERRORS,
     CALL_TIMEOUT,
@@ -217,7 +217,7 @@ def submit_job(
         job = pin_images(compiled.job, notify, registry_url)
     else:
         job = compiled.job
-    job = outputs.for_submission(job, existing, notify)  # not into the directory of a job before it
+    job = identity_labels.for_submission(job, existing, notify)  # not into the directory of a job before it
     request = CreateHyperparameterTuningJobRequest(parent=compiled.parent, hyperparameter_tuning_job=job)
     attempt, waits = 1, policy.waits()
     while True:
