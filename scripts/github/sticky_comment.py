@@ -125,14 +125,6 @@ def _comment(item: dict[str, Any]) -> Comment:
 # -- sections -----------------------------------------------------------------------------------
 
 
-def _begin(name: str) -> str:
-    return f"<!-- {MARKER_PREFIX}-section:{name} -->"
-
-
-def _end(name: str) -> str:
-    return f"<!-- /{MARKER_PREFIX}-section:{name} -->"
-
-
 _SECTION = re.compile(
     rf"<!-- {MARKER_PREFIX}-section:(?P<name>[^ ]+) -->\n"
     rf"(?P<content>.*?)\n"
@@ -161,7 +153,7 @@ def set_section(body: str, name: str, content: str, *, order: tuple[str, ...] = 
     if not _KEY.fullmatch(name):
         raise ValueError(f"section name {name!r}: use letters, digits and . _ : -")
     content = neutralize(content.strip())
-    block = f"{_begin(name)}\n{content}\n{_end(name)}"
+    block = f"<!-- {MARKER_PREFIX}-section:{name} -->\n{content}\n<!-- /{MARKER_PREFIX}-section:{name} -->"
     for match in _SECTION.finditer(body):
         if match["name"] == name:
             return body[: match.start()] + block + body[match.end() :]
