@@ -24,11 +24,7 @@ from scripts import escaping
 from scripts.errors import UserError
 from scripts.github import confirm_flow, run_flow, sandbox, trainer_image
 from scripts.github.api import GitHubClient, GitHubError
-from scripts.github.comment_sections import (
-    Submitted,
-    refusal,
-    submitted_section,
-)
+from scripts.github.comment_sections import Submitted, refusal, submitted_section
 from scripts.github.events import HptCommand, IssueCommentEvent, parse_command
 from scripts.github.follow_flow import follow
 from scripts.github.permissions import permission_of
