@@ -9,6 +9,7 @@ the method and path, never a header.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -201,11 +202,13 @@ def _same_origin(url: str, api_url: str) -> bool:
 
 
 def _seconds(text: str, default: float) -> float:
-    """A number of seconds from a setting's or a header's text; `default` when unset or not a number."""
+    """A number of seconds from a setting's or a header's text; `default` when unset, not a number,
+    negative or not finite (`time.sleep` refuses a negative or NaN wait)."""
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         return default
+    return seconds if math.isfinite(seconds) and seconds >= 0 else default
 
 
 def _error(method: str, what: str, response: Response, repository: str) -> GitHubError:

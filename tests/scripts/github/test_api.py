@@ -56,6 +56,24 @@ def test_403_with_retry_after_waits_then_succeeds(github, client, waits):
     assert waits == [7.0]
 
 
+@pytest.mark.parametrize("header", ["-5", "nan", "soon"])
+def test_a_retry_after_that_is_no_wait_is_read_as_a_minute(github, client, waits, header):
+    github.add_pull(7, "a" * 40, "b" * 40)
+    limited = Response(json.dumps({"message": "secondary rate limit"}), 403, {"Retry-After": header})
+    github.scripted.append(("GET", r".*/issues/7/comments", limited))
+
+    assert list(client.paginate(client.repo_path("issues/7/comments"))) == []
+    assert waits == [60.0]
+
+
+def test_a_negative_comment_settle_setting_falls_back_to_the_default():
+    env = {"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "x", "HPT_COMMENT_SETTLE_SECONDS": "-1"}
+    assert (
+        GitHubClient.from_environment(env).comment_settle_seconds
+        == GitHubClient("o/r", "x").comment_settle_seconds
+    )
+
+
 def test_exhausted_rate_limit_waits_until_reset(github, client, waits):
     headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"}
     github.scripted.append(
