@@ -12,6 +12,6 @@ clients, or loopback fakes for tests; an API error in one line), the checks by s
 `binding_checks`: who may act as the deployer, what the provider admits, and the rules that judge
 them; `bucket_checks`; `tensorboard_checks`: the instances experiments stream to;
 `registry_checks`: repository, tags, image; `quota_checks`), `checks` (the runner: the checks in
-order, and those made before calling Google: settings, experiments, credentials). Nothing here is
-imported by `--help`.
+order, and those made before calling Google: settings, experiments, credentials). No Google
+library is imported until a check calls one, so `doctor --help` loads none.
 """
