@@ -133,10 +133,10 @@ def main(argv: Sequence[str] | None = None, wiring: Wiring | None = None) -> int
     try:
         return int(module.run(args, wiring) or 0)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        wiring.say(f"error: {error}")
         return ExitStatus.FAILED
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        wiring.say("interrupted")
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:  # the reader went away (`plan ... | head`): not our error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,6 +9,8 @@ Such text is shown in three languages, each with its own dangers:
 - A workflow log (a step's stdout and stderr): `log_line`. The Actions runner obeys a line that
   starts with `::command::` (after leading spaces), and a legacy `##[command]` anywhere in a line,
   so a value must not end the line nor hold a command the runner can see.
+- A terminal: `terminal_line`. A value must not end the line, nor move the cursor or clear the
+  screen (ANSI sequences start with ESC).
 
 Each takes any object (shown as `str(value)`) and returns one line.
 """
@@ -99,6 +101,11 @@ def log_line(value: object) -> str:
     """
     shown = _visible(str(value))
     return shown.replace("::", f":{_ZERO_WIDTH_SPACE}:").replace("##[", f"#{_ZERO_WIDTH_SPACE}#[")
+
+
+def terminal_line(value: object) -> str:
+    """`value` as one line of a terminal: each control character written as its escape."""
+    return _visible(str(value))
 
 
 def _visible(value: str) -> str:

@@ -8,6 +8,8 @@ command it runs, `run(args, wiring)`:
   arrives in this snapshot, and each function is handed the part it needs;
 - `backend`: the JobService backend the environment names (Vertex AI, or an emulator);
 - `github()`: a GitHub client for this repository, built when a command asks for one;
+- `say(message)`: the one reporter of progress and errors (stderr, escaped for a terminal or a
+  runner's log: `Step.say`);
 - `step`: where a workflow step reports (outputs, job summary, annotations; stdout and stderr
   outside Actions);
 - `state_dir`: this machine's local backend state;
@@ -68,6 +70,9 @@ class Wiring:
     @functools.cached_property
     def step(self) -> Step:
         return Step(self.env)
+
+    def say(self, message: str) -> None:
+        self.step.say(message)
 
     @functools.cached_property
     def state_dir(self) -> Path:

@@ -9,7 +9,6 @@ pushed that very digest (`submit.pushing_build`); anything else is refused, neve
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,10 +47,6 @@ def _source_url(env: Mapping[str, str]) -> str:
     repository = env.get("GITHUB_REPOSITORY")
     server = env.get("GITHUB_SERVER_URL", "https://github.com")
     return f"{server}/{repository}" if repository else ""
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace, wiring: Wiring) -> int:
@@ -106,13 +101,15 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             )
             if proof is None:
                 raise UserError(_untrusted(reference, existing, content_tag, target.repository))
-            _log(f"{reference} already exists, pushed by build {proof.id} of these inputs: nothing to build")
+            step.say(
+                f"{reference} already exists, pushed by build {proof.id} of these inputs: nothing to build"
+            )
             return _finish(step, reference, existing, built=False)
         running = None
         if not args.force:
             running = submit.ongoing_build(client, target.project, target.region, content_tag)
         if running is not None:
-            _log(f"build {running.id} of the same inputs is running already; following it")
+            step.say(f"build {running.id} of the same inputs is running already; following it")
             started = submit.Started(build_id=running.id, log_url=running.log_url)
         else:
             build.substitutions["_CACHE_FROM"] = submit.newest_image(
@@ -121,7 +118,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             staged = submit.upload_source(
                 submit.storage_client(target.project), target.bucket or "", source_archive
             )
-            _log(
+            step.say(
                 f"uploaded {len(source_archive.members)} files ({len(source_archive.data) / 1024:.0f} KiB, "
                 f"filtered by {source_archive.ignore_file}) to gs://{staged.bucket}/{staged.name} "
                 f"(generation {staged.generation})"
@@ -129,7 +126,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             build.source.storage_source.object_ = staged.name
             build.source.storage_source.generation = staged.generation
             started = submit.start(client, target.project, target.region, build)
-        _log(f"build {started.build_id}: logs at {started.log_url}")
+        step.say(f"build {started.build_id}: logs at {started.log_url}")
         step.set_output("build-id", started.build_id)
         step.set_output("log-url", started.log_url)
         if args.no_wait:

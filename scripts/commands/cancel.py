@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scripts.commands.job_args import add_job_arguments, job_and_service
 from scripts.jobs import states
@@ -21,11 +20,11 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     job = service.get(str(name))
     if is_terminal(job):
         # Cancelling an ended job is an error on Vertex (FAILED_PRECONDITION); say so plainly instead.
-        print(f"{name} already ended: {states.short(job.state.name)}", file=sys.stderr)
+        wiring.say(f"{name} already ended: {states.short(job.state.name)}")
         return 0
     service.cancel(str(name))
-    print(f"cancellation requested for {name}", file=sys.stderr)
+    wiring.say(f"cancellation requested for {name}")
     if args.wait:
         job = service.follow(str(name), schedule=PollSchedule(initial=2.0, maximum=15.0))
-        print(f"{name}: {states.short(job.state.name)}", file=sys.stderr)
+        wiring.say(f"{name}: {states.short(job.state.name)}")
     return 0

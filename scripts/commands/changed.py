@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from scripts.commands.experiment_args import add_file_argument
 from scripts.commands.format_args import add_format_argument
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         changes = changes_between(args.base, args.head, args.file, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            wiring.say(str(problem))
         return 1
     if args.format == "json":
         print(json.dumps(changes.as_json(), indent=2))

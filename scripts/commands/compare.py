@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scripts.commands.backend_args import add_backend_argument, reading_backend
@@ -96,21 +95,22 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
                 and data["method_name"] != "paired-confirmation"
                 and not same_trainer(job, baseline)
             ):
-                _confirm_hint(missing_confirmations(job, baseline, confirmations), args.backend)
+                _confirm_hint(missing_confirmations(job, baseline, confirmations), args.backend, wiring.say)
     return 0
 
 
 def _confirm_hint(
-    missing: Sequence[tuple[HyperparameterTuningJob, HyperparameterTuningJob]], backend: str
+    missing: Sequence[tuple[HyperparameterTuningJob, HyperparameterTuningJob]],
+    backend: str,
+    say: Callable[[str], None],
 ) -> None:
     """On stderr, the `run` lines that make the missing confirmation jobs, by trainer commit: a
     verdict from the studies alone mixes the trainers with the luck of two small searches."""
     if not missing:
         return
-    print(
+    say(
         "\nTo judge the two trainers past the noise of the searches, train each best configuration again "
-        "with both trainers (docs/compare.md), then compare again:",
-        file=sys.stderr,
+        "with both trainers (docs/compare.md), then compare again:"
     )
     by_commit: dict[str, list[str]] = {}
     for config, trainer in missing:
@@ -122,5 +122,5 @@ def _confirm_hint(
     for commit, lines in by_commit.items():
         # The local backend runs the working tree's trainer, whatever `--commit` says.
         checkout = f" (git checkout {commit[:12]} first)" if backend == "local" else ""
-        print(f"  with the trainer of {commit[:12]}{checkout}:", file=sys.stderr)
-        print("\n".join(f"    {line}" for line in lines), file=sys.stderr)
+        say(f"  with the trainer of {commit[:12]}{checkout}:")
+        say("\n".join(f"    {line}" for line in lines))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import shlex
 import signal
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
             preempt_after=args.preempt_after or preempt_after_setting(wiring.env),
         ) as address:
             print(f"export {emulator_setting(address)}", flush=True)
-            say = functools.partial(print, file=sys.stderr, flush=True)
+            say = wiring.say
             say(
                 "serving the Vertex AI JobService emulator; Ctrl-C stops it "
                 "(unfinished jobs resume on the next start)"

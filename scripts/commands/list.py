@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -99,15 +98,15 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     if args.backend == "vertex":
         parent = _vertex_parent(args, env)
         jobs = _jobs(configured, parent, args)
-        return _print(args, jobs, configured, f"{configured.describe()} ({parent})", env)
+        return _print(args, jobs, configured, f"{configured.describe()} ({parent})", wiring)
     parent = f"projects/{args.project or '-'}/locations/{args.region or '-'}"
     if not configured.is_emulator and not (wiring.state_dir / DATABASE_FILE).exists():
         # Nothing ran here yet: no state directory to read, and none to create just to say so.
-        return _print(args, [], configured, f"the local backend ({wiring.state_dir})", env)
+        return _print(args, [], configured, f"the local backend ({wiring.state_dir})", wiring)
     with local_backend(configured, resume=False) as backend:
         jobs = _jobs(backend, parent, args)
         where = f"the local backend ({backend.state_dir or backend.emulator})"
-        return _print(args, jobs, backend, where, env)
+        return _print(args, jobs, backend, where, wiring)
 
 
 def _jobs(backend: Backend, parent: str, args: argparse.Namespace) -> list[HyperparameterTuningJob]:
@@ -172,7 +171,7 @@ def _print(
     jobs: list[HyperparameterTuningJob],
     backend: Backend,
     where: str,
-    env: Mapping[str, str],
+    wiring: Wiring,
 ) -> int:
     total = len(jobs)
     if args.limit:
@@ -184,9 +183,9 @@ def _print(
         for line in table(rows):
             print(line)
     if total > len(rows):
-        print(f"({total - len(rows)} older jobs not shown; --limit 0 shows all)", file=sys.stderr)
+        wiring.say(f"({total - len(rows)} older jobs not shown; --limit 0 shows all)")
     if not rows:
-        print(_nothing(args, where, env), file=sys.stderr)
+        wiring.say(_nothing(args, where, wiring.env))
     return 0
 
 

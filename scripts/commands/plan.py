@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args
 from scripts.commands.format_args import add_format_argument
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            wiring.say(str(problem))
         return 1
     if args.format == "json":
         print(compiled.to_json())

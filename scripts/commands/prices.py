@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from scripts.commands.format_args import add_format_argument
 from scripts.experiments.machines import MACHINE_TYPES
@@ -47,9 +46,9 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
 
         regions = args.region or [wiring.env.get("GOOGLE_CLOUD_REGION") or "us-central1"]
         path, notes = refresh(regions, wiring.state_dir, machine_types=MACHINE_TYPES, env=wiring.env)
-        print(f"wrote {path}", file=sys.stderr)
+        wiring.say(f"wrote {path}")
         for note in notes:
-            print(f"note: {note}", file=sys.stderr)
+            wiring.say(f"note: {note}")
     found = tables(wiring.state_dir)
     shown = {region: found[region] for region in sorted(found) if not args.region or region in args.region}
     if args.format == "json":

@@ -13,7 +13,6 @@ job from the local state directory (or `VERTEX_AI_EMULATOR_HOST`) and registers 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 from scripts.commands.backend_args import add_backend_argument, reading_backend
@@ -71,18 +70,18 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         promotion, result = promote_trial(
             backend, job, trial_id=args.trial, serving_image=args.serving_image, alias=args.alias
         )
-        _print(args, promotion, result)
+        _print(args, promotion, result, wiring)
     return 0
 
 
-def _print(args: argparse.Namespace, promotion: Promotion, result: Result) -> None:
+def _print(args: argparse.Namespace, promotion: Promotion, result: Result, wiring: Wiring) -> None:
     # The Vertex AI types (about 1 s): not for --help.
     from google.cloud.aiplatform_v1 import Model
     from google.protobuf import json_format
 
     version = result.model
     if args.format == "json":
-        print(headline(promotion, result), file=sys.stderr)
+        wiring.say(headline(promotion, result))
         print(json_format.MessageToJson(Model.pb(version), indent=2))
         return
     print(headline(promotion, result))

@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scripts import submission
@@ -104,7 +103,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            wiring.say(str(problem))
         return 1
     configured = wiring.backend
     if args.seed is not None:
@@ -113,18 +112,18 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         compiled = with_seed(compiled, args.seed)
     if args.backend == "vertex":
         return _submit_and_follow(
-            args, compiled, configured, wiring.env, wait=args.wait, cancel_on_interrupt=False
+            args, compiled, configured, wiring, wait=args.wait, cancel_on_interrupt=False
         )
 
     with local_backend(configured, preempt_after=preempt_after_setting(wiring.env)) as backend:
-        return _submit_and_follow(args, compiled, backend, wiring.env, wait=True, cancel_on_interrupt=True)
+        return _submit_and_follow(args, compiled, backend, wiring, wait=True, cancel_on_interrupt=True)
 
 
 def _submit_and_follow(
     args: argparse.Namespace,
     compiled,
     backend: Backend,
-    env: Mapping[str, str],
+    wiring: Wiring,
     *,
     wait: bool,
     cancel_on_interrupt: bool,
@@ -140,7 +139,7 @@ def _submit_and_follow(
     (outcome,) = submission.submit_all(
         service,
         [compiled],
-        env=env,
+        env=wiring.env,
         force=args.force,
         gate=args.backend == "vertex",
         approval=raise_cap,
@@ -148,11 +147,12 @@ def _submit_and_follow(
     if outcome.error is not None:
         raise UserError(f"{compiled.name}: {outcome.error}") if outcome.refused else outcome.error
     job = outcome.submission.job
-    _say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
+    say = wiring.say
+    say(f"job {job.name}\n  {backend.console_url(job.name) or backend.describe()}")
     if not wait:
         if args.format == "json":
             print(to_json(job))
-        _say(f"follow it with: python -m scripts status {job.name}")
+        say(f"follow it with: python -m scripts status {job.name}")
         return 0
 
     local = backend.is_emulator
@@ -164,20 +164,20 @@ def _submit_and_follow(
         job = service.follow(job.name, schedule=schedule)
     except KeyboardInterrupt:
         if not cancel_on_interrupt:
-            _say(f"stopped following; the job goes on. Cancel it with: python -m scripts cancel {job.name}")
+            say(f"stopped following; the job goes on. Cancel it with: python -m scripts cancel {job.name}")
             return ExitStatus.INTERRUPTED
-        job = _cancel_and_settle(service, job.name)
-        _finish(args, job, backend)
+        job = _cancel_and_settle(service, job.name, say)
+        _finish(args, job, backend, say)
         return ExitStatus.INTERRUPTED
-    _finish(args, job, backend)
+    _finish(args, job, backend, say)
     return exit_status(job)
 
 
-def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJob:
+def _cancel_and_settle(service: JobService, name: str, say: Callable[[str], None]) -> HyperparameterTuningJob:
     """Ctrl-C on a local run: cancel the job and wait until its trials have stopped."""
     from scripts.vertex.follow import PollSchedule  # loaded by _submit_and_follow already
 
-    _say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
+    say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
     service.cancel(name)
     try:
         return service.follow(name, schedule=PollSchedule(initial=0.5, maximum=2.0))
@@ -185,7 +185,9 @@ def _cancel_and_settle(service: JobService, name: str) -> HyperparameterTuningJo
         raise UserError(f"stopped waiting; {name} is being cancelled") from None
 
 
-def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Backend) -> None:
+def _finish(
+    args: argparse.Namespace, job: HyperparameterTuningJob, backend: Backend, say: Callable[[str], None]
+) -> None:
     """The end of a waited run: say how it went, write the summary files, print the job if asked."""
     state = states.short(job.state.name)
     goal = objective(job)
@@ -193,20 +195,16 @@ def _finish(args: argparse.Namespace, job: HyperparameterTuningJob, backend: Bac
     if best is not None:
         parameters = ", ".join(f"{p.parameter_id}={parameter_value(p)}" for p in best.parameters)
         value = final_value(best, goal.metric_id)
-        _say(f"result: {state}; best trial {best.id}: {goal.metric_id}={value:.6g} ({parameters})")
+        say(f"result: {state}; best trial {best.id}: {goal.metric_id}={value:.6g} ({parameters})")
     else:
-        _say(f"result: {state}; no trial succeeded with a final {goal.metric_id}")
+        say(f"result: {state}; no trial succeeded with a final {goal.metric_id}")
     if job.error.message:
-        _say(f"error: {job.error.message}")
+        say(f"error: {job.error.message}")
     where = backend.where(job)
     for path in write_summary(job, backend.run_dir(job.name), backend=where):
-        _say(f"wrote {path}")
+        say(f"wrote {path}")
     logs = tensorboard_logdir(job, where)
     if logs:
-        _say(f"TensorBoard logs of every trial: {tensorboard_command(logs)}")
+        say(f"TensorBoard logs of every trial: {tensorboard_command(logs)}")
     if args.format == "json":
         print(to_json(job))
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, job_and_service
@@ -45,5 +44,5 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
         value = final_value(best, goal.metric_id)
         print(f"best so far: trial {best.id}, {goal.metric_id}={value:.6g} ({goal.goal})")
     if job.error.message:
-        print(f"error: {job.error.message}", file=sys.stderr)
+        wiring.say(f"error: {job.error.message}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from scripts.commands.experiment_args import add_file_argument
 from scripts.commands.format_args import add_format_argument
@@ -42,17 +41,16 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
                 message = f"{problem.field}: {problem.message}"
                 print(annotation("error", message, file=problem.file, line=problem.line, col=problem.column))
         count = len(error.problems)
-        print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        wiring.say(f"{args.file}: {count} problem{'s' if count != 1 else ''}")
         return 1
     names = experiments.names
     if args.format == "json":
         _print_json(args.file, experiments=names, profiles=list(experiments.profiles))
         return 0
     profiles = len(experiments.profiles)
-    print(
+    wiring.say(
         f"{args.file}: OK ({len(names)} experiment{'s' if len(names) != 1 else ''}, "
-        f"{profiles} profile{'s' if profiles != 1 else ''})",
-        file=sys.stderr,
+        f"{profiles} profile{'s' if profiles != 1 else ''})"
     )
     return 0
 

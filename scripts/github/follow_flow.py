@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -126,11 +125,11 @@ def follow_and_report(
     def post(jobs: list[HyperparameterTuningJob]) -> None:
         ended = list(waiting)
         for job in jobs:
-            print(f"{job.name} ended: {states.short(job.state.name)}", file=sys.stderr)
+            step.say(f"{job.name} ended: {states.short(job.state.name)}")
             ended.append(EndedJob.of(job))
         counts = report(ended, client(), tuning.markdown, step, include_unlinked=True, verdicts=verdicts())
         waiting[:] = verdicts().waiting
-        print(", ".join(f"{count} {what}" for what, count in counts.items()), file=sys.stderr)
+        step.say(", ".join(f"{count} {what}" for what, count in counts.items()))
 
     schedule = PollSchedule(initial=first_interval(step.env), maximum=MAX_INTERVAL)
     _, pending = tuning.service.poll(

@@ -1,4 +1,5 @@
-"""The files the Actions runner reads back: step outputs (`$GITHUB_OUTPUT`) and the job summary.
+"""Where a command reports: progress on stderr, and the files the Actions runner reads back (step
+outputs, `$GITHUB_OUTPUT`, and the job summary).
 
 Outside a runner (no such variable) outputs go nowhere and the summary goes to stdout, so the
 same commands are usable from a terminal.
@@ -12,16 +13,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts import escaping
+
 
 @dataclass(frozen=True)
 class Step:
-    """One step's environment and where it reports: step outputs, the job summary, annotations.
+    """One command's environment and where it reports: progress and errors, step outputs, the job
+    summary, annotations.
 
     The command builds it from its wiring (`scripts.wiring`), and a flow hands it on: what the
     step reads (`env`) and writes back come from the same place.
     """
 
     env: Mapping[str, str]
+
+    def say(self, message: str) -> None:
+        """Progress or an error on stderr (stdout is the command's result), each line at once. Each
+        line is escaped for where it is read: in a runner's log it starts no workflow command
+        (`escaping.log_line`), on a terminal it moves no cursor (`escaping.terminal_line`), whatever
+        a key, a file or a service's message put in it."""
+        escape = escaping.log_line if self.env.get("GITHUB_ACTIONS") else escaping.terminal_line
+        for line in message.split("\n"):
+            print(escape(line), file=sys.stderr, flush=True)
 
     def set_output(self, name: str, value: str) -> None:
         """Write step output `name`; multi-line values use a random heredoc delimiter."""

@@ -131,6 +131,21 @@ def test_a_steps_annotations_follow_its_environment_not_the_process_one(monkeypa
     assert capsys.readouterr().err == "::notice::a%0Ab\nplain\n"
 
 
+def test_the_one_reporter_escapes_each_line_for_where_it_is_read(capsys):
+    """`say` writes progress and errors to stderr, a line at a time: plain text as it is; a control
+    character shown as its escape on a terminal; in a runner's log, no line starts a workflow command."""
+    hostile = "job 1\n  ::stop-commands::x\x1b[2J ##[add-mask]y"
+    Wiring({}).say(hostile)
+    terminal = capsys.readouterr()
+    assert terminal.out == ""
+    assert terminal.err == "job 1\n  ::stop-commands::x\\x1b[2J ##[add-mask]y\n"
+    Wiring({"GITHUB_ACTIONS": "true"}).say(hostile)
+    log = capsys.readouterr().err.splitlines()
+    assert log[0] == "job 1"
+    assert "::" not in log[1] and "##[" not in log[1] and "\x1b" not in log[1]
+    assert log[1].replace("\u200b", "") == "  ::stop-commands::x\\x1b[2J ##[add-mask]y"
+
+
 def test_a_steps_outputs_go_to_its_own_output_file(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "process-output"))
     Step({"GITHUB_OUTPUT": str(tmp_path / "step-output")}).set_output("jobs", "a b")
