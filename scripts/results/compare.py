@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from scripts.errors import UserError
 from scripts.jobs import labels, states
 from scripts.results import significance
-from scripts.results.confirmation import confirmation_pairs, static_args
+from scripts.results.confirmation import confirmation_pairs, same_trainer
 from scripts.results.summary import usage
 from scripts.results.trials import best_trial, final_value, objective, parameter_value, ranked
 
@@ -278,17 +278,6 @@ def judge(
     job = _oriented(job_values, maximize)
     baseline = _oriented(baseline_values, maximize)
     return METHODS[method](job, baseline, maximize, alpha)
-
-
-def same_trainer(job: HyperparameterTuningJob, baseline: HyperparameterTuningJob) -> bool:
-    """Whether both jobs' trials ran the same trainer: image and static flags (only the search differs)."""
-
-    def trainer(each: HyperparameterTuningJob) -> tuple[set[str], list[str]]:
-        return {p.container_spec.image_uri for p in each.trial_job_spec.worker_pool_specs} - {
-            ""
-        }, static_args(each)
-
-    return bool(trainer(job)[0]) and trainer(job) == trainer(baseline)
 
 
 def completed_values(job: HyperparameterTuningJob) -> list[float]:

@@ -79,9 +79,10 @@ def images(job: HyperparameterTuningJob) -> list[str]:
 
 
 def same_trainer(job: HyperparameterTuningJob, other: HyperparameterTuningJob) -> bool:
-    """Whether both jobs ran one trainer (the same images and static flags): their confirmation
-    pairs could only tie, so confirming them says nothing the studies' own trials do not."""
-    return images(job) == images(other) and static_args(job) == static_args(other)
+    """Whether both jobs ran one known trainer (the same images, pool by pool, and static flags):
+    their confirmation pairs could only tie, so confirming them says nothing the studies' own trials
+    do not, and only the search differs. Jobs that name no image are not known to be one trainer."""
+    return any(images(job)) and images(job) == images(other) and static_args(job) == static_args(other)
 
 
 def confirmation_pairs(

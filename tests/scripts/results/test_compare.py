@@ -10,6 +10,7 @@ from google.cloud.aiplatform_v1 import Trial
 from scripts.jobs import labels
 from scripts.results import compare, significance
 from scripts.results.compare import comparison, judge
+from scripts.results.confirmation import same_trainer
 from scripts.results.significance import mann_whitney_u, precedence_test
 from tests.fakes.job_service import make_trial
 from tests.scripts.results.study_jobs import study_job
@@ -261,6 +262,24 @@ def test_other_static_flags_on_one_image_are_another_trainer():
         [("2", "b"), ("2", "a"), ("1", "b"), ("1", "a")], start=20)]  # fmt: skip
     data = comparison(job, baseline, backend="local", confirmations=pairs)
     assert data["method_name"] == "paired-confirmation" and data["verdict"] == "no clear difference"
+
+
+def test_the_comparison_and_the_confirm_command_agree_on_what_one_trainer_is():
+    """One definition for `compare`, the verdict and `--confirm`: the same images pool by pool and
+    the same static flags; another topology (a chief and workers) is another trainer, and jobs that
+    name no image are not known to be one."""
+    image = {"container_spec": {"image_uri": "r/trainer@sha256:1"}}
+    one, other = _job(CLEARLY_LOWER, "b", "2"), _job(CLEARLY_HIGHER, "a", "1")
+    assert not same_trainer(one, other)  # no image named on either side
+    one.trial_job_spec.worker_pool_specs.append(image)
+    other.trial_job_spec.worker_pool_specs.append(image)
+    assert same_trainer(one, other)
+    other.trial_job_spec.worker_pool_specs.append(image)  # the same image, as workers too
+    assert not same_trainer(one, other)
+    pairs = [_confirmation(c, commit, [0.5, 0.9, 1.0], str(i)) for i, (c, commit) in enumerate(
+        [("2", "b"), ("2", "a"), ("1", "b"), ("1", "a")], start=20)]  # fmt: skip
+    data = comparison(one, other, backend="local", confirmations=pairs)
+    assert data["method_name"] == "paired-confirmation"
 
 
 def test_without_a_configuration_trained_by_both_trainers_the_jobs_own_trials_decide():
