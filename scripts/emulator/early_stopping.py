@@ -30,16 +30,6 @@ from scripts.jobs.states import TrialOutcome
 MIN_COMPLETED_TRIALS = 2
 
 
-def stopping_enabled(spec: StudySpec) -> bool:
-    return StudySpec.pb(spec).WhichOneof("automated_stopping_spec") is not None
-
-
-def uses_elapsed_duration(spec: StudySpec) -> bool:
-    """Whether the spec's rule compares trials by elapsed time (each of the three rules can say so)."""
-    which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
-    return which is not None and getattr(spec, which).use_elapsed_duration
-
-
 def substituted_rule(spec: StudySpec) -> str | None:
     """The name of the spec's rule when the emulator applies the median rule in its place."""
     which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
@@ -50,9 +40,10 @@ def should_stop(
     spec: StudySpec, measurements: Sequence[Measurement], completed: Sequence[Sequence[Measurement]]
 ) -> bool:
     """Whether a running trial with `measurements` should stop, given the completed trials' ones."""
-    if not stopping_enabled(spec) or not measurements:
+    rule = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
+    if rule is None or not measurements:
         return False
-    by_time = uses_elapsed_duration(spec)
+    by_time = getattr(spec, rule).use_elapsed_duration  # each of the three rules can say so
 
     def position(measurement: Measurement) -> float:
         if by_time:
