@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from scripts.emulator.contract import emulator_setting
 from scripts.errors import UserError
@@ -35,7 +36,7 @@ class StateDirInUse(UserError):
 
 
 @contextmanager
-def _owning(directory: Path) -> Iterator[object]:
+def _owning(directory: Path) -> Iterator[TextIO]:
     """Hold the state directory's lock; the file says who holds it (pid, then the address)."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / LOCK_FILE, "a+") as lock:
@@ -52,11 +53,6 @@ def _owning(directory: Path) -> Iterator[object]:
         lock.write(f"pid {os.getpid()}")
         lock.flush()
         yield lock
-
-
-def _record_address(lock, address: str) -> None:
-    lock.write(f", serving {address}")
-    lock.flush()
 
 
 def serving_address(state_dir: Path) -> str | None:
@@ -84,10 +80,6 @@ def preempt_after_setting(env: Mapping[str, str]) -> float | None:
     if not seconds > 0:
         raise UserError(f"{PREEMPT_AFTER_ENV}={text!r}: expected a positive number of seconds")
     return seconds
-
-
-def _import_optimizer_library() -> None:
-    importlib.import_module("optuna")
 
 
 @contextmanager
@@ -133,7 +125,7 @@ def running_emulator(
         preempt_after=preempt_after,
     )
     if resume:  # Optuna and SQLAlchemy take a second to import: do it while the client prepares its job.
-        threading.Thread(target=_import_optimizer_library, daemon=True).start()
+        threading.Thread(target=importlib.import_module, args=("optuna",), daemon=True).start()
     with _owning(directory) as lock:
         store = Store(directory)
         scheduler = Scheduler(store, options)
@@ -145,7 +137,8 @@ def running_emulator(
             store.close()
             raise
         try:
-            _record_address(lock, f"{host}:{bound}")
+            lock.write(f", serving {host}:{bound}")  # after the pid (`serving_address` reads it)
+            lock.flush()
             if resume:
                 scheduler.resume()
             yield f"{host}:{bound}"
