@@ -123,9 +123,8 @@ class Optimizer:
         goal = self._spec.metrics[0].goal
         direction = "minimize" if goal == StudySpec.MetricSpec.GoalType.MINIMIZE else "maximize"
         directory.mkdir(parents=True, exist_ok=True)
-        self._storage_url = f"sqlite:///{directory / STORAGE_FILE}"
         self._study = optuna.create_study(
-            storage=_storage(self._storage_url),
+            storage=_storage(directory),
             study_name=job.name,
             direction=direction,
             sampler=_sampler(job, self.seed),
@@ -192,30 +191,26 @@ _storages: dict[str, Any] = {}
 _storages_lock = threading.Lock()
 
 
-def _storage(url: str):
-    """The process's one Optuna RDB storage for `url` (created once: runners start concurrently).
+def _storage(directory: Path):
+    """The process's one Optuna RDB storage in `directory` (created once: runners start concurrently).
 
     SQLite in WAL mode, so a commit per suggestion costs no fsync.
     """
-    with _storages_lock:
-        if url not in _storages:
-            _storages[url] = _open_storage(url)
-        return _storages[url]
-
-
-def _open_storage(url: str):
     import optuna  # Optuna (1 s): the server listens before it loads
     from sqlalchemy import event  # with Optuna, as above
-
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
 
     def tune(connection, record) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
 
-    event.listen(storage.engine, "connect", tune)
-    storage.engine.dispose()  # the connections opened before the listener are closed
-    return storage
+    url = f"sqlite:///{directory / STORAGE_FILE}"
+    with _storages_lock:
+        if url not in _storages:
+            storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
+            event.listen(storage.engine, "connect", tune)
+            storage.engine.dispose()  # the connections opened before the listener are closed
+            _storages[url] = storage
+        return _storages[url]
 
 
 def delete_study(directory: Path, job_name: str) -> None:
@@ -225,7 +220,7 @@ def delete_study(directory: Path, job_name: str) -> None:
     if not (directory / STORAGE_FILE).exists():
         return
     with contextlib.suppress(KeyError):
-        optuna.delete_study(study_name=job_name, storage=_storage(f"sqlite:///{directory / STORAGE_FILE}"))
+        optuna.delete_study(study_name=job_name, storage=_storage(directory))
 
 
 # -- define-by-run suggestions --------------------------------------------------------------------
