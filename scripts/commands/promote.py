@@ -19,12 +19,11 @@ from scripts.commands.backend_args import add_backend_argument, reading_backend
 from scripts.commands.format_args import add_format_argument
 from scripts.commands.job_args import add_job_arguments, named_job
 from scripts.registry.names import alias_problem
+from scripts.registry.promotion import Promotion, Result, headline, promote_trial
 from scripts.registry.serving import default_serving_image
-from scripts.registry.trial_promotion import headline, promote_trial
 from scripts.vertex.service import JobService
 
 if TYPE_CHECKING:
-    from scripts.registry.promotion import Promotion, Result
     from scripts.wiring import Wiring
 
 

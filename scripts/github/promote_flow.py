@@ -5,7 +5,7 @@ environment, after `comment_commands.authorize` has checked the author again: th
 `/hpt run`. The job is found as the reporter finds jobs, by the labels `submit` put on it: this
 repository (`hpt-repo`), this pull request (`hpt-pr`) and the experiment (`hpt-experiment`), in
 the projects and regions the reporter looks in. The promotion is `promote`'s own
-(`scripts.registry.trial_promotion`): the same trial, the same checks, and the same look-up that
+(`scripts.registry.promotion`): the same trial, the same checks, and the same look-up that
 makes a second promotion of a trial register nothing. The reply goes to our comment's `command`
 section: the version registered, the version that already holds the trial, or why nothing was.
 """
@@ -21,7 +21,7 @@ from scripts.github.sticky_comment import replier
 from scripts.github.tuning_jobs import EndedJob, TuningJobs
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
-from scripts.registry.trial_promotion import promote_trial
+from scripts.registry.promotion import Promotion, Result, promote_trial
 from scripts.results.confirmation import is_confirmation
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from scripts.github.api import GitHubClient
     from scripts.github.events import HptCommand, IssueCommentEvent
     from scripts.github.runner import Step
-    from scripts.registry.promotion import Promotion, Result
     from scripts.vertex.backend import Backend
 
 
