@@ -10,8 +10,8 @@ emulator` serves it standalone. The parts, one job each:
 - `admission`: the machine's slots over all jobs, and one job's share (trials at once);
 - `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop);
 - `job_states`: a job's state changes, and the failed-trials rule that ends it;
-- `options`: how the emulator runs trials (state directory, parallelism, entrypoint, ...);
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);
-- `trials`: a trial's command line, environment, process and hypertune measurements;
+- `trials`: a trial's command line, environment, process and hypertune measurements, and the
+  `Options` the emulator runs every job's trials with (state directory, parallelism, entrypoint, ...);
 - `early_stopping`: the median automated stopping rule.
 """

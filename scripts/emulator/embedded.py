@@ -109,10 +109,9 @@ def running_emulator(
     """
     # The server side (grpc, aiplatform_v1, SQLite, the scheduler): not for `preempt_after_setting` alone
     from scripts.emulator import model_service, server
-    from scripts.emulator.options import Options
     from scripts.emulator.scheduler import Scheduler
     from scripts.emulator.store import Store
-    from scripts.emulator.trials import DEFAULT_ENTRYPOINT
+    from scripts.emulator.trials import DEFAULT_ENTRYPOINT, Options
 
     directory = Path(state_dir).resolve()
     options = Options(

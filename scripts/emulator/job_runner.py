@@ -21,10 +21,9 @@ from scripts.emulator import early_stopping, job_states
 from scripts.emulator.admission import Share, Slots, share
 from scripts.emulator.limits import local_limit_problem
 from scripts.emulator.optimizer import Optimizer
-from scripts.emulator.options import Options
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trial_lifecycle import ENDED, RunningTrial, TrialLifecycle, end_infeasible
-from scripts.emulator.trials import kill_leftover
+from scripts.emulator.trials import Options, kill_leftover
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
 from scripts.jobs.states import TrialOutcome

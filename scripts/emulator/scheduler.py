@@ -14,8 +14,8 @@ import threading
 
 from scripts.emulator.admission import Slots, machine_cores
 from scripts.emulator.job_runner import JobRunner
-from scripts.emulator.options import Options
 from scripts.emulator.store import Store
+from scripts.emulator.trials import Options
 
 logger = logging.getLogger("scripts.emulator")
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
 
 from scripts.emulator import early_stopping
-from scripts.emulator.options import Options
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trials import (
+    Options,
     TrialProcess,
     build_launch,
     final_measurement,

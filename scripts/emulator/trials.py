@@ -134,6 +134,22 @@ class Launch:
         return self.replicas[0].log_path
 
 
+@dataclass
+class Options:
+    """How the emulator runs trials: the same options for every job it serves."""
+
+    state_dir: Path
+    max_parallel: int | None = None  # None: this machine's cores
+    entrypoint: tuple[str, ...] = DEFAULT_ENTRYPOINT
+    seed: int | None = None  # None: derived from each job (see optimizer)
+    poll_interval: float = 0.1
+    stop_grace_seconds: float = 5.0
+    # Opt-in: a SPOT job's trials are preempted once, this many seconds after they start (their
+    # replicas get SIGTERM, then start again with the same parameters and output directories, so
+    # the trainer's backup and restore is exercised). None: no preemption.
+    preempt_after: float | None = None
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
