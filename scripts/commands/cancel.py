@@ -6,7 +6,7 @@ import argparse
 
 from scripts.commands.job_args import add_job_arguments, job_and_service
 from scripts.jobs import states
-from scripts.vertex.follow import PollSchedule, is_terminal
+from scripts.vertex.service import PollSchedule, is_terminal
 from scripts.wiring import Wiring
 
 

@@ -129,8 +129,7 @@ def _submit_and_follow(
     cancel_on_interrupt: bool,
 ) -> int:
     # grpc and google.api_core (about 0.5 s): not for --help or an invalid experiment.
-    from scripts.vertex.follow import PollSchedule, exit_status
-    from scripts.vertex.service import JobService
+    from scripts.vertex.service import JobService, PollSchedule, exit_status
 
     service = JobService(backend)
     # `--backend vertex` spends, whatever answers at the Vertex address: the workflows' gate, with
@@ -175,7 +174,7 @@ def _submit_and_follow(
 
 def _cancel_and_settle(service: JobService, name: str, say: Callable[[str], None]) -> HyperparameterTuningJob:
     """Ctrl-C on a local run: cancel the job and wait until its trials have stopped."""
-    from scripts.vertex.follow import PollSchedule  # loaded by _submit_and_follow already
+    from scripts.vertex.service import PollSchedule  # loaded by _submit_and_follow already
 
     say(f"interrupted: cancelling {name} (Ctrl-C again to stop waiting)")
     service.cancel(name)

@@ -40,7 +40,7 @@ from scripts.github.tuning_jobs import RESULTS_DIR_VARIABLE, EndedJob, TuningJob
 from scripts.github.verdicts import Verdicts
 from scripts.jobs import labels, states
 from scripts.jobs.names import job_id
-from scripts.vertex.follow import PollSchedule
+from scripts.vertex.service import PollSchedule
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob

@@ -12,7 +12,7 @@ import pytest
 from scripts import cli
 from scripts.errors import UserError
 from scripts.vertex import calls
-from scripts.vertex.follow import cancel_job, get_job
+from scripts.vertex.service import cancel_job, get_job
 from tests.fakes.job_service import Fault
 from tests.scripts.vertex.conftest import submit
 

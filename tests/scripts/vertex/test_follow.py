@@ -10,8 +10,8 @@ import pytest
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, StudySpec, Trial
 
 from scripts.errors import UserError
-from scripts.vertex.follow import PollSchedule, cancel_job, exit_status, follow
 from scripts.vertex.progress import ProgressDisplay
+from scripts.vertex.service import PollSchedule, cancel_job, exit_status, follow
 from tests.fakes.job_service import Fault, Script, make_trial
 from tests.scripts.vertex.conftest import submit
 
