@@ -7,7 +7,8 @@ emulator` serves it standalone. The parts, one job each:
 - `store`: jobs and trials in SQLite, so a killed run resumes;
 - `scheduler`: the runners of all jobs (start, cancel, resume, shutdown), sharing the machine;
 - `job_runner`: one job's loop: asks for trials, starts them, takes their ends, ends the job;
-- `admission`: the machine's slots over all jobs, and one job's share (trials at once);
+- `admission`: what one job may ask of this machine (its limits), the machine's slots over all
+  jobs, and one job's share (trials at once);
 - `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop);
 - `job_states`: a job's state changes, and the failed-trials rule that ends it;
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);

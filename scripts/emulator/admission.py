@@ -1,8 +1,14 @@
-"""How many trials run at once: the machine's slots, shared by every job, and each job's share.
+"""What one job may ask of this machine, and how many trials run at once.
 
-A trial takes a slot per replica; the slots are the machine's cores, or `--max-parallel`. A job
-runs `parallel_trial_count` trials at once when the slots allow, fewer (said in the log) when
-they do not, and a job waiting for a slot is woken when another job frees one.
+Beyond the local limits (`local_limit_problem`) the emulator refuses a job (INVALID_ARGUMENT).
+They are checked before anything is stored or started, and again when a stored job is resumed,
+so that no request can make the emulator loop, fill the disk or take every port. Vertex AI's own
+limits are in the rule book (`scripts.experiments.rules`); these are the local machine's.
+
+Trials at once: the machine's slots, shared by every job, and each job's share. A trial takes a
+slot per replica; the slots are the machine's cores, or `--max-parallel`. A job runs
+`parallel_trial_count` trials at once when the slots allow, fewer (said in the log) when they do
+not, and a job waiting for a slot is woken when another job frees one.
 """
 
 from __future__ import annotations
@@ -12,12 +18,47 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob
 
+from scripts.emulator.contract import OutsideStateDir, output_directory
 from scripts.emulator.trials import replica_counts
 
 logger = logging.getLogger("scripts.emulator")
+
+MAX_LOCAL_TRIALS = 1000  # max_trial_count
+MAX_LOCAL_PARALLEL = 64  # parallel_trial_count
+MAX_LOCAL_REPLICAS = 32  # replicas of one trial, over its worker pools
+
+
+def local_limit_problem(job: HyperparameterTuningJob, state_dir: Path | None = None) -> str | None:
+    """Why this emulator will not run `job` on this machine (None: it will), naming the field."""
+    where = "hyperparameter_tuning_job"
+    if job.max_trial_count > MAX_LOCAL_TRIALS:
+        return (
+            f"{where}.max_trial_count: at most {MAX_LOCAL_TRIALS} trials locally, got {job.max_trial_count}"
+        )
+    if job.parallel_trial_count > MAX_LOCAL_PARALLEL:
+        return (
+            f"{where}.parallel_trial_count: at most {MAX_LOCAL_PARALLEL} parallel trials locally, "
+            f"got {job.parallel_trial_count}"
+        )
+    replicas = 0
+    for index, pool in enumerate(job.trial_job_spec.worker_pool_specs):
+        replicas += pool.replica_count
+        if pool.replica_count > MAX_LOCAL_REPLICAS or replicas > MAX_LOCAL_REPLICAS:
+            return (
+                f"{where}.trial_job_spec.worker_pool_specs[{index}].replica_count: at most "
+                f"{MAX_LOCAL_REPLICAS} replicas per trial locally, got {pool.replica_count}"
+            )
+    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    if prefix:
+        try:
+            output_directory(prefix, state_dir or Path("/nonexistent-state"))
+        except OutsideStateDir as error:
+            return f"{where}.trial_job_spec.base_output_directory.output_uri_prefix: {error}"
+    return None
 
 
 def machine_cores() -> int:

@@ -18,8 +18,7 @@ from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measur
 from google.rpc import code_pb2
 
 from scripts.emulator import early_stopping, job_states
-from scripts.emulator.admission import Share, Slots, share
-from scripts.emulator.limits import local_limit_problem
+from scripts.emulator.admission import Share, Slots, local_limit_problem, share
 from scripts.emulator.optimizer import Optimizer
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trial_lifecycle import ENDED, RunningTrial, TrialLifecycle, end_infeasible
