@@ -19,8 +19,5 @@ def from_json(text: str) -> HyperparameterTuningJob:
     """The job printed by `to_json` (or by `run --json`), read back."""
     # The Vertex AI types (about 1 s): only a reader of a printed job loads them.
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob
-    from google.protobuf import json_format
 
-    message = HyperparameterTuningJob.pb()()
-    json_format.Parse(text, message, ignore_unknown_fields=True)
-    return HyperparameterTuningJob.wrap(message)
+    return HyperparameterTuningJob.from_json(text, ignore_unknown_fields=True)
