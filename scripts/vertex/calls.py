@@ -70,6 +70,12 @@ def status_code(error: BaseException) -> grpc.StatusCode | None:
     return code if isinstance(code, grpc.StatusCode) else None
 
 
+def code_name(error: BaseException) -> str:
+    """The name of the error's gRPC status code (`UNAVAILABLE`), else of its type."""
+    code = status_code(error)
+    return code.name if code is not None else type(error).__name__
+
+
 def is_transient(error: BaseException) -> bool:
     return status_code(error) in TRANSIENT_CODES
 
@@ -82,18 +88,17 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _stderr(message: str) -> None:
+def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
 def describe_error(error: BaseException, limit: int = 160) -> str:
     """`UNAVAILABLE: <the server's message, on one line, shortened>`."""
-    code = status_code(error)
     message = getattr(error, "message", None) or (error.details() if hasattr(error, "details") else "")
     message = " ".join(str(message or error).split())
     if len(message) > limit:
         message = message[: limit - 3] + "..."
-    return f"{code.name if code is not None else type(error).__name__}: {message}"
+    return f"{code_name(error)}: {message}"
 
 
 @dataclass
@@ -113,7 +118,7 @@ class RetryPolicy:
     multiplier: float = 2.0
     max_delay: float = 30.0
     sleep: Callable[[float], None] = field(default_factory=lambda: _sleep)
-    notify: Callable[[str], None] = field(default_factory=lambda: _stderr)
+    notify: Callable[[str], None] = field(default_factory=lambda: to_stderr)
 
     def retry(self, method: str) -> Retry:
         """The `Retry` for one call of the JobService method `method` (as a GAPIC `retry=`, or
@@ -214,9 +219,8 @@ def explain(
     reason = getattr(error, "reason", None) or ""
     message = getattr(error, "message", None) or str(error)
     message = " ".join(str(message).split())  # one line, whatever the server sent
-    code_name = code.name if code is not None else type(error).__name__
     hint = _hint(code, reason, message, project, emulator)
-    return UserError(f"{action}: {hint} ({code_name}: {message})")
+    return UserError(f"{action}: {hint} ({code_name(error)}: {message})")
 
 
 def explained_call(

@@ -36,7 +36,6 @@ earlier job's trial directories; the directory is in neither the spec hash nor t
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -49,11 +48,12 @@ from scripts.vertex.calls import (
     API_ERRORS,
     CALL_TIMEOUT,
     RetryPolicy,
+    code_name,
     describe_error,
     explain,
     is_ambiguous,
     is_transient,
-    status_code,
+    to_stderr,
 )
 
 if TYPE_CHECKING:
@@ -70,10 +70,6 @@ class Compiled(Protocol):
     project: str
     parent: str
     job: HyperparameterTuningJob
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
@@ -95,7 +91,7 @@ def names_images_by_digest(emulator: str | None, registry_url: str | None) -> bo
 
 
 def pin_images(
-    job: HyperparameterTuningJob, notify: Callable[[str], None] = _stderr, registry_url: str | None = None
+    job: HyperparameterTuningJob, notify: Callable[[str], None] = to_stderr, registry_url: str | None = None
 ) -> HyperparameterTuningJob:
     """A copy of `job` whose worker pools name their images by digest (`registry.digest_reference`).
 
@@ -178,7 +174,7 @@ def submit_job(
     force: bool = False,
     *,
     policy: RetryPolicy | None = None,
-    notify: Callable[[str], None] = _stderr,
+    notify: Callable[[str], None] = to_stderr,
     emulator: str | None = None,
     registry_url: str | None = None,
 ) -> Submission:
@@ -272,12 +268,7 @@ def converge(
             client.cancel_hyperparameter_tuning_job(name=job.name, retry=None, timeout=CALL_TIMEOUT)
             notify(f"cancelled {job.name}: a concurrent submission of the same job; {survivor.name} stays")
         except API_ERRORS as error:  # already ended, or cancelled by another caller
-            notify(f"could not cancel the duplicate {job.name}: {_code(error)}")
+            notify(f"could not cancel the duplicate {job.name}: {code_name(error)}")
     if survivor.name != created.name:
         notify(f"{survivor.name} was submitted first by a concurrent caller: reporting it")
     return Submission(survivor, reused=survivor.name != created.name)
-
-
-def _code(error: BaseException) -> str:
-    code = status_code(error)
-    return code.name if code is not None else type(error).__name__
