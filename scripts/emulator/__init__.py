@@ -6,11 +6,11 @@ emulator` serves it standalone. The parts, one job each:
 - `server`: the gRPC JobService (and the one Operations call it needs) over the real messages;
 - `store`: jobs and trials in SQLite, so a killed run resumes;
 - `scheduler`: the runners of all jobs (start, cancel, resume, shutdown), sharing the machine;
-- `job_runner`: one job's loop: asks for trials, starts them, takes their ends, ends the job;
+- `job_runner`: one job's loop: asks for trials, starts them, takes their ends, ends the job (by
+  the failed-trials rule, when trials fail);
 - `admission`: what one job may ask of this machine (its limits), the machine's slots over all
   jobs, and one job's share (trials at once);
 - `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop);
-- `job_states`: a job's state changes, and the failed-trials rule that ends it;
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);
 - `trials`: a trial's command line, environment, process and hypertune measurements, and the
   `Options` the emulator runs every job's trials with (state directory, parallelism, entrypoint, ...);

@@ -1,23 +1,32 @@
 """One job's runner: a thread that asks for trials, runs them, and ends the job.
 
 Its loop, every `poll_interval` seconds: look at each running trial (new measurements, early
-stopping, an end: `trial_lifecycle`), fail the job if too many trials failed (`job_states`),
+stopping, an end: `trial_lifecycle`), fail the job if too many trials failed (below),
 then start trials until the job's share of the machine runs (`admission`) or
 `max_trial_count` trials exist. A trial's process wakes its runner when it exits. Every change
 is written to the store first, so a killed emulator restarts each unfinished job where it was:
 trials that had ended are kept, trials that were running are started again under the same id
 with the same parameters.
+
+A job is PENDING until its first runner starts it; it ends SUCCEEDED once its trials have all
+ended and one succeeded, unless the failed-trials rule has failed it first. Failed (INFEASIBLE)
+trials and `max_failed_trial_count`: N > 0 fails the job once N trials have failed, as the API
+text says ("the number of failed Trials that need to be seen before failing"). With 0 Vertex
+"decides"; its rule is not published, so the emulator fails the job when its first
+`DEFAULT_FAILED_TRIALS` trials (or all of them, if fewer) fail without one success, and a job
+that ends with no successful trial ends FAILED.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, Trial
-from google.rpc import code_pb2
+from google.rpc import code_pb2, status_pb2
 
-from scripts.emulator import early_stopping, job_states
+from scripts.emulator import early_stopping
 from scripts.emulator.admission import Share, Slots, local_limit_problem, share
 from scripts.emulator.optimizer import Optimizer
 from scripts.emulator.store import Store, TrialRecord, now
@@ -28,6 +37,8 @@ from scripts.jobs.names import job_id
 from scripts.jobs.states import TrialOutcome
 
 logger = logging.getLogger("scripts.emulator")
+
+DEFAULT_FAILED_TRIALS = 3
 
 
 class JobRunner(threading.Thread):
@@ -52,9 +63,7 @@ class JobRunner(threading.Thread):
             self._kill_all()
             job = self.store.job(self.job_name, with_trials=False)
             if job is not None:
-                job_states.end(
-                    self.store, job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}"
-                )
+                self._end(job, JobState.JOB_STATE_FAILED, code_pb2.INTERNAL, f"emulator error: {error}")
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -70,7 +79,7 @@ class JobRunner(threading.Thread):
             return
         too_much = local_limit_problem(job, self.options.state_dir)
         if too_much:  # stored by an emulator without today's limits: end it rather than run it
-            job_states.end(self.store, job, JobState.JOB_STATE_FAILED, code_pb2.INVALID_ARGUMENT, too_much)
+            self._end(job, JobState.JOB_STATE_FAILED, code_pb2.INVALID_ARGUMENT, too_much)
             return
         self.optimizer = Optimizer(self.options.state_dir, job, self.options.seed)
         self.optimizer.forget_unknown({r.optimizer_number for r in self.records.values()})
@@ -79,7 +88,10 @@ class JobRunner(threading.Thread):
                 self.optimizer.tell_trial(record.optimizer_number, record.trial)
         self.relaunch = self._interrupted_trials()
         self.exhausted = False  # the search space has no more points (a grid)
-        job_states.start(self.store, job)
+        if job.state == JobState.JOB_STATE_PENDING:  # a resumed job keeps its start time
+            job.state = JobState.JOB_STATE_RUNNING
+            job.start_time = now()
+            self.store.save_job(job)
         self.share: Share = share(job, self.slots.capacity, self.options.max_parallel)
         for item in fidelity.not_emulated(job):  # said out loud: what runs here without its effect
             logger.warning(
@@ -99,13 +111,13 @@ class JobRunner(threading.Thread):
             for trial_id in list(self.running):
                 if self.trials.watch(self.running[trial_id], self._completed_measurements):
                     self._end_trial(trial_id)
-            failure = job_states.failure(job, self._trials())
-            if failure:
-                self._stop_all_and_end(job, cancelled=False, message=failure)
+            failed = failure(job, self._trials())
+            if failed:
+                self._stop_all_and_end(job, cancelled=False, message=failed)
                 return
             self._start_trials()
             if not self.running and not self._more_trials():
-                job_states.finish(self.store, job, self._trials())
+                self._finish(job)
                 return
             self.wake.wait(self.options.poll_interval)
             self.wake.clear()
@@ -206,14 +218,53 @@ class JobRunner(threading.Thread):
             self.trials.stop(self.running[trial_id], why)
             self._end_trial(trial_id)
         if cancelled:
-            job_states.end(
-                self.store, job, JobState.JOB_STATE_CANCELLED, code_pb2.CANCELLED, "the job was cancelled"
-            )
+            self._end(job, JobState.JOB_STATE_CANCELLED, code_pb2.CANCELLED, "the job was cancelled")
         else:
-            job_states.end(self.store, job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, message)
+            self._end(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, message)
 
     def _kill_all(self) -> None:
         """Kill every running trial, leaving it as it is in the store (resumed, or ended by the caller)."""
         for trial_id in list(self.running):
             self.running.pop(trial_id).process.kill(self.options.stop_grace_seconds)
             self.slots.free(self.share.slots_per_trial)
+
+    def _finish(self, job: HyperparameterTuningJob) -> None:
+        """End a job whose trials have all ended: SUCCEEDED if one succeeded and the rule allows."""
+        trials = self._trials()
+        failed = failure(job, trials)
+        if not failed and Trial.State.SUCCEEDED in [trial.state for trial in trials]:
+            self._end(job, JobState.JOB_STATE_SUCCEEDED)
+        else:
+            reason = failed or f"no trial succeeded{_last_reason(trials)}"
+            self._end(job, JobState.JOB_STATE_FAILED, code_pb2.FAILED_PRECONDITION, reason)
+
+    def _end(self, job: HyperparameterTuningJob, state: JobState, code: int = 0, message: str = "") -> None:
+        job.state = state
+        job.end_time = now()
+        if code:
+            job.error = status_pb2.Status(code=code, message=message)
+        self.store.save_job(job)
+        logger.info("job %s: %s%s", job.name, state.name, f" ({message})" if message else "")
+
+
+def failure(job: HyperparameterTuningJob, trials: Sequence[Trial]) -> str | None:
+    """Why the job fails now, by the failed-trials rule; None while it may go on."""
+    states = [trial.state for trial in trials]
+    failed = states.count(Trial.State.INFEASIBLE)
+    succeeded = states.count(Trial.State.SUCCEEDED)
+    if job.max_failed_trial_count > 0:
+        if failed >= job.max_failed_trial_count:
+            return (
+                f"{failed} failed trials reached max_failed_trial_count {job.max_failed_trial_count}"
+                f"{_last_reason(trials)}"
+            )
+        return None
+    threshold = min(DEFAULT_FAILED_TRIALS, job.max_trial_count)
+    if succeeded == 0 and failed >= threshold:
+        return f"{failed} failed trials and none succeeded{_last_reason(trials)}"
+    return None
+
+
+def _last_reason(trials: Sequence[Trial]) -> str:
+    reasons = [trial.infeasible_reason for trial in trials if trial.infeasible_reason]
+    return f"; the last: {reasons[-1]}" if reasons else ""
