@@ -261,25 +261,18 @@ def promote(
     promotions racing to create the model end with one: the loser's `model_id` upload is
     ALREADY_EXISTS, and it looks again and uploads a version instead. `emulator` names the address
     in errors when nothing answers there."""
-    from scripts.vertex.calls import API_ERRORS, RetryPolicy, is_transient  # 0.2 s: see "the calls"
+    from scripts.vertex.calls import API_ERRORS, RetryPolicy  # 0.2 s: see "the calls"
 
-    policy = policy or RetryPolicy()
     step = ["ListModelVersions"]  # the call under way, named in retry messages and errors
-    attempt, waits = 1, policy.waits()
-    while True:
-        try:
-            return _attempt(client, promotion, step)
-        except API_ERRORS as error:
-            if not is_transient(error) or attempt >= policy.max_attempts:
-                raise explain_registry_error(
-                    error,
-                    action=f"{step[0]} for trial {promotion.trial_id} of {promotion.job}",
-                    project=promotion.parent.split("/")[1],
-                    emulator=emulator,
-                ) from None
-            attempt += 1
-            policy.announce(step[0], error, attempt)
-            policy.sleep(next(waits))
+    try:
+        return (policy or RetryPolicy()).retry(lambda: step[0])(_attempt)(client, promotion, step)
+    except API_ERRORS as error:
+        raise explain_registry_error(
+            error,
+            action=f"{step[0]} for trial {promotion.trial_id} of {promotion.job}",
+            project=promotion.parent.split("/")[1],
+            emulator=emulator,
+        ) from None
 
 
 def _attempt(client: ModelServiceClient, promotion: Promotion, step: list[str]) -> Result:

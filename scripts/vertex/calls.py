@@ -120,10 +120,11 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default_factory=lambda: _sleep)
     notify: Callable[[str], None] = field(default_factory=lambda: to_stderr)
 
-    def retry(self, method: str) -> Retry:
+    def retry(self, method: str | Callable[[], str]) -> Retry:
         """The `Retry` for one call of the JobService method `method` (as a GAPIC `retry=`, or
         around a function of one's own): transient errors retried, each retry announced, and
-        after `max_attempts` the last error raised as it came (`explain` turns it into a line)."""
+        after `max_attempts` the last error raised as it came (`explain` turns it into a line).
+        `method` may be a function that names the call under way, for a function of several."""
         attempts = itertools.count(2)
 
         def on_error(error: Exception) -> None:
@@ -131,7 +132,7 @@ class RetryPolicy:
             if attempt > self.max_attempts:
                 # Retry bounds by time, not attempts; an error from on_error ends it, uncaught.
                 raise error
-            self.announce(method, error, attempt)
+            self.announce(method if isinstance(method, str) else method(), error, attempt)
 
         return Retry(
             predicate=is_transient,

@@ -4,9 +4,12 @@ retry naming the call under way, the policy's attempts, then the one-line error 
 from __future__ import annotations
 
 import socket
+import time
+from types import SimpleNamespace
 
 import grpc
 import pytest
+from google.api_core.retry import retry_unary
 from google.cloud.aiplatform_v1 import Model, ModelServiceClient
 from google.cloud.aiplatform_v1.services.model_service.transports import ModelServiceGrpcTransport
 
@@ -18,7 +21,7 @@ from scripts.vertex.calls import RetryPolicy
 JOB = "projects/demo-project/locations/us-central1/hyperparameterTuningJobs/7"
 
 
-def test_a_registry_that_does_not_answer_is_retried_then_named_in_one_line():
+def test_a_registry_that_does_not_answer_is_retried_then_named_in_one_line(monkeypatch):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
@@ -32,7 +35,9 @@ def test_a_registry_that_does_not_answer_is_retried_then_named_in_one_line():
         model=Model(labels={names.JOB: "7", names.TRIAL: "3"}),
     )
     lines, waits = [], []
-    policy = RetryPolicy(sleep=waits.append, notify=lines.append)
+    # api_core's Retry waits with its own module's `time.sleep`: recorded here instead of waited.
+    monkeypatch.setattr(retry_unary, "time", SimpleNamespace(sleep=waits.append, monotonic=time.monotonic))
+    policy = RetryPolicy(notify=lines.append)
 
     with pytest.raises(UserError) as raised:
         promote(client, promotion, policy=policy, emulator=address)
