@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, TextIO
 import grpc
 from google.api_core import exceptions
 from google.cloud.devtools import cloudbuild_v1
-from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import grpc as transports
 
 from scripts.cloudbuild import registry
 from scripts.cloudbuild.archive import SourceArchive
@@ -68,7 +67,8 @@ def cloud_build_client(host: str | None = None) -> cloudbuild_v1.CloudBuildClien
     """The Cloud Build client: Application Default Credentials, or the emulator at `host`."""
     if host:
         channel = grpc.insecure_channel(host)
-        return cloudbuild_v1.CloudBuildClient(transport=transports.CloudBuildGrpcTransport(channel=channel))
+        transport = cloudbuild_v1.CloudBuildClient.get_transport_class("grpc")(channel=channel)
+        return cloudbuild_v1.CloudBuildClient(transport=transport)
     return cloudbuild_v1.CloudBuildClient()
 
 
@@ -78,10 +78,6 @@ def storage_client(project: str) -> storage.Client:
     from google.cloud import storage
 
     return storage.Client(project=project)
-
-
-def _parent(project: str, region: str) -> str:
-    return f"projects/{project}/locations/{region}"
 
 
 def upload_source(client: storage.Client, bucket: str, archive: SourceArchive) -> StagedSource:
@@ -125,8 +121,9 @@ def builds_tagged(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, tag: str
 ) -> list[cloudbuild_v1.Build]:
     """This project's newest builds (up to `LISTED_BUILDS`) that carry the build tag `tag`, newest first."""
+    parent = client.common_location_path(project, region)
     request = cloudbuild_v1.ListBuildsRequest(
-        project_id=project, parent=_parent(project, region), filter=f'tags="{tag}"', page_size=LISTED_BUILDS
+        project_id=project, parent=parent, filter=f'tags="{tag}"', page_size=LISTED_BUILDS
     )
     try:
         listed = list(itertools.islice(client.list_builds(request=request), LISTED_BUILDS))
@@ -193,7 +190,7 @@ def start(
     client: cloudbuild_v1.CloudBuildClient, project: str, region: str, build: cloudbuild_v1.Build
 ) -> Started:
     """Create the build; its id and log URL come from the operation's metadata at once."""
-    parent = _parent(project, region)
+    parent = client.common_location_path(project, region)
     request = cloudbuild_v1.CreateBuildRequest(project_id=project, parent=parent, build=build)
     operation = client.create_build(request=request)
     metadata = operation.metadata
@@ -228,7 +225,7 @@ def follow(
     metadata carries the build's progress. The final word is `GetBuild`: a build can fail while
     its operation carries no error, so the build's own status decides.
     """
-    name = f"{_parent(project, region)}/builds/{started.build_id}"
+    name = f"{client.common_location_path(project, region)}/builds/{started.build_id}"
     stream = stream or sys.stderr
     interval = poll_interval
     last = ""
