@@ -73,7 +73,7 @@ class JobRunner(threading.Thread):
             return
         self.job = job
         self.records = {int(r.trial.id): r for r in self.store.trials(job.name)}
-        self.trials = TrialLifecycle(job, self.job_name, self.store, self.options, self.wake.set)
+        self.trials = TrialLifecycle(job, self.store, self.options, self.wake.set)
         if job.state == JobState.JOB_STATE_CANCELLING:
             self._end_cancelled_before_crash(job)
             return

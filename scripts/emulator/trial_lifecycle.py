@@ -68,15 +68,10 @@ class TrialLifecycle:
     """The trials of one job, each from launch to end; `on_exit` wakes the job's runner."""
 
     def __init__(
-        self,
-        job: HyperparameterTuningJob,
-        job_name: str,
-        store: Store,
-        options: Options,
-        on_exit: Callable[[], None],
+        self, job: HyperparameterTuningJob, store: Store, options: Options, on_exit: Callable[[], None]
     ) -> None:
         self.job = job
-        self.job_name = job_name
+        self.job_name = job.name
         self.store = store
         self.options = options
         self.on_exit = on_exit
