@@ -17,9 +17,8 @@ import hashlib
 import itertools
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import grpc
 from google.api_core import exceptions
@@ -41,6 +40,8 @@ RUNNING = frozenset({"STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING"})
 FAILED = frozenset({"FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED"})
 # How many of the newest builds with a tag are read (newest first) to find one.
 LISTED_BUILDS = 50
+# Seconds: the most a followed build's poll interval grows to (`build --poll-interval` says so).
+MAX_POLL_INTERVAL = 30.0
 
 
 class BuildError(Exception):
@@ -215,9 +216,6 @@ def follow(
     started: Started,
     *,
     poll_interval: float = 5.0,
-    max_interval: float = 30.0,
-    stream: TextIO | None = None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> cloudbuild_v1.Build:
     """Poll until the build ends; return it if it succeeded, else raise BuildError naming the failing step.
 
@@ -226,7 +224,6 @@ def follow(
     its operation carries no error, so the build's own status decides.
     """
     name = f"{client.common_location_path(project, region)}/builds/{started.build_id}"
-    stream = stream or sys.stderr
     interval = poll_interval
     last = ""
     while True:
@@ -239,12 +236,12 @@ def follow(
         if build is not None:
             line = _progress(build)
             if line != last:
-                print(line, file=stream, flush=True)
+                print(line, file=sys.stderr, flush=True)
                 last = line
         if done:
             break
-        sleep(interval)
-        interval = min(interval * 1.5, max_interval)
+        time.sleep(interval)
+        interval = min(interval * 1.5, MAX_POLL_INTERVAL)
 
     final = client.get_build(name=name, project_id=project, id=started.build_id)
     operation_error = ""
