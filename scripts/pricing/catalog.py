@@ -287,13 +287,12 @@ def refresh(
     machine_types: Iterable[str],
     env: Mapping[str, str],
     now: dt.datetime | None = None,
-    session: Any = None,
 ) -> tuple[Path, list[str]]:
     """Fetch the regions' prices into the cache (other regions cached earlier stay, with their own
     fetch time); returns the cache's path and what could not be priced."""
     url = endpoint(env)
     regions = list(dict.fromkeys(regions))
-    session = session or session_for(url)
+    session = session_for(url)
     skus = list(list_skus(session, url))
     tables, notes = prices_from_skus(skus, regions, machine_types)
     disks, disk_notes = disk_prices_from_skus(list_skus(session, url, service=COMPUTE_SERVICE), tables)

@@ -189,9 +189,9 @@ def _disk_prices(data: Any) -> DiskPrices | None:
     )
 
 
-def read_file(path: Path | None = None) -> dict[str, PriceTable]:
+def read_file() -> dict[str, PriceTable]:
     """The maintained tables of `prices.yaml`, by region."""
-    with open(path or PRICES_FILE, encoding="utf-8") as handle:
+    with open(PRICES_FILE, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
     currency = data.get("currency", "USD")
     found = {}
@@ -205,7 +205,7 @@ def read_file(path: Path | None = None) -> dict[str, PriceTable]:
             accelerators=_numbers(table.get("accelerators")),
             currency=currency,
             confirmed={str(name): _date(day) for name, day in (table.get("confirmed") or {}).items()},
-            origin=_shown(path or PRICES_FILE),
+            origin=_shown(PRICES_FILE),
             disks=_disk_prices(table.get("disks")),
         )
     return found
@@ -247,10 +247,10 @@ def read_cache(path: Path) -> dict[str, PriceTable]:
     return found
 
 
-def tables(state_dir: Path | None = None, path: Path | None = None) -> dict[str, PriceTable]:
+def tables(state_dir: Path | None = None) -> dict[str, PriceTable]:
     """Every region's table: the maintained file's, replaced by a live refresh's where one is cached
     in `state_dir` (the local state, `paths.state_dir`; None: the maintained file's alone)."""
-    found = read_file(path or PRICES_FILE)
+    found = read_file()
     if state_dir is None:
         return found
     for region, cached in read_cache(state_dir / CACHE_FILE).items():
