@@ -14,7 +14,8 @@ How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial 
 - cut off by a cancelled or failed job: INFEASIBLE, with its measurements so far.
 
 Every change is written to the store as it happens. Slots, the optimizer and the job's end are
-the job runner's (`job_runner`): `watch` says when a trial has ended, and the runner takes it on.
+the job runner's (`scheduler.JobRunner`): `watch` says when a trial has ended, and the runner
+takes it on.
 """
 
 from __future__ import annotations
