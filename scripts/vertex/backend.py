@@ -106,12 +106,24 @@ class Backend:
         return self._client(ModelServiceClient, location)
 
     def _client(self, client_class: type[Client], location: str) -> Client:
-        import grpc  # as in job_service_client
+        """The emulator's channel, or `location`'s regional endpoint with Application Default
+        Credentials; a clear error when there are none."""
+        # grpc, google-auth and api_core: only a command that calls the service loads them.
+        import google.auth.exceptions
+        import grpc
+        from google.api_core.client_options import ClientOptions
 
         if self.emulator:
             channel = grpc.insecure_channel(self.emulator)
             return client_class(transport=client_class.get_transport_class("grpc")(channel=channel))
-        return regional_client(client_class, location)
+        try:
+            return client_class(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
+        except google.auth.exceptions.DefaultCredentialsError as error:
+            raise UserError(
+                "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
+                "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
+                f" ({' '.join(str(error).split())[:200]})"
+            ) from None
 
     # -- where to look -------------------------------------------------------------------------
 
@@ -175,23 +187,6 @@ def api_endpoint(location: str) -> str:
             "`location` (or GOOGLE_CLOUD_REGION) to a region such as us-central1"
         )
     return f"{location}-aiplatform.googleapis.com"
-
-
-def regional_client(client_class: type[Client], location: str) -> Client:
-    """A Vertex AI GAPIC client (JobService, ModelService, ...) for `location`'s regional endpoint,
-    with Application Default Credentials; a clear error when there are none."""
-    # google-auth and api_core: only a command that calls Vertex AI loads them.
-    import google.auth.exceptions
-    from google.api_core.client_options import ClientOptions
-
-    try:
-        return client_class(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
-    except google.auth.exceptions.DefaultCredentialsError as error:
-        raise UserError(
-            "no Google Cloud credentials: run `gcloud auth application-default login` locally, or add "
-            "google-github-actions/auth to the workflow; or use the local emulator (`--backend local`)"
-            f" ({' '.join(str(error).split())[:200]})"
-        ) from None
 
 
 def _ask_state_dir(address: str) -> Path | None:
