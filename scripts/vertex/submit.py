@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from scripts.cloudbuild import registry
 from scripts.errors import UserError
@@ -59,17 +59,10 @@ from scripts.vertex.calls import (
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobServiceClient
 
+    from scripts.experiments import CompiledExperiment
+
 
 CREATE = "CreateHyperparameterTuningJob"
-
-
-class Compiled(Protocol):
-    """What submit needs of `scripts.experiments.CompiledExperiment`."""
-
-    name: str
-    project: str
-    parent: str
-    job: HyperparameterTuningJob
 
 
 def identity_of(job: HyperparameterTuningJob) -> dict[str, str]:
@@ -170,7 +163,7 @@ class Submission:
 
 def submit_job(
     client: JobServiceClient,
-    compiled: Compiled,
+    compiled: CompiledExperiment,
     force: bool = False,
     *,
     policy: RetryPolicy | None = None,
