@@ -10,9 +10,9 @@ emulator` serves it standalone. The parts, one job each:
   failed-trials rule, when trials fail);
 - `admission`: what one job may ask of this machine (its limits), the machine's slots over all
   jobs, and one job's share (trials at once);
-- `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop);
+- `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop by
+  the median automated stopping rule);
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);
 - `trials`: a trial's command line, environment, process and hypertune measurements, and the
   `Options` the emulator runs every job's trials with (state directory, parallelism, entrypoint, ...);
-- `early_stopping`: the median automated stopping rule.
 """

@@ -32,11 +32,16 @@ from collections.abc import Sequence
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, Trial
 from google.rpc import code_pb2, status_pb2
 
-from scripts.emulator import early_stopping
 from scripts.emulator.admission import Share, Slots, local_limit_problem, machine_cores, share
 from scripts.emulator.optimizer import Optimizer
 from scripts.emulator.store import Store, TrialRecord, now
-from scripts.emulator.trial_lifecycle import ENDED, RunningTrial, TrialLifecycle, end_infeasible
+from scripts.emulator.trial_lifecycle import (
+    ENDED,
+    RunningTrial,
+    TrialLifecycle,
+    end_infeasible,
+    substituted_rule,
+)
 from scripts.emulator.trials import Options, kill_leftover
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
@@ -158,7 +163,7 @@ class JobRunner(threading.Thread):
             logger.warning(
                 "job %s: not emulated here: %s = %s (%s)", job.name, item["field"], item["value"], item["why"]
             )
-        substituted = early_stopping.substituted_rule(job.study_spec)
+        substituted = substituted_rule(job.study_spec)
         if substituted:
             logger.warning("job %s: %s is applied as the median stopping rule locally", job.name, substituted)
 

@@ -6,7 +6,7 @@ How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial 
 - exit status 0 without a measurement: INFEASIBLE, `infeasible_reason` says so;
 - any other exit status: INFEASIBLE, `infeasible_reason` names the status and the trial's log;
   or, when the trainer's last line says it stopped a collapsed or diverged model
-  (`early_stopping.trainer_outcome`), that reason, tagged `collapsed` or `diverged`;
+  (`trainer_outcome`), that reason, tagged `collapsed` or `diverged`;
 - a command that cannot start: INFEASIBLE, `infeasible_reason` quotes the error;
   (each reason starts with the outcome decided here, `failed: ...`, for summaries to count);
 - stopped early: STOPPING while its process is asked to stop, then SUCCEEDED with the final
@@ -16,18 +16,31 @@ How trials end (the v1 `Trial.State` has no FAILED; Vertex marks a failed trial 
 Every change is written to the store as it happens. Slots, the optimizer and the job's end are
 the job runner's (`scheduler.JobRunner`): `watch` says when a trial has ended, and the runner
 takes it on.
+
+Automated early stopping: the median rule, as Vertex's `MedianAutomatedStoppingSpec` defines it.
+Vertex: "stops a pending Trial if the Trial's best objective_value is strictly below the median
+'performance' of all completed Trials reported up to the Trial's last measurement", where
+performance is the running average of a trial's objective values. "Up to" is by step count, or
+by elapsed time with `use_elapsed_duration`. "Below" means worse for the goal.
+
+The emulator applies the same rule for `decay_curve_stopping_spec` and
+`convex_automated_stopping_spec` (they are model-based on Vertex and not reproduced here); the
+runner logs that substitution. A rule needs `MIN_COMPLETED_TRIALS` completed trials with a
+measurement by that point before it stops anything: one reference trial is no median.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, Trial
+from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, StudySpec, Trial
 
-from scripts.emulator import early_stopping
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trials import (
     Options,
@@ -46,6 +59,7 @@ ENDED = (Trial.State.SUCCEEDED, Trial.State.INFEASIBLE)
 # Restarts of a trial's replicas after a failure, with `restart_job_on_worker_restart`, before the
 # trial fails for good.
 MAX_WORKER_RESTARTS = 3
+MIN_COMPLETED_TRIALS = 2
 
 
 @dataclass
@@ -130,9 +144,7 @@ class TrialLifecycle:
                 return False
             if process.stopping:
                 process.stop(self.options.stop_grace_seconds)  # SIGKILL once the grace period is over
-            elif changed and early_stopping.should_stop(
-                self.job.study_spec, list(trial.measurements), completed()
-            ):
+            elif changed and should_stop(self.job.study_spec, list(trial.measurements), completed()):
                 record.stopped_early = True
                 trial.state = Trial.State.STOPPING
                 step = trial.measurements[-1].step_count
@@ -174,7 +186,7 @@ class TrialLifecycle:
             else:
                 end_infeasible(trial, TrialOutcome.INFEASIBLE, self._no_measurement_reason(process))
         else:  # the trainer may have said why it stopped (a collapsed or diverged model)
-            ended = early_stopping.trainer_outcome(process.launch.log_path)
+            ended = trainer_outcome(process.launch.log_path)
             end_infeasible(trial, *(ended or (TrialOutcome.FAILED, self._failure_reason(process, status))))
         return True
 
@@ -230,3 +242,69 @@ class TrialLifecycle:
         if others:
             text = f"{text}; it reported {', '.join(repr(tag) for tag in others)} instead"
         return f"{text}."
+
+
+# -- the median rule ------------------------------------------------------------------------------
+
+
+def substituted_rule(spec: StudySpec) -> str | None:
+    """The name of the spec's rule when the emulator applies the median rule in its place."""
+    which = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
+    return which if which not in (None, "median_automated_stopping_spec") else None
+
+
+def should_stop(
+    spec: StudySpec, measurements: Sequence[Measurement], completed: Sequence[Sequence[Measurement]]
+) -> bool:
+    """Whether a running trial with `measurements` should stop, given the completed trials' ones."""
+    rule = StudySpec.pb(spec).WhichOneof("automated_stopping_spec")
+    if rule is None or not measurements:
+        return False
+    by_time = getattr(spec, rule).use_elapsed_duration  # each of the three rules can say so
+
+    def position(measurement: Measurement) -> float:
+        if by_time:
+            return measurement.elapsed_duration.total_seconds()
+        return float(measurement.step_count)
+
+    minimize = spec.metrics[0].goal == StudySpec.MetricSpec.GoalType.MINIMIZE
+    values = [m.metrics[0].value for m in measurements]
+    best = min(values) if minimize else max(values)
+    horizon = position(measurements[-1])
+
+    performances = []
+    for other in completed:
+        upto = [m.metrics[0].value for m in other if position(m) <= horizon]
+        if upto:
+            performances.append(sum(upto) / len(upto))
+    if len(performances) < MIN_COMPLETED_TRIALS:
+        return False
+    median = statistics.median(performances)
+    return best > median if minimize else best < median
+
+
+# -- trials the trainer ended itself ----------------------------------------------------------------
+
+# The trainer's last word on a trial it stopped (docs/trainer.md): one line on stderr,
+# `hpt-trial-outcome: <outcome>: <text>`, with a non-zero exit status.
+TRAINER_OUTCOME_PREFIX = "hpt-trial-outcome: "
+_TRAINER_OUTCOMES = (TrialOutcome.COLLAPSED, TrialOutcome.DIVERGED)
+_LOG_TAIL_BYTES = 64 * 1024
+
+
+def trainer_outcome(log_path: Path) -> tuple[TrialOutcome, str] | None:
+    """How the trainer said it ended the trial (collapsed or diverged), from its log's tail; else None."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
+            tail = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if line.startswith(TRAINER_OUTCOME_PREFIX):
+            tag, _, text = line[len(TRAINER_OUTCOME_PREFIX) :].strip().partition(": ")
+            if tag in {outcome.value for outcome in _TRAINER_OUTCOMES} and text:
+                return TrialOutcome(tag), text
+            return None
+    return None

@@ -6,7 +6,7 @@ import json
 
 from google.cloud.aiplatform_v1 import JobState, Measurement, Trial
 
-from scripts.emulator.early_stopping import should_stop
+from scripts.emulator.trial_lifecycle import should_stop
 
 from .conftest import StudySpec, categorical, make_job
 
@@ -126,7 +126,7 @@ def test_a_trial_the_trainer_stopped_as_collapsed_is_recorded_with_its_reason(em
 
 
 def test_the_trainers_outcome_line_is_read_from_the_end_of_the_log(tmp_path):
-    from scripts.emulator.early_stopping import trainer_outcome
+    from scripts.emulator.trial_lifecycle import trainer_outcome
     from scripts.jobs.states import TrialOutcome
 
     log = tmp_path / "trial.log"
