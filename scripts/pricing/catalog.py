@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,7 @@ def endpoint(env: Mapping[str, str]) -> str:
 
 def session_for(url: str) -> Any:
     """An HTTP session with Application Default Credentials; none for a loopback test server."""
-    host = re.sub(r"^https?://", "", url).split("/")[0].rsplit(":", 1)[0]
-    if host in ("127.0.0.1", "localhost", "[::1]"):
+    if urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
         return AuthorizedSession(AnonymousCredentials())
     try:
         credentials, _ = google.auth.default(scopes=[SCOPE])
