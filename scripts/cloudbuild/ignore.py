@@ -76,10 +76,10 @@ def load(root: Path) -> IgnoreFile:
 def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
     lines: list[str] = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
+        where = f"{os.path.relpath(path, root)}:{number}"
         if line.startswith("#!include:"):
             included = (root / line.removeprefix("#!include:").strip()).resolve()
             if not inside(root, included):
-                where = f"{os.path.relpath(path, root)}:{number}"
                 raise IgnoreFileError(f"{where}: includes a file outside the source: not read")
             if included in seen or included == path.resolve():
                 continue
@@ -89,7 +89,6 @@ def _gcloudignore_lines(path: Path, root: Path, seen: frozenset[Path] = frozense
         try:
             GitIgnoreSpecPattern(line)
         except GitIgnorePatternError:
-            where = f"{os.path.relpath(path, root)}:{number}"
             raise IgnoreFileError(f"{where}: {line!r} is not a gitignore pattern: fix or remove it") from None
         lines.append(line)
     return lines
