@@ -32,7 +32,7 @@ MAX_LOCAL_PARALLEL = 64  # parallel_trial_count
 MAX_LOCAL_REPLICAS = 32  # replicas of one trial, over its worker pools
 
 
-def local_limit_problem(job: HyperparameterTuningJob, state_dir: Path | None = None) -> str | None:
+def local_limit_problem(job: HyperparameterTuningJob, state_dir: Path) -> str | None:
     """Why this emulator will not run `job` on this machine (None: it will), naming the field."""
     where = "hyperparameter_tuning_job"
     if job.max_trial_count > MAX_LOCAL_TRIALS:
@@ -55,7 +55,7 @@ def local_limit_problem(job: HyperparameterTuningJob, state_dir: Path | None = N
     prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
     if prefix:
         try:
-            output_directory(prefix, state_dir or Path("/nonexistent-state"))
+            output_directory(prefix, state_dir)
         except OutsideStateDir as error:
             return f"{where}.trial_job_spec.base_output_directory.output_uri_prefix: {error}"
     return None

@@ -69,13 +69,11 @@ class Scheduler:
         for runner in runners:  # a job waiting for a slot can start a trial now
             runner.wake.set()
 
-    def resume(self) -> list[str]:
-        """Start a runner for every job the store left unfinished; their names."""
-        names = self.store.unfinished_jobs()
-        for name in names:
+    def resume(self) -> None:
+        """Start a runner for every job the store left unfinished."""
+        for name in self.store.unfinished_jobs():
             logger.info("resuming %s", name)
             self.start(name)
-        return names
 
     def start(self, name: str) -> None:
         with self._lock:

@@ -200,7 +200,7 @@ def page_of(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:
 # -- the service ----------------------------------------------------------------------------------
 
 
-def check_runnable(job: HyperparameterTuningJob, state_dir: Path | None = None) -> None:
+def check_runnable(job: HyperparameterTuningJob, state_dir: Path) -> None:
     """Raise INVALID_ARGUMENT for a job the emulator cannot run, naming the field."""
     # Vertex AI's rules first (the rule book `validate` applies too), then this machine's limits.
     printed = json_format.MessageToDict(
