@@ -230,11 +230,9 @@ class TrialLifecycle:
     @staticmethod
     def _failure_reason(process: TrialProcess, status: int) -> str:
         if process.failed_replica is None:
-            text = f"the trial's process exited with status {status}; see {process.launch.log_path}."
-        else:
-            replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
-            text = f"the trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
-        return text
+            return f"the trial's process exited with status {status}; see {process.launch.log_path}."
+        replica = next(r for r in process.launch.replicas if r.task == process.failed_replica)
+        return f"the trial's replica {replica.task} exited with status {status}; see {replica.log_path}."
 
     def _no_measurement_reason(self, process: TrialProcess) -> str:
         text = f"the trial reported no measurement of metric '{self.job.study_spec.metrics[0].metric_id}'"

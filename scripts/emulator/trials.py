@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, Measurement, StudySpec, Trial
-from google.protobuf import duration_pb2
+from google.protobuf import duration
 
 from scripts.emulator.contract import output_directory
 from scripts.jobs.names import job_id
@@ -339,19 +339,15 @@ class TrialProcess:
         """SIGTERM the process group now, SIGKILL it once `grace_seconds` have passed (call again)."""
         if not self._alive():
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             if self._stop_sent is None:
                 self._stop_sent = time.monotonic()
                 os.killpg(self._processes[0].pid, signal.SIGTERM)
             elif time.monotonic() - self._stop_sent >= grace_seconds:
                 os.killpg(self._processes[0].pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
-    def kill(self, grace_seconds: float = 5.0) -> int | None:
+    def kill(self, grace_seconds: float = 5.0) -> None:
         """Stop every replica and wait for them: SIGTERM, then SIGKILL after the grace period."""
-        if not self._processes:
-            return None
         self.stop(grace_seconds)
         deadline = time.monotonic() + grace_seconds
         for process in self._processes:
@@ -361,7 +357,6 @@ class TrialProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self._processes[0].pid, signal.SIGKILL)
                 process.wait()
-        return self._processes[0].returncode
 
     @property
     def stopping(self) -> bool:
@@ -388,11 +383,9 @@ def read_measurements(metric_file: Path, metric_id: str, started: float) -> dict
             continue  # a line being rewritten, or another metric's report
         if not math.isfinite(value):
             continue
-        elapsed = duration_pb2.Duration()
-        elapsed.FromNanoseconds(int(max(0.0, stamp - started) * 1e9))
         reports[stamp] = Measurement(
             step_count=step,
-            elapsed_duration=elapsed,
+            elapsed_duration=duration.from_nanoseconds(int(max(0.0, stamp - started) * 1e9)),
             metrics=[Measurement.Metric(metric_id=metric_id, value=value)],
         )
     return reports
