@@ -386,9 +386,7 @@ def serve(
     server.add_generic_rpc_handlers(services)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as error:  # grpc raises instead of returning 0 in recent versions
+    except RuntimeError as error:  # grpc's answer to a port it cannot bind (it never returns 0)
         raise OSError(f"cannot listen on {host}:{port}") from error
-    if bound == 0:
-        raise OSError(f"cannot listen on {host}:{port}")
     server.start()
     return server, bound
