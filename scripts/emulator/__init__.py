@@ -5,11 +5,9 @@ emulator` serves it standalone. The parts, one job each:
 
 - `server`: the gRPC JobService (and the one Operations call it needs) over the real messages;
 - `store`: jobs and trials in SQLite, so a killed run resumes;
-- `scheduler`: the runners of all jobs (start, cancel, resume, shutdown), sharing the machine,
-  and one job's loop: asks for trials, starts them, takes their ends, ends the job (by the
-  failed-trials rule, when trials fail);
-- `admission`: what one job may ask of this machine (its limits), the machine's slots over all
-  jobs, and one job's share (trials at once);
+- `scheduler`: what one job may ask of this machine (its limits), the runners of all jobs
+  (start, cancel, resume, shutdown) sharing the machine's slots, and one job's loop: asks for
+  trials, starts them, takes their ends, ends the job (by the failed-trials rule, when trials fail);
 - `trial_lifecycle`: one trial from launch to end (timeout, preemption, restarts, early stop by
   the median automated stopping rule);
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);

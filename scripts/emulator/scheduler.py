@@ -1,14 +1,20 @@
 """Drives jobs to an end: one runner thread per job, the machine's slots shared by them all.
 
+Beyond the local limits (`local_limit_problem`) the emulator refuses a job (INVALID_ARGUMENT).
+They are checked before anything is stored or started, and again when a stored job is resumed,
+so that no request can make the emulator loop, fill the disk or take every port. Vertex AI's own
+limits are in the rule book (`scripts.experiments.rules`); these are the local machine's.
+
 `start` gives a job a runner (`JobRunner`: asks for trials, runs them, ends the job), `cancel`
 has it stop its trials and end CANCELLED, `resume` starts a runner for every job a killed
 emulator left unfinished, `shutdown` stops them all and leaves their jobs unfinished in the
-store. Trials run at once over all jobs are capped to the cores or `max_parallel`
-(`admission`); a slot one job frees wakes the others.
+store. A trial takes a slot per replica; the slots are the machine's cores, or `--max-parallel`.
+A job runs `parallel_trial_count` trials at once when the slots allow, fewer (said in the log)
+when they do not (its `share`), and a job waiting for a slot is woken when another job frees one.
 
 A job's runner, every `poll_interval` seconds: looks at each running trial (new measurements,
 early stopping, an end: `trial_lifecycle`), fails the job if too many trials failed (below),
-then starts trials until the job's share of the machine runs (`admission`) or
+then starts trials until the job's share of the machine runs or
 `max_trial_count` trials exist. A trial's process wakes its runner when it exits. Every change
 is written to the store first, so a killed emulator restarts each unfinished job where it was:
 trials that had ended are kept, trials that were running are started again under the same id
@@ -26,13 +32,16 @@ that ends with no successful trial ends FAILED.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from google.cloud.aiplatform_v1 import HyperparameterTuningJob, JobState, Measurement, Trial
 from google.rpc import code_pb2, status_pb2
 
-from scripts.emulator.admission import Share, Slots, local_limit_problem, machine_cores, share
+from scripts.emulator.contract import OutsideStateDir, output_directory
 from scripts.emulator.optimizer import Optimizer
 from scripts.emulator.store import Store, TrialRecord, now
 from scripts.emulator.trial_lifecycle import (
@@ -42,7 +51,7 @@ from scripts.emulator.trial_lifecycle import (
     end_infeasible,
     substituted_rule,
 )
-from scripts.emulator.trials import Options, kill_leftover
+from scripts.emulator.trials import Options, kill_leftover, replica_counts
 from scripts.jobs import fidelity
 from scripts.jobs.names import job_id
 from scripts.jobs.states import TrialOutcome
@@ -50,6 +59,97 @@ from scripts.jobs.states import TrialOutcome
 logger = logging.getLogger("scripts.emulator")
 
 DEFAULT_FAILED_TRIALS = 3
+MAX_LOCAL_TRIALS = 1000  # max_trial_count
+MAX_LOCAL_PARALLEL = 64  # parallel_trial_count
+MAX_LOCAL_REPLICAS = 32  # replicas of one trial, over its worker pools
+
+
+def local_limit_problem(job: HyperparameterTuningJob, state_dir: Path) -> str | None:
+    """Why this emulator will not run `job` on this machine (None: it will), naming the field."""
+    where = "hyperparameter_tuning_job"
+    if job.max_trial_count > MAX_LOCAL_TRIALS:
+        return (
+            f"{where}.max_trial_count: at most {MAX_LOCAL_TRIALS} trials locally, got {job.max_trial_count}"
+        )
+    if job.parallel_trial_count > MAX_LOCAL_PARALLEL:
+        return (
+            f"{where}.parallel_trial_count: at most {MAX_LOCAL_PARALLEL} parallel trials locally, "
+            f"got {job.parallel_trial_count}"
+        )
+    replicas = 0
+    for index, pool in enumerate(job.trial_job_spec.worker_pool_specs):
+        replicas += pool.replica_count
+        if pool.replica_count > MAX_LOCAL_REPLICAS or replicas > MAX_LOCAL_REPLICAS:
+            return (
+                f"{where}.trial_job_spec.worker_pool_specs[{index}].replica_count: at most "
+                f"{MAX_LOCAL_REPLICAS} replicas per trial locally, got {pool.replica_count}"
+            )
+    prefix = job.trial_job_spec.base_output_directory.output_uri_prefix
+    if prefix:
+        try:
+            output_directory(prefix, state_dir)
+        except OutsideStateDir as error:
+            return f"{where}.trial_job_spec.base_output_directory.output_uri_prefix: {error}"
+    return None
+
+
+def machine_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Slots:
+    """Trials' replicas running at once, over all jobs: at most `capacity`."""
+
+    def __init__(self, capacity: int, on_free: Callable[[], None]) -> None:
+        self.capacity = capacity
+        self._on_free = on_free  # wakes the jobs that wait for a slot
+        self._lock = threading.Lock()
+        self._in_use = 0
+
+    def take(self, count: int) -> bool:
+        with self._lock:
+            if self._in_use + count > self.capacity:
+                return False
+            self._in_use += count
+            return True
+
+    def free(self, count: int) -> None:
+        with self._lock:
+            self._in_use -= count
+        self._on_free()
+
+
+@dataclass(frozen=True)
+class Share:
+    """One job's share of the machine."""
+
+    parallel: int  # trials at once
+    slots_per_trial: int
+    threads_per_replica: int
+
+
+def share(job: HyperparameterTuningJob, capacity: int, max_parallel: int | None) -> Share:
+    """Trials of this job at once: `parallel_trial_count` within the machine's slots."""
+    wanted = max(1, job.parallel_trial_count)
+    # A trial of several replicas takes a slot per replica (all the slots, at most).
+    replicas = sum(replica_counts(job))
+    slots_per_trial = min(replicas, capacity)
+    parallel = min(wanted, max(1, capacity // slots_per_trial))
+    if parallel < wanted:
+        logger.warning(
+            "job %s: parallel_trial_count %d capped to %d (%d slots: this machine's %s; %d per trial)",
+            job.name,
+            wanted,
+            parallel,
+            capacity,
+            "--max-parallel" if max_parallel else "cores",
+            slots_per_trial,
+        )
+    threads_per_replica = max(1, machine_cores() // (parallel * replicas))
+    return Share(parallel, slots_per_trial, threads_per_replica)
 
 
 class Scheduler:

@@ -40,10 +40,9 @@ from google.cloud.aiplatform_v1 import (
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2, json_format, struct_pb2
 
-from scripts.emulator.admission import local_limit_problem
 from scripts.emulator.contract import INFO_METHOD, INFO_SERVICE
 from scripts.emulator.optimizer import delete_study, parameter_specs
-from scripts.emulator.scheduler import Scheduler
+from scripts.emulator.scheduler import Scheduler, local_limit_problem
 from scripts.emulator.store import UNFINISHED, Store, now
 from scripts.experiments import job_rules
 from scripts.jobs import fidelity

@@ -9,9 +9,9 @@ import pytest
 from google.api_core import exceptions
 from google.cloud.aiplatform_v1 import ListHyperparameterTuningJobsRequest, WorkerPoolSpec
 
-from scripts.emulator.admission import MAX_LOCAL_REPLICAS, MAX_LOCAL_TRIALS
 from scripts.emulator.contract import DATABASE_FILE
 from scripts.emulator.embedded import running_emulator
+from scripts.emulator.scheduler import MAX_LOCAL_REPLICAS, MAX_LOCAL_TRIALS
 from scripts.emulator.store import DamagedStore, Store
 
 from .conftest import PARENT, client_for, make_job
