@@ -52,6 +52,7 @@ from scripts.emulator.trials import (
 )
 from scripts.jobs import states
 from scripts.jobs.states import TrialOutcome
+from scripts.jobs.trial_flags import trial_flags
 
 logger = logging.getLogger("scripts.emulator")
 
@@ -109,10 +110,9 @@ class TrialLifecycle:
         trial.state = Trial.State.ACTIVE
         record.pid, record.pid_start_time = process.pid, process.start_time
         self.store.save_trial(self.job_name, record)
-        running = RunningTrial(record, process)
-        flags = launch.argv[len(launch.argv) - len(trial.parameters) :]
-        logger.info("job %s: trial %s started: %s", self.job_name, trial.id, " ".join(flags))
-        return running
+        flags = " ".join(trial_flags(trial, self.job.study_spec))
+        logger.info("job %s: trial %s started: %s", self.job_name, trial.id, flags)
+        return RunningTrial(record, process)
 
     def read(self, running: RunningTrial) -> bool:
         """Take the trial's new measurements; whether there were any."""

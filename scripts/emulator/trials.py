@@ -126,10 +126,6 @@ class Launch:
     metric_file: Path  # the chief's: the trial's measurements
 
     @property
-    def argv(self) -> list[str]:
-        return self.replicas[0].argv
-
-    @property
     def log_path(self) -> Path:
         return self.replicas[0].log_path
 
