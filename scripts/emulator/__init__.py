@@ -13,4 +13,7 @@ emulator` serves it standalone. The parts, one job each:
 - `optimizer`: Optuna suggestions for the study spec (every parameter type, scale, condition);
 - `trials`: a trial's command line, environment, process and hypertune measurements, and the
   `Options` the emulator runs every job's trials with (state directory, parallelism, entrypoint, ...);
+- `gp_sampler`: the default algorithm's Gaussian-process sampler; `model_service`: the Model
+  Registry calls `promote` makes; `embedded`: the emulator for one `with` block; `contract`: what
+  its clients may rely on.
 """
