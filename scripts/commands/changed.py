@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scripts.commands.experiment_args import add_file_argument
+from scripts.commands.experiment_args import add_file_argument, say_problems
 from scripts.commands.format_args import add_format_argument
 from scripts.experiments import InvalidExperiments
 from scripts.wiring import Wiring
@@ -39,9 +39,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     try:
         changes = changes_between(args.base, args.head, args.file, wiring.env)
     except InvalidExperiments as error:
-        for problem in error.problems:
-            wiring.say(str(problem))
-        return 1
+        return say_problems(error, wiring)
     if args.format == "json":
         print(json.dumps(changes.as_json(), indent=2))
         return 0

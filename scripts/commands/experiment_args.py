@@ -22,7 +22,9 @@ from scripts.experiments.loader import load, parse_overrides
 from scripts.paths import experiments_file
 
 if TYPE_CHECKING:
+    from scripts.experiments import InvalidExperiments
     from scripts.experiments.compiler import CompileContext, CompiledExperiment
+    from scripts.wiring import Wiring
 
 
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
@@ -87,3 +89,10 @@ def compile_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Compi
     overrides = parse_overrides(args.overrides)  # a malformed --set fails before anything is read
     experiments = load(args.file, env=env)
     return compile_experiment(experiments, args.experiment, context_from_args(args, env, overrides))
+
+
+def say_problems(error: InvalidExperiments, wiring: Wiring) -> int:
+    """Each problem of an invalid experiments file on a line of its own; the exit status 1."""
+    for problem in error.problems:
+        wiring.say(str(problem))
+    return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args
+from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args, say_problems
 from scripts.commands.format_args import add_format_argument
 from scripts.experiments import InvalidExperiments
 from scripts.wiring import Wiring
@@ -32,9 +32,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     try:
         compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
-        for problem in error.problems:
-            wiring.say(str(problem))
-        return 1
+        return say_problems(error, wiring)
     if args.format == "json":
         print(compiled.to_json())
         return 0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from scripts import submission
 from scripts.commands.backend_args import add_backend_argument, local_backend
-from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args
+from scripts.commands.experiment_args import add_experiment_arguments, compile_from_args, say_problems
 from scripts.commands.format_args import add_format_argument
 from scripts.emulator.embedded import preempt_after_setting
 from scripts.errors import ExitStatus, UserError
@@ -102,9 +102,7 @@ def run(args: argparse.Namespace, wiring: Wiring) -> int:
     try:
         compiled = compile_from_args(args, wiring.env)
     except InvalidExperiments as error:
-        for problem in error.problems:
-            wiring.say(str(problem))
-        return 1
+        return say_problems(error, wiring)
     configured = wiring.backend
     if args.seed is not None:
         if args.backend == "vertex":
