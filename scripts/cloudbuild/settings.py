@@ -44,25 +44,31 @@ class BucketIsAPath(ValueError):
         super().__init__(f"bucket {value!r}: give a bucket name, not a path in it")
 
 
-def resolve(
-    given: Mapping[str, str | None], environ: Mapping[str, str], *, need_bucket: bool = False
-) -> ImageSettings:
-    """Each setting from `given` (empty counts as unset), else its variable, else its default.
-
-    Raises MissingSettings naming every missing one, or BucketIsAPath; `gs://` and a trailing
-    slash are accepted around a bucket name.
-    """
-    values = {
+def lookup(given: Mapping[str, str | None], environ: Mapping[str, str]) -> dict[str, str | None]:
+    """Each setting from `given` (empty counts as unset), else its variable, else its default."""
+    return {
         name: given.get(name) or environ.get(variable) or default
         for name, (variable, default) in SOURCES.items()
     }
+
+
+def bucket_name(value: str) -> str:
+    """`value` without the `gs://` and trailing slash accepted around a bucket name (a `/` left: a path)."""
+    return value.removeprefix("gs://").rstrip("/")
+
+
+def resolve(
+    given: Mapping[str, str | None], environ: Mapping[str, str], *, need_bucket: bool = False
+) -> ImageSettings:
+    """The settings `lookup` finds; raises MissingSettings naming every missing one, or BucketIsAPath."""
+    values = lookup(given, environ)
     required = ("project", "bucket") if need_bucket else ("project",)
     missing = tuple(name for name in required if not values[name])
     if missing:
         raise MissingSettings(missing)
     bucket = values["bucket"]
     if bucket:
-        bucket = bucket.removeprefix("gs://").rstrip("/")
+        bucket = bucket_name(bucket)
         if "/" in bucket:
             raise BucketIsAPath(values["bucket"] or "")
     return ImageSettings(

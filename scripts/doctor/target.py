@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scripts.cloudbuild.settings import SOURCES
+from scripts.cloudbuild.settings import SOURCES, bucket_name, lookup
 from scripts.doctor.clients import Endpoints
 from scripts.doctor.needs import Demand, demands
 
@@ -69,17 +69,14 @@ class Target:
         fallback_image_uri: str | None = None,
         emulator: str | None = None,
     ) -> Target:
-        def value(name: str) -> str | None:
-            variable, default = SOURCES[name]
-            return env.get(variable) or default
-
+        values = lookup({}, env)
         missing = []
-        project = value("project")
+        project = values["project"]
         if not project:
             missing.append(Missing(SOURCES["project"][0], "the Google Cloud project ID"))
-        bucket = value("bucket")
+        bucket = values["bucket"]
         if bucket:
-            bucket = bucket.removeprefix("gs://").rstrip("/")
+            bucket = bucket_name(bucket)
             if "/" in bucket:
                 missing.append(Missing(SOURCES["bucket"][0], f"a bucket name, not a path ({bucket!r})"))
                 bucket = None
@@ -105,11 +102,11 @@ class Target:
         provider = (env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") or "").removeprefix("//iam.googleapis.com/")
         return cls(
             project=project,
-            region=value("region") or "us-central1",
+            region=values["region"] or "",
             region_is_default=not env.get(SOURCES["region"][0]),
             bucket=bucket,
-            repository=value("repository") or "hpt",
-            image=value("image") or "trainer",
+            repository=values["repository"] or "",
+            image=values["image"] or "",
             missing=tuple(missing),
             experiments=tuple(experiment.name for experiment in compiled),
             experiments_problem=experiments_problem,
