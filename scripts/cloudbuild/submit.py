@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import grpc
 from google.api_core import exceptions
 from google.cloud.devtools import cloudbuild_v1
 
 from scripts.cloudbuild import registry
 from scripts.cloudbuild.archive import SourceArchive
 from scripts.cloudbuild.config import BUILD_TAG
+from scripts.emulator.contract import emulator_client
 
 if TYPE_CHECKING:
     from google.api_core import operation as operation_module
@@ -67,9 +67,7 @@ class Started:
 def cloud_build_client(host: str | None = None) -> cloudbuild_v1.CloudBuildClient:
     """The Cloud Build client: Application Default Credentials, or the emulator at `host`."""
     if host:
-        channel = grpc.insecure_channel(host)
-        transport = cloudbuild_v1.CloudBuildClient.get_transport_class("grpc")(channel=channel)
-        return cloudbuild_v1.CloudBuildClient(transport=transport)
+        return emulator_client(cloudbuild_v1.CloudBuildClient, host)
     return cloudbuild_v1.CloudBuildClient()
 
 

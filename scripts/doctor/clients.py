@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from scripts.cloudbuild.registry import REGISTRY_URL_ENV
+from scripts.emulator.contract import emulator_client
 from scripts.vertex.backend import api_endpoint
 
 GRPC_HOST_ENV = "HPT_DOCTOR_EMULATOR_HOST"
@@ -104,10 +105,7 @@ class Clients:
             # Each client library takes 0.3-1 s to import: only those of the checks that run.
             client_class = getattr(importlib.import_module(module), name)
             if address:
-                import grpc  # loaded by every client library; only a fake endpoint needs it here
-
-                transport = client_class.get_transport_class("grpc")(channel=grpc.insecure_channel(address))
-                self._made[key] = client_class(transport=transport)
+                self._made[key] = emulator_client(client_class, address)
             else:
                 self._made[key] = client_class(credentials=self.credentials, **options)
         return self._made[key]

@@ -1,4 +1,4 @@
-"""What the emulator promises its clients: how they find it, what it answers, where its files are.
+"""What the emulator promises its clients: how they find and reach it, what it answers, where its files are.
 
 Import-light (no gRPC, no cloud library), so that the client side (`scripts.vertex.backend`) can
 depend on it without depending on the server.
@@ -15,6 +15,9 @@ named; `python -m scripts emulator` prints it. The layout of its state directory
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
+
+Client = TypeVar("Client")
 
 EMULATOR_HOST_ENV = "VERTEX_AI_EMULATOR_HOST"
 DATABASE_FILE = "emulator.sqlite3"  # in the state directory: its jobs and trials
@@ -25,6 +28,14 @@ def emulator_setting(address: str = "") -> str:
     (the variable's name alone without an address). Only the backend's choice reads the variable
     (`scripts.vertex.backend`); everything else says it through here."""
     return f"{EMULATOR_HOST_ENV}={address}" if address else EMULATOR_HOST_ENV
+
+
+def emulator_client(client_class: type[Client], address: str) -> Client:
+    """A GAPIC `client_class` for an emulator or a fake at `address`: insecure gRPC, no credentials."""
+    import grpc  # here, so that this module stays import-light (above); the client library loaded it
+
+    transport = client_class.get_transport_class("grpc")(channel=grpc.insecure_channel(address))
+    return client_class(transport=transport)
 
 
 # Beside the JobService, the emulator answers one call of its own: where its state directory is,

@@ -26,6 +26,7 @@ from scripts.emulator.contract import (
     EMULATOR_HOST_ENV,
     INFO_METHOD,
     INFO_SERVICE,
+    emulator_client,
     output_directory,
     run_directory,
 )
@@ -110,12 +111,10 @@ class Backend:
         Credentials; a clear error when there are none."""
         # grpc, google-auth and api_core: only a command that calls the service loads them.
         import google.auth.exceptions
-        import grpc
         from google.api_core.client_options import ClientOptions
 
         if self.emulator:
-            channel = grpc.insecure_channel(self.emulator)
-            return client_class(transport=client_class.get_transport_class("grpc")(channel=channel))
+            return emulator_client(client_class, self.emulator)
         try:
             return client_class(client_options=ClientOptions(api_endpoint=api_endpoint(location)))
         except google.auth.exceptions.DefaultCredentialsError as error:
